@@ -1,0 +1,137 @@
+"""The adapter contract every ERP connector speaks: spec, check, discover, read.
+
+An adapter is a table of its streams. A stream reads raw items from the ERP in
+chunks and maps one item into a normalised record; the engine owns cursors,
+hashing, batching, the outbox, retries and state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from mapping.errors import RecordError
+from mapping.schema import Record
+
+__all__ = ["Adapter", "AdapterSettings", "CheckResult", "ConnectorError", "RecordError", "SourceContext", "Stream"]
+
+
+class ConnectorError(Exception):
+    """A problem an operator can act on (bad password, unknown firm, missing table).
+
+    The message must say what is wrong and what to check, and never carry secrets.
+    """
+
+
+class AdapterSettings(BaseModel):
+    """Base of an adapter's own settings (its spec): the keys beside `kind` in a source's config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What every adapter gets from the source's common configuration."""
+
+    name: str
+    timezone: ZoneInfo
+    chunk_size: int = 1000
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+class Stream(ABC):
+    """One stream of one source: declares its name, key and replication key, and reads.
+
+    `read(since)` yields chunks (sequences) of raw items whose replication key is at
+    or after `since` (all items when `since` is None). Streams without a replication
+    key are snapshots: each read returns every live item, and the engine treats keys
+    it no longer sees as deleted.
+    """
+
+    name: ClassVar[str]
+    primary_key: ClassVar[tuple[str, ...]]
+    replication_key: ClassVar[str | None] = None
+
+    @abstractmethod
+    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]: ...
+
+    @abstractmethod
+    def key(self, item: Any) -> str:
+        """The stable source key of an item. Must not fail on a bad item."""
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        """The item's replication-key value (aware datetime). Must not fail on a bad item."""
+        return None
+
+    @abstractmethod
+    def map(self, item: Any) -> Record | None:
+        """The normalised record, or None when the item is deleted in the source.
+
+        Raises RecordError when the item is invalid.
+        """
+
+    def raw(self, item: Any) -> dict[str, Any]:
+        """The item as a JSON-friendly dict, kept with a dead letter."""
+        if hasattr(item, "_mapping"):
+            return dict(item._mapping)
+        if isinstance(item, Mapping):
+            return dict(item)
+        return {"item": item}
+
+    def keys(self) -> Iterator[Sequence[str]]:
+        """Every live key, in chunks: the key set for reconciliation of deletes."""
+        for chunk in self.read(None):
+            yield [self.key(item) for item in chunk]
+
+    def count(self) -> int | None:
+        """Number of live items, for `discover`; None when unknown or costly."""
+        return None
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        """The current raw items for some keys (dead-letter retry); empty if unsupported."""
+        return ()
+
+
+class Adapter(ABC):
+    """An ERP connector. Subclasses set `kind` and `Settings`, and build their streams."""
+
+    kind: ClassVar[str]
+    Settings: ClassVar[type[AdapterSettings]]
+
+    def __init__(self, context: SourceContext, settings: AdapterSettings) -> None:
+        self.context = context
+        self.settings = settings
+
+    @abstractmethod
+    def check(self) -> list[CheckResult]:
+        """Connect and verify everything the streams need; never raise for expected failures."""
+
+    @abstractmethod
+    def streams(self) -> list[Stream]: ...
+
+    def stream(self, name: str) -> Stream:
+        for stream in self.streams():
+            if stream.name == name:
+                return stream
+        raise KeyError(name)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Adapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,268 @@
+"""The normalised dealer feed: one record type per stream, and the envelope they travel in.
+
+This module is the contract the loyalty platform codes against. Change it only by
+bumping SCHEMA_VERSION (minor for added optional fields, major for anything else).
+
+Conventions: money, quantities and rates are Decimal (encoded as JSON strings);
+currencies are ISO 4217 codes; business dates (document date, due date, validity)
+are `YYYY-MM-DD`; instants are ISO 8601 with the offset of the source's time zone.
+Amounts without a suffix are in the document currency; `*_local` in the company's
+local currency. Returns carry positive amounts and `kind: "return"`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+SCHEMA_VERSION = "1.0.0"
+
+Code = Annotated[str, Meta(min_length=1, max_length=100)]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code")]
+Text = Annotated[str, Meta(max_length=2000)]
+
+TaxIdKind = Literal["VKN", "TCKN", "INN", "OTHER"]
+AccountKind = Literal["customer", "supplier", "both"]
+OrderStatus = Literal["proposal", "open", "shippable", "closed", "cancelled"]
+InvoiceKind = Literal["sale", "return", "price_difference", "service"]
+LineKind = Literal["item", "service", "discount", "promotion", "expense", "other"]
+CollectionMethod = Literal["cash", "card", "cheque", "promissory_note", "bank_transfer", "other"]
+DiscountKind = Literal["percent", "amount", "fixed_price"]
+Op = Literal["upsert", "delete"]
+
+
+class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
+    """Base of every stream's record: fields every record may carry."""
+
+
+class Account(Record, kw_only=True):
+    code: Code
+    title: Text
+    tax_id: str | None = None
+    tax_id_kind: TaxIdKind | None = None
+    tax_office: str | None = None
+    kind: AccountKind = "customer"
+    is_individual: bool = False
+    currency: Currency | None = None
+    group_code: str | None = None
+    region_code: str | None = None
+    sales_rep_code: str | None = None
+    parent_code: Annotated[str | None, Meta(description="dealer hierarchy: the parent account's code")] = None
+    phone: str | None = None
+    email: str | None = None
+    address: Text | None = None
+    city: str | None = None
+    country: str | None = None
+    created_at: dt.datetime | None = None
+    active: bool = True
+    blocked: bool = False
+    discount_rate: Decimal | None = None
+    payment_terms: str | None = None
+    e_invoice: bool | None = None
+
+
+class UnitConversion(msgspec.Struct, kw_only=True):
+    unit: Code
+    factor: Decimal  # how many base units one of this unit holds
+    unit_code: str | None = None  # UN/ECE Rec. 20 code where known
+    barcode: str | None = None
+
+
+class Product(Record, kw_only=True):
+    code: Code
+    name: Text
+    barcodes: list[str] = []
+    base_unit: str | None = None
+    base_unit_code: str | None = None
+    units: list[UnitConversion] = []
+    category_code: str | None = None
+    group_code: str | None = None
+    brand: str | None = None
+    vat_rate: Decimal | None = None
+    active: bool = True
+
+
+class StockLevel(Record, kw_only=True):
+    product_code: Code
+    warehouse_code: Code
+    warehouse_name: str | None = None
+    on_hand: Decimal
+    reserved: Decimal | None = None
+    available: Decimal | None = None
+    as_of: dt.datetime
+
+
+class Discount(Record, kw_only=True):
+    code: Code
+    scope: Annotated[str, Meta(description="'+'-joined restricting dimensions, e.g. 'account+product_group'; or 'all'")]
+    account_code: str | None = None
+    account_group_code: str | None = None
+    product_code: str | None = None
+    product_group_code: str | None = None
+    kind: DiscountKind
+    value: Decimal
+    currency: Currency | None = None
+    min_quantity: Decimal | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    priority: int = 0
+    active: bool = True
+
+
+class RiskLimit(Record, kw_only=True):
+    account_code: Code
+    limit: Decimal
+    currency: Currency
+    open_balance: Decimal | None = None
+    open_orders: Decimal | None = None
+    uncashed_cheques: Decimal | None = None
+    exposure: Decimal | None = None
+    collateral: Decimal | None = None
+    order_limit: Decimal | None = None
+    dispatch_limit: Decimal | None = None
+    cheque_note_limit: Decimal | None = None
+    blocked: bool = False
+    as_of: dt.datetime | None = None
+
+
+class DocumentLine(msgspec.Struct, kw_only=True):
+    line_no: int
+    kind: LineKind = "item"
+    product_code: str | None = None
+    quantity: Decimal
+    unit: str | None = None
+    unit_code: str | None = None
+    unit_price: Decimal
+    gross: Decimal
+    discount: Decimal
+    net: Decimal
+    vat_rate: Decimal | None = None
+    vat: Decimal
+    net_local: Decimal
+    warehouse_code: str | None = None
+    sales_rep_code: str | None = None
+
+
+class OrderLine(DocumentLine, kw_only=True):
+    shipped_quantity: Decimal | None = None
+    closed: bool = False
+
+
+class Totals(msgspec.Struct, kw_only=True):
+    gross: Decimal
+    discount: Decimal
+    net: Decimal  # gross - discount, VAT excluded
+    vat: Decimal
+    total: Decimal  # net + vat: what the dealer pays
+
+
+class Order(Record, kw_only=True):
+    number: Code
+    account_code: Code
+    date: dt.date
+    issued_at: dt.datetime | None = None
+    status: OrderStatus
+    currency: Currency
+    rate: Decimal
+    totals: Totals
+    totals_local: Totals
+    warehouse_code: str | None = None
+    sales_rep_code: str | None = None
+    lines: list[OrderLine] = []
+
+
+class InvoiceLine(DocumentLine, kw_only=True):
+    pass
+
+
+class Invoice(Record, kw_only=True):
+    number: Code
+    document_no: str | None = None
+    kind: InvoiceKind
+    account_code: Code
+    date: dt.date
+    issued_at: dt.datetime | None = None
+    due_date: dt.date | None = None
+    currency: Currency
+    rate: Decimal
+    totals: Totals
+    totals_local: Totals
+    cancelled: bool = False
+    original_invoice: Annotated[str | None, Meta(description="for a return: the invoice number it returns")] = None
+    e_invoice_uuid: str | None = None
+    sales_rep_code: str | None = None
+    warehouse_code: str | None = None
+    lines: list[InvoiceLine] = []
+
+
+class Collection(Record, kw_only=True):
+    number: Code
+    account_code: Code
+    date: dt.date
+    amount: Decimal
+    currency: Currency
+    rate: Decimal
+    amount_local: Decimal
+    method: CollectionMethod
+    due_date: dt.date | None = None
+    cancelled: bool = False
+    settles: list[str] = []
+
+
+STREAMS: dict[str, type[Record]] = {
+    "accounts": Account,
+    "products": Product,
+    "stock_levels": StockLevel,
+    "discounts": Discount,
+    "risk_limits": RiskLimit,
+    "orders": Order,
+    "invoices": Invoice,
+    "collections": Collection,
+}
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    """What every record travels in. `data` is null for op=delete."""
+
+    stream: str
+    source: str
+    key: str
+    op: Op
+    schema_version: str = SCHEMA_VERSION
+    data: msgspec.Raw | None = None
+
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+def encode(obj: Any) -> bytes:
+    return _encoder.encode(obj)
+
+
+def json_schema(stream: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one stream's envelope."""
+    record_type = STREAMS[stream]
+    (data_schema,), components = msgspec.json.schema_components([record_type], ref_template="#/$defs/{name}")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://dealersync.dev/schema/{SCHEMA_VERSION}/{stream}.json",
+        "title": f"dealersync {stream} envelope",
+        "description": f"One line of the '{stream}' feed, schema version {SCHEMA_VERSION}.",
+        "x-schema-version": SCHEMA_VERSION,
+        "type": "object",
+        "required": ["stream", "source", "key", "op", "schema_version"],
+        "additionalProperties": False,
+        "properties": {
+            "stream": {"const": stream},
+            "source": {"type": "string", "minLength": 1},
+            "key": {"type": "string", "minLength": 1, "description": "stable key of the record in its source"},
+            "op": {"enum": ["upsert", "delete"]},
+            "schema_version": {"const": SCHEMA_VERSION},
+            "data": {"anyOf": [data_schema, {"type": "null"}]},
+        },
+        "$defs": components,
+    }

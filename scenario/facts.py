@@ -1,0 +1,92 @@
+"""ERP-neutral business facts: what happened at the distributor, before any ERP stores it.
+
+A scenario is master data (lists) plus documents (generators, so a million invoice
+lines never sit in memory). Facts are expressed in the normalised schema's own record
+types, so an adapter's round-trip test compares what it synced with the facts directly.
+Each ERP's writer (connectors/<erp>/writer.py) lays the same facts into its tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from mapping.schema import (
+    Account,
+    Collection,
+    Discount,
+    Invoice,
+    Order,
+    Product,
+    Record,
+    RiskLimit,
+    StockLevel,
+)
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Stamped(Generic[R]):
+    """A fact with the bookkeeping an ERP keeps beside it: when it was created and last changed."""
+
+    record: R
+    created_at: dt.datetime  # aware, in the scenario's time zone
+    modified_at: dt.datetime | None = None  # None: never edited after creation
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    number: int  # small integer, as ERPs number warehouses
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SalesRep:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit made in the ERP after the first sync (the demo and the incremental tests)."""
+
+    kind: str  # "new_invoice" | "cancel_invoice" | "new_collection" | "discount_value"
+    at: dt.datetime
+    invoice: Invoice | None = None
+    collection: Collection | None = None
+    number: str | None = None  # the invoice to cancel, or the discount code to change
+    value: object | None = None  # the new discount value (Decimal)
+
+
+@dataclass
+class Scenario:
+    """Facts of one distributor. Document factories are deterministic: each call yields the same facts."""
+
+    seed: int
+    timezone: str
+    local_currency: str
+    as_of: dt.datetime
+    accounts: list[Stamped[Account]]
+    products: list[Stamped[Product]]
+    warehouses: list[Warehouse]
+    sales_reps: list[SalesRep]
+    stock_levels: list[StockLevel]
+    discounts: list[Stamped[Discount]]
+    risk_limits: list[RiskLimit]
+    order_facts: Callable[[], Iterator[Stamped[Order]]] = field(repr=False)
+    invoice_facts: Callable[[], Iterator[Stamped[Invoice]]] = field(repr=False)
+    collection_facts: Callable[[], Iterator[Stamped[Collection]]] = field(repr=False)
+    changes: list[Change] = field(default_factory=list)
+
+    def orders(self) -> Iterator[Stamped[Order]]:
+        return self.order_facts()
+
+    def invoices(self) -> Iterator[Stamped[Invoice]]:
+        return self.invoice_facts()
+
+    def collections(self) -> Iterator[Stamped[Collection]]:
+        return self.collection_facts()

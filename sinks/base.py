@@ -1,0 +1,50 @@
+"""The loyalty-side contract: a sink takes one durable outbox batch and acknowledges it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from connectors.base import CheckResult
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One outbox batch. `id` is its idempotency key: a resend carries the same id."""
+
+    id: str
+    source: str
+    stream: str
+    records: int
+    payload: bytes  # NDJSON: one encoded mapping.schema.Envelope per line, each ending in b"\n"
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The sink took the batch. `rejected` maps record keys it refused to the reason given."""
+
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+class SinkError(Exception):
+    """The batch was not accepted. `permanent` errors (4xx but 429) will not succeed by resending."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Sink(ABC):
+    kind: str
+
+    @abstractmethod
+    def push(self, batch: Batch) -> Ack:
+        """Deliver the batch, retrying passing faults; raise SinkError when it cannot."""
+
+    @abstractmethod
+    def check(self) -> list[CheckResult]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
