@@ -90,7 +90,7 @@ class Stream(ABC):
             return dict(item)
         return {"item": item}
 
-    def keys(self) -> Iterator[Sequence[str]]:
+    def live_keys(self) -> Iterator[Sequence[str]]:
         """Every live key, in chunks: the key set for reconciliation of deletes."""
         for chunk in self.read(None):
             yield [self.key(item) for item in chunk]

@@ -1,0 +1,545 @@
+"""The state store: cursors, per-key content hashes, the outbox and dead letters, in one database.
+
+State lives in one SQLAlchemy database (a SQLite file by default, PostgreSQL for
+larger sites) so that an outbox batch, the hashes of the records in it, the dead
+letters found beside it and the cursor commit in one transaction: nothing can be
+half-recorded by a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+streams_t = Table(
+    "ds_streams",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+    Column("cursor", String(40)),  # ISO 8601 with offset: portable and readable in `status`
+    Column("lock_owner", String(120)),
+    Column("lock_until", DateTime(timezone=True)),
+    Column("last_started", DateTime(timezone=True)),
+    Column("last_finished", DateTime(timezone=True)),
+    Column("last_status", String(10)),
+    Column("read", Integer),
+    Column("pushed", Integer),
+    Column("unchanged", Integer),
+    Column("deleted", Integer),
+    Column("dead_lettered", Integer),
+    Column("error", Text),
+)
+
+hashes_t = Table(
+    "ds_record_hashes",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("hash", String(32), nullable=False),
+)
+
+outbox_t = Table(
+    "ds_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(36), nullable=False, unique=True),
+    Column("source", String(100), nullable=False),
+    Column("stream", String(50), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("payload", LargeBinary),  # NULL once acknowledged: the sink has it now
+    Column("status", String(10), nullable=False),  # pending | done | failed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("acked_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Index("ix_ds_outbox_pending", "source", "stream", "status", "id"),
+)
+
+dead_letters_t = Table(
+    "ds_dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("stream", String(50), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("stage", String(10), nullable=False),  # map: failed validation; sink: rejected by the sink
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index("ix_ds_dead_letters_key", "source", "stream", "key"),
+)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes even for timezone=True columns; all stored times are UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    source: str
+    stream: str
+    cursor: dt.datetime | None
+    last_started: dt.datetime | None
+    last_finished: dt.datetime | None
+    last_status: str | None
+    read: int
+    pushed: int
+    unchanged: int
+    deleted: int
+    dead_lettered: int
+    error: str | None
+    pending_batches: int
+    open_dead_letters: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    source: str
+    stream: str
+    key: str
+    stage: str
+    reason: str
+    raw: dict[str, Any]
+    created_at: dt.datetime
+    attempts: int
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    id: int
+    batch_id: str
+    source: str
+    stream: str
+    records: int
+    payload: bytes
+    created_at: dt.datetime
+
+
+@dataclass
+class BatchWrite:
+    """Everything one outbox commit records together."""
+
+    source: str
+    stream: str
+    batch_id: str | None = None
+    lines: list[bytes] = field(default_factory=list)
+    new_hashes: dict[str, str] = field(default_factory=dict)  # keys the store has no hash for yet
+    changed_hashes: dict[str, str] = field(default_factory=dict)  # keys whose stored hash changes
+    dropped_hashes: list[str] = field(default_factory=list)  # deleted keys
+    dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, stage, reason, raw json
+    resolved_keys: list[str] = field(default_factory=list)  # keys whose open dead letters this batch settles
+
+    def __bool__(self) -> bool:
+        return bool(self.lines or self.dead_letters or self.dropped_hashes)
+
+
+class StateStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def create(self) -> None:
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- leases: one run of a stream at a time, across processes --------------------------
+    def acquire(self, source: str, stream: str, owner: str, ttl: dt.timedelta) -> bool:
+        moment = now()
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(streams_t.c.source).where(streams_t.c.source == source, streams_t.c.stream == stream)
+            ).first()
+            if exists is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(streams_t).values(source=source, stream=stream))
+                except IntegrityError:
+                    pass  # another process created it first
+            taken = conn.execute(
+                update(streams_t)
+                .where(
+                    streams_t.c.source == source,
+                    streams_t.c.stream == stream,
+                    (streams_t.c.lock_owner.is_(None)) | (streams_t.c.lock_until < moment),
+                )
+                .values(lock_owner=owner, lock_until=moment + ttl, last_started=moment, last_status="running")
+            )
+            return taken.rowcount == 1
+
+    def renew(self, source: str, stream: str, owner: str, ttl: dt.timedelta) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(streams_t)
+                .where(streams_t.c.source == source, streams_t.c.stream == stream, streams_t.c.lock_owner == owner)
+                .values(lock_until=now() + ttl)
+            )
+
+    def release(self, source: str, stream: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(streams_t)
+                .where(streams_t.c.source == source, streams_t.c.stream == stream, streams_t.c.lock_owner == owner)
+                .values(lock_owner=None, lock_until=None)
+            )
+
+    # -- cursors and run results -----------------------------------------------------------
+    def cursor(self, source: str, stream: str) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(streams_t.c.cursor).where(streams_t.c.source == source, streams_t.c.stream == stream)
+            ).scalar()
+        return dt.datetime.fromisoformat(value) if value else None
+
+    def finish(
+        self,
+        source: str,
+        stream: str,
+        *,
+        status: str,
+        counts: dict[str, int],
+        cursor: dt.datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"last_finished": now(), "last_status": status, "error": error, **counts}
+        if cursor is not None:
+            values["cursor"] = cursor.isoformat()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(streams_t).where(streams_t.c.source == source, streams_t.c.stream == stream).values(**values)
+            )
+
+    def reset_cursor(self, source: str, stream: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(streams_t).where(streams_t.c.source == source, streams_t.c.stream == stream).values(cursor=None)
+            )
+
+    # -- content hashes ----------------------------------------------------------------------
+    def has_hashes(self, source: str, stream: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(hashes_t.c.key).where(hashes_t.c.source == source, hashes_t.c.stream == stream).limit(1)
+            ).first()
+        return found is not None
+
+    def hashes(self, source: str, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        stmt = select(hashes_t.c.key, hashes_t.c.hash).where(
+            hashes_t.c.source == source,
+            hashes_t.c.stream == stream,
+            hashes_t.c.key.in_(bindparam("keys", expanding=True)),
+        )
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 1000):
+                found.update((k, h) for k, h in conn.execute(stmt, {"keys": list(keys[start : start + 1000])}))
+        return found
+
+    def known_keys(self, source: str, stream: str) -> Iterator[str]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                select(hashes_t.c.key).where(hashes_t.c.source == source, hashes_t.c.stream == stream)
+            )
+            for (key,) in result:
+                yield key
+
+    # -- the outbox ------------------------------------------------------------------------
+    def commit(self, write: BatchWrite) -> int | None:
+        """Record one batch, its hashes and its dead letters atomically; returns the outbox row id."""
+        moment = now()
+        source, stream = write.source, write.stream
+        outbox_id = None
+        with self.engine.begin() as conn:
+            if write.lines:
+                outbox_id = conn.execute(
+                    insert(outbox_t).values(
+                        batch_id=write.batch_id,
+                        source=source,
+                        stream=stream,
+                        records=len(write.lines),
+                        payload=b"".join(write.lines),
+                        status="pending",
+                        created_at=moment,
+                        attempts=0,
+                    )
+                ).inserted_primary_key[0]
+            if write.new_hashes:
+                conn.execute(
+                    insert(hashes_t),
+                    [{"source": source, "stream": stream, "key": k, "hash": h} for k, h in write.new_hashes.items()],
+                )
+            if write.changed_hashes:
+                conn.execute(
+                    update(hashes_t)
+                    .where(
+                        hashes_t.c.source == source,
+                        hashes_t.c.stream == stream,
+                        hashes_t.c.key == bindparam("k"),
+                    )
+                    .values(hash=bindparam("h")),
+                    [{"k": k, "h": h} for k, h in write.changed_hashes.items()],
+                )
+            self._drop_hashes(conn, source, stream, write.dropped_hashes)
+            if write.resolved_keys:
+                self._resolve(conn, source, stream, write.resolved_keys, moment)
+            for key, stage, reason, raw in write.dead_letters:
+                self._dead_letter(conn, source, stream, key, stage, reason, raw, moment)
+        return outbox_id
+
+    def pending(self, source: str, stream: str) -> Iterator[PendingBatch]:
+        """Unacknowledged batches, oldest first, read one at a time so memory stays flat."""
+        last_id = 0
+        while True:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(outbox_t)
+                    .where(
+                        outbox_t.c.source == source,
+                        outbox_t.c.stream == stream,
+                        outbox_t.c.status == "pending",
+                        outbox_t.c.id > last_id,
+                    )
+                    .order_by(outbox_t.c.id)
+                    .limit(1)
+                ).first()
+            if row is None:
+                return
+            last_id = row.id
+            yield PendingBatch(
+                row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at)
+            )
+
+    def acknowledge(self, outbox_id: int, rejected: Sequence[tuple[str, str, str]] = (), status: str = "done") -> None:
+        """Mark a batch done; records the sink rejected become dead letters and lose their hash."""
+        moment = now()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(outbox_t.c.source, outbox_t.c.stream).where(outbox_t.c.id == outbox_id)).one()
+            conn.execute(
+                update(outbox_t)
+                .where(outbox_t.c.id == outbox_id)
+                .values(status=status, acked_at=moment, payload=None, attempts=outbox_t.c.attempts + 1)
+            )
+            if rejected:
+                # Forget their hash so the next read sends them again once fixed at the source.
+                self._drop_hashes(conn, row.source, row.stream, [key for key, _, _ in rejected])
+                for key, reason, raw in rejected:
+                    self._dead_letter(conn, row.source, row.stream, key, "sink", reason, raw, moment)
+
+    def attempt_failed(self, outbox_id: int, error: str, *, give_up: bool = False) -> None:
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {"attempts": outbox_t.c.attempts + 1, "last_error": error[:2000]}
+            if give_up:
+                values["status"] = "failed"
+            conn.execute(update(outbox_t).where(outbox_t.c.id == outbox_id).values(**values))
+
+    def prune_outbox(self, older_than: dt.timedelta) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                delete(outbox_t).where(outbox_t.c.status == "done", outbox_t.c.acked_at < now() - older_than)
+            ).rowcount
+
+    # -- dead letters ----------------------------------------------------------------------
+    def open_dead_letter_keys(self, source: str, stream: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(dead_letters_t.c.key).where(
+                        dead_letters_t.c.source == source,
+                        dead_letters_t.c.stream == stream,
+                        dead_letters_t.c.resolved_at.is_(None),
+                    )
+                ).scalars()
+            )
+
+    def dead_letters(
+        self,
+        source: str | None = None,
+        stream: str | None = None,
+        include_resolved: bool = False,
+        limit: int | None = 100,
+        ids: Iterable[int] | None = None,
+    ) -> list[DeadLetter]:
+        stmt = select(dead_letters_t).order_by(dead_letters_t.c.id)
+        if source:
+            stmt = stmt.where(dead_letters_t.c.source == source)
+        if stream:
+            stmt = stmt.where(dead_letters_t.c.stream == stream)
+        if not include_resolved:
+            stmt = stmt.where(dead_letters_t.c.resolved_at.is_(None))
+        if ids is not None:
+            stmt = stmt.where(dead_letters_t.c.id.in_(list(ids)))
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            DeadLetter(
+                r.id,
+                r.source,
+                r.stream,
+                r.key,
+                r.stage,
+                r.reason,
+                json.loads(r.raw) if r.raw else {},
+                _aware(r.created_at),  # type: ignore[arg-type]
+                r.attempts,
+                _aware(r.resolved_at),
+            )
+            for r in rows
+        ]
+
+    def resolve(self, source: str, stream: str, keys: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            self._resolve(conn, source, stream, keys, now())
+
+    # -- status ----------------------------------------------------------------------------
+    def status(self, source: str | None = None) -> list[StreamStatus]:
+        with self.engine.connect() as conn:
+            stmt = select(streams_t).order_by(streams_t.c.source, streams_t.c.stream)
+            if source:
+                stmt = stmt.where(streams_t.c.source == source)
+            rows = conn.execute(stmt).all()
+            pending = dict(
+                ((r.source, r.stream), r.n)
+                for r in conn.execute(
+                    select(outbox_t.c.source, outbox_t.c.stream, func.count().label("n"))
+                    .where(outbox_t.c.status == "pending")
+                    .group_by(outbox_t.c.source, outbox_t.c.stream)
+                )
+            )
+            dead = dict(
+                ((r.source, r.stream), r.n)
+                for r in conn.execute(
+                    select(dead_letters_t.c.source, dead_letters_t.c.stream, func.count().label("n"))
+                    .where(dead_letters_t.c.resolved_at.is_(None))
+                    .group_by(dead_letters_t.c.source, dead_letters_t.c.stream)
+                )
+            )
+        return [
+            StreamStatus(
+                source=r.source,
+                stream=r.stream,
+                cursor=dt.datetime.fromisoformat(r.cursor) if r.cursor else None,
+                last_started=_aware(r.last_started),
+                last_finished=_aware(r.last_finished),
+                last_status=r.last_status,
+                read=r.read or 0,
+                pushed=r.pushed or 0,
+                unchanged=r.unchanged or 0,
+                deleted=r.deleted or 0,
+                dead_lettered=r.dead_lettered or 0,
+                error=r.error,
+                pending_batches=pending.get((r.source, r.stream), 0),
+                open_dead_letters=dead.get((r.source, r.stream), 0),
+            )
+            for r in rows
+        ]
+
+    # -- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _drop_hashes(conn: Any, source: str, stream: str, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            conn.execute(
+                delete(hashes_t).where(
+                    hashes_t.c.source == source,
+                    hashes_t.c.stream == stream,
+                    hashes_t.c.key.in_(list(keys[start : start + 1000])),
+                )
+            )
+
+    @staticmethod
+    def _resolve(conn: Any, source: str, stream: str, keys: Sequence[str], moment: dt.datetime) -> None:
+        for start in range(0, len(keys), 1000):
+            conn.execute(
+                update(dead_letters_t)
+                .where(
+                    dead_letters_t.c.source == source,
+                    dead_letters_t.c.stream == stream,
+                    dead_letters_t.c.key.in_(list(keys[start : start + 1000])),
+                    dead_letters_t.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=moment, updated_at=moment)
+            )
+
+    @staticmethod
+    def _dead_letter(
+        conn: Any, source: str, stream: str, key: str, stage: str, reason: str, raw: str, moment: dt.datetime
+    ) -> None:
+        # One open dead letter per key and stage: a row re-read in the overlap window updates it.
+        updated = conn.execute(
+            update(dead_letters_t)
+            .where(
+                dead_letters_t.c.source == source,
+                dead_letters_t.c.stream == stream,
+                dead_letters_t.c.key == key,
+                dead_letters_t.c.stage == stage,
+                dead_letters_t.c.resolved_at.is_(None),
+            )
+            .values(reason=reason, raw=raw, updated_at=moment, attempts=dead_letters_t.c.attempts + 1)
+        ).rowcount
+        if not updated:
+            conn.execute(
+                insert(dead_letters_t).values(
+                    source=source,
+                    stream=stream,
+                    key=key,
+                    stage=stage,
+                    reason=reason,
+                    raw=raw,
+                    created_at=moment,
+                    updated_at=moment,
+                    attempts=1,
+                )
+            )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `status` read while a sync writes; synchronous=FULL makes each commit survive power loss.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

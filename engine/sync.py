@@ -1,0 +1,413 @@
+"""The sync loop: read a stream from its cursor, keep what changed, outbox it, push it.
+
+For each stream run:
+1. push batches a crashed run left in the outbox (same idempotency keys);
+2. read from `cursor - overlap` (everything on a full refresh), map each item, and
+   drop records whose content hash equals the stored one;
+3. commit each batch, its hashes and its dead letters in one transaction, then push it,
+   and mark it done only when the sink acknowledged it;
+4. find deletes: for snapshot streams and full refreshes from the keys seen, on
+   `reconcile` from the stream's key set;
+5. advance the cursor to the newest item read - only now, once every batch is durable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+import structlog
+
+from connectors.base import Adapter, RecordError, Stream
+from engine.state import BatchWrite, StateStore
+from mapping.schema import SCHEMA_VERSION, encode
+from sinks.base import Batch, Sink, SinkError
+
+log = structlog.get_logger(__name__)
+
+ErrorPolicy = Literal["dead_letter", "stop"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the engine batches and what it does with errors (configuration, not code)."""
+
+    batch_size: int = 500
+    overlap: dt.timedelta = dt.timedelta(minutes=10)
+    on_record_error: ErrorPolicy = "dead_letter"  # a record that fails mapping/validation
+    on_sink_reject: ErrorPolicy = "dead_letter"  # records a 2xx answer lists as rejected
+    on_sink_failure: ErrorPolicy = "stop"  # a batch the sink refuses for good (4xx)
+    lock_ttl: dt.timedelta = dt.timedelta(hours=2)
+    outbox_retention: dt.timedelta = dt.timedelta(days=7)
+
+
+@dataclass
+class RunResult:
+    source: str
+    stream: str
+    status: str = "ok"  # ok | error | skipped
+    read: int = 0
+    pushed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    cursor: dt.datetime | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "pushed": self.pushed,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "dead_lettered": self.dead_lettered,
+        }
+
+
+@dataclass
+class RetryResult:
+    retried: int = 0
+    fixed: int = 0
+    failed: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+class StopRun(Exception):
+    """The error policy says stop: the run ends with this message, nothing half-written."""
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _raw_json(stream: Stream, item: Any) -> str:
+    try:
+        return json.dumps(stream.raw(item), default=str, ensure_ascii=False)
+    except Exception:  # the raw row is evidence, never a reason to lose the dead letter
+        return json.dumps({"repr": repr(item)[:4000]})
+
+
+class _Envelopes:
+    """Builds NDJSON envelope lines around pre-encoded data (no second encode of the record)."""
+
+    def __init__(self, source: str, stream: str) -> None:
+        self.head = b'{"stream":' + encode(stream) + b',"source":' + encode(source) + b',"key":'
+        self.upsert = b',"op":"upsert","schema_version":"' + SCHEMA_VERSION.encode() + b'","data":'
+        self.delete = b',"op":"delete","schema_version":"' + SCHEMA_VERSION.encode() + b'","data":null}\n'
+
+    def line(self, key: str, data: bytes | None) -> bytes:
+        if data is None:
+            return self.head + encode(key) + self.delete
+        return self.head + encode(key) + self.upsert + data + b"}\n"
+
+
+class Engine:
+    def __init__(
+        self,
+        state: StateStore,
+        sink: Sink,
+        policy: Policy | None = None,
+        progress: Callable[[str, str, int], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.sink = sink
+        self.policy = policy or Policy()
+        self.progress = progress
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    # -- public ----------------------------------------------------------------------------
+    def sync(
+        self,
+        adapter: Adapter,
+        streams: Sequence[str] | None = None,
+        *,
+        full_refresh: bool = False,
+        reconcile: bool = False,
+    ) -> list[RunResult]:
+        chosen = adapter.streams()
+        if streams:
+            unknown = set(streams) - {s.name for s in chosen}
+            if unknown:
+                raise ValueError(f"unknown stream(s) for source {adapter.context.name}: {', '.join(sorted(unknown))}")
+            chosen = [s for s in chosen if s.name in streams]
+        self.state.prune_outbox(self.policy.outbox_retention)
+        return [self.run_stream(adapter, s, full_refresh=full_refresh, reconcile=reconcile) for s in chosen]
+
+    def run_stream(
+        self, adapter: Adapter, stream: Stream, *, full_refresh: bool = False, reconcile: bool = False
+    ) -> RunResult:
+        source = adapter.context.name
+        result = RunResult(source, stream.name)
+        started = time.monotonic()
+        if not self.state.acquire(source, stream.name, self.owner, self.policy.lock_ttl):
+            result.status = "skipped"
+            result.error = "another run of this stream holds the lock"
+            log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
+            return result
+        log.info("stream.start", source=source, stream=stream.name, full_refresh=full_refresh, reconcile=reconcile)
+        try:
+            cursor = self._run(source, stream, result, full_refresh=full_refresh, reconcile=reconcile)
+            result.cursor = cursor
+            result.seconds = time.monotonic() - started
+            self.state.finish(source, stream.name, status="ok", counts=result.counts(), cursor=cursor)
+            log.info("stream.done", **_summary(result))
+        except Exception as exc:  # one stream's failure must not stop the others
+            result.status = "error"
+            result.error = _describe(exc)
+            result.seconds = time.monotonic() - started
+            self.state.finish(source, stream.name, status="error", counts=result.counts(), error=result.error)
+            log.error("stream.failed", **_summary(result))
+        finally:
+            self.state.release(source, stream.name, self.owner)
+        return result
+
+    def retry_dead_letters(
+        self, adapter: Adapter, ids: Sequence[int] | None = None, stream: str | None = None
+    ) -> RetryResult:
+        """Re-read dead-lettered keys from the source as they are now and send them again."""
+        outcome = RetryResult()
+        letters = self.state.dead_letters(adapter.context.name, stream, limit=None, ids=ids)
+        by_stream: dict[str, list[str]] = {}
+        for letter in letters:
+            by_stream.setdefault(letter.stream, []).append(letter.key)
+        source = adapter.context.name
+        for name, keys in by_stream.items():
+            st = adapter.stream(name)
+            if not self.state.acquire(source, name, self.owner, self.policy.lock_ttl):
+                outcome.failed += len(keys)
+                continue
+            try:
+                result = RunResult(source, name)
+                items = list(st.fetch(keys))
+                found = {st.key(item) for item in items}
+                writer = self._batcher(source, st, result, force=True, seen=None)
+                writer.add(items)
+                writer.flush()
+                still_open = self.state.open_dead_letter_keys(source, name)
+                gone = [k for k in keys if k not in found]
+                for key in keys:
+                    outcome.retried += 1
+                    if key in gone:
+                        outcome.failed += 1
+                        outcome.reasons[key] = "not found in the source (fetch by key unsupported or row deleted)"
+                    elif key in still_open:
+                        outcome.failed += 1
+                    else:
+                        outcome.fixed += 1
+            finally:
+                self.state.release(source, name, self.owner)
+        return outcome
+
+    # -- one stream ------------------------------------------------------------------------
+    def _run(
+        self, source: str, stream: Stream, result: RunResult, *, full_refresh: bool, reconcile: bool
+    ) -> dt.datetime | None:
+        self._push_pending(source, stream.name, result)
+        cursor = self.state.cursor(source, stream.name)
+        incremental = stream.replication_key is not None and not full_refresh and cursor is not None
+        since = cursor - self.policy.overlap if incremental and cursor is not None else None
+        # Every live key passes by when the read is complete: deletes come for free.
+        seen: set[str] | None = None if incremental else set()
+        batcher = self._batcher(source, stream, result, force=full_refresh, seen=seen)
+        newest = cursor
+        for chunk in stream.read(since):
+            batcher.add(chunk)
+            if batcher.newest is not None and (newest is None or batcher.newest > newest):
+                newest = batcher.newest
+            if self.progress:
+                self.progress(source, stream.name, result.read)
+        batcher.flush()
+        if seen is not None:
+            self._delete_missing(source, stream, seen, result)
+        elif reconcile:
+            live: set[str] = set()
+            for keys in stream.live_keys():
+                live.update(keys)
+            self._delete_missing(source, stream, live, result)
+        return newest
+
+    def _batcher(
+        self, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
+    ) -> _Batcher:
+        return _Batcher(self, source, stream, result, force=force, seen=seen)
+
+    def _delete_missing(self, source: str, stream: Stream, live: set[str], result: RunResult) -> None:
+        envelopes = _Envelopes(source, stream.name)
+        write = BatchWrite(source, stream.name)
+        for key in self.state.known_keys(source, stream.name):
+            if key in live:
+                continue
+            write.lines.append(envelopes.line(key, None))
+            write.dropped_hashes.append(key)
+            if len(write.lines) >= self.policy.batch_size:
+                result.deleted += len(write.lines)
+                self.commit_and_push(write, result)
+                write = BatchWrite(source, stream.name)
+        if write.lines:
+            result.deleted += len(write.lines)
+            self.commit_and_push(write, result)
+
+    # -- outbox and sink -------------------------------------------------------------------
+    def commit_and_push(self, write: BatchWrite, result: RunResult) -> None:
+        if write.lines:
+            write.batch_id = str(uuid.uuid4())
+        outbox_id = self.state.commit(write)
+        self.state.renew(write.source, write.stream, self.owner, self.policy.lock_ttl)
+        if outbox_id is None:
+            return
+        batch = Batch(
+            id=write.batch_id or "",
+            source=write.source,
+            stream=write.stream,
+            records=len(write.lines),
+            payload=b"".join(write.lines),
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        self._push(outbox_id, batch, result)
+
+    def _push_pending(self, source: str, stream: str, result: RunResult) -> None:
+        for pending in self.state.pending(source, stream):
+            log.info("outbox.resend", source=source, stream=stream, batch_id=pending.batch_id, records=pending.records)
+            batch = Batch(pending.batch_id, source, stream, pending.records, pending.payload, pending.created_at)
+            self._push(pending.id, batch, result)
+
+    def _push(self, outbox_id: int, batch: Batch, result: RunResult) -> None:
+        try:
+            ack = self.sink.push(batch)
+        except SinkError as exc:
+            if exc.permanent and self.policy.on_sink_failure == "dead_letter":
+                rejected = [(env["key"], str(exc), line.decode()) for env, line in _envelopes(batch)]
+                self.state.acknowledge(outbox_id, rejected, status="failed")
+                result.dead_lettered += batch.records
+                log.error("sink.batch_dead_lettered", source=batch.source, stream=batch.stream, batch_id=batch.id)
+                return
+            self.state.attempt_failed(outbox_id, str(exc))
+            raise
+        rejected = [(key, reason, _line_for(batch, key)) for key, reason in ack.rejected.items()]
+        self.state.acknowledge(outbox_id, rejected)
+        result.batches += 1
+        result.pushed += batch.records - len(rejected)
+        if rejected:
+            result.dead_lettered += len(rejected)
+            log.warning(
+                "sink.rejected", source=batch.source, stream=batch.stream, batch_id=batch.id, count=len(rejected)
+            )
+            if self.policy.on_sink_reject == "stop":
+                raise StopRun(f"the sink rejected {len(rejected)} record(s) of batch {batch.id}; see dead-letters")
+
+
+class _Batcher:
+    """Turns raw items into envelope lines, skipping unchanged records, and flushes full batches."""
+
+    def __init__(
+        self, engine: Engine, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.stream = stream
+        self.result = result
+        self.force = force
+        self.seen = seen
+        self.newest: dt.datetime | None = None
+        self.envelopes = _Envelopes(source, stream.name)
+        self.open_dead = engine.state.open_dead_letter_keys(source, stream.name)
+        self.any_hashes = engine.state.has_hashes(source, stream.name)
+        self.write = BatchWrite(source, stream.name)
+
+    def add(self, chunk: Iterable[Any]) -> None:
+        stream, result, policy = self.stream, self.result, self.engine.policy
+        mapped: list[tuple[str, bytes | None]] = []
+        for item in chunk:
+            result.read += 1
+            key = stream.key(item)
+            at = stream.cursor(item)
+            if at is not None and (self.newest is None or at > self.newest):
+                self.newest = at
+            try:
+                record = stream.map(item)
+            except RecordError as exc:
+                if policy.on_record_error == "stop":
+                    raise StopRun(f"record {key} of {stream.name} is invalid: {exc}") from exc
+                self.write.dead_letters.append((key, "map", str(exc), _raw_json(stream, item)))
+                result.dead_lettered += 1
+                if self.seen is not None:
+                    self.seen.add(key)  # it exists at the source; an invalid row is not a delete
+                continue
+            if self.seen is not None and record is not None:
+                self.seen.add(key)
+            mapped.append((key, None if record is None else encode(record)))
+        stored = self.engine.state.hashes(self.source, stream.name, [k for k, _ in mapped]) if self.any_hashes else {}
+        for key, data in mapped:
+            old = stored.get(key)
+            if data is None:  # deleted at the source
+                if old is None:
+                    result.unchanged += 1
+                    continue
+                self.write.dropped_hashes.append(key)
+                self.write.lines.append(self.envelopes.line(key, None))
+                result.deleted += 1
+                if len(self.write.lines) >= policy.batch_size:
+                    self.flush()
+                continue
+            digest = content_hash(data)
+            if digest == old and not self.force:
+                result.unchanged += 1
+                continue
+            if old is None:
+                self.write.new_hashes[key] = digest
+            else:
+                self.write.changed_hashes[key] = digest
+            self.write.lines.append(self.envelopes.line(key, data))
+            if key in self.open_dead:
+                self.write.resolved_keys.append(key)
+            if len(self.write.lines) >= policy.batch_size:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.write:
+            write, self.write = self.write, BatchWrite(self.source, self.stream.name)
+            # A key can only be new once: later batches of this run see it as stored.
+            self.any_hashes = self.any_hashes or bool(write.new_hashes)
+            self.engine.commit_and_push(write, self.result)
+
+
+def _envelopes(batch: Batch) -> Iterable[tuple[dict[str, Any], bytes]]:
+    for line in batch.payload.splitlines(keepends=True):
+        if line.strip():
+            yield msgspec.json.decode(line), line
+
+
+def _line_for(batch: Batch, key: str) -> str:
+    for envelope, line in _envelopes(batch):
+        if envelope.get("key") == key:
+            return line.decode()
+    return json.dumps({"key": key})
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, StopRun | SinkError) else f"{type(exc).__name__}: {text}"
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "stream": result.stream,
+        "status": result.status,
+        **result.counts(),
+        "batches": result.batches,
+        "cursor": result.cursor.isoformat() if result.cursor else None,
+        "seconds": round(result.seconds, 3),
+        "error": result.error,
+    }

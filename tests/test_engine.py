@@ -1,0 +1,250 @@
+"""The engine against a real SQLite (and PostgreSQL) state store and a real toy ERP table.
+
+The sink here is a recording double: these are unit tests of the engine's bookkeeping.
+The real sinks and real processes are exercised in test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from engine.state import StateStore
+from engine.sync import Engine, Policy, _Envelopes
+from mapping.schema import Envelope, Product, encode
+from sinks.base import Ack, Batch, Sink, SinkError
+from tests.toy import ToyAdapter, toy
+
+
+class RecordingSink(Sink):
+    kind = "recording"
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+        self.fail: list[SinkError] = []
+        self.reject: dict[str, str] = {}
+
+    def push(self, batch: Batch) -> Ack:
+        if self.fail:
+            raise self.fail.pop(0)
+        self.batches.append(batch)
+        rejected = {k: v for k, v in self.reject.items() if f'"key":"{k}"'.encode() in batch.payload}
+        return Ack(rejected=rejected)
+
+    def check(self) -> list:
+        return []
+
+    def envelopes(self) -> list[dict]:
+        return [msgspec.json.decode(line) for b in self.batches for line in b.payload.splitlines()]
+
+    def pushed_keys(self, stream: str = "products") -> list[str]:
+        return [e["key"] for e in self.envelopes() if e["stream"] == stream]
+
+
+@pytest.fixture
+def erp(tmp_path: Path) -> ToyAdapter:
+    adapter = toy(str(tmp_path / "erp.db"))
+    for i in range(1, 8):
+        adapter.put(i, f"P{i:03d}", f"Ürün {i}", at=f"2026-11-20T10:0{i}:00")
+    adapter.put_stock("P001", "01", "5")
+    adapter.put_stock("P002", "01", "7")
+    return adapter
+
+
+def make_engine(tmp_path: Path, url: str | None = None, **policy: object) -> tuple[Engine, RecordingSink]:
+    state = StateStore(url or f"sqlite:///{tmp_path / 'state.db'}")
+    state.create()
+    sink = RecordingSink()
+    return Engine(state, sink, Policy(batch_size=4, **policy)), sink  # type: ignore[arg-type]
+
+
+def test_first_sync_pushes_all_and_a_second_pushes_nothing(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    first = {r.stream: r for r in engine.sync(erp)}
+    assert first["products"].status == "ok"
+    assert first["products"].pushed == 7 and first["products"].batches == 2  # batch_size 4
+    assert sorted(sink.pushed_keys()) == [f"p{i}" for i in range(1, 8)]
+    assert first["products"].cursor == dt.datetime.fromisoformat("2026-11-20T10:07:00+03:00")
+
+    sink.batches.clear()
+    second = {r.stream: r for r in engine.sync(erp)}
+    assert sink.batches == []
+    assert second["products"].pushed == 0
+    assert second["products"].read == 7  # all within the 10-minute overlap window
+    assert second["products"].unchanged == 7
+    assert second["stock_levels"].unchanged == 2
+
+
+def test_only_changes_travel_and_late_rows_inside_the_overlap_are_not_missed(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp)
+    sink.batches.clear()
+    erp.put(3, "P003", "Ürün 3 yeni ad", at="2026-11-20T11:00:00")
+    # committed late: its timestamp is before the cursor (10:07) but inside the overlap window
+    erp.put(20, "P020", "Geç gelen", at="2026-11-20T10:05:00")
+    result = engine.sync(erp, ["products"])[0]
+    assert sorted(sink.pushed_keys()) == ["p20", "p3"]
+    assert result.pushed == 2
+    assert result.cursor == dt.datetime.fromisoformat("2026-11-20T11:00:00+03:00")
+    env = {e["key"]: e for e in sink.envelopes()}
+    assert env["p3"]["data"]["name"] == "Ürün 3 yeni ad"
+
+
+def test_envelope_lines_match_the_schema_encoding() -> None:
+    record = Product(code="X", name="Şeker")
+    data = encode(record)
+    line = _Envelopes("src", "products").line("k1", data)
+    expected = encode(Envelope(stream="products", source="src", key="k1", op="upsert", data=msgspec.Raw(data)))
+    assert line == expected + b"\n"
+    decoded = msgspec.json.decode(line)
+    assert decoded["op"] == "upsert" and decoded["data"]["name"] == "Şeker"
+    gone = msgspec.json.decode(_Envelopes("src", "products").line("k1", None))
+    assert gone == {
+        "stream": "products",
+        "source": "src",
+        "key": "k1",
+        "op": "delete",
+        "schema_version": "1.0.0",
+        "data": None,
+    }
+
+
+def test_invalid_rows_are_dead_lettered_and_the_rest_goes_on(tmp_path: Path, erp: ToyAdapter) -> None:
+    erp.put(4, None, "Kodsuz ürün", at="2026-11-20T10:04:00")
+    engine, sink = make_engine(tmp_path)
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "ok" and result.dead_lettered == 1 and result.pushed == 6
+    assert "p4" not in sink.pushed_keys()
+    [letter] = engine.state.dead_letters()
+    assert (letter.key, letter.stage, letter.reason) == ("p4", "map", "code: missing")
+    assert letter.raw["name"] == "Kodsuz ürün"
+
+    # re-read in the overlap window: still one open dead letter, not two
+    engine.sync(erp, ["products"])
+    assert len(engine.state.dead_letters()) == 1
+
+    erp.put(4, "P004", "Kodlu ürün", at="2026-11-20T10:04:00")  # fixed without touching its timestamp
+    outcome = engine.retry_dead_letters(erp)
+    assert (outcome.retried, outcome.fixed, outcome.failed) == (1, 1, 0)
+    assert engine.state.dead_letters() == []
+    assert "p4" in sink.pushed_keys()
+
+
+def test_stop_policy_fails_the_run_without_advancing_the_cursor(tmp_path: Path, erp: ToyAdapter) -> None:
+    erp.put(2, "", "Bozuk", at="2026-11-20T10:02:00")
+    engine, _ = make_engine(tmp_path, on_record_error="stop")
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "error" and "p2" in (result.error or "")
+    assert engine.state.cursor("toy", "products") is None
+
+
+def test_sink_outage_keeps_batches_and_resends_them_with_the_same_key(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    sink.fail = [SinkError("HTTP 503 after 8 attempts")]
+    failed = engine.sync(erp, ["products"])[0]
+    assert failed.status == "error" and "503" in (failed.error or "")
+    assert engine.state.cursor("toy", "products") is None  # not advanced: the read did not finish
+    [status] = [s for s in engine.state.status() if s.stream == "products"]
+    assert status.pending_batches == 1 and status.last_status == "error"
+    pending_id = next(engine.state.pending("toy", "products")).batch_id
+
+    recovered = engine.sync(erp, ["products"])[0]
+    assert recovered.status == "ok"
+    assert sink.batches[0].id == pending_id  # the stranded batch goes first, same idempotency key
+    keys = sink.pushed_keys()
+    assert sorted(keys) == [f"p{i}" for i in range(1, 8)] and len(keys) == len(set(keys))  # nothing lost, no dup
+    assert engine.state.status()[0].pending_batches == 0
+
+
+def test_permanent_sink_failure_can_be_dead_lettered_by_policy(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path, on_sink_failure="dead_letter")
+    sink.fail = [SinkError("HTTP 422: schema_version not supported", permanent=True)]
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "ok" and result.dead_lettered == 4
+    letters = engine.state.dead_letters()
+    assert {d.stage for d in letters} == {"sink"} and "422" in letters[0].reason
+    # their hashes are gone, so a later run sends them again
+    sink.batches.clear()
+    engine.sync(erp, ["products"], full_refresh=True)
+    assert len(sink.pushed_keys()) == 7
+
+
+def test_records_the_sink_rejects_become_dead_letters_and_are_resent_later(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    sink.reject = {"p5": "unknown dealer"}
+    result = engine.sync(erp, ["products"])[0]
+    assert result.pushed == 6 and result.dead_lettered == 1
+    [letter] = engine.state.dead_letters()
+    assert (letter.key, letter.stage, letter.reason) == ("p5", "sink", "unknown dealer")
+    assert letter.raw["data"]["code"] == "P005"
+    sink.reject = {}
+    sink.batches.clear()
+    engine.sync(erp, ["products"])  # p5 is still in the window; its hash was dropped
+    assert sink.pushed_keys() == ["p5"]
+    assert engine.state.dead_letters() == []
+
+
+def test_deletes_soft_hard_and_snapshot(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp)
+    sink.batches.clear()
+    erp.soft_delete(1, at="2026-11-20T12:00:00")
+    erp.hard_delete(2)
+    erp.drop_stock("P002", "01")
+    results = {r.stream: r for r in engine.sync(erp)}
+    ops = {(e["stream"], e["key"]): e["op"] for e in sink.envelopes()}
+    assert ops == {("products", "p1"): "delete", ("stock_levels", "P002:01"): "delete"}
+    assert results["stock_levels"].deleted == 1
+
+    sink.batches.clear()
+    results = {r.stream: r for r in engine.sync(erp, ["products"], reconcile=True)}
+    assert [(e["key"], e["op"], e["data"]) for e in sink.envelopes()] == [("p2", "delete", None)]
+    assert results["products"].deleted == 1
+    sink.batches.clear()
+    engine.sync(erp, ["products"], reconcile=True)
+    assert sink.batches == []  # a delete is sent once
+
+
+def test_full_refresh_resends_everything_and_keeps_the_cursor(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp, ["products"])
+    sink.batches.clear()
+    result = engine.sync(erp, ["products"], full_refresh=True)[0]
+    assert result.pushed == 7 and len(sink.pushed_keys()) == 7
+    assert result.cursor == dt.datetime.fromisoformat("2026-11-20T10:07:00+03:00")
+
+
+def test_a_stream_held_by_another_run_is_skipped(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    assert engine.state.acquire("toy", "products", "other-host:1", dt.timedelta(minutes=5))
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "skipped" and sink.batches == []
+    # an expired lease is taken over
+    engine.state.release("toy", "products", "other-host:1")
+    assert engine.state.acquire("toy", "products", "other-host:1", dt.timedelta(seconds=-1))
+    assert engine.sync(erp, ["products"])[0].status == "ok"
+
+
+def test_unknown_stream_names_are_refused(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, _ = make_engine(tmp_path)
+    with pytest.raises(ValueError, match="unknown stream"):
+        engine.sync(erp, ["invoicez"])
+
+
+@pytest.mark.postgres
+def test_state_on_postgresql(tmp_path: Path, erp: ToyAdapter, pg_url: str) -> None:
+    engine, sink = make_engine(tmp_path, url=pg_url)
+    sink.fail = [SinkError("HTTP 500")]
+    assert engine.sync(erp, ["products"])[0].status == "error"
+    assert engine.sync(erp, ["products"])[0].status == "ok"
+    keys = sink.pushed_keys()
+    assert sorted(keys) == [f"p{i}" for i in range(1, 8)] and len(keys) == len(set(keys))
+    erp.put(3, "P003", "Değişti", at="2026-11-21T09:00:00")
+    sink.batches.clear()
+    engine.sync(erp, ["products"])
+    assert sink.pushed_keys() == ["p3"]
+    assert engine.state.cursor("toy", "products") == dt.datetime.fromisoformat("2026-11-21T09:00:00+03:00")
+    engine.state.close()

@@ -1,0 +1,154 @@
+"""A tiny real adapter over a SQLite table, so engine tests need no particular ERP.
+
+`products` is incremental on a `modified` column; `stock_levels` is a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, delete, insert, select, update
+
+from connectors.base import Adapter, AdapterSettings, CheckResult, RecordError, SourceContext, Stream
+from mapping.schema import Product, StockLevel
+
+TZ = ZoneInfo("Europe/Istanbul")
+metadata = MetaData()
+products = Table(
+    "toy_products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(20)),
+    Column("name", String(100)),
+    Column("vat", String(10)),
+    Column("modified", String(30)),
+    Column("deleted", Integer, default=0),
+)
+stock = Table(
+    "toy_stock",
+    metadata,
+    Column("product", String(20), primary_key=True),
+    Column("warehouse", String(10), primary_key=True),
+    Column("qty", String(20)),
+)
+
+
+class ToySettings(AdapterSettings):
+    url: str
+
+
+class ToyProducts(Stream):
+    name = "products"
+    primary_key = ("id",)
+    replication_key = "modified"
+
+    def __init__(self, adapter: ToyAdapter) -> None:
+        self.adapter = adapter
+
+    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+        last = 0
+        with self.adapter.engine.connect() as conn:
+            while True:
+                stmt = select(products).where(products.c.id > last).order_by(products.c.id).limit(3)
+                if since is not None:
+                    stmt = stmt.where(products.c.modified >= since.astimezone(TZ).replace(tzinfo=None).isoformat())
+                rows = conn.execute(stmt).all()
+                if not rows:
+                    return
+                last = rows[-1].id
+                yield rows
+
+    def key(self, item: Any) -> str:
+        return f"p{item.id}"
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(item.modified).replace(tzinfo=TZ)
+
+    def map(self, item: Any) -> Product | None:
+        if item.deleted:
+            return None
+        if not item.code:
+            raise RecordError("missing", "code")
+        return Product(code=item.code, name=item.name, vat_rate=Decimal(item.vat))
+
+    def live_keys(self) -> Iterator[Sequence[str]]:
+        with self.adapter.engine.connect() as conn:
+            yield [f"p{i}" for i in conn.execute(select(products.c.id)).scalars()]
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        ids = [int(k[1:]) for k in keys]
+        with self.adapter.engine.connect() as conn:
+            return conn.execute(select(products).where(products.c.id.in_(ids))).all()
+
+
+class ToyStock(Stream):
+    name = "stock_levels"
+    primary_key = ("product", "warehouse")
+
+    def __init__(self, adapter: ToyAdapter) -> None:
+        self.adapter = adapter
+
+    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+        with self.adapter.engine.connect() as conn:
+            yield conn.execute(select(stock).order_by(stock.c.product, stock.c.warehouse)).all()
+
+    def key(self, item: Any) -> str:
+        return f"{item.product}:{item.warehouse}"
+
+    def map(self, item: Any) -> StockLevel:
+        return StockLevel(
+            product_code=item.product,
+            warehouse_code=item.warehouse,
+            on_hand=Decimal(item.qty),
+            as_of=dt.datetime(2026, 11, 20, 12, tzinfo=TZ),
+        )
+
+
+class ToyAdapter(Adapter):
+    kind = "toy"
+    Settings = ToySettings
+
+    def __init__(self, context: SourceContext, settings: ToySettings) -> None:
+        super().__init__(context, settings)
+        self.engine = create_engine(settings.url)
+        metadata.create_all(self.engine)
+
+    def check(self) -> list[CheckResult]:
+        return [CheckResult("database", True, "reachable")]
+
+    def streams(self) -> list[Stream]:
+        return [ToyProducts(self), ToyStock(self)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- editing the toy ERP, as a user of it would -----------------------------------------
+    def put(self, id: int, code: str | None, name: str = "Ürün", vat: str = "20", at: str = "2026-11-20T10:00") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(products).where(products.c.id == id))
+            conn.execute(insert(products).values(id=id, code=code, name=name, vat=vat, modified=at, deleted=0))
+
+    def soft_delete(self, id: int, at: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(products).where(products.c.id == id).values(deleted=1, modified=at))
+
+    def hard_delete(self, id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(products).where(products.c.id == id))
+
+    def put_stock(self, product: str, warehouse: str, qty: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(stock).where(stock.c.product == product, stock.c.warehouse == warehouse))
+            conn.execute(insert(stock).values(product=product, warehouse=warehouse, qty=qty))
+
+    def drop_stock(self, product: str, warehouse: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(stock).where(stock.c.product == product, stock.c.warehouse == warehouse))
+
+
+def toy(path: str, name: str = "toy") -> ToyAdapter:
+    return ToyAdapter(SourceContext(name=name, timezone=TZ), ToySettings(url=f"sqlite:///{path}"))
