@@ -162,6 +162,7 @@ class BatchWrite:
     source: str
     stream: str
     batch_id: str | None = None
+    created_at: dt.datetime = field(default_factory=now)
     lines: list[bytes] = field(default_factory=list)
     new_hashes: dict[str, str] = field(default_factory=dict)  # keys the store has no hash for yet
     changed_hashes: dict[str, str] = field(default_factory=dict)  # keys whose stored hash changes
@@ -289,7 +290,7 @@ class StateStore:
     # -- the outbox ------------------------------------------------------------------------
     def commit(self, write: BatchWrite) -> int | None:
         """Record one batch, its hashes and its dead letters atomically; returns the outbox row id."""
-        moment = now()
+        moment = write.created_at
         source, stream = write.source, write.stream
         outbox_id = None
         with self.engine.begin() as conn:

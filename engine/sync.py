@@ -262,6 +262,7 @@ class Engine:
     def commit_and_push(self, write: BatchWrite, result: RunResult) -> None:
         if write.lines:
             write.batch_id = str(uuid.uuid4())
+        write.created_at = dt.datetime.now(dt.UTC)
         outbox_id = self.state.commit(write)
         self.state.renew(write.source, write.stream, self.owner, self.policy.lock_ttl)
         if outbox_id is None:
@@ -272,7 +273,7 @@ class Engine:
             stream=write.stream,
             records=len(write.lines),
             payload=b"".join(write.lines),
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=write.created_at,
         )
         self._push(outbox_id, batch, result)
 
@@ -286,7 +287,7 @@ class Engine:
         try:
             ack = self.sink.push(batch)
         except SinkError as exc:
-            if exc.permanent and self.policy.on_sink_failure == "dead_letter":
+            if exc.permanent and exc.about_batch and self.policy.on_sink_failure == "dead_letter":
                 rejected = [(env["key"], str(exc), line.decode()) for env, line in _envelopes(batch)]
                 self.state.acknowledge(outbox_id, rejected, status="failed")
                 result.dead_lettered += batch.records

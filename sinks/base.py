@@ -29,11 +29,18 @@ class Ack:
 
 
 class SinkError(Exception):
-    """The batch was not accepted. `permanent` errors (4xx but 429) will not succeed by resending."""
+    """The batch was not accepted.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    `permanent`: resending the same batch will not succeed (4xx but 429).
+    `about_batch`: the refusal concerns this batch's content (malformed, too large), so
+    other batches may pass; false for credentials, a wrong URL or an outage, where
+    every batch would fail alike and the run must stop instead.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, about_batch: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.about_batch = about_batch
 
 
 class Sink(ABC):

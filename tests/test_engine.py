@@ -161,7 +161,7 @@ def test_sink_outage_keeps_batches_and_resends_them_with_the_same_key(tmp_path: 
 
 def test_permanent_sink_failure_can_be_dead_lettered_by_policy(tmp_path: Path, erp: ToyAdapter) -> None:
     engine, sink = make_engine(tmp_path, on_sink_failure="dead_letter")
-    sink.fail = [SinkError("HTTP 422: schema_version not supported", permanent=True)]
+    sink.fail = [SinkError("HTTP 422: schema_version not supported", permanent=True, about_batch=True)]
     result = engine.sync(erp, ["products"])[0]
     assert result.status == "ok" and result.dead_lettered == 4
     letters = engine.state.dead_letters()
@@ -170,6 +170,15 @@ def test_permanent_sink_failure_can_be_dead_lettered_by_policy(tmp_path: Path, e
     sink.batches.clear()
     engine.sync(erp, ["products"], full_refresh=True)
     assert len(sink.pushed_keys()) == 7
+
+
+def test_bad_credentials_stop_the_run_even_under_the_dead_letter_policy(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path, on_sink_failure="dead_letter")
+    sink.fail = [SinkError("HTTP 401: check the token", permanent=True)]
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "error" and "401" in (result.error or "")
+    assert engine.state.dead_letters() == []
+    assert engine.state.status()[0].pending_batches == 1  # kept for when the token is fixed
 
 
 def test_records_the_sink_rejects_become_dead_letters_and_are_resent_later(tmp_path: Path, erp: ToyAdapter) -> None:

@@ -1,0 +1,66 @@
+"""The ingestion API document must stay in step with the HTTP sink and the envelope it sends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import yaml
+
+from mapping.schema import STREAMS, Envelope
+from sinks.http import BATCHES_PATH, HEALTH_PATH
+
+SPEC = Path(__file__).resolve().parent.parent / "docs" / "openapi" / "loyalty-ingest.yaml"
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+
+
+def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        _, *parts = node["$ref"].split("/")
+        node = spec
+        for part in parts:
+            node = node[part]
+    return node
+
+
+def test_paths_and_operations(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    assert set(spec["paths"]) == {BATCHES_PATH, HEALTH_PATH}
+    assert set(spec["paths"][BATCHES_PATH]) == {"post"}
+    assert set(spec["paths"][HEALTH_PATH]) == {"get"}
+
+
+def test_batch_responses_cover_what_the_client_handles(spec: dict[str, Any]) -> None:
+    responses = spec["paths"][BATCHES_PATH]["post"]["responses"]
+    assert {"200", "202", "400", "401", "403", "409", "413", "422", "429", "500", "503"} <= set(responses)
+    for status in ("429", "503"):
+        assert "Retry-After" in resolve(spec, responses[status])["headers"]
+
+
+def test_idempotency_key_is_required(spec: dict[str, Any]) -> None:
+    parameters = [resolve(spec, p) for p in spec["paths"][BATCHES_PATH]["post"]["parameters"]]
+    by_name = {p["name"]: p for p in parameters}
+    assert by_name["Idempotency-Key"]["in"] == "header"
+    assert by_name["Idempotency-Key"]["required"] is True
+    assert by_name["Content-Encoding"]["schema"]["const"] == "gzip"
+
+
+def test_envelope_and_streams_match_the_code(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Envelope"]["properties"]) == {f.name for f in msgspec.structs.fields(Envelope)}
+    assert set(schemas["Stream"]["enum"]) == set(STREAMS)
+    assert set(spec["info"]["x-stream-schemas"]) == set(STREAMS)
+    assert set(schemas["Batch"]["required"]) == {"batch_id", "source", "stream", "schema_version", "records"}
+
+
+def test_security_schemes(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["apiKey"]["in"] == "header" and schemes["apiKey"]["name"] == "X-API-Key"
+    assert "clientCredentials" in schemes["oauth2"]["flows"]

@@ -1,0 +1,476 @@
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import gzip
+import json
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import responses
+from pydantic import TypeAdapter, ValidationError
+from structlog.testing import capture_logs
+
+from mapping.schema import SCHEMA_VERSION, Envelope, encode
+from sinks import SinkSettings, build_sink
+from sinks.base import Ack, Batch, SinkError
+from sinks.http import HttpSink, HttpSinkError, HttpSinkSettings, build_body, retry_after_seconds
+from tests.loyalty_server import LoyaltyServer, Pki, make_pki, read_store, spawn
+
+TOKEN = "tok-3f9a7c1e5b"
+API_KEY = "key-8d2e4f6a0c"
+CLIENT_SECRET = "cs-71b3c9d5e2"
+
+
+def make_batch(batch_id: str = "batch-1", n: int = 3, stream: str = "accounts", source: str = "logo") -> Batch:
+    lines = []
+    for i in range(n):
+        data = msgspec.Raw(encode({"code": f"C{i}", "title": f'Bayi {i} \u015eti\n"q"'}))
+        lines.append(encode(Envelope(stream=stream, source=source, key=f"C{i}", op="upsert", data=data)) + b"\n")
+    lines.append(encode(Envelope(stream=stream, source=source, key="GONE", op="delete")) + b"\n")
+    payload = b"".join(lines)
+    return Batch(batch_id, source, stream, n + 1, payload, dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+
+
+def envelopes(batch: Batch) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in batch.payload.splitlines()]
+
+
+def settings(url: str, auth: dict[str, Any] | None = None, **overrides: Any) -> HttpSinkSettings:
+    fast = {"backoff_multiplier": 0.001, "backoff_max_seconds": 0.005, "timeout_seconds": (2, 2), "max_attempts": 4}
+    return HttpSinkSettings(kind="http", url=url, auth=auth or {"kind": "bearer", "token": TOKEN}, **fast | overrides)
+
+
+@pytest.fixture
+def server() -> Iterator[LoyaltyServer]:
+    with LoyaltyServer(token=TOKEN, api_key=API_KEY, oauth_clients={"dealersync": CLIENT_SECRET}) as s:
+        yield s
+    assert s.errors == []  # no handler crashed: every failure a test saw was one it scripted
+
+
+@pytest.fixture
+def sink(server: LoyaltyServer) -> Iterator[HttpSink]:
+    s = HttpSink(settings(server.url))
+    yield s
+    s.close()
+
+
+# --- the request ---------------------------------------------------------------------------------------------
+
+
+def test_body_splices_ndjson_into_json() -> None:
+    batch = make_batch()
+    document = json.loads(build_body(batch))
+    assert document == {
+        "batch_id": "batch-1",
+        "source": "logo",
+        "stream": "accounts",
+        "schema_version": SCHEMA_VERSION,
+        "records": envelopes(batch),
+    }
+    empty = Batch("e", "logo", "accounts", 0, b"", batch.created_at)
+    assert json.loads(build_body(empty))["records"] == []
+
+
+def test_push_sends_gzip_json_with_headers(server: LoyaltyServer, sink: HttpSink) -> None:
+    batch = make_batch()
+    assert sink.push(batch) == Ack()
+
+    assert server.batches == {"batch-1": envelopes(batch)}
+    [request] = server.requests_to("/batches")
+    assert request.status == 200
+    headers = request.headers
+    assert headers["content-encoding"] == "gzip"
+    assert headers["content-type"] == "application/json"
+    assert headers["idempotency-key"] == "batch-1"
+    assert headers["user-agent"].startswith("dealersync/")
+    assert headers["authorization"] == "<redacted>"
+
+
+@responses.activate
+def test_wire_body_is_gzip() -> None:
+    responses.post("http://loyalty.test/api/batches?code=q", status=202, body="")
+    HttpSink(settings("http://loyalty.test/api/?code=q")).push(make_batch())
+    sent = responses.calls[0].request
+    assert json.loads(gzip.decompress(sent.body))["batch_id"] == "batch-1"
+
+
+def test_api_key_auth(server: LoyaltyServer) -> None:
+    sink = HttpSink(settings(server.url, {"kind": "api_key", "key": API_KEY}))
+    assert sink.push(make_batch()) == Ack()
+    assert server.requests_to("/batches")[0].headers["x-api-key"] == "<redacted>"
+
+
+# --- idempotency and faults ----------------------------------------------------------------------------------
+
+
+def test_resend_is_stored_once(server: LoyaltyServer, sink: HttpSink) -> None:
+    batch = make_batch()
+    sink.push(batch)
+    sink.push(batch)
+    assert len(server.requests_to("/batches")) == 2
+    assert server.duplicates == 1
+    assert server.records() == envelopes(batch)
+
+
+def test_409_for_a_known_batch_is_success_with_the_original_ack() -> None:
+    with LoyaltyServer(duplicate_status=409, reject_keys={"C1": "unknown dealer"}) as server:
+        sink = HttpSink(settings(server.url, {"kind": "none"}))
+        first = sink.push(make_batch())
+        again = sink.push(make_batch())
+    assert first == again == Ack(rejected={"C1": "unknown dealer"})
+    assert [r.status for r in server.requests_to("/batches")] == [200, 409]
+
+
+def test_500_then_success(server: LoyaltyServer, sink: HttpSink) -> None:
+    server.fail_next(500, 503)
+    assert sink.push(make_batch()) == Ack()
+    assert [r.status for r in server.requests_to("/batches")] == [500, 503, 200]
+    assert len(server.records()) == 4
+
+
+def test_429_retry_after_is_honoured(server: LoyaltyServer, sink: HttpSink) -> None:
+    server.fail_next((429, 1))
+    started = time.monotonic()
+    sink.push(make_batch())
+    assert time.monotonic() - started >= 1.0
+    assert [r.status for r in server.requests_to("/batches")] == [429, 200]
+
+
+def test_timeout_then_success_stores_once() -> None:
+    with LoyaltyServer(timeout_sleep=0.6) as server:
+        sink = HttpSink(settings(server.url, {"kind": "none"}, timeout_seconds=(2, 0.3)))
+        server.fail_next("timeout")
+        batch = make_batch()
+        assert sink.push(batch) == Ack()
+    # The server had stored the batch before its late answer: the resend must not store it again.
+    assert len(server.requests_to("/batches")) == 2
+    assert server.records() == envelopes(batch)
+
+
+@pytest.mark.parametrize("fault", ["reset", "reset_after_store"])
+def test_connection_reset_then_success(server: LoyaltyServer, sink: HttpSink, fault: str) -> None:
+    server.fail_next(fault)
+    batch = make_batch()
+    assert sink.push(batch) == Ack()
+    assert [r.status for r in server.requests_to("/batches")] == [0, 200]
+    assert server.records() == envelopes(batch)
+
+
+@pytest.mark.parametrize("status", [400, 403, 413, 422])
+def test_client_errors_are_permanent_and_not_retried(server: LoyaltyServer, sink: HttpSink, status: int) -> None:
+    server.fail_next(status)
+    with pytest.raises(HttpSinkError) as failure:
+        sink.push(make_batch())
+    assert failure.value.permanent
+    assert failure.value.status == status
+    assert f"HTTP {status}" in str(failure.value)
+    assert len(server.requests_to("/batches")) == 1
+
+
+def test_bad_token_is_permanent(server: LoyaltyServer) -> None:
+    sink = HttpSink(settings(server.url, {"kind": "bearer", "token": "wrong-token-value"}))
+    with pytest.raises(SinkError) as failure:
+        sink.push(make_batch())
+    assert failure.value.permanent
+    assert "401" in str(failure.value)
+    assert "wrong-token-value" not in str(failure.value)
+    assert len(server.requests_to("/batches")) == 1
+
+
+def test_retries_exhausted_is_not_permanent(server: LoyaltyServer, sink: HttpSink) -> None:
+    server.fail_next(503, 503, 503, 503)
+    with pytest.raises(SinkError) as failure:
+        sink.push(make_batch())
+    assert not failure.value.permanent
+    assert "after 4 attempts" in str(failure.value)
+    assert "HTTP 503" in str(failure.value)
+    assert len(server.requests_to("/batches")) == 4
+
+
+def test_unreachable_host_is_not_permanent() -> None:
+    sink = HttpSink(settings(f"http://127.0.0.1:{free_port()}", max_attempts=2))
+    with pytest.raises(SinkError) as failure:
+        sink.push(make_batch())
+    assert not failure.value.permanent
+    assert "ConnectionError" in str(failure.value)
+
+
+def test_rejected_keys_come_back_in_the_ack() -> None:
+    with LoyaltyServer(reject_keys={"C0": "unknown dealer", "C2": "blocked"}) as server:
+        ack = HttpSink(settings(server.url, {"kind": "none"})).push(make_batch())
+    assert ack == Ack(rejected={"C0": "unknown dealer", "C2": "blocked"})
+    assert [r["key"] for r in server.records()] == ["C1", "GONE"]
+
+
+# --- OAuth2 --------------------------------------------------------------------------------------------------
+
+
+def oauth(server: LoyaltyServer, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "oauth2",
+        "token_url": f"{server.url}/oauth/token",
+        "client_id": "dealersync",
+        "client_secret": CLIENT_SECRET,
+    } | extra
+
+
+@pytest.mark.parametrize("client_auth", ["basic", "body"])
+def test_oauth2_token_is_fetched_once_reused_and_refreshed_after_401(server: LoyaltyServer, client_auth: str) -> None:
+    sink = HttpSink(settings(server.url, oauth(server, client_auth=client_auth, scope="ingest")))
+    for i in range(3):
+        sink.push(make_batch(f"b{i}"))
+    assert server.token_requests == 1
+
+    server.revoke_tokens()
+    assert sink.push(make_batch("b3")) == Ack()
+    assert server.token_requests == 2
+    assert [r.status for r in server.requests_to("/batches")][-2:] == [401, 200]
+    assert len(server.batches) == 4
+
+
+def test_oauth2_token_is_renewed_before_it_expires() -> None:
+    now = [0.0]
+    with LoyaltyServer(oauth_clients={"dealersync": CLIENT_SECRET}, token_ttl=100) as server:
+        sink = HttpSink(settings(server.url, oauth(server)), clock=lambda: now[0])
+        sink.push(make_batch("b1"))
+        now[0] = 89.0  # inside the last 10% of the token's life
+        sink.push(make_batch("b2"))
+        assert server.token_requests == 1
+        now[0] = 91.0
+        sink.push(make_batch("b3"))
+        assert server.token_requests == 2
+
+
+def test_oauth2_bad_client_secret_is_permanent(server: LoyaltyServer) -> None:
+    sink = HttpSink(settings(server.url, oauth(server, client_secret="nope-secret")))
+    with pytest.raises(HttpSinkError) as failure:
+        sink.push(make_batch())
+    assert failure.value.permanent and failure.value.status == 401
+    assert "token endpoint" in str(failure.value)
+    assert server.requests_to("/batches") == []
+    assert not sink.check()[0].ok
+
+
+# --- secrets stay out of logs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["bearer", "api_key", "oauth2"])
+def test_retry_logs_carry_no_secrets(server: LoyaltyServer, auth: str) -> None:
+    choice = {
+        "bearer": {"kind": "bearer", "token": TOKEN},
+        "api_key": {"kind": "api_key", "key": API_KEY},
+        "oauth2": oauth(server),
+    }[auth]
+    sink = HttpSink(settings(server.url + "/?code=query-secret", choice, max_attempts=4))
+    server.fail_next(503, "reset", (429, 0), 500)
+    with capture_logs() as logs, pytest.raises(SinkError) as failure:
+        sink.push(make_batch())
+
+    retries = [e for e in logs if e["event"] == "loyalty push failed, retrying"]
+    assert [e["attempt"] for e in retries] == [1, 2, 3]
+    assert all({"status", "attempt", "wait_seconds"} <= set(e) for e in retries)
+    text = repr(logs) + str(failure.value)
+    for secret in (TOKEN, API_KEY, CLIENT_SECRET, "query-secret", "Authorization", "Bearer"):
+        assert secret not in text
+    assert not any(t in text for t in server._tokens)  # the issued OAuth2 access tokens
+
+
+@responses.activate
+def test_error_excerpt_hides_an_echoed_secret() -> None:
+    responses.post("http://loyalty.test/batches", status=400, body=f"bad request; you sent Bearer {TOKEN}")
+    with pytest.raises(SinkError) as failure:
+        HttpSink(settings("http://loyalty.test")).push(make_batch())
+    assert TOKEN not in str(failure.value)
+    assert "Bearer ***" in str(failure.value)
+
+
+# --- Retry-After and ack parsing (responses) -----------------------------------------------------------------
+
+
+def test_retry_after_values() -> None:
+    now = dt.datetime(2015, 10, 21, 7, 27, 30, tzinfo=dt.UTC)
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:00:00 GMT", now) == 0.0
+    assert retry_after_seconds(" 7 ") == 7.0
+    assert retry_after_seconds("-3") == 0.0
+    for bad in (None, "", "soon", "inf", "nan"):
+        assert retry_after_seconds(bad) is None
+
+
+@responses.activate
+def test_retry_after_http_date_and_cap() -> None:
+    in_two_minutes = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120), usegmt=True)
+    responses.post("http://loyalty.test/batches", status=503, headers={"Retry-After": in_two_minutes})
+    responses.post("http://loyalty.test/batches", status=429, headers={"Retry-After": "3600"})
+    responses.post("http://loyalty.test/batches", status=200, json={"accepted": 4, "rejected": []})
+    slept: list[float] = []
+    sink = HttpSink(settings("http://loyalty.test", max_retry_after_seconds=300), sleep=slept.append)
+    assert sink.push(make_batch()) == Ack()
+    assert 118 <= slept[0] <= 120
+    assert slept[1] == 300
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_time_budget_gives_up_without_waiting() -> None:
+    responses.post("http://loyalty.test/batches", status=503, headers={"Retry-After": "120"})
+    slept: list[float] = []
+    sink = HttpSink(settings("http://loyalty.test", max_elapsed_seconds=60), sleep=slept.append)
+    with pytest.raises(SinkError) as failure:
+        sink.push(make_batch())
+    assert not failure.value.permanent
+    assert slept == []
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, "", Ack()),
+        (202, "<html>ok</html>", Ack()),
+        (200, '{"accepted": 3}', Ack()),
+        (
+            200,
+            '{"accepted": 2, "rejected": [{"key": "C1", "reason": "bad"}, {"reason": "no key"}]}',
+            Ack({"C1": "bad"}),
+        ),
+        (409, '{"error": "duplicate"}', Ack()),
+    ],
+)
+def test_ack_bodies(status: int, body: str, expected: Ack) -> None:
+    responses.post("http://loyalty.test/batches", status=status, body=body)
+    assert HttpSink(settings("http://loyalty.test")).push(make_batch()) == expected
+
+
+# --- check() -------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_check(server: LoyaltyServer, sink: HttpSink) -> None:
+    [ok] = sink.check()
+    assert ok.ok and "HTTP 200" in ok.detail
+
+    [bad] = HttpSink(settings(server.url, {"kind": "bearer", "token": "wrong"})).check()
+    assert not bad.ok and "credentials rejected" in bad.detail and "401" in bad.detail
+
+    [gone] = HttpSink(settings(f"http://127.0.0.1:{free_port()}")).check()
+    assert not gone.ok and "cannot reach" in gone.detail
+
+    [lost] = HttpSink(settings(server.url + "/nowhere")).check()
+    assert not lost.ok and "HTTP 404" in lost.detail
+
+
+# --- TLS -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI is needed to make test certificates and is not installed")
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def test_custom_ca_bundle(pki: Pki) -> None:
+    with LoyaltyServer(certfile=pki.server_cert, keyfile=pki.server_key) as server:
+        assert server.url.startswith("https://")
+        trusted = HttpSink(settings(server.url, {"kind": "none"}, ca_bundle=pki.ca))
+        assert trusted.push(make_batch()) == Ack()
+        assert trusted.check()[0].ok
+
+        default = HttpSink(settings(server.url, {"kind": "none"}))
+        with pytest.raises(SinkError) as failure:
+            default.push(make_batch("b2"))
+        assert not failure.value.permanent
+        assert "ca_bundle" in str(failure.value)
+        [check] = default.check()
+        assert not check.ok and "TLS" in check.detail and "ca_bundle" in check.detail
+    assert list(server.batches) == ["batch-1"]
+
+
+def test_client_certificate(pki: Pki) -> None:
+    with LoyaltyServer(certfile=pki.server_cert, keyfile=pki.server_key, client_ca=pki.ca) as server:
+        mtls = settings(server.url, {"kind": "none"}, ca_bundle=pki.ca)
+        assert HttpSink(mtls.model_copy(update={"client_cert": pki.client_cert, "client_key": pki.client_key})).push(
+            make_batch()
+        )
+        with pytest.raises(SinkError):
+            HttpSink(mtls).push(make_batch("b2"))
+    assert list(server.batches) == ["batch-1"]
+
+
+# --- settings ------------------------------------------------------------------------------------------------
+
+
+def test_secret_from_file(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"  {TOKEN}\n")
+    s = HttpSinkSettings(kind="http", url="https://x.test", auth={"kind": "bearer", "token_file": str(token_file)})
+    assert s.auth.token.get_secret_value() == TOKEN  # type: ignore[union-attr]
+    assert TOKEN not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"kind": "bearer"},
+        {"kind": "bearer", "token": "a", "token_file": "/etc/hostname"},
+        {"kind": "bearer", "token_file": "/no/such/file"},
+        {"kind": "api_key", "key_file": "/no/such/file"},
+        {"kind": "oauth2", "token_url": "ftp://x", "client_id": "c", "client_secret": "s"},
+        {"kind": "basic"},
+    ],
+)
+def test_bad_auth_settings(auth: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        HttpSinkSettings(kind="http", url="https://x.test", auth=auth)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"url": "https://user:pw@x.test"},
+        {"url": "x.test/batches"},
+        {"verify": False, "ca_bundle": "/etc/hostname"},
+        {"ca_bundle": "/no/such/ca.pem"},
+        {"client_key": "/etc/hostname"},
+    ],
+)
+def test_bad_settings(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        HttpSinkSettings(**{"kind": "http", "url": "https://x.test", "auth": {"kind": "none"}} | overrides)
+
+
+def test_build_sink_http() -> None:
+    parsed = TypeAdapter(SinkSettings).validate_python(
+        {"kind": "http", "url": "https://x.test", "auth": {"kind": "none"}}
+    )
+    assert isinstance(build_sink(parsed), HttpSink)
+
+
+# --- the stand-in as its own process -------------------------------------------------------------------------
+
+
+def test_standalone_server_stores_to_file_and_dedups_across_restarts(tmp_path: Path) -> None:
+    store = tmp_path / "received.ndjson"
+    batch = make_batch()
+    for _ in range(2):
+        process, url = spawn(store, "--token", TOKEN)
+        with process:  # closes its stdout pipe and reaps it
+            try:
+                assert HttpSink(settings(url)).push(batch) == Ack()
+            finally:
+                process.terminate()
+    assert read_store(store) == {"batch-1": envelopes(batch)}
+    assert len(store.read_text().splitlines()) == 1
