@@ -29,7 +29,7 @@ import structlog
 
 from connectors.base import Adapter, RecordError, Stream
 from engine.state import BatchWrite, StateStore
-from mapping.schema import SCHEMA_VERSION, encode
+from mapping.schema import SCHEMA_VERSION, Record, encode
 from sinks.base import Batch, Sink, SinkError
 
 log = structlog.get_logger(__name__)
@@ -328,7 +328,7 @@ class _Batcher:
 
     def add(self, chunk: Iterable[Any]) -> None:
         stream, result, policy = self.stream, self.result, self.engine.policy
-        mapped: list[tuple[str, bytes | None]] = []
+        mapped: list[tuple[str, bytes | None, str | None]] = []
         for item in chunk:
             result.read += 1
             key = stream.key(item)
@@ -347,9 +347,13 @@ class _Batcher:
                 continue
             if self.seen is not None and record is not None:
                 self.seen.add(key)
-            mapped.append((key, None if record is None else encode(record)))
-        stored = self.engine.state.hashes(self.source, stream.name, [k for k, _ in mapped]) if self.any_hashes else {}
-        for key, data in mapped:
+            if record is None:
+                mapped.append((key, None, None))
+            else:
+                data = encode(record)
+                mapped.append((key, data, content_hash(_stable(record) if record.volatile else data)))
+        stored = self.engine.state.hashes(self.source, stream.name, [m[0] for m in mapped]) if self.any_hashes else {}
+        for key, data, digest in mapped:
             old = stored.get(key)
             if data is None:  # deleted at the source
                 if old is None:
@@ -361,7 +365,6 @@ class _Batcher:
                 if len(self.write.lines) >= policy.batch_size:
                     self.flush()
                 continue
-            digest = content_hash(data)
             if digest == old and not self.force:
                 result.unchanged += 1
                 continue
@@ -383,6 +386,11 @@ class _Batcher:
             self.engine.commit_and_push(write, self.result)
 
 
+def _stable(record: Record) -> bytes:
+    """The record's encoding without its volatile fields: what counts as a change."""
+    return encode(msgspec.structs.replace(record, **dict.fromkeys(record.volatile)))
+
+
 def _envelopes(batch: Batch) -> Iterable[tuple[dict[str, Any], bytes]]:
     for line in batch.payload.splitlines(keepends=True):
         if line.strip():
@@ -397,7 +405,8 @@ def _line_for(batch: Batch, key: str) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # One line: database drivers append the whole SQL statement and its parameters below it.
+    text = (str(exc) or type(exc).__name__).strip().splitlines()[0][:500]
     return text if isinstance(exc, StopRun | SinkError) else f"{type(exc).__name__}: {text}"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -36,7 +36,13 @@ Op = Literal["upsert", "delete"]
 
 
 class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
-    """Base of every stream's record: fields every record may carry."""
+    """Base of every stream's record.
+
+    `volatile` names fields that change on every read without the fact changing (the
+    time a snapshot was taken): they travel, but do not count as a change.
+    """
+
+    volatile: ClassVar[tuple[str, ...]] = ()
 
 
 class Account(Record, kw_only=True):
@@ -87,6 +93,8 @@ class Product(Record, kw_only=True):
 
 
 class StockLevel(Record, kw_only=True):
+    volatile: ClassVar[tuple[str, ...]] = ("as_of",)
+
     product_code: Code
     warehouse_code: Code
     warehouse_name: str | None = None
@@ -114,6 +122,8 @@ class Discount(Record, kw_only=True):
 
 
 class RiskLimit(Record, kw_only=True):
+    volatile: ClassVar[tuple[str, ...]] = ("as_of",)
+
     account_code: Code
     limit: Decimal
     currency: Currency

@@ -16,7 +16,7 @@ from engine.state import StateStore
 from engine.sync import Engine, Policy, _Envelopes
 from mapping.schema import Envelope, Product, encode
 from sinks.base import Ack, Batch, Sink, SinkError
-from tests.toy import ToyAdapter, toy
+from tests.toy import TZ, ToyAdapter, toy
 
 
 class RecordingSink(Sink):
@@ -215,6 +215,19 @@ def test_deletes_soft_hard_and_snapshot(tmp_path: Path, erp: ToyAdapter) -> None
     sink.batches.clear()
     engine.sync(erp, ["products"], reconcile=True)
     assert sink.batches == []  # a delete is sent once
+
+
+def test_a_snapshot_taken_again_is_not_a_change(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp, ["stock_levels"])
+    sink.batches.clear()
+    erp.as_of = dt.datetime(2026, 11, 21, 8, tzinfo=TZ)  # a later read of the same stock
+    assert engine.sync(erp, ["stock_levels"])[0].unchanged == 2
+    assert sink.batches == []
+    erp.put_stock("P001", "01", "4")
+    engine.sync(erp, ["stock_levels"])
+    [env] = sink.envelopes()
+    assert env["key"] == "P001:01" and env["data"]["on_hand"] == "4" and env["data"]["as_of"].startswith("2026-11-21")
 
 
 def test_full_refresh_resends_everything_and_keeps_the_cursor(tmp_path: Path, erp: ToyAdapter) -> None:

@@ -104,7 +104,7 @@ class ToyStock(Stream):
             product_code=item.product,
             warehouse_code=item.warehouse,
             on_hand=Decimal(item.qty),
-            as_of=dt.datetime(2026, 11, 20, 12, tzinfo=TZ),
+            as_of=self.adapter.as_of,
         )
 
 
@@ -115,6 +115,7 @@ class ToyAdapter(Adapter):
     def __init__(self, context: SourceContext, settings: ToySettings) -> None:
         super().__init__(context, settings)
         self.engine = create_engine(settings.url)
+        self.as_of = dt.datetime(2026, 11, 20, 12, tzinfo=TZ)
         metadata.create_all(self.engine)
 
     def check(self) -> list[CheckResult]:
