@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from mapping.schema import (
@@ -42,6 +43,17 @@ class Warehouse:
     number: int  # small integer, as ERPs number warehouses
     code: str
     name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service card (freight, installation): what service lines' product_code refers to."""
+
+    code: str
+    name: str
+    unit: str
+    unit_code: str | None
+    vat_rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Scenario:
     invoice_facts: Callable[[], Iterator[Stamped[Invoice]]] = field(repr=False)
     collection_facts: Callable[[], Iterator[Stamped[Collection]]] = field(repr=False)
     changes: list[Change] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
 
     def orders(self) -> Iterator[Stamped[Order]]:
         return self.order_facts()
