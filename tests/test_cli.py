@@ -1,0 +1,120 @@
+"""The installed `dealersync` console script, run as a user would (subprocess, real files)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mapping.schema import SCHEMA_VERSION, STREAMS
+
+DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
+
+
+def _have(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+HAVE_DEMO_PARTS = all(_have(m) for m in ("connectors.logo.writer", "scenario.generate", "engine.sync"))
+
+
+def dealersync(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("LOGO_DB_PASSWORD", "DEALERSYNC_DEBUG")}
+    full_env.update(env or {})
+    return subprocess.run([DEALERSYNC, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_init_writes_once(tmp_path: Path) -> None:
+    first = dealersync("init", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "dealersync.yaml").read_text().startswith("# dealersync configuration")
+    again = dealersync("init", cwd=tmp_path)
+    assert again.returncode == 1 and "--force" in again.stderr
+    assert dealersync("init", "--force", cwd=tmp_path).returncode == 0
+
+
+def test_check_on_a_broken_config_names_the_field(tmp_path: Path) -> None:
+    assert dealersync("init", "-c", "conf.yaml", cwd=tmp_path).returncode == 0
+    config = tmp_path / "conf.yaml"
+    config.write_text(config.read_text().replace("  batch_size: 500", "  batch_size: 0\n  colour: blue"))
+    result = dealersync("check", "-c", "conf.yaml", cwd=tmp_path, env={"LOGO_DB_PASSWORD": "Hidden-Pw-77"})
+    assert result.returncode == 2
+    assert "engine.batch_size: Input should be greater than or equal to 1" in result.stderr
+    assert "engine.colour: Extra inputs are not permitted" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Hidden-Pw-77" not in result.stderr + result.stdout
+
+
+def test_missing_env_var_and_debug_traceback(tmp_path: Path) -> None:
+    assert dealersync("init", cwd=tmp_path).returncode == 0
+    result = dealersync("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "sources[0].password: environment variable LOGO_DB_PASSWORD is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = dealersync("check", cwd=tmp_path, env={"DEALERSYNC_DEBUG": "1"})
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "ConfigError" in debug.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = dealersync("status", "-c", "nowhere.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "dealersync init" in result.stderr
+
+
+def test_schema_writes_one_file_per_stream(tmp_path: Path) -> None:
+    result = dealersync("schema", "--out", "schemas", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "schemas"
+    files = sorted(p.name for p in folder.glob("*.json") if p.name != "index.json")
+    assert files == sorted(f"{stream}.json" for stream in STREAMS) and len(files) == 8
+    for name in files:
+        document = json.loads((folder / name).read_text())
+        assert document["$id"].endswith(f"/{name}")
+        assert document["$schema"].startswith("https://json-schema.org/")
+        assert document["properties"]["stream"] == {"const": name.removesuffix(".json")}
+    index = json.loads((folder / "index.json").read_text())
+    assert index["schema_version"] == SCHEMA_VERSION and set(index["streams"]) == set(STREAMS)
+
+
+def test_demo_rejects_an_erp_without_a_writer(tmp_path: Path) -> None:
+    result = dealersync("demo", "--erp", "netsis", "--dir", "d", cwd=tmp_path)
+    assert result.returncode == 2 and "supports: logo" in result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.skipif(not HAVE_DEMO_PARTS, reason="needs connectors.logo.writer, scenario.generate and the engine")
+def test_demo_end_to_end_then_status_and_check(tmp_path: Path) -> None:
+    result = dealersync("demo", "--size", "2000", "--dir", "demo", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    feed = tmp_path / "demo" / "feed"
+    for stream in STREAMS:
+        files = list((feed / stream).glob("*.ndjson"))
+        assert files, f"no NDJSON for {stream}"
+        first = json.loads(files[0].read_text().splitlines()[0])
+        assert first["stream"] == stream and first["op"] in ("upsert", "delete")
+    assert "Incremental streams sent only the changes" in result.stdout
+    assert "net sales, last 12 months" in result.stdout
+
+    config = tmp_path / "demo" / "dealersync.yaml"
+    for command in ("check", "status", "discover", "dead-letters"):
+        outcome = dealersync(command, "-c", str(config), cwd=tmp_path)
+        assert outcome.returncode == 0, f"{command}: {outcome.stdout}{outcome.stderr}"
+    incremental = dealersync("sync", "-c", str(config), "--stream", "invoices", cwd=tmp_path)
+    assert incremental.returncode == 0, incremental.stdout + incremental.stderr
+    assert "invoices" in incremental.stdout
+
+    # A re-run recreates its own folder; a foreign non-empty folder is refused.
+    assert dealersync("demo", "--size", "500", "--dir", "demo", cwd=tmp_path).returncode == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("precious")
+    refused = dealersync("demo", "--size", "500", "--dir", "mine", cwd=tmp_path)
+    assert refused.returncode == 2 and (tmp_path / "mine" / "keep.txt").exists()
