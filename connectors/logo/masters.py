@@ -1,0 +1,342 @@
+"""Firm-level master streams: accounts (CLCARD) and products (ITEMS + units + barcodes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.logo import codes
+from connectors.logo.streams import LogoEnv, LogoStream, currency_of, for_refs, stamp_columns
+from connectors.logo.tables import LogoTables
+from mapping.errors import RecordError
+from mapping.money import percent, quantity, unit_price
+from mapping.schema import Account, Discount, Product, UnitConversion
+from mapping.taxid import tax_id
+from mapping.text import clean, email, phone, required
+from mapping.units import unit_code
+
+__all__ = ["Accounts", "Discounts", "Products"]
+
+
+class Accounts(LogoStream):
+    """CLCARD rows (placeholder 'ÿ' rows excluded) with the sales rep, parent and payment plan codes."""
+
+    name = "accounts"
+    primary_key = ("code",)
+    replication_key = "modified"
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        self.blocked_value = env.blocked_value
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.CLCARD
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        return t.CLCARD.c.CODE != codes.PLACEHOLDER_CODE
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        c, rel, rep = t.CLCARD.c, t.SLSCLREL.c, t.SLSMAN.c
+        parent = t.CLCARD.alias("PARENT")
+        # A client may have several reps in SLSCLREL: the lowest code, deterministically.
+        rep_code = (
+            sa.select(sa.func.min(rep.CODE))
+            .where(rel.CLIENTREF == c.LOGICALREF, rep.LOGICALREF == rel.SALESMANREF)
+            .scalar_subquery()
+        )
+        return sa.select(
+            c.LOGICALREF,
+            c.CODE,
+            c.DEFINITION_,
+            c.TAXNR,
+            c.TCKNO,
+            c.ISPERSCOMP,
+            c.TAXOFFICE,
+            c.CARDTYPE,
+            c.CCURRENCY,
+            c.SPECODE,
+            c.SPECODE2,
+            rep_code.label("REPCODE"),
+            parent.c.CODE.label("PARENTCODE"),
+            c.TELNRS1,
+            c.EMAILADDR,
+            c.ADDR1,
+            c.ADDR2,
+            c.CITY,
+            c.COUNTRYCODE,
+            c.ACTIVE,
+            c.BLOCKED,
+            c.DISCRATE,
+            t.PAYPLANS.c.CODE.label("PAYCODE"),
+            c.ACCEPTEINV,
+            *stamp_columns(t.CLCARD),
+        ).select_from(
+            t.CLCARD.outerjoin(parent, parent.c.LOGICALREF == c.PARENTCLREF).outerjoin(
+                t.PAYPLANS, t.PAYPLANS.c.LOGICALREF == c.PAYMENTREF
+            )
+        )
+
+    def map(self, item: Row[Any]) -> Account:
+        r = item
+        kind = codes.ACCOUNT_KINDS.get(r.CARDTYPE)
+        if kind is None:
+            raise RecordError(f"unknown CLCARD.CARDTYPE {r.CARDTYPE!r}", "kind")
+        individual = r.ISPERSCOMP == 1
+        country = clean(r.COUNTRYCODE)
+        tax, tax_kind = tax_id(r.TCKNO if individual else r.TAXNR, "tax_id", country or "TR")
+        address = " ".join(part for part in (clean(r.ADDR1), clean(r.ADDR2)) if part) or None
+        return Account(
+            code=required(r.CODE, "code", 100),
+            title=required(r.DEFINITION_, "title", 2000),
+            tax_id=tax,
+            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_office=clean(r.TAXOFFICE),
+            kind=kind,
+            is_individual=individual,
+            currency=currency_of(self.env.currencies, r.CCURRENCY, "currency"),
+            group_code=clean(r.SPECODE),
+            region_code=clean(r.SPECODE2),
+            sales_rep_code=clean(r.REPCODE),
+            parent_code=clean(r.PARENTCODE),
+            phone=phone(r.TELNRS1),
+            email=email(r.EMAILADDR),
+            address=address,
+            city=clean(r.CITY),
+            country=country,
+            created_at=self._created(r),
+            active=r.ACTIVE == codes.ACTIVE_IN_USE,
+            blocked=self.blocked_value == r.BLOCKED,
+            discount_rate=percent(r.DISCRATE, "discount_rate") or None,
+            payment_terms=clean(r.PAYCODE),
+            e_invoice=bool(r.ACCEPTEINV),
+        )
+
+    def _created(self, r: Row[Any]) -> dt.datetime | None:
+        d = r.CDATE
+        if d is None:
+            return None
+        return dt.datetime(d.year, d.month, d.day, r.CH or 0, r.CM or 0, r.CS or 0, tzinfo=self.tz)
+
+
+class Products(LogoStream):
+    """ITEMS (material classes 20/21/22 excluded) with brand; units and barcodes fetched per page."""
+
+    name = "products"
+    primary_key = ("code",)
+    replication_key = "modified"
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.ITEMS
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        return t.ITEMS.c.CARDTYPE.not_in(codes.ITEM_CLASS_CARDTYPES)
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        i = t.ITEMS.c
+        return sa.select(
+            i.LOGICALREF,
+            i.CODE,
+            i.NAME,
+            i.STGRPCODE,
+            i.SPECODE,
+            t.MARK.c.CODE.label("BRAND"),
+            i.VAT,
+            i.ACTIVE,
+            *stamp_columns(t.ITEMS),
+        ).select_from(t.ITEMS.outerjoin(t.MARK, t.MARK.c.LOGICALREF == i.MARKREF))
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
+        a, u, b = t.ITMUNITA.c, t.UNITSETL.c, t.UNITBARCODE.c
+        stmt = (
+            sa.select(a.ITEMREF, u.CODE, u.MAINUNIT, a.CONVFACT1, a.CONVFACT2, b.BARCODE)
+            .select_from(
+                t.ITMUNITA.join(t.UNITSETL, u.LOGICALREF == a.UNITLINEREF).outerjoin(
+                    t.UNITBARCODE, b.ITMUNITAREF == a.LOGICALREF
+                )
+            )
+            .order_by(a.ITEMREF, a.LINENR, b.LINENR)
+        )
+        units: dict[int, list[Any]] = {}
+        for unit in for_refs(conn, stmt, a.ITEMREF, [r.LOGICALREF for r in rows]):
+            units.setdefault(unit.ITEMREF, []).append(unit)
+        return [(r, units.get(r.LOGICALREF, [])) for r in rows]
+
+    def map(self, item: tuple[Row[Any], list[Row[Any]]]) -> Product:
+        r, unit_rows = item
+        units: list[UnitConversion] = []
+        barcodes: list[str] = []
+        base_unit = None
+        for u in unit_rows:
+            code = required(u.CODE, "units.unit", 100)
+            barcode = clean(u.BARCODE)
+            if barcode is not None and u.MAINUNIT == 1:
+                barcodes.append(barcode)  # the product's barcodes are its base unit's; a case has its own
+            if units and units[-1].unit == code:  # a second barcode of the same unit
+                continue
+            if u.MAINUNIT == 1:
+                base_unit = code
+            # One of this unit holds CONVFACT2 / CONVFACT1 base units (direction UNCONFIRMED).
+            factor = quantity(Decimal(repr(u.CONVFACT2 or 1.0)) / Decimal(repr(u.CONVFACT1 or 1.0)), "units.factor")
+            units.append(UnitConversion(unit=code, factor=factor, unit_code=unit_code(code), barcode=barcode))
+        return Product(
+            code=required(r.CODE, "code", 100),
+            name=required(r.NAME, "name", 2000),
+            barcodes=barcodes,
+            base_unit=base_unit,
+            base_unit_code=unit_code(base_unit) if base_unit else None,
+            units=units,
+            category_code=clean(r.STGRPCODE),
+            group_code=clean(r.SPECODE),
+            brand=clean(r.BRAND),
+            vat_rate=percent(r.VAT, "vat_rate"),
+            active=r.ACTIVE == codes.ACTIVE_IN_USE,
+        )
+
+
+class _PriceRules(LogoStream):
+    """Customer-specific sales prices: PRCLIST rows (PTYPE 2) restricted to a client -> fixed_price."""
+
+    name = "discounts"
+    primary_key = ("code",)
+    replication_key = "modified"
+    source = "PRC"
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.PRCLIST
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        return t.PRCLIST.c.PTYPE == codes.PRCLIST_SALES
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        p = t.PRCLIST.c
+        return sa.select(
+            p.LOGICALREF,
+            p.CODE,
+            p.CLIENTCODE,
+            p.CLSPECODE,
+            t.ITEMS.c.CODE.label("ITEMCODE"),
+            sa.null().label("ITMSPECODE"),
+            p.PRICE.label("VALUE"),
+            p.CURRENCY,
+            p.MINAMOUNT,
+            p.BEGDATE,
+            p.ENDDATE,
+            p.PRIORITY,
+            p.ACTIVE,
+            *stamp_columns(t.PRCLIST),
+        ).select_from(t.PRCLIST.outerjoin(t.ITEMS, t.ITEMS.c.LOGICALREF == p.CARDREF))
+
+    def prefix(self, t: LogoTables) -> str:
+        return f"{t.firm:03d}:{self.source}:"
+
+    def key(self, item: Row[Any]) -> str:
+        return f"{self.env.firm:03d}:{self.source}:{item.LOGICALREF}"
+
+    def kind(self, item: Row[Any]) -> str:
+        return "fixed_price"
+
+    def map(self, item: Row[Any]) -> Discount:
+        r = item
+        kind = self.kind(r)
+        dims = (
+            ("account", r.CLIENTCODE),
+            ("account_group", r.CLSPECODE),
+            ("product", r.ITEMCODE),
+            ("product_group", r.ITMSPECODE),
+        )
+        currency = None if r.CURRENCY is None else currency_of(self.env.currencies, r.CURRENCY, "currency")
+        value = unit_price(r.VALUE, "value") if kind == "fixed_price" else percent(r.VALUE, "value")
+        return Discount(
+            code=required(r.CODE, "code", 100),
+            scope="+".join(name for name, v in dims if v) or "all",
+            account_code=clean(r.CLIENTCODE),
+            account_group_code=clean(r.CLSPECODE),
+            product_code=clean(r.ITEMCODE),
+            product_group_code=clean(r.ITMSPECODE),
+            kind=kind,  # type: ignore[arg-type]
+            value=value,  # type: ignore[arg-type]
+            currency=currency,
+            min_quantity=quantity(r.MINAMOUNT, "min_quantity") or None,
+            valid_from=r.BEGDATE.date() if r.BEGDATE else None,
+            valid_to=r.ENDDATE.date() if r.ENDDATE else None,
+            priority=r.PRIORITY or 0,
+            active=r.ACTIVE == codes.ACTIVE_IN_USE,
+        )
+
+
+class _DiscountCards(_PriceRules):
+    """Sales discount cards: DECARDS rows (CARDTYPE 2) -> percent (DISCRATE) or amount (ISAMOUNT=1, AMOUNT)."""
+
+    source = "DEC"
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.DECARDS
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        return t.DECARDS.c.CARDTYPE == codes.DECARD_SALES_DISCOUNT
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        d = t.DECARDS.c
+        return sa.select(
+            d.LOGICALREF,
+            d.CODE,
+            d.CLIENTCODE,
+            d.CLSPECODE,
+            d.ITEMCODE,
+            d.ITMSPECODE,
+            sa.case((d.ISAMOUNT == 1, d.AMOUNT), else_=d.DISCRATE).label("VALUE"),
+            d.ISAMOUNT,
+            d.CURRENCY,
+            d.MINAMOUNT,
+            d.BEGDATE,
+            d.ENDDATE,
+            d.PRIORITY,
+            d.ACTIVE,
+            *stamp_columns(t.DECARDS),
+        )
+
+    def kind(self, item: Row[Any]) -> str:
+        return "amount" if item.ISAMOUNT == 1 else "percent"
+
+
+class Discounts(LogoStream):
+    """Fixed prices from PRCLIST and percent/amount discounts from DECARDS, as one stream.
+
+    Keys say the source table: "001:PRC:<ref>" / "001:DEC:<ref>".
+    """
+
+    name = "discounts"
+    primary_key = ("code",)
+    replication_key = "modified"
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        self.parts = {"PRC": _PriceRules(env), "DEC": _DiscountCards(env)}
+
+    def _part(self, item: Row[Any]) -> _PriceRules:
+        return self.parts["DEC" if "ISAMOUNT" in item._fields else "PRC"]
+
+    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+        for part in self.parts.values():
+            yield from part.read(since)
+
+    def key(self, item: Row[Any]) -> str:
+        return self._part(item).key(item)
+
+    def map(self, item: Row[Any]) -> Discount:
+        return self._part(item).map(item)
+
+    def keys(self) -> Iterator[Sequence[str]]:
+        for part in self.parts.values():
+            yield from part.keys()
+
+    def count(self) -> int | None:
+        return sum(part.count() or 0 for part in self.parts.values())
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        return [item for part in self.parts.values() for item in part.fetch(keys)]

@@ -1,0 +1,157 @@
+"""Snapshot streams (no timestamps in Logo): stock levels (GNTOTST) and risk limits (CLRNUMS + GNTOTCL).
+
+Balances live in period tables; these read the last configured period (the current one).
+The engine treats keys a snapshot no longer returns as deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.logo import codes
+from connectors.logo.streams import LogoStream, period_column
+from connectors.logo.tables import LogoTables
+from mapping.money import amount, quantity
+from mapping.schema import RiskLimit, StockLevel
+from mapping.text import clean, required
+
+__all__ = ["RiskLimits", "StockLevels"]
+
+
+class _Snapshot(LogoStream):
+    per_period = True
+    replication_key = None
+
+    def _scopes(self) -> tuple[LogoTables, ...]:
+        return self.env.periods[-1:]
+
+    def read(self, since: dt.datetime | None) -> Any:
+        self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
+        return super().read(None)
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        return ()  # the next snapshot re-reads every row
+
+
+class StockLevels(_Snapshot):
+    """GNTOTST per warehouse (INVENNO >= 0; -1 is the all-warehouse total) with item code and warehouse name."""
+
+    name = "stock_levels"
+    primary_key = ("product_code", "warehouse_code")
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.GNTOTST
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        return t.GNTOTST.c.INVENNO >= 0
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        g, w = t.GNTOTST.c, t.CAPIWHOUSE.c
+        return sa.select(
+            g.LOGICALREF,
+            period_column(t),
+            g.STOCKREF,
+            g.INVENNO,
+            t.ITEMS.c.CODE,
+            w.NAME,
+            g.ONHAND,
+            g.ACTSORDER,
+        ).select_from(
+            t.GNTOTST.join(t.ITEMS, t.ITEMS.c.LOGICALREF == g.STOCKREF).outerjoin(
+                t.CAPIWHOUSE, sa.and_(t.firm == w.FIRMNR, w.NR == g.INVENNO)
+            )
+        )
+
+    def key(self, item: Row[Any]) -> str:
+        return f"{self.env.firm:03d}:{item.PERIOD:02d}:{item.STOCKREF}:{item.INVENNO}"
+
+    def keys(self) -> Any:
+        for chunk in self.read(None):
+            yield [self.key(row) for row in chunk]
+
+    def map(self, item: Row[Any]) -> StockLevel:
+        on_hand = quantity(item.ONHAND or 0, "on_hand")
+        reserved = quantity(item.ACTSORDER or 0, "reserved")
+        return StockLevel(
+            product_code=required(item.CODE, "product_code", 100),
+            warehouse_code=str(item.INVENNO),
+            warehouse_name=clean(item.NAME),
+            on_hand=on_hand,  # type: ignore[arg-type]
+            reserved=reserved,
+            available=on_hand - reserved,  # type: ignore[operator]
+            as_of=self.as_of,
+        )
+
+
+class RiskLimits(_Snapshot):
+    """CLRNUMS limits, GNTOTCL local balance (TOTTYP 1: DEBIT - CREDIT) and open sales orders' totals.
+
+    An order counts as open while it is not cancelled, STATUS is open/shippable (2, 4) and a line is
+    not CLOSED. Sub-limits stored as 0 mean "no limit" and map to None.
+    """
+
+    name = "risk_limits"
+    primary_key = ("account_code",)
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.CLRNUMS
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        r, g, o, ol = t.CLRNUMS.c, t.GNTOTCL.c, t.ORFICHE.c, t.ORFLINE.c
+        balance = (
+            sa.select(sa.func.sum(g.DEBIT - g.CREDIT))
+            .where(g.CARDREF == r.CLCARDREF, g.TOTTYP == codes.GNTOTCL_LOCAL)
+            .scalar_subquery()
+        )
+        open_line = sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED == 0)
+        open_orders = (
+            sa.select(sa.func.sum(o.NETTOTAL))
+            .where(
+                o.CLIENTREF == r.CLCARDREF,
+                o.TRCODE == codes.SALES_ORDER_TRCODE,
+                o.CANCELLED == 0,
+                o.STATUS.in_((2, 4)),
+                open_line,
+            )
+            .scalar_subquery()
+        )
+        return sa.select(
+            r.LOGICALREF,
+            period_column(t),
+            t.CLCARD.c.CODE,
+            t.CLCARD.c.BLOCKED,
+            r.ACCRISKLIMIT,
+            r.ORDRISKLIMIT,
+            r.DESPRISKLIMIT,
+            r.CSTCSRISKLIMIT,
+            r.CSTCSRISKTOTAL,
+            r.COLLATERAL,
+            balance.label("BALANCE"),
+            open_orders.label("OPENORDERS"),
+        ).select_from(t.CLRNUMS.join(t.CLCARD, t.CLCARD.c.LOGICALREF == r.CLCARDREF))
+
+    def map(self, item: Row[Any]) -> RiskLimit:
+        currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
+        balance = amount(item.BALANCE or 0, "open_balance", currency)
+        orders = amount(item.OPENORDERS or 0, "open_orders", currency)
+        uncashed = amount(item.CSTCSRISKTOTAL or 0, "uncashed_cheques", currency)
+        return RiskLimit(
+            account_code=required(item.CODE, "account_code", 100),
+            limit=amount(item.ACCRISKLIMIT or 0, "limit", currency),  # type: ignore[arg-type]
+            currency=currency,
+            open_balance=balance,
+            open_orders=orders,
+            uncashed_cheques=uncashed,
+            exposure=balance + orders + uncashed,  # type: ignore[operator]
+            collateral=amount(item.COLLATERAL, "collateral", currency) or None,
+            order_limit=amount(item.ORDRISKLIMIT, "order_limit", currency) or None,
+            dispatch_limit=amount(item.DESPRISKLIMIT, "dispatch_limit", currency) or None,
+            cheque_note_limit=amount(item.CSTCSRISKLIMIT, "cheque_note_limit", currency) or None,
+            blocked=self.env.blocked_value == item.BLOCKED,
+            as_of=self.as_of,
+        )

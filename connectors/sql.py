@@ -1,0 +1,191 @@
+"""Shared helpers for adapters that read an ERP's database through SQLAlchemy Core.
+
+Nothing here knows an ERP: engines with per-dialect options, keyset paging, IN-list
+chunking, plain-words database errors and a table probe. Logo, Netsis and Mikro use it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, Row
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from connectors.base import ConnectorError
+
+__all__ = [
+    "MAX_IN_LIST",
+    "describe_db_error",
+    "in_chunks",
+    "keyset_chunks",
+    "make_engine",
+    "safe_url",
+    "table_exists",
+]
+
+T = TypeVar("T")
+
+# SQL Server accepts at most 2100 parameters per statement; 1000 leaves room for the others.
+MAX_IN_LIST = 1000
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL for messages and logs: password masked."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(
+    url: str | URL,
+    password: str | None = None,
+    connect_timeout: int | None = None,
+    *,
+    read_only: bool = False,
+) -> Engine:
+    """An engine with the password merged in and sensible per-dialect options.
+
+    `read_only` asks the database to refuse writes where the dialect allows it per session
+    (PostgreSQL, MySQL/MariaDB, SQLite opened with mode=ro). On SQL Server grant the login
+    db_datareader only: there is no per-session read-only switch worth trusting.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as exc:
+        raise ConnectorError(f"the database URL is not valid: {exc}") from None
+    backend = parsed.get_backend_name()
+    if password is not None and backend != "sqlite":  # SQLite has no login; SQLAlchemy rejects a password there
+        parsed = parsed.set(password=password)
+    connect_args: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    if backend == "sqlite":
+        # The ERP (or the test writer) may hold a write lock; wait rather than fail at once.
+        connect_args["timeout"] = connect_timeout or 30
+        database = parsed.database or ""
+        if read_only and database and database != ":memory:" and not database.startswith("file:"):
+            # mode=ro also makes a missing file an error instead of silently creating it. A creator
+            # keeps the engine's URL the plain one the operator wrote (it is shown in messages).
+            uri = f"file:{quote(Path(database).resolve().as_posix())}?mode=ro"
+            timeout = connect_args["timeout"]
+
+            def _read_only_sqlite() -> sqlite3.Connection:
+                return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+            options["creator"] = _read_only_sqlite
+    elif connect_timeout:
+        if backend == "mssql":
+            connect_args["timeout"] = connect_timeout  # pyodbc login timeout
+        else:  # psycopg, pymysql both call it connect_timeout
+            connect_args["connect_timeout"] = connect_timeout
+    try:
+        engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
+    except (ArgumentError, ImportError) as exc:
+        raise ConnectorError(f"cannot use database URL {safe_url(parsed)}: {exc}") from None
+    if read_only and backend in ("postgresql", "mysql", "mariadb"):
+        statement = (
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+            if backend == "postgresql"
+            else "SET SESSION TRANSACTION READ ONLY"
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+            if backend == "postgresql":
+                dbapi_connection.commit()
+
+    return engine
+
+
+def keyset_chunks(
+    engine: Engine,
+    stmt_factory: Callable[[Any], sa.Select[Any]],
+    key: str,
+    chunk_size: int,
+    then: Callable[[sa.Connection, Sequence[Row[Any]]], T] | None = None,
+) -> Iterator[Any]:
+    """Pages of rows of `stmt_factory(last_key)` (ordered by `key`, filtered `key > last_key`).
+
+    Each page checks a connection out and back in, so no connection or transaction is held
+    while the caller works on a page (the engine may take seconds to push it). `then`, when
+    given, runs on the same connection with the page (e.g. to fetch a page's lines) and its
+    result is yielded instead of the bare rows.
+    """
+    last: Any = None
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(stmt_factory(last).limit(chunk_size)).all()
+            if not rows:
+                return
+            yield then(conn, rows) if then is not None else rows
+        if len(rows) < chunk_size:
+            return
+        last = getattr(rows[-1], key)
+
+
+def in_chunks(values: Iterable[T], size: int = MAX_IN_LIST) -> Iterator[list[T]]:
+    """Values in lists of at most `size`, for IN (...) lists SQL Server accepts."""
+    chunk: list[T] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def table_exists(conn: sa.Connection, name: str, schema: str | None = None) -> bool:
+    return sa.inspect(conn).has_table(name, schema=schema)
+
+
+# (pattern in the driver's message, plain words). First match wins; patterns are lower case.
+_ERROR_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        r"login failed|password authentication failed|access denied|28000|authentication failed|"
+        r"role \S+ does not exist|no password supplied",
+        "login failed: check the user name and password",
+    ),
+    (
+        r"database \S+ does not exist|unknown database|cannot open database|4060",
+        "the database does not exist or the user may not open it",
+    ),
+    (r"unable to open database file", "cannot open the SQLite database file (missing path or no permission)"),
+    (
+        r"im002|data source name not found|can't open lib|driver not found|file not found.*driver",
+        "the ODBC driver named in the URL is not installed",
+    ),
+    (r"timeout expired|timed out|timeout", "the database server did not answer in time (host, port, firewall)"),
+    (
+        r"connection refused|could not connect|can't connect|could not translate host|name or service not known|"
+        r"network-related|server was not found|tcp provider|named pipes|08001|no route to host|2003",
+        "cannot reach the database server (host, port, firewall, is the service running?)",
+    ),
+    (r"permission denied|select permission was denied|229", "the user may not read this table (grant db_datareader)"),
+    (r"no such table|invalid object name|does not exist|doesn't exist|undefined table", "a table is missing"),
+)
+
+
+def describe_db_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """An operator-readable sentence for a database error, with any known secret scrubbed."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    detail = " ".join(str(original).split())[:300]
+    for secret in secrets:
+        if secret:
+            detail = detail.replace(secret, "***")
+    lowered = detail.lower()
+    for pattern, words in _ERROR_WORDS:
+        if re.search(pattern, lowered):
+            return f"{words} ({type(original).__name__}: {detail})"
+    if isinstance(exc, SQLAlchemyError | OSError):
+        return f"database error ({type(original).__name__}: {detail})"
+    return f"{type(original).__name__}: {detail}"

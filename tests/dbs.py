@@ -1,0 +1,36 @@
+"""Shared helpers for the Logo adapter tests (and the next SQL adapters): write a scenario, open an adapter, read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from connectors.base import SourceContext, Stream
+from connectors.logo import LogoAdapter, LogoSettings
+from connectors.logo.writer import LogoWriter
+from scenario.facts import Scenario
+
+
+def write(url: str, scenario: Scenario, firm: int = 1, period: int = 1) -> LogoWriter:
+    engine = sa.create_engine(url)
+    writer = LogoWriter(engine, firm, period)
+    writer.create_tables()
+    writer.write(scenario)
+    return writer
+
+
+def adapter(url: str, scenario: Scenario, chunk_size: int = 1000, **settings: Any) -> LogoAdapter:
+    context = SourceContext("logo-test", ZoneInfo(scenario.timezone), chunk_size)
+    return LogoAdapter(context, LogoSettings(url=url, **{"firm": 1, "periods": [1], **settings}))
+
+
+def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, Any, dt.datetime | None]]:
+    """(key, record, cursor) of every item, mapped."""
+    return [(stream.key(item), stream.map(item), stream.cursor(item)) for chunk in stream.read(since) for item in chunk]
+
+
+def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
+    return [record for _, record, _ in read(stream, since)]
