@@ -187,7 +187,9 @@ class EngineSettings(_Model):
     overlap_minutes: int = Field(10, ge=0, le=24 * 60)
     on_record_error: Literal["dead_letter", "stop"] = "dead_letter"
     on_sink_reject: Literal["dead_letter", "stop"] = "dead_letter"
-    lock_ttl_minutes: int = Field(120, ge=1)
+    on_sink_failure: Literal["dead_letter", "stop"] = "stop"
+    lock_ttl_minutes: int = Field(15, ge=1)
+    outbox_retention_days: int = Field(7, ge=0)
 
     def policy(self) -> Any:
         """The engine's Policy (imported late: the engine is optional for `init`, `schema`, config tests)."""
@@ -198,7 +200,9 @@ class EngineSettings(_Model):
             overlap=dt.timedelta(minutes=self.overlap_minutes),
             on_record_error=self.on_record_error,
             on_sink_reject=self.on_sink_reject,
+            on_sink_failure=self.on_sink_failure,
             lock_ttl=dt.timedelta(minutes=self.lock_ttl_minutes),
+            outbox_retention=dt.timedelta(days=self.outbox_retention_days),
         )
 
 

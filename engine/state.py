@@ -211,6 +211,22 @@ class StateStore:
             )
             return taken.rowcount == 1
 
+    def lock_holder(self, source: str, stream: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(streams_t.c.lock_owner).where(streams_t.c.source == source, streams_t.c.stream == stream)
+            ).scalar()
+
+    def break_lock(self, source: str, stream: str, holder: str) -> bool:
+        """Free a lease whose holder is known to be dead; only if that holder still has it."""
+        with self.engine.begin() as conn:
+            freed = conn.execute(
+                update(streams_t)
+                .where(streams_t.c.source == source, streams_t.c.stream == stream, streams_t.c.lock_owner == holder)
+                .values(lock_owner=None, lock_until=None)
+            )
+            return freed.rowcount == 1
+
     def renew(self, source: str, stream: str, owner: str, ttl: dt.timedelta) -> None:
         with self.engine.begin() as conn:
             conn.execute(

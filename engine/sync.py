@@ -46,7 +46,7 @@ class Policy:
     on_record_error: ErrorPolicy = "dead_letter"  # a record that fails mapping/validation
     on_sink_reject: ErrorPolicy = "dead_letter"  # records a 2xx answer lists as rejected
     on_sink_failure: ErrorPolicy = "stop"  # a batch the sink refuses for good (4xx)
-    lock_ttl: dt.timedelta = dt.timedelta(hours=2)
+    lock_ttl: dt.timedelta = dt.timedelta(minutes=15)  # renewed at every chunk and batch
     outbox_retention: dt.timedelta = dt.timedelta(days=7)
 
 
@@ -150,7 +150,7 @@ class Engine:
         source = adapter.context.name
         result = RunResult(source, stream.name)
         started = time.monotonic()
-        if not self.state.acquire(source, stream.name, self.owner, self.policy.lock_ttl):
+        if not self._acquire(source, stream.name):
             result.status = "skipped"
             result.error = "another run of this stream holds the lock"
             log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
@@ -184,7 +184,7 @@ class Engine:
         source = adapter.context.name
         for name, keys in by_stream.items():
             st = adapter.stream(name)
-            if not self.state.acquire(source, name, self.owner, self.policy.lock_ttl):
+            if not self._acquire(source, name):
                 outcome.failed += len(keys)
                 continue
             try:
@@ -209,6 +209,17 @@ class Engine:
                 self.state.release(source, name, self.owner)
         return outcome
 
+    def _acquire(self, source: str, stream: str) -> bool:
+        if self.state.acquire(source, stream, self.owner, self.policy.lock_ttl):
+            return True
+        holder = self.state.lock_holder(source, stream)
+        # A run killed on this host (kill -9, power cut) must not block its restart until the lease expires.
+        if holder and _dead_local_owner(holder):
+            log.warning("stream.lock_taken_over", source=source, stream=stream, dead_holder=holder)
+            self.state.break_lock(source, stream, holder)
+            return self.state.acquire(source, stream, self.owner, self.policy.lock_ttl)
+        return False
+
     # -- one stream ------------------------------------------------------------------------
     def _run(
         self, source: str, stream: Stream, result: RunResult, *, full_refresh: bool, reconcile: bool
@@ -225,6 +236,7 @@ class Engine:
             batcher.add(chunk)
             if batcher.newest is not None and (newest is None or batcher.newest > newest):
                 newest = batcher.newest
+            self.state.renew(source, stream.name, self.owner, self.policy.lock_ttl)
             if self.progress:
                 self.progress(source, stream.name, result.read)
         batcher.flush()
@@ -384,6 +396,21 @@ class _Batcher:
             # A key can only be new once: later batches of this run see it as stored.
             self.any_hashes = self.any_hashes or bool(write.new_hashes)
             self.engine.commit_and_push(write, self.result)
+
+
+def _dead_local_owner(owner: str) -> bool:
+    """True when a lease owner ("host:pid:nonce") is a process of this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, under another user
+    return False
 
 
 def _stable(record: Record) -> bytes:

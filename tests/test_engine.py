@@ -250,6 +250,22 @@ def test_a_stream_held_by_another_run_is_skipped(tmp_path: Path, erp: ToyAdapter
     assert engine.sync(erp, ["products"])[0].status == "ok"
 
 
+def test_the_lease_of_a_killed_run_on_this_host_is_taken_over(tmp_path: Path, erp: ToyAdapter) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    engine, sink = make_engine(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_owner = f"{socket.gethostname()}:{gone.stdout.strip()}:abcd"
+    assert engine.state.acquire("toy", "products", dead_owner, dt.timedelta(hours=1))
+    assert engine.sync(erp, ["products"])[0].status == "ok"
+    assert len(sink.pushed_keys()) == 7
+    # a live holder on another host keeps its lease
+    assert engine.state.acquire("toy", "products", "elsewhere:1:x", dt.timedelta(hours=1))
+    assert engine.sync(erp, ["products"])[0].status == "skipped"
+
+
 def test_unknown_stream_names_are_refused(tmp_path: Path, erp: ToyAdapter) -> None:
     engine, _ = make_engine(tmp_path)
     with pytest.raises(ValueError, match="unknown stream"):
