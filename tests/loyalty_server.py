@@ -85,6 +85,7 @@ class LoyaltyServer:
         reject_keys: Mapping[str, str] | Iterable[str] = (),
         duplicate_status: int = 200,
         timeout_sleep: float = 1.0,
+        ack_delay: float = 0.0,
         certfile: Path | None = None,
         keyfile: Path | None = None,
         client_ca: Path | None = None,
@@ -101,6 +102,7 @@ class LoyaltyServer:
         self.reject_keys = reject_keys
         self.duplicate_status = duplicate_status
         self.timeout_sleep = timeout_sleep
+        self.ack_delay = ack_delay  # stored, not yet acknowledged: the window a crash test aims at
         self.max_body_bytes = max_body_bytes
         self.store = store
         self.batches: dict[str, list[dict[str, Any]]] = {}
@@ -393,6 +395,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.loyalty._log("POST", path, headers, reply.status)  # logged now: the client is gone by the answer
             time.sleep(self.loyalty.timeout_sleep)
             return self._send(reply)
+        if self.loyalty.ack_delay:
+            time.sleep(self.loyalty.ack_delay)
         return self._answer(path, headers, reply)
 
     def _answer(self, path: str, headers: dict[str, str], reply: _Reply, extra: dict[str, str] | None = None) -> None:
@@ -520,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duplicate-status", type=int, choices=(200, 409), default=200)
     parser.add_argument("--fail-next", action="append", default=[], metavar="STATUS|timeout|reset")
     parser.add_argument("--timeout-sleep", type=float, default=1.0)
+    parser.add_argument("--ack-delay", type=float, default=0.0, help="seconds between storing a batch and answering")
     args = parser.parse_args(argv)
     server = LoyaltyServer(
         host=args.host,
@@ -531,6 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         reject_keys=args.reject_key,
         duplicate_status=args.duplicate_status,
         timeout_sleep=args.timeout_sleep,
+        ack_delay=args.ack_delay,
     )
     server.fail_next(*(int(f) if f.isdigit() else f for f in args.fail_next))
     stopping = threading.Event()
