@@ -48,8 +48,11 @@ class Context:
         """Dealers trading during the whole month, with cumulative purchase weights."""
         pool = self._pools.get(("d", m.index))
         if pool is None:
-            live = [d for d in self.dealers
-                    if d.active_from <= m.first and (d.active_until is None or d.active_until > m.last)]
+            live = [
+                d
+                for d in self.dealers
+                if d.active_from <= m.first and (d.active_until is None or d.active_until > m.last)
+            ]
             pool = self._pools[("d", m.index)] = (live, _cumulative(d.weight for d in live))
         return pool
 
@@ -127,7 +130,12 @@ def _invoices(ctx: Context, numbers: Numbers, lean: bool) -> Iterator[Any]:
 
 
 def _month_invoices(
-    ctx: Context, m: Month, numbers: Numbers, recent: dict[int, deque[_Sale]], target: int, lean: bool,
+    ctx: Context,
+    m: Month,
+    numbers: Numbers,
+    recent: dict[int, deque[_Sale]],
+    target: int,
+    lean: bool,
 ) -> Generator[Any, None, int]:
     """The month's invoices (or Briefs); returns the number of lines made."""
     rng = random.Random(derive_seed(ctx.seed, 1, m.index))
@@ -159,13 +167,19 @@ def _month_invoices(
             currency = doc_currency(rng, dealer)
             if kind == "service":
                 size = min(count, 1 + int(rand() * 3))
-                specs = [(s, "service", *rest) for s, _, *rest in
-                         item_specs(rng, rng.sample(ctx.services, size), prices, currency, dealer, dealer.warehouse)]
+                specs = [
+                    (s, "service", *rest)
+                    for s, _, *rest in item_specs(
+                        rng, rng.sample(ctx.services, size), prices, currency, dealer, dealer.warehouse
+                    )
+                ]
             else:
-                specs = item_specs(rng, picks[at:at + count], prices, currency, dealer, ctx.central)
+                specs = item_specs(rng, picks[at : at + count], prices, currency, dealer, ctx.central)
                 if kind == "price_difference":  # the agreed price was raised after delivery: invoice the gap
-                    specs = [(c, k, u, uc, q, max(100, p * int(200 + rand() * 600) // 10_000 // 100 * 100), 0, v, w)
-                             for c, k, u, uc, q, p, _, v, w in specs[:2]]
+                    specs = [
+                        (c, k, u, uc, q, max(100, p * int(200 + rand() * 600) // 10_000 // 100 * 100), 0, v, w)
+                        for c, k, u, uc, q, p, _, v, w in specs[:2]
+                    ]
         at += count
         produced += len(specs)
         cancelled = rand() < 0.02
@@ -180,40 +194,87 @@ def _month_invoices(
             gross, disc, vat = sum_lines(specs)
             yield Brief(number, kind, dealer.code, day, cancelled, to_local(gross - disc + vat, rate))
             continue
-        invoice = make_invoice(ctx, kind, dealer, issued, currency, rate, specs, prices, number=number,
-                               document_no=document_no, uuid=uid, cancelled=cancelled, original=original)
+        invoice = make_invoice(
+            ctx,
+            kind,
+            dealer,
+            issued,
+            currency,
+            rate,
+            specs,
+            prices,
+            number=number,
+            document_no=document_no,
+            uuid=uid,
+            cancelled=cancelled,
+            original=original,
+        )
         yield Stamped(invoice, created, modified)
     return produced
 
 
 def make_invoice(
-    ctx: Context, kind: str, dealer: DealerProfile, issued: dt.datetime, currency: str, rate: int,
-    specs: Sequence[Spec], prices: PriceList, *, number: str, document_no: str, uuid: str | None,
-    cancelled: bool = False, original: _Sale | None = None,
+    ctx: Context,
+    kind: str,
+    dealer: DealerProfile,
+    issued: dt.datetime,
+    currency: str,
+    rate: int,
+    specs: Sequence[Spec],
+    prices: PriceList,
+    *,
+    number: str,
+    document_no: str,
+    uuid: str | None,
+    cancelled: bool = False,
+    original: _Sale | None = None,
 ) -> Invoice:
     day = issued.date()
     lines, gross, disc, vat = make_lines(specs, rate, dealer.sales_rep, prices)
     doc_totals = totals(gross, disc, vat)
     return Invoice(
-        number=number, document_no=document_no, kind=kind,  # type: ignore[arg-type]
-        account_code=dealer.code, date=day, issued_at=issued,
+        number=number,
+        document_no=document_no,
+        kind=kind,  # type: ignore[arg-type]
+        account_code=dealer.code,
+        date=day,
+        issued_at=issued,
         due_date=day + dt.timedelta(days=dealer.payment_days if kind != "return" else 0),
-        currency=currency, rate=ctx.rates.decimal(rate), totals=doc_totals,
+        currency=currency,
+        rate=ctx.rates.decimal(rate),
+        totals=doc_totals,
         # a lira document's local totals are its totals: one struct serves both (never mutated)
-        totals_local=doc_totals if rate == RATE else local_totals(gross, disc, vat, rate), cancelled=cancelled,
-        original_invoice=original.number if original else None, e_invoice_uuid=uuid,
-        sales_rep_code=dealer.sales_rep, warehouse_code=dealer.warehouse, lines=lines,
+        totals_local=doc_totals if rate == RATE else local_totals(gross, disc, vat, rate),
+        cancelled=cancelled,
+        original_invoice=original.number if original else None,
+        e_invoice_uuid=uuid,
+        sales_rep_code=dealer.sales_rep,
+        warehouse_code=dealer.warehouse,
+        lines=lines,
     )
 
 
 def new_sale(
-    ctx: Context, rng: random.Random, numbers: Numbers, dealer: DealerProfile, issued: dt.datetime,
-    specs: Sequence[Spec], prices: PriceList,
+    ctx: Context,
+    rng: random.Random,
+    numbers: Numbers,
+    dealer: DealerProfile,
+    issued: dt.datetime,
+    specs: Sequence[Spec],
+    prices: PriceList,
 ) -> Invoice:
     """A lira sale invoice outside the history (the incremental-sync change), continuing `numbers`."""
     day = issued.date()
     return make_invoice(
-        ctx, "sale", dealer, issued, "TRY", RATE, specs, prices, number=numbers.next(PREFIX["sale"], day.year),
+        ctx,
+        "sale",
+        dealer,
+        issued,
+        "TRY",
+        RATE,
+        specs,
+        prices,
+        number=numbers.next(PREFIX["sale"], day.year),
         document_no=numbers.next("EFA" if dealer.e_invoice else "EAR", day.year, 9),
         uuid=uuid4(rng) if dealer.e_invoice else None,
     )

@@ -33,7 +33,10 @@ _ZERO = dec2(0)
 
 
 def build(
-    invoice_lines: int = 20_000, seed: int = 7, timezone: str = "Europe/Istanbul", as_of: dt.datetime | None = None,
+    invoice_lines: int = 20_000,
+    seed: int = 7,
+    timezone: str = "Europe/Istanbul",
+    as_of: dt.datetime | None = None,
 ) -> Scenario:
     tz = ZoneInfo(timezone)
     now = (as_of or DEFAULT_AS_OF).replace(microsecond=0)
@@ -46,26 +49,49 @@ def build(
     dealer_count = clamp(invoice_lines / 60, 40, 3000)
     accounts, dealers = master.accounts(rng, dealer_count, clamp(dealer_count / 200, 2, 5), reps, depots, now, start)
     products, catalogue = master.products(rng, clamp(invoice_lines / 100, 30, 5000), now)
-    services = [ProductProfile(index=-1 - i, code=code, usd_price=round(rng.uniform(low, high) * 100) * 100, vat=vat,
-                               unit="ADET", unit_code=master.unit_code("ADET"), case=0, quantities=(1000, 1000, 2000),
-                               weight=1.0, active_until=None)
-                for i, (code, _, vat, (low, high)) in enumerate(names.SERVICES)]
+    services = [
+        ProductProfile(
+            index=-1 - i,
+            code=code,
+            usd_price=round(rng.uniform(low, high) * 100) * 100,
+            vat=vat,
+            unit="ADET",
+            unit_code=master.unit_code("ADET"),
+            case=0,
+            quantities=(1000, 1000, 2000),
+            weight=1.0,
+            active_until=None,
+        )
+        for i, (code, _, vat, (low, high)) in enumerate(names.SERVICES)
+    ]
     rates = Rates(start, now.date())
     ctx = Context(seed, now, months(start, now, invoice_lines), dealers, catalogue, services, rates, depots[0].code)
     books = _Books.keep(ctx)
 
     dealer_accounts = [s.record for s in accounts if s.record.kind != "supplier"]
-    rules = discounts(rng, dealer_accounts, [s.record for s in products], catalogue, now, start,
-                      rates.micro("USD", now.date()))
+    rules = discounts(
+        rng, dealer_accounts, [s.record for s in products], catalogue, now, start, rates.micro("USD", now.date())
+    )
     return Scenario(
-        seed=seed, timezone=timezone, local_currency="TRY", as_of=now, accounts=accounts, products=products,
-        warehouses=depots, sales_reps=reps, stock_levels=master.stock_levels(rng, catalogue, depots, now),
-        discounts=rules, risk_limits=books.risk_limits(rng, dealer_accounts, now),
-        order_facts=lambda: orders(ctx), invoice_facts=lambda: invoices(ctx),
+        seed=seed,
+        timezone=timezone,
+        local_currency="TRY",
+        as_of=now,
+        accounts=accounts,
+        products=products,
+        warehouses=depots,
+        sales_reps=reps,
+        stock_levels=master.stock_levels(rng, catalogue, depots, now),
+        discounts=rules,
+        risk_limits=books.risk_limits(rng, dealer_accounts, now),
+        order_facts=lambda: orders(ctx),
+        invoice_facts=lambda: invoices(ctx),
         collection_facts=lambda: collections(ctx, books.ledger),
         changes=books.changes(random.Random(derive_seed(seed, 9, 0)), rules),
-        services=[Service(code=s.code, name=name, unit=s.unit, unit_code=s.unit_code, vat_rate=dec2(s.vat * 100))
-                  for s, (_, name, _, _) in zip(services, names.SERVICES, strict=True)],
+        services=[
+            Service(code=s.code, name=name, unit=s.unit, unit_code=s.unit_code, vat_rate=dec2(s.vat * 100))
+            for s, (_, name, _, _) in zip(services, names.SERVICES, strict=True)
+        ],
     )
 
 
@@ -136,11 +162,20 @@ class _Books:
             monthly = self.invoiced.get(code, 0) / 100 / months_covered
             limit = max(25_000, int(max(need, monthly * rng.uniform(2.0, 4.0))) // 5_000 * 5_000 + 5_000)
             collateral = dec2(limit // 2 // 1000 * 1000 * 100) if rng.random() < 0.3 else None
-            out.append(RiskLimit(
-                account_code=code, limit=dec2(limit * 100), currency="TRY", open_balance=open_balance,
-                open_orders=open_orders, uncashed_cheques=uncashed, exposure=exposure,
-                collateral=collateral, blocked=account.blocked, as_of=as_of,
-            ))
+            out.append(
+                RiskLimit(
+                    account_code=code,
+                    limit=dec2(limit * 100),
+                    currency="TRY",
+                    open_balance=open_balance,
+                    open_orders=open_orders,
+                    uncashed_cheques=uncashed,
+                    exposure=exposure,
+                    collateral=collateral,
+                    blocked=account.blocked,
+                    as_of=as_of,
+                )
+            )
         return out
 
     def changes(self, rng: random.Random, rules: list) -> list[Change]:
@@ -152,8 +187,9 @@ class _Books:
         last = ctx.calendar[-1]
         products, cum = ctx.product_pool(last)
         prices = PriceList(ctx.rates, last.first)
-        specs = item_specs(rng, rng.choices(products, cum_weights=cum, k=rng.randint(2, 6)), prices, "TRY", dealer,
-                           ctx.central)
+        specs = item_specs(
+            rng, rng.choices(products, cum_weights=cum, k=rng.randint(2, 6)), prices, "TRY", dealer, ctx.central
+        )
         invoice = new_sale(ctx, rng, self.invoice_numbers, dealer, at[0], specs, prices)
         payer = max(live, key=lambda d: self.balance.get(d.code, _ZERO))  # the dealer owing most pays a part
         owed = int(self.balance.get(payer.code, _ZERO).scaleb(2))
@@ -166,4 +202,3 @@ class _Books:
             Change("new_collection", at[2], collection=collection),
             Change("discount_value", at[3], number=rule.code, value=rule.value + dec2(250)),
         ]
-

@@ -75,7 +75,11 @@ def doc_currency(rng: random.Random, dealer: DealerProfile) -> str:
 
 
 def item_specs(
-    rng: random.Random, picks: Sequence[ProductProfile], prices: PriceList, currency: str, dealer: DealerProfile,
+    rng: random.Random,
+    picks: Sequence[ProductProfile],
+    prices: PriceList,
+    currency: str,
+    dealer: DealerProfile,
     central: str,
 ) -> list[Spec]:
     """Random line contents for item lines of a sale or an order."""
@@ -99,7 +103,11 @@ def item_specs(
 
 
 def make_lines(
-    specs: Sequence[Spec], rate: int, rep: str, prices: PriceList, shipped: Sequence[int] | None = None,
+    specs: Sequence[Spec],
+    rate: int,
+    rep: str,
+    prices: PriceList,
+    shipped: Sequence[int] | None = None,
     closed: bool = False,
 ) -> tuple[list, int, int, int]:
     """Lines with money fields from specs, and the document totals (gross, discount, vat) in cents.
@@ -138,22 +146,51 @@ def make_lines(
             disc_d, net_d = zero, gross_d
         net_l = dec((net * rate + 500_000) // RATE).scaleb(-2) if local else net_d
         if shipped is None:
-            lines.append(InvoiceLine(
-                line_no=no, kind=kind, product_code=code, quantity=q, unit=unit, unit_code=ucode, unit_price=pd,
-                gross=gross_d, discount=disc_d, net=net_d, vat_rate=vat_dec[vat], vat=dec(tax).scaleb(-2),
-                net_local=net_l, warehouse_code=wh, sales_rep_code=rep,
-            ))
+            lines.append(
+                InvoiceLine(
+                    line_no=no,
+                    kind=kind,
+                    product_code=code,
+                    quantity=q,
+                    unit=unit,
+                    unit_code=ucode,
+                    unit_price=pd,
+                    gross=gross_d,
+                    discount=disc_d,
+                    net=net_d,
+                    vat_rate=vat_dec[vat],
+                    vat=dec(tax).scaleb(-2),
+                    net_local=net_l,
+                    warehouse_code=wh,
+                    sales_rep_code=rep,
+                )
+            )
             continue
         done = shipped[no - 1]
         q_done = qty_dec.get(done)
         if q_done is None:
             q_done = qty_dec[done] = dec3(done)
-        lines.append(OrderLine(
-            line_no=no, kind=kind, product_code=code, quantity=q, unit=unit, unit_code=ucode, unit_price=pd,
-            gross=gross_d, discount=disc_d, net=net_d, vat_rate=vat_dec[vat], vat=dec(tax).scaleb(-2),
-            net_local=net_l, warehouse_code=wh, sales_rep_code=rep, shipped_quantity=q_done,
-            closed=closed or done >= qty,
-        ))
+        lines.append(
+            OrderLine(
+                line_no=no,
+                kind=kind,
+                product_code=code,
+                quantity=q,
+                unit=unit,
+                unit_code=ucode,
+                unit_price=pd,
+                gross=gross_d,
+                discount=disc_d,
+                net=net_d,
+                vat_rate=vat_dec[vat],
+                vat=dec(tax).scaleb(-2),
+                net_local=net_l,
+                warehouse_code=wh,
+                sales_rep_code=rep,
+                shipped_quantity=q_done,
+                closed=closed or done >= qty,
+            )
+        )
     return lines, total_g, total_d, total_v
 
 

@@ -106,12 +106,19 @@ def _title(rng: random.Random, individual: bool) -> tuple[str, str]:
 
 
 def accounts(
-    rng: random.Random, dealers: int, suppliers: int, reps: list[SalesRep], depots: list[Warehouse],
-    as_of: dt.datetime, history_start: dt.date,
+    rng: random.Random,
+    dealers: int,
+    suppliers: int,
+    reps: list[SalesRep],
+    depots: list[Warehouse],
+    as_of: dt.datetime,
+    history_start: dt.date,
 ) -> tuple[list[Stamped[Account]], list[DealerProfile]]:
     regions = sorted({c.region for c in names.CITIES})
-    reps_of = {r: [rep.code for i, rep in enumerate(reps) if i % len(regions) == k] or [reps[0].code]
-               for k, r in enumerate(regions)}
+    reps_of = {
+        r: [rep.code for i, rep in enumerate(reps) if i % len(regions) == k] or [reps[0].code]
+        for k, r in enumerate(regions)
+    }
     depot_of = {names.WAREHOUSES[w.number][1]: w.code for w in depots}
     city_weights = [c.weight for c in names.CITIES]
     group_codes, group_weights = zip(*names.GROUPS, strict=True)
@@ -147,17 +154,29 @@ def accounts(
         code = f"320.01.{i - dealers + 1:04d}" if supplier else f"120.01.{i + 1:04d}"
         kind = "supplier" if supplier else ("both" if rng.random() < 0.03 else "customer")
         account = Account(
-            code=code, title=title, tax_id=tax_id, tax_id_kind="TCKN" if individual else "VKN",
-            tax_office=f"{district} VD", kind=kind,  # type: ignore[arg-type]
-            is_individual=individual, currency=currency, group_code=group, region_code=city.region,
+            code=code,
+            title=title,
+            tax_id=tax_id,
+            tax_id_kind="TCKN" if individual else "VKN",
+            tax_office=f"{district} VD",
+            kind=kind,  # type: ignore[arg-type]
+            is_individual=individual,
+            currency=currency,
+            group_code=group,
+            region_code=city.region,
             sales_rep_code=None if supplier else rng.choice(reps_of[city.region]),
             parent_code=parent.code if parent else None,
             phone=f"+90 5{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
             email=f"{'info@' if not individual else ''}{_fold(mail_stem)}{'@gmail.com' if individual else '.com.tr'}",
             address=f"{rng.choice(names.NEIGHBOURHOODS)} Mah. {rng.choice(names.STREETS)} No:{rng.randint(1, 180)} "
             f"{district}/{city.name}",
-            city=city.name, country="TR", created_at=created, active=active, blocked=blocked,
-            discount_rate=dec2(discount) if discount else None, payment_terms=term_names[term],
+            city=city.name,
+            country="TR",
+            created_at=created,
+            active=active,
+            blocked=blocked,
+            discount_rate=dec2(discount) if discount else None,
+            payment_terms=term_names[term],
             e_invoice=rng.random() < (0.25 if individual else 0.88),
         )
         out.append(Stamped(account, created, _stamp(rng, created, as_of, 0.3)))
@@ -167,12 +186,21 @@ def accounts(
             continue
         until = None if active else (as_of - dt.timedelta(days=rng.randint(90, 360))).date()
         weight = min(rng.paretovariate(1.4), 30.0) * {"BAYI-A": 4.0, "BAYI-B": 1.6, "BAYI-C": 0.7}[group or "BAYI-C"]
-        profiles.append(DealerProfile(
-            index=len(profiles), code=code, currency=currency, weight=weight, payment_days=term_days[term],
-            e_invoice=bool(account.e_invoice), sales_rep=account.sales_rep_code or reps[0].code,
-            warehouse=depot_of.get(city.region, depots[0].code), discount_bp=discount,
-            active_from=max(created.date(), history_start), active_until=until,
-        ))
+        profiles.append(
+            DealerProfile(
+                index=len(profiles),
+                code=code,
+                currency=currency,
+                weight=weight,
+                payment_days=term_days[term],
+                e_invoice=bool(account.e_invoice),
+                sales_rep=account.sales_rep_code or reps[0].code,
+                warehouse=depot_of.get(city.region, depots[0].code),
+                discount_bp=discount,
+                active_from=max(created.date(), history_start),
+                active_until=until,
+            )
+        )
     return out, profiles
 
 
@@ -190,28 +218,53 @@ def products(rng: random.Random, count: int, as_of: dt.datetime) -> tuple[list[S
             barcodes.append(ean13(f"8695523{i + 1:05d}"))
         units = [UnitConversion(unit=t.unit, factor=dec3(1000), unit_code=base_code, barcode=barcodes[0])]
         if t.case:
-            units.append(UnitConversion(unit="KOLİ", factor=dec3(t.case * 1000), unit_code=unit_code("KOLİ"),
-                                        barcode=ean13(f"8695522{i + 1:05d}")))
+            units.append(
+                UnitConversion(
+                    unit="KOLİ",
+                    factor=dec3(t.case * 1000),
+                    unit_code=unit_code("KOLİ"),
+                    barcode=ean13(f"8695522{i + 1:05d}"),
+                )
+            )
         active = rng.random() >= 0.03
         product = Product(
-            code=code, name=name, barcodes=barcodes, base_unit=t.unit, base_unit_code=base_code, units=units,
-            category_code=t.category, group_code=t.group, brand=rng.choice(names.BRANDS),
-            vat_rate=dec2(t.vat * 100), active=active,
+            code=code,
+            name=name,
+            barcodes=barcodes,
+            base_unit=t.unit,
+            base_unit_code=base_code,
+            units=units,
+            category_code=t.category,
+            group_code=t.group,
+            brand=rng.choice(names.BRANDS),
+            vat_rate=dec2(t.vat * 100),
+            active=active,
         )
-        created = (as_of - dt.timedelta(days=rng.randint(400, 8 * 365), seconds=rng.randint(0, 86399)))
+        created = as_of - dt.timedelta(days=rng.randint(400, 8 * 365), seconds=rng.randint(0, 86399))
         out.append(Stamped(product, created.replace(microsecond=0), _stamp(rng, created, as_of, 0.2)))
         low, high = t.usd_price
-        profiles.append(ProductProfile(
-            index=i, code=code, usd_price=round(rng.uniform(low, high) * 100) * 100, vat=t.vat, unit=t.unit,
-            unit_code=base_code, case=t.case, quantities=names.QUANTITIES[t.quantities],
-            weight=min(rng.paretovariate(1.2), 40.0),
-            active_until=None if active else (as_of - dt.timedelta(days=rng.randint(60, 300))).date(),
-        ))
+        profiles.append(
+            ProductProfile(
+                index=i,
+                code=code,
+                usd_price=round(rng.uniform(low, high) * 100) * 100,
+                vat=t.vat,
+                unit=t.unit,
+                unit_code=base_code,
+                case=t.case,
+                quantities=names.QUANTITIES[t.quantities],
+                weight=min(rng.paretovariate(1.2), 40.0),
+                active_until=None if active else (as_of - dt.timedelta(days=rng.randint(60, 300))).date(),
+            )
+        )
     return out, profiles
 
 
 def stock_levels(
-    rng: random.Random, catalogue: list[ProductProfile], depots: list[Warehouse], as_of: dt.datetime,
+    rng: random.Random,
+    catalogue: list[ProductProfile],
+    depots: list[Warehouse],
+    as_of: dt.datetime,
 ) -> list[StockLevel]:
     levels: list[StockLevel] = []
     for p in catalogue:
@@ -221,8 +274,15 @@ def stock_levels(
                 continue
             on_hand = 0 if rng.random() < 0.05 else rng.randint(0, 40) * typical // 4
             reserved = rng.randint(0, on_hand // 3) // 1000 * 1000 if on_hand else 0
-            levels.append(StockLevel(
-                product_code=p.code, warehouse_code=w.code, warehouse_name=w.name, on_hand=dec3(on_hand),
-                reserved=dec3(reserved), available=dec3(on_hand - reserved), as_of=as_of,
-            ))
+            levels.append(
+                StockLevel(
+                    product_code=p.code,
+                    warehouse_code=w.code,
+                    warehouse_name=w.name,
+                    on_hand=dec3(on_hand),
+                    reserved=dec3(reserved),
+                    available=dec3(on_hand - reserved),
+                    as_of=as_of,
+                )
+            )
     return levels

@@ -10,22 +10,116 @@ from typing import NamedTuple
 
 # Family names double as company stems ("Öztürk Yapı Market").
 SURNAMES = (
-    "Yıldız", "Öztürk", "Çağlar", "Şahin", "Güneş", "Doğan", "Aydın", "Kılıç", "Çelik", "Koç",
-    "Özdemir", "Şimşek", "Ünal", "Işık", "Gündoğdu", "Ağaoğlu", "Erdem", "Karaca", "Türkmen", "Bozkurt",
-    "Akgül", "Çınar", "Özkan", "Kaya", "Demir", "Arslan", "Yücel", "Güler", "Sönmez", "Uğurlu",
-    "Değirmenci", "Büyükşahin", "Küçükoğlu", "Altıntaş", "Ergüven", "Tuğrul", "Şen", "Önal", "Ilıcak", "Çakır",
+    "Yıldız",
+    "Öztürk",
+    "Çağlar",
+    "Şahin",
+    "Güneş",
+    "Doğan",
+    "Aydın",
+    "Kılıç",
+    "Çelik",
+    "Koç",
+    "Özdemir",
+    "Şimşek",
+    "Ünal",
+    "Işık",
+    "Gündoğdu",
+    "Ağaoğlu",
+    "Erdem",
+    "Karaca",
+    "Türkmen",
+    "Bozkurt",
+    "Akgül",
+    "Çınar",
+    "Özkan",
+    "Kaya",
+    "Demir",
+    "Arslan",
+    "Yücel",
+    "Güler",
+    "Sönmez",
+    "Uğurlu",
+    "Değirmenci",
+    "Büyükşahin",
+    "Küçükoğlu",
+    "Altıntaş",
+    "Ergüven",
+    "Tuğrul",
+    "Şen",
+    "Önal",
+    "Ilıcak",
+    "Çakır",
 )
 FIRST_NAMES = (
-    "Mehmet", "Ayşe", "Şükrü", "Gülşen", "Ömer", "Çiğdem", "İsmail", "Ümit", "Özlem", "Ahmet",
-    "Fatma", "Hüseyin", "Şerife", "Ali", "Zeynep", "İbrahim", "Gökhan", "Büşra", "Oğuz", "Düriye",
-    "Mustafa", "Ebru", "Tuğba", "Çetin", "Nurgül", "Erdoğan", "Hülya", "Kübra", "Barış", "Şeyma",
+    "Mehmet",
+    "Ayşe",
+    "Şükrü",
+    "Gülşen",
+    "Ömer",
+    "Çiğdem",
+    "İsmail",
+    "Ümit",
+    "Özlem",
+    "Ahmet",
+    "Fatma",
+    "Hüseyin",
+    "Şerife",
+    "Ali",
+    "Zeynep",
+    "İbrahim",
+    "Gökhan",
+    "Büşra",
+    "Oğuz",
+    "Düriye",
+    "Mustafa",
+    "Ebru",
+    "Tuğba",
+    "Çetin",
+    "Nurgül",
+    "Erdoğan",
+    "Hülya",
+    "Kübra",
+    "Barış",
+    "Şeyma",
 )
 # Stems that are not family names ("Anadolu Elektrik").
-STEMS = ("Anadolu", "Ege", "Marmara", "Akdeniz", "Karadeniz", "Başkent", "Yeşil", "Güven", "Işıklar", "Doğuş",
-         "Umut", "Ülkü", "Çağdaş", "Birlik", "Özgür", "Kuzey", "Güney", "Meşe", "Çamlıca", "Boğaziçi")
+STEMS = (
+    "Anadolu",
+    "Ege",
+    "Marmara",
+    "Akdeniz",
+    "Karadeniz",
+    "Başkent",
+    "Yeşil",
+    "Güven",
+    "Işıklar",
+    "Doğuş",
+    "Umut",
+    "Ülkü",
+    "Çağdaş",
+    "Birlik",
+    "Özgür",
+    "Kuzey",
+    "Güney",
+    "Meşe",
+    "Çamlıca",
+    "Boğaziçi",
+)
 TRADES = (
-    "Elektrik", "Elektrik İnşaat", "Hırdavat", "Yapı Market", "Yapı Malzemeleri", "Aydınlatma", "Tesisat",
-    "Nalbur", "Boya", "Isı Sistemleri", "Elektrik Malzemeleri", "İnşaat Malzemeleri", "Yapı Kimyasalları",
+    "Elektrik",
+    "Elektrik İnşaat",
+    "Hırdavat",
+    "Yapı Market",
+    "Yapı Malzemeleri",
+    "Aydınlatma",
+    "Tesisat",
+    "Nalbur",
+    "Boya",
+    "Isı Sistemleri",
+    "Elektrik Malzemeleri",
+    "İnşaat Malzemeleri",
+    "Yapı Kimyasalları",
 )
 LEGAL_FORMS = ("Ltd. Şti.", "San. ve Tic. Ltd. Şti.", "San. ve Tic. A.Ş.", "A.Ş.", "Tic. Ltd. Şti.", "")
 
@@ -70,18 +164,61 @@ CITIES = (
     City("Malatya", "DOGU", ("Battalgazi", "Yeşilyurt"), "422", 1),
     City("Van", "DOGU", ("İpekyolu", "Tuşba"), "432", 1),
 )
-NEIGHBOURHOODS = ("Cumhuriyet", "Atatürk", "Yenişehir", "Gültepe", "Çamlık", "İnönü", "Fatih", "Yıldıztepe",
-                  "Şirinevler", "Güzelyalı", "Karşıyaka", "Ömerli", "Sanayi", "Organize Sanayi")
-STREETS = ("Atatürk Cad.", "İstiklal Cad.", "Fevzi Çakmak Cad.", "Şehitler Cad.", "Gazi Mustafa Kemal Blv.",
-           "Çınar Sok.", "Gül Sok.", "Menekşe Sok.", "Değirmen Sok.", "Küçük Sanayi Sitesi 3. Blok",
-           "Yeşilırmak Sok.", "Öğretmenler Cad.", "GÜNDOĞDU SANAYİ SİTESİ")
+NEIGHBOURHOODS = (
+    "Cumhuriyet",
+    "Atatürk",
+    "Yenişehir",
+    "Gültepe",
+    "Çamlık",
+    "İnönü",
+    "Fatih",
+    "Yıldıztepe",
+    "Şirinevler",
+    "Güzelyalı",
+    "Karşıyaka",
+    "Ömerli",
+    "Sanayi",
+    "Organize Sanayi",
+)
+STREETS = (
+    "Atatürk Cad.",
+    "İstiklal Cad.",
+    "Fevzi Çakmak Cad.",
+    "Şehitler Cad.",
+    "Gazi Mustafa Kemal Blv.",
+    "Çınar Sok.",
+    "Gül Sok.",
+    "Menekşe Sok.",
+    "Değirmen Sok.",
+    "Küçük Sanayi Sitesi 3. Blok",
+    "Yeşilırmak Sok.",
+    "Öğretmenler Cad.",
+    "GÜNDOĞDU SANAYİ SİTESİ",
+)
 
 # Warehouses in the order ERPs number them; a dealer is served by its region's warehouse.
-WAREHOUSES = (("Merkez Depo", "MARMARA"), ("İzmir Depo", "EGE"), ("Ankara Depo", "IC-ANADOLU"),
-              ("Antalya Depo", "AKDENIZ"), ("Samsun Depo", "KARADENIZ"))
+WAREHOUSES = (
+    ("Merkez Depo", "MARMARA"),
+    ("İzmir Depo", "EGE"),
+    ("Ankara Depo", "IC-ANADOLU"),
+    ("Antalya Depo", "AKDENIZ"),
+    ("Samsun Depo", "KARADENIZ"),
+)
 
-BRANDS = ("Yıldırım", "Öz-El", "Çınar", "Güneşli", "Işıkay", "Şimşek", "Ege Kablo", "Doğuş", "Ünlüsoy",
-          "Gürbüz", "Akçağ", "Türkoğlu Yapı")
+BRANDS = (
+    "Yıldırım",
+    "Öz-El",
+    "Çınar",
+    "Güneşli",
+    "Işıkay",
+    "Şimşek",
+    "Ege Kablo",
+    "Doğuş",
+    "Ünlüsoy",
+    "Gürbüz",
+    "Akçağ",
+    "Türkoğlu Yapı",
+)
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "color": ("Beyaz", "Krem", "Antrasit", "Siyah", "Gümüş", "Füme", "Altın Varak"),
@@ -116,48 +253,93 @@ class ProductTemplate(NamedTuple):
 
 PRODUCT_TEMPLATES = (
     ProductTemplate("ELK", "ELEKTRIK", "ELK-PRIZ", "Priz Topraklı {color}", "ADET", (1.2, 4.5), 20, 20, "count", 8),
-    ProductTemplate("ELK", "ELEKTRIK", "ELK-ANAHTAR", "Anahtar Komütatör {color}", "ADET", (1.0, 4.0), 20, 20,
-                    "count", 6),
-    ProductTemplate("ELK", "ELEKTRIK", "ELK-SIGORTA", "Otomatik Sigorta {curve} {amp}A", "ADET", (2.5, 9.0), 20, 12,
-                    "count", 6),
-    ProductTemplate("ELK", "ELEKTRIK", "ELK-PANO", "Sıva Üstü Sigorta Kutusu {size}", "ADET", (6.0, 30.0), 20, 0,
-                    "few", 2),
-    ProductTemplate("KBL", "KABLO", "KBL-NYA", "Kablo NYA {cross} mm² {cable_color}", "METRE", (0.12, 1.4), 20, 0,
-                    "metre", 8),
+    ProductTemplate(
+        "ELK", "ELEKTRIK", "ELK-ANAHTAR", "Anahtar Komütatör {color}", "ADET", (1.0, 4.0), 20, 20, "count", 6
+    ),
+    ProductTemplate(
+        "ELK", "ELEKTRIK", "ELK-SIGORTA", "Otomatik Sigorta {curve} {amp}A", "ADET", (2.5, 9.0), 20, 12, "count", 6
+    ),
+    ProductTemplate(
+        "ELK", "ELEKTRIK", "ELK-PANO", "Sıva Üstü Sigorta Kutusu {size}", "ADET", (6.0, 30.0), 20, 0, "few", 2
+    ),
+    ProductTemplate(
+        "KBL", "KABLO", "KBL-NYA", "Kablo NYA {cross} mm² {cable_color}", "METRE", (0.12, 1.4), 20, 0, "metre", 8
+    ),
     ProductTemplate("KBL", "KABLO", "KBL-NYM", "Kablo NYM {cores} mm²", "METRE", (0.5, 4.5), 20, 0, "metre", 5),
-    ProductTemplate("KBL", "KABLO", "KBL-TTR", "Kablo TTR {cores} mm² Çift İzoleli", "METRE", (0.4, 3.8), 20, 0,
-                    "metre", 4),
-    ProductTemplate("AYD", "AYDINLATMA", "AYD-LED", "LED Ampul {watt}W {light} E27", "ADET", (0.8, 3.5), 20, 50,
-                    "count", 7),
-    ProductTemplate("AYD", "AYDINLATMA", "AYD-ARMATUR", "LED Panel Armatür {watt}W {light}", "ADET", (6.0, 25.0),
-                    20, 6, "few", 4),
-    ProductTemplate("AYD", "AYDINLATMA", "AYD-DIS", "Dış Mekân Projektör {watt}W Işıldak", "ADET", (8.0, 40.0), 20,
-                    0, "few", 2),
+    ProductTemplate(
+        "KBL", "KABLO", "KBL-TTR", "Kablo TTR {cores} mm² Çift İzoleli", "METRE", (0.4, 3.8), 20, 0, "metre", 4
+    ),
+    ProductTemplate(
+        "AYD", "AYDINLATMA", "AYD-LED", "LED Ampul {watt}W {light} E27", "ADET", (0.8, 3.5), 20, 50, "count", 7
+    ),
+    ProductTemplate(
+        "AYD", "AYDINLATMA", "AYD-ARMATUR", "LED Panel Armatür {watt}W {light}", "ADET", (6.0, 25.0), 20, 6, "few", 4
+    ),
+    ProductTemplate(
+        "AYD", "AYDINLATMA", "AYD-DIS", "Dış Mekân Projektör {watt}W Işıldak", "ADET", (8.0, 40.0), 20, 0, "few", 2
+    ),
     ProductTemplate("TES", "TESISAT", "TES-BORU", "PPRC Boru {diam} mm Yeşil", "METRE", (0.4, 6.0), 20, 0, "metre", 4),
-    ProductTemplate("TES", "TESISAT", "TES-VANA", "Küresel Vana {diam} mm Kelebek Kollu", "ADET", (3.0, 22.0), 20,
-                    12, "few", 3),
-    ProductTemplate("TES", "TESISAT", "TES-SPIRAL", "Spiral Boru {diam} mm Gri", "METRE", (0.1, 0.9), 20, 0,
-                    "metre", 3),
-    ProductTemplate("HRD", "HIRDAVAT", "HRD-VIDA", "Sunta Vidası {screw} (Kutu)", "KOLİ", (2.0, 9.0), 20, 0,
-                    "case", 4),
-    ProductTemplate("HRD", "HIRDAVAT", "HRD-DUBEL", "Plastik Dübel {size} Boy", "ADET", (0.02, 0.09), 20, 100,
-                    "bulk", 3),
-    ProductTemplate("HRD", "HIRDAVAT", "HRD-ALET", "Pense İzoleli {size} Boy Çelik", "ADET", (4.0, 18.0), 20, 6,
-                    "few", 3),
-    ProductTemplate("BOY", "BOYA", "BOY-IC", "İç Cephe Boyası {litre} L {paint_color}", "ADET", (5.0, 60.0), 20, 4,
-                    "few", 5),
-    ProductTemplate("BOY", "BOYA", "BOY-DIS", "Dış Cephe Boyası Silikonlu {litre} L {paint_color}", "ADET",
-                    (7.0, 80.0), 20, 4, "few", 3),
-    ProductTemplate("YKM", "YAPI-KIMYASALLARI", "YKM-SILIKON", "Silikon Şeffaf 280 ml {color}", "ADET", (1.5, 4.0),
-                    20, 24, "count", 3),
-    ProductTemplate("YKM", "YAPI-KIMYASALLARI", "YKM-YAPISTIRICI", "Seramik Yapıştırıcı Çimento Esaslı {kg} kg",
-                    "KG", (0.15, 0.5), 20, 0, "kg", 4),
-    ProductTemplate("YKM", "YAPI-KIMYASALLARI", "YKM-DERZ", "Derz Dolgusu {paint_color} {kg} kg", "KG",
-                    (0.3, 1.1), 20, 0, "kg", 2),
-    ProductTemplate("TRM", "TARIM", "TRM-SULAMA", "Damla Sulama Borusu {diam} mm Siyah", "METRE", (0.08, 0.6), 10, 0,
-                    "metre", 2),
-    ProductTemplate("TRM", "TARIM", "TRM-GUBRE", "Gübre Kompoze 15-15-15 {kg} kg Çuval", "KG", (0.4, 1.2), 1, 0, "kg",
-                    1),
+    ProductTemplate(
+        "TES", "TESISAT", "TES-VANA", "Küresel Vana {diam} mm Kelebek Kollu", "ADET", (3.0, 22.0), 20, 12, "few", 3
+    ),
+    ProductTemplate(
+        "TES", "TESISAT", "TES-SPIRAL", "Spiral Boru {diam} mm Gri", "METRE", (0.1, 0.9), 20, 0, "metre", 3
+    ),
+    ProductTemplate("HRD", "HIRDAVAT", "HRD-VIDA", "Sunta Vidası {screw} (Kutu)", "KOLİ", (2.0, 9.0), 20, 0, "case", 4),
+    ProductTemplate(
+        "HRD", "HIRDAVAT", "HRD-DUBEL", "Plastik Dübel {size} Boy", "ADET", (0.02, 0.09), 20, 100, "bulk", 3
+    ),
+    ProductTemplate(
+        "HRD", "HIRDAVAT", "HRD-ALET", "Pense İzoleli {size} Boy Çelik", "ADET", (4.0, 18.0), 20, 6, "few", 3
+    ),
+    ProductTemplate(
+        "BOY", "BOYA", "BOY-IC", "İç Cephe Boyası {litre} L {paint_color}", "ADET", (5.0, 60.0), 20, 4, "few", 5
+    ),
+    ProductTemplate(
+        "BOY",
+        "BOYA",
+        "BOY-DIS",
+        "Dış Cephe Boyası Silikonlu {litre} L {paint_color}",
+        "ADET",
+        (7.0, 80.0),
+        20,
+        4,
+        "few",
+        3,
+    ),
+    ProductTemplate(
+        "YKM",
+        "YAPI-KIMYASALLARI",
+        "YKM-SILIKON",
+        "Silikon Şeffaf 280 ml {color}",
+        "ADET",
+        (1.5, 4.0),
+        20,
+        24,
+        "count",
+        3,
+    ),
+    ProductTemplate(
+        "YKM",
+        "YAPI-KIMYASALLARI",
+        "YKM-YAPISTIRICI",
+        "Seramik Yapıştırıcı Çimento Esaslı {kg} kg",
+        "KG",
+        (0.15, 0.5),
+        20,
+        0,
+        "kg",
+        4,
+    ),
+    ProductTemplate(
+        "YKM", "YAPI-KIMYASALLARI", "YKM-DERZ", "Derz Dolgusu {paint_color} {kg} kg", "KG", (0.3, 1.1), 20, 0, "kg", 2
+    ),
+    ProductTemplate(
+        "TRM", "TARIM", "TRM-SULAMA", "Damla Sulama Borusu {diam} mm Siyah", "METRE", (0.08, 0.6), 10, 0, "metre", 2
+    ),
+    ProductTemplate(
+        "TRM", "TARIM", "TRM-GUBRE", "Gübre Kompoze 15-15-15 {kg} kg Çuval", "KG", (0.4, 1.2), 1, 0, "kg", 1
+    ),
 )
 
 # Quantity profiles, in base units x 1000 (quantities carry 3 decimals).

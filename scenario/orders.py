@@ -54,7 +54,7 @@ def _month_orders(ctx: Context, m: Month) -> Iterator[Stamped[Order]]:
         day = issued.date()
         status = order_status(rng, (today - day).days)
         currency = doc_currency(rng, dealer)
-        specs = item_specs(rng, picks[at:at + count], prices, currency, dealer, ctx.central)
+        specs = item_specs(rng, picks[at : at + count], prices, currency, dealer, ctx.central)
         at += count
         if status == "closed":
             shipped = [s[4] for s in specs]
@@ -65,10 +65,18 @@ def _month_orders(ctx: Context, m: Month) -> Iterator[Stamped[Order]]:
         rate = ctx.rates.micro(currency, day)
         lines, gross, disc, vat = make_lines(specs, rate, dealer.sales_rep, prices, shipped, status == "cancelled")
         order = Order(
-            number=f"SS{m.year}{m.month:02d}{seq:04d}", account_code=dealer.code, date=day, issued_at=issued,
-            status=status, currency=currency, rate=ctx.rates.decimal(rate), totals=totals(gross, disc, vat),
-            totals_local=local_totals(gross, disc, vat, rate), warehouse_code=dealer.warehouse,
-            sales_rep_code=dealer.sales_rep, lines=lines,
+            number=f"SS{m.year}{m.month:02d}{seq:04d}",
+            account_code=dealer.code,
+            date=day,
+            issued_at=issued,
+            status=status,
+            currency=currency,
+            rate=ctx.rates.decimal(rate),
+            totals=totals(gross, disc, vat),
+            totals_local=local_totals(gross, disc, vat, rate),
+            warehouse_code=dealer.warehouse,
+            sales_rep_code=dealer.sales_rep,
+            lines=lines,
         )
         created, modified = ctx.stamp(rng, issued, status == "cancelled" or rng.random() < EDITED)
         yield Stamped(order, created, modified)

@@ -62,7 +62,12 @@ def collections(ctx: Context, ledger: Ledger, numbers: Numbers | None = None) ->
 
 
 def _collection(
-    ctx: Context, rng: random.Random, numbers: Numbers, stamp: dt.datetime, dealer: DealerProfile, local: int,
+    ctx: Context,
+    rng: random.Random,
+    numbers: Numbers,
+    stamp: dt.datetime,
+    dealer: DealerProfile,
+    local: int,
     settles: list[str],
 ) -> Stamped[Collection]:
     day = stamp.date()
@@ -80,16 +85,29 @@ def _collection(
     cancelled = rng.random() < 0.01
     chosen = sorted(rng.sample(settles, min(len(settles), rng.randint(1, 3)))) if settles and rng.random() < 0.4 else []
     collection = Collection(
-        number=numbers.next("TH", day.year), account_code=dealer.code, date=day, amount=dec2(amount),
-        currency=currency, rate=ctx.rates.decimal(rate), amount_local=dec2(to_local(amount, rate)), method=method,
-        due_date=due, cancelled=cancelled, settles=chosen,
+        number=numbers.next("TH", day.year),
+        account_code=dealer.code,
+        date=day,
+        amount=dec2(amount),
+        currency=currency,
+        rate=ctx.rates.decimal(rate),
+        amount_local=dec2(to_local(amount, rate)),
+        method=method,
+        due_date=due,
+        cancelled=cancelled,
+        settles=chosen,
     )
     created, modified = ctx.stamp(rng, stamp, cancelled or rng.random() < EDITED)
     return Stamped(collection, created, modified)
 
 
 def new_collection(
-    ctx: Context, rng: random.Random, numbers: Numbers, stamp: dt.datetime, dealer: DealerProfile, local: int,
+    ctx: Context,
+    rng: random.Random,
+    numbers: Numbers,
+    stamp: dt.datetime,
+    dealer: DealerProfile,
+    local: int,
     settles: list[str],
 ) -> Collection:
     """A collection outside the history (the incremental-sync change)."""

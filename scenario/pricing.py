@@ -22,8 +22,13 @@ def scope(d: Discount) -> str:
 
 
 def discounts(
-    rng: random.Random, dealers: list[Account], products: list[Product], profiles: list[ProductProfile],
-    as_of: dt.datetime, start: dt.date, usd_try: int,
+    rng: random.Random,
+    dealers: list[Account],
+    products: list[Product],
+    profiles: list[ProductProfile],
+    as_of: dt.datetime,
+    start: dt.date,
+    usd_try: int,
 ) -> list[Stamped[Discount]]:
     """`usd_try`: today's USD rate in millionths, for lira fixed prices."""
     today = as_of.date()
@@ -43,16 +48,34 @@ def discounts(
         return begin, (None if rng.random() < 0.5 else today + dt.timedelta(days=rng.randint(10, 200)))
 
     def add(
-        kind: str, value: Decimal, *, account: str | None = None, account_group: str | None = None,
-        product: str | None = None, product_group: str | None = None, currency: str | None = None,
-        min_quantity: Decimal | None = None, priority: int = 0, valid: tuple[dt.date, dt.date | None] | None = None,
+        kind: str,
+        value: Decimal,
+        *,
+        account: str | None = None,
+        account_group: str | None = None,
+        product: str | None = None,
+        product_group: str | None = None,
+        currency: str | None = None,
+        min_quantity: Decimal | None = None,
+        priority: int = 0,
+        valid: tuple[dt.date, dt.date | None] | None = None,
     ) -> None:
         begin, end = valid or window()
         rule = Discount(
-            code=f"IND-{len(rules) + 1:04d}", scope="all", account_code=account, account_group_code=account_group,
-            product_code=product, product_group_code=product_group, kind=kind,  # type: ignore[arg-type]
-            value=value, currency=currency, min_quantity=min_quantity, valid_from=begin, valid_to=end,
-            priority=priority, active=rng.random() >= 0.04,
+            code=f"IND-{len(rules) + 1:04d}",
+            scope="all",
+            account_code=account,
+            account_group_code=account_group,
+            product_code=product,
+            product_group_code=product_group,
+            kind=kind,  # type: ignore[arg-type]
+            value=value,
+            currency=currency,
+            min_quantity=min_quantity,
+            valid_from=begin,
+            valid_to=end,
+            priority=priority,
+            active=rng.random() >= 0.04,
         )
         rule.scope = scope(rule)
         rules.append(rule)
@@ -62,14 +85,21 @@ def discounts(
     for group in rng.sample(groups, max(1, len(groups) // 3)):
         add("percent", dec2(rng.randint(3, 12) * 100), product_group=group, priority=20)
     for dealer in rng.sample(dealers, max(2, len(dealers) // 20)):
-        add("percent", dec2(rng.randint(4, 16) * 50), account=dealer.code, product_group=rng.choice(groups),
-            priority=30)
+        add(
+            "percent", dec2(rng.randint(4, 16) * 50), account=dealer.code, product_group=rng.choice(groups), priority=30
+        )
     live = [(p, prof) for p, prof in zip(products, profiles, strict=True) if p.active]
     for p, _ in rng.sample(live, max(2, len(live) // 25)):
         begin, end = window()
         for tier, (minimum, pct) in enumerate(((10, 200), (50, 400), (100, 650))):
-            add("percent", dec2(pct), product=p.code, min_quantity=dec3(minimum * 1000), priority=40 + tier,
-                valid=(begin, end))
+            add(
+                "percent",
+                dec2(pct),
+                product=p.code,
+                min_quantity=dec3(minimum * 1000),
+                priority=40 + tier,
+                valid=(begin, end),
+            )
     for dealer in rng.sample(dealers, max(2, len(dealers) // 30)):
         p, prof = rng.choice(live)
         currency = "USD" if dealer.currency == "USD" or rng.random() < 0.3 else "TRY"
@@ -82,7 +112,8 @@ def discounts(
     for rule in rules:
         assert rule.valid_from is not None
         created = dt.datetime.combine(min(rule.valid_from, today), dt.time(9), as_of.tzinfo) - dt.timedelta(
-            days=rng.randint(1, 10), minutes=rng.randint(0, 300))
+            days=rng.randint(1, 10), minutes=rng.randint(0, 300)
+        )
         later = None
         if rng.random() < 0.2 and created < as_of - dt.timedelta(days=2):  # edited since
             later = created + dt.timedelta(seconds=rng.randint(3600, int((as_of - created).total_seconds())))

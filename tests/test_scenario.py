@@ -48,8 +48,17 @@ def orders(sc: Scenario) -> list[Order]:
 
 def _builtins(s: Scenario) -> object:
     return msgspec.to_builtins(
-        [s.accounts, s.products, s.stock_levels, s.discounts, s.risk_limits, s.warehouses, s.sales_reps, s.services,
-         [(c.kind, c.at, c.invoice, c.collection, c.number, c.value) for c in s.changes]],
+        [
+            s.accounts,
+            s.products,
+            s.stock_levels,
+            s.discounts,
+            s.risk_limits,
+            s.warehouses,
+            s.sales_reps,
+            s.services,
+            [(c.kind, c.at, c.invoice, c.collection, c.number, c.value) for c in s.changes],
+        ],
         builtin_types=(dt.datetime, dt.date, Decimal),
     )
 
@@ -203,14 +212,25 @@ def test_master_data(sc: Scenario) -> None:
         assert level.reserved is not None and level.reserved <= level.on_hand
         assert level.available == level.on_hand - level.reserved and level.as_of == sc.as_of
     for d in (s.record for s in sc.discounts):
-        present = [n for n, v in (("account", d.account_code), ("account_group", d.account_group_code),
-                                  ("product", d.product_code), ("product_group", d.product_group_code)) if v]
+        present = [
+            n
+            for n, v in (
+                ("account", d.account_code),
+                ("account_group", d.account_group_code),
+                ("product", d.product_code),
+                ("product_group", d.product_group_code),
+            )
+            if v
+        ]
         assert d.scope == ("+".join(present) or "all")
     assert {d.record.kind for d in sc.discounts} == {"percent", "amount", "fixed_price"}
 
 
 def test_risk_matches_documents(
-    sc: Scenario, invoices: list[Invoice], collections: list[Collection], orders: list[Order],
+    sc: Scenario,
+    invoices: list[Invoice],
+    collections: list[Collection],
+    orders: list[Order],
 ) -> None:
     balance: dict[str, Decimal] = {}
     for i in invoices:
@@ -223,11 +243,26 @@ def test_risk_matches_documents(
     assert len(sc.risk_limits) > 0.8 * len(expect.dealer_codes(a.record for a in sc.accounts))
     for r in sc.risk_limits:
         assert r.open_balance == balance.get(r.account_code, 0)
-        assert r.open_orders == sum((o.totals_local.total for o in orders
-                                     if o.account_code == r.account_code and o.status in ("open", "shippable")), 0)
-        assert r.uncashed_cheques == sum((c.amount_local for c in collections if c.account_code == r.account_code
-                                          and not c.cancelled and c.method in ("cheque", "promissory_note")
-                                          and c.due_date and c.due_date > today), 0)
+        assert r.open_orders == sum(
+            (
+                o.totals_local.total
+                for o in orders
+                if o.account_code == r.account_code and o.status in ("open", "shippable")
+            ),
+            0,
+        )
+        assert r.uncashed_cheques == sum(
+            (
+                c.amount_local
+                for c in collections
+                if c.account_code == r.account_code
+                and not c.cancelled
+                and c.method in ("cheque", "promissory_note")
+                and c.due_date
+                and c.due_date > today
+            ),
+            0,
+        )
         assert r.exposure == r.open_balance + r.open_orders + r.uncashed_cheques  # type: ignore[operator]
         assert r.limit > 0 and r.as_of == sc.as_of
 
@@ -262,8 +297,9 @@ def test_as_of_and_zone_override() -> None:
 def test_expect_helpers(invoices: list[Invoice]) -> None:
     by_month = expect.invoice_totals_by_dealer_month(invoices)
     live = [i for i in invoices if not i.cancelled]
-    assert sum(by_month.values()) == sum(-i.totals_local.net if i.kind == "return" else i.totals_local.net
-                                         for i in live)
+    assert sum(by_month.values()) == sum(
+        -i.totals_local.net if i.kind == "return" else i.totals_local.net for i in live
+    )
     assert all(len(month) == 7 for _, month in by_month)
     flat = expect.comparable(invoices[0], {"e_invoice_uuid", "sales_rep_code"})
     assert "e_invoice_uuid" not in flat and "sales_rep_code" not in flat and "sales_rep_code" not in flat["lines"][0]
