@@ -33,8 +33,8 @@ from scenario.generate import build  # noqa: E402
 
 CONFIG = """\
 state: {{url: "sqlite:///state.db"}}
-engine: {{batch_size: {batch_size}, overlap_minutes: 10}}
-logging: {{level: WARNING, format: json}}
+engine: {{batch_size: {batch_size}, overlap_minutes: 10, workers: {workers}}}
+logging: {{level: INFO, format: json}}
 sink: {{kind: file, path: ./feed, fsync: true}}
 sources:
   - name: bench
@@ -47,8 +47,8 @@ sources:
 """
 
 
-def run_sync(directory: Path) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MB) of one `dealersync sync` child process."""
+def run_sync(directory: Path) -> tuple[float, float, dict[str, float]]:
+    """Wall seconds, peak RSS (MB) and per-stream seconds of one `dealersync sync` child process."""
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "dealersync", "sync", "-c", str(directory / "dealersync.yaml")],
@@ -58,11 +58,18 @@ def run_sync(directory: Path) -> tuple[float, float, str]:
     )
     assert child.stdout is not None
     output = child.stdout.read().decode(errors="replace")
+    # Worker processes are the sync's children, not ours: wait4 reports the sync process itself
+    # and RUSAGE_CHILDREN after it the largest of everything it started.
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sync failed:\n{output[-4000:]}")
-    return seconds, usage.ru_maxrss / 1024, output
+    streams = {}
+    for line in output.splitlines():
+        if line.startswith("{") and '"stream.done"' in line:
+            event = json.loads(line)
+            streams[event["stream"]] = event["seconds"]
+    return seconds, usage.ru_maxrss / 1024, streams
 
 
 def feed_counts(feed: Path) -> dict[str, int]:
@@ -78,8 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help="invoice lines in the generated database")
     parser.add_argument("--dir", type=Path, default=ROOT / "bench-run", help="working folder (recreated)")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=1000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="engine.workers settings to measure")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -95,34 +103,34 @@ def main() -> None:
     writer.write(scenario)
     setup = time.perf_counter() - t0
     invoice_lines = sum(len(s.record.lines) for s in scenario.invoices())
-    (directory / "dealersync.yaml").write_text(
-        CONFIG.format(url=erp_url, batch_size=args.batch_size, chunk_size=args.chunk_size), encoding="utf-8"
-    )
-
-    full_s, full_rss, _ = run_sync(directory)
-    counts = feed_counts(directory / "feed")
-    again_s, again_rss, _ = run_sync(directory)
-    after = feed_counts(directory / "feed")
-    resent = sum(after.values()) - sum(counts.values())
-
-    figures = {
-        "invoice_lines": invoice_lines,
-        "records": sum(counts.values()),
-        "records_by_stream": counts,
-        "setup_seconds": round(setup, 1),
-        "full_sync_seconds": round(full_s, 2),
-        "invoice_lines_per_second": round(invoice_lines / full_s),
-        "records_per_second": round(sum(counts.values()) / full_s),
-        "full_sync_peak_rss_mb": round(full_rss),
-        "no_change_sync_seconds": round(again_s, 2),
-        "no_change_sync_peak_rss_mb": round(again_rss),
-        "no_change_records_resent": resent,
-    }
-    print("| figure | value |\n|---|---|")
-    for name, value in figures.items():
-        if name != "records_by_stream":
-            print(f"| {name} | {value:,} |" if isinstance(value, int) else f"| {name} | {value} |")
-    print("records by stream:", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    print(f"setup: {invoice_lines:,} invoice lines generated and written in {setup:.0f} s", flush=True)
+    figures: dict[str, object] = {"invoice_lines": invoice_lines, "setup_seconds": round(setup, 1)}
+    for workers in args.workers:
+        run = directory / f"workers-{workers}"
+        run.mkdir()
+        (run / "dealersync.yaml").write_text(
+            CONFIG.format(url=erp_url, batch_size=args.batch_size, chunk_size=args.chunk_size, workers=workers),
+            encoding="utf-8",
+        )
+        full_s, full_rss, streams = run_sync(run)
+        counts = feed_counts(run / "feed")
+        again_s, again_rss, _ = run_sync(run)
+        resent = sum(feed_counts(run / "feed").values()) - sum(counts.values())
+        figures[f"workers={workers}"] = {
+            "records": sum(counts.values()),
+            "full_sync_seconds": round(full_s, 2),
+            "invoice_lines_per_second_full_sync": round(invoice_lines / full_s),
+            "invoices_stream_seconds": streams.get("invoices"),
+            "invoice_lines_per_second_invoices_stream": round(invoice_lines / streams["invoices"]),
+            "records_per_second": round(sum(counts.values()) / full_s),
+            "full_sync_peak_rss_mb": round(full_rss),
+            "no_change_sync_seconds": round(again_s, 2),
+            "no_change_sync_peak_rss_mb": round(again_rss),
+            "no_change_records_resent": resent,
+            "stream_seconds": streams,
+            "records_by_stream": counts,
+        }
+        print(json.dumps({f"workers={workers}": figures[f"workers={workers}"]}, indent=2), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
 

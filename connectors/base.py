@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict
 from mapping.errors import RecordError
 from mapping.schema import Record
 
-__all__ = ["Adapter", "AdapterSettings", "CheckResult", "ConnectorError", "RecordError", "SourceContext", "Stream"]
+__all__ = [
+    "Adapter",
+    "AdapterSettings",
+    "CheckResult",
+    "ConnectorError",
+    "Partition",
+    "RecordError",
+    "SourceContext",
+    "Stream",
+]
 
 
 class ConnectorError(Exception):
@@ -51,6 +60,14 @@ class CheckResult:
     detail: str
 
 
+@dataclass(frozen=True)
+class Partition:
+    """One of `count` disjoint slices of a stream's items (by key), read by one worker process."""
+
+    index: int
+    count: int
+
+
 class Stream(ABC):
     """One stream of one source: declares its name, key and replication key, and reads.
 
@@ -63,9 +80,11 @@ class Stream(ABC):
     name: ClassVar[str]
     primary_key: ClassVar[tuple[str, ...]]
     replication_key: ClassVar[str | None] = None
+    # True when read() honours `partition`, so the engine may spread a large read over processes.
+    partitionable: ClassVar[bool] = False
 
     @abstractmethod
-    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]: ...
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]: ...
 
     @abstractmethod
     def key(self, item: Any) -> str:

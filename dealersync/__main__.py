@@ -2,4 +2,5 @@
 
 from dealersync.cli import app
 
-app(prog_name="dealersync")
+if __name__ == "__main__":  # worker processes import this module again; only the command runs the CLI
+    app(prog_name="dealersync")

@@ -183,12 +183,14 @@ class StateSettings(_Model):
 
 
 class EngineSettings(_Model):
-    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_size: int = Field(2000, ge=1, le=100_000)
     overlap_minutes: int = Field(10, ge=0, le=24 * 60)
     on_record_error: Literal["dead_letter", "stop"] = "dead_letter"
     on_sink_reject: Literal["dead_letter", "stop"] = "dead_letter"
     on_sink_failure: Literal["dead_letter", "stop"] = "stop"
-    lock_ttl_minutes: int = Field(15, ge=1)
+    lock_ttl_minutes: int = Field(30, ge=1)
+    workers: int = Field(2, ge=1, le=64)
+    parallel_min_items: int = Field(20_000, ge=1)
     outbox_retention_days: int = Field(7, ge=0)
 
     def policy(self) -> Any:
@@ -202,6 +204,8 @@ class EngineSettings(_Model):
             on_sink_reject=self.on_sink_reject,
             on_sink_failure=self.on_sink_failure,
             lock_ttl=dt.timedelta(minutes=self.lock_ttl_minutes),
+            workers=self.workers,
+            parallel_min_items=self.parallel_min_items,
             outbox_retention=dt.timedelta(days=self.outbox_retention_days),
         )
 

@@ -63,7 +63,7 @@ def _config_text(kind: str, database: Path, settings: dict[str, Any]) -> str:
         "# Written by `dealersync demo`: a local SQLite copy of the ERP, a file feed, SQLite state.\n"
         "# Try: dealersync status -c dealersync.yaml | dealersync sync -c dealersync.yaml | dealersync run -c ...\n"
         'state: {url: "sqlite:///dealersync-state.db"}\n'
-        "engine: {batch_size: 500, overlap_minutes: 10}\n"
+        "engine: {batch_size: 2000, overlap_minutes: 10}\n"
         "logging: {level: WARNING, format: auto}\n"
         "sink: {kind: file, path: ./feed, fsync: false}  # a throwaway folder: skip fsync for speed\n"
         "sources:\n"

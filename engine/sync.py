@@ -13,21 +13,26 @@ For each stream run:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
+import pickle
+import queue
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import msgspec
 import structlog
 
-from connectors.base import Adapter, RecordError, Stream
+from connectors.base import Adapter, Partition, RecordError, SourceContext, Stream
 from engine.state import BatchWrite, StateStore
 from mapping.schema import SCHEMA_VERSION, Record, encode
 from sinks.base import Batch, Sink, SinkError
@@ -35,18 +40,22 @@ from sinks.base import Batch, Sink, SinkError
 log = structlog.get_logger(__name__)
 
 ErrorPolicy = Literal["dead_letter", "stop"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Policy:
     """How the engine batches and what it does with errors (configuration, not code)."""
 
-    batch_size: int = 500
+    batch_size: int = 2000  # records per batch; each batch costs two durable commits and a sink round trip
+    max_batch_bytes: int = 16 * 1024 * 1024  # and never more than this much NDJSON per batch
     overlap: dt.timedelta = dt.timedelta(minutes=10)
     on_record_error: ErrorPolicy = "dead_letter"  # a record that fails mapping/validation
     on_sink_reject: ErrorPolicy = "dead_letter"  # records a 2xx answer lists as rejected
     on_sink_failure: ErrorPolicy = "stop"  # a batch the sink refuses for good (4xx)
-    lock_ttl: dt.timedelta = dt.timedelta(minutes=15)  # renewed at every chunk and batch
+    lock_ttl: dt.timedelta = dt.timedelta(minutes=30)  # renewed at every chunk and before every push
+    workers: int = 1  # processes that read and map one large full read in parallel
+    parallel_min_items: int = 20_000  # below this a full read stays in one process (start-up costs ~1 s)
     outbox_retention: dt.timedelta = dt.timedelta(days=7)
 
 
@@ -125,6 +134,7 @@ class Engine:
         self.policy = policy or Policy()
         self.progress = progress
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renewed: dict[tuple[str, str], float] = {}
 
     # -- public ----------------------------------------------------------------------------
     def sync(
@@ -157,7 +167,7 @@ class Engine:
             return result
         log.info("stream.start", source=source, stream=stream.name, full_refresh=full_refresh, reconcile=reconcile)
         try:
-            cursor = self._run(source, stream, result, full_refresh=full_refresh, reconcile=reconcile)
+            cursor = self._run(adapter, stream, result, full_refresh=full_refresh, reconcile=reconcile)
             result.cursor = cursor
             result.seconds = time.monotonic() - started
             self.state.finish(source, stream.name, status="ok", counts=result.counts(), cursor=cursor)
@@ -220,10 +230,18 @@ class Engine:
             return self.state.acquire(source, stream, self.owner, self.policy.lock_ttl)
         return False
 
+    def _renew(self, source: str, stream: str) -> None:
+        # Each renewal is a durable commit: once per tenth of the lease is plenty.
+        moment = time.monotonic()
+        if moment - self._renewed.get((source, stream), 0.0) >= self.policy.lock_ttl.total_seconds() / 10:
+            self.state.renew(source, stream, self.owner, self.policy.lock_ttl)
+            self._renewed[(source, stream)] = moment
+
     # -- one stream ------------------------------------------------------------------------
     def _run(
-        self, source: str, stream: Stream, result: RunResult, *, full_refresh: bool, reconcile: bool
+        self, adapter: Adapter, stream: Stream, result: RunResult, *, full_refresh: bool, reconcile: bool
     ) -> dt.datetime | None:
+        source = adapter.context.name
         self._push_pending(source, stream.name, result)
         cursor = self.state.cursor(source, stream.name)
         incremental = stream.replication_key is not None and not full_refresh and cursor is not None
@@ -232,11 +250,11 @@ class Engine:
         seen: set[str] | None = None if incremental else set()
         batcher = self._batcher(source, stream, result, force=full_refresh, seen=seen)
         newest = cursor
-        for chunk in stream.read(since):
-            batcher.add(chunk)
+        for mapped in self._mapped(adapter, stream, since):
+            batcher.take(mapped)
             if batcher.newest is not None and (newest is None or batcher.newest > newest):
                 newest = batcher.newest
-            self.state.renew(source, stream.name, self.owner, self.policy.lock_ttl)
+            self._renew(source, stream.name)
             if self.progress:
                 self.progress(source, stream.name, result.read)
         batcher.flush()
@@ -248,6 +266,16 @@ class Engine:
                 live.update(keys)
             self._delete_missing(source, stream, live, result)
         return newest
+
+    def _mapped(self, adapter: Adapter, stream: Stream, since: dt.datetime | None) -> Iterator[list[Mapped]]:
+        """Mapped chunks: from worker processes for a large full read, else read ahead in a thread."""
+        workers = self.policy.workers
+        if workers > 1 and since is None and stream.partitionable and _portable(adapter):
+            items = stream.count()
+            if items is not None and items >= self.policy.parallel_min_items:
+                log.info("stream.parallel_read", source=adapter.context.name, stream=stream.name, workers=workers)
+                return mapped_in_workers(adapter, stream.name, since, workers)
+        return (map_items(stream, chunk) for chunk in prefetched(stream.read(since)))
 
     def _batcher(
         self, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
@@ -276,7 +304,6 @@ class Engine:
             write.batch_id = str(uuid.uuid4())
         write.created_at = dt.datetime.now(dt.UTC)
         outbox_id = self.state.commit(write)
-        self.state.renew(write.source, write.stream, self.owner, self.policy.lock_ttl)
         if outbox_id is None:
             return
         batch = Batch(
@@ -296,6 +323,7 @@ class Engine:
             self._push(pending.id, batch, result)
 
     def _push(self, outbox_id: int, batch: Batch, result: RunResult) -> None:
+        self._renew(batch.source, batch.stream)  # a push may retry for many minutes: the lease must outlive it
         try:
             ack = self.sink.push(batch)
         except SinkError as exc:
@@ -320,6 +348,106 @@ class Engine:
                 raise StopRun(f"the sink rejected {len(rejected)} record(s) of batch {batch.id}; see dead-letters")
 
 
+class Mapped(NamedTuple):
+    """One raw item after mapping: what the bookkeeping needs, and picklable for worker processes."""
+
+    key: str
+    cursor: dt.datetime | None
+    data: bytes | None  # the encoded record; None when deleted at the source or invalid
+    digest: str | None  # content hash of what counts as a change
+    error: str | None = None  # why the item is invalid
+    raw: str | None = None  # the invalid item as JSON, kept with its dead letter
+
+
+def map_items(stream: Stream, chunk: Iterable[Any]) -> list[Mapped]:
+    out: list[Mapped] = []
+    for item in chunk:
+        key = stream.key(item)
+        at = stream.cursor(item)
+        try:
+            record = stream.map(item)
+        except RecordError as exc:
+            out.append(Mapped(key, at, None, None, str(exc), _raw_json(stream, item)))
+            continue
+        if record is None:
+            out.append(Mapped(key, at, None, None))
+            continue
+        data = encode(record)
+        out.append(Mapped(key, at, data, content_hash(_stable(record) if record.volatile else data)))
+    return out
+
+
+def mapped_in_workers(adapter: Adapter, stream: str, since: dt.datetime | None, workers: int) -> Iterator[list[Mapped]]:
+    """Read and map a stream in `workers` processes, one key partition each; chunks in arrival order.
+
+    Workers only read and map: the hashes, the outbox, the sink and the cursor stay with
+    this process, so parallel reads change nothing about what is delivered or when.
+    """
+    context = multiprocessing.get_context("spawn")  # fork would copy open connections and threads
+    results = context.Queue(maxsize=workers * 2)
+    processes = [
+        context.Process(
+            target=_map_partition,
+            args=(type(adapter), adapter.context, adapter.settings, stream, since, Partition(i, workers), results),
+            name=f"dealersync-{stream}-{i}",
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        finished = 0
+        while finished < workers:
+            try:
+                kind, payload = results.get(timeout=5)
+            except queue.Empty:
+                dead = [p.name for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"reader process {dead[0]} died") from None
+                continue
+            if kind == "done":
+                finished += 1
+            elif kind == "error":
+                raise RuntimeError(payload)
+            else:
+                yield payload
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(10)
+        results.close()
+
+
+def _map_partition(
+    adapter_class: type[Adapter],
+    context: SourceContext,
+    settings: Any,
+    stream_name: str,
+    since: dt.datetime | None,
+    partition: Partition,
+    results: Any,
+) -> None:
+    try:
+        with adapter_class(context, settings) as adapter:
+            stream = adapter.stream(stream_name)
+            for chunk in stream.read(since, partition):
+                results.put(("chunk", map_items(stream, chunk)))
+        results.put(("done", partition.index))
+    except BaseException as exc:  # reported to the parent, which fails the run with it
+        results.put(("error", _describe(exc)))
+
+
+def _portable(adapter: Adapter) -> bool:
+    """Whether a worker process can rebuild this adapter from its class, context and settings."""
+    try:
+        pickle.dumps((type(adapter), adapter.context, adapter.settings))
+    except Exception:
+        return False
+    return True
+
+
 class _Batcher:
     """Turns raw items into envelope lines, skipping unchanged records, and flushes full batches."""
 
@@ -337,65 +465,117 @@ class _Batcher:
         self.open_dead = engine.state.open_dead_letter_keys(source, stream.name)
         self.any_hashes = engine.state.has_hashes(source, stream.name)
         self.write = BatchWrite(source, stream.name)
+        self.bytes = 0
 
     def add(self, chunk: Iterable[Any]) -> None:
-        stream, result, policy = self.stream, self.result, self.engine.policy
-        mapped: list[tuple[str, bytes | None, str | None]] = []
-        for item in chunk:
+        self.take(map_items(self.stream, chunk))
+
+    def take(self, mapped: Sequence[Mapped]) -> None:
+        """Book mapped items: unchanged ones are counted, the rest go into the current batch."""
+        result, policy = self.result, self.engine.policy
+        for m in mapped:
             result.read += 1
-            key = stream.key(item)
-            at = stream.cursor(item)
-            if at is not None and (self.newest is None or at > self.newest):
-                self.newest = at
-            try:
-                record = stream.map(item)
-            except RecordError as exc:
+            if m.cursor is not None and (self.newest is None or m.cursor > self.newest):
+                self.newest = m.cursor
+            if m.error is not None:
                 if policy.on_record_error == "stop":
-                    raise StopRun(f"record {key} of {stream.name} is invalid: {exc}") from exc
-                self.write.dead_letters.append((key, "map", str(exc), _raw_json(stream, item)))
+                    raise StopRun(f"record {m.key} of {self.stream.name} is invalid: {m.error}")
+                self.write.dead_letters.append((m.key, "map", m.error, m.raw or "{}"))
                 result.dead_lettered += 1
                 if self.seen is not None:
-                    self.seen.add(key)  # it exists at the source; an invalid row is not a delete
+                    self.seen.add(m.key)  # it exists at the source; an invalid row is not a delete
+            elif m.data is not None and self.seen is not None:
+                self.seen.add(m.key)
+        # A stream with no stored hashes yet (its first sync) needs no look-ups.
+        stored = (
+            self.engine.state.hashes(self.source, self.stream.name, [m.key for m in mapped if m.error is None])
+            if self.any_hashes
+            else {}
+        )
+        for m in mapped:
+            if m.error is not None:
                 continue
-            if self.seen is not None and record is not None:
-                self.seen.add(key)
-            if record is None:
-                mapped.append((key, None, None))
-            else:
-                data = encode(record)
-                mapped.append((key, data, content_hash(_stable(record) if record.volatile else data)))
-        stored = self.engine.state.hashes(self.source, stream.name, [m[0] for m in mapped]) if self.any_hashes else {}
-        for key, data, digest in mapped:
+            key, data, digest = m.key, m.data, m.digest
             old = stored.get(key)
             if data is None:  # deleted at the source
                 if old is None:
                     result.unchanged += 1
                     continue
                 self.write.dropped_hashes.append(key)
-                self.write.lines.append(self.envelopes.line(key, None))
+                line = self.envelopes.line(key, None)
                 result.deleted += 1
-                if len(self.write.lines) >= policy.batch_size:
-                    self.flush()
-                continue
-            if digest == old and not self.force:
+            elif digest == old and not self.force:
                 result.unchanged += 1
                 continue
-            if old is None:
-                self.write.new_hashes[key] = digest
             else:
-                self.write.changed_hashes[key] = digest
-            self.write.lines.append(self.envelopes.line(key, data))
-            if key in self.open_dead:
-                self.write.resolved_keys.append(key)
-            if len(self.write.lines) >= policy.batch_size:
+                if old is None:
+                    self.write.new_hashes[key] = digest  # type: ignore[assignment]
+                else:
+                    self.write.changed_hashes[key] = digest  # type: ignore[assignment]
+                if key in self.open_dead:
+                    self.write.resolved_keys.append(key)
+                line = self.envelopes.line(key, data)
+            self.write.lines.append(line)
+            self.bytes += len(line)
+            if len(self.write.lines) >= policy.batch_size or self.bytes >= policy.max_batch_bytes:
                 self.flush()
 
     def flush(self) -> None:
         if self.write:
             write, self.write = self.write, BatchWrite(self.source, self.stream.name)
-            # A key can only be new once: later batches of this run see it as stored.
-            self.any_hashes = self.any_hashes or bool(write.new_hashes)
+            self.bytes = 0
+            self.any_hashes = self.any_hashes or bool(write.new_hashes)  # later chunks may repeat a key
             self.engine.commit_and_push(write, self.result)
+
+
+_DONE = object()
+
+
+def prefetched(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Iterate `chunks` in a reader thread, `depth` chunks ahead.
+
+    Database drivers release the GIL while the server (or SQLite) works, so the next
+    chunk is read while this one is mapped and pushed. The bounded queue keeps memory
+    flat; an error in the reader is raised here, and closing this generator stops it.
+    """
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        handoff.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            handoff.put(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="dealersync-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
+            with contextlib.suppress(queue.Empty):
+                handoff.get_nowait()
+            reader.join(0.05)
 
 
 def _dead_local_owner(owner: str) -> bool:

@@ -55,6 +55,7 @@ def erp(tmp_path: Path) -> ToyAdapter:
 
 
 def make_engine(tmp_path: Path, url: str | None = None, **policy: object) -> tuple[Engine, RecordingSink]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     state = StateStore(url or f"sqlite:///{tmp_path / 'state.db'}")
     state.create()
     sink = RecordingSink()
@@ -264,6 +265,25 @@ def test_the_lease_of_a_killed_run_on_this_host_is_taken_over(tmp_path: Path, er
     # a live holder on another host keeps its lease
     assert engine.state.acquire("toy", "products", "elsewhere:1:x", dt.timedelta(hours=1))
     assert engine.sync(erp, ["products"])[0].status == "skipped"
+
+
+def test_a_parallel_full_read_delivers_exactly_what_a_serial_one_does(
+    tmp_path: Path, erp: ToyAdapter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    erp.put(9, None, "Kodsuz", at="2026-11-20T10:09")
+    serial, serial_sink = make_engine(tmp_path / "serial")
+    serial.sync(erp, ["products"])
+    parallel, parallel_sink = make_engine(tmp_path / "parallel", workers=2, parallel_min_items=1)
+    [result] = parallel.sync(erp, ["products"])
+    assert result.status == "ok" and (result.read, result.pushed, result.dead_lettered) == (8, 7, 1)
+    assert "stream.parallel_read" in capsys.readouterr().out  # it did run in worker processes
+    assert result.cursor == serial.state.cursor("toy", "products")
+    assert sorted(parallel_sink.envelopes(), key=lambda e: e["key"]) == sorted(
+        serial_sink.envelopes(), key=lambda e: e["key"]
+    )
+    assert [d.key for d in parallel.state.dead_letters()] == ["p9"]
+    # an incremental read after it stays in this process and finds nothing new
+    assert parallel.sync(erp, ["products"])[0].pushed == 0
 
 
 def test_unknown_stream_names_are_refused(tmp_path: Path, erp: ToyAdapter) -> None:

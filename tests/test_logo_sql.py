@@ -40,7 +40,7 @@ def _statements(url: str, chunk_size: int) -> list[Any]:
     with adapter(url, SCENARIO, chunk_size=chunk_size) as source:
         sa.event.listen(source.engine, "before_execute", lambda conn, stmt, *a: seen.append(stmt))
         for stream in source.streams():
-            key_chunks = stream.keys()
+            key_chunks = stream.live_keys()
             keys = [k for chunk in key_chunks for k in chunk]
             list(stream.read(None))
             list(stream.read(SCENARIO.as_of - dt.timedelta(days=3)))

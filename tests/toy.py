@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, delete, insert, select, update
 
-from connectors.base import Adapter, AdapterSettings, CheckResult, RecordError, SourceContext, Stream
+from connectors.base import Adapter, AdapterSettings, CheckResult, Partition, RecordError, SourceContext, Stream
 from mapping.schema import Product, StockLevel
 
 TZ = ZoneInfo("Europe/Istanbul")
@@ -45,15 +45,18 @@ class ToyProducts(Stream):
     name = "products"
     primary_key = ("id",)
     replication_key = "modified"
+    partitionable = True
 
     def __init__(self, adapter: ToyAdapter) -> None:
         self.adapter = adapter
 
-    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         last = 0
         with self.adapter.engine.connect() as conn:
             while True:
                 stmt = select(products).where(products.c.id > last).order_by(products.c.id).limit(3)
+                if partition is not None:
+                    stmt = stmt.where(products.c.id % partition.count == partition.index)
                 if since is not None:
                     stmt = stmt.where(products.c.modified >= since.astimezone(TZ).replace(tzinfo=None).isoformat())
                 rows = conn.execute(stmt).all()
@@ -79,6 +82,10 @@ class ToyProducts(Stream):
         with self.adapter.engine.connect() as conn:
             yield [f"p{i}" for i in conn.execute(select(products.c.id)).scalars()]
 
+    def count(self) -> int | None:
+        with self.adapter.engine.connect() as conn:
+            return len(conn.execute(select(products.c.id)).all())
+
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         ids = [int(k[1:]) for k in keys]
         with self.adapter.engine.connect() as conn:
@@ -92,7 +99,7 @@ class ToyStock(Stream):
     def __init__(self, adapter: ToyAdapter) -> None:
         self.adapter = adapter
 
-    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         with self.adapter.engine.connect() as conn:
             yield conn.execute(select(stock).order_by(stock.c.product, stock.c.warehouse)).all()
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from connectors.base import Partition
 from connectors.logo import codes
 from connectors.logo.streams import LogoEnv, LogoStream, currency_of, for_refs, stamp_columns
 from connectors.logo.tables import LogoTables
@@ -321,9 +322,9 @@ class Discounts(LogoStream):
     def _part(self, item: Row[Any]) -> _PriceRules:
         return self.parts["DEC" if "ISAMOUNT" in item._fields else "PRC"]
 
-    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         for part in self.parts.values():
-            yield from part.read(since)
+            yield from part.read(since, partition)
 
     def key(self, item: Row[Any]) -> str:
         return self._part(item).key(item)
@@ -331,9 +332,9 @@ class Discounts(LogoStream):
     def map(self, item: Row[Any]) -> Discount:
         return self._part(item).map(item)
 
-    def keys(self) -> Iterator[Sequence[str]]:
+    def live_keys(self) -> Iterator[Sequence[str]]:
         for part in self.parts.values():
-            yield from part.keys()
+            yield from part.live_keys()
 
     def count(self) -> int | None:
         return sum(part.count() or 0 for part in self.parts.values())

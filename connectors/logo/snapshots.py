@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from connectors.base import Partition
 from connectors.logo import codes
 from connectors.logo.streams import LogoStream, period_column
 from connectors.logo.tables import LogoTables
@@ -30,9 +31,9 @@ class _Snapshot(LogoStream):
     def _scopes(self) -> tuple[LogoTables, ...]:
         return self.env.periods[-1:]
 
-    def read(self, since: dt.datetime | None) -> Any:
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Any:
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
-        return super().read(None)
+        return super().read(None, partition)
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         return ()  # the next snapshot re-reads every row

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
-from connectors.base import Stream
+from connectors.base import Partition, Stream
 from connectors.logo.tables import LogoTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
@@ -98,6 +98,7 @@ def changed_since(table: sa.Table, since: dt.datetime, tz: ZoneInfo) -> sa.Colum
 class LogoStream(Stream):
     """A stream over one Logo table (firm level, or each configured period in turn)."""
 
+    partitionable = True  # LOGICALREF % count = index slices any Logo table
     per_period: ClassVar[bool] = False
     key_prefix_len: ClassVar[int] = 1  # "001:<ref>" (firm) or "001:01:<ref>" (firm:period)
 
@@ -134,10 +135,12 @@ class LogoStream(Stream):
             stmt = stmt.where(changed_since(self.table(t), since, self.tz))
         return stmt
 
-    def read(self, since: dt.datetime | None) -> Iterator[Sequence[Any]]:
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         for t in self._scopes():
             ref = self.table(t).c.LOGICALREF
             base = self._filtered(t, self.select_rows(t), since)
+            if partition is not None:
+                base = base.where(ref % partition.count == partition.index)
 
             def page(last: int | None, base: sa.Select[Any] = base, ref: sa.Column[int] = ref) -> sa.Select[Any]:
                 return (base if last is None else base.where(ref > last)).order_by(ref)
@@ -181,7 +184,7 @@ class LogoStream(Stream):
             return {"header": dict(header._mapping), "lines": [dict(line._mapping) for line in lines]}
         return dict(item._mapping)
 
-    def keys(self) -> Iterator[Sequence[str]]:
+    def live_keys(self) -> Iterator[Sequence[str]]:
         for t in self._scopes():
             ref = self.table(t).c.LOGICALREF
             base = self._filtered(t, sa.select(ref), None)
