@@ -159,12 +159,12 @@ class _Service:
                     log.info("job.stopped_early", job=job.id, remaining_from=stream)
                     break
                 try:
-                    results = engine.sync(adapter, [stream], reconcile=job.reconcile)
+                    # The engine logs each run (stream.done / stream.failed); this adds which job ran it.
+                    with structlog.contextvars.bound_contextvars(job=job.id):
+                        engine.sync(adapter, [stream], reconcile=job.reconcile)
                 except Exception as exc:  # a job must never kill the scheduler thread
                     log.error("job.failed", job=job.id, stream=stream, error=str(exc), exc_info=True)
                     continue
-                for result in results:
-                    _log_result(job, result)
             log.debug("job.done", job=job.id, seconds=round(time.monotonic() - started, 3))
 
     def close(self) -> None:
@@ -178,28 +178,6 @@ class _Service:
                 closer()
             except Exception as exc:
                 log.warning("close_failed", what=getattr(closer, "__qualname__", "?"), error=str(exc))
-
-
-def _log_result(job: JobSpec, result: Any) -> None:
-    fields = {
-        "job": job.id,
-        "source": result.source,
-        "stream": result.stream,
-        "status": result.status,
-        "read": result.read,
-        "pushed": result.pushed,
-        "unchanged": result.unchanged,
-        "deleted": result.deleted,
-        "dead_lettered": result.dead_lettered,
-        "batches": result.batches,
-        "cursor": result.cursor.isoformat() if result.cursor else None,
-        "seconds": round(result.seconds, 3),
-        "reconcile": job.reconcile,
-    }
-    if result.status == "error":
-        log.error("stream.run", error=result.error, **fields)
-    else:
-        log.info("stream.run", **fields)
 
 
 @contextmanager

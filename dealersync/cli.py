@@ -451,9 +451,7 @@ def dead_letters(
             elif retry:
                 _retry_dead_letters(cfg, store, source, stream, id_list)
             else:
-                letters = store.dead_letters(source, stream, include_resolved=all_, limit=limit)
-                if id_list is not None:
-                    letters = [d for d in letters if d.id in id_list]
+                letters = store.dead_letters(source, stream, include_resolved=all_, limit=limit, ids=id_list)
                 table = _table("dead letters", "Id", "When", "Source", "Stream", "Key", "Stage", "Reason", "Resolved")
                 for d in letters:
                     table.add_row(

@@ -46,7 +46,7 @@ def test_init_writes_once(tmp_path: Path) -> None:
 def test_check_on_a_broken_config_names_the_field(tmp_path: Path) -> None:
     assert dealersync("init", "-c", "conf.yaml", cwd=tmp_path).returncode == 0
     config = tmp_path / "conf.yaml"
-    config.write_text(config.read_text().replace("  batch_size: 500", "  batch_size: 0\n  colour: blue"))
+    config.write_text(config.read_text().replace("  batch_size: 2000", "  batch_size: 0\n  colour: blue"))
     result = dealersync("check", "-c", "conf.yaml", cwd=tmp_path, env={"LOGO_DB_PASSWORD": "Hidden-Pw-77"})
     assert result.returncode == 2
     assert "engine.batch_size: Input should be greater than or equal to 1" in result.stderr

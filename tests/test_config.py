@@ -79,7 +79,7 @@ def test_secret_from_file(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_rejected_with_their_path(tmp_path: Path) -> None:
-    text = EXAMPLE.replace("  batch_size: 500", "  batch_size: 500\n  batchsize: 20")
+    text = EXAMPLE.replace("  batch_size: 2000", "  batch_size: 2000\n  batchsize: 20")
     text = text.replace("    chunk_size: 1000", "    chunk_size: 1000\n    frim: 2")
     text = text.replace("# discounts: {enabled: false}", "discounts: {enabeld: false}")
     message = errors_of(write(tmp_path, text), env={"LOGO_DB_PASSWORD": PASSWORD})

@@ -202,3 +202,10 @@ def test_bad_rows_raise_record_errors(tmp_path: Path) -> None:
     _edit(url, "INVOICE", "TRCURR", 99)
     error = _first_error(url, "invoices")
     assert error.field == "currency" and "unknown Logo currency code 99" in error.reason
+
+
+def test_password_and_password_file_together_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("x")
+    with pytest.raises(ValueError, match="password or password_file, not both"):
+        LogoSettings(url="sqlite:///x.db", firm=1, periods=[1], password="a", password_file=secret)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,6 +71,12 @@ class LogoSettings(AdapterSettings):
     def _codes(cls, value: dict[str, CollectionMethod]) -> dict[str, CollectionMethod]:
         codes.parse_collection_codes(value)
         return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> LogoSettings:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set password or password_file, not both")
+        return self
 
     def secret(self) -> str | None:
         if self.password is not None:

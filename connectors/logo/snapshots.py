@@ -15,9 +15,10 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.logo import codes
+from connectors.logo.money import fixed
 from connectors.logo.streams import LogoStream, period_column
 from connectors.logo.tables import LogoTables
-from mapping.money import amount, quantity
+from mapping.money import minor_units
 from mapping.schema import RiskLimit, StockLevel
 from mapping.text import clean, required
 
@@ -71,13 +72,13 @@ class StockLevels(_Snapshot):
     def key(self, item: Row[Any]) -> str:
         return f"{self.env.firm:03d}:{item.PERIOD:02d}:{item.STOCKREF}:{item.INVENNO}"
 
-    def keys(self) -> Any:
+    def live_keys(self) -> Any:
         for chunk in self.read(None):
             yield [self.key(row) for row in chunk]
 
     def map(self, item: Row[Any]) -> StockLevel:
-        on_hand = quantity(item.ONHAND or 0, "on_hand")
-        reserved = quantity(item.ACTSORDER or 0, "reserved")
+        on_hand = fixed(item.ONHAND, 3, "on_hand")
+        reserved = fixed(item.ACTSORDER, 3, "reserved")
         return StockLevel(
             product_code=required(item.CODE, "product_code", 100),
             warehouse_code=str(item.INVENNO),
@@ -138,21 +139,22 @@ class RiskLimits(_Snapshot):
 
     def map(self, item: Row[Any]) -> RiskLimit:
         currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
-        balance = amount(item.BALANCE or 0, "open_balance", currency)
-        orders = amount(item.OPENORDERS or 0, "open_orders", currency)
-        uncashed = amount(item.CSTCSRISKTOTAL or 0, "uncashed_cheques", currency)
+        places = minor_units(currency)
+        balance = fixed(item.BALANCE, places, "open_balance")
+        orders = fixed(item.OPENORDERS, places, "open_orders")
+        uncashed = fixed(item.CSTCSRISKTOTAL, places, "uncashed_cheques")
         return RiskLimit(
             account_code=required(item.CODE, "account_code", 100),
-            limit=amount(item.ACCRISKLIMIT or 0, "limit", currency),  # type: ignore[arg-type]
+            limit=fixed(item.ACCRISKLIMIT, places, "limit"),  # type: ignore[arg-type]
             currency=currency,
             open_balance=balance,
             open_orders=orders,
             uncashed_cheques=uncashed,
             exposure=balance + orders + uncashed,  # type: ignore[operator]
-            collateral=amount(item.COLLATERAL, "collateral", currency) or None,
-            order_limit=amount(item.ORDRISKLIMIT, "order_limit", currency) or None,
-            dispatch_limit=amount(item.DESPRISKLIMIT, "dispatch_limit", currency) or None,
-            cheque_note_limit=amount(item.CSTCSRISKLIMIT, "cheque_note_limit", currency) or None,
+            collateral=fixed(item.COLLATERAL, places, "collateral") or None,
+            order_limit=fixed(item.ORDRISKLIMIT, places, "order_limit") or None,
+            dispatch_limit=fixed(item.DESPRISKLIMIT, places, "dispatch_limit") or None,
+            cheque_note_limit=fixed(item.CSTCSRISKLIMIT, places, "cheque_note_limit") or None,
             blocked=self.env.blocked_value == item.BLOCKED,
             as_of=self.as_of,
         )

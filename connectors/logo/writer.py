@@ -101,11 +101,17 @@ class LogoWriter:
     def create_tables(self) -> None:
         self.metadata.create_all(self.engine)
 
+    def _prime_refs(self) -> None:
+        """Next LOGICALREF of every table, read before writing: a second connection asking mid-write
+        would wait on the writer's own lock (SQLite) and fail with "database is locked"."""
+        with self.engine.connect() as conn:
+            for table in self.metadata.sorted_tables:
+                if "LOGICALREF" in table.c and table.name not in self.next_ref:
+                    top = conn.execute(sa.select(sa.func.max(table.c.LOGICALREF))).scalar()
+                    self.next_ref[table.name] = (top or 0) + 1
+
     def _ref(self, table: sa.Table) -> int:
-        n = self.next_ref.get(table.name)
-        if n is None:
-            with self.engine.connect() as conn:
-                n = (conn.execute(sa.select(sa.func.max(table.c.LOGICALREF))).scalar() or 0) + 1
+        n = self.next_ref[table.name]
         self.next_ref[table.name] = n + 1
         return n
 
@@ -147,6 +153,7 @@ class LogoWriter:
         from zoneinfo import ZoneInfo
 
         self.tz = ZoneInfo(scenario.timezone)
+        self._prime_refs()
         with self.engine.begin() as conn:
             self._masters(conn, scenario)
         self._documents(scenario.orders(), self._order_rows)
@@ -712,6 +719,7 @@ class LogoWriter:
         if self.tz is None:
             self.tz = change.at.tzinfo
         self._load_lookups()
+        self._prime_refs()
         if change.kind == "new_invoice" and change.invoice is not None:
             self._documents([Stamped(change.invoice, change.at)], self._invoice_rows)
         elif change.kind == "new_collection" and change.collection is not None:
