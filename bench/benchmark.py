@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -47,29 +46,42 @@ sources:
 """
 
 
+# Runs the command in the child and, on the way out, writes the child's own peak RSS and that of
+# the worker processes it waited for: per run, which the parent's wait4/RUSAGE_CHILDREN is not.
+MEASURED = """
+import json, resource, sys
+from dealersync.cli import app
+try:
+    app(sys.argv[2:], prog_name="dealersync")
+finally:
+    usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    peak = max(usage)
+    open(sys.argv[1], "w").write(json.dumps({"peak_rss_kb": peak}))
+"""
+
+
 def run_sync(directory: Path) -> tuple[float, float, dict[str, float]]:
     """Wall seconds, peak RSS (MB) and per-stream seconds of one `dealersync sync` child process."""
+    rss_file = directory / "rss.json"
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dealersync", "sync", "-c", str(directory / "dealersync.yaml")],
+    child = subprocess.run(
+        [sys.executable, "-c", MEASURED, str(rss_file), "sync", "-c", str(directory / "dealersync.yaml")],
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        check=False,
     )
-    assert child.stdout is not None
-    output = child.stdout.read().decode(errors="replace")
-    # Worker processes are the sync's children, not ours: wait4 reports the sync process itself
-    # and RUSAGE_CHILDREN after it the largest of everything it started.
-    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+    output = child.stdout.decode(errors="replace")
+    if child.returncode != 0:
         raise SystemExit(f"sync failed:\n{output[-4000:]}")
     streams = {}
     for line in output.splitlines():
         if line.startswith("{") and '"stream.done"' in line:
             event = json.loads(line)
             streams[event["stream"]] = event["seconds"]
-    return seconds, usage.ru_maxrss / 1024, streams
+    peak_mb = json.loads(rss_file.read_text())["peak_rss_kb"] / 1024
+    return seconds, peak_mb, streams
 
 
 def feed_counts(feed: Path) -> dict[str, int]:
