@@ -250,8 +250,9 @@ def _explain_second_sync(console: Console, second: list[Any], snapshots: set[str
     sent = ", ".join(f"{r.stream} {r.pushed + r.deleted}" for r in incremental if r.pushed + r.deleted) or "nothing"
     unchanged = sum(r.unchanged for r in incremental)
     console.print(
-        f"Incremental streams sent only the changes ({sent}); {unchanged:,} records re-read inside the "
-        f"{overlap_minutes}-minute overlap window were recognised as unchanged by their content hash and not resent."
+        f"Incremental streams sent only the changes ({sent}); {unchanged:,} records re-read around the cursor "
+        f"(a {overlap_minutes}-minute overlap; Logo reads from the start of that day) were recognised as "
+        "unchanged by their content hash and not resent."
     )
     snapshot_runs = [r for r in second if r.stream in snapshots]
     if snapshot_runs:
