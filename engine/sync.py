@@ -584,6 +584,8 @@ def _dead_local_owner(owner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    if os.name == "nt":
+        return False  # os.kill(pid, 0) terminates the process on Windows: wait for the lease to expire
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
