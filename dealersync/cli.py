@@ -424,6 +424,53 @@ def _parse_ids(text: str | None) -> list[int] | None:
         raise typer.BadParameter("use comma-separated numbers, e.g. --ids 3,4,9", param_hint="--ids") from None
 
 
+@app.command()
+def outbox(
+    config: ConfigOption = Path(DEFAULT_CONFIG),
+    source: SourceOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include delivered and parked batches.")] = False,
+    park: Annotated[
+        str | None,
+        typer.Option("--park", help="Move this pending batch's records to dead letters (a batch the sink refuses)."),
+    ] = None,
+) -> None:
+    """List the batches waiting for the sink; park one the sink will never take."""
+    from engine.state import StateStore
+    from engine.sync import park_batch
+
+    with _handled():
+        cfg = _load(config)
+        if source:
+            cfg.source(source)
+        store = StateStore(cfg.state.url)
+        try:
+            store.create()
+            if park is not None:
+                try:
+                    moved = park_batch(store, park)
+                except ValueError as exc:
+                    err.print(f"[red]error:[/] {exc}")
+                    raise typer.Exit(1) from None
+                out.print(f"batch {park}: {moved:,} records moved to dead letters (see `dealersync dead-letters`)")
+                return
+            batches = store.outbox(source, include_done=all_)
+        finally:
+            store.close()
+        table = _table("outbox", "Batch", "Created", "Source", "Stream", "Records", "Status", "Attempts", "Last error")
+        for b in batches:
+            table.add_row(
+                b.batch_id,
+                _when(b.created_at),
+                b.source,
+                b.stream,
+                f"{b.records:,}",
+                b.status,
+                str(b.attempts),
+                short_error(b.last_error),
+            )
+        out.print(table if batches else "no batches waiting: everything was delivered")
+
+
 @app.command("dead-letters")
 def dead_letters(
     config: ConfigOption = Path(DEFAULT_CONFIG),

@@ -155,6 +155,21 @@ class PendingBatch:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class OutboxBatch:
+    """An outbox row without its payload, for `dealersync outbox`."""
+
+    id: int
+    batch_id: str
+    source: str
+    stream: str
+    records: int
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+
+
 @dataclass
 class BatchWrite:
     """Everything one outbox commit records together."""
@@ -369,8 +384,44 @@ class StateStore:
                 row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at)
             )
 
-    def acknowledge(self, outbox_id: int, rejected: Sequence[tuple[str, str, str]] = (), status: str = "done") -> None:
-        """Mark a batch done; records the sink rejected become dead letters and lose their hash."""
+    def outbox(self, source: str | None = None, include_done: bool = False, limit: int = 100) -> list[OutboxBatch]:
+        c = outbox_t.c
+        stmt = select(
+            c.id, c.batch_id, c.source, c.stream, c.records, c.status, c.attempts, c.last_error, c.created_at
+        ).order_by(c.id)
+        if source:
+            stmt = stmt.where(c.source == source)
+        if not include_done:
+            stmt = stmt.where(c.status == "pending")
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.limit(limit)).all()
+        return [OutboxBatch(*row[:-1], _aware(row.created_at)) for row in rows]  # type: ignore[arg-type]
+
+    def pending_batch(self, batch_id: str) -> PendingBatch | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(outbox_t).where(outbox_t.c.batch_id == batch_id, outbox_t.c.status == "pending")
+            ).first()
+        if row is None:
+            return None
+        return PendingBatch(
+            row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at)
+        )
+
+    def acknowledge(
+        self,
+        outbox_id: int,
+        rejected: Sequence[tuple[str, str, str]] = (),
+        status: str = "done",
+        *,
+        forget_hashes: bool = True,
+    ) -> None:
+        """Mark a batch done; records the sink rejected become dead letters.
+
+        `forget_hashes`: a record rejected on its own (an unknown dealer, say) may pass later
+        unchanged, so its hash is dropped and the next read sends it again; a batch refused as a
+        whole would be refused again, so its records wait for a change or a dead-letter retry.
+        """
         moment = now()
         with self.engine.begin() as conn:
             row = conn.execute(select(outbox_t.c.source, outbox_t.c.stream).where(outbox_t.c.id == outbox_id)).one()
@@ -379,11 +430,10 @@ class StateStore:
                 .where(outbox_t.c.id == outbox_id)
                 .values(status=status, acked_at=moment, payload=None, attempts=outbox_t.c.attempts + 1)
             )
-            if rejected:
-                # Forget their hash so the next read sends them again once fixed at the source.
+            if rejected and forget_hashes:
                 self._drop_hashes(conn, row.source, row.stream, [key for key, _, _ in rejected])
-                for key, reason, raw in rejected:
-                    self._dead_letter(conn, row.source, row.stream, key, "sink", reason, raw, moment)
+            for key, reason, raw in rejected:
+                self._dead_letter(conn, row.source, row.stream, key, "sink", reason, raw, moment)
 
     def attempt_failed(self, outbox_id: int, error: str, *, give_up: bool = False) -> None:
         with self.engine.begin() as conn:

@@ -329,7 +329,7 @@ class Engine:
         except SinkError as exc:
             if exc.permanent and exc.about_batch and self.policy.on_sink_failure == "dead_letter":
                 rejected = [(env["key"], str(exc), line.decode()) for env, line in _envelopes(batch)]
-                self.state.acknowledge(outbox_id, rejected, status="failed")
+                self.state.acknowledge(outbox_id, rejected, status="failed", forget_hashes=False)
                 result.dead_lettered += batch.records
                 log.error("sink.batch_dead_lettered", source=batch.source, stream=batch.stream, batch_id=batch.id)
                 return
@@ -346,6 +346,22 @@ class Engine:
             )
             if self.policy.on_sink_reject == "stop":
                 raise StopRun(f"the sink rejected {len(rejected)} record(s) of batch {batch.id}; see dead-letters")
+
+
+def park_batch(state: StateStore, batch_id: str) -> int:
+    """Move a pending batch's records to dead letters, so a batch the sink will never take stops
+    blocking its stream (`on_sink_failure: stop`). Returns the number of records moved."""
+    pending = state.pending_batch(batch_id)
+    if pending is None:
+        raise ValueError(f"no pending outbox batch {batch_id!r} (see `dealersync outbox`)")
+    batch = Batch(
+        pending.batch_id, pending.source, pending.stream, pending.records, pending.payload, pending.created_at
+    )
+    reason = "parked by an operator: the sink refused this batch"
+    rejected = [(env["key"], reason, line.decode()) for env, line in _envelopes(batch)]
+    state.acknowledge(pending.id, rejected, status="failed", forget_hashes=False)
+    log.warning("outbox.parked", source=batch.source, stream=batch.stream, batch_id=batch.id, records=len(rejected))
+    return len(rejected)
 
 
 class Mapped(NamedTuple):

@@ -343,3 +343,30 @@ def test_secrets_and_personal_data_never_reach_logs(tmp_path: Path, logo_db: Pat
     for line in outputs[1].splitlines():
         if line.startswith("{"):
             json.loads(line)  # the sync's logs are JSON lines when not on a terminal
+
+
+def test_a_batch_the_core_refuses_can_be_seen_and_parked_from_the_cli(tmp_path: Path, logo_db: Path) -> None:
+    with LoyaltyServer(token="tkn") as server:
+        server.fail_next(422)  # the core refuses the batch's content, for good
+        sink = f'sink: {{kind: http, url: "{server.url}", auth: {{kind: bearer, token: tkn}}}}'
+        config = write_config(tmp_path, logo_db, sink)
+
+        def run(*args: str) -> tuple[int, str]:
+            process = cli(*args, "-c", str(config), cwd=tmp_path, env={"COLUMNS": "250"})
+            out, err = process.communicate(timeout=120)
+            return process.returncode, out.decode() + err.decode()
+
+        code, text = run("sync", "-t", "discounts")
+        assert code == 1 and "422" in text
+        code, text = run("outbox")
+        assert code == 0 and "discounts" in text and "pending" in text
+        batch_id = StateStore(f"sqlite:///{tmp_path / 'state.db'}").outbox()[0].batch_id
+        code, text = run("outbox", "--park", batch_id)
+        assert code == 0 and "moved to dead letters" in text
+        code, text = run("sync", "-t", "discounts")
+        assert code == 0
+        code, text = run("outbox")
+        assert "no batches waiting" in text
+        letters = StateStore(f"sqlite:///{tmp_path / 'state.db'}").dead_letters()
+        assert letters and {d.stream for d in letters} == {"discounts"} and {d.stage for d in letters} == {"sink"}
+        assert server.records() == []  # nothing of the refused batch was stored

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from engine.state import StateStore
-from engine.sync import Engine, Policy, _Envelopes
+from engine.sync import Engine, Policy, _Envelopes, park_batch
 from mapping.schema import Envelope, Product, encode
 from sinks.base import Ack, Batch, Sink, SinkError
 from tests.toy import TZ, ToyAdapter, toy
@@ -167,8 +167,9 @@ def test_permanent_sink_failure_can_be_dead_lettered_by_policy(tmp_path: Path, e
     assert result.status == "ok" and result.dead_lettered == 4
     letters = engine.state.dead_letters()
     assert {d.stage for d in letters} == {"sink"} and "422" in letters[0].reason
-    # their hashes are gone, so a later run sends them again
+    # the same content would be refused again: it waits for a change, a retry or a full refresh
     sink.batches.clear()
+    assert engine.sync(erp, ["products"])[0].pushed == 0
     engine.sync(erp, ["products"], full_refresh=True)
     assert len(sink.pushed_keys()) == 7
 
@@ -180,6 +181,24 @@ def test_bad_credentials_stop_the_run_even_under_the_dead_letter_policy(tmp_path
     assert result.status == "error" and "401" in (result.error or "")
     assert engine.state.dead_letters() == []
     assert engine.state.status()[0].pending_batches == 1  # kept for when the token is fixed
+
+
+def test_a_batch_the_sink_keeps_refusing_can_be_parked_to_dead_letters(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    sink.fail = [SinkError("HTTP 422: bad record", permanent=True, about_batch=True)] * 2
+    assert engine.sync(erp, ["products"])[0].status == "error"
+    [stuck] = engine.state.outbox()
+    assert (stuck.stream, stuck.records, stuck.status, stuck.attempts) == ("products", 4, "pending", 1)
+    assert "422" in (stuck.last_error or "")
+    assert park_batch(engine.state, stuck.batch_id) == 4
+    assert engine.state.outbox() == []
+    assert len(engine.state.dead_letters()) == 4
+    with pytest.raises(ValueError, match="no pending outbox batch"):
+        park_batch(engine.state, stuck.batch_id)
+    # the stream moves on; the parked records come back once their rows change or on a full refresh
+    sink.fail = []
+    assert engine.sync(erp, ["products"])[0].status == "ok"
+    assert len(sink.pushed_keys()) == 3
 
 
 def test_records_the_sink_rejects_become_dead_letters_and_are_resent_later(tmp_path: Path, erp: ToyAdapter) -> None:
