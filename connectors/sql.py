@@ -87,7 +87,7 @@ def make_engine(
     try:
         engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
     except (ArgumentError, ImportError) as exc:
-        raise ConnectorError(f"cannot use database URL {safe_url(parsed)}: {exc}") from None
+        raise ConnectorError(f"cannot use database URL {safe_url(parsed)}: {exc}{_driver_hint(exc)}") from None
     if read_only and backend in ("postgresql", "mysql", "mariadb"):
         statement = (
             "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
@@ -104,6 +104,20 @@ def make_engine(
                 dbapi_connection.commit()
 
     return engine
+
+
+def _driver_hint(exc: Exception) -> str:
+    text = str(exc)
+    if "libodbc" in text:
+        return (
+            " (the ODBC driver manager is missing: install unixODBC, e.g. `apt install unixodbc`, and"
+            " Microsoft ODBC Driver 18 for SQL Server)"
+        )
+    if "pyodbc" in text:
+        return " (install the SQL Server extra: pip install 'dealersync[mssql]')"
+    if "psycopg" in text:
+        return " (install the PostgreSQL extra: pip install 'dealersync[postgres]')"
+    return ""
 
 
 def keyset_chunks(

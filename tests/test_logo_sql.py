@@ -209,3 +209,18 @@ def test_password_and_password_file_together_are_refused(tmp_path: Path) -> None
     secret.write_text("x")
     with pytest.raises(ValueError, match="password or password_file, not both"):
         LogoSettings(url="sqlite:///x.db", firm=1, periods=[1], password="a", password_file=secret)
+
+
+def test_a_missing_odbc_driver_manager_is_explained() -> None:
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError as exc:
+        if "libodbc" not in str(exc):
+            pytest.skip(f"pyodbc fails differently here: {exc}")
+    else:
+        pytest.skip("unixODBC is installed here, so there is nothing to explain")
+    from connectors.sql import make_engine
+
+    with pytest.raises(ConnectorError, match="install unixODBC") as caught:
+        make_engine("mssql+pyodbc://reader@sqlhost/LOGODB?driver=ODBC+Driver+18+for+SQL+Server", password="Gizli-1")
+    assert "Gizli-1" not in str(caught.value)
