@@ -76,6 +76,25 @@ def _handled() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+@contextmanager
+def _state_of(config: Path, source: str | None) -> Iterator[tuple[Config, Any]]:
+    """The loaded config and its state store (tables created), closed afterwards.
+
+    An unknown --source is an error, not an empty table.
+    """
+    from engine.state import StateStore
+
+    cfg = _load(config)
+    if source:
+        cfg.source(source)
+    store = StateStore(cfg.state.url)
+    try:
+        store.create()
+        yield cfg, store
+    finally:
+        store.close()
+
+
 def _load(path: Path, *, quiet_on_terminal: bool = False) -> Config:
     config = load_config(path)
     level = config.logging.level
@@ -366,18 +385,9 @@ def run(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
 @app.command()
 def status(config: ConfigOption = Path(DEFAULT_CONFIG), source: SourceOption = None) -> None:
     """The last run of each stream: when, counts, errors, cursor, pending outbox batches."""
-    from engine.state import StateStore
-
     with _handled():
-        cfg = _load(config)
-        if source:
-            cfg.source(source)  # an unknown name is an error, not an empty table
-        store = StateStore(cfg.state.url)
-        try:
-            store.create()
+        with _state_of(config, source) as (_, store):
             rows = store.status(source)
-        finally:
-            store.close()
         table = _table(
             "status",
             "Source",
@@ -435,16 +445,10 @@ def outbox(
     ] = None,
 ) -> None:
     """List the batches waiting for the sink; park one the sink will never take."""
-    from engine.state import StateStore
     from engine.sync import park_batch
 
     with _handled():
-        cfg = _load(config)
-        if source:
-            cfg.source(source)
-        store = StateStore(cfg.state.url)
-        try:
-            store.create()
+        with _state_of(config, source) as (_, store):
             if park is not None:
                 try:
                     moved = park_batch(store, park)
@@ -454,8 +458,6 @@ def outbox(
                 out.print(f"batch {park}: {moved:,} records moved to dead letters (see `dealersync dead-letters`)")
                 return
             batches = store.outbox(source, include_done=all_)
-        finally:
-            store.close()
         table = _table("outbox", "Batch", "Created", "Source", "Stream", "Records", "Status", "Attempts", "Last error")
         for b in batches:
             table.add_row(
@@ -483,37 +485,27 @@ def dead_letters(
     limit: Annotated[int, typer.Option("--limit", help="At most this many in the list.")] = 100,
 ) -> None:
     """List records that could not be mapped or were rejected; show one; or retry them."""
-    from engine.state import StateStore
-
     id_list = _parse_ids(ids)
-    with _handled():
-        cfg = _load(config)
-        if source:
-            cfg.source(source)
-        store = StateStore(cfg.state.url)
-        try:
-            store.create()
-            if show is not None:
-                _show_dead_letter(store, show)
-            elif retry:
-                _retry_dead_letters(cfg, store, source, stream, id_list)
-            else:
-                letters = store.dead_letters(source, stream, include_resolved=all_, limit=limit, ids=id_list)
-                table = _table("dead letters", "Id", "When", "Source", "Stream", "Key", "Stage", "Reason", "Resolved")
-                for d in letters:
-                    table.add_row(
-                        str(d.id),
-                        _when(d.created_at),
-                        d.source,
-                        d.stream,
-                        d.key,
-                        d.stage,
-                        d.reason,
-                        _when(d.resolved_at) if d.resolved_at else "",
-                    )
-                out.print(table if letters else "no dead letters" + ("" if all_ else " open (use --all for resolved)"))
-        finally:
-            store.close()
+    with _handled(), _state_of(config, source) as (cfg, store):
+        if show is not None:
+            _show_dead_letter(store, show)
+        elif retry:
+            _retry_dead_letters(cfg, store, source, stream, id_list)
+        else:
+            letters = store.dead_letters(source, stream, include_resolved=all_, limit=limit, ids=id_list)
+            table = _table("dead letters", "Id", "When", "Source", "Stream", "Key", "Stage", "Reason", "Resolved")
+            for d in letters:
+                table.add_row(
+                    str(d.id),
+                    _when(d.created_at),
+                    d.source,
+                    d.stream,
+                    d.key,
+                    d.stage,
+                    d.reason,
+                    _when(d.resolved_at) if d.resolved_at else "",
+                )
+            out.print(table if letters else "no dead letters" + ("" if all_ else " open (use --all for resolved)"))
 
 
 def _show_dead_letter(store: Any, letter_id: int) -> None:
