@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from pydantic import Field, SecretStr, model_validator
 from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from connectors.base import ConnectorError
+from connectors.base import AdapterSettings, ConnectorError
 
 __all__ = [
     "MAX_IN_LIST",
@@ -41,6 +42,37 @@ def safe_url(url: str | URL) -> str:
         return sa.make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable database URL>"
+
+
+class SqlSourceSettings(AdapterSettings):
+    """Settings every SQL adapter shares: where the database is and how to log in.
+
+    The password is read when connecting (not at load), so a rotated password_file is picked up.
+    """
+
+    url: str = Field(
+        description="SQLAlchemy URL, e.g. mssql+pyodbc://sync_reader@erp-sql/ERPDB?driver=ODBC+Driver+18+for+SQL+Server"
+        "&TrustServerCertificate=yes (no password here: use password or password_file)",
+    )
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    connect_timeout_seconds: int = Field(15, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> SqlSourceSettings:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set password or password_file, not both")
+        return self
+
+    def secret(self) -> str | None:
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConnectorError(f"cannot read password_file {self.password_file}: {exc.strerror}") from None
+        return None
 
 
 def make_engine(

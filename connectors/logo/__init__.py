@@ -6,34 +6,27 @@ mssql+pyodbc), PostgreSQL and SQLite (tests). See README.md beside this file.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Adapter, AdapterSettings, CheckResult, ConnectorError, SourceContext, Stream
+from connectors.base import Adapter, CheckResult, ConnectorError, SourceContext, Stream
 from connectors.logo import codes
 from connectors.logo.documents import Collections, Invoices, Orders
 from connectors.logo.masters import Accounts, Discounts, Products
 from connectors.logo.snapshots import RiskLimits, StockLevels
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import logo_tables, validate_firm, validate_period
-from connectors.sql import describe_db_error, make_engine, safe_url, table_exists
+from connectors.sql import SqlSourceSettings, describe_db_error, make_engine, safe_url, table_exists
 from mapping.schema import CollectionMethod
 
 __all__ = ["LogoAdapter", "LogoSettings"]
 
 
-class LogoSettings(AdapterSettings):
-    url: str = Field(
-        description="SQLAlchemy URL, e.g. mssql+pyodbc://sync_reader@erp-sql/LOGODB?driver=ODBC+Driver+18+for+SQL+Server"
-        "&TrustServerCertificate=yes (no password here: use password or password_file)",
-    )
-    password: SecretStr | None = None
-    password_file: Path | None = None
+class LogoSettings(SqlSourceSettings):
     firm: int = Field(description="Logo firm number (the FFF of LG_FFF_*), 1..999")
     periods: list[int] = Field(min_length=1, description="period numbers (PP of LG_FFF_PP_*), oldest first")
     local_currency: str = Field("TRY", pattern="^[A-Z]{3}$")
@@ -46,7 +39,6 @@ class LogoSettings(AdapterSettings):
         description="Logo currency number -> ISO code; 0 is always the local currency",
     )
     blocked_means: Literal[0, 1] = Field(1, description="the CLCARD.BLOCKED value meaning blocked (UNCONFIRMED)")
-    connect_timeout_seconds: int = Field(15, ge=1, le=600)
 
     @field_validator("firm", mode="before")
     @classmethod
@@ -71,22 +63,6 @@ class LogoSettings(AdapterSettings):
     def _codes(cls, value: dict[str, CollectionMethod]) -> dict[str, CollectionMethod]:
         codes.parse_collection_codes(value)
         return value
-
-    @model_validator(mode="after")
-    def _one_password_source(self) -> LogoSettings:
-        if self.password is not None and self.password_file is not None:
-            raise ValueError("set password or password_file, not both")
-        return self
-
-    def secret(self) -> str | None:
-        if self.password is not None:
-            return self.password.get_secret_value()
-        if self.password_file is not None:
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConnectorError(f"cannot read password_file {self.password_file}: {exc.strerror}") from None
-        return None
 
 
 class LogoAdapter(Adapter):
