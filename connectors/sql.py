@@ -23,6 +23,7 @@ from connectors.base import AdapterSettings, ConnectorError
 __all__ = [
     "MAX_IN_LIST",
     "describe_db_error",
+    "for_refs",
     "in_chunks",
     "keyset_chunks",
     "make_engine",
@@ -188,6 +189,16 @@ def in_chunks(values: Iterable[T], size: int = MAX_IN_LIST) -> Iterator[list[T]]
             chunk = []
     if chunk:
         yield chunk
+
+
+def for_refs(
+    conn: sa.Connection, stmt: sa.Select[Any], column: sa.ColumnElement[Any], refs: Iterable[Any]
+) -> list[Any]:
+    """Rows of `stmt` WHERE column IN (refs), in IN lists SQL Server accepts (a page may exceed 1000)."""
+    rows: list[Any] = []
+    for chunk in in_chunks(sorted(set(refs))):
+        rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
+    return rows
 
 
 def table_exists(conn: sa.Connection, name: str, schema: str | None = None) -> bool:

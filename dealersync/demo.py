@@ -10,10 +10,11 @@ show that only the changes travel. Everything stays in one folder, recreated on 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,23 +25,26 @@ from rich.table import Table
 from dealersync import logs
 from dealersync.config import ConfigError, load_config
 
-__all__ = ["DEMO_WRITERS", "read_feed", "run"]
+__all__ = ["demo_erps", "open_demo", "read_feed", "run"]
 
 MARKER = ".dealersync-demo"  # only a folder carrying this file is ever deleted by the demo
 TIMEZONE = "Europe/Istanbul"
 SEED = 7
 
 
-def _logo_writer(engine: Any) -> Any:
-    from connectors.logo.writer import LogoWriter
+def demo_erps() -> list[str]:
+    """ERPs whose folder under connectors/ has a demo.py (see scenario/demo.py for the contract)."""
+    import connectors
 
-    return LogoWriter(engine, firm=1, period=1)
+    root = Path(connectors.__file__).parent
+    return sorted(p.parent.name for p in root.glob("*/demo.py"))
 
 
-# ERPs whose demo database can be built here: kind -> (writer factory, adapter settings for the config).
-DEMO_WRITERS: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {
-    "logo": (_logo_writer, {"firm": 1, "periods": [1]}),
-}
+def open_demo(erp: str, scenario: Any, directory: Path) -> Any:
+    """The ERP's DemoErp holding the scenario; ConfigError for an ERP without a demo."""
+    if erp not in demo_erps():
+        raise ConfigError(f"--erp {erp}: no demo for this ERP (the demo supports: {', '.join(demo_erps())})")
+    return importlib.import_module(f"connectors.{erp}.demo").open_demo(scenario, directory)
 
 
 def _recreate(directory: Path) -> bool:
@@ -57,10 +61,10 @@ def _recreate(directory: Path) -> bool:
     return existed
 
 
-def _config_text(kind: str, database: Path, settings: dict[str, Any]) -> str:
+def _config_text(kind: str, description: str, settings: dict[str, Any]) -> str:
     adapter_lines = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in settings.items())
     return (
-        "# Written by `dealersync demo`: a local SQLite copy of the ERP, a file feed, SQLite state.\n"
+        f"# Written by `dealersync demo`: {description}, a file feed, SQLite state.\n"
         "# Try: dealersync status -c dealersync.yaml | dealersync sync -c dealersync.yaml | dealersync run -c ...\n"
         'state: {url: "sqlite:///dealersync-state.db"}\n'
         "engine: {batch_size: 2000, overlap_minutes: 10}\n"
@@ -70,8 +74,7 @@ def _config_text(kind: str, database: Path, settings: dict[str, Any]) -> str:
         f"  - name: {kind}-demo\n"
         f"    kind: {kind}\n"
         f"    timezone: {TIMEZONE}\n"
-        "    schedule: {interval: 1m}\n"
-        f'    url: "sqlite:///{database.name}"\n' + adapter_lines
+        "    schedule: {interval: 1m}\n" + adapter_lines
     )
 
 
@@ -165,36 +168,36 @@ def _figures_table(figures: dict[str, Any], months: list, currency: str) -> tupl
 
 def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
     """Build, sync, change, sync again; print what happened. Raises ConfigError for a bad --erp or --dir."""
-    if erp not in DEMO_WRITERS:
-        raise ConfigError(
-            f"--erp {erp}: no demo writer for this ERP yet (the demo supports: {', '.join(DEMO_WRITERS)})"
-        )
-    from sqlalchemy import create_engine
-
-    from engine.state import StateStore
-    from engine.sync import Engine
+    if erp not in demo_erps():
+        raise ConfigError(f"--erp {erp}: no demo for this ERP (the demo supports: {', '.join(demo_erps())})")
     from scenario.generate import build
-    from sinks import build_sink
 
     directory = directory.expanduser().absolute()
     existed = _recreate(directory)
     console.print(f"{'Recreated' if existed else 'Created'} {directory} (every demo run starts from scratch)")
 
     scenario = build(invoice_lines=size, seed=SEED, timezone=TIMEZONE)
-    database = directory / f"{erp}.db"
-    make_writer, adapter_settings = DEMO_WRITERS[erp]
-    erp_engine = create_engine(f"sqlite:///{database}")
-    writer = make_writer(erp_engine)
-    with console.status(f"Writing the sample distributor into {database.name} ({size:,} invoice lines)..."):
-        writer.create_tables()
-        writer.write(scenario)
+    with console.status(f"Laying the sample distributor into {erp} ({size:,} invoice lines)..."):
+        erp_side = open_demo(erp, scenario, directory)
+    try:
+        _sync_twice(erp, erp_side, scenario, directory, size, console)
+    finally:
+        erp_side.close()
+
+
+def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: int, console: Console) -> None:
+    from engine.state import StateStore
+    from engine.sync import Engine
+    from sinks import build_sink
+
     console.print(
-        f"Sample distributor: {len(scenario.accounts):,} accounts, {len(scenario.products):,} products, "
-        f"{size:,} invoice lines up to {scenario.as_of:%Y-%m-%d} ({scenario.local_currency}, USD, EUR)"
+        f"Sample distributor in {erp_side.description}: {len(scenario.accounts):,} accounts, "
+        f"{len(scenario.products):,} products, {size:,} invoice lines up to {scenario.as_of:%Y-%m-%d} "
+        f"({scenario.local_currency}, USD, EUR)"
     )
 
     config_path = directory / "dealersync.yaml"
-    config_path.write_text(_config_text(erp, database, adapter_settings), encoding="utf-8")
+    config_path.write_text(_config_text(erp, erp_side.description, erp_side.settings), encoding="utf-8")
     config = load_config(config_path)
     logs.setup("WARNING", "auto")  # the tables below tell the story; warnings still show
     state = StateStore(config.state.url)
@@ -213,7 +216,7 @@ def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
                 console.print(table)
 
             for change in scenario.changes:
-                writer.apply(change)
+                erp_side.apply(change)
             console.print(f"Changed the ERP: {', '.join(_describe(c) for c in scenario.changes) or 'nothing'}")
             with console.status("Second sync: incremental..."):
                 second = engine.sync(adapter)
@@ -222,7 +225,6 @@ def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
     finally:
         sink.close()
         state.close()
-        erp_engine.dispose()
 
     _explain_second_sync(console, second, snapshots, config.engine.overlap_minutes)
     failed = [r for r in (*first, *second) if r.status != "ok"]
@@ -251,7 +253,7 @@ def _explain_second_sync(console: Console, second: list[Any], snapshots: set[str
     unchanged = sum(r.unchanged for r in incremental)
     console.print(
         f"Incremental streams sent only the changes ({sent}); {unchanged:,} records re-read around the cursor "
-        f"(a {overlap_minutes}-minute overlap; Logo reads from the start of that day) were recognised as "
+        f"(a {overlap_minutes}-minute overlap, widened by ERPs whose change stamps are coarser) were recognised as "
         "unchanged by their content hash and not resent."
     )
     snapshot_runs = [r for r in second if r.stream in snapshots]

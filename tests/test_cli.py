@@ -85,9 +85,9 @@ def test_schema_writes_one_file_per_stream(tmp_path: Path) -> None:
     assert index["schema_version"] == SCHEMA_VERSION and set(index["streams"]) == set(STREAMS)
 
 
-def test_demo_rejects_an_erp_without_a_writer(tmp_path: Path) -> None:
-    result = dealersync("demo", "--erp", "netsis", "--dir", "d", cwd=tmp_path)
-    assert result.returncode == 2 and "supports: logo" in result.stderr
+def test_demo_rejects_an_erp_without_a_demo(tmp_path: Path) -> None:
+    result = dealersync("demo", "--erp", "navision", "--dir", "d", cwd=tmp_path)
+    assert result.returncode == 2 and "supports: " in result.stderr and "logo" in result.stderr
     assert not (tmp_path / "d").exists()
 
 

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.logo import codes
-from connectors.logo.money import DocMoney, fixed
-from connectors.logo.streams import LogoEnv, LogoStream, currency_of, for_refs, period_column, stamp_columns
+from connectors.logo.money import DocMoney
+from connectors.logo.streams import LogoEnv, LogoStream, currency_of, period_column, stamp_columns
 from connectors.logo.tables import LogoTables
+from connectors.sql import for_refs
 from mapping.errors import RecordError
-from mapping.money import rate, to_decimal
+from mapping.money import fixed, rate, to_decimal
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 from mapping.units import unit_code as to_unit_code

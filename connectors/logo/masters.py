@@ -12,8 +12,9 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.logo import codes
-from connectors.logo.streams import LogoEnv, LogoStream, currency_of, for_refs, stamp_columns
+from connectors.logo.streams import LogoEnv, LogoStream, currency_of, stamp_columns
 from connectors.logo.tables import LogoTables
+from connectors.sql import for_refs
 from mapping.errors import RecordError
 from mapping.money import percent, quantity, unit_price
 from mapping.schema import Account, Discount, Product, UnitConversion

@@ -9,39 +9,9 @@ from typing import Any
 
 from connectors.logo.codes import LOCAL_CURRENCY_CODE
 from connectors.logo.streams import currency_of
-from mapping.money import minor_units, rate, to_decimal
+from mapping.money import fixed, minor_units, rate, to_decimal
 
 ONE = Decimal("1.000000")
-_SCALE = tuple(10**p for p in range(7))
-_QUANT = tuple(Decimal(1).scaleb(-p) for p in range(7))
-# float -> Decimal per number of places. Quantities, prices, rates and many amounts repeat across
-# lines, and a dict hit costs a tenth of a conversion. Decimals are immutable, so sharing is safe.
-_MEMO: tuple[dict[float, Decimal], ...] = tuple({} for _ in range(7))
-_MEMO_MAX = 200_000
-
-
-def fixed(value: Any, places: int, field: str) -> Decimal:
-    """`value` (Logo FLOAT) at `places` decimals; None -> 0. Same result as mapping.money.to_decimal.
-
-    Fast path: a float that holds a value with at most `places` decimals (every amount Logo stores
-    rounded) becomes a Decimal from its integer count of units, which is exact and ~5x cheaper than
-    parsing repr(). Anything else (more decimals: half-up rounding matters) takes to_decimal.
-    """
-    if type(value) is float:
-        memo = _MEMO[places]
-        hit = memo.get(value)
-        if hit is not None:
-            return hit
-        scaled = value * _SCALE[places]
-        units = round(scaled)
-        if -1e-7 < scaled - units < 1e-7 and -(2**52) < units < 2**52:
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            hit = memo[value] = Decimal(units) * _QUANT[places]  # int * 10**-places: exact, exponent -places
-            return hit
-    elif value is None:
-        value = 0
-    return to_decimal(value, places, field)  # type: ignore[return-value]
 
 
 class DocMoney:

@@ -15,10 +15,9 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.logo import codes
-from connectors.logo.money import fixed
 from connectors.logo.streams import LogoStream, period_column
 from connectors.logo.tables import LogoTables
-from mapping.money import minor_units
+from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
 from mapping.text import clean, required
 

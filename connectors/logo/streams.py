@@ -22,7 +22,7 @@ from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
 from mapping.schema import CollectionMethod
 
-__all__ = ["LogoEnv", "LogoStream", "currency_of", "for_refs", "period_column", "stamp_columns"]
+__all__ = ["LogoEnv", "LogoStream", "currency_of", "period_column", "stamp_columns"]
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,6 @@ def stamp_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
         c.CAPIBLOCK_CREATEDMIN.label("CM"),
         c.CAPIBLOCK_CREATEDSEC.label("CS"),
     ]
-
-
-def for_refs(
-    conn: sa.Connection, stmt: sa.Select[Any], column: sa.ColumnElement[Any], refs: Iterable[Any]
-) -> list[Any]:
-    """Rows of `stmt` WHERE column IN (refs), in IN lists SQL Server accepts (a page may exceed 1000)."""
-    rows: list[Any] = []
-    for chunk in in_chunks(sorted(set(refs))):
-        rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
-    return rows
 
 
 def period_column(t: LogoTables) -> sa.ColumnElement[int]:
