@@ -14,24 +14,17 @@ query string (some gateways carry a key there, e.g. `?code=`).
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import gzip
 import json
-import math
-import ssl
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from importlib import metadata
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, FilePath, PositiveFloat, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, PositiveFloat, field_validator, model_validator
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -41,9 +34,24 @@ from tenacity import (
     stop_before_delay,
     wait_random_exponential,
 )
-from tenacity.wait import wait_base
 
 from connectors.base import CheckResult
+from connectors.http import (
+    USER_AGENT,
+    ApiKeyAuth,
+    Authenticator,
+    BearerAuth,
+    NoAuth,
+    OAuth2Auth,
+    RetryableStatus,
+    RetryAfterOrBackoff,
+    authenticator,
+    check_url,
+    describe_error,
+    excerpt,
+    is_retryable,
+    retry_after_seconds,
+)
 from mapping.schema import SCHEMA_VERSION
 from sinks.base import Ack, Batch, Sink, SinkError
 
@@ -65,103 +73,10 @@ HEALTH_PATH = "/health"
 log = structlog.get_logger(__name__)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("dealersync")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-USER_AGENT = f"dealersync/{_version()}"
-
-
 # --- settings ------------------------------------------------------------------------------------------------
 
 
-def _secret_from_file(data: Any, field: str) -> Any:
-    """Let a secret come inline or from `<field>_file` (exactly one); the file's stripped text becomes `field`."""
-    if not isinstance(data, dict):
-        return data
-    file_field = f"{field}_file"
-    inline, path = data.get(field), data.get(file_field)
-    if (inline is None) == (path is None):
-        raise ValueError(f"set exactly one of {field} or {file_field}")
-    if path is None:
-        return data
-    try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read {file_field} {path}: {exc.strerror or exc}") from None
-    if not text:
-        raise ValueError(f"{file_field} {path} is empty")
-    return {**data, field: text}
-
-
-class _Auth(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NoAuth(_Auth):
-    kind: Literal["none"] = "none"
-
-
-class BearerAuth(_Auth):
-    kind: Literal["bearer"] = "bearer"
-    token: SecretStr
-    token_file: FilePath | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "token")
-
-
-class ApiKeyAuth(_Auth):
-    kind: Literal["api_key"] = "api_key"
-    header: str = Field("X-API-Key", pattern=r"^[A-Za-z0-9-]+$")
-    key: SecretStr
-    key_file: FilePath | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "key")
-
-
-class OAuth2Auth(_Auth):
-    """OAuth2 client credentials (RFC 6749 §4.4)."""
-
-    kind: Literal["oauth2"] = "oauth2"
-    token_url: str
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    client_secret_file: FilePath | None = None
-    scope: str | None = None
-    client_auth: Literal["basic", "body"] = "basic"  # how the client authenticates at token_url (RFC 6749 §2.3.1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "client_secret")
-
-    @field_validator("token_url")
-    @classmethod
-    def _check_token_url(cls, value: str) -> str:
-        return _check_url(value, "token_url")
-
-
 AuthSettings = Annotated[NoAuth | BearerAuth | ApiKeyAuth | OAuth2Auth, Field(discriminator="kind")]
-
-
-def _check_url(value: str, what: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{what} must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise ValueError(f"{what} must not carry credentials: use the auth settings")
-    if parts.fragment:
-        raise ValueError(f"{what} must not have a #fragment")
-    return value
 
 
 class HttpSinkSettings(BaseModel):
@@ -185,7 +100,7 @@ class HttpSinkSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return _check_url(value, "url")
+        return check_url(value, "url")
 
     @model_validator(mode="after")
     def _check_tls(self) -> HttpSinkSettings:
@@ -211,13 +126,6 @@ class HttpSinkError(SinkError):
 _BATCH_STATUSES = frozenset({400, 413, 422})
 
 
-class _RetryableStatus(Exception):
-    def __init__(self, status: int, retry_after: float | None, where: str) -> None:
-        super().__init__(f"HTTP {status} from {where}")
-        self.status = status
-        self.retry_after = retry_after
-
-
 def build_body(batch: Batch) -> bytes:
     """The request JSON, made by splicing the NDJSON lines into an array: no parsing of large payloads."""
     head = json.dumps(
@@ -228,71 +136,6 @@ def build_body(batch: Batch) -> bytes:
     # JSON text never holds a raw newline, so splitting on b"\n" is exact; filter drops the final empty piece.
     records = b",".join(filter(None, batch.payload.split(b"\n")))
     return b"".join((head[:-1].encode(), b',"records":[', records, b"]}"))
-
-
-def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait for a Retry-After header value (delay-seconds or HTTP-date); None when absent or invalid."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)  # HTTP-dates are GMT
-        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost exception under requests' and urllib3's wrappers (they nest via args, .reason and causes)."""
-    seen: set[int] = set()
-    current = exc
-    while id(current) not in seen and len(seen) < 10:
-        seen.add(id(current))
-        inner = next(
-            (
-                e
-                for e in (getattr(current, "reason", None), *current.args, current.__cause__, current.__context__)
-                if isinstance(e, BaseException)
-            ),
-            None,
-        )
-        if inner is None:
-            break
-        current = inner
-    return current
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short, secret-free account of a failure: never str(exc) of requests' errors, which embed the URL."""
-    if isinstance(exc, _RetryableStatus | HttpSinkError):
-        return str(exc)
-    root = _root_cause(exc)
-    if isinstance(root, ssl.SSLCertVerificationError):
-        detail = root.verify_message or "certificate verify failed"
-    elif isinstance(root, ssl.SSLError):
-        detail = root.reason or "TLS error"
-    elif isinstance(root, TimeoutError):
-        detail = "timed out"
-    elif isinstance(root, OSError) and root.strerror:
-        detail = root.strerror
-    else:
-        detail = ""
-    return f"{type(exc).__name__} ({detail})" if detail else type(exc).__name__
-
-
-def _excerpt(response: requests.Response, secrets: list[str], limit: int = 200) -> str:
-    text = " ".join(response.text[: limit * 2].split())
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _parse_ack(response: requests.Response) -> Ack:
@@ -312,102 +155,6 @@ def _parse_ack(response: requests.Response) -> Ack:
             if isinstance(item, dict) and item.get("key") is not None
         }
     )
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return False  # a certificate problem does not pass by itself within minutes: fail fast, keep the batch
-    return isinstance(
-        exc,
-        _RetryableStatus | requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError,
-    )
-
-
-class _RetryAfterOrBackoff(wait_base):
-    """The server's Retry-After when it sent one (capped), else the jittered backoff."""
-
-    def __init__(self, backoff: wait_base, cap: float) -> None:
-        self.backoff = backoff
-        self.cap = cap
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
-            return min(exc.retry_after, self.cap)
-        return float(self.backoff(retry_state))
-
-
-# --- auth ----------------------------------------------------------------------------------------------------
-
-
-class _Authenticator:
-    def __init__(self, headers: dict[str, str] | None = None, secrets: list[str] | None = None) -> None:
-        self._headers = headers or {}
-        self.secrets = secrets or []
-
-    def headers(self) -> dict[str, str]:
-        return self._headers
-
-    def refresh(self) -> bool:
-        """After a 401: True when new credentials were obtained and the request is worth one resend."""
-        return False
-
-
-class _OAuth2(_Authenticator):
-    def __init__(
-        self, settings: OAuth2Auth, send: Callable[..., requests.Response], clock: Callable[[], float]
-    ) -> None:
-        secret = settings.client_secret.get_secret_value()
-        super().__init__(secrets=[secret])
-        self.settings = settings
-        self._send = send
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
-
-    def headers(self) -> dict[str, str]:
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                self._fetch()
-            return {"Authorization": f"Bearer {self._token}"}
-
-    def refresh(self) -> bool:
-        with self._lock:
-            self._token = None
-        return True
-
-    def _fetch(self) -> None:
-        s = self.settings
-        secret = s.client_secret.get_secret_value()
-        form = {"grant_type": "client_credentials", **({"scope": s.scope} if s.scope else {})}
-        auth = None
-        if s.client_auth == "basic":
-            auth = (s.client_id, secret)
-        else:
-            form |= {"client_id": s.client_id, "client_secret": secret}
-        response = self._send(s.token_url, data=form, auth=auth, headers={"Accept": "application/json"})
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), "token endpoint")
-        if status != 200:
-            raise HttpSinkError(
-                f"OAuth2 token endpoint refused client {s.client_id!r} (HTTP {status}): check client_id, "
-                f"client_secret and scope; {_excerpt(response, self.secrets)}",
-                permanent=True,
-                status=status,
-            )
-        try:
-            document = response.json()
-            token = str(document["access_token"])
-            expires_in = float(document.get("expires_in", 300))
-        except (ValueError, KeyError, TypeError):
-            raise HttpSinkError("OAuth2 token endpoint answered 200 without an access_token", status=status) from None
-        # Renew a little early so a token does not expire between our check and the server's.
-        self._expires_at = self._clock() + expires_in - min(60.0, expires_in * 0.1)
-        self._token = token
-        self.secrets = [secret, token]
 
 
 # --- the sink ------------------------------------------------------------------------------------------------
@@ -449,16 +196,11 @@ class HttpSink(Sink):
 
     # transport ----------------------------------------------------------------------------------------------
 
-    def _authenticator(self, auth: AuthSettings, clock: Callable[[], float]) -> _Authenticator:
-        if isinstance(auth, BearerAuth):
-            token = auth.token.get_secret_value()
-            return _Authenticator({"Authorization": f"Bearer {token}"}, [token])
-        if isinstance(auth, ApiKeyAuth):
-            key = auth.key.get_secret_value()
-            return _Authenticator({auth.header: key}, [key])
-        if isinstance(auth, OAuth2Auth):
-            return _OAuth2(auth, partial(self._raw, "POST"), clock)
-        return _Authenticator()
+    def _authenticator(self, auth: AuthSettings, clock: Callable[[], float]) -> Authenticator:
+        def refused(message: str, status: int) -> Exception:
+            return HttpSinkError(message, permanent=True, status=status)
+
+        return authenticator(auth, partial(self._raw, "POST"), clock, refused)
 
     def _raw(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         return self._session.request(
@@ -489,8 +231,8 @@ class HttpSink(Sink):
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Idempotency-Key": batch.id}
         s = self.settings
         retrying = Retrying(
-            retry=retry_if_exception(_is_retryable),
-            wait=_RetryAfterOrBackoff(
+            retry=retry_if_exception(is_retryable),
+            wait=RetryAfterOrBackoff(
                 wait_random_exponential(multiplier=s.backoff_multiplier, max=s.backoff_max_seconds),
                 s.max_retry_after_seconds,
             ),
@@ -524,10 +266,10 @@ class HttpSink(Sink):
             # 409: the server already holds this batch id; its body may repeat the original ack.
             return _parse_ack(response)
         if status == 429 or status >= 500:
-            raise _RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), "loyalty core")
+            raise RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), "loyalty core")
         raise HttpSinkError(
             f"loyalty core refused batch {batch.id} ({batch.stream}, {batch.records} records): HTTP {status}"
-            f"{_STATUS_HINTS.get(status, '')}; {_excerpt(response, self._auth.secrets)}",
+            f"{_STATUS_HINTS.get(status, '')}; {excerpt(response, self._auth.secrets)}",
             permanent=400 <= status < 500,
             status=status,
         )
@@ -564,7 +306,7 @@ class HttpSink(Sink):
             return [CheckResult(name, False, f"cannot reach {where}: {describe_error(exc)}; check url, DNS, proxy")]
         except requests.Timeout:
             return [CheckResult(name, False, f"{where} did not answer within {self.settings.timeout_seconds[1]}s")]
-        except (HttpSinkError, _RetryableStatus, requests.RequestException) as exc:
+        except (HttpSinkError, RetryableStatus, requests.RequestException) as exc:
             return [CheckResult(name, False, describe_error(exc))]
         status = response.status_code
         if 200 <= status < 300:
@@ -572,8 +314,8 @@ class HttpSink(Sink):
         if status in (401, 403):
             what = "credentials rejected" if status == 401 else "credentials lack permission"
             return [CheckResult(name, False, f"{what} by {where} (HTTP {status}): check the auth settings")]
-        excerpt = _excerpt(response, self._auth.secrets)
-        return [CheckResult(name, False, f"{where}{HEALTH_PATH} answered HTTP {status}: {excerpt}")]
+        body = excerpt(response, self._auth.secrets)
+        return [CheckResult(name, False, f"{where}{HEALTH_PATH} answered HTTP {status}: {body}")]
 
     def close(self) -> None:
         self._session.close()

@@ -105,10 +105,10 @@ def test_bad_values_name_their_path(tmp_path: Path) -> None:
 
 
 def test_bad_cron_and_unknown_kind(tmp_path: Path) -> None:
-    text = EXAMPLE.replace('cron: "0 3 * * *"', 'cron: "0 3 * *"').replace("kind: logo", "kind: sap")
+    text = EXAMPLE.replace('cron: "0 3 * * *"', 'cron: "0 3 * *"').replace("kind: logo", "kind: navision")
     message = errors_of(write(tmp_path, text), env={"LOGO_DB_PASSWORD": PASSWORD})
     assert "sources[0].reconcile: invalid cron expression" in message
-    assert "sources[0].kind: unknown source kind 'sap'" in message
+    assert "sources[0].kind: unknown source kind 'navision'" in message
 
 
 def test_secret_values_never_in_the_message(tmp_path: Path) -> None:
