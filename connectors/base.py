@@ -94,6 +94,14 @@ class Stream(ABC):
         """The item's replication-key value (aware datetime). Must not fail on a bad item."""
         return None
 
+    def version(self, item: Any) -> str | None:
+        """The source's own version stamp of the item (1C's DataVersion), or None when it has none.
+
+        The engine stores it per key; an item whose version is unchanged since the last push is
+        counted unchanged without being mapped. Must not fail on a bad item.
+        """
+        return None
+
     @abstractmethod
     def map(self, item: Any) -> Record | None:
         """The normalised record, or None when the item is deleted in the source.

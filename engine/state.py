@@ -31,7 +31,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +66,8 @@ hashes_t = Table(
     Column("stream", String(50), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("hash", String(32), nullable=False),
+    # The source's own version of the record (1C's DataVersion), when its stream declares one.
+    Column("version", String(64), nullable=True),
 )
 
 outbox_t = Table(
@@ -184,9 +188,10 @@ class BatchWrite:
     dropped_hashes: list[str] = field(default_factory=list)  # deleted keys
     dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, stage, reason, raw json
     resolved_keys: list[str] = field(default_factory=list)  # keys whose open dead letters this batch settles
+    versions: dict[str, str] = field(default_factory=dict)  # source versions to store (new, changed or not)
 
     def __bool__(self) -> bool:
-        return bool(self.lines or self.dead_letters or self.dropped_hashes)
+        return bool(self.lines or self.dead_letters or self.dropped_hashes or self.versions)
 
 
 class StateStore:
@@ -198,6 +203,14 @@ class StateStore:
 
     def create(self) -> None:
         metadata.create_all(self.engine)
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Bring a state store made by an earlier release up to this one's tables (columns only ever added)."""
+        present = {c["name"] for c in inspect(self.engine).get_columns(hashes_t.name)}
+        if "version" not in present:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {hashes_t.name} ADD COLUMN version VARCHAR(64)"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -299,15 +312,24 @@ class StateStore:
         return found is not None
 
     def hashes(self, source: str, stream: str, keys: Sequence[str]) -> dict[str, str]:
-        stmt = select(hashes_t.c.key, hashes_t.c.hash).where(
+        return {key: digest for key, (digest, _) in self.stored(source, stream, keys).items()}
+
+    def versions(self, source: str, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        """Stored source versions of those keys that have one."""
+        return {key: version for key, (_, version) in self.stored(source, stream, keys).items() if version is not None}
+
+    def stored(self, source: str, stream: str, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """key -> (content hash, source version) for the keys the store knows."""
+        stmt = select(hashes_t.c.key, hashes_t.c.hash, hashes_t.c.version).where(
             hashes_t.c.source == source,
             hashes_t.c.stream == stream,
             hashes_t.c.key.in_(bindparam("keys", expanding=True)),
         )
-        found: dict[str, str] = {}
+        found: dict[str, tuple[str, str | None]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 1000):
-                found.update((k, h) for k, h in conn.execute(stmt, {"keys": list(keys[start : start + 1000])}))
+                batch = list(keys[start : start + 1000])
+                found.update((k, (h, v)) for k, h, v in conn.execute(stmt, {"keys": batch}))
         return found
 
     def known_keys(self, source: str, stream: str) -> Iterator[str]:
@@ -338,10 +360,14 @@ class StateStore:
                         attempts=0,
                     )
                 ).inserted_primary_key[0]
+            versions = write.versions
             if write.new_hashes:
                 conn.execute(
                     insert(hashes_t),
-                    [{"source": source, "stream": stream, "key": k, "hash": h} for k, h in write.new_hashes.items()],
+                    [
+                        {"source": source, "stream": stream, "key": k, "hash": h, "version": versions.get(k)}
+                        for k, h in write.new_hashes.items()
+                    ],
                 )
             if write.changed_hashes:
                 conn.execute(
@@ -351,8 +377,25 @@ class StateStore:
                         hashes_t.c.stream == stream,
                         hashes_t.c.key == bindparam("k"),
                     )
-                    .values(hash=bindparam("h")),
-                    [{"k": k, "h": h} for k, h in write.changed_hashes.items()],
+                    .values(hash=bindparam("h"), version=bindparam("v")),
+                    [{"k": k, "h": h, "v": versions.get(k)} for k, h in write.changed_hashes.items()],
+                )
+            # A new version with the same content: nothing to send, but remember it so it is not mapped again.
+            same_content = [
+                {"k": k, "v": v}
+                for k, v in versions.items()
+                if k not in write.new_hashes and k not in write.changed_hashes
+            ]
+            if same_content:
+                conn.execute(
+                    update(hashes_t)
+                    .where(
+                        hashes_t.c.source == source,
+                        hashes_t.c.stream == stream,
+                        hashes_t.c.key == bindparam("k"),
+                    )
+                    .values(version=bindparam("v")),
+                    same_content,
                 )
             self._drop_hashes(conn, source, stream, write.dropped_hashes)
             if write.resolved_keys:

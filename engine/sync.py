@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -250,7 +250,7 @@ class Engine:
         seen: set[str] | None = None if incremental else set()
         batcher = self._batcher(source, stream, result, force=full_refresh, seen=seen)
         newest = cursor
-        for mapped in self._mapped(adapter, stream, since):
+        for mapped in self._mapped(adapter, stream, since, force=full_refresh):
             batcher.take(mapped)
             if batcher.newest is not None and (newest is None or batcher.newest > newest):
                 newest = batcher.newest
@@ -267,7 +267,9 @@ class Engine:
             self._delete_missing(source, stream, live, result)
         return newest
 
-    def _mapped(self, adapter: Adapter, stream: Stream, since: dt.datetime | None) -> Iterator[list[Mapped]]:
+    def _mapped(
+        self, adapter: Adapter, stream: Stream, since: dt.datetime | None, *, force: bool
+    ) -> Iterator[list[Mapped]]:
         """Mapped chunks: from worker processes for a large full read, else read ahead in a thread."""
         workers = self.policy.workers
         if workers > 1 and since is None and stream.partitionable and _portable(adapter):
@@ -275,7 +277,14 @@ class Engine:
             if items is not None and items >= self.policy.parallel_min_items:
                 log.info("stream.parallel_read", source=adapter.context.name, stream=stream.name, workers=workers)
                 return mapped_in_workers(adapter, stream.name, since, workers)
-        return (map_items(stream, chunk) for chunk in prefetched(stream.read(since)))
+        chunks = prefetched(stream.read(since))
+        source = adapter.context.name
+        if has_versions(stream) and not force and self.state.has_hashes(source, stream.name):
+            return (
+                map_items(stream, chunk, self.state.versions(source, stream.name, [stream.key(i) for i in chunk]))
+                for chunk in chunks
+            )
+        return (map_items(stream, chunk) for chunk in chunks)
 
     def _batcher(
         self, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
@@ -373,23 +382,35 @@ class Mapped(NamedTuple):
     digest: str | None  # content hash of what counts as a change
     error: str | None = None  # why the item is invalid
     raw: str | None = None  # the invalid item as JSON, kept with its dead letter
+    version: str | None = None  # the source's version stamp (Stream.version)
+    same_version: bool = False  # the stored version equals `version`: not mapped, unchanged
 
 
-def map_items(stream: Stream, chunk: Iterable[Any]) -> list[Mapped]:
+def has_versions(stream: Stream) -> bool:
+    return type(stream).version is not Stream.version
+
+
+def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | None = None) -> list[Mapped]:
+    """Map raw items; items whose version equals the one in `known` (key -> stored version) are not mapped."""
+    versioned = has_versions(stream)
     out: list[Mapped] = []
     for item in chunk:
         key = stream.key(item)
         at = stream.cursor(item)
+        version = stream.version(item) if versioned else None
+        if known and version is not None and known.get(key) == version:
+            out.append(Mapped(key, at, None, None, version=version, same_version=True))
+            continue
         try:
             record = stream.map(item)
         except RecordError as exc:
             out.append(Mapped(key, at, None, None, str(exc), _raw_json(stream, item)))
             continue
         if record is None:
-            out.append(Mapped(key, at, None, None))
+            out.append(Mapped(key, at, None, None, version=version))
             continue
         data = encode(record)
-        out.append(Mapped(key, at, data, content_hash(_stable(record) if record.volatile else data)))
+        out.append(Mapped(key, at, data, content_hash(_stable(record) if record.volatile else data), version=version))
     return out
 
 
@@ -493,7 +514,10 @@ class _Batcher:
             result.read += 1
             if m.cursor is not None and (self.newest is None or m.cursor > self.newest):
                 self.newest = m.cursor
-            if m.error is not None:
+            if m.same_version:
+                if self.seen is not None:
+                    self.seen.add(m.key)
+            elif m.error is not None:
                 if policy.on_record_error == "stop":
                     raise StopRun(f"record {m.key} of {self.stream.name} is invalid: {m.error}")
                 self.write.dead_letters.append((m.key, "map", m.error, m.raw or "{}"))
@@ -504,15 +528,22 @@ class _Batcher:
                 self.seen.add(m.key)
         # A stream with no stored hashes yet (its first sync) needs no look-ups.
         stored = (
-            self.engine.state.hashes(self.source, self.stream.name, [m.key for m in mapped if m.error is None])
+            self.engine.state.stored(
+                self.source, self.stream.name, [m.key for m in mapped if m.error is None and not m.same_version]
+            )
             if self.any_hashes
             else {}
         )
         for m in mapped:
+            if m.same_version:
+                result.unchanged += 1
+                continue
             if m.error is not None:
                 continue
             key, data, digest = m.key, m.data, m.digest
-            old = stored.get(key)
+            old, old_version = stored.get(key, (None, None))
+            if m.version is not None and data is not None and m.version != old_version:
+                self.write.versions[key] = m.version
             if data is None:  # deleted at the source
                 if old is None:
                     result.unchanged += 1
