@@ -1,9 +1,10 @@
-"""Benchmark: a full sync and a no-change incremental sync of a generated Logo database.
+"""Benchmark: a full sync and a no-change incremental sync of a generated ERP.
 
-    .venv/bin/python bench/benchmark.py --lines 1000000
+    .venv/bin/python bench/benchmark.py --erp logo --lines 1000000
 
-Builds the scenario at the given size (invoice lines), lays it into a Logo SQLite
-database, then runs `dealersync sync` twice as a child process: once from scratch
+Builds the scenario at the given size (invoice lines), lays it into the ERP the way
+`dealersync demo` does (a SQLite copy of its tables, or its emulator on loopback, served
+from this process), then runs `dealersync sync` twice as a child process: once from scratch
 (every stream, to the file sink with fsync on) and once again with nothing changed.
 Reports wall time, invoice lines per second, records per second and the child's peak
 RSS. Setup time (generating and writing the ERP database) is reported apart.
@@ -21,28 +22,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-from sqlalchemy import create_engine
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connectors.logo.writer import LogoWriter  # noqa: E402
+from dealersync.demo import demo_erps, open_demo  # noqa: E402
 from scenario.generate import build  # noqa: E402
 
 CONFIG = """\
-state: {{url: "sqlite:///state.db"}}
+state: {{url: "sqlite:///{run}/state.db"}}
 engine: {{batch_size: {batch_size}, overlap_minutes: 10, workers: {workers}}}
 logging: {{level: INFO, format: json}}
-sink: {{kind: file, path: ./feed, fsync: true}}
+sink: {{kind: file, path: ./{run}/feed, fsync: true}}
 sources:
   - name: bench
-    kind: logo
+    kind: {erp}
     timezone: Europe/Istanbul
     chunk_size: {chunk_size}
-    url: "{url}"
-    firm: 1
-    periods: [1]
 """
 
 
@@ -60,12 +57,12 @@ finally:
 """
 
 
-def run_sync(directory: Path) -> tuple[float, float, dict[str, float]]:
+def run_sync(directory: Path, config: Path) -> tuple[float, float, dict[str, float]]:
     """Wall seconds, peak RSS (MB) and per-stream seconds of one `dealersync sync` child process."""
     rss_file = directory / "rss.json"
     started = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-c", MEASURED, str(rss_file), "sync", "-c", str(directory / "dealersync.yaml")],
+        [sys.executable, "-c", MEASURED, str(rss_file), "sync", "-c", str(config)],
         cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -95,38 +92,44 @@ def feed_counts(feed: Path) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--erp", choices=demo_erps(), default="logo", help="which ERP to lay the scenario into")
     parser.add_argument("--lines", type=int, default=1_000_000, help="invoice lines in the generated database")
-    parser.add_argument("--dir", type=Path, default=ROOT / "bench-run", help="working folder (recreated)")
+    parser.add_argument("--dir", type=Path, help="working folder (recreated); default bench-run-<erp>")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="engine.workers settings to measure")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
-    directory: Path = args.dir.resolve()
+    directory: Path = (args.dir or ROOT / f"bench-run-{args.erp}").resolve()
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    erp_url = f"sqlite:///{directory / 'logo.db'}"
 
     t0 = time.perf_counter()
     scenario = build(invoice_lines=args.lines)
-    writer = LogoWriter(create_engine(erp_url), firm=1, period=1)
-    writer.create_tables()
-    writer.write(scenario)
-    setup = time.perf_counter() - t0
+    erp_side = open_demo(args.erp, scenario, directory)
+    try:
+        measure(args, directory, scenario, erp_side, time.perf_counter() - t0)
+    finally:
+        erp_side.close()
+
+
+def measure(args: argparse.Namespace, directory: Path, scenario: Any, erp_side: Any, setup: float) -> None:
     invoice_lines = sum(len(s.record.lines) for s in scenario.invoices())
-    print(f"setup: {invoice_lines:,} invoice lines generated and written in {setup:.0f} s", flush=True)
-    figures: dict[str, object] = {"invoice_lines": invoice_lines, "setup_seconds": round(setup, 1)}
+    print(f"setup: {invoice_lines:,} invoice lines generated and laid into {erp_side.description} in {setup:.0f} s")
+    figures: dict[str, object] = {"erp": args.erp, "invoice_lines": invoice_lines, "setup_seconds": round(setup, 1)}
+    source = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in erp_side.settings.items())
     for workers in args.workers:
         run = directory / f"workers-{workers}"
         run.mkdir()
-        (run / "dealersync.yaml").write_text(
-            CONFIG.format(url=erp_url, batch_size=args.batch_size, chunk_size=args.chunk_size, workers=workers),
-            encoding="utf-8",
+        config = directory / f"workers-{workers}.yaml"
+        text = CONFIG.format(
+            run=run.name, erp=args.erp, batch_size=args.batch_size, chunk_size=args.chunk_size, workers=workers
         )
-        full_s, full_rss, streams = run_sync(run)
+        config.write_text(text + source, encoding="utf-8")
+        full_s, full_rss, streams = run_sync(directory, config)
         counts = feed_counts(run / "feed")
-        again_s, again_rss, _ = run_sync(run)
+        again_s, again_rss, _ = run_sync(directory, config)
         resent = sum(feed_counts(run / "feed").values()) - sum(counts.values())
         figures[f"workers={workers}"] = {
             "records": sum(counts.values()),
