@@ -571,13 +571,15 @@ def schema(
 
 @app.command()
 def demo(
-    erp: Annotated[str, typer.Option("--erp", help="Which ERP to simulate.")] = "logo",
+    erp: Annotated[
+        str, typer.Option("--erp", help="ERP to simulate: logo, mikro, netsis (SQLite copies), sap, 1c (emulators).")
+    ] = "logo",
     size: Annotated[int, typer.Option("--size", min=100, help="Invoice lines to generate.")] = 20_000,
     directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo (recreated).")] = Path(
         "dealersync-demo"
     ),
 ) -> None:
-    """Build a sample distributor in a local Logo database and sync it to a file feed (nothing else needed)."""
+    """Build a sample distributor in a local copy of an ERP and sync it to a file feed (nothing else needed)."""
     from dealersync import demo as demo_module
 
     with _handled():

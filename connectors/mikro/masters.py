@@ -1,0 +1,217 @@
+"""Master streams: accounts (CARI_HESAPLAR + address + payment plan) and products (STOKLAR + barcodes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.mikro import codes
+from connectors.mikro.streams import MikroStream, stamp
+from connectors.sql import for_refs
+from mapping.errors import RecordError
+from mapping.money import fixed
+from mapping.schema import Account, Product, UnitConversion
+from mapping.taxid import tax_id
+from mapping.text import clean, email, phone, required
+from mapping.units import unit_code
+
+__all__ = ["Accounts", "Products", "country_code"]
+
+_TURKEY = frozenset({"TR", "TUR", "TÜRKİYE", "TURKIYE", "TÜRKIYE", "TURKEY"})
+
+
+def country_code(value: Any) -> str | None:
+    """adr_ulke holds the country's name as typed ("TÜRKİYE"); Turkey becomes "TR", others stay as written."""
+    name = clean(value)
+    if name is None:
+        return None
+    return "TR" if name.upper() in _TURKEY else name
+
+
+class Accounts(MikroStream):
+    """CARI_HESAPLAR with the invoice address (CARI_HESAP_ADRESLERI) and payment plan (ODEME_PLANLARI)."""
+
+    name = "accounts"
+    primary_key = ("code",)
+    replication_key = "modified"
+    prefix = "cari"
+
+    def table(self) -> sa.Table:
+        return self.env.tables.CARI_HESAPLAR
+
+    def select_rows(self) -> sa.Select[Any]:
+        t = self.env.tables
+        c, a, p = t.CARI_HESAPLAR.c, t.CARI_HESAP_ADRESLERI.c, t.ODEME_PLANLARI.c
+        return sa.select(
+            c.cari_Guid.label("GUID"),
+            c.cari_lastup_date.label("LASTUP"),
+            c.cari_create_date,
+            c.cari_iptal,
+            c.cari_hidden,
+            c.cari_kod,
+            c.cari_unvan1,
+            c.cari_unvan2,
+            c.cari_baglanti_tipi,
+            c.cari_doviz_cinsi,
+            c.cari_vdaire_adi,
+            c.cari_vdaire_no,
+            c.cari_VergiKimlikNo,
+            c.cari_Ana_cari_kodu,
+            c.cari_bolge_kodu,
+            c.cari_grup_kodu,
+            c.cari_temsilci_kodu,
+            c.cari_cari_kilitli_flg,
+            c.cari_efatura_fl,
+            c.cari_EMail,
+            c.cari_CepTel,
+            c.cari_sirket_turu,
+            c.cari_faal_terk,
+            a.adr_cadde,
+            a.adr_mahalle,
+            a.adr_sokak,
+            a.adr_ilce,
+            a.adr_il,
+            a.adr_ulke,
+            p.odp_kodu,
+        ).select_from(
+            t.CARI_HESAPLAR.outerjoin(
+                t.CARI_HESAP_ADRESLERI,
+                sa.and_(
+                    a.adr_cari_kod == c.cari_kod, a.adr_adres_no == c.cari_fatura_adres_no, a.adr_iptal == sa.false()
+                ),
+            ).outerjoin(t.ODEME_PLANLARI, sa.and_(p.odp_no == c.cari_odemeplan_no, p.odp_no != 0))
+        )
+
+    def map(self, item: Row[Any]) -> Account | None:
+        r = item
+        if r.cari_iptal or r.cari_hidden:
+            return None
+        kind = self.env.account_kinds.get(r.cari_baglanti_tipi)
+        if kind is None:
+            raise RecordError(
+                f"cari_baglanti_tipi {r.cari_baglanti_tipi!r} is not in the account_kinds setting", "kind"
+            )
+        country = country_code(r.adr_ulke)
+        tax, tax_kind = tax_id(clean(r.cari_vdaire_no) or clean(r.cari_VergiKimlikNo), "tax_id", country or "TR")
+        place = "/".join(p for p in (clean(r.adr_ilce), clean(r.adr_il)) if p)
+        street = [clean(r.adr_mahalle), clean(r.adr_cadde), clean(r.adr_sokak), place]
+        return Account(
+            code=required(r.cari_kod, "code", 100),
+            title=required(" ".join(p for p in (clean(r.cari_unvan1), clean(r.cari_unvan2)) if p), "title", 2000),
+            tax_id=tax,
+            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_office=clean(r.cari_vdaire_adi),
+            kind=kind,
+            is_individual=r.cari_sirket_turu == codes.NATURAL_PERSON,
+            currency=self.env.currency(r.cari_doviz_cinsi, "currency"),
+            group_code=clean(r.cari_grup_kodu),
+            region_code=clean(r.cari_bolge_kodu),
+            sales_rep_code=clean(r.cari_temsilci_kodu),
+            parent_code=clean(r.cari_Ana_cari_kodu),
+            phone=phone(r.cari_CepTel),
+            email=email(r.cari_EMail),
+            address=" ".join(p for p in street if p) or None,
+            city=clean(r.adr_il),
+            country=country,
+            created_at=stamp(r.cari_create_date, self.tz),
+            active=r.cari_faal_terk != codes.CEASED,
+            blocked=bool(r.cari_cari_kilitli_flg),
+            payment_terms=clean(r.odp_kodu),
+            e_invoice=bool(r.cari_efatura_fl),
+        )
+
+
+class Products(MikroStream):
+    """STOKLAR with up to three units (sto_birim1..3) and their barcodes (BARKOD_TANIMLARI, per page)."""
+
+    name = "products"
+    primary_key = ("code",)
+    replication_key = "modified"
+    prefix = "sto"
+
+    def table(self) -> sa.Table:
+        return self.env.tables.STOKLAR
+
+    def select_rows(self) -> sa.Select[Any]:
+        s = self.table().c
+        return sa.select(
+            s.sto_Guid.label("GUID"),
+            s.sto_lastup_date.label("LASTUP"),
+            s.sto_iptal,
+            s.sto_hidden,
+            s.sto_kod,
+            s.sto_isim,
+            s.sto_birim1_ad,
+            s.sto_birim2_ad,
+            s.sto_birim2_katsayi,
+            s.sto_birim3_ad,
+            s.sto_birim3_katsayi,
+            s.sto_toptan_vergi,
+            s.sto_kategori_kodu,
+            s.sto_anagrup_kod,
+            s.sto_marka_kodu,
+            s.sto_pasif_fl,
+        )
+
+    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
+        b = self.env.tables.BARKOD_TANIMLARI.c
+        stmt = (
+            sa.select(b.bar_stokkodu, b.bar_birimpntr, b.bar_kodu)
+            .where(b.bar_iptal == sa.false(), b.bar_hidden == sa.false())
+            .order_by(b.bar_stokkodu, b.bar_birimpntr, b.bar_master.desc(), b.bar_kodu)
+        )
+        found: dict[str, list[Any]] = {}
+        for bar in for_refs(conn, stmt, b.bar_stokkodu, [r.sto_kod for r in rows]):
+            found.setdefault(bar.bar_stokkodu, []).append(bar)
+        return [(r, found.get(r.sto_kod, [])) for r in rows]
+
+    def map(self, item: tuple[Row[Any], list[Row[Any]]]) -> Product | None:
+        r, bars = item
+        if r.sto_iptal or r.sto_hidden:
+            return None
+        by_unit: dict[int, list[str]] = {}
+        for bar in bars:
+            code = clean(bar.bar_kodu)
+            if code is not None:
+                by_unit.setdefault(bar.bar_birimpntr, []).append(code)
+        units: list[UnitConversion] = []
+        for pointer, (name, factor) in enumerate(
+            ((r.sto_birim1_ad, 1.0), (r.sto_birim2_ad, r.sto_birim2_katsayi), (r.sto_birim3_ad, r.sto_birim3_katsayi)),
+            start=1,
+        ):
+            unit = clean(name)
+            if unit is None:
+                continue
+            barcodes = by_unit.get(pointer, [])
+            units.append(
+                UnitConversion(
+                    unit=unit,
+                    factor=unit_factor(factor, "units.factor"),
+                    unit_code=unit_code(unit),
+                    barcode=barcodes[0] if barcodes else None,
+                )
+            )
+        base = clean(r.sto_birim1_ad)
+        return Product(
+            code=required(r.sto_kod, "code", 100),
+            name=required(r.sto_isim, "name", 2000),
+            barcodes=by_unit.get(1, []),
+            base_unit=base,
+            base_unit_code=unit_code(base) if base else None,
+            units=units,
+            category_code=clean(r.sto_kategori_kodu),
+            group_code=clean(r.sto_anagrup_kod),
+            brand=clean(r.sto_marka_kodu),
+            vat_rate=self.env.vat.rate(r.sto_toptan_vergi, "vat_rate"),
+            active=bool(r.sto_pasif_fl) != self.env.passive_value,
+        )
+
+
+def unit_factor(value: Any, field: str) -> Decimal:
+    """Base units in one of a unit: Mikro keeps the katsayı signed (its sign says which way to convert),
+    the magnitude is the count; 0 (Mikro's "empty") means 1."""
+    return fixed(abs(value or 0.0) or 1.0, 3, field)

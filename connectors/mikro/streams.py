@@ -1,0 +1,222 @@
+"""What every Mikro stream shares: where it reads, `*_lastup_date` cursors, keyset paging, VAT pointers.
+
+A concrete stream (masters.py, documents.py, orders.py, snapshots.py) declares its table, its
+SELECT (`select_rows`), its row filter and its field map; this base turns them into read(since),
+live_keys(), count() and fetch(keys).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+
+from connectors.base import ConnectorError, Partition, Stream
+from connectors.mikro.tables import MikroTables
+from connectors.sql import in_chunks, keyset_chunks
+from mapping.dates import NULL_DATES, timestamp
+from mapping.errors import RecordError
+from mapping.money import percent
+from mapping.schema import AccountKind, CollectionMethod
+
+__all__ = ["MikroEnv", "MikroStream", "VatRates", "local_since"]
+
+_FUNCTION_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class VatRates:
+    """VAT pointer -> percent, per firm: from the settings when given, else from Mikro's own
+    scalar function (dbo.fn_VergiYuzde), asked once for every pointer in one SELECT."""
+
+    def __init__(self, engine: Engine, override: Mapping[int, Decimal] | None, function: str, pointers: int) -> None:
+        self.engine = engine
+        self.function = function
+        self.pointers = pointers
+        self._rates: dict[int, Decimal] | None = None
+        if override is not None:
+            self._rates = {p: d for p, v in override.items() if (d := percent(v, "vat_rates")) is not None}
+
+    def statement(self) -> sa.Select[Any]:
+        parts = self.function.split(".")
+        if not all(_FUNCTION_PART.match(p) for p in parts):
+            raise ConnectorError(f"setting 'vat_function' must be a function name, got {self.function[:40]!r}")
+        calls = []
+        for pointer in range(self.pointers + 1):
+            fn: Any = sa.func
+            for part in parts:
+                fn = getattr(fn, part)
+            # Inline literals: PostgreSQL resolves a function's overload by argument type, and a bound
+            # Python int may arrive as bigint.
+            calls.append(fn(sa.literal(pointer, sa.Integer, literal_execute=True)).label(f"p{pointer}"))
+        return sa.select(*calls)
+
+    def rates(self) -> dict[int, Decimal]:
+        if self._rates is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(self.statement()).one()
+            self._rates = {p: d for p, v in enumerate(row) if (d := percent(v, "vat_rate")) is not None}
+        return self._rates
+
+    def rate(self, pointer: Any, field: str) -> Decimal | None:
+        if pointer is None:
+            return None
+        found = self.rates().get(pointer)
+        if found is None:
+            raise RecordError(f"VAT pointer {pointer!r} has no rate (see the vat_rates setting)", field)
+        return found
+
+
+@dataclass(frozen=True)
+class MikroEnv:
+    """Everything a stream needs, resolved once from the settings."""
+
+    engine: Engine
+    tables: MikroTables
+    tz: ZoneInfo
+    chunk_size: int
+    currencies: Mapping[int, str]  # Mikro currency number -> ISO, including 0 -> the main currency
+    local_currency: str
+    number_format: str
+    collection_methods: Mapping[int, CollectionMethod]
+    account_kinds: Mapping[int, AccountKind]
+    passive_value: bool  # the sto_pasif_fl value that means "passive"
+    general_price_lists: frozenset[int]
+    vat: VatRates = field(compare=False)
+
+    def currency(self, code: Any, field: str) -> str:
+        iso = self.currencies.get(code or 0)
+        if iso is None:
+            raise RecordError(f"unknown Mikro currency number {code!r} (add it to the currency_codes setting)", field)
+        return iso
+
+
+def local_since(since: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """`since` as the naive wall time Mikro writes its stamps in."""
+    local = since.astimezone(tz) if since.tzinfo else since
+    return local.replace(tzinfo=None)
+
+
+def stamp(value: Any, tz: ZoneInfo) -> dt.datetime | None:
+    """A `*_lastup_date` / `*_create_date` as an aware instant; 1899-12-30 (never stamped) -> None."""
+    try:
+        return timestamp(value, "stamp", tz, NULL_DATES)
+    except RecordError:
+        return None
+
+
+def guid_key(value: Any) -> str:
+    return str(value).lower()
+
+
+class MikroStream(Stream):
+    """A stream over one Mikro table, paged by its `*_Guid`, stamped by its `*_lastup_date`."""
+
+    prefix: ClassVar[str]  # the table's column prefix: cari, sto, isk, ...
+
+    def __init__(self, env: MikroEnv) -> None:
+        self.env = env
+        self.tz = env.tz
+
+    # -- what a concrete stream declares -------------------------------------------------
+    def table(self) -> sa.Table:
+        raise NotImplementedError
+
+    def select_rows(self) -> sa.Select[Any]:
+        """SELECT of the stream's rows; must include the key table's Guid (labelled GUID) and
+        its lastup date (labelled LASTUP)."""
+        raise NotImplementedError
+
+    def where(self) -> sa.ColumnElement[bool] | None:
+        """The stream's row filter (also applied by live_keys() and count())."""
+        return None
+
+    def live(self) -> sa.ColumnElement[bool]:
+        """Rows that exist for the feed: hidden rows are gone (map() deletes them)."""
+        return self.col("hidden") == sa.false()
+
+    def changed(self, since: dt.datetime) -> sa.ColumnElement[bool]:
+        return self.col("lastup_date") >= local_since(since, self.tz)
+
+    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> Sequence[Any]:
+        return rows
+
+    def col(self, name: str) -> sa.Column[Any]:
+        return self.table().c[f"{self.prefix}_{name}"]
+
+    # -- the Stream contract -------------------------------------------------------------
+    def _filtered(self, stmt: sa.Select[Any], since: dt.datetime | None, *, live: bool = False) -> sa.Select[Any]:
+        where = self.where()
+        if where is not None:
+            stmt = stmt.where(where)
+        if live:
+            stmt = stmt.where(self.live())
+        if since is not None and self.replication_key is not None:
+            stmt = stmt.where(self.changed(since))
+        return stmt
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
+        guid = self.col("Guid")
+        base = self._filtered(self.select_rows(), since)
+        if partition is not None:
+            base = base.where(self.partition_clause(partition))
+
+        def page(last: Any) -> sa.Select[Any]:
+            return (base if last is None else base.where(guid > last)).order_by(guid)
+
+        def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> Sequence[Any]:
+            return self.attach(conn, rows)
+
+        yield from keyset_chunks(self.env.engine, page, "GUID", self.env.chunk_size, then)
+
+    def partition_clause(self, partition: Partition) -> sa.ColumnElement[bool]:
+        raise NotImplementedError
+
+    def row_of(self, item: Any) -> Any:
+        return item[0] if type(item) is tuple else item
+
+    def key(self, item: Any) -> str:
+        return guid_key(self.row_of(item).GUID)
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        if self.replication_key is None:
+            return None
+        return stamp(self.row_of(item).LASTUP, self.tz)
+
+    def raw(self, item: Any) -> dict[str, Any]:
+        if type(item) is tuple:
+            head, *rest = item
+            return {"row": dict(head._mapping), "related": [[dict(r._mapping) for r in part] for part in rest]}
+        return dict(item._mapping)
+
+    def live_keys(self) -> Iterator[Sequence[str]]:
+        guid = self.col("Guid")
+        base = self._filtered(sa.select(guid.label("GUID")), None, live=True)
+
+        def page(last: Any) -> sa.Select[Any]:
+            return (base if last is None else base.where(guid > last)).order_by(guid)
+
+        for rows in keyset_chunks(self.env.engine, page, "GUID", max(self.env.chunk_size, 5000)):
+            yield [guid_key(row.GUID) for row in rows]
+
+    def count(self) -> int | None:
+        with self.env.engine.connect() as conn:
+            stmt = self._filtered(sa.select(sa.func.count()).select_from(self.table()), None, live=True)
+            return int(conn.execute(stmt).scalar_one())
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        guid = self.col("Guid")
+        items: list[Any] = []
+        with self.env.engine.connect() as conn:
+            for chunk in in_chunks(sorted(set(keys))):
+                rows = conn.execute(
+                    self._filtered(self.select_rows(), None).where(guid.in_(chunk)).order_by(guid)
+                ).all()
+                items.extend(self.attach(conn, rows))
+        return items

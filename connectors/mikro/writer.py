@@ -1,0 +1,733 @@
+"""Lays a scenario's facts into Mikro tables, the way Mikro stores them (tests, benchmark, demo).
+
+Not part of the sync path: the adapter never writes. The layout is the reading the adapter relies
+on: no NULLs ('' / 0 / 1899-12-30), amounts in the movement's currency beside its rate, invoices as
+a cha_satir_no 0 row in CARI_HESAP_HAREKETLERI with STOK_HAREKETLERI lines (a service invoice as one
+row per service), returns as credit-side purchase invoices with the iade flag, cash-sale invoices
+closed to a cash box or bank with the customer in cha_ciro_cari_kodu, orders as one SIPARISLER row
+per line, receipts as evrak 1 rows with cheques and notes in ODEME_EMIRLERI, quantities and unit
+prices per base unit, and stock that exists only as movements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connectors.mikro import codes
+from connectors.mikro.tables import MikroTables, mikro_tables
+from mapping.schema import Account, Collection, Invoice, Order
+from scenario.facts import Change, Scenario, Stamped
+
+__all__ = ["MikroWriter", "pays_at_once"]
+
+CHUNK = 5000
+T = TypeVar("T")
+CASH_BOX = "001"
+BANK = "01"
+CASHED = 3  # sck_sonpoz of a cheque or note no longer in the portfolio (any value but 0 reads the same)
+METHOD_CODES = {method: code for code, method in codes.DEFAULT_COLLECTION_METHODS.items()}
+PAPER_TYPES = {"cheque": 0, "promissory_note": 1}
+_ADDRESS = re.compile(r"^(?P<mahalle>.+? Mah\.) (?P<cadde>.+? No:\S+) (?P<ilce>[^/]+)/(?P<il>.+)$")
+
+
+def pays_at_once(account: Account) -> bool:
+    """Dealers on cash terms have their sales invoices closed to the cash box (or bank) at once."""
+    return account.payment_terms == "PEŞİN"
+
+
+def _blank(column: sa.Column[Any]) -> Any:
+    """Mikro's value for "nothing" in a column of this type."""
+    kind = column.type
+    if isinstance(kind, sa.Uuid):
+        return None
+    if isinstance(kind, sa.Boolean):
+        return False
+    if isinstance(kind, sa.DateTime):
+        return codes.NO_DATE
+    if isinstance(kind, sa.String):
+        return ""
+    return 0
+
+
+def _f(value: Decimal | None) -> float:
+    return float(value or 0)
+
+
+class MikroWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sira_digits: int = 6,
+        vat_rates: Mapping[int, Decimal] = codes.OBSERVED_VAT_RATES,
+        currency_codes: Mapping[int, str] = codes.DEFAULT_CURRENCY_CODES,
+        local_currency: str = "TRY",
+        risk_view: str = "DEALERSYNC_CARI_RISK",
+    ) -> None:
+        self.engine = engine
+        self.metadata = sa.MetaData()
+        self.t: MikroTables = mikro_tables(self.metadata, risk_view)
+        self.sira_digits = sira_digits
+        self.vat_rates = dict(vat_rates)
+        # The lowest pointer of each rate (pointer 0 is "none" in Mikro's screens).
+        self.pointer_of = {rate: p for p, rate in sorted(vat_rates.items(), reverse=True) if p}
+        self.currency_code = {iso: n for n, iso in currency_codes.items()}
+        self.currency_code[local_currency] = codes.LOCAL_CURRENCY_CODE
+        self.blanks = {t.name: {c.name: _blank(c) for c in t.columns} for t in self.t.all()}
+        self.tz: ZoneInfo | None = None
+        self.as_of: dt.datetime | None = None
+        self.units: dict[str, dict[str, tuple[int, Decimal]]] = {}  # product -> unit -> (pointer, factor)
+        self.accounts: dict[str, Account] = {}
+        self.stock: dict[tuple[str, int], Decimal] = {}  # (product, warehouse) -> base units moved
+        self.price_lists: dict[str, int] = {}  # account -> its customer price list
+
+    # -- plumbing --------------------------------------------------------------------------
+    def create_tables(self) -> None:
+        self.metadata.create_all(self.engine)
+        self._create_vat_function()
+
+    def _create_vat_function(self) -> None:
+        """Mikro's dbo.fn_VergiYuzde where the test database can hold one (SQLite cannot)."""
+        cases = " ".join(f"WHEN {p} THEN {rate}" for p, rate in sorted(self.vat_rates.items()))
+        backend = self.engine.dialect.name
+        with self.engine.begin() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS dbo")
+                conn.exec_driver_sql(
+                    "CREATE OR REPLACE FUNCTION dbo.fn_VergiYuzde(p integer) RETURNS double precision "
+                    f"LANGUAGE sql IMMUTABLE AS $$ SELECT (CASE p {cases} END)::double precision $$"
+                )
+            elif backend in ("mysql", "mariadb"):
+                conn.exec_driver_sql("DROP FUNCTION IF EXISTS fn_VergiYuzde")
+                conn.exec_driver_sql(
+                    f"CREATE FUNCTION fn_VergiYuzde(p INT) RETURNS DOUBLE DETERMINISTIC RETURN CASE p {cases} END"
+                )
+
+    def _local(self, moment: dt.datetime) -> dt.datetime:
+        assert self.tz is not None
+        return moment.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def _row(
+        self, table: sa.Table, prefix: str, created: dt.datetime, modified: dt.datetime | None, **values: Any
+    ) -> dict[str, Any]:
+        """The values a row sets; _insert fills every other column with Mikro's blank."""
+        values[f"{prefix}_Guid"] = str(uuid.uuid4())
+        values[f"{prefix}_create_user"] = values[f"{prefix}_lastup_user"] = 1
+        values[f"{prefix}_create_date"] = self._local(created)
+        values.setdefault(f"{prefix}_lastup_date", self._local(modified or created))
+        return values
+
+    def _insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """executemany straight to the driver, every column filled (Mikro writes no NULLs), with the
+        column types' bind processors run once per set value: Core's own per-row parameter handling
+        costs more than the insert."""
+        if not rows:
+            return
+        blank = self.blanks.get(table.name) or {c.name: _blank(c) for c in table.columns}
+        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(blank))
+        names = list(compiled.positiontup or []) if compiled.positional else list(blank)
+        procs = {n: p for n in names if (p := table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))}
+        template = [procs[n](blank[n]) if n in procs and blank[n] is not None else blank[n] for n in names]
+        index = {n: i for i, n in enumerate(names)}
+        sql = str(compiled)
+        for start in range(0, len(rows), CHUNK):
+            params: list[Any] = []
+            for row in rows[start : start + CHUNK]:
+                full = template.copy()
+                for name, value in row.items():
+                    proc = procs.get(name)
+                    full[index[name]] = proc(value) if proc is not None and value is not None else value
+                params.append(tuple(full) if compiled.positional else dict(zip(names, full, strict=True)))
+            conn.exec_driver_sql(sql, params)
+
+    def _split(self, number: str) -> tuple[str, int]:
+        """(seri, sira) of a scenario document number: the trailing digits are Mikro's sequence."""
+        return number[: -self.sira_digits], int(number[-self.sira_digits :])
+
+    def _code(self, currency: str) -> int:
+        code = self.currency_code.get(currency)
+        if code is None:
+            raise ValueError(f"no Mikro currency number for {currency}: pass currency_codes")
+        return code
+
+    def _pointer(self, rate: Decimal | None) -> int:
+        pointer = self.pointer_of.get(Decimal(rate or 0))
+        if pointer is None:
+            raise ValueError(f"no VAT pointer for {rate}%: pass vat_rates")
+        return pointer
+
+    def _unit(self, product: str | None, unit: str | None) -> tuple[int, Decimal]:
+        return self.units.get(product or "", {}).get(unit or "", (1, Decimal(1)))
+
+    # -- the scenario ----------------------------------------------------------------------
+    def write(self, scenario: Scenario) -> None:
+        self.tz = ZoneInfo(scenario.timezone)
+        self.as_of = scenario.as_of
+        with self.engine.begin() as conn:
+            self._masters(conn, scenario)
+        self._documents(scenario.orders(), self._order_rows)
+        self._documents(scenario.invoices(), self._invoice_rows)
+        self._documents(scenario.collections(), self._collection_rows)
+        with self.engine.begin() as conn:
+            self._stock(conn, scenario)
+            self._risk(conn, scenario)
+
+    def _masters(self, conn: sa.Connection, s: Scenario) -> None:
+        t, at = self.t, s.as_of
+        self._insert(
+            conn,
+            t.DEPOLAR,
+            [self._row(t.DEPOLAR, "dep", at, None, dep_no=w.number + 1, dep_adi=w.name) for w in s.warehouses],
+        )
+        self._discounts(conn, s)
+        plans: dict[str, int] = {}
+        accounts, addresses = [], []
+        for st in s.accounts:
+            a = st.record
+            self.accounts[a.code] = a
+            if a.payment_terms and a.payment_terms not in plans:
+                plans[a.payment_terms] = len(plans) + 1
+            accounts.append(self._account(st, plans.get(a.payment_terms or "", 0)))
+            addresses.append(self._address(st))
+        self._insert(
+            conn,
+            t.ODEME_PLANLARI,
+            [
+                self._row(t.ODEME_PLANLARI, "odp", at, None, odp_no=n, odp_kodu=code, odp_adi=code)
+                for code, n in plans.items()
+            ],
+        )
+        self._insert(conn, t.CARI_HESAPLAR, accounts)
+        self._insert(conn, t.CARI_HESAP_ADRESLERI, addresses)
+        self._products(conn, s)
+
+    def _account(self, st: Stamped[Account], plan: int) -> dict[str, Any]:
+        a, t = st.record, self.t
+        supplier = a.kind == "supplier"
+        return self._row(
+            t.CARI_HESAPLAR,
+            "cari",
+            st.created_at,
+            st.modified_at,
+            cari_kod=a.code,
+            cari_unvan1=a.title,
+            cari_baglanti_tipi=1 if supplier else 7 if a.parent_code else 4,
+            cari_doviz_cinsi=self._code(a.currency or "TRY"),
+            cari_vdaire_adi=a.tax_office or "",
+            cari_vdaire_no=a.tax_id or "",
+            cari_VergiKimlikNo=a.tax_id if a.tax_id_kind == "VKN" else "",
+            cari_satis_fk=self.price_lists.get(a.code, 1),
+            cari_odemeplan_no=plan,
+            cari_fatura_adres_no=1,
+            cari_Ana_cari_kodu=a.parent_code or "",
+            cari_bolge_kodu=a.region_code or "",
+            cari_grup_kodu=a.group_code or "",
+            cari_temsilci_kodu=a.sales_rep_code or "",
+            cari_cari_kilitli_flg=a.blocked,
+            cari_efatura_fl=bool(a.e_invoice),
+            cari_EMail=a.email or "",
+            cari_CepTel=a.phone or "",
+            cari_KrediRiskTakibiVar_flg=not supplier,
+            cari_sirket_turu=codes.NATURAL_PERSON if a.is_individual else 6,
+            cari_faal_terk=0 if a.active else codes.CEASED,
+        )
+
+    def _address(self, st: Stamped[Account]) -> dict[str, Any]:
+        a = st.record
+        parts = _ADDRESS.match(a.address or "")
+        if parts is None:
+            raise ValueError(f"address of {a.code} is not 'X Mah. Y No:N District/City'")
+        return self._row(
+            self.t.CARI_HESAP_ADRESLERI,
+            "adr",
+            st.created_at,
+            st.modified_at,
+            adr_cari_kod=a.code,
+            adr_adres_no=1,
+            adr_ulke="TÜRKİYE" if a.country == "TR" else a.country or "",
+            **{f"adr_{k}": v for k, v in parts.groupdict().items()},
+        )
+
+    def _products(self, conn: sa.Connection, s: Scenario) -> None:
+        t = self.t
+        products, barcodes = [], []
+        passive = bool(codes.PASSIVE_DEFAULT)
+        for st in s.products:
+            p = st.record
+            units = self.units[p.code] = {}
+            names: dict[str, Any] = {}
+            for pointer, u in enumerate(p.units[:3], start=1):
+                units[u.unit] = (pointer, u.factor)
+                names[f"sto_birim{pointer}_ad"] = u.unit
+                # Mikro keeps the factor of a larger unit negative ("1 KOLİ = 12 ADET").
+                names[f"sto_birim{pointer}_katsayi"] = 1.0 if pointer == 1 else -float(u.factor)
+                codes_ = p.barcodes if pointer == 1 else [u.barcode] if u.barcode else []
+                for n, code in enumerate(codes_):
+                    barcodes.append(
+                        self._row(
+                            t.BARKOD_TANIMLARI,
+                            "bar",
+                            st.created_at,
+                            st.modified_at,
+                            bar_kodu=code,
+                            bar_stokkodu=p.code,
+                            bar_birimpntr=pointer,
+                            bar_master=n == 0,
+                        )
+                    )
+            pointer = self._pointer(p.vat_rate)
+            products.append(
+                self._row(
+                    t.STOKLAR,
+                    "sto",
+                    st.created_at,
+                    st.modified_at,
+                    sto_kod=p.code,
+                    sto_isim=p.name,
+                    sto_perakende_vergi=pointer,
+                    sto_toptan_vergi=pointer,
+                    sto_kategori_kodu=p.category_code or "",
+                    sto_anagrup_kod=p.group_code or "",
+                    sto_marka_kodu=p.brand or "",
+                    sto_pasif_fl=passive if not p.active else not passive,
+                    **names,
+                )
+            )
+        # A stock card deleted in Mikro (sto_iptal): the products stream must send it as a delete.
+        products.append(
+            self._row(
+                t.STOKLAR, "sto", s.as_of, None, sto_kod="IPTAL-000001", sto_isim="İptal edilmiş kart", sto_iptal=True
+            )
+        )
+        self._insert(conn, t.STOKLAR, products)
+        self._insert(conn, t.BARKOD_TANIMLARI, barcodes)
+
+    def _discounts(self, conn: sa.Connection, s: Scenario) -> None:
+        t = self.t
+        rules, lists, prices = [], [], []
+        general = self._row(
+            t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, "sfl", s.as_of, None, sfl_sirano=1, sfl_aciklama="GENEL"
+        )
+        lists.append(general)
+        for st in s.discounts:
+            d = st.record
+            if d.kind == "fixed_price":
+                number = self.price_lists[d.account_code or ""] = len(lists) + 1
+                lists.append(
+                    self._row(
+                        t.STOK_SATIS_FIYAT_LISTE_TANIMLARI,
+                        "sfl",
+                        st.created_at,
+                        None,
+                        sfl_sirano=number,
+                        sfl_aciklama=d.code,
+                    )
+                )
+                for list_no in (number, 1):  # the general list carries the product too, at the same price
+                    prices.append(
+                        self._row(
+                            t.STOK_SATIS_FIYAT_LISTELERI,
+                            "sfiyat",
+                            st.created_at,
+                            st.modified_at,
+                            sfiyat_stokkod=d.product_code,
+                            sfiyat_listesirano=list_no,
+                            sfiyat_birim_pntr=1,
+                            sfiyat_fiyati=float(d.value),
+                            sfiyat_doviz=self._code(d.currency or "TRY"),
+                            sfiyat_iptal=not d.active,
+                        )
+                    )
+                continue
+            rules.append(
+                self._row(
+                    t.STOK_CARI_ISKONTO_TANIMLARI,
+                    "isk",
+                    st.created_at,
+                    st.modified_at,
+                    isk_isim=d.code,
+                    isk_cari_kod=d.account_code or d.account_group_code or "",
+                    isk_stok_kod=d.product_code or d.product_group_code or "",
+                    isk_isk1_uygulama=2 if d.kind == "amount" else 0,
+                    isk_isk1_yuzde=float(d.value),
+                    # Mikro's discount definitions have no passive flag: an inactive rule is cancelled.
+                    isk_iptal=not d.active,
+                )
+            )
+        self._insert(conn, t.STOK_CARI_ISKONTO_TANIMLARI, rules)
+        self._insert(conn, t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, lists)
+        self._insert(conn, t.STOK_SATIS_FIYAT_LISTELERI, prices)
+
+    def _documents(self, facts: Iterable[T], rows_of: Callable[[T, dict[str, list[dict[str, Any]]]], int]) -> None:
+        batch: dict[str, list[dict[str, Any]]] = {}
+        size = 0
+        for fact in facts:
+            size += rows_of(fact, batch)
+            if size >= CHUNK:
+                self._flush(batch)
+                batch, size = {}, 0
+        self._flush(batch)
+
+    def _flush(self, batch: dict[str, list[dict[str, Any]]]) -> None:
+        with self.engine.begin() as conn:
+            for name, rows in batch.items():
+                self._insert(conn, getattr(self.t, name), rows)
+
+    # -- documents -------------------------------------------------------------------------
+    def _order_rows(self, fact: Stamped[Order], batch: dict[str, list[dict[str, Any]]]) -> int:
+        o, t = fact.record, self.t
+        seri, sira = self._split(o.number)
+        day = dt.datetime.combine(o.date, dt.time())
+        cins = codes.PROFORMA_ORDER if o.status == "proposal" else codes.NORMAL_ORDER
+        rows = batch.setdefault("SIPARISLER", [])
+        for ln in o.lines:
+            pointer, factor = self._unit(ln.product_code, ln.unit)
+            rows.append(
+                self._row(
+                    t.SIPARISLER,
+                    "sip",
+                    fact.created_at,
+                    fact.modified_at,
+                    sip_iptal=o.status == "cancelled",
+                    sip_tarih=day,
+                    sip_teslim_tarih=day,
+                    sip_tip=codes.SALES_ORDER,
+                    sip_cins=cins,
+                    sip_evrakno_seri=seri,
+                    sip_evrakno_sira=sira,
+                    sip_satirno=ln.line_no - 1,
+                    sip_satici_kod=ln.sales_rep_code or "",
+                    sip_musteri_kod=o.account_code,
+                    sip_stok_kod=ln.product_code or "",
+                    sip_b_fiyat=float(ln.unit_price / factor),
+                    sip_miktar=float(ln.quantity * factor),
+                    sip_birim_pntr=pointer,
+                    sip_teslim_miktar=float((ln.shipped_quantity or 0) * factor),
+                    sip_tutar=float(ln.gross),
+                    sip_iskonto_1=float(ln.discount),
+                    sip_vergi_pntr=self._pointer(ln.vat_rate),
+                    sip_vergi=float(ln.vat),
+                    sip_depono=int(ln.warehouse_code or 0),
+                    sip_kapat_fl=ln.closed,
+                    sip_doviz_cinsi=self._code(o.currency),
+                    sip_doviz_kuru=float(o.rate),
+                    sip_harekettipi=1 if ln.kind == "service" else 0,
+                )
+            )
+        return len(o.lines)
+
+    def _invoice_rows(self, fact: Stamped[Invoice], batch: dict[str, list[dict[str, Any]]]) -> int:
+        inv, t = fact.record, self.t
+        seri, sira = self._split(inv.number)
+        day = dt.datetime.combine(inv.date, dt.time())
+        is_return = inv.kind == "return"
+        account = self.accounts.get(inv.account_code)
+        closed = not is_return and inv.kind == "sale" and account is not None and pays_at_once(account)
+        to_bank = closed and account is not None and bool(account.e_invoice)
+        common = {
+            "cha_iptal": inv.cancelled,
+            "cha_evrak_tip": codes.PURCHASE_INVOICE if is_return else codes.SALES_INVOICE,
+            "cha_evrakno_seri": seri,
+            "cha_evrakno_sira": sira,
+            "cha_tarihi": day,
+            "cha_belge_tarih": day,
+            "cha_tip": codes.CREDIT if is_return else codes.DEBIT,
+            "cha_cinsi": codes.WHOLESALE_INVOICE,
+            "cha_normal_Iade": 1 if is_return else 0,
+            "cha_tpoz": 1 if closed else 0,
+            "cha_belge_no": inv.document_no or "",
+            "cha_satici_kodu": inv.sales_rep_code or "",
+            "cha_cari_cins": (codes.BANK if to_bank else codes.CASH) if closed else codes.CARI,
+            "cha_kod": (BANK if to_bank else CASH_BOX) if closed else inv.account_code,
+            "cha_ciro_cari_kodu": inv.account_code,
+            "cha_grupno": 1 if to_bank else 0,
+            "cha_d_cins": self._code(inv.currency),
+            "cha_d_kur": float(inv.rate),
+            "cha_uuid": (inv.e_invoice_uuid or "").upper(),
+        }
+        heads = batch.setdefault("CARI_HESAP_HAREKETLERI", [])
+        services = [ln for ln in inv.lines if ln.kind == "service"]
+        if services:  # a service invoice: one row per service, the first one is the header
+            for ln in services:
+                pointer = self._pointer(ln.vat_rate)
+                heads.append(
+                    self._row(
+                        t.CARI_HESAP_HAREKETLERI,
+                        "cha",
+                        fact.created_at,
+                        fact.modified_at,
+                        **common,
+                        cha_satir_no=ln.line_no - 1,
+                        cha_kasa_hizmet=codes.SERVICE,
+                        cha_kasa_hizkod=ln.product_code or "",
+                        cha_miktari=float(ln.quantity),
+                        cha_aratoplam=float(ln.gross),
+                        cha_ft_iskonto1=float(ln.discount),
+                        cha_vergipntr=pointer,
+                        **{f"cha_vergi{pointer}": float(ln.vat)},
+                        cha_meblag=float(ln.net + ln.vat),
+                    )
+                )
+            return len(services)
+        buckets: dict[str, float] = {}
+        for ln in inv.lines:
+            name = f"cha_vergi{self._pointer(ln.vat_rate)}"
+            buckets[name] = buckets.get(name, 0.0) + float(ln.vat)
+        head = self._row(
+            t.CARI_HESAP_HAREKETLERI,
+            "cha",
+            fact.created_at,
+            fact.modified_at,
+            **common,
+            cha_satir_no=0,
+            cha_aratoplam=float(inv.totals.gross),
+            cha_ft_iskonto1=float(inv.totals.discount),
+            cha_meblag=float(inv.totals.total),
+            **buckets,
+        )
+        heads.append(head)
+        lines = batch.setdefault("STOK_HAREKETLERI", [])
+        difference = inv.kind == "price_difference"
+        for ln in inv.lines:
+            pointer, factor = self._unit(ln.product_code, ln.unit)
+            depot = int(ln.warehouse_code or 0)
+            base = ln.quantity * factor
+            lines.append(
+                self._row(
+                    t.STOK_HAREKETLERI,
+                    "sth",
+                    fact.created_at,
+                    fact.modified_at,
+                    sth_iptal=inv.cancelled,
+                    sth_tarih=day,
+                    sth_tip=codes.IN if is_return else codes.OUT,
+                    sth_cins=codes.PRICE_DIFFERENCE_CINS if difference else 0,
+                    sth_normal_iade=1 if is_return else 0,
+                    sth_evraktip=codes.IN_INVOICE if is_return else codes.OUT_INVOICE,
+                    sth_evrakno_seri=seri,
+                    sth_evrakno_sira=sira,
+                    sth_satirno=ln.line_no - 1,
+                    sth_belge_no=inv.document_no or "",
+                    sth_stok_kod=ln.product_code or "",
+                    sth_cari_kodu=inv.account_code,
+                    sth_plasiyer_kodu=ln.sales_rep_code or "",
+                    sth_har_doviz_cinsi=self._code(inv.currency),
+                    sth_har_doviz_kuru=float(inv.rate),
+                    sth_miktar=float(base),
+                    sth_miktar2=float(ln.quantity),
+                    sth_birim_pntr=pointer,
+                    sth_birimfiyat=float(ln.unit_price / factor),
+                    sth_tutar=float(ln.gross),
+                    sth_iskonto1=float(ln.discount),
+                    sth_vergi_pntr=self._pointer(ln.vat_rate),
+                    sth_vergi=float(ln.vat),
+                    sth_fat_uid=head["cha_Guid"],
+                    sth_giris_depo_no=depot if is_return else 0,
+                    sth_cikis_depo_no=0 if is_return else depot,
+                )
+            )
+            if not inv.cancelled and not difference:
+                key = (ln.product_code or "", depot)
+                self.stock[key] = self.stock.get(key, Decimal(0)) + (base if is_return else -base)
+        return len(inv.lines) + 1
+
+    def _collection_rows(self, fact: Stamped[Collection], batch: dict[str, list[dict[str, Any]]]) -> int:
+        c, t = fact.record, self.t
+        seri, sira = self._split(c.number)
+        day = dt.datetime.combine(c.date, dt.time())
+        paper = PAPER_TYPES.get(c.method)
+        due = c.due_date or c.date
+        reference = f"M{'CS'[paper]}-000-000-{c.date.year}-{sira:08d}" if paper is not None else ""
+        batch.setdefault("CARI_HESAP_HAREKETLERI", []).append(
+            self._row(
+                t.CARI_HESAP_HAREKETLERI,
+                "cha",
+                fact.created_at,
+                fact.modified_at,
+                cha_iptal=c.cancelled,
+                cha_evrak_tip=codes.RECEIPT,
+                cha_evrakno_seri=seri,
+                cha_evrakno_sira=sira,
+                cha_tarihi=day,
+                cha_belge_tarih=day,
+                cha_tip=codes.CREDIT,
+                cha_cinsi=METHOD_CODES[c.method],
+                cha_cari_cins=codes.CARI,
+                cha_kod=c.account_code,
+                cha_d_cins=self._code(c.currency),
+                cha_d_kur=float(c.rate),
+                cha_kasa_hizmet=codes.CASH if c.method == "cash" or paper is not None else codes.BANK,
+                cha_kasa_hizkod=CASH_BOX
+                if c.method == "cash"
+                else ("ÇEK", "SENET")[paper]
+                if paper is not None
+                else BANK,
+                cha_meblag=float(c.amount),
+                cha_aratoplam=float(c.amount),
+                cha_vade=due.year * 10000 + due.month * 100 + due.day,
+                cha_trefno=reference,
+            )
+        )
+        if paper is None:
+            return 1
+        assert self.as_of is not None
+        batch.setdefault("ODEME_EMIRLERI", []).append(
+            self._row(
+                t.ODEME_EMIRLERI,
+                "sck",
+                fact.created_at,
+                fact.modified_at,
+                sck_iptal=c.cancelled,
+                sck_tip=paper,
+                sck_refno=reference,
+                sck_vade=dt.datetime.combine(due, dt.time()),
+                sck_tutar=float(c.amount),
+                sck_doviz=self._code(c.currency),
+                sck_doviz_kur=float(c.rate),
+                sck_sahip_cari_cins=codes.CARI,
+                sck_sahip_cari_kodu=c.account_code,
+                sck_sonpoz=codes.IN_PORTFOLIO if due > self.as_of.date() else CASHED,
+                sck_ilk_evrak_seri=seri,
+                sck_ilk_evrak_sira_no=sira,
+            )
+        )
+        return 2
+
+    # -- balances ------------------------------------------------------------------------
+    def _stock(self, conn: sa.Connection, s: Scenario) -> None:
+        """Entry / exit slips that bring each item's movements to the scenario's stock on hand."""
+        t = self.t
+        target = {(level.product_code, int(level.warehouse_code)): level.on_hand for level in s.stock_levels}
+        rows = []
+        for n, key in enumerate(sorted(set(target) | set(self.stock)), start=1):
+            product, depot = key
+            change = target.get(key, Decimal(0)) - self.stock.get(key, Decimal(0))
+            if not change:
+                continue
+            entry = change > 0
+            rows.append(
+                self._row(
+                    t.STOK_HAREKETLERI,
+                    "sth",
+                    s.as_of - dt.timedelta(days=1),
+                    None,
+                    sth_tarih=self._local(s.as_of - dt.timedelta(days=1)),
+                    sth_tip=codes.IN if entry else codes.OUT,
+                    sth_evraktip=codes.WAREHOUSE_ENTRY if entry else codes.WAREHOUSE_EXIT,
+                    sth_evrakno_seri="SAY",
+                    sth_evrakno_sira=n,
+                    sth_stok_kod=product,
+                    sth_miktar=float(abs(change)),
+                    sth_miktar2=float(abs(change)),
+                    sth_birim_pntr=1,
+                    sth_har_doviz_kuru=1.0,
+                    sth_giris_depo_no=depot if entry else 0,
+                    sth_cikis_depo_no=0 if entry else depot,
+                )
+            )
+        self._insert(conn, t.STOK_HAREKETLERI, rows)
+
+    def _risk(self, conn: sa.Connection, s: Scenario) -> None:
+        at = self._local(s.as_of)
+        self._insert(
+            conn,
+            self.t.RISK,
+            [
+                {
+                    "cari_kod": r.account_code,
+                    "risk_limiti": float(r.limit),
+                    "teminat": _f(r.collateral),
+                    "lastup_date": at,
+                }
+                for r in s.risk_limits
+            ],
+        )
+
+    # -- changes after the first sync ------------------------------------------------------
+    def apply(self, change: Change) -> None:
+        self.tz = self.tz or change.at.tzinfo  # type: ignore[assignment]
+        self.as_of = self.as_of or change.at
+        self._load_lookups()
+        if change.kind == "new_invoice" and change.invoice is not None:
+            self._documents([Stamped(change.invoice, change.at)], self._invoice_rows)
+        elif change.kind == "new_collection" and change.collection is not None:
+            self._documents([Stamped(change.collection, change.at)], self._collection_rows)
+        elif change.kind == "cancel_invoice":
+            self.cancel_invoice(change.number or "", change.at)
+        elif change.kind == "discount_value":
+            self._discount_value(change.number or "", Decimal(str(change.value)), change.at)
+        else:
+            raise ValueError(f"unknown change kind {change.kind!r}")
+
+    def cancel_invoice(self, number: str, at: dt.datetime) -> None:
+        h, s = self.t.CARI_HESAP_HAREKETLERI, self.t.STOK_HAREKETLERI
+        seri, sira = self._split(number)
+        stamp = self._local(at)
+        document = sa.and_(
+            h.c.cha_evrak_tip.in_((codes.SALES_INVOICE, codes.PURCHASE_INVOICE)),
+            h.c.cha_evrakno_seri == seri,
+            h.c.cha_evrakno_sira == sira,
+        )
+        with self.engine.begin() as conn:
+            guids = list(conn.execute(sa.select(h.c.cha_Guid).where(document)).scalars())
+            conn.execute(h.update().where(document).values(cha_iptal=True, cha_lastup_date=stamp))
+            conn.execute(s.update().where(s.c.sth_fat_uid.in_(guids)).values(sth_iptal=True, sth_lastup_date=stamp))
+
+    def _discount_value(self, code: str, value: Decimal, at: dt.datetime) -> None:
+        i = self.t.STOK_CARI_ISKONTO_TANIMLARI
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                i.update()
+                .where(i.c.isk_isim == code)
+                .values(isk_isk1_yuzde=float(value), isk_lastup_date=self._local(at))
+            ).rowcount
+            if not done:
+                raise ValueError(f"no discount definition named {code!r}")
+
+    def _load_lookups(self) -> None:
+        """Units and accounts from the database, for a writer that did not write the scenario."""
+        if self.accounts:
+            return
+        t = self.t
+        with self.engine.connect() as conn:
+            for r in conn.execute(sa.select(t.STOKLAR)):
+                units = self.units[r.sto_kod] = {}
+                for pointer in (1, 2, 3):
+                    name = getattr(r, f"sto_birim{pointer}_ad")
+                    if name:
+                        factor = Decimal(repr(abs(getattr(r, f"sto_birim{pointer}_katsayi") or 1.0)))
+                        units[name] = (pointer, factor)
+            c, p = t.CARI_HESAPLAR.c, t.ODEME_PLANLARI.c
+            rows = conn.execute(
+                sa.select(c.cari_kod, c.cari_unvan1, c.cari_efatura_fl, p.odp_kodu).select_from(
+                    t.CARI_HESAPLAR.outerjoin(t.ODEME_PLANLARI, p.odp_no == c.cari_odemeplan_no)
+                )
+            )
+            for r in rows:
+                self.accounts[r.cari_kod] = Account(
+                    code=r.cari_kod, title=r.cari_unvan1, payment_terms=r.odp_kodu, e_invoice=bool(r.cari_efatura_fl)
+                )
+
+    # -- test helpers --------------------------------------------------------------------------
+    def delete_invoice(self, number: str) -> None:
+        """Physically delete an invoice's rows and lines (integrations do this)."""
+        h, s = self.t.CARI_HESAP_HAREKETLERI, self.t.STOK_HAREKETLERI
+        seri, sira = self._split(number)
+        document = sa.and_(
+            h.c.cha_evrak_tip.in_((codes.SALES_INVOICE, codes.PURCHASE_INVOICE)),
+            h.c.cha_evrakno_seri == seri,
+            h.c.cha_evrakno_sira == sira,
+        )
+        with self.engine.begin() as conn:
+            guids = list(conn.execute(sa.select(h.c.cha_Guid).where(document)).scalars())
+            conn.execute(s.delete().where(s.c.sth_fat_uid.in_(guids)))
+            conn.execute(h.delete().where(document))
