@@ -1,0 +1,106 @@
+"""Collections: credit rows of the account ledger TBLCAHAR whose movement kind is a collection.
+
+TBLCAHAR holds every account movement as separate positive BORC (debit) / ALACAK (credit)
+columns. Invoice postings (HAREKET_TURU B), sales returns (C, credit too) and openings (A) never
+match; the kinds that do, and their methods, are the `collection_kinds` setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.netsis.rates import ONE
+from connectors.netsis.scopes import Database, NetsisEnv
+from connectors.netsis.streams import Item, ScopedStream, raw_code
+from mapping.errors import RecordError
+from mapping.money import fixed, minor_units
+from mapping.schema import Collection
+from mapping.text import required
+
+__all__ = ["Collections"]
+
+_DEFERRED = ("cheque", "promissory_note")  # their VADE_TARIHI is when they mature
+
+
+class Collections(ScopedStream):
+    name = "collections"
+    primary_key = ("number",)
+
+    def __init__(self, env: NetsisEnv) -> None:
+        super().__init__(env)
+        self.book = env.rate_book()
+        self.methods = dict(env.settings.collection_kinds)
+
+    def start(self) -> None:
+        self.book = self.env.rate_book()
+
+    def table(self) -> sa.Table:
+        return self.env.tables.CAHAR
+
+    def ref(self) -> sa.Column[int]:
+        return self.table().c.INC_KEY_NUMBER
+
+    def where(self) -> sa.ColumnElement[bool]:
+        c = self.table().c
+        return sa.and_(c.ALACAK > 0, c.HAREKET_TURU.in_(sorted(self.methods)))
+
+    def select_rows(self) -> sa.Select[Any]:
+        c = self.table().c
+        flag = self.env.tables.cancelled(self.table())
+        return sa.select(
+            c.INC_KEY_NUMBER,
+            c.CARI_KOD,
+            c.TARIH,
+            c.VADE_TARIHI,
+            c.BELGE_NO,
+            c.HAREKET_TURU,
+            c.ALACAK,
+            c.DOVIZ_TURU,
+            c.DOVIZ_TUTAR,
+            (sa.null() if flag is None else flag).label("CANCELLED"),
+            c.KAYITTARIHI,
+            c.DUZELTMETARIHI,
+        )
+
+    def attach(self, conn: sa.Connection, db: Database, rows: Sequence[Row[Any]]) -> list[Item]:
+        self.book.prepare((r.DOVIZ_TURU, r.TARIH.date() if r.TARIH else None) for r in rows)
+        return super().attach(conn, db, rows)
+
+    def key_columns(self) -> list[sa.ColumnElement[Any]]:
+        return [self.ref()]
+
+    def key_parts(self, row: Any) -> str:
+        return str(row.INC_KEY_NUMBER)
+
+    def fetch_column(self) -> tuple[sa.Column[Any], Any]:
+        return self.ref(), int
+
+    def map(self, item: Item) -> Collection:
+        r = item.row
+        method = self.methods.get(raw_code(r.HAREKET_TURU))
+        if method is None:
+            raise RecordError(f"HAREKET_TURU {r.HAREKET_TURU!r} is not a collection", "method")
+        if r.TARIH is None:
+            raise RecordError("missing", "date")
+        day = r.TARIH.date()
+        currency = self.book.currency(r.DOVIZ_TURU, "currency")
+        local_currency = self.settings.local_currency
+        amount_local = fixed(r.ALACAK, minor_units(local_currency), "amount_local")
+        local = not r.DOVIZ_TURU or currency == local_currency
+        due = r.VADE_TARIHI.date() if method in _DEFERRED and r.VADE_TARIHI is not None else None
+        return Collection(
+            number=required(self.text(r.BELGE_NO), "number", 100),
+            account_code=required(self.text(r.CARI_KOD), "account_code", 100),
+            date=day,
+            amount=amount_local if local else fixed(r.DOVIZ_TUTAR, minor_units(currency), "amount"),
+            currency=currency,
+            rate=ONE if local else self.book.rate(r.DOVIZ_TURU, day),
+            amount_local=amount_local,
+            method=method,
+            due_date=due,
+            cancelled=self.env.cancelled(r.CANCELLED),
+        )

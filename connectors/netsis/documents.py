@@ -1,0 +1,459 @@
+"""Document streams: customer orders (TBLSIPAMAS/TBLSIPATRA) and sales invoices and returns (TBLFATUIRS/TBLSTHAR).
+
+A document is identified by (SUBE_KODU, FTIRSIP, FATIRS_NO, CARI_KODU), Netsis's own key: the
+branch is part of it, and purchase-side numbers (a sales return is one) are only unique per
+account. Its lines join on the document number, kind and branch, and on the customer code (kept
+in STHAR_ACIKLAMA on invoice lines, STHAR_CARIKOD on order lines). A page of headers fetches all
+its lines in one IN (...) query per 1000 numbers.
+
+Money: header totals are stored in local currency (BRUTTUTAR, SAT_ISKT and the other discounts,
+KDV, GENELTOPLAM) plus the grand total in the document currency (DOVIZTUT); lines keep quantity
+and gross unit price per the item's first unit (STHAR_BF local, STHAR_DOVFIAT in the document
+currency) and chained discount percentages. Line amounts are computed from those as Netsis
+computes them (rounded half-up per step); the document's rate comes from DOVIZ (rates.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.netsis import codes
+from connectors.netsis.rates import ONE, RateBook
+from connectors.netsis.scopes import Database, NetsisEnv
+from connectors.netsis.streams import Item, ScopedStream, raw_code, stamp_since
+from connectors.sql import for_refs
+from mapping.errors import RecordError
+from mapping.money import QUANTS, fixed, minor_units
+from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
+from mapping.text import clean, required
+from mapping.units import unit_code
+
+__all__ = ["Invoices", "Orders"]
+
+L = TypeVar("L", InvoiceLine, OrderLine)
+_HUNDRED = Decimal(100)
+_MISSING = object()
+_MEMO_MAX = 200_000
+_ZERO = Decimal(0)
+_LINE_FIELDS = 23  # line_select's columns up to PLASIYER_KODU
+
+
+class DocMoney:
+    """One document's currency, rate and rounding."""
+
+    __slots__ = ("currency", "local", "local_places", "places", "q", "q_local", "rate")
+
+    def __init__(self, book: RateBook, code: Any, day: dt.date, local_currency: str) -> None:
+        self.currency = book.currency(code, "currency")
+        self.local = not code or self.currency == local_currency
+        self.rate = ONE if self.local else book.rate(code, day)
+        self.places = minor_units(self.currency)
+        self.local_places = minor_units(local_currency)
+        self.q = QUANTS[self.places]
+        self.q_local = QUANTS[self.local_places]
+
+    def amount(self, value: Decimal) -> Decimal:
+        return value.quantize(self.q, ROUND_HALF_UP)
+
+    def to_local(self, value: Decimal) -> Decimal:
+        return value if self.local else (value * self.rate).quantize(self.q_local, ROUND_HALF_UP)
+
+    def to_document(self, value: Decimal) -> Decimal:
+        """A local amount in the document currency. round(local / rate) gives back the document amount
+        exactly whenever the rate is above 1 (every foreign currency against the lira): the local amount
+        was rounded once, and dividing by the rate shrinks that error below half a minor unit."""
+        return value if self.local else (value / self.rate).quantize(self.q, ROUND_HALF_UP)
+
+    def totals(self, r: Row[Any]) -> tuple[Totals, Totals]:
+        lp = self.local_places
+        gross = fixed(r.BRUTTUTAR, lp, "totals_local.gross")
+        discount = sum(
+            (
+                fixed(v, lp, "totals_local.discount")
+                for v in (r.SAT_ISKT, r.MFAZ_ISKT, r.GEN_ISK1T, r.GEN_ISK2T, r.GEN_ISK3T)
+            ),
+            Decimal(0).quantize(self.q_local),
+        )
+        vat = fixed(r.KDV, lp, "totals_local.vat")
+        total = fixed(r.GENELTOPLAM, lp, "totals_local.total")
+        if self.local:
+            same = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=total)
+            return same, same
+        doc_gross, doc_discount = self.to_document(gross), self.to_document(discount)
+        doc_net = doc_gross - doc_discount
+        document = Totals(
+            gross=doc_gross,
+            discount=doc_discount,
+            net=doc_net,
+            vat=self.to_document(vat),
+            # An empty DOVIZTUT (a document saved without its currency total) falls back to the conversion.
+            total=fixed(r.DOVIZTUT, self.places, "totals.total") if r.DOVIZTUT else self.to_document(total),
+        )
+        # No net column: the local net is the document net at the document's rate.
+        local = Totals(gross=gross, discount=discount, net=self.to_local(doc_net), vat=vat, total=total)
+        return document, local
+
+
+class _Document(ScopedStream):
+    """What orders and invoices share: header/line tables, identity, change detection, lines and money."""
+
+    def __init__(self, env: NetsisEnv) -> None:
+        super().__init__(env)
+        self.unit_codes: dict[Any, str | None] = {}
+        self.exact: dict[float, Decimal] = {}
+        self.texts: dict[Any, str | None] = {}
+        self.book = env.rate_book()
+
+    def start(self) -> None:
+        self.book = self.env.rate_book()
+
+    def lines_table(self) -> sa.Table:
+        raise NotImplementedError
+
+    def line_customer(self) -> sa.Column[str]:
+        """The line column holding the document's customer code."""
+        raise NotImplementedError
+
+    def kinds(self) -> tuple[str, ...]:
+        """The FTIRSIP values the stream's documents have (their lines carry the same in STHAR_FTIRSIP)."""
+        raise NotImplementedError
+
+    def line_columns(self) -> list[sa.ColumnElement[Any]]:
+        return []
+
+    # -- identity, paging, change detection ------------------------------------------------
+    def ref(self) -> sa.Column[int]:
+        return self.table().c.SIRANO
+
+    def key_columns(self) -> list[sa.ColumnElement[Any]]:
+        h = self.table().c
+        return [h.SUBE_KODU, h.FTIRSIP, h.FATIRS_NO, h.CARI_KODU]
+
+    def key_parts(self, row: Any) -> str:
+        # The number before the customer code: codes may hold ':', document numbers do not.
+        return f"{row.SUBE_KODU}:{raw_code(row.FTIRSIP)}:{raw_code(row.FATIRS_NO)}:{raw_code(row.CARI_KODU)}"
+
+    def fetch_column(self) -> tuple[sa.Column[Any], Any]:
+        return self.table().c.FATIRS_NO, lambda rest: rest.split(":", 3)[2]
+
+    def _same_document(self, line: sa.Table) -> list[sa.ColumnElement[bool]]:
+        h, ln = self.table().c, line.c
+        return [
+            ln.FISNO == h.FATIRS_NO,
+            ln.STHAR_FTIRSIP == h.FTIRSIP,
+            ln.SUBE_KODU == h.SUBE_KODU,
+            self.line_customer() == h.CARI_KODU,
+        ]
+
+    def changed_since(self, moment: dt.datetime) -> sa.ColumnElement[bool]:
+        header = stamp_since(self.table(), moment)
+        if not self.settings.line_stamps:
+            return header
+        line = self.lines_table()
+        edited = sa.exists().where(*self._same_document(line), moment <= line.c.DUZELTMETARIHI)
+        return sa.or_(header, edited)  # an edited line re-reads its whole document
+
+    def header_columns(self) -> list[sa.ColumnElement[Any]]:
+        h = self.table().c
+        flag = self.env.tables.cancelled(self.table())
+        return [
+            h.SIRANO,
+            h.SUBE_KODU,
+            h.FTIRSIP,
+            h.FATIRS_NO,
+            h.CARI_KODU,
+            h.TARIH,
+            h.TIPI,
+            h.BRUTTUTAR,
+            h.SAT_ISKT,
+            h.MFAZ_ISKT,
+            h.GEN_ISK1T,
+            h.GEN_ISK2T,
+            h.GEN_ISK3T,
+            h.KDV,
+            h.GENELTOPLAM,
+            h.DOVIZTIP,
+            h.DOVIZTUT,
+            h.DOVBAZTAR,
+            h.PLA_KODU,
+            h.TOPDEPO,
+            h.ACIKLAMA,
+            h.ONAYTIPI,
+            (sa.null() if flag is None else flag).label("CANCELLED"),
+            h.KAYITTARIHI,
+            h.DUZELTMETARIHI,
+        ]
+
+    # -- lines -------------------------------------------------------------------------------
+    def line_select(self) -> sa.Select[Any]:
+        line, item = self.lines_table(), self.env.tables.STSABIT
+        ln, s = line.c, item.c
+        unit = sa.case((ln.OLCUBR == 2, s.OLCU_BR2), (ln.OLCUBR == 3, s.OLCU_BR3), else_=s.OLCU_BR1)
+        stamps = [ln.DUZELTMETARIHI] if self.settings.line_stamps else []
+        return (
+            sa.select(
+                ln.FISNO,
+                ln.STHAR_FTIRSIP,
+                ln.SUBE_KODU,
+                self.line_customer().label("CUSTOMER"),
+                ln.INCKEYNO,
+                ln.SIRA,
+                ln.STOK_KODU,
+                s.GRUP_KODU,
+                ln.OLCUBR,
+                unit.label("UNIT"),
+                ln.STHAR_GCMIK,
+                ln.STHAR_GCMIK2,
+                ln.STHAR_BF,
+                ln.STHAR_DOVFIAT,
+                ln.STHAR_SATISK,
+                ln.STHAR_SATISK2,
+                ln.STRA_SATISK3,
+                ln.STRA_SATISK4,
+                ln.STRA_SATISK5,
+                ln.STRA_SATISK6,
+                ln.STHAR_KDV,
+                ln.DEPO_KODU,
+                ln.PLASIYER_KODU,
+                *stamps,
+                *self.line_columns(),
+            )
+            .select_from(line.outerjoin(item, s.STOK_KODU == ln.STOK_KODU))
+            .where(ln.STHAR_FTIRSIP.in_(self.kinds()))
+            .order_by(ln.INCKEYNO)
+        )
+
+    def attach(self, conn: sa.Connection, db: Database, rows: Sequence[Row[Any]]) -> list[Item]:
+        ln = self.lines_table().c
+        grouped: dict[tuple[Any, ...], list[Row[Any]]] = {}
+        for line in for_refs(conn, self.line_select(), ln.FISNO, [r.FATIRS_NO for r in rows]):
+            identity = (line.SUBE_KODU, raw_code(line.STHAR_FTIRSIP), raw_code(line.FISNO), raw_code(line.CUSTOMER))
+            grouped.setdefault(identity, []).append(line)
+        self.book.prepare((r.DOVIZTIP, self._rate_day(r)) for r in rows)
+        return [
+            Item(
+                db.name,
+                r,
+                grouped.get((r.SUBE_KODU, raw_code(r.FTIRSIP), raw_code(r.FATIRS_NO), raw_code(r.CARI_KODU)), []),
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def _rate_day(r: Row[Any]) -> dt.date | None:
+        day = r.DOVBAZTAR or r.TARIH
+        return None if day is None else day.date()
+
+    def money(self, r: Row[Any]) -> DocMoney:
+        day = self._rate_day(r)
+        if day is None:
+            raise RecordError("missing", "date")
+        return DocMoney(self.book, r.DOVIZTIP, day, self.settings.local_currency)
+
+    def _decimal(self, value: Any) -> Decimal:
+        """A FLOAT column's value as the Decimal it was written as (its shortest repr), unrounded."""
+        if value is None:
+            return Decimal(0)
+        hit = self.exact.get(value)
+        if hit is None:
+            if len(self.exact) >= _MEMO_MAX:
+                self.exact.clear()
+            hit = self.exact[value] = Decimal(repr(float(value)))
+        return hit
+
+    def _clean(self, value: Any) -> str | None:
+        """Repaired, cleaned text of a code or name; memoised, since lines repeat a few hundred values."""
+        hit = self.texts.get(value, _MISSING)
+        if hit is _MISSING:
+            if len(self.texts) >= _MEMO_MAX:
+                self.texts.clear()
+            hit = self.texts[value] = clean(self.text(value))
+        return hit  # type: ignore[return-value]
+
+    def line(self, ln: Row[Any], money: DocMoney, number: int, cls: type[L], **extra: Any) -> L:
+        """One line: amounts from first-unit quantity x gross unit price, chained discounts, then VAT.
+
+        The row unpacks in line_select's column order (the hot loop: no name lookups)."""
+        (_, _, _, _, _, sira, item, group, olcubr, unit, qty, qty2, bf, dovfiat, *discounts, kdv, depot, rep) = ln[
+            :_LINE_FIELDS
+        ]
+        d = self._decimal
+        first_qty = d(qty)
+        if money.local:
+            price = d(bf)
+        elif dovfiat:
+            price = d(dovfiat)
+        else:  # a foreign line that kept no foreign price: its local price at the rate
+            price = d(bf) / money.rate
+        gross = money.amount(first_qty * price)
+        net = gross
+        for pct in discounts:
+            if pct:
+                net -= money.amount(net * d(pct) / _HUNDRED)
+        vat_rate = None if kdv is None else fixed(kdv, 2, "lines.vat_rate")
+        vat = money.amount(net * vat_rate / _HUNDRED) if vat_rate else money.amount(_ZERO)
+        if olcubr and olcubr > 1 and qty2:
+            quantity = d(qty2)
+            per_unit = price * first_qty / quantity  # the line's unit price, not the first unit's
+        else:
+            quantity, per_unit = first_qty, price
+        unit = self._clean(unit)
+        code = self.unit_codes.get(unit, _MISSING)
+        if code is _MISSING:
+            code = self.unit_codes[unit] = unit_code(unit)
+        return cls(
+            line_no=sira if sira is not None else number,
+            kind="service" if self._clean(group) == self.settings.service_group else "item",
+            product_code=self._clean(item),
+            quantity=quantity.quantize(QUANTS[3], ROUND_HALF_UP),
+            unit=unit,
+            unit_code=code,  # type: ignore[arg-type]
+            unit_price=per_unit.quantize(QUANTS[4], ROUND_HALF_UP),
+            gross=gross,
+            discount=gross - net,
+            net=net,
+            vat_rate=vat_rate,
+            vat=vat,
+            net_local=money.to_local(net),
+            warehouse_code=None if depot is None else str(depot),
+            sales_rep_code=self._clean(rep),
+            **extra,
+        )
+
+    def header_fields(self, r: Row[Any], money: DocMoney) -> dict[str, Any]:
+        totals, totals_local = money.totals(r)
+        text = self.text
+        return {
+            "number": required(text(r.FATIRS_NO), "number", 100),
+            "account_code": required(text(r.CARI_KODU), "account_code", 100),
+            "date": r.TARIH.date(),
+            "currency": money.currency,
+            "rate": money.rate,
+            "totals": totals,
+            "totals_local": totals_local,
+            "warehouse_code": None if r.TOPDEPO is None else str(r.TOPDEPO),
+            "sales_rep_code": clean(text(r.PLA_KODU)),
+        }
+
+
+class Invoices(_Document):
+    """Sales invoices (FTIRSIP 1 without return lines) and sales returns (FTIRSIP 2 with STHAR_HTUR 'L'
+    lines). Purchase invoices, purchase returns (FTIRSIP 1 with 'L' lines) and dispatches never match."""
+
+    name = "invoices"
+    primary_key = ("number",)
+
+    def table(self) -> sa.Table:
+        return self.env.tables.FATUIRS
+
+    def lines_table(self) -> sa.Table:
+        return self.env.tables.STHAR
+
+    def line_customer(self) -> sa.Column[str]:
+        return self.env.tables.STHAR.c.STHAR_ACIKLAMA
+
+    def kinds(self) -> tuple[str, ...]:
+        return (codes.SALES_INVOICE, codes.PURCHASE_INVOICE)
+
+    def where(self) -> sa.ColumnElement[bool]:
+        h, line = self.table().c, self.lines_table()
+        has_return_lines = sa.exists().where(*self._same_document(line), line.c.STHAR_HTUR == codes.HTUR_RETURN)
+        return sa.or_(
+            sa.and_(h.FTIRSIP == codes.SALES_INVOICE, ~has_return_lines),
+            sa.and_(h.FTIRSIP == codes.PURCHASE_INVOICE, has_return_lines),
+        )
+
+    def select_rows(self) -> sa.Select[Any]:
+        h = self.table().c
+        return sa.select(*self.header_columns(), h.ODEMETARIHI, h.GIB_FATIRS_NO)
+
+    def map(self, item: Item) -> Invoice:
+        r = item.row
+        money = self.money(r)
+        lines = [self.line(ln, money, n, InvoiceLine) for n, ln in enumerate(item.lines, start=1)]
+        if raw_code(r.FTIRSIP) == codes.PURCHASE_INVOICE:
+            kind = "return"
+        elif self.settings.price_difference_tipi == r.TIPI:
+            kind = "price_difference"
+        elif lines and all(line.kind == "service" for line in lines):
+            kind = "service"
+        else:
+            kind = "sale"
+        return Invoice(
+            **self.header_fields(r, money),
+            document_no=clean(r.GIB_FATIRS_NO),
+            kind=kind,  # type: ignore[arg-type]
+            due_date=r.ODEMETARIHI.date() if r.ODEMETARIHI is not None else None,
+            cancelled=self.env.cancelled(r.CANCELLED),
+            # By convention the return's description holds the invoice it returns (README).
+            original_invoice=clean(self.text(r.ACIKLAMA)) if kind == "return" else None,
+            lines=lines,
+        )
+
+
+class Orders(_Document):
+    """Customer orders (FTIRSIP 6). Status: the cancel flag -> cancelled; every line closed (STHAR_HTUR =
+    closed_line_code) -> closed; else the approval code ONAYTIPI per `order_statuses`."""
+
+    name = "orders"
+    primary_key = ("number",)
+
+    def table(self) -> sa.Table:
+        return self.env.tables.SIPAMAS
+
+    def lines_table(self) -> sa.Table:
+        return self.env.tables.SIPATRA
+
+    def line_customer(self) -> sa.Column[str]:
+        return self.env.tables.SIPATRA.c.STHAR_CARIKOD
+
+    def kinds(self) -> tuple[str, ...]:
+        return (codes.CUSTOMER_ORDER,)
+
+    def where(self) -> sa.ColumnElement[bool]:
+        return self.table().c.FTIRSIP == codes.CUSTOMER_ORDER
+
+    def select_rows(self) -> sa.Select[Any]:
+        return sa.select(*self.header_columns())
+
+    def line_columns(self) -> list[sa.ColumnElement[Any]]:
+        ln = self.lines_table().c
+        return [ln.FIRMA_DOVTUT, ln.STHAR_HTUR]
+
+    def _shipped(self, ln: Row[Any]) -> Decimal:
+        """Delivered quantity (FIRMA_DOVTUT, first unit: 1 src) in the line's unit."""
+        done = self._decimal(ln.FIRMA_DOVTUT)
+        if (ln.OLCUBR or 1) > 1 and ln.STHAR_GCMIK2 and ln.STHAR_GCMIK:
+            done = done * self._decimal(ln.STHAR_GCMIK2) / self._decimal(ln.STHAR_GCMIK)
+        return done.quantize(QUANTS[3], ROUND_HALF_UP)
+
+    def map(self, item: Item) -> Order:
+        r = item.row
+        money = self.money(r)
+        closed_code = self.settings.closed_line_code
+        lines = [
+            self.line(
+                ln,
+                money,
+                n,
+                OrderLine,
+                shipped_quantity=self._shipped(ln),
+                closed=(ln.STHAR_HTUR or "").strip() == closed_code,
+            )
+            for n, ln in enumerate(item.lines, start=1)
+        ]
+        if self.env.cancelled(r.CANCELLED):
+            status = "cancelled"
+        elif lines and all(line.closed for line in lines):
+            status = "closed"
+        else:
+            status = self.settings.order_statuses.get((r.ONAYTIPI or "").strip())  # type: ignore[assignment]
+            if status is None:
+                raise RecordError(f"unknown ONAYTIPI {r.ONAYTIPI!r} (add it to the order_statuses setting)", "status")
+        return Order(**self.header_fields(r, money), status=status, lines=lines)  # type: ignore[arg-type]

@@ -1,0 +1,242 @@
+"""Card streams: accounts (TBLCASABIT), products (TBLSTSABIT) and discount conditions (TBLKOSULMAS)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.netsis import codes
+from connectors.netsis.streams import CardStream
+from mapping.errors import RecordError
+from mapping.money import fixed, percent, quantity, unit_price
+from mapping.schema import Account, Discount, Product, UnitConversion
+from mapping.taxid import tax_id
+from mapping.text import clean, email, phone, required
+from mapping.units import unit_code
+
+__all__ = ["Accounts", "Discounts", "Products"]
+
+
+class Accounts(CardStream):
+    """TBLCASABIT; e-invoice users are the accounts whose tax id is in TBLEFATCARI (GİB's user list)."""
+
+    name = "accounts"
+    primary_key = ("code",)
+
+    def table(self) -> sa.Table:
+        return self.env.tables.CASABIT
+
+    def code_column(self) -> sa.Column[str]:
+        return self.env.tables.CASABIT.c.CARI_KOD
+
+    def select_rows(self) -> sa.Select[Any]:
+        c, e = self.table().c, self.env.tables.EFATCARI.c
+        e_invoice = sa.exists().where(e.IDENTIFIER == c.VERGI_NUMARASI)
+        return sa.select(
+            c.CARI_KOD,
+            c.CARI_ISIM,
+            c.CARI_TIP,
+            c.VERGI_NUMARASI,
+            c.VERGI_DAIRESI,
+            c.DOVIZ_TIPI,
+            c.GRUP_KODU,
+            c[self.settings.region_column].label("REGION"),
+            c.PLASIYER_KODU,
+            c.BAGLICARIKOD,
+            c.CARI_TEL,
+            c.EMAIL,
+            c.CARI_ADRES,
+            c.CARI_IL,
+            c.ULKE_KODU,
+            c.ISKONTO_ORANI,
+            c.VADE_GUNU,
+            e_invoice.label("EFATURA"),
+            c.KAYITTARIHI,
+            c.DUZELTMETARIHI,
+        )
+
+    def map(self, item: Row[Any]) -> Account:
+        r, text = item, self.text
+        kind = self.settings.account_kinds.get(raw_kind := (r.CARI_TIP or "").strip())
+        if kind is None:
+            raise RecordError(f"unknown CARI_TIP {raw_kind!r} (add it to the account_kinds setting)", "kind")
+        country = clean(r.ULKE_KODU)
+        tax, tax_kind = tax_id(r.VERGI_NUMARASI, "tax_id", country or "TR")
+        currency = self.env.currencies.get(r.DOVIZ_TIPI or codes.LOCAL_CURRENCY_CODE)
+        if currency is None:
+            raise RecordError(f"unknown Netsis currency number {r.DOVIZ_TIPI!r} (see currency_codes)", "currency")
+        return Account(
+            code=required(text(r.CARI_KOD), "code", 100),
+            title=required(text(r.CARI_ISIM), "title", 2000),
+            tax_id=tax,
+            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_office=clean(text(r.VERGI_DAIRESI)),
+            kind=kind,
+            is_individual=tax_kind == "TCKN",
+            currency=currency,
+            group_code=clean(text(r.GRUP_KODU)),
+            region_code=clean(text(r.REGION)),
+            sales_rep_code=clean(text(r.PLASIYER_KODU)),
+            parent_code=clean(text(r.BAGLICARIKOD)),
+            phone=phone(r.CARI_TEL),
+            email=email(r.EMAIL),
+            address=clean(text(r.CARI_ADRES)),
+            city=clean(text(r.CARI_IL)),
+            country=country,
+            created_at=self.aware(r.KAYITTARIHI),
+            discount_rate=percent(r.ISKONTO_ORANI, "discount_rate") or None,
+            # Netsis keeps the due-day count, not a named payment plan.
+            payment_terms=None if r.VADE_GUNU is None else str(r.VADE_GUNU),
+            e_invoice=bool(r.EFATURA),
+        )
+
+
+class Products(CardStream):
+    """TBLSTSABIT without service cards (GRUP_KODU = service_group); units and barcodes are on the card."""
+
+    name = "products"
+    primary_key = ("code",)
+
+    def table(self) -> sa.Table:
+        return self.env.tables.STSABIT
+
+    def code_column(self) -> sa.Column[str]:
+        return self.env.tables.STSABIT.c.STOK_KODU
+
+    def where(self) -> sa.ColumnElement[bool]:
+        group = self.table().c.GRUP_KODU
+        return sa.or_(group.is_(None), group != self.settings.service_group)
+
+    def select_rows(self) -> sa.Select[Any]:
+        s, settings = self.table().c, self.settings
+        return sa.select(
+            s.STOK_KODU,
+            s.STOK_ADI,
+            s.GRUP_KODU,
+            s[settings.product_group_column].label("GROUPCODE"),
+            s[settings.brand_column].label("BRAND"),
+            s.OLCU_BR1,
+            s.OLCU_BR2,
+            s.PAY_1,
+            s.PAYDA_1,
+            s.OLCU_BR3,
+            s.PAY_2,
+            s.PAYDA_2,
+            s.BARKOD1,
+            s.BARKOD2,
+            s.BARKOD3,
+            s.KDV_ORANI,
+            s.KILIT,
+            s.KAYITTARIHI,
+            s.DUZELTMETARIHI,
+        )
+
+    def _factor(self, pay: Any, payda: Any, field: str) -> Decimal:
+        top, bottom = Decimal(repr(float(pay or 1.0))), Decimal(repr(float(payda or 1.0)))
+        if not top or not bottom:
+            raise RecordError("unit conversion with a zero PAY/PAYDA", field)
+        ratio = top / bottom if self.settings.unit_factor == "PAY/PAYDA" else bottom / top
+        return quantity(ratio, field)  # type: ignore[return-value]
+
+    def map(self, item: Row[Any]) -> Product:
+        r, text = item, self.text
+        base = clean(text(r.OLCU_BR1))
+        first_barcode = clean(r.BARKOD1)
+        units = []
+        if base is not None:
+            units.append(
+                UnitConversion(unit=base, factor=Decimal("1.000"), unit_code=unit_code(base), barcode=first_barcode)
+            )
+        for unit, pay, payda, barcode, field in (
+            (r.OLCU_BR2, r.PAY_1, r.PAYDA_1, r.BARKOD2, "units[2].factor"),
+            (r.OLCU_BR3, r.PAY_2, r.PAYDA_2, r.BARKOD3, "units[3].factor"),
+        ):
+            name = clean(text(unit))
+            if name is not None and name != base:
+                factor = self._factor(pay, payda, field)
+                units.append(
+                    UnitConversion(unit=name, factor=factor, unit_code=unit_code(name), barcode=clean(barcode))
+                )
+        return Product(
+            code=required(text(r.STOK_KODU), "code", 100),
+            name=required(text(r.STOK_ADI), "name", 2000),
+            barcodes=[first_barcode] if first_barcode else [],
+            base_unit=base,
+            base_unit_code=unit_code(base) if base else None,
+            units=units,
+            category_code=clean(text(r.GRUP_KODU)),
+            group_code=clean(text(r.GROUPCODE)),
+            brand=clean(text(r.BRAND)),
+            vat_rate=percent(r.KDV_ORANI, "vat_rate"),
+            active=(r.KILIT or "").strip() != codes.YES,
+        )
+
+
+class Discounts(CardStream):
+    """TBLKOSULMAS sales conditions: percent (Y), amount (T) or fixed price (F), with their restrictions."""
+
+    name = "discounts"
+    primary_key = ("code",)
+
+    def table(self) -> sa.Table:
+        return self.env.tables.KOSULMAS
+
+    def code_column(self) -> sa.Column[str]:
+        return self.env.tables.KOSULMAS.c.KOSULKODU
+
+    def select_rows(self) -> sa.Select[Any]:
+        k = self.table().c
+        return sa.select(
+            k.KOSULKODU,
+            k.CARI_KOD,
+            k.CARI_GRUP_KODU,
+            k.STOK_KODU,
+            k.STOK_GRUP_KODU,
+            k.ISKONTO_TIPI,
+            k.DEGER,
+            k.DOVIZ_TIPI,
+            k.MIN_MIKTAR,
+            k.BASTAR,
+            k.BITTAR,
+            k.ONCELIK,
+            k.KAPALI,
+            k.KAYITTARIHI,
+            k.DUZELTMETARIHI,
+        )
+
+    def map(self, item: Row[Any]) -> Discount:
+        r, text = item, self.text
+        kind = codes.DISCOUNT_KINDS.get((r.ISKONTO_TIPI or "").strip())
+        if kind is None:
+            raise RecordError(f"unknown ISKONTO_TIPI {r.ISKONTO_TIPI!r}", "kind")
+        dims = {
+            "account": clean(text(r.CARI_KOD)),
+            "account_group": clean(text(r.CARI_GRUP_KODU)),
+            "product": clean(text(r.STOK_KODU)),
+            "product_group": clean(text(r.STOK_GRUP_KODU)),
+        }
+        currency = None
+        if r.DOVIZ_TIPI is not None:
+            currency = self.env.currencies.get(r.DOVIZ_TIPI)
+            if currency is None:
+                raise RecordError(f"unknown Netsis currency number {r.DOVIZ_TIPI!r} (see currency_codes)", "currency")
+        value = unit_price(r.DEGER, "value") if kind == "fixed_price" else fixed(r.DEGER, 2, "value")
+        return Discount(
+            code=required(text(r.KOSULKODU), "code", 100),
+            scope="+".join(name for name, v in dims.items() if v) or "all",
+            account_code=dims["account"],
+            account_group_code=dims["account_group"],
+            product_code=dims["product"],
+            product_group_code=dims["product_group"],
+            kind=kind,  # type: ignore[arg-type]
+            value=value,  # type: ignore[arg-type]
+            currency=currency,
+            min_quantity=quantity(r.MIN_MIKTAR, "min_quantity") or None,
+            valid_from=r.BASTAR.date() if r.BASTAR else None,
+            valid_to=r.BITTAR.date() if r.BITTAR else None,
+            priority=r.ONCELIK or 0,
+            active=(r.KAPALI or "").strip() != codes.YES,
+        )

@@ -1,0 +1,81 @@
+"""Exchange rates: Netsis keeps a document's foreign amounts (DOVIZTUT, STHAR_DOVFIAT, DOVIZ_TUTAR) but
+not its rate; the rate is the day's row in the system database's DOVIZ table (by default [NETSIS].dbo.DOVIZ).
+
+The rate of a day is the latest DOVIZ row on or before it: the central bank publishes no rates
+at weekends and on holidays, and Netsis then applies the last published one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connectors.netsis.codes import LOCAL_CURRENCY_CODE
+from mapping.errors import RecordError
+from mapping.money import rate
+
+__all__ = ["ONE", "RateBook"]
+
+ONE = Decimal("1.000000")
+
+
+class RateBook:
+    """Rates by (currency number, day), loaded a currency-year at a time and kept for the book's life.
+
+    A book lives for one read: rates entered later (today's, once published) are seen by the next read.
+    """
+
+    def __init__(self, engine: Engine, table: sa.Table, column: str, database: str, currencies: Mapping[int, str]):
+        self.engine = engine
+        self.table = table
+        self.column = table.c[column]
+        self.database = database
+        self.currencies = currencies
+        self.years: dict[tuple[int, int], tuple[list[dt.date], list[Decimal]]] = {}
+
+    def currency(self, code: int | None, field: str) -> str:
+        """ISO code of a Netsis currency number; unknown numbers are an error, never guessed."""
+        iso = self.currencies.get(code or LOCAL_CURRENCY_CODE)
+        if iso is None:
+            raise RecordError(f"unknown Netsis currency number {code!r} (add it to the currency_codes setting)", field)
+        return iso
+
+    def prepare(self, wanted: Iterable[tuple[int | None, dt.date | None]]) -> None:
+        """Load the currency-years a page of documents needs, in the reader (not the mapping) thread."""
+        for code, day in wanted:
+            if code and day is not None and (code, day.year) not in self.years:
+                self._load(code, day.year)
+
+    def rate(self, code: int | None, day: dt.date, field: str = "rate") -> Decimal:
+        if not code:
+            return ONE
+        for year in (day.year, day.year - 1):
+            days, values = self.years.get((code, year)) or self._load(code, year)
+            at = bisect.bisect_right(days, day) if year == day.year else len(days)
+            if at:
+                return values[at - 1]
+        raise RecordError(
+            f"no exchange rate for currency number {code} on or before {day} in {self.database}.DOVIZ", field
+        )
+
+    def _load(self, code: int, year: int) -> tuple[list[dt.date], list[Decimal]]:
+        t = self.table.c
+        stmt = (
+            sa.select(t.TARIH, self.column)
+            .where(code == t.SIRA, dt.datetime(year, 1, 1) <= t.TARIH, dt.datetime(year + 1, 1, 1) > t.TARIH)
+            .order_by(t.TARIH)
+        )
+        days: list[dt.date] = []
+        values: list[Decimal] = []
+        with self.engine.connect() as conn:
+            for day, value in conn.execute(stmt):
+                if value:  # an empty rate cell is no rate
+                    days.append(day.date())
+                    values.append(rate(value, "rate"))  # type: ignore[arg-type]
+        self.years[(code, year)] = (days, values)
+        return days, values

@@ -1,0 +1,152 @@
+"""NetsisSettings: where the company databases are, and the UNCONFIRMED readings as named settings."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from connectors.base import ConnectorError
+from connectors.netsis import codes
+from connectors.netsis.tables import validate_identifier
+from connectors.sql import SqlSourceSettings
+from mapping.schema import AccountKind, CollectionMethod, OrderStatus
+
+__all__ = ["NetsisSettings"]
+
+# SQL Server database names as Netsis creates them (GIDA2026, ANTPAK_2025): no dots, brackets or quotes,
+# since a name becomes the database of a connection URL.
+_DATABASE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-$#@]{0,127}$")
+KodColumn = Literal["KOD_1", "KOD_2", "KOD_3", "KOD_4", "KOD_5"]
+RaporColumn = Literal["RAPOR_KODU1", "RAPOR_KODU2", "RAPOR_KODU3", "RAPOR_KODU4", "RAPOR_KODU5"]
+RiskColumn = Literal["CARISK", "CCRISK", "SARISK", "SCRISK"]
+
+
+def _database(name: object, setting: str) -> str:
+    if not isinstance(name, str) or not _DATABASE.fullmatch(name):
+        raise ValueError(f"setting {setting!r}: {str(name)[:40]!r} is not a database name (letters, digits, _-$#@)")
+    return name
+
+
+class NetsisSettings(SqlSourceSettings):
+    """A Netsis company: one database per fiscal year on one SQL Server, plus the NETSIS system database.
+
+    `url` reaches the server (its database part is the default when `databases` is empty); every listed
+    database is opened with the same login.
+    """
+
+    databases: list[str] = Field(
+        default_factory=list,
+        description="the company's databases, oldest year first, e.g. [GIDA2025, GIDA2026]; empty: the url's one",
+    )
+    master_database: str | None = Field(
+        None, description="where account/product/condition cards are maintained (default: the last of databases)"
+    )
+    company: str | None = Field(
+        None, description="key prefix of cards, stable across years (default: the master database without its year)"
+    )
+    rates_database: str = Field("NETSIS", description="the system database holding the DOVIZ exchange-rate table")
+    rate_column: Literal["DOV_ALIS", "DOV_SATIS", "EFF_ALIS", "EFF_SATIS"] = Field(
+        "DOV_ALIS", description="the DOVIZ rate documents are booked at (UNCONFIRMED: buying rate, as tax law asks)"
+    )
+    local_currency: str = Field("TRY", pattern="^[A-Z]{3}$")
+    currency_codes: dict[int, str] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_CURRENCY_CODES),
+        description="Netsis currency number (DOVIZ.SIRA) -> ISO code; 0 is always the local currency",
+    )
+    repair_turkish: bool = Field(
+        True, description="text holds cp1254 bytes in a Latin-1 collation (Ý Þ Ð ý þ ð): map it back to İ Ş Ğ ı ş ğ"
+    )
+    cancelled_column: str | None = Field(
+        "IPTAL",
+        description="CHAR(1) column on TBLFATUIRS/TBLSIPAMAS/TBLCAHAR marking a cancelled document (UNCONFIRMED); "
+        "null where cancelled documents are deleted instead",
+    )
+    cancelled_value: str = Field(codes.YES, min_length=1, max_length=1)
+    line_stamps: bool = Field(
+        True, description="TBLSTHAR/TBLSIPATRA carry DUZELTMETARIHI, so an edited line re-reads its document"
+    )
+    account_kinds: dict[str, AccountKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_ACCOUNT_KINDS), description="TBLCASABIT.CARI_TIP -> account kind"
+    )
+    collection_kinds: dict[str, CollectionMethod] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_COLLECTION_KINDS),
+        description="TBLCAHAR.HAREKET_TURU of credit rows that are collections -> method",
+    )
+    order_statuses: dict[str, OrderStatus] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_ORDER_STATUSES),
+        description="TBLSIPAMAS.ONAYTIPI -> status of an order neither cancelled nor closed",
+    )
+    closed_line_code: str = Field(codes.CLOSED_ORDER_LINE, min_length=1, max_length=1)
+    service_group: str = Field(codes.SERVICE_GROUP, description="TBLSTSABIT.GRUP_KODU of service cards")
+    price_difference_tipi: int = Field(codes.PRICE_DIFFERENCE_TIPI, description="TBLFATUIRS.TIPI of a price difference")
+    product_group_column: KodColumn = "KOD_1"
+    brand_column: KodColumn = "KOD_2"
+    region_column: RaporColumn = "RAPOR_KODU1"
+    unit_factor: Literal["PAY/PAYDA", "PAYDA/PAY"] = Field(
+        "PAY/PAYDA", description="first-unit quantity in one of OLCU_BR2 (PAY_1, PAYDA_1) and OLCU_BR3 (PAY_2, PAYDA_2)"
+    )
+    uncashed_risk_columns: list[RiskColumn] = Field(
+        default_factory=lambda: ["CARISK", "CCRISK", "SARISK", "SCRISK"],
+        description="TBLCASABIT cheque/note risk columns summed as uncashed cheques and notes",
+    )
+
+    @field_validator("databases")
+    @classmethod
+    def _databases(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("setting 'databases' lists a database twice")
+        return [_database(name, "databases") for name in value]
+
+    @field_validator("master_database", "rates_database")
+    @classmethod
+    def _one_database(cls, value: str | None) -> str | None:
+        return None if value is None else _database(value, "database")
+
+    @field_validator("company")
+    @classmethod
+    def _company(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or ":" in value or len(value) > 40):
+            raise ValueError("setting 'company' must be 1..40 characters without ':' (it prefixes keys)")
+        return value
+
+    @field_validator("cancelled_column")
+    @classmethod
+    def _cancel_column(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_identifier(value, "cancelled_column")
+        except ConnectorError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("collection_kinds", "account_kinds", "order_statuses")
+    @classmethod
+    def _one_letter_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if len(k) != 1]
+        if bad:
+            raise ValueError(f"keys must be single Netsis code letters, not {bad[0]!r}")
+        return value
+
+    @field_validator("order_statuses")
+    @classmethod
+    def _live_statuses(cls, value: dict[str, OrderStatus]) -> dict[str, OrderStatus]:
+        # Cancelled and closed come from the cancel flag and the lines, never from the approval code.
+        wrong = sorted({s for s in value.values() if s not in ("proposal", "open", "shippable")})
+        if wrong:
+            raise ValueError(f"order_statuses may map to proposal, open or shippable only, not {wrong[0]!r}")
+        return value
+
+    @field_validator("currency_codes")
+    @classmethod
+    def _currencies(cls, value: dict[int, str]) -> dict[int, str]:
+        if codes.LOCAL_CURRENCY_CODE in value:
+            raise ValueError("currency number 0 is the local currency: set local_currency instead")
+        return value
+
+    @model_validator(mode="after")
+    def _master_listed(self) -> NetsisSettings:
+        if self.master_database is not None and self.databases and self.master_database not in self.databases:
+            raise ValueError(f"master_database {self.master_database!r} is not one of databases")
+        return self

@@ -1,0 +1,160 @@
+"""Snapshot streams (Netsis stamps neither): stock levels (TBLSTOKPH) and risk limits (TBLCASABIT totals).
+
+Both read the master database only: balances are per fiscal year, and the year copy carries the
+closing balances into the new year's database. The engine treats keys a snapshot no longer
+returns as deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.base import Partition
+from connectors.netsis import codes
+from connectors.netsis.streams import NetsisStream, raw_code
+from connectors.sql import for_refs, keyset_chunks
+from mapping.money import fixed, minor_units
+from mapping.schema import RiskLimit, StockLevel
+from mapping.text import clean, required
+
+__all__ = ["RiskLimits", "StockLevels"]
+
+
+class _Snapshot(NetsisStream):
+    replication_key = None
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
+        self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
+        return self.rows()
+
+    def rows(self) -> Iterator[Sequence[Any]]:
+        raise NotImplementedError
+
+    def count(self) -> int | None:
+        return sum(len(chunk) for chunk in self.rows())
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        return ()  # the next snapshot re-reads every row
+
+
+class StockLevels(_Snapshot):
+    """TBLSTOKPH per warehouse (DEPO_KODU 0 is the all-warehouse total, never a level); on hand =
+    TOP_GIRIS_MIK - TOP_CIKIS_MIK; warehouse name from TBLSTOKDP. Pages follow the item cards."""
+
+    name = "stock_levels"
+    primary_key = ("product_code", "warehouse_code")
+
+    def rows(self) -> Iterator[Sequence[Any]]:
+        t = self.env.tables
+        code = t.STSABIT.c.STOK_KODU
+        p, d = t.STOKPH.c, t.STOKDP.c
+        levels = (
+            sa.select(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU, p.TOP_GIRIS_MIK, p.TOP_CIKIS_MIK, d.DEPO_ISMI)
+            .select_from(t.STOKPH.outerjoin(t.STOKDP, d.DEPO_KODU == p.DEPO_KODU))
+            .where(p.DEPO_KODU != codes.ALL_WAREHOUSES)
+            .order_by(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU)
+        )
+
+        def page(last: str | None) -> sa.Select[Any]:
+            stmt = sa.select(code)
+            return (stmt if last is None else stmt.where(code > last)).order_by(code)
+
+        def then(conn: sa.Connection, cards: Sequence[Row[Any]]) -> list[Row[Any]]:
+            return for_refs(conn, levels, p.STOK_KODU, [c.STOK_KODU for c in cards])
+
+        yield from keyset_chunks(self.env.master.engine, page, "STOK_KODU", self.env.chunk_size, then)
+
+    def key(self, item: Any) -> str:
+        return f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}"
+
+    def live_keys(self) -> Iterator[Sequence[str]]:
+        for chunk in self.rows():
+            yield [self.key(row) for row in chunk]
+
+    def map(self, item: Row[Any]) -> StockLevel:
+        on_hand = fixed(item.TOP_GIRIS_MIK, 3, "on_hand") - fixed(item.TOP_CIKIS_MIK, 3, "on_hand")
+        return StockLevel(
+            product_code=required(self.text(item.STOK_KODU), "product_code", 100),
+            warehouse_code=str(item.DEPO_KODU),
+            warehouse_name=clean(self.text(item.DEPO_ISMI)),
+            on_hand=on_hand,
+            as_of=self.as_of,
+        )
+
+
+class RiskLimits(_Snapshot):
+    """Accounts with a RISK_SINIRI: balance CM_BORCT - CM_ALACT, uncashed cheques/notes = the sum of
+    `uncashed_risk_columns`, open orders = GENELTOPLAM of customer orders neither cancelled nor closed
+    whose approval code maps to open/shippable; collateral TEMINATI."""
+
+    name = "risk_limits"
+    primary_key = ("account_code",)
+
+    def select_rows(self) -> sa.Select[Any]:
+        t, s = self.env.tables, self.settings
+        c, o, ln = t.CASABIT.c, t.SIPAMAS.c, t.SIPATRA.c
+        open_line = sa.exists().where(
+            ln.FISNO == o.FATIRS_NO,
+            ln.STHAR_FTIRSIP == o.FTIRSIP,
+            ln.SUBE_KODU == o.SUBE_KODU,
+            ln.STHAR_CARIKOD == o.CARI_KODU,
+            sa.or_(ln.STHAR_HTUR.is_(None), s.closed_line_code != ln.STHAR_HTUR),
+        )
+        live = sorted(code for code, status in s.order_statuses.items() if status in ("open", "shippable"))
+        conditions = [o.CARI_KODU == c.CARI_KOD, o.FTIRSIP == codes.CUSTOMER_ORDER, o.ONAYTIPI.in_(live), open_line]
+        flag = t.cancelled(t.SIPAMAS)
+        if flag is not None:
+            conditions.append(sa.or_(flag.is_(None), flag != s.cancelled_value))
+        open_orders = sa.select(sa.func.sum(o.GENELTOPLAM)).where(*conditions).scalar_subquery()
+        return sa.select(
+            c.CARI_KOD,
+            c.RISK_SINIRI,
+            c.TEMINATI,
+            c.CM_BORCT,
+            c.CM_ALACT,
+            *(c[name] for name in s.uncashed_risk_columns),
+            open_orders.label("OPENORDERS"),
+        ).where(c.RISK_SINIRI > 0)
+
+    def rows(self) -> Iterator[Sequence[Any]]:
+        code = self.env.tables.CASABIT.c.CARI_KOD
+        base = self.select_rows()
+
+        def page(last: str | None) -> sa.Select[Any]:
+            return (base if last is None else base.where(code > last)).order_by(code)
+
+        yield from keyset_chunks(self.env.master.engine, page, "CARI_KOD", self.env.chunk_size)
+
+    def key(self, item: Any) -> str:
+        return f"{self.env.company}:{raw_code(item.CARI_KOD)}"
+
+    def live_keys(self) -> Iterator[Sequence[str]]:
+        for chunk in self.rows():
+            yield [self.key(row) for row in chunk]
+
+    def map(self, item: Row[Any]) -> RiskLimit:
+        currency = self.settings.local_currency  # Netsis keeps the limit and the totals in local currency
+        places = minor_units(currency)
+        balance = fixed(item.CM_BORCT, places, "open_balance") - fixed(item.CM_ALACT, places, "open_balance")
+        orders = fixed(item.OPENORDERS, places, "open_orders")
+        uncashed = sum(
+            (fixed(getattr(item, name), places, "uncashed_cheques") for name in self.settings.uncashed_risk_columns),
+            Decimal(0).quantize(Decimal(1).scaleb(-places)),
+        )
+        return RiskLimit(
+            account_code=required(self.text(item.CARI_KOD), "account_code", 100),
+            limit=fixed(item.RISK_SINIRI, places, "limit"),
+            currency=currency,
+            open_balance=balance,
+            open_orders=orders,
+            uncashed_cheques=uncashed,
+            exposure=balance + orders + uncashed,
+            collateral=fixed(item.TEMINATI, places, "collateral") or None,
+            as_of=self.as_of,
+        )

@@ -1,0 +1,319 @@
+"""The Netsis tables the adapter reads (and the test writer fills), as SQLAlchemy Core tables.
+
+A faithful subset of a Netsis company database (one per company and fiscal year): Netsis's
+table and column names and types (amounts FLOAT, dates DATETIME, flags CHAR(1), kinds TINYINT
+as small integers), only the columns the streams use plus the ones the writer needs to make
+the rows look like Netsis's. The tables carry no schema: each database is reached through its
+own engine (see scopes.py), so the statements are the same for every year.
+
+The exchange-rate table DOVIZ lives in Netsis's system database (NETSIS by default) and has
+its own MetaData.
+
+Readings marked UNCONFIRMED in the ERP reference are listed in README.md; the cancel-flag
+column's name is a setting, so it is added per adapter (`netsis_tables(cancel_column=...)`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, SmallInteger, String, Table
+
+from connectors.base import ConnectorError
+
+# Netsis's FLOAT is SQL Server's 8-byte float; 53 bits make MySQL/MariaDB use DOUBLE, not a 4-byte FLOAT.
+FLOAT = Float(precision=53)
+
+__all__ = ["FLOAT", "NetsisTables", "RatesTables", "netsis_tables", "rates_tables", "validate_identifier"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,29}$")
+
+
+def validate_identifier(name: object, setting: str) -> str:
+    """A column name from a setting: it becomes part of SQL, so only plain identifiers get through."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise ConnectorError(f"setting {setting!r} must be a plain column name (letters, digits, '_'), got {name!r}")
+    return name.upper()
+
+
+def _code(name: str, length: int = 35, **kw: object) -> Column[str]:
+    return Column(name, String(length), **kw)  # type: ignore[arg-type]
+
+
+def _stamps() -> list[Column[object]]:
+    """Netsis's record stamps: who and when (a DATETIME with its time of day), created and last edited."""
+    return [
+        Column("KAYITYAPANKUL", String(12)),
+        Column("KAYITTARIHI", DateTime),
+        Column("DUZELTMEYAPANKUL", String(12)),
+        Column("DUZELTMETARIHI", DateTime),  # NULL until the first edit
+    ]
+
+
+def _document_header(metadata: MetaData, name: str, cancel: list[Column[object]]) -> Table:
+    """TBLFATUIRS and TBLSIPAMAS share their layout: totals in local currency, DOVIZTIP/DOVIZTUT for the
+    document currency. SIRANO is Netsis's identity column; the identity is (SUBE_KODU, FTIRSIP, FATIRS_NO,
+    CARI_KODU)."""
+    table = Table(
+        name,
+        metadata,
+        Column("SIRANO", Integer, primary_key=True, autoincrement=False),
+        Column("SUBE_KODU", SmallInteger, nullable=False),
+        Column("FTIRSIP", String(1), nullable=False),
+        _code("FATIRS_NO", 15, nullable=False),
+        _code("CARI_KODU", nullable=False),
+        Column("TARIH", DateTime),
+        Column("TIPI", SmallInteger),
+        Column("BRUTTUTAR", FLOAT),
+        Column("SAT_ISKT", FLOAT),  # line discounts, summed
+        Column("MFAZ_ISKT", FLOAT),  # free-goods discount
+        Column("GEN_ISK1T", FLOAT),  # document-level discounts 1..3, as amounts
+        Column("GEN_ISK2T", FLOAT),
+        Column("GEN_ISK3T", FLOAT),
+        Column("KDV", FLOAT),
+        Column("GENELTOPLAM", FLOAT),
+        Column("DOVIZTIP", SmallInteger),  # currency number (DOVIZ.SIRA); 0 = local
+        Column("DOVIZTUT", FLOAT),  # grand total in the document currency
+        Column("DOVBAZTAR", DateTime),  # the day whose exchange rate applies
+        Column("ODEMETARIHI", DateTime),
+        _code("PLA_KODU", 8),
+        Column("TOPDEPO", SmallInteger),
+        _code("ACIKLAMA", 50),
+        Column("ONAYTIPI", String(1)),
+        *cancel,
+        *_stamps(),
+    )
+    Index(f"I_{name}_DOC", table.c.FATIRS_NO, table.c.FTIRSIP, table.c.SUBE_KODU, table.c.CARI_KODU, unique=True)
+    Index(f"I_{name}_KAYIT", table.c.KAYITTARIHI)
+    Index(f"I_{name}_DUZELTME", table.c.DUZELTMETARIHI)
+    return table
+
+
+def _document_lines(metadata: MetaData, name: str, *extra: Column[object]) -> Table:
+    """TBLSTHAR and TBLSIPATRA: quantities and unit prices in the item's first unit (OLCUBR says which unit
+    the line was entered in, STHAR_GCMIK2 its quantity there), line discounts as chained percentages."""
+    table = Table(
+        name,
+        metadata,
+        Column("INCKEYNO", Integer, primary_key=True, autoincrement=False),
+        _code("FISNO", 15),
+        Column("STHAR_FTIRSIP", String(1)),
+        Column("SUBE_KODU", SmallInteger),
+        _code("STHAR_ACIKLAMA"),  # on invoice lines: the customer code
+        _code("STHAR_CARIKOD"),
+        Column("SIRA", SmallInteger),
+        _code("STOK_KODU"),
+        Column("STHAR_TARIH", DateTime),
+        Column("STHAR_GCKOD", String(1)),  # G in, C out
+        Column("STHAR_HTUR", String(1)),
+        Column("OLCUBR", SmallInteger),  # 1, 2 or 3: OLCU_BR1..3 of the item
+        Column("STHAR_GCMIK", FLOAT),  # quantity in the first unit
+        Column("STHAR_GCMIK2", FLOAT),  # quantity in the line's unit
+        Column("CEVRIM", FLOAT),
+        Column("STHAR_BF", FLOAT),  # gross unit price per first unit, local currency
+        Column("STHAR_NF", FLOAT),  # net unit price (after line discounts)
+        Column("STHAR_DOVTIP", SmallInteger),
+        Column("STHAR_DOVFIAT", FLOAT),  # gross unit price per first unit in the document currency
+        Column("STHAR_SATISK", FLOAT),  # line discount percentages, chained
+        Column("STHAR_SATISK2", FLOAT),
+        Column("STRA_SATISK3", FLOAT),
+        Column("STRA_SATISK4", FLOAT),
+        Column("STRA_SATISK5", FLOAT),
+        Column("STRA_SATISK6", FLOAT),
+        Column("STHAR_KDV", FLOAT),  # VAT rate
+        Column("DEPO_KODU", SmallInteger),
+        _code("PLASIYER_KODU", 8),
+        *extra,
+        Column("DUZELTMETARIHI", DateTime),  # UNCONFIRMED on line tables (setting line_stamps)
+    )
+    Index(f"I_{name}_DOC", table.c.FISNO, table.c.STHAR_FTIRSIP, table.c.SUBE_KODU)
+    Index(f"I_{name}_DUZELTME", table.c.DUZELTMETARIHI)
+    return table
+
+
+@dataclass(frozen=True)
+class NetsisTables:
+    """One company database's tables. The same objects serve every database: the engine picks it."""
+
+    cancel_column: str | None
+    CASABIT: Table
+    STSABIT: Table
+    STOKDP: Table
+    STOKPH: Table
+    KOSULMAS: Table
+    EFATCARI: Table
+    SIPAMAS: Table
+    SIPATRA: Table
+    FATUIRS: Table
+    STHAR: Table
+    CAHAR: Table
+
+    def all(self) -> list[Table]:
+        return [t for t in vars(self).values() if isinstance(t, Table)]
+
+    def cancelled(self, table: Table) -> Column[str] | None:
+        return None if self.cancel_column is None else table.c[self.cancel_column]
+
+
+def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> NetsisTables:
+    def cancel() -> list[Column[object]]:
+        return [] if cancel_column is None else [Column(cancel_column, String(1))]
+
+    if cancel_column is not None:
+        cancel_column = validate_identifier(cancel_column, "cancelled_column")
+    casabit = Table(
+        "TBLCASABIT",
+        metadata,
+        Column("SUBE_KODU", SmallInteger),
+        Column("ISLETME_KODU", SmallInteger),
+        _code("CARI_KOD", primary_key=True),
+        _code("CARI_ISIM", 100),
+        Column("CARI_TIP", String(1)),
+        _code("GRUP_KODU"),
+        *(_code(f"RAPOR_KODU{i}") for i in range(1, 6)),
+        _code("CARI_ADRES", 100),
+        _code("CARI_IL"),
+        _code("CARI_ILCE"),
+        _code("ULKE_KODU", 4),
+        _code("VERGI_DAIRESI"),
+        _code("VERGI_NUMARASI", 15),
+        _code("CARI_TEL", 30),
+        _code("EMAIL", 100),
+        _code("PLASIYER_KODU", 8),
+        Column("ISKONTO_ORANI", FLOAT),
+        Column("VADE_GUNU", SmallInteger),
+        Column("DOVIZ_TIPI", SmallInteger),
+        _code("BAGLICARIKOD"),  # dealer hierarchy: the parent account (UNCONFIRMED)
+        Column("RISK_SINIRI", FLOAT),
+        Column("TEMINATI", FLOAT),
+        Column("CARISK", FLOAT),
+        Column("CCRISK", FLOAT),
+        Column("SARISK", FLOAT),
+        Column("SCRISK", FLOAT),
+        Column("CM_BORCT", FLOAT),  # cumulative debit, local currency (the year's opening balance included)
+        Column("CM_ALACT", FLOAT),  # cumulative credit
+        *_stamps(),
+    )
+    stsabit = Table(
+        "TBLSTSABIT",
+        metadata,
+        Column("SUBE_KODU", SmallInteger),
+        Column("ISLETME_KODU", SmallInteger),
+        _code("STOK_KODU", primary_key=True),
+        _code("STOK_ADI", 100),
+        _code("GRUP_KODU"),
+        *(_code(f"KOD_{i}") for i in range(1, 6)),
+        _code("OLCU_BR1", 10),
+        _code("OLCU_BR2", 10),
+        Column("PAY_1", FLOAT),
+        Column("PAYDA_1", FLOAT),
+        _code("OLCU_BR3", 10),
+        Column("PAY_2", FLOAT),
+        Column("PAYDA_2", FLOAT),
+        Column("KDV_ORANI", FLOAT),
+        _code("BARKOD1"),
+        _code("BARKOD2"),
+        _code("BARKOD3"),
+        Column("KILIT", String(1)),  # E = locked: the card is not in use
+        *_stamps(),
+    )
+    stokdp = Table(
+        "TBLSTOKDP",
+        metadata,
+        Column("DEPO_KODU", SmallInteger, primary_key=True, autoincrement=False),
+        _code("DEPO_ISMI", 50),
+        Column("SUBE_KODU", SmallInteger),
+    )
+    stokph = Table(
+        "TBLSTOKPH",
+        metadata,
+        _code("STOK_KODU", primary_key=True),
+        Column("SUBE_KODU", SmallInteger, primary_key=True, autoincrement=False),
+        Column("DEPO_KODU", SmallInteger, primary_key=True, autoincrement=False),  # 0 = all warehouses
+        Column("TOP_GIRIS_MIK", FLOAT),
+        Column("TOP_CIKIS_MIK", FLOAT),
+    )
+    # Sales conditions (iskonto/fiyat koşulları). Netsis's condition tables are UNCONFIRMED beyond their
+    # names; these restriction and value columns are the reading this adapter makes (README).
+    kosulmas = Table(
+        "TBLKOSULMAS",
+        metadata,
+        _code("KOSULKODU", 17, primary_key=True),
+        _code("ACIKLAMA", 50),
+        _code("CARI_KOD"),
+        _code("CARI_GRUP_KODU"),
+        _code("STOK_KODU"),
+        _code("STOK_GRUP_KODU"),
+        Column("ISKONTO_TIPI", String(1)),  # Y percent, T amount, F fixed price
+        Column("DEGER", FLOAT),
+        Column("DOVIZ_TIPI", SmallInteger),
+        Column("MIN_MIKTAR", FLOAT),
+        Column("BASTAR", DateTime),
+        Column("BITTAR", DateTime),
+        Column("ONCELIK", SmallInteger),
+        Column("KAPALI", String(1)),  # E = closed
+        *_stamps(),
+    )
+    # GİB's e-invoice user list as Netsis keeps it (downloaded into every company database).
+    efatcari = Table("TBLEFATCARI", metadata, _code("IDENTIFIER", 11, primary_key=True), _code("ALIAS", 100))
+    return NetsisTables(
+        cancel_column=cancel_column,
+        CASABIT=casabit,
+        STSABIT=stsabit,
+        STOKDP=stokdp,
+        STOKPH=stokph,
+        KOSULMAS=kosulmas,
+        EFATCARI=efatcari,
+        SIPAMAS=_document_header(metadata, "TBLSIPAMAS", cancel()),
+        SIPATRA=_document_lines(metadata, "TBLSIPATRA", Column("FIRMA_DOVTUT", FLOAT)),  # delivered quantity
+        FATUIRS=_document_header(metadata, "TBLFATUIRS", [*cancel(), _code("GIB_FATIRS_NO", 16)]),
+        STHAR=_document_lines(metadata, "TBLSTHAR", Column("STHAR_BGTIP", String(1))),
+        CAHAR=_cahar(metadata, cancel()),
+    )
+
+
+def _cahar(metadata: MetaData, cancel: list[Column[object]]) -> Table:
+    table = Table(
+        "TBLCAHAR",
+        metadata,
+        Column("INC_KEY_NUMBER", Integer, primary_key=True, autoincrement=False),
+        Column("SUBE_KODU", SmallInteger),
+        _code("CARI_KOD"),
+        Column("TARIH", DateTime),
+        Column("VADE_TARIHI", DateTime),
+        _code("BELGE_NO", 15),
+        Column("HAREKET_TURU", String(1)),
+        Column("BORC", FLOAT),
+        Column("ALACAK", FLOAT),
+        Column("DOVIZ_TURU", SmallInteger),
+        Column("DOVIZ_TUTAR", FLOAT),
+        _code("ACIKLAMA", 50),
+        *cancel,
+        *_stamps(),  # UNCONFIRMED on TBLCAHAR
+    )
+    Index("I_TBLCAHAR_CARI", table.c.CARI_KOD)
+    Index("I_TBLCAHAR_KAYIT", table.c.KAYITTARIHI)
+    Index("I_TBLCAHAR_DUZELTME", table.c.DUZELTMETARIHI)
+    return table
+
+
+@dataclass(frozen=True)
+class RatesTables:
+    DOVIZ: Table
+
+
+def rates_tables(metadata: MetaData) -> RatesTables:
+    """[NETSIS].dbo.DOVIZ: one row per currency number (SIRA) and day, buying/selling and effective rates."""
+    return RatesTables(
+        DOVIZ=Table(
+            "DOVIZ",
+            metadata,
+            Column("SIRA", SmallInteger, primary_key=True, autoincrement=False),
+            Column("TARIH", DateTime, primary_key=True),
+            Column("DOV_ALIS", FLOAT),
+            Column("DOV_SATIS", FLOAT),
+            Column("EFF_ALIS", FLOAT),
+            Column("EFF_SATIS", FLOAT),
+        )
+    )

@@ -1,0 +1,99 @@
+"""Shared helpers for the Netsis adapter tests: databases on SQLite/PostgreSQL/MariaDB, write a scenario, read.
+
+A Netsis source spans a company's yearly databases plus the NETSIS system database (rates). On
+SQLite each database is a file `<name>.db` in one folder; on the servers each is a throwaway
+database, and the settings name them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from connectors.base import SourceContext, Stream
+from connectors.netsis import NetsisAdapter, NetsisSettings
+from connectors.netsis.writer import NetsisWriter
+from scenario.facts import Scenario
+from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, _throwaway_database
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+
+
+@dataclass
+class Server:
+    """Databases on one backend: `url(name)` for a database the test named, created on first use."""
+
+    backend: str
+    folder: Path
+    stack: ExitStack = field(default_factory=ExitStack)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        if name not in self.urls:
+            if self.backend == "sqlite":
+                self.urls[name] = f"sqlite:///{self.folder / f'{name}.db'}"
+            elif self.backend == "postgresql":
+                make = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+                self.urls[name] = self.stack.enter_context(_database(PG_ADMIN_URL, make, "PostgreSQL"))
+            else:
+                make = "mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+                self.urls[name] = self.stack.enter_context(_database(MARIADB_ADMIN_URL, make, "MariaDB"))
+        return self.urls[name]
+
+    def database(self, name: str) -> str:
+        """The name the server knows the database by (a throwaway name on the servers)."""
+        url = sa.make_url(self.url(name))
+        return Path(url.database or "").stem if self.backend == "sqlite" else str(url.database)
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+class _database:
+    """The conftest throwaway database as a context manager (it skips the test when the server is absent)."""
+
+    def __init__(self, admin: str, make: str, label: str) -> None:
+        self.urls = _throwaway_database(admin, make, label)
+
+    def __enter__(self) -> str:
+        return next(self.urls)
+
+    def __exit__(self, *exc: object) -> None:
+        self.urls.close()
+
+
+def server(backend: str, folder: Path) -> Server:
+    """Databases of one test on `backend`; on SQLite, files in a fresh subfolder of `folder`."""
+    own = folder / uuid.uuid4().hex[:8]
+    own.mkdir()
+    return Server(backend, own)
+
+
+def write(company_url: str, scenario: Scenario, rates_url: str | None = None, **options: Any) -> NetsisWriter:
+    writer = NetsisWriter(
+        sa.create_engine(company_url), rates_engine=sa.create_engine(rates_url or company_url), **options
+    )
+    writer.create_tables()
+    writer.write(scenario)
+    return writer
+
+
+def adapter(url: str, scenario: Scenario, chunk_size: int = 1000, **settings: Any) -> NetsisAdapter:
+    context = SourceContext("netsis-test", ZoneInfo(scenario.timezone), chunk_size)
+    return NetsisAdapter(context, NetsisSettings(url=url, **settings))
+
+
+def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, Any, dt.datetime | None]]:
+    """(key, record, cursor) of every item, mapped."""
+    return [(stream.key(item), stream.map(item), stream.cursor(item)) for chunk in stream.read(since) for item in chunk]
+
+
+def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
+    return [record for _, record, _ in read(stream, since)]

@@ -1,0 +1,201 @@
+"""Incremental reads: after the scenario's changes, a read since (last cursor - the engine's overlap) returns
+exactly the changed documents and those already stamped in the overlap; an edited line re-reads its
+document; the engine end to end pushes only the changes; deletes show through the key set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from connectors.base import Partition
+from connectors.netsis.tables import netsis_tables
+from connectors.netsis.writer import NetsisWriter
+from engine.state import StateStore
+from engine.sync import Engine, Policy
+from scenario.generate import build
+from sinks.file import FileSink, FileSinkSettings
+from tests.netsis_dbs import Server, adapter, read, server, write
+
+SCENARIO = build(invoice_lines=2000)
+OVERLAP = Policy().overlap
+TABLES = netsis_tables(sa.MetaData())
+CHANGES = {c.kind: c for c in SCENARIO.changes}
+
+
+@pytest.fixture
+def where(tmp_path: Path) -> Server:
+    return server("sqlite", tmp_path)
+
+
+def _identity(name: str, record: Any) -> str:
+    return record.code if name == "discounts" else record.number
+
+
+def test_changes_come_back_and_nothing_else(where: Server) -> None:
+    writer = write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    names = ("invoices", "collections", "discounts", "orders", "accounts", "products")
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        first = {name: read(source.stream(name)) for name in names}
+        last = max(c for rows in first.values() for _, _, c in rows if c is not None)
+        assert last <= SCENARIO.as_of
+        for change in SCENARIO.changes:
+            writer.apply(change)
+        since = last - OVERLAP
+        again = {name: read(source.stream(name), since) for name in names}
+
+    new_invoice, new_collection = CHANGES["new_invoice"].invoice, CHANGES["new_collection"].collection
+    assert new_invoice is not None and new_collection is not None
+    changed = {
+        "invoices": {new_invoice.number, CHANGES["cancel_invoice"].number},
+        "collections": {new_collection.number},
+        "discounts": {CHANGES["discount_value"].number},
+    }
+    for name, rows in again.items():
+        assert all(cursor is not None and cursor >= since for _, _, cursor in rows), name
+        # Netsis stamps carry the time of day: only what was stamped in the overlap comes back with the changes.
+        overlap = {_identity(name, r) for _, r, c in first[name] if c is not None and c >= since}
+        assert {_identity(name, r) for _, r, _ in rows} == overlap | changed.get(name, set()), name
+    before = {r.number for _, r, _ in first["invoices"]}
+    assert new_invoice.number not in before and CHANGES["cancel_invoice"].number in before
+
+    invoices = {r.number: (r, c) for _, r, c in again["invoices"]}
+    assert invoices[new_invoice.number][0].totals_local == new_invoice.totals_local
+    cancelled, cursor = invoices[CHANGES["cancel_invoice"].number or ""]
+    assert cancelled.cancelled is True and cursor == CHANGES["cancel_invoice"].at  # DUZELTMETARIHI, to the second
+    assert {r.number for _, r, _ in again["collections"]} >= {new_collection.number}
+    rule = CHANGES["discount_value"]
+    assert {r.code: r.value for _, r, _ in again["discounts"]}[rule.number or ""] == rule.value
+
+
+def _edit_a_line(url: str, at: dt.datetime) -> str:
+    """Change the quantity of the first line of an old invoice, stamping only the line. Returns the number."""
+    h, ln = TABLES.FATUIRS.c, TABLES.STHAR.c
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        number, ref = conn.execute(
+            sa.select(h.FATIRS_NO, sa.func.min(ln.INCKEYNO))
+            .join_from(TABLES.FATUIRS, TABLES.STHAR, ln.FISNO == h.FATIRS_NO)
+            .where(h.FATIRS_NO.like("SF2025%"), h.DOVIZTIP == 0)
+            .group_by(h.FATIRS_NO)
+            .order_by(h.FATIRS_NO)
+            .limit(1)
+        ).one()
+        stamp = at.astimezone(ZoneInfo(SCENARIO.timezone)).replace(tzinfo=None)
+        conn.execute(
+            TABLES.STHAR.update()
+            .where(ref == ln.INCKEYNO)
+            .values(STHAR_GCMIK=99.0, STHAR_GCMIK2=99.0, OLCUBR=1, DUZELTMETARIHI=stamp)
+        )
+    engine.dispose()
+    return number
+
+
+def test_an_edited_line_re_reads_its_document(where: Server) -> None:
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    at = SCENARIO.as_of + dt.timedelta(hours=1)
+    number = _edit_a_line(where.url("GIDA2026"), at)
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        rows = read(source.stream("invoices"), at - OVERLAP)
+    assert [r.number for _, r, _ in rows] == [number]
+    _, invoice, cursor = rows[0]
+    assert cursor == at and invoice.lines[0].quantity == 99
+    # An install whose lines carry no stamp: the line's edit is not seen until its header is touched.
+    with adapter(where.url("GIDA2026"), SCENARIO, line_stamps=False) as source:
+        assert read(source.stream("invoices"), at - OVERLAP) == []
+
+
+def test_physical_delete_disappears_from_keys(where: Server) -> None:
+    writer = write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        stream = source.stream("invoices")
+        before = {key for chunk in stream.live_keys() for key in chunk}
+        number = next(s.record.number for s in SCENARIO.invoices())
+        key = next(k for k, r, _ in read(stream) if r.number == number)
+        assert [stream.key(item) for item in stream.fetch([key])] == [key]
+        writer.delete_invoice(number)
+        after = {key for chunk in stream.live_keys() for key in chunk}
+        assert before - after == {key}
+        assert stream.count() == len(after)
+        assert list(stream.fetch([key])) == []
+
+
+@pytest.mark.parametrize("name", ["invoices", "orders", "collections"])
+def test_partitions_cover_every_item_once(where: Server, name: str) -> None:
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    with adapter(where.url("GIDA2026"), SCENARIO, chunk_size=100) as source:
+        stream = source.stream(name)
+        assert stream.partitionable
+        parts = [[stream.key(i) for c in stream.read(None, Partition(n, 3)) for i in c] for n in range(3)]
+        everything = [key for chunk in stream.live_keys() for key in chunk]
+    assert all(parts) and sorted(k for part in parts for k in part) == sorted(everything)
+
+
+def _engine(folder: Path) -> tuple[Engine, Path]:
+    state = StateStore(f"sqlite:///{folder / 'state.db'}")
+    state.create()
+    feed = folder / "feed"
+    return Engine(state, FileSink(FileSinkSettings(kind="file", path=feed, fsync=False))), feed
+
+
+def _last_batch(feed: Path, stream: str) -> list[dict[str, Any]]:
+    batches = sorted((feed / stream).glob("*.ndjson"), key=lambda p: p.stat().st_mtime_ns)
+    return [msgspec.json.decode(line) for line in batches[-1].read_bytes().splitlines()]
+
+
+def test_the_engine_pushes_only_the_changes(where: Server, tmp_path: Path) -> None:
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    engine, feed = _engine(tmp_path)
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        first = {r.stream: r for r in engine.sync(source)}
+        assert all(r.status == "ok" and r.dead_lettered == 0 for r in first.values()), first
+        assert first["invoices"].pushed == len(list(SCENARIO.invoices()))
+        # The changes are made by another writer, as by another program: nothing carried over in memory.
+        later = _write_changes(where)
+        second = {r.stream: r for r in engine.sync(source)}
+    assert all(r.status == "ok" for r in second.values()), second
+    for name in ("accounts", "products", "stock_levels", "orders"):
+        assert second[name].pushed == second[name].deleted == 0, name
+    assert second["invoices"].pushed == 2 and second["collections"].pushed == 1 and second["discounts"].pushed == 1
+    new_invoice = CHANGES["new_invoice"].invoice
+    assert new_invoice is not None
+    assert {(e["data"]["number"], e["data"]["cancelled"]) for e in _last_batch(feed, "invoices")} == {
+        (new_invoice.number, False),
+        (CHANGES["cancel_invoice"].number, True),
+    }
+    # Balances moved for the accounts the changes touched, and only for those with a risk limit.
+    assert {e["data"]["account_code"] for e in _last_batch(feed, "risk_limits")} == later
+    assert second["risk_limits"].pushed == len(later)
+
+
+def _write_changes(where: Server) -> set[str]:
+    """Apply the scenario's changes with a fresh writer; the accounts whose balance they move (with a limit)."""
+    writer = NetsisWriter(sa.create_engine(where.url("GIDA2026")), rates_engine=sa.create_engine(where.url("NETSIS")))
+    for change in SCENARIO.changes:
+        writer.apply(change)
+    cancelled = next(s.record for s in SCENARIO.invoices() if s.record.number == CHANGES["cancel_invoice"].number)
+    moved = {CHANGES["new_invoice"].invoice.account_code, CHANGES["new_collection"].collection.account_code}  # type: ignore[union-attr]
+    return (moved | {cancelled.account_code}) & {r.account_code for r in SCENARIO.risk_limits}
+
+
+def test_an_install_that_deletes_cancelled_invoices(where: Server, tmp_path: Path) -> None:
+    """cancelled_column: null. Cancelling deletes the invoice; a reconciling sync sends the delete."""
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), cancel_column=None)
+    engine, _ = _engine(tmp_path)
+    with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column=None) as source:
+        first = {r.stream: r for r in engine.sync(source, ["invoices"])}
+        live = [s.record for s in SCENARIO.invoices() if not s.record.cancelled]
+        assert first["invoices"].pushed == len(live)
+        writer = NetsisWriter(
+            sa.create_engine(where.url("GIDA2026")),
+            rates_engine=sa.create_engine(where.url("NETSIS")),
+            cancel_column=None,
+        )
+        writer.apply(CHANGES["cancel_invoice"])
+        second = engine.sync(source, ["invoices"], reconcile=True)[0]
+    assert second.status == "ok" and second.deleted == 1 and second.pushed == 1  # the delete is all that travels

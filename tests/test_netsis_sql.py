@@ -1,0 +1,287 @@
+"""The Netsis adapter's SQL: valid on SQL Server, parameterised, bounded IN lists; settings validation;
+check() in plain words; bad rows become RecordErrors with a reason; the Turkish repair and the rate column
+are the settings they claim to be."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.dialects import mssql
+
+from connectors.base import ConnectorError
+from connectors.netsis import NetsisSettings
+from connectors.netsis.scopes import database_url
+from connectors.netsis.tables import netsis_tables, rates_tables
+from connectors.netsis.writer import damage
+from connectors.sql import MAX_IN_LIST
+from mapping.errors import RecordError
+from scenario.generate import build
+from tests.netsis_dbs import adapter, records, server, write
+
+SCENARIO = build(invoice_lines=2000)
+BIG = build(invoice_lines=12000)  # over 1000 invoices a year: a 1500-header page must split its lines' IN list
+
+
+def _sqlite(folder: Path) -> str:
+    where = server("sqlite", folder)
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    return where.url("GIDA2026")
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _sqlite(tmp_path_factory.mktemp("netsis"))
+
+
+def _statements(url: str, chunk_size: int, **settings: Any) -> list[Any]:
+    """Every statement the streams execute (read, read since, keys, count, fetch), as SQLAlchemy objects."""
+    seen: list[Any] = []
+    with adapter(url, BIG, chunk_size=chunk_size, **settings) as source:
+        for engine in source.env().engines():
+            sa.event.listen(engine, "before_execute", lambda conn, stmt, *a: seen.append(stmt))
+        for stream in source.streams():
+            keys = [k for chunk in stream.live_keys() for k in chunk]
+            for chunk in stream.read(None):
+                for item in chunk:
+                    stream.map(item)  # looks rates up
+            list(stream.read(BIG.as_of - dt.timedelta(days=3)))
+            stream.count()
+            stream.fetch(keys[:5])
+    return [s for s in seen if isinstance(s, sa.sql.ClauseElement)]
+
+
+def test_statements_compile_for_sql_server(tmp_path: Path) -> None:
+    where = server("sqlite", tmp_path)
+    write(where.url("GIDA2025"), BIG, where.url("NETSIS"), years=(2000, 2025))
+    write(where.url("GIDA2026"), BIG, where.url("NETSIS"), years=(2026, 2026))
+    # Two years: the cards' "already in a newer year?" look-ups are sent too.
+    statements = _statements(where.url("GIDA2026"), chunk_size=1500, databases=["GIDA2025", "GIDA2026"])
+    assert len(statements) > 40
+    names: set[str] = set()
+    longest_in = pages = 0
+    for stmt in statements:
+        compiled = stmt.compile(dialect=mssql.dialect())
+        sql = str(compiled)
+        names |= set(re.findall(r"\b(TBL\w+|DOVIZ)\b", sql))
+        assert len(compiled.params) <= 2100, sql[:200]
+        for values in compiled.params.values():
+            if isinstance(values, list | tuple):
+                longest_in = max(longest_in, len(values))
+        assert "LIMIT" not in sql.upper()
+        assert "2026-11" not in sql  # the since moment is a bound parameter, never spliced in
+        # Every parameter renders as a SQL Server literal (dates, strings, numbers).
+        literal = str(stmt.compile(dialect=mssql.dialect(), compile_kwargs={"literal_binds": True}))
+        assert "?" not in literal and ":" not in re.sub(r"'[^']*'", "", literal), literal[:300]
+        if getattr(stmt, "_limit_clause", None) is not None:  # a keyset page: TOP n, never OFFSET
+            pages += 1
+            assert sql.startswith("SELECT TOP ") and "OFFSET" not in sql, sql[:200]
+    assert pages > 20
+    assert longest_in == MAX_IN_LIST  # a 1500-row page's lines come in two IN lists, the first of 1000
+    assert {
+        "TBLCASABIT",
+        "TBLEFATCARI",
+        "TBLSTSABIT",
+        "TBLSTOKPH",
+        "TBLSTOKDP",
+        "TBLKOSULMAS",
+        "TBLSIPAMAS",
+        "TBLSIPATRA",
+        "TBLFATUIRS",
+        "TBLSTHAR",
+        "TBLCAHAR",
+        "DOVIZ",
+    } <= names
+
+
+def test_paging_with_top_on_sql_server() -> None:
+    t = netsis_tables(sa.MetaData())
+    stmt = sa.select(t.FATUIRS.c.SIRANO).where(t.FATUIRS.c.SIRANO > 5).order_by(t.FATUIRS.c.SIRANO).limit(1000)
+    sql = str(stmt.compile(dialect=mssql.dialect(), compile_kwargs={"literal_binds": True}))
+    assert sql.startswith("SELECT TOP 1000 ") and "LIMIT" not in sql
+
+
+def test_since_is_bound_in_the_source_wall_time(url: str) -> None:
+    with adapter(url, SCENARIO) as source:
+        stream = source.stream("invoices")
+        since = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+        clause = stream._filtered(stream.select_rows(), since)  # the statement read(since) sends
+    compiled = clause.compile(dialect=mssql.dialect())
+    moments = {v for v in compiled.params.values() if isinstance(v, dt.datetime)}
+    assert moments == {dt.datetime(2026, 11, 20, 17, 0)}  # Istanbul wall time, as Netsis stamps
+    assert "2026" not in str(compiled)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"databases": ["GIDA2026", "GIDA2026"]}, "twice"),
+        ({"databases": ["GIDA.dbo"]}, "not a database name"),
+        ({"databases": ["x]; DROP TABLE y"]}, "not a database name"),
+        ({"databases": ["A2025"], "master_database": "B2026"}, "not one of databases"),
+        ({"company": "GI:DA"}, "company"),
+        ({"cancelled_column": "IPTAL; --"}, "plain column name"),
+        ({"collection_kinds": {"DE": "cash"}}, "single Netsis code letters"),
+        ({"order_statuses": {"A": "cancelled"}}, "proposal, open or shippable"),
+        ({"currency_codes": {0: "USD"}}, "local currency"),
+        ({"rate_column": "KUR"}, "rate_column"),
+    ],
+)
+def test_settings_are_validated(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        NetsisSettings(url="sqlite:///GIDA2026.db", **settings)
+
+
+def test_database_urls() -> None:
+    assert str(database_url("mssql+pyodbc://reader@erp/GIDA2026?driver=X", "GIDA2025")).startswith(
+        "mssql+pyodbc://reader@erp/GIDA2025?"
+    )
+    assert str(database_url("sqlite:////data/GIDA2026.db", "NETSIS")) == "sqlite:////data/NETSIS.db"
+    with pytest.raises(ConnectorError, match="odbc_connect"):
+        database_url("mssql+pyodbc:///?odbc_connect=DSN%3Dx", "GIDA2025")
+
+
+def test_check_ok(url: str) -> None:
+    with adapter(url, SCENARIO) as source:
+        results = source.check()
+    assert all(r.ok for r in results), results
+    assert [r.name for r in results[:2]] == ["database GIDA2026", "rates database NETSIS"]
+    assert any(r.name == "stream invoices" and r.detail == "413 rows" for r in results)
+
+
+def test_check_says_what_is_missing(url: str, tmp_path: Path) -> None:
+    folder = Path(sa.make_url(url).database or "").parent
+    empty = sa.create_engine(f"sqlite:///{folder / 'BOS2026.db'}")
+    with empty.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE TBLCASABIT (CARI_KOD VARCHAR(35))"))
+    empty.dispose()
+    with adapter(url, SCENARIO, databases=["GIDA2026", "BOS2026", "YOK2026"]) as source:
+        results = {r.name: r for r in source.check()}
+    assert results["database GIDA2026"].ok
+    assert results["database BOS2026"].detail.startswith(
+        "BOS2026 is not a Netsis company database: no table TBLSTSABIT"
+    )
+    missing = results["database YOK2026"]
+    assert not missing.ok and "cannot open YOK2026" in missing.detail and "SQLite database file" in missing.detail
+    assert not (folder / "YOK2026.db").exists()  # read-only: never creates a database
+    assert not any(name.startswith("stream") for name in results)  # no counting on a broken source
+
+
+def test_check_missing_rates_and_cancel_column(url: str) -> None:
+    with adapter(url, SCENARIO, rates_database="GIDA2026") as source:
+        rates = next(r for r in source.check() if r.name == "rates database GIDA2026")
+    assert not rates.ok and "no table DOVIZ: set rates_database" in rates.detail
+    with adapter(url, SCENARIO, cancelled_column="IPTALMI") as source:
+        company = source.check()[0]
+    assert not company.ok
+    assert "no column IPTALMI on TBLFATUIRS, TBLSIPAMAS, TBLCAHAR: set cancelled_column" in company.detail
+
+
+def test_check_bad_login_hides_password() -> None:
+    url = "postgresql+psycopg://no_such_user_ds:url-pw@127.0.0.1:5432/GIDA2026"
+    with adapter(url, SCENARIO, password="s3cret-pw", connect_timeout_seconds=3) as source:
+        results = source.check()
+    detail = results[0].detail
+    if "cannot reach" in detail:
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {detail}")
+    assert not results[0].ok and "login failed" in detail
+    assert "s3cret-pw" not in detail and "url-pw" not in detail and "no_such_user_ds:***@127.0.0.1" in detail
+
+
+def _edit(url: str, statement: Any) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(statement)
+    engine.dispose()
+
+
+def _first_error(url: str, stream_name: str, **settings: Any) -> RecordError:
+    with adapter(url, SCENARIO, **settings) as source:
+        stream = source.stream(stream_name)
+        for chunk in stream.read(None):
+            for item in chunk:
+                try:
+                    stream.map(item)
+                except RecordError as exc:
+                    return exc
+    raise AssertionError("no bad row")
+
+
+def test_bad_rows_raise_record_errors(tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    t = netsis_tables(sa.MetaData())
+    c, h = t.CASABIT.c, t.FATUIRS.c
+    _edit(url, t.CASABIT.update().where(c.CARI_KOD == "120.01.0001").values(VERGI_NUMARASI="9876543210"))
+    error = _first_error(url, "accounts")
+    assert error.field == "tax_id" and "VKN" in error.reason and "9876543210" not in str(error)
+    _edit(url, t.CASABIT.update().where(c.CARI_KOD == "120.01.0001").values(VERGI_NUMARASI=None, CARI_TIP="X"))
+    error = _first_error(url, "accounts")
+    assert error.field == "kind" and "account_kinds" in error.reason
+    first = sa.select(sa.func.min(h.SIRANO)).scalar_subquery()
+    _edit(url, t.FATUIRS.update().where(first == h.SIRANO).values(DOVIZTIP=9))
+    error = _first_error(url, "invoices")
+    assert error.field == "currency" and "unknown Netsis currency number 9" in error.reason
+
+
+def test_a_missing_rate_is_a_record_error(tmp_path: Path) -> None:
+    where = server("sqlite", tmp_path)
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    _edit(where.url("NETSIS"), rates_tables(sa.MetaData()).DOVIZ.delete())
+    error = _first_error(where.url("GIDA2026"), "invoices")
+    assert error.field == "rate" and "no exchange rate for currency number" in error.reason
+    assert "NETSIS.DOVIZ" in error.reason
+
+
+def test_the_rate_is_the_configured_doviz_column(url: str) -> None:
+    with adapter(url, SCENARIO) as source:
+        buying = {i.number: i for i in records(source.stream("invoices")) if i.currency != "TRY"}
+    with adapter(url, SCENARIO, rate_column="DOV_SATIS") as source:
+        selling = {i.number: i for i in records(source.stream("invoices")) if i.currency != "TRY"}
+    facts = {s.record.number: s.record for s in SCENARIO.invoices()}
+    assert buying and all(buying[n].rate == facts[n].rate for n in buying)
+    assert all(selling[n].rate > buying[n].rate for n in buying)  # the writer's selling rate is 0.5 % higher
+
+
+def test_weekend_days_take_the_last_published_rate(tmp_path: Path) -> None:
+    where = server("sqlite", tmp_path)
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        foreign = next(i for i in records(source.stream("invoices")) if i.currency == "USD")
+    doviz = rates_tables(sa.MetaData()).DOVIZ
+    day = dt.datetime.combine(foreign.date, dt.time())
+    # The invoice's own day has no rate now (a Saturday, say); the day before has one of its own.
+    before = day - dt.timedelta(days=1)
+    _edit(where.url("NETSIS"), doviz.delete().where(doviz.c.SIRA == 1, doviz.c.TARIH.in_([day, before])))
+    _edit(where.url("NETSIS"), doviz.insert().values(SIRA=1, TARIH=before, DOV_ALIS=31.5, DOV_SATIS=32.0))
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        again = next(i for i in records(source.stream("invoices")) if i.number == foreign.number)
+    assert str(again.rate) == "31.500000"
+
+
+def test_turkish_repair_can_be_switched_off(url: str) -> None:
+    with adapter(url, SCENARIO, repair_turkish=False) as source:
+        damaged = {a.code: a for a in records(source.stream("accounts"))}
+        lines = [ln for inv in records(source.stream("invoices")) for ln in inv.lines]
+    facts = {s.record.code: s.record for s in SCENARIO.accounts}
+    turkish = [code for code, a in facts.items() if set("İŞĞışğ") & set(a.title)]
+    assert turkish
+    for code in turkish:
+        assert damaged[code].title == damage(facts[code].title) != facts[code].title
+    # Codes keep the stored bytes too: a unit "KOLİ" stays "KOLÝ", which no unit table knows.
+    assert {ln.unit for ln in lines if ln.unit and ln.unit.startswith("KOL")} == {"KOLÝ"}
+    assert all(ln.unit_code is None for ln in lines if ln.unit == "KOLÝ")
+    # Keys are the stored codes whatever the setting: switching it changes records, not keys.
+    with adapter(url, SCENARIO) as repaired, adapter(url, SCENARIO, repair_turkish=False) as raw:
+        assert list(repaired.stream("accounts").live_keys()) == list(raw.stream("accounts").live_keys())
+
+
+def test_password_file_and_password_together_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("x")
+    with pytest.raises(ValueError, match="password or password_file, not both"):
+        NetsisSettings(url="sqlite:///x.db", password="a", password_file=secret)
