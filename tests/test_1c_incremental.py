@@ -1,0 +1,157 @@
+"""Incremental syncs from 1C through the real Engine (SQLite StateStore, FileSink) against the emulator:
+only changed objects travel, unchanged DataVersions are not even mapped, deletes arrive by DeletionMark,
+by unposting and by key-set reconciliation."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connectors.base import SourceContext
+from dealersync.demo import read_feed
+from engine.state import StateStore
+from engine.sync import Engine, Policy, RunResult
+from scenario.generate import build
+from sinks.file import FileSink, FileSinkSettings
+
+onec = importlib.import_module("connectors.1c")
+emulator = importlib.import_module("connectors.1c.emulator")
+
+SCENARIO = build(invoice_lines=1000)
+STREAMS = ("accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections")
+
+
+class Setup:
+    def __init__(self, erp: Any, tmp: Path) -> None:
+        self.erp = erp
+        self.feed = tmp / "feed"
+        self.state = StateStore(f"sqlite:///{tmp / 'state.db'}")
+        self.state.create()
+        self.engine = Engine(self.state, FileSink(FileSinkSettings(kind="file", path=self.feed, fsync=False)), Policy())
+        context = SourceContext("1c", ZoneInfo(SCENARIO.timezone), 250)
+        self.adapter = onec.OneCAdapter(context, onec.OneCSettings(**erp.settings()))
+
+    def sync(self, *streams: str, reconcile: bool = False) -> dict[str, RunResult]:
+        results = {r.stream: r for r in self.engine.sync(self.adapter, list(streams) or None, reconcile=reconcile)}
+        failed = {name: r.error for name, r in results.items() if r.status != "ok"}
+        assert not failed, failed
+        return results
+
+    def feed_of(self, stream: str) -> dict[str, dict[str, Any]]:
+        return read_feed(self.feed)[stream]
+
+
+@pytest.fixture(params=["ut11", "bp3"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
+    with emulator.OneCEmulator(SCENARIO, configuration=request.param) as erp:
+        s = Setup(erp, tmp_path)
+        yield s
+        s.adapter.close()
+        s.state.close()
+
+
+def test_only_changes_travel(setup: Setup) -> None:
+    first = setup.sync()
+    assert set(first) == set(STREAMS)
+    assert all(r.pushed > 0 and r.dead_lettered == 0 for r in first.values()), first
+    assert first["invoices"].unchanged >= 1  # an unposted draft: read, never in the feed
+
+    second = setup.sync()
+    assert {name: r.pushed + r.deleted for name, r in second.items()} == dict.fromkeys(STREAMS, 0)
+    # Documents are read from the cursor's date back `lookback_days`, not from the beginning.
+    assert 0 < second["invoices"].read < first["invoices"].read
+    requests = [r for r in setup.erp.requests if "Date%20ge%20datetime'" in r]
+    assert requests, "the incremental read must bound documents by date"
+
+    for change in SCENARIO.changes:
+        setup.erp.apply(change)
+    third = setup.sync()
+    pushed = {name: r.pushed for name, r in third.items() if r.pushed}
+    # The cancelled sale is older than the lookback window: marked documents are read from any date.
+    # BP 3 keeps no discount register, so the scenario's new discount value has no rule to change there.
+    bp = setup.erp.configuration == "bp3"
+    assert pushed == {"invoices": 2, "collections": 1, **({} if bp else {"discounts": 1})}
+    changes = {c.kind: c for c in SCENARIO.changes}
+    invoices = {e["data"]["number"]: e["data"] for e in setup.feed_of("invoices").values() if e["data"]}
+    new = changes["new_invoice"].invoice
+    assert new is not None and invoices[new.number]["totals_local"]["total"] == str(new.totals_local.total)
+    assert invoices[changes["cancel_invoice"].number or ""]["cancelled"] is True
+    collection = changes["new_collection"].collection
+    assert collection is not None and collection.number in {
+        e["data"]["number"] for e in setup.feed_of("collections").values()
+    }
+    values = {e["data"]["value"] for e in setup.feed_of("discounts").values()}
+    assert bp or str(changes["discount_value"].value) in values
+
+
+def test_an_unchanged_data_version_is_not_mapped_and_a_new_one_is(setup: Setup) -> None:
+    setup.sync("accounts", "products")
+    counterparties = setup.erp.infobase.sets["Catalog_Контрагенты"]
+    row = next(r for r in counterparties.rows if not r["IsFolder"] and len(r["ИНН"]) == 10)
+    # Edit the stored row behind 1C's back, keeping its DataVersion: a mapped row would fail the INN check.
+    row["ИНН"] = row["ИНН"][:9] + str((int(row["ИНН"][9]) + 1) % 10)
+    quiet = setup.sync("accounts")["accounts"]
+    assert (quiet.pushed, quiet.dead_lettered) == (0, 0) and quiet.unchanged == quiet.read
+
+    setup.erp.infobase.update("Catalog_Контрагенты", row["Ref_Key"])  # written in 1C: a new DataVersion
+    loud = setup.sync("accounts")["accounts"]
+    assert (loud.pushed, loud.dead_lettered) == (0, 1)
+    [letter] = setup.state.dead_letters(stream="accounts")
+    assert letter.key == row["Ref_Key"] and letter.reason == "tax_id: INN checksum fails"
+    assert row["ИНН"] not in letter.reason
+
+    setup.erp.infobase.update("Catalog_Контрагенты", row["Ref_Key"], ИНН="7707083893")  # corrected in 1C
+    retried = setup.engine.retry_dead_letters(setup.adapter)
+    assert (retried.retried, retried.fixed) == (1, 1) and setup.state.dead_letters() == []
+    assert setup.feed_of("accounts")[row["Ref_Key"]]["data"]["tax_id"] == "7707083893"
+
+    item = next(r for r in setup.erp.infobase.sets["Catalog_Номенклатура"].rows if not r["IsFolder"])
+    setup.erp.infobase.update("Catalog_Номенклатура", item["Ref_Key"])  # saved without a change
+    resaved = setup.sync("products")["products"]
+    assert resaved.pushed == 0 and resaved.unchanged == resaved.read  # new DataVersion, same content hash
+
+
+def test_deletes_by_deletion_mark_unposting_and_reconciliation(setup: Setup) -> None:
+    setup.sync()
+    base = setup.erp.infobase
+    product = next(r for r in base.sets["Catalog_Номенклатура"].rows if not r["IsFolder"])
+    base.update("Catalog_Номенклатура", product["Ref_Key"], DeletionMark=True)
+    sales = base.sets["Document_РеализацияТоваровУслуг"].rows
+    posted = [r for r in sales if r["Posted"]]
+    recent, old = posted[-1], posted[0]
+    base.update("Document_РеализацияТоваровУслуг", recent["Ref_Key"], Posted=False)  # posting undone
+    base.remove("Document_РеализацияТоваровУслуг", old["Ref_Key"])  # deleted for good, long ago
+
+    results = setup.sync("products", "invoices")
+    assert (results["products"].deleted, results["invoices"].deleted) == (1, 1)
+    assert setup.feed_of("products")[product["Ref_Key"]]["op"] == "delete"
+    assert setup.feed_of("invoices")[recent["Ref_Key"]]["op"] == "delete"
+    assert setup.feed_of("invoices")[old["Ref_Key"]]["op"] == "upsert"  # outside the window: not seen yet
+
+    invoices = setup.adapter.stream("invoices")
+    [unposted] = invoices.fetch([recent["Ref_Key"]])
+    assert unposted["_lines"]["Товары"] and invoices.map(unposted) is None
+    assert invoices.cursor(unposted) is not None
+    assert list(invoices.fetch([old["Ref_Key"]])) == []
+
+    reconciled = setup.sync("invoices", reconcile=True)["invoices"]
+    assert reconciled.deleted == 1
+    assert setup.feed_of("invoices")[old["Ref_Key"]]["op"] == "delete"
+
+
+def test_a_version_covers_the_rows_read_beside_the_object(setup: Setup) -> None:
+    """Contact rows are read before the catalog pages; if what was attached differs from the last run (an
+    object written between the two reads), the same DataVersion must not hide it."""
+    setup.sync("accounts")
+    contacts = setup.erp.infobase.sets["Catalog_Контрагенты_КонтактнаяИнформация"]
+    phone = next(row for row in contacts.rows if row["Тип"] == "Телефон")
+    phone["Представление"] = "+7 495 123 45 67"  # behind 1C's back: the object's DataVersion stays
+    contacts.changed()
+    result = setup.sync("accounts")["accounts"]
+    assert result.pushed == 1
+    assert setup.feed_of("accounts")[phone["Ref_Key"]]["data"]["phone"] == "+74951234567"
