@@ -28,7 +28,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, FilePath, PositiveFloat, SecretStr, field_validator, model_validator
-from requests.utils import requote_uri
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from tenacity import wait_random_exponential as backoff
 from tenacity.wait import wait_base
@@ -496,11 +495,12 @@ class HttpClient:
             present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
             extra = {k: v for k, v in self.params.items() if k not in present} | dict(params or {})
             query = "&".join(q for q in (parts.query, _encode(extra)) if q)
-            return requote_uri(urlunsplit(parts._replace(query=query)))
+            return urlunsplit(parts._replace(query=query))
         base = self._parts
         full = base.path.rstrip("/") + "/" + path.lstrip("/")
         query = "&".join(q for q in (base.query, _encode({**self.params, **(params or {})})) if q)
-        return requote_uri(urlunsplit((base.scheme, base.netloc, full, query, "")))
+        # Non-ASCII (Cyrillic set names) is percent-encoded by requests when it prepares the request.
+        return urlunsplit((base.scheme, base.netloc, full, query, ""))
 
     @staticmethod
     def where(url: str) -> str:
