@@ -193,7 +193,7 @@ def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: i
     console.print(
         f"Sample distributor in {erp_side.description}: {len(scenario.accounts):,} accounts, "
         f"{len(scenario.products):,} products, {size:,} invoice lines up to {scenario.as_of:%Y-%m-%d} "
-        f"({scenario.local_currency}, USD, EUR)"
+        f"({getattr(erp_side, 'local_currency', scenario.local_currency)}, USD, EUR)"
     )
 
     config_path = directory / "dealersync.yaml"
@@ -212,7 +212,8 @@ def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: i
             console.print(_results_table("First sync (full)", first))
             feed_path = Path(config.sink.path)
             figures, months = business_figures(read_feed(feed_path), scenario.as_of.date())
-            for table in _figures_table(figures, months, scenario.local_currency):
+            currency = getattr(erp_side, "local_currency", scenario.local_currency)
+            for table in _figures_table(figures, months, currency):
                 console.print(table)
 
             for change in scenario.changes:
@@ -253,8 +254,9 @@ def _explain_second_sync(console: Console, second: list[Any], snapshots: set[str
     unchanged = sum(r.unchanged for r in incremental)
     console.print(
         f"Incremental streams sent only the changes ({sent}); {unchanged:,} records re-read around the cursor "
-        f"(a {overlap_minutes}-minute overlap, widened by ERPs whose change stamps are coarser) were recognised as "
-        "unchanged by their content hash and not resent."
+        f"(a {overlap_minutes}-minute overlap, widened where the ERP's stamps are coarser or, as in 1C, documents "
+        "are read in a date window) were recognised as "
+        "unchanged by their content hash (or the ERP's own version stamp) and not resent."
     )
     snapshot_runs = [r for r in second if r.stream in snapshots]
     if snapshot_runs:

@@ -26,6 +26,8 @@ class DemoErp(Protocol):
 
     description: str  # e.g. "a SQLite copy of Logo's tables (logo.db)"
     settings: dict[str, Any]  # the adapter settings of a source reading it (the config's source keys)
+    # An ERP that labels the scenario's local amounts with another currency (1C: RUB) also sets
+    # `local_currency`; the demo reads it with getattr, defaulting to the scenario's.
 
     def apply(self, change: Change) -> None:
         """Make one of the scenario's later edits in the ERP."""

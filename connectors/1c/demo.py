@@ -20,6 +20,7 @@ class OneCDemo:
         self.emulator = OneCEmulator(scenario, configuration="ut11", password=secrets.token_urlsafe(12)).start()
         self.description = f"a 1C:Enterprise standard OData interface emulator (УТ 11) at {self.emulator.url}"
         self.settings: dict[str, Any] = self.emulator.settings()
+        self.local_currency = "RUB"  # the emulator labels the scenario's local amounts as roubles
 
     def apply(self, change: Change) -> None:
         self.emulator.apply(change)
