@@ -1,0 +1,220 @@
+"""SAP code values both flavours share (S/4 OData and ECC tables name the same facts).
+
+Sources: section 4 of the ERP reference. Readings marked UNCONFIRMED are installation
+customising in SAP; each is the default of a setting (see SapSettings / the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Final
+
+from mapping.errors import RecordError
+from mapping.money import currency as iso_currency
+from mapping.schema import CollectionMethod, InvoiceKind, OrderStatus
+from mapping.units import unit_code
+
+# --- ALPHA conversion -------------------------------------------------------------------
+# KUNNR is 10 characters; MATNR 18 in ECC and 40 in S/4 (the ALPHA exit pads it to 18
+# unless "extended material number" is switched on; padding to 18 is the common case).
+KUNNR_LENGTH: Final = 10
+MATNR_LENGTH: Final = 18
+VBELN_LENGTH: Final = 10  # sales and billing document numbers
+BELNR_LENGTH: Final = 10  # accounting document numbers
+
+
+def alpha_in(value: str, length: int) -> str:
+    """The internal (key) form: all-digit values are zero-padded to `length`, others kept as they are."""
+    text = value.strip()
+    if text.isdigit() and text.isascii():
+        if len(text) > length:
+            raise ValueError(f"{text!r} is longer than {length} characters")
+        return text.zfill(length)
+    return text
+
+
+def alpha_out(value: str | None) -> str:
+    """The display form: leading zeros stripped from all-digit values ("0000001234" -> "1234")."""
+    if value is None:
+        return ""
+    text = value.strip()
+    if text.isdigit() and text.isascii():
+        return text.lstrip("0") or "0"
+    return text
+
+
+# --- Billing documents ----------------------------------------------------------------
+# VBRK-VBTYP (OData: SDDocumentCategory) of billing documents.
+VBTYP_INVOICE: Final = "M"
+VBTYP_INVOICE_CANCELLATION: Final = "N"
+VBTYP_CREDIT_MEMO: Final = "O"
+VBTYP_DEBIT_MEMO: Final = "P"
+VBTYP_CREDIT_MEMO_CANCELLATION: Final = "S"
+VBTYP_PRO_FORMA: Final = "U"
+# Sales-document categories (VBAK-VBTYP).
+VBTYP_ORDER: Final = "C"
+VBTYP_RETURNS: Final = "H"
+VBTYP_DELIVERY: Final = "J"
+
+# Cancellation documents (S1/S2) are bookkeeping of a cancel: the feed shows the original
+# with cancelled=True (VBRK-FKSTO 'X' / BillingDocumentIsCancelled) and skips these.
+CANCELLATION_CATEGORIES: Final = frozenset({VBTYP_INVOICE_CANCELLATION, VBTYP_CREDIT_MEMO_CANCELLATION})
+# Pro forma invoices carry no receivable; never read.
+SKIPPED_CATEGORIES: Final = frozenset({*CANCELLATION_CATEGORIES, VBTYP_PRO_FORMA})
+
+# Billing type (VBRK-FKART / BillingDocumentType) -> invoice kind. SAP standard types;
+# installations add Z-types, so this is the default of the `billing_types` setting.
+# UNCONFIRMED: G2 (credit memo) as "return" — a G2 may also be a price reduction.
+DEFAULT_BILLING_TYPES: Final[Mapping[str, InvoiceKind]] = {
+    "F1": "sale",  # invoice (order-related)
+    "F2": "sale",  # invoice (delivery-related)
+    "RE": "return",  # credit memo for returns
+    "G2": "return",  # credit memo
+    "L2": "price_difference",  # debit memo: the agreed price was raised after delivery
+}
+# Fallback by document category when a billing type is not in the table.
+CATEGORY_KINDS: Final[Mapping[str, InvoiceKind]] = {
+    VBTYP_INVOICE: "sale",
+    VBTYP_CREDIT_MEMO: "return",
+    VBTYP_DEBIT_MEMO: "price_difference",
+}
+# Item categories (VBRP-PSTYV / SalesDocumentItemCategory) of service items. An invoice
+# whose items are all service items is a service invoice. UNCONFIRMED: TAD is SAP's
+# standard service item category; installations use their own (setting `service_item_categories`).
+DEFAULT_SERVICE_ITEM_CATEGORIES: Final = ("TAD",)
+
+
+def invoice_kind(
+    billing_type: str,
+    category: str,
+    item_categories: Sequence[str],
+    billing_types: Mapping[str, InvoiceKind] = DEFAULT_BILLING_TYPES,
+    service_item_categories: Sequence[str] = DEFAULT_SERVICE_ITEM_CATEGORIES,
+) -> InvoiceKind:
+    """The invoice kind of a billing document; RecordError when neither type nor category is known."""
+    kind = billing_types.get(billing_type) or CATEGORY_KINDS.get(category)
+    if kind is None:
+        raise RecordError(f"billing type {billing_type!r} (category {category!r}) is not a sales invoice kind", "kind")
+    if kind == "sale" and item_categories and all(c in service_item_categories for c in item_categories):
+        return "service"
+    return kind
+
+
+# --- Sales orders ---------------------------------------------------------------------
+# VBUK/VBAK statuses (OData: OverallSDProcessStatus, OverallSDDocumentRejectionSts):
+# " " not relevant, A not yet processed, B partly processed, C completely processed.
+STATUS_NOT_PROCESSED: Final = "A"
+STATUS_PARTLY: Final = "B"
+STATUS_COMPLETE: Final = "C"
+
+
+def order_status(process_status: str, rejection_status: str, delivery_block: str) -> OrderStatus:
+    """The normalised status of a sales order.
+
+    Fully rejected (ABSTA/rejection 'C') is cancelled; completely processed is closed; partly
+    processed (delivery under way) is shippable. An unprocessed order with a delivery block is
+    a proposal awaiting release (UNCONFIRMED reading: installations use the block for approval).
+    """
+    if rejection_status == STATUS_COMPLETE:
+        return "cancelled"
+    if process_status == STATUS_COMPLETE:
+        return "closed"
+    if process_status == STATUS_PARTLY:
+        return "shippable"
+    if delivery_block.strip():
+        return "proposal"
+    return "open"
+
+
+# --- Receivables and collections --------------------------------------------------------
+# BSEG-SHKZG / DebitCreditCode: S = debit (+), H = credit (-).
+DEBIT: Final = "S"
+CREDIT: Final = "H"
+SIGNS: Final[Mapping[str, int]] = {DEBIT: 1, CREDIT: -1}
+CUSTOMER_PAYMENT_DOCUMENT_TYPE: Final = "DZ"  # BKPF-BLART of an incoming customer payment
+
+# Payment document -> collection method, keyed "BLART:ZLSCH" (document type : payment method)
+# or "BLART" alone; the more specific key wins. Payment methods are per-country customising
+# in SAP (FBZP), so every entry but plain DZ is UNCONFIRMED: setting `collection_methods`.
+DEFAULT_COLLECTION_METHODS: Final[Mapping[str, CollectionMethod]] = {
+    "DZ": "bank_transfer",  # incoming payment (bank statement / F-28)
+    "DZ:B": "cash",  # "Bar": cash
+    "DZ:K": "card",  # "Kreditkarte": card
+    "DZ:C": "cheque",  # cheque
+    "DZ:W": "promissory_note",  # "Wechsel": bill of exchange / promissory note
+    "DZ:U": "bank_transfer",  # "Überweisung": transfer
+}
+
+
+def collection_method(
+    document_type: str, payment_method: str, methods: Mapping[str, CollectionMethod] = DEFAULT_COLLECTION_METHODS
+) -> CollectionMethod | None:
+    """The method of a payment document, or None when the document type is not a collection."""
+    if payment_method.strip():
+        hit = methods.get(f"{document_type}:{payment_method.strip()}")
+        if hit is not None:
+            return hit
+    return methods.get(document_type)
+
+
+def parse_method_key(key: str) -> tuple[str, str]:
+    """("DZ", "C") of "DZ:C", ("DZ", "") of "DZ"; ValueError on a malformed key."""
+    doc_type, _, method = key.partition(":")
+    if not doc_type.strip() or len(doc_type.strip()) > 2 or len(method.strip()) > 1:
+        raise ValueError(f"collection_methods key {key!r} must be 'BLART' or 'BLART:ZLSCH', e.g. 'DZ' or 'DZ:C'")
+    return doc_type.strip(), method.strip()
+
+
+# --- Products ----------------------------------------------------------------------------
+# Tax classification of a material (MLAN-TAXM1 / A_ProductSalesTax.TaxClassification) -> VAT
+# percent. The rate itself lives in the MWST condition records per country; these are the
+# Turkish rates in the usual 0..3 order. UNCONFIRMED: setting `vat_rates`.
+DEFAULT_VAT_RATES: Final[Mapping[str, Decimal]] = {
+    "0": Decimal("0.00"),
+    "1": Decimal("20.00"),
+    "2": Decimal("10.00"),
+    "3": Decimal("1.00"),
+}
+
+
+# --- Currencies and units ---------------------------------------------------------------
+# SAP currency keys (TCURC-WAERS) are ISO codes, apart from a few legacy keys.
+SAP_CURRENCY_ALIASES: Final[Mapping[object, str]] = {"TRL": "TRY", "RUR": "RUB"}
+
+
+def sap_currency(value: str | None, field: str) -> str | None:
+    """The ISO 4217 code of an SAP currency key (WAERK, TransactionCurrency)."""
+    return iso_currency(value, field, SAP_CURRENCY_ALIASES)
+
+
+# SAP internal units of measure (T006-MSEHI, language-independent form) whose names differ
+# from the common ones mapping.units knows; each maps to its UN/ECE Rec. 20 code.
+SAP_UNIT_CODES: Final[Mapping[str, str]] = {
+    "ST": "C62",  # Stück (piece; shown as PC in English)
+    "PC": "C62",
+    "EA": "C62",
+    "KAR": "CT",  # Karton
+    "PAK": "PK",  # Paket
+    "PAL": "PF",  # Palette
+    "ROL": "RO",  # Rolle
+    "TAG": "DAY",
+    "STD": "HUR",  # Stunde
+    "H": "HUR",
+    "KG": "KGM",
+    "G": "GRM",
+    "TO": "TNE",
+    "L": "LTR",
+    "ML": "MLT",
+    "M": "MTR",
+    "CM": "CMT",
+    "M2": "MTK",
+    "M3": "MTQ",
+}
+
+
+def sap_unit_code(unit: str | None) -> str | None:
+    """The Rec. 20 code of an SAP unit (ST, KAR, KG...) or None when unknown."""
+    if not unit:
+        return None
+    return SAP_UNIT_CODES.get(unit.strip().upper()) or unit_code(unit)

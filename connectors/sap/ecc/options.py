@@ -1,0 +1,76 @@
+"""ECC SOAP options: the `ecc:` block of an SAP source whose flavour is ecc_soap."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from connectors.http import check_url
+
+__all__ = ["DEFAULT_CONDITION_TABLES", "EccOptions"]
+
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,29}$")]
+TableName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_/]{0,29}$")]
+ConditionTypes = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=4)]], Field(min_length=1)]
+
+# Discount condition tables and the condition types read from each: SAP's standard ones. Every
+# installation has its own pricing procedure (A5xx-A9xx tables, Z-types): list yours (UNCONFIRMED).
+DEFAULT_CONDITION_TABLES: dict[str, list[str]] = {
+    "A004": ["K004"],  # material discount
+    "A005": ["K005"],  # customer/material discount
+    "A007": ["K007"],  # customer discount
+    "A305": ["PR00"],  # customer-specific price
+}
+
+
+class EccOptions(BaseModel):
+    """How the ECC system publishes its function modules, and the readings to verify per customer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wsdl_url: str | None = Field(
+        None,
+        description="where the WSDL of the published function modules is; default <url>?wsdl (for SICF "
+        "/sap/bc/soap/rfc: http://host:port/sap/bc/soap/wsdl11?services=RFC_READ_TABLE,BAPI_COMPANYCODE_GETDETAIL)",
+    )
+    endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="function module -> endpoint URL, when each is its own SOAMANAGER service; default: url",
+    )
+    read_table_function: FieldName = Field(
+        "RFC_READ_TABLE", description="a function module with RFC_READ_TABLE's interface (e.g. a Z copy)"
+    )
+    row_width: int = Field(512, ge=72, le=65535, description="characters of one DATA row (TAB512: 512)")
+    delimiter: str = Field("", max_length=1, description="DELIMITER between fields; rows are parsed by OFFSET")
+    in_list_size: int = Field(100, ge=1, le=1000, description="keys per 'IN ( ... )' selection of related rows")
+    language: str = Field("T", min_length=1, max_length=1, description="SPRAS of material descriptions (T = Turkish)")
+    tax_office_field: FieldName = Field("STCD1", description="KNA1 field holding the tax office (UNCONFIRMED)")
+    tax_number_field: FieldName = Field("STCD2", description="KNA1 field holding VKN/TCKN (UNCONFIRMED)")
+    brand_field: FieldName | None = Field(None, description="MARA field holding the brand, e.g. EXTWG (none: no brand)")
+    service_material_types: list[str] = Field(
+        default_factory=lambda: ["DIEN"], description="MARA-MTART of service materials: not products"
+    )
+    price_condition_type: FieldName = Field("PR00", description="KSCHL of the unit price in document conditions")
+    condition_tables: dict[TableName, ConditionTypes] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CONDITION_TABLES.items()},
+        description="discount condition tables -> condition types read from each (UNCONFIRMED: pricing procedure)",
+    )
+    credit_control_area: str | None = Field(None, max_length=4, description="KNKK-KKBER to read; none: all")
+    plants: list[str] = Field(default_factory=list, description="MARD-WERKS to read; empty: all plants")
+    warehouse_code: Literal["storage_location", "plant_and_storage_location"] = Field(
+        "storage_location", description="the feed's warehouse code: LGORT, or WERKS/LGORT when plants share LGORTs"
+    )
+    tax_country: str = Field("TR", min_length=2, max_length=3, description="MLAN-ALAND of products' tax class")
+
+    @field_validator("wsdl_url")
+    @classmethod
+    def _wsdl(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value, "ecc.wsdl_url")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: dict[str, str]) -> dict[str, str]:
+        for function, url in value.items():
+            check_url(url, f"ecc.endpoints.{function}")
+        return value

@@ -1,0 +1,48 @@
+"""S/4HANA (on-premise or cloud) through its standard OData V2 APIs; see connectors/sap/README.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from connectors.base import CheckResult, SourceContext, Stream
+from connectors.http import HttpClient
+from connectors.sap.s4.check import check
+from connectors.sap.s4.documents import Invoices, Orders
+from connectors.sap.s4.masters import Accounts, Products
+from connectors.sap.s4.odata import ODataReader
+from connectors.sap.s4.receivables import Collections
+from connectors.sap.s4.snapshots import Discounts, RiskLimits, StockLevels
+from connectors.sap.s4.streams import S4Env, S4Stream
+
+if TYPE_CHECKING:
+    from connectors.sap import SapSettings
+
+__all__ = ["S4Source"]
+
+
+class S4Source:
+    """The eight streams of one S/4 system, over one HTTP client (sap-client on every call)."""
+
+    def __init__(self, context: SourceContext, settings: SapSettings) -> None:
+        self.settings = settings
+        self.client = HttpClient(settings, params={"sap-client": settings.sap_client})
+        self.env = S4Env(ODataReader(self.client, settings.s4.page_size), settings, context.timezone)
+        self._streams: list[S4Stream] = [
+            Accounts(self.env),
+            Products(self.env),
+            StockLevels(self.env),
+            Discounts(self.env),
+            RiskLimits(self.env),
+            Orders(self.env),
+            Invoices(self.env),
+            Collections(self.env),
+        ]
+
+    def streams(self) -> list[Stream]:
+        return list(self._streams)
+
+    def check(self) -> list[CheckResult]:
+        return check(self.client, self.settings, self._streams)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,238 @@
+"""Master data: accounts (API_BUSINESS_PARTNER) and products (API_PRODUCT_SRV)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from connectors.sap import codes
+from connectors.sap.s4.odata import date_literal, day_literal, instant_of, results, single, wall_time
+from connectors.sap.s4.streams import S4Stream, number
+from mapping.errors import RecordError
+from mapping.schema import Account, AccountKind, Product, UnitConversion
+from mapping.taxid import tax_id
+from mapping.text import clean, email, phone, required
+
+__all__ = ["Accounts", "Products"]
+
+_PARTNER_EXPAND = ",".join(
+    (
+        "to_BusinessPartnerAddress/to_PhoneNumber",
+        "to_BusinessPartnerAddress/to_MobilePhoneNumber",
+        "to_BusinessPartnerAddress/to_EmailAddress",
+        "to_BusinessPartnerTax",
+        "to_Customer/to_CustomerSalesArea/to_PartnerFunction",
+        "to_Supplier/to_SupplierPurchasingOrg",
+    )
+)
+
+
+def _first(rows: list[dict[str, Any]], **match: str | None) -> dict[str, Any] | None:
+    """The first row whose fields equal every non-None value in `match`."""
+    for row in rows:
+        if all(value is None or row.get(name) == value for name, value in match.items()):
+            return row
+    return None
+
+
+class Accounts(S4Stream):
+    """Business partners in the customer or supplier role, with their sales-area and purchasing data.
+
+    A_BusinessPartner keeps its change stamp as LastChangeDate + LastChangeTime (system time), so
+    the read filters by day and the engine drops the re-read unchanged partners by content hash.
+    """
+
+    name = "accounts"
+    primary_key = ("code",)
+    replication_key = "LastChangeDate"
+    entity = "business_partners"
+    keys = ("BusinessPartner",)
+    expand = _PARTNER_EXPAND
+
+    def where(self) -> str:
+        return "(Customer ne '' or Supplier ne '')"
+
+    def changed_since(self, since: dt.datetime) -> str:
+        day = day_literal(since.astimezone(self.tz).date())
+        return f"(LastChangeDate ge {day} or CreationDate ge {day})"
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        try:
+            if item.get("LastChangeDate"):
+                return wall_time(item["LastChangeDate"], item.get("LastChangeTime"), self.tz, "LastChangeDate")
+            return wall_time(item.get("CreationDate"), item.get("CreationTime"), self.tz, "CreationDate")
+        except RecordError:
+            return None
+
+    def map(self, item: Any) -> Account:
+        s = self.env.settings
+        customer = single(item.get("to_Customer"))
+        supplier = single(item.get("to_Supplier"))
+        if customer is None and supplier is None:
+            raise RecordError("business partner has neither the customer nor the supplier role", "kind")
+        kind: AccountKind = "both" if customer and supplier else "customer" if customer else "supplier"
+        number_ = (customer or {}).get("Customer") or (supplier or {}).get("Supplier") or item.get("BusinessPartner")
+        area = _first(
+            results((customer or {}).get("to_CustomerSalesArea")),
+            SalesOrganization=s.sales_organization,
+            DistributionChannel=s.distribution_channel,
+            Division=s.division,
+        )
+        purchasing = _first(
+            results((supplier or {}).get("to_SupplierPurchasingOrg")),
+            PurchasingOrganization=s.s4.purchasing_organization,
+        )
+        functions = results((area or {}).get("to_PartnerFunction"))
+        rep = _first(functions, PartnerFunction=s.sales_rep_partner_function)
+        parent = _first(functions, PartnerFunction=s.parent_partner_function)
+        address = (results(item.get("to_BusinessPartnerAddress")) or [{}])[0]
+        country = clean(address.get("Country"))
+        tax, tax_kind, office = self._tax(results(item.get("to_BusinessPartnerTax")), country)
+        flags = [item.get("BusinessPartnerIsBlocked"), (customer or {}).get("OrderIsBlockedForCustomer"),
+                 (customer or {}).get("PostingIsBlocked"), (supplier or {}).get("PostingIsBlocked")]  # fmt: skip
+        deleted = [item.get("IsMarkedForArchiving"), (customer or {}).get("DeletionIndicator"),
+                   (supplier or {}).get("DeletionIndicator")]  # fmt: skip
+        currency = (area or {}).get("Currency") or (purchasing or {}).get("PurchaseOrderCurrency")
+        terms = (area or {}).get("CustomerPaymentTerms") or (purchasing or {}).get("PaymentTerms")
+        return Account(
+            code=required(self.code(number_), "code"),
+            title=required(item.get("BusinessPartnerFullName"), "title", 2000),
+            tax_id=tax,
+            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_office=office,
+            kind=kind,
+            is_individual=item.get("BusinessPartnerCategory") == "1",
+            currency=codes.sap_currency(currency or None, "currency"),
+            group_code=clean((area or {}).get("CustomerGroup")),
+            region_code=clean((area or {}).get("SalesDistrict")),
+            sales_rep_code=clean(codes.alpha_out((rep or {}).get("PersonnelNumber"))),
+            parent_code=clean(codes.alpha_out((parent or {}).get("BPCustomerNumber"))),
+            phone=self._phone(address),
+            email=self._email(address),
+            address=self._address(address),
+            city=clean(address.get("CityName")),
+            country=country,
+            created_at=wall_time(item.get("CreationDate"), item.get("CreationTime"), self.tz, "created_at"),
+            active=not any(deleted),
+            blocked=any(bool(f) for f in flags),
+            payment_terms=clean(terms),
+        )
+
+    def _tax(self, rows: list[dict[str, Any]], country: str | None) -> tuple[str | None, str | None, str | None]:
+        number_: str | None = None
+        kind: str | None = None
+        office: str | None = None
+        for row in rows:
+            meaning = self.env.s4.tax_types.get(row.get("BPTaxType") or "")
+            value = row.get("BPTaxLongNumber") or row.get("BPTaxNumber")
+            if meaning == "tax_office":
+                office = clean(value)
+            elif meaning is not None and number_ is None:
+                number_, kind = tax_id(value, "tax_id", country or None)
+                if number_ is not None and meaning != "OTHER" and kind != meaning:
+                    raise RecordError(f"tax number of type {row.get('BPTaxType')} is not a valid {meaning}", "tax_id")
+        return number_, kind, office
+
+    @staticmethod
+    def _phone(address: dict[str, Any]) -> str | None:
+        for row in (*results(address.get("to_MobilePhoneNumber")), *results(address.get("to_PhoneNumber"))):
+            found = phone(row.get("InternationalPhoneNumber") or row.get("PhoneNumber"))
+            if found:
+                return found
+        return None
+
+    @staticmethod
+    def _email(address: dict[str, Any]) -> str | None:
+        for row in results(address.get("to_EmailAddress")):
+            found = email(row.get("EmailAddress"))
+            if found:
+                return found
+        return None
+
+    @staticmethod
+    def _address(address: dict[str, Any]) -> str | None:
+        """Street and house number, then "district/city" as Turkish addresses end."""
+        street = " ".join(p for p in (clean(address.get("StreetName")), clean(address.get("HouseNumber"))) if p)
+        district, city = clean(address.get("District")), clean(address.get("CityName"))
+        tail = f"{district}/{city}" if district and city else None
+        return clean(" ".join(p for p in (street, tail) if p))
+
+
+class Products(S4Stream):
+    """A_Product with descriptions, units of measure (+ EANs) and sales tax classification; services excluded."""
+
+    name = "products"
+    primary_key = ("code",)
+    replication_key = "LastChangeDateTime"
+    entity = "products"
+    keys = ("Product",)
+    expand = "to_Description,to_ProductUnitsOfMeasure/to_InternationalArticleNumber,to_ProductSalesTax"
+
+    def where(self) -> str | None:
+        types = self.env.s4.service_product_types
+        return " and ".join(f"ProductType ne '{t}'" for t in types) or None
+
+    def changed_since(self, since: dt.datetime) -> str:
+        return f"LastChangeDateTime ge {date_literal(since)}"
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        try:
+            moment = instant_of(item.get("LastChangeDateTime"), "LastChangeDateTime")
+        except RecordError:
+            return None
+        return moment.astimezone(self.tz) if moment else None
+
+    def map(self, item: Any) -> Product:
+        s = self.env.settings
+        base = clean(item.get("BaseUnit"))
+        descriptions = results(item.get("to_Description"))
+        text = _first(descriptions, Language=s.s4.language) or (descriptions[0] if descriptions else {})
+        uoms = results(item.get("to_ProductUnitsOfMeasure"))
+        uoms.sort(key=lambda u: u.get("AlternativeUnit") != base)  # the base unit first, then SAP's order
+        units = [self._unit(u) for u in uoms]
+        base_uom = _first(uoms, AlternativeUnit=base) or {}
+        articles = results(base_uom.get("to_InternationalArticleNumber"))
+        articles.sort(key=lambda a: not a.get("IsMainGlobalTradeItemNumber"))
+        barcodes = [str(a["ProductStandardID"]) for a in articles if a.get("ProductStandardID")]
+        if not barcodes and item.get("ProductStandardID"):
+            barcodes = [str(item["ProductStandardID"])]
+        return Product(
+            code=required(self.code(item.get("Product")), "code"),
+            name=required(text.get("ProductDescription"), "name", 2000),
+            barcodes=barcodes,
+            base_unit=base,
+            base_unit_code=codes.sap_unit_code(base),
+            units=units,
+            category_code=clean(item.get("ExternalProductGroup")),
+            group_code=clean(item.get("ProductGroup")),
+            brand=clean(item.get("Brand")),
+            vat_rate=self._vat(results(item.get("to_ProductSalesTax"))),
+            active=not item.get("IsMarkedForDeletion"),
+        )
+
+    @staticmethod
+    def _unit(row: dict[str, Any]) -> UnitConversion:
+        unit = required(row.get("AlternativeUnit"), "units.unit")
+        numerator = number(row.get("QuantityNumerator"), 6, "units.factor")
+        denominator = number(row.get("QuantityDenominator"), 6, "units.factor")
+        if not denominator:
+            raise RecordError("zero denominator", "units.factor")
+        return UnitConversion(
+            unit=unit,
+            factor=(numerator / denominator).quantize(Decimal("0.001")),
+            unit_code=codes.sap_unit_code(unit),
+            barcode=clean(row.get("GlobalTradeItemNumber")),
+        )
+
+    def _vat(self, rows: Sequence[dict[str, Any]]) -> Decimal | None:
+        s = self.env.settings
+        row = _first(list(rows), Country=s.tax_country)
+        if row is None:
+            return None
+        classification = str(row.get("TaxClassification") or "")
+        rate = s.vat_rates.get(classification)
+        if rate is None:
+            raise RecordError(f"tax classification {classification!r} has no rate (setting vat_rates)", "vat_rate")
+        return rate.quantize(Decimal("0.01"))
