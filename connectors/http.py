@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import msgspec
 import requests
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, FilePath, PositiveFloat, SecretStr, field_validator, model_validator
@@ -530,8 +531,8 @@ class HttpClient:
         url = self.url(path, params)
         response = self._request("GET", url, None, {"Accept": "application/json", **(headers or {})}, retry)
         try:
-            return response.json()
-        except ValueError:
+            return msgspec.json.decode(response.content)  # several times faster than json on large OData pages
+        except msgspec.DecodeError:
             raise HttpSourceError(
                 f"{self.where(url)} answered HTTP {response.status_code} without JSON: "
                 f"{excerpt(response, self._auth.secrets)}",
