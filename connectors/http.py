@@ -593,10 +593,17 @@ class HttpClient:
         response = send()
         if response.status_code == 401 and self._auth.refresh():
             response = send()
+        return self.checked(response)
+
+    def checked(
+        self, response: requests.Response, *, not_found: str = "is it published/activated at this URL?"
+    ) -> requests.Response:
+        """`response` when it is a 2xx; else the client's error for it: RetryableStatus (429, 5xx), AuthFailed,
+        NotFound (with the `not_found` hint) or HttpSourceError. For other clients on `session` (zeep)."""
         status = response.status_code
         if 200 <= status < 300:
             return response
-        where = self.where(url)
+        where = self.where(response.url)
         if status in RETRY_STATUSES:
             raise RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), where)
         body_text = excerpt(response, self._auth.secrets)
@@ -610,7 +617,7 @@ class HttpClient:
                 status,
             )
         if status == 404:
-            raise NotFound(f"{where} not found (HTTP 404): is it published/activated at this URL? {body_text}", status)
+            raise NotFound(f"{where} not found (HTTP 404): {not_found} {body_text}", status)
         raise HttpSourceError(f"{where} answered HTTP {status}: {body_text}", status)
 
     def _gave_up(self, exc: BaseException, where: str, attempts: int) -> HttpSourceError:

@@ -22,15 +22,9 @@ from zeep.transports import Transport
 
 from connectors.base import ConnectorError
 from connectors.http import (
-    RETRY_STATUSES,
     AuthFailed,
-    BasicAuth,
     HttpClient,
-    HttpSourceError,
-    NotFound,
-    RetryableStatus,
     excerpt,
-    retry_after_seconds,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +56,7 @@ class _Transport(Transport):
         super().__init__(
             session=http.session, timeout=settings.timeout_seconds, operation_timeout=settings.timeout_seconds
         )
+        self.http = http
         self.settings = settings
         self.secrets = settings.secrets()
 
@@ -76,25 +71,12 @@ class _Transport(Transport):
         return self._checked(response).content
 
     def _checked(self, response: requests.Response) -> requests.Response:
-        status = response.status_code
-        if 200 <= status < 300:
-            return response
-        where = HttpClient.where(response.url)
-        if status in RETRY_STATUSES:
-            raise RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), where)
-        body = excerpt(response, self.secrets)
-        if status == 401 and _NO_CLIENT.search(response.text):
+        if response.status_code == 401 and _NO_CLIENT.search(response.text):
+            where, body = HttpClient.where(response.url), excerpt(response, self.secrets)
             raise WrongClient(
-                f"{where} has no SAP client {self.settings.sap_client} (HTTP 401: {body}): check sap_client", status
+                f"{where} has no SAP client {self.settings.sap_client} (HTTP 401: {body}): check sap_client", 401
             )
-        if status in (401, 403):
-            auth = self.settings.auth
-            who = f"user {auth.username!r}" if isinstance(auth, BasicAuth) else f"client {auth.client_id!r}"
-            what = "refused the credentials of" if status == 401 else "denied access to"
-            raise AuthFailed(f"{where} {what} {who} (HTTP {status}): check the username and password; {body}", status)
-        if status == 404:
-            raise NotFound(f"{where} not found (HTTP 404): is the SOAP service active in SICF at this URL? {body}", 404)
-        raise HttpSourceError(f"{where} answered HTTP {status}: {body}", status)
+        return self.http.checked(response, not_found="is the SOAP service active in SICF at this URL?")
 
 
 class Rfc:
