@@ -12,7 +12,8 @@ import responses
 
 from connectors.http import HttpSourceError
 from connectors.sap import SapSettings, codes
-from connectors.sap.emulator.s4 import EntitySet, ODataError, _Parser
+from connectors.sap.emulator.s4_entity_set import EntitySet
+from connectors.sap.emulator.s4_filter import FilterParser, ODataError
 from connectors.sap.s4.odata import ODataReader, date_literal, instant_of, string_literal, time_of, wall_time
 from connectors.sap.s4.snapshots import StockLevels
 from connectors.sap.s4.streams import S4Env
@@ -195,5 +196,5 @@ def test_emulator_filters(text: str, keys: list[str]) -> None:
 def test_emulator_refuses_broken_filters() -> None:
     for text in ("K eq", "K like 'a'", "(K eq '1'", "K eq datetime'yesterday'"):
         with pytest.raises(ODataError) as caught:
-            _Parser(text).parse()
+            FilterParser(text).parse()
         assert caught.value.status == 400

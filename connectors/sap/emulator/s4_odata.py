@@ -1,0 +1,377 @@
+"""The SAP Gateway half of the S/4HANA emulator: entity sets served as OData V2 services on loopback.
+
+Services live under /sap/opu/odata/sap/<SERVICE>/<EntitySet> and answer V2 JSON
+({"d": {"results": [...], "__next": ...}}, __metadata, __deferred navigation, `/Date(ms)/` and
+`/Date(ms+0000)/` dates, `PT..H..M..S` times, decimals as strings), with $select of properties,
+$filter (s4_filter.py), $orderby, $top/$skip, server-driven paging with $skiptoken and __next, $expand of
+navigation paths and $inlinecount=allpages. Logon is basic auth or an OAuth2 bearer token from the token
+endpoint; bad credentials or an unknown sap-client get 401 with SAP's logon-failure page, unpublished or
+forbidden services 404/403 with SAP error bodies. Tests queue faults (an error status with Retry-After, or
+a request held until the client gives up) and read the log of requests served.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import msgspec
+
+from connectors.sap.emulator.s4_entity_set import EntitySet
+from connectors.sap.emulator.s4_filter import ODataError, Row
+
+__all__ = ["ROOT", "TOKEN_PATH", "ODataServer", "SeenRequest"]
+
+ROOT = "/sap/opu/odata/sap"
+TOKEN_PATH = "/sap/bc/sec/oauth2/token"
+_UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+
+
+# --- V2 JSON ------------------------------------------------------------------------------------------------
+
+
+def _sap_value(value: Any) -> Any:
+    """A typed value as V2 JSON shows it."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # Edm.DateTime: ms since epoch of the wall time, no offset
+            return f"/Date({(value - _NAIVE_EPOCH) // dt.timedelta(milliseconds=1)})/"
+        return f"/Date({(value - _EPOCH) // dt.timedelta(milliseconds=1)}+0000)/"
+    if isinstance(value, dt.time):
+        return f"PT{value.hour:02d}H{value.minute:02d}M{value.second:02d}S"
+    return value
+
+
+def _expand_tree(expand: str) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in filter(None, (p.strip() for p in expand.split(","))):
+        node = tree
+        for part in path.split("/"):
+            node = node.setdefault(part, {})
+    return tree
+
+
+def _out(row: Row, uri: str, type_name: str, expand: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed row as V2 JSON: __metadata first, navigation deferred unless expanded."""
+    out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": type_name}}
+    for name, value in row.items():
+        if name.startswith("_"):
+            continue
+        if callable(value):
+            if name in expand:
+                target = value()
+                nav_type = row.get(f"_type_{name}", type_name)
+                if isinstance(target, list):
+                    children = [_out(c, f"{uri}/{name}", nav_type, expand[name]) for c in target]
+                    out[name] = {"results": children}
+                else:
+                    out[name] = None if target is None else _out(target, f"{uri}/{name}", nav_type, expand[name])
+            else:
+                out[name] = {"__deferred": {"uri": f"{uri}/{name}"}}
+        else:
+            out[name] = _sap_value(value)
+    return out
+
+
+def _key_predicate(names: tuple[str, ...], key: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return f"('{quote(key[0], safe='')}')"
+    return "(" + ",".join(f"{n}='{quote(v, safe='')}'" for n, v in zip(names, key, strict=True)) + ")"
+
+
+def _sap_error(err: ODataError) -> bytes:
+    return json.dumps(
+        {
+            "error": {
+                "code": err.code,
+                "message": {"lang": "en", "value": err.message},
+                "innererror": {"application": {"component_id": "", "service_namespace": "/SAP/"}},
+            }
+        }
+    ).encode()
+
+
+# --- the server -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fault:
+    """A queued fault: an error `status` (with Retry-After when given), or a `delay` after which the request is
+    dropped unanswered."""
+
+    status: int = 0
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class SeenRequest:
+    """A request as the server saw it; status 0 when it was held until the client gave up."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    status: int
+
+
+class ODataServer:
+    """An SAP Gateway serving `sets` to one user of one client; `start()` puts it on a loopback port."""
+
+    def __init__(
+        self,
+        sets: Iterable[EntitySet],
+        *,
+        user: str,
+        password: str | None,
+        client: str,
+        client_id: str,
+        client_secret: str | None,
+        page_size: int,
+        token_lifetime: int,
+    ) -> None:
+        """A password or client secret left None is generated."""
+        self.user = user
+        self.password = password or secrets.token_urlsafe(12)
+        self.client = client
+        self.client_id = client_id
+        self.client_secret = client_secret or secrets.token_urlsafe(16)
+        self.page_size = page_size
+        self.token_lifetime = token_lifetime
+        self.requests: list[SeenRequest] = []
+        self.unpublished: set[str] = set()
+        self.forbidden: set[str] = set()
+        self.sets = {(s.service, s.name): s for s in sets}
+        self._faults: deque[_Fault] = deque()
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> Self:
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", 0), _handler(self))
+            threading.Thread(target=self._server.serve_forever, name="s4-emulator", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def base(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The OData root: what an SAP source's `url` setting names."""
+        return self.base + ROOT
+
+    @property
+    def token_url(self) -> str:
+        return self.base + TOKEN_PATH
+
+    # -- test controls ---------------------------------------------------------------------------------------
+    def fail_next(self, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
+        """Answer the next `times` OData requests with `status` (and Retry-After when given)."""
+        with self._lock:
+            self._faults.extend(_Fault(status, retry_after) for _ in range(times))
+
+    def delay_next(self, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` OData requests for `seconds`, then drop them unanswered (client timeouts).
+        They are logged with status 0."""
+        with self._lock:
+            self._faults.extend(_Fault(delay=seconds) for _ in range(times))
+
+    def data_requests(self) -> list[SeenRequest]:
+        return [r for r in self.requests if r.path.startswith(ROOT)]
+
+    # -- answering -------------------------------------------------------------------------------------------
+    def token(self, body: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        if authorization and authorization.lower().startswith("basic "):
+            client_id, _, secret = base64.b64decode(authorization[6:]).decode("utf-8", "replace").partition(":")
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        if client_id != self.client_id or secret != self.client_secret:
+            return 401, {"error": "invalid_client", "error_description": "Bad credentials"}
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_lifetime
+        return 200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime}
+
+    def authenticate(self, authorization: str | None, client: str) -> None:
+        ok = False
+        if authorization and authorization.lower().startswith("basic "):
+            user, _, password = base64.b64decode(authorization[6:]).decode("utf-8", "replace").partition(":")
+            ok = user.upper() == self.user.upper() and password == self.password
+        elif authorization and authorization.lower().startswith("bearer "):
+            with self._lock:
+                expires = self._tokens.get(authorization[7:].strip())
+            ok = expires is not None and expires > time.monotonic()
+        if client != self.client:
+            # The ICF logon answers an unknown client before it looks at the user.
+            raise ODataError(401, "LOGON", f"Logon failed: client {client} is not available in this system")
+        if not ok:
+            raise ODataError(401, "LOGON", "Logon failed: name or password is incorrect")
+
+    def answer(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        rest = path[len(ROOT) :].strip("/")
+        service, _, resource = rest.partition("/")
+        if not service or service in self.unpublished or not any(s == service for s, _ in self.sets):
+            raise ODataError(
+                404, "/IWFND/MED/170", f"No service found for namespace '/SAP/', name '{service}', version '0001'"
+            )
+        if service in self.forbidden:
+            raise ODataError(
+                403, "/IWFND/CM_CONSUMER/101", f"No authorization to access service '{service}' (user {self.user})"
+            )
+        if resource in ("", "$metadata"):
+            names = [name for s, name in self.sets if s == service]
+            return {"d": {"EntitySets": names}}
+        entity = self.sets.get((service, resource))
+        if entity is None:
+            raise ODataError(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{resource}'")
+        with self._lock:
+            return self._collection(entity, params)
+
+    def _collection(self, entity: EntitySet, params: Mapping[str, str]) -> dict[str, Any]:
+        orderby = [
+            (part.split()[0], part.split()[-1].lower() == "desc")
+            for part in params.get("$orderby", "").split(",")
+            if part.strip()
+        ]
+        keys = entity.select(params.get("$filter", ""), orderby)
+        try:
+            skip = int(params.get("$skip", 0))
+            top = int(params["$top"]) if "$top" in params else None
+            token = int(params.get("$skiptoken", 0))
+        except ValueError:
+            raise ODataError(400, "/IWBEP/CM_MGW_RT/022", "Invalid $top/$skip/$skiptoken") from None
+        start = skip + token
+        remaining = len(keys) - start if top is None else min(top - token, len(keys) - start)
+        count = max(0, min(remaining, self.page_size))
+        expand = _expand_tree(params.get("$expand", ""))
+        base = f"{self.url}/{entity.service}/{entity.name}"
+        select = {name.strip() for name in params.get("$select", "").split(",") if name.strip()}
+        results = []
+        for k in keys[start : start + count]:
+            row = entity.row(k)
+            if select:
+                row = {name: value for name, value in row.items() if name in select}
+            results.append(_out(row, base + _key_predicate(entity.key_fields, k), entity.type_name, expand))
+        body: dict[str, Any] = {"results": results}
+        if params.get("$inlinecount") == "allpages":
+            body["__count"] = str(len(keys))
+        if count < remaining:
+            query = {k: v for k, v in params.items() if k != "$skiptoken"} | {"$skiptoken": str(token + count)}
+            body["__next"] = f"{base}?{urlencode(query, quote_via=quote, safe=chr(36) + chr(39) + '(),:')}"
+        return {"d": body}
+
+    def take_fault(self) -> _Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hung up (a timed-out reader); anything else is a bug worth printing."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def _handler(gateway: ODataServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: with Nagle on, the body waits for a delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] = {}) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _record(self, path: str, params: dict[str, str], status: int) -> None:
+            with gateway._lock:
+                gateway.requests.append(SeenRequest(self.command, path, params, status))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            path = urlsplit(self.path).path
+            if path != TOKEN_PATH:
+                self._record(path, {}, 405)
+                self._send(405, b"", "text/plain")
+                return
+            status, answer = gateway.token(body, self.headers.get("Authorization"))
+            self._record(path, {}, status)
+            self._send(status, json.dumps(answer).encode(), "application/json")
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            fault = gateway.take_fault() if parts.path.startswith(ROOT) else None
+            if fault is not None and fault.delay:
+                # A server too slow for the client: it has given up by now, so the answer never comes.
+                self._record(parts.path, params, 0)
+                time.sleep(fault.delay)
+                self.close_connection = True
+                return
+            if fault is not None:
+                headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+                self._record(parts.path, params, fault.status)
+                error = ODataError(fault.status, "/IWFND/CM_BEC/026", "Service temporarily unavailable")
+                self._send(fault.status, _sap_error(error), "application/json", headers)
+                return
+            try:
+                if not parts.path.startswith(ROOT):
+                    raise ODataError(404, "HTTP", f"No handler for {parts.path}")
+                gateway.authenticate(self.headers.get("Authorization"), params.get("sap-client", gateway.client))
+                answer = gateway.answer(parts.path, params)
+            except ODataError as err:
+                self._record(parts.path, params, err.status)
+                if err.code == "LOGON":  # the ICF logon page is HTML, not an OData error
+                    page = f"<html><body><h1>Logon failed</h1><p>{err.message}</p></body></html>".encode()
+                    self._send(err.status, page, "text/html", {"WWW-Authenticate": 'Basic realm="SAP NetWeaver"'})
+                else:
+                    self._send(err.status, _sap_error(err), "application/json")
+                return
+            self._record(parts.path, params, 200)
+            self._send(200, msgspec.json.encode(answer), "application/json")
+
+    return Handler

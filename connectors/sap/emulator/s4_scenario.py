@@ -1,0 +1,269 @@
+"""The scenario's facts laid into S/4's entity sets, and its later changes made there.
+
+What S/4 cannot hold as the scenario states it is recorded the way an S/4 system would:
+  * a cancelled invoice keeps its number and gets a cancellation billing document (S1) X<number> naming it;
+    the cancellation's accounting document clears the invoice's receivable;
+  * a collection is an FI document of customer lines: one per invoice that other collections pay too,
+    referencing it (REBZG), and one for the rest, which clears itself and the receivables of the invoices
+    it alone pays; a cancelled collection is reversed by document R<number>;
+  * stock of 100 or more has a tenth in quality inspection (stock type 02).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from connectors.sap import codes
+from connectors.sap.emulator.s4_document_rows import CustomerLine, DocumentFact, DocumentRows
+from connectors.sap.emulator.s4_entity_set import EntitySet
+from connectors.sap.emulator.s4_filter import Row
+from connectors.sap.emulator.s4_master_rows import MasterRows
+from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, PLANT
+from mapping.schema import Collection, Invoice, StockLevel
+from scenario.facts import Change, Scenario
+
+__all__ = ["S4Layout"]
+
+_METHOD_LETTERS = {"cash": "B", "card": "K", "cheque": "C", "promissory_note": "W", "bank_transfer": "U"}
+
+
+class S4Layout:
+    """Where S/4 keeps each fact: entity sets built from the scenario, changed by `apply`."""
+
+    def __init__(self, scenario: Scenario, cancel_touches_original: bool) -> None:
+        self.scenario = scenario
+        self.cancel_touches_original = cancel_touches_original
+        self.tz = scenario.as_of.tzinfo or dt.UTC
+        masters = MasterRows(self.tz, scenario.local_currency, scenario.as_of)
+        documents = DocumentRows(self.tz, scenario.local_currency)
+        self.partners = self._set("API_BUSINESS_PARTNER", "A_BusinessPartner", ("BusinessPartner",), masters.partner)
+        self.products = self._set(
+            "API_PRODUCT_SRV", "A_Product", ("Product",), masters.product, change="LastChangeDateTime"
+        )
+        self.stock = self._set(
+            "API_MATERIAL_STOCK_SRV",
+            "A_MatlStkInAcctMod",
+            ("Material", "Plant", "StorageLocation", "Batch", "InventorySpecialStockType", "InventoryStockType"),
+            masters.stock,
+        )
+        self.conditions = self._set(
+            "API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecord", ("ConditionRecord",), masters.condition
+        )
+        self.credit = self._set(
+            "API_CRDTMBUSINESSPARTNER",
+            "A_CreditManagementAccount",
+            ("BusinessPartner", "CreditSegment"),
+            masters.credit,
+        )
+        self.orders = self._set(
+            "API_SALES_ORDER_SRV", "A_SalesOrder", ("SalesOrder",), documents.order, change="LastChangeDateTime"
+        )
+        self.billing = self._set(
+            "API_BILLING_DOCUMENT_SRV",
+            "A_BillingDocument",
+            ("BillingDocument",),
+            documents.billing,
+            change="LastChangeDateTime",
+        )
+        self.items = self._set(
+            "API_OPLACCTGDOCITEMCUBE_SRV",
+            "A_OperationalAcctgDocItemCube",
+            ("CompanyCode", "FiscalYear", "AccountingDocument", "AccountingDocumentItem"),
+            documents.fi_item,
+            change="AccountingDocumentCreationDate",
+            indexed=("ClearingAccountingDocument",),
+        )
+        self._fill()
+
+    def _set(
+        self,
+        service: str,
+        name: str,
+        keys: tuple[str, ...],
+        render: Callable[[Any], Row],
+        change: str | None = None,
+        indexed: tuple[str, ...] = (),
+    ) -> EntitySet:
+        return EntitySet(service, name, f"{service}.{name}Type", keys, render, change, indexed)
+
+    def entity_sets(self) -> list[EntitySet]:
+        return [
+            self.partners,
+            self.products,
+            self.stock,
+            self.conditions,
+            self.credit,
+            self.orders,
+            self.billing,
+            self.items,
+        ]
+
+    # -- building ----------------------------------------------------------------------------------------------
+    def _fill(self) -> None:
+        s = self.scenario
+        for st in s.accounts:
+            self.partners.put((codes.alpha_in(st.record.code, codes.KUNNR_LENGTH),), st)
+        for st in s.products:
+            self.products.put((codes.alpha_in(st.record.code, codes.MATNR_LENGTH),), st)
+        for service in s.services:
+            self.products.put((codes.alpha_in(service.code, codes.MATNR_LENGTH),), service)
+        for level in s.stock_levels:
+            for stock_type, quantity in self._stock_split(level):
+                key = (codes.alpha_in(level.product_code, codes.MATNR_LENGTH), PLANT, level.warehouse_code, "", "")
+                self.stock.put((*key, stock_type), (level, stock_type, quantity))
+        for st in s.discounts:
+            self.conditions.put((st.record.code,), st)
+        for limit in s.risk_limits:
+            self.credit.put((codes.alpha_in(limit.account_code, codes.KUNNR_LENGTH), CREDIT_SEGMENT), limit)
+        for st in s.orders():
+            self.orders.put(
+                (st.record.number,), DocumentFact(st.record, st.created_at, st.modified_at or st.created_at)
+            )
+        settlers: dict[str, list[str]] = {}
+        collections = list(s.collections())
+        for st in collections:
+            for number in st.record.settles:
+                settlers.setdefault(number, []).append(st.record.number)
+        invoices: dict[str, Invoice] = {}
+        for st in s.invoices():
+            self._add_invoice(st.record, st.created_at, st.modified_at or st.created_at)
+            invoices[st.record.number] = st.record
+        posted = {st.record.number: st.record.date for st in collections}
+        for st in collections:
+            self._add_collection(st.record, st.created_at, st.modified_at, settlers)
+        # A single payment clears the invoice's receivable; partial payments reference it (REBZG) instead.
+        for number, payers in settlers.items():
+            if len(payers) == 1 and number in invoices:
+                self._clear(invoices[number], payers[0], posted[payers[0]])
+
+    @staticmethod
+    def _stock_split(level: StockLevel) -> list[tuple[str, Decimal]]:
+        """Unrestricted stock, with a tenth of larger quantities in quality inspection (stock type 02)."""
+        if level.on_hand < 100:
+            return [("01", level.on_hand)]
+        inspection = (level.on_hand / 10).quantize(Decimal("0.001"))
+        return [("01", level.on_hand - inspection), ("02", inspection)]
+
+    def _add_invoice(self, inv: Invoice, created: dt.datetime, changed: dt.datetime) -> None:
+        self.billing.put((inv.number,), DocumentFact(inv, created, changed))
+        if inv.cancelled:
+            self._add_cancellation(inv, changed)
+        sign = -1 if inv.kind == "return" else 1
+        self.items.put(
+            (COMPANY_CODE, str(inv.date.year), inv.number, "001"),
+            CustomerLine(
+                doc=inv.number,
+                item="001",
+                doc_type="RV",
+                account=inv.account_code,
+                posted=inv.date,
+                due=inv.due_date,
+                amount=sign * inv.totals.total,
+                amount_local=sign * inv.totals_local.total,
+                currency=inv.currency,
+                rate=inv.rate,
+                method="",
+                entered=created,
+                # The cancellation's accounting document clears the receivable it reverses.
+                cleared_by=f"X{inv.number}" if inv.cancelled else "",
+                cleared_on=changed.astimezone(self.tz).date() if inv.cancelled else None,
+            ),
+        )
+
+    def _add_cancellation(self, inv: Invoice, at: dt.datetime) -> None:
+        """The S1 document that cancelled `inv`: its own billing document pointing at the original."""
+        cancel = msgspec.structs.replace(inv, number=f"X{inv.number}", lines=[], date=at.astimezone(self.tz).date())
+        self.billing.put((cancel.number,), DocumentFact(cancel, at, at, cancels=inv.number))
+
+    def _add_collection(
+        self, c: Collection, created: dt.datetime, modified: dt.datetime | None, settlers: Mapping[str, list[str]]
+    ) -> None:
+        partial = [n for n in c.settles if len(settlers.get(n, ())) > 1]
+        shares = _split(c.amount, len(partial) + (1 if len(partial) < len(c.settles) or not partial else 0))
+        local_shares = _split(c.amount_local, len(shares))
+        refs = [*partial, ""][: len(shares)]
+        for i, (ref, share, local_share) in enumerate(zip(refs, shares, local_shares, strict=True), start=1):
+            line = CustomerLine(
+                doc=c.number,
+                item=f"{i:03d}",
+                doc_type=codes.CUSTOMER_PAYMENT_DOCUMENT_TYPE,
+                account=c.account_code,
+                posted=c.date,
+                due=c.due_date,
+                amount=-share,
+                amount_local=-local_share,
+                currency=c.currency,
+                rate=c.rate,
+                method=_METHOD_LETTERS[c.method],
+                entered=created,
+                invoice_ref=ref,
+                # A payment that clears invoices clears its own customer line in the same document.
+                cleared_by=c.number if not ref and c.settles else "",
+                cleared_on=c.date if not ref and c.settles else None,
+            )
+            if c.cancelled and modified is not None:
+                line.reversed_by = f"R{c.number}"
+            self.items.put((COMPANY_CODE, str(c.date.year), c.number, line.item), line)
+        if c.cancelled and modified is not None:
+            reversal = CustomerLine(
+                doc=f"R{c.number}",
+                item="001",
+                doc_type=codes.CUSTOMER_PAYMENT_DOCUMENT_TYPE,
+                account=c.account_code,
+                posted=c.date,
+                due=None,
+                amount=c.amount,
+                amount_local=c.amount_local,
+                currency=c.currency,
+                rate=c.rate,
+                method=_METHOD_LETTERS[c.method],
+                entered=modified,
+                reversal=True,
+                reversed_by=c.number,
+            )
+            self.items.put((COMPANY_CODE, str(c.date.year), reversal.doc, "001"), reversal)
+
+    def _clear(self, inv: Invoice, payment: str, on: dt.date) -> None:
+        key = (COMPANY_CODE, str(inv.date.year), inv.number, "001")
+        line = self.items.facts.get(key)
+        if line is not None:
+            self.items.put(key, dataclasses.replace(line, cleared_by=payment, cleared_on=on))
+
+    # -- changes -----------------------------------------------------------------------------------------------
+    def apply(self, change: Change) -> None:
+        if change.kind == "new_invoice" and change.invoice is not None:
+            self._add_invoice(change.invoice, change.at, change.at)
+        elif change.kind == "cancel_invoice" and change.number:
+            doc: DocumentFact = self.billing.facts[(change.number,)]
+            cancelled = msgspec.structs.replace(doc.record, cancelled=True)
+            changed = change.at if self.cancel_touches_original else doc.changed
+            self.billing.put((change.number,), DocumentFact(cancelled, doc.created, changed))
+            self._add_cancellation(cancelled, change.at)
+            key = (COMPANY_CODE, str(cancelled.date.year), cancelled.number, "001")
+            cleared_on = change.at.astimezone(self.tz).date()
+            receivable = dataclasses.replace(
+                self.items.facts[key], cleared_by=f"X{cancelled.number}", cleared_on=cleared_on
+            )
+            self.items.put(key, receivable)
+        elif change.kind == "new_collection" and change.collection is not None:
+            self._add_collection(change.collection, change.at, None, {})
+        elif change.kind == "discount_value" and change.number:
+            st = self.conditions.facts[(change.number,)]
+            record = msgspec.structs.replace(st.record, value=change.value)
+            self.conditions.put((change.number,), type(st)(record, st.created_at, change.at))
+        else:
+            raise ValueError(f"cannot apply change {change.kind!r}")
+
+
+def _split(amount: Decimal, parts: int) -> list[Decimal]:
+    """`amount` in `parts` shares of whole cents, the last taking the remainder."""
+    cents = int(amount * 100)
+    share = cents // parts
+    shares = [Decimal(share).scaleb(-2)] * (parts - 1)
+    return [*shares, Decimal(cents - share * (parts - 1)).scaleb(-2)]
