@@ -1,27 +1,32 @@
 """Shared helpers for adapters that read an ERP's database through SQLAlchemy Core.
 
 Nothing here knows an ERP: engines with per-dialect options, keyset paging, IN-list
-chunking, plain-words database errors and a table probe. Logo, Netsis and Mikro use it.
+chunking, plain-words database errors, a table probe, and the bulk insert the scenario
+writers lay their test databases out with. Logo, Netsis and Mikro use it.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from pydantic import Field, SecretStr, model_validator
 from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from connectors.base import AdapterSettings, ConnectorError
 
 __all__ = [
+    "BULK_CHUNK",
     "MAX_IN_LIST",
+    "bulk_insert",
     "describe_db_error",
     "for_refs",
     "in_chunks",
@@ -35,6 +40,8 @@ T = TypeVar("T")
 
 # SQL Server accepts at most 2100 parameters per statement; 1000 leaves room for the others.
 MAX_IN_LIST = 1000
+# Rows per driver executemany in bulk_insert: big enough to amortise the call, small enough to bound memory.
+BULK_CHUNK = 5000
 
 
 def safe_url(url: str | URL) -> str:
@@ -199,6 +206,85 @@ def for_refs(
     for chunk in in_chunks(sorted(set(refs))):
         rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
     return rows
+
+
+def bulk_insert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    chunk: int = BULK_CHUNK,
+) -> None:
+    """INSERT `rows` (column key -> value) into `table` by executemany at the driver, `chunk` rows a call.
+
+    Core compiles the statement once and the column types' bind processors run once per value (they
+    matter: SQLite stores DATETIME as text in SQLAlchemy's format, and readers compare against it),
+    but Core's per-row parameter handling is skipped: it costs more than the insert itself.
+    Every row sets the same columns, the union of all rows' keys and `defaults`' keys; where a row
+    lacks one, `defaults` gives its value, else it is NULL. Column defaults declared in Python
+    (Column(default=...)) are not run: pass such values in the rows or in `defaults`.
+    """
+    if not rows:
+        return
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, not {chunk}")
+    dialect = conn.dialect
+    given = set().union(*rows)
+    unknown = given - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name} has no column {', '.join(map(repr, sorted(unknown)))}")
+    names = [*(defaults or ()), *(c.key for c in table.columns if c.key in given and c.key not in (defaults or ()))]
+    compiled = cast(SQLCompiler, table.insert().compile(dialect=dialect, column_keys=names))
+    positional = compiled.positional
+    order = list(compiled.positiontup or ()) if positional else names
+    unsupplied = set(order if positional else compiled.binds) - set(names)
+    if unsupplied:
+        raise ValueError(
+            f"{table.name}: bulk_insert does not run the Python-side defaults of {', '.join(sorted(unsupplied))}:"
+            " give them a value in the rows or in defaults"
+        )
+    procs = [
+        (name, proc)
+        for name in names
+        if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    processor = dict(procs).get
+    # Where each column's value goes in the driver's parameters: a tuple position, or a bind name
+    # (a column "a b" binds as %(a_b)s), and the parameters of a row that sets nothing, defaults processed.
+    escaped = compiled.escaped_bind_names
+    slot: dict[str, Any] = {name: i if positional else escaped.get(name, name) for i, name in enumerate(order)}
+    blank: dict[Any, Any] | list[Any] = [None] * len(order) if positional else dict.fromkeys(slot.values())
+    for name, value in (defaults or {}).items():
+        proc = processor(name)
+        blank[slot[name]] = proc(value) if proc is not None and value is not None else value
+    pick = itemgetter(*order) if len(order) > 1 else lambda full: tuple(full[name] for name in order)
+    # A row setting every column is copied whole and only its typed values processed; with positional
+    # parameters itemgetter lines it up. A row leaving columns out starts from `blank`, and so does
+    # every row when bind names differ from column keys (that path keys by bind name).
+    whole = len(names) if positional or not escaped else -1
+    sql = str(compiled)
+    for start in range(0, len(rows), chunk):
+        params: list[Any] = []
+        append = params.append
+        for row in rows[start : start + chunk]:
+            if len(row) == whole:
+                full: Mapping[str, Any] = row
+                if procs:
+                    full = typed = dict(row)
+                    for name, proc in procs:
+                        value = row[name]
+                        if value is not None:
+                            typed[name] = proc(value)
+                append(pick(full) if positional else full)
+            else:
+                part = blank.copy()
+                for name, value in row.items():
+                    if value is not None and (proc := processor(name)) is not None:
+                        value = proc(value)
+                    part[slot[name]] = value
+                append(tuple(part) if positional else part)
+        conn.exec_driver_sql(sql, params)
 
 
 def table_exists(conn: sa.Connection, name: str, schema: str | None = None) -> bool:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +12,6 @@ from connectors.base import SourceContext, Stream
 from connectors.mikro import MikroAdapter, MikroSettings, codes
 from connectors.mikro.writer import MikroWriter
 from scenario.facts import Scenario
-from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, _throwaway_database
 
 
 def write(url: str, scenario: Scenario) -> MikroWriter:
@@ -48,17 +45,3 @@ def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, An
 def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
     """The mapped records; items deleted at the source (map() -> None) left out."""
     return [record for _, record, _ in read(stream, since) if record is not None]
-
-
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh database URL of a kind (sqlite, postgresql, mariadb); the servers' skip when absent."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'mikro.db'}"
-    elif kind == "postgresql":
-        yield from _throwaway_database(
-            PG_ADMIN_URL, "postgresql+psycopg://postgres@127.0.0.1:5432/{name}", "PostgreSQL"
-        )
-    else:
-        yield from _throwaway_database(
-            MARIADB_ADMIN_URL, "mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4", "MariaDB"
-        )

@@ -21,9 +21,7 @@ from connectors.base import SourceContext, Stream
 from connectors.netsis import NetsisAdapter, NetsisSettings
 from connectors.netsis.writer import NetsisWriter
 from scenario.facts import Scenario
-from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, _throwaway_database
-
-BACKENDS = ("sqlite", "postgresql", "mariadb")
+from tests.conftest import database_url
 
 
 @dataclass
@@ -37,14 +35,7 @@ class Server:
 
     def url(self, name: str) -> str:
         if name not in self.urls:
-            if self.backend == "sqlite":
-                self.urls[name] = f"sqlite:///{self.folder / f'{name}.db'}"
-            elif self.backend == "postgresql":
-                make = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-                self.urls[name] = self.stack.enter_context(_database(PG_ADMIN_URL, make, "PostgreSQL"))
-            else:
-                make = "mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-                self.urls[name] = self.stack.enter_context(_database(MARIADB_ADMIN_URL, make, "MariaDB"))
+            self.urls[name] = self.stack.enter_context(database_url(self.backend, self.folder, name))
         return self.urls[name]
 
     def database(self, name: str) -> str:
@@ -54,19 +45,6 @@ class Server:
 
     def close(self) -> None:
         self.stack.close()
-
-
-class _database:
-    """The conftest throwaway database as a context manager (it skips the test when the server is absent)."""
-
-    def __init__(self, admin: str, make: str, label: str) -> None:
-        self.urls = _throwaway_database(admin, make, label)
-
-    def __enter__(self) -> str:
-        return next(self.urls)
-
-    def __exit__(self, *exc: object) -> None:
-        self.urls.close()
 
 
 def server(backend: str, folder: Path) -> Server:

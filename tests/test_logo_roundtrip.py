@@ -11,10 +11,8 @@ Translations named here are Logo's own representation, not losses:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -27,7 +25,7 @@ from mapping.text import phone
 from scenario import expect
 from scenario.facts import Scenario
 from scenario.generate import build
-from tests.conftest import MARIADB_ADMIN_URL, PG_ADMIN_URL, _throwaway_database
+from tests.conftest import DATABASE_KINDS, database_url
 from tests.dbs import adapter, records, write
 
 SCENARIO = build(invoice_lines=2000)
@@ -35,30 +33,15 @@ SCENARIO = build(invoice_lines=2000)
 AS_OF = frozenset({"as_of"})
 
 
-def _sqlite(tmp: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp / f'logo-{uuid.uuid4().hex[:8]}.db'}"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Every stream's records, read back from a database the scenario was written to."""
-    if request.param == "sqlite":
-        urls = _sqlite(tmp_path_factory.mktemp("logo"))
-    elif request.param == "postgresql":
-        urls = _throwaway_database(PG_ADMIN_URL, "postgresql+psycopg://postgres@127.0.0.1:5432/{name}", "PostgreSQL")
-    else:
-        urls = _throwaway_database(
-            MARIADB_ADMIN_URL, "mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4", "MariaDB"
-        )
-    url = next(urls)
-    try:
+    with database_url(request.param, tmp_path_factory.mktemp("logo")) as url:
         write(url, SCENARIO)
         with adapter(url, SCENARIO) as source:
             out: dict[str, Any] = {s.name: records(s) for s in source.streams()}
         out["url"] = url
         yield out
-    finally:
-        urls.close()
 
 
 def _warehouse(code: str | None, scenario: Scenario = SCENARIO) -> str | None:

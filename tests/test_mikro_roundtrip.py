@@ -43,7 +43,8 @@ from mapping.schema import Invoice, Order
 from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
-from tests.mikro_dbs import adapter, database, records, write
+from tests.conftest import DATABASE_KINDS, database_url
+from tests.mikro_dbs import adapter, records, write
 
 SCENARIO = build(invoice_lines=2000)
 FIELDS_MIKRO_LACKS = {
@@ -58,19 +59,15 @@ FIELDS_MIKRO_LACKS = {
 Q2 = Decimal("0.01")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Every stream's records, read back from a database the scenario was written to."""
-    urls = database(request.param, tmp_path_factory.mktemp("mikro"))
-    url = next(urls)
-    try:
+    with database_url(request.param, tmp_path_factory.mktemp("mikro")) as url:
         write(url, SCENARIO)
         with adapter(url, SCENARIO) as source:
             out: dict[str, Any] = {s.name: records(s) for s in source.streams()}
         out["url"] = url
         yield out
-    finally:
-        urls.close()
 
 
 def _depot(code: str | None) -> str | None:

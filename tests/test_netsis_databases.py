@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from connectors.netsis.tables import netsis_tables
 from scenario import expect
 from scenario.generate import build
-from tests.netsis_dbs import BACKENDS, Server, adapter, read, records, server, write
+from tests.conftest import DATABASE_KINDS
+from tests.netsis_dbs import Server, adapter, read, records, server, write
 
 SCENARIO = build(invoice_lines=2000)
 TABLES = netsis_tables(sa.MetaData())
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def years(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The databases, shared by the module's tests: a test that edits them undoes its edit (`_edited`)."""
     where = server(request.param, tmp_path_factory.mktemp("netsis"))

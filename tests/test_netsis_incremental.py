@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.base import Partition
+from connectors.netsis import codes
 from connectors.netsis.tables import netsis_tables
 from connectors.netsis.writer import NetsisWriter
 from engine.state import StateStore
@@ -108,6 +109,53 @@ def test_an_edited_line_re_reads_its_document(where: Server) -> None:
     # An install whose lines carry no stamp: the line's edit is not seen until its header is touched.
     with adapter(where.url("GIDA2026"), SCENARIO, line_stamps=False) as source:
         assert read(source.stream("invoices"), at - OVERLAP) == []
+
+
+def _other_branch_twin(url: str, number: str, kind: str, line_kind: str, stamp: dt.datetime | None = None) -> None:
+    """Copy document (number, kind) of branch 0 into branch 1 with its lines turned to `line_kind`, which
+    makes a sale's twin a purchase return and a sales return's twin a purchase invoice; `stamp`: the twin's
+    lines were edited then."""
+    h, ln = TABLES.FATUIRS.c, TABLES.STHAR.c
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        header = conn.execute(sa.select(TABLES.FATUIRS).where(number == h.FATIRS_NO, kind == h.FTIRSIP)).one()
+        lines = conn.execute(sa.select(TABLES.STHAR).where(number == ln.FISNO, kind == ln.STHAR_FTIRSIP)).all()
+        top_header = conn.execute(sa.select(sa.func.max(h.SIRANO))).scalar_one()
+        top_line = conn.execute(sa.select(sa.func.max(ln.INCKEYNO))).scalar_one()
+        conn.execute(TABLES.FATUIRS.insert().values({**header._asdict(), "SIRANO": top_header + 1, "SUBE_KODU": 1}))
+        edited = (
+            {}
+            if stamp is None
+            else {"DUZELTMETARIHI": stamp.astimezone(ZoneInfo(SCENARIO.timezone)).replace(tzinfo=None)}
+        )
+        twins = [
+            {**line._asdict(), "INCKEYNO": top_line + n, "SUBE_KODU": 1, "STHAR_HTUR": line_kind, **edited}
+            for n, line in enumerate(lines, start=1)
+        ]
+        conn.execute(TABLES.STHAR.insert(), twins)
+    engine.dispose()
+
+
+def test_another_branchs_document_with_the_same_number_kind_and_account(where: Server) -> None:
+    """The invoice filter looks for return lines of the same branch's document only: a purchase return in
+    branch 1 numbered like a branch 0 sale must not hide the sale, a purchase invoice in branch 1 numbered
+    like a branch 0 sales return must not pass as a second return, and its edited lines re-read nothing."""
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    facts = [s.record for s in SCENARIO.invoices() if not s.record.cancelled]
+    sale = next(inv for inv in facts if inv.kind == "sale")
+    sales_return = next(inv for inv in facts if inv.kind == "return")
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        before = read(source.stream("invoices"))
+    at = SCENARIO.as_of + dt.timedelta(hours=1)
+    _other_branch_twin(where.url("GIDA2026"), sale.number, codes.SALES_INVOICE, codes.HTUR_RETURN)
+    _other_branch_twin(where.url("GIDA2026"), sales_return.number, codes.PURCHASE_INVOICE, codes.HTUR_INVOICE, at)
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        after = read(source.stream("invoices"))
+        edited = read(source.stream("invoices"), at - OVERLAP)
+    ours = [(r.number, r.kind) for _, r, _ in before if r.number in (sale.number, sales_return.number)]
+    assert sorted(ours) == sorted([(sale.number, "sale"), (sales_return.number, "return")])
+    assert after == before
+    assert edited == []
 
 
 def test_physical_delete_disappears_from_keys(where: Server) -> None:

@@ -39,7 +39,8 @@ from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
 from scenario.names import PAYMENT_TERMS
-from tests.netsis_dbs import BACKENDS, adapter, records, server, write
+from tests.conftest import DATABASE_KINDS
+from tests.netsis_dbs import adapter, records, server, write
 
 SCENARIO = build(invoice_lines=2000)
 AS_OF = frozenset({"as_of"})
@@ -56,7 +57,7 @@ FIELDS_NETSIS_LACKS: dict[str, frozenset[str]] = {
 _TERM_DAYS = {name: str(days) for name, days, _ in PAYMENT_TERMS}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Every stream's records, read back from a company database (and a rates database) the scenario was written to."""
     where = server(request.param, tmp_path_factory.mktemp("netsis"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +18,13 @@ from sqlalchemy.engine import Engine
 
 from connectors.logo import codes
 from connectors.logo.tables import LogoTables, logo_tables
+from connectors.sql import bulk_insert
 from mapping.schema import Collection, Invoice, Order
 from scenario.facts import Change, Scenario, Stamped
 
 __all__ = ["LogoWriter"]
 
-CHUNK = 5000
+FLUSH_ROWS = 20_000  # document rows gathered before they are inserted
 Q2 = Decimal("0.01")
 Q4 = Decimal("0.0001")
 # Collection method -> (MODULENR, TRCODE), the first default pair of each method.
@@ -121,33 +121,6 @@ class LogoWriter:
             raise ValueError(f"no Logo currency code for {trcurr}: pass currency_codes")
         return code
 
-    @staticmethod
-    def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """executemany straight to the driver: Core compiles the INSERT and supplies the per-type bind
-        processors once; per-row parameter processing in Core costs more than the insert itself."""
-        if not rows:
-            return
-        width = len(rows[0])
-        if any(len(row) != width for row in rows):  # one shape for executemany: fill the gaps with NULL
-            blank = dict.fromkeys(k for row in rows for k in row)
-            rows = [{**blank, **row} for row in rows]
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-        names = list(compiled.positiontup or []) if compiled.positional else list(rows[0])
-        procs = [(n, table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for n in names]
-        procs = [(n, proc) for n, proc in procs if proc is not None]
-        row_params = itemgetter(*names) if compiled.positional else dict
-        sql = str(compiled)
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i : i + CHUNK]
-            if procs:  # e.g. SQLite's DATETIME text format, which the day filter compares against
-                chunk = [dict(row) for row in chunk]
-                for row in chunk:
-                    for name, proc in procs:
-                        value = row[name]
-                        if value is not None:
-                            row[name] = proc(value)
-            conn.exec_driver_sql(sql, [row_params(row) for row in chunk])  # type: ignore[operator]
-
     # -- the scenario ----------------------------------------------------------------------
     def write(self, scenario: Scenario) -> None:
         from zoneinfo import ZoneInfo
@@ -165,7 +138,7 @@ class LogoWriter:
     def _masters(self, conn: sa.Connection, s: Scenario) -> None:
         t, firm = self.t, self.firm
         self.warehouses = {w.code: w.number for w in s.warehouses}
-        self._insert(
+        bulk_insert(
             conn,
             t.CAPIWHOUSE,
             [
@@ -173,7 +146,7 @@ class LogoWriter:
                 for w in s.warehouses
             ],
         )
-        self._insert(
+        bulk_insert(
             conn,
             t.CAPIPERIOD,
             [
@@ -192,7 +165,7 @@ class LogoWriter:
         for rep in s.sales_reps:
             reps[rep.code] = ref = self._ref(t.SLSMAN)
             rows.append({"LOGICALREF": ref, "CODE": rep.code, "DEFINITION_": rep.name, "FIRMNR": firm, "ACTIVE": 0})
-        self._insert(conn, t.SLSMAN, rows)
+        bulk_insert(conn, t.SLSMAN, rows)
         self._accounts(conn, s)
         self._products(conn, s)
         self._discounts(conn, s)
@@ -264,9 +237,9 @@ class LogoWriter:
                         "SALESMANREF": self.refs["SLSMAN"][a.sales_rep_code],
                     }
                 )
-        self._insert(conn, t.PAYPLANS, plan_rows)
-        self._insert(conn, t.CLCARD, rows)
-        self._insert(conn, t.SLSCLREL, rels)
+        bulk_insert(conn, t.PAYPLANS, plan_rows)
+        bulk_insert(conn, t.CLCARD, rows)
+        bulk_insert(conn, t.SLSCLREL, rels)
 
     def _unit(self, base: str, unit: str) -> int:
         return self.units[(base, unit)]
@@ -375,7 +348,7 @@ class LogoWriter:
                 }
             )
         for name, table_rows in rows.items():
-            self._insert(conn, getattr(t, name), table_rows)
+            bulk_insert(conn, getattr(t, name), table_rows)
 
     def _discounts(self, conn: sa.Connection, s: Scenario) -> None:
         t = self.t
@@ -420,8 +393,8 @@ class LogoWriter:
                         "CURRENCY": self._code(d.currency) if d.currency else None,
                     }
                 )
-        self._insert(conn, t.PRCLIST, prices)
-        self._insert(conn, t.DECARDS, cards)
+        bulk_insert(conn, t.PRCLIST, prices)
+        bulk_insert(conn, t.DECARDS, cards)
 
     # -- documents -------------------------------------------------------------------------
     def _documents(self, facts: Iterable[Any], make: Any) -> None:
@@ -430,7 +403,7 @@ class LogoWriter:
         with self.engine.begin() as conn:
             for fact in facts:
                 size += make(fact, batch)
-                if size >= CHUNK * 4:
+                if size >= FLUSH_ROWS:
                     self._flush(conn, batch)
                     size = 0
             self._flush(conn, batch)
@@ -438,7 +411,7 @@ class LogoWriter:
     def _flush(self, conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
         for name, rows in batch.items():
             if rows:
-                self._insert(conn, getattr(self.t, name), rows)
+                bulk_insert(conn, getattr(self.t, name), rows)
                 rows.clear()
 
     def _header(self, fact: Stamped[Any], doc: Invoice | Order, ref: int) -> dict[str, Any]:
@@ -677,9 +650,9 @@ class LogoWriter:
                     "ACTSORDER": float(reserved),
                 }
             )
-        self._insert(conn, t.GNTOTST, stock)
+        bulk_insert(conn, t.GNTOTST, stock)
         clients = self.refs["CLCARD"]
-        self._insert(
+        bulk_insert(
             conn,
             t.GNTOTCL,
             [
@@ -693,7 +666,7 @@ class LogoWriter:
                 for code, (debit, credit) in self.balances.items()
             ],
         )
-        self._insert(
+        bulk_insert(
             conn,
             t.CLRNUMS,
             [

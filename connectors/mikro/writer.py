@@ -24,12 +24,13 @@ from sqlalchemy.engine import Engine
 
 from connectors.mikro import codes
 from connectors.mikro.tables import MikroTables, mikro_tables
+from connectors.sql import bulk_insert
 from mapping.schema import Account, Collection, Invoice, Order
 from scenario.facts import Change, Scenario, Stamped
 
 __all__ = ["MikroWriter", "pays_at_once"]
 
-CHUNK = 5000
+FLUSH_ROWS = 5000  # document rows gathered before they are inserted, a transaction each
 T = TypeVar("T")
 CASH_BOX = "001"
 BANK = "01"
@@ -127,27 +128,8 @@ class MikroWriter:
         return values
 
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """executemany straight to the driver, every column filled (Mikro writes no NULLs), with the
-        column types' bind processors run once per set value: Core's own per-row parameter handling
-        costs more than the insert."""
-        if not rows:
-            return
-        blank = self.blanks.get(table.name) or {c.name: _blank(c) for c in table.columns}
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(blank))
-        names = list(compiled.positiontup or []) if compiled.positional else list(blank)
-        procs = {n: p for n in names if (p := table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))}
-        template = [procs[n](blank[n]) if n in procs and blank[n] is not None else blank[n] for n in names]
-        index = {n: i for i, n in enumerate(names)}
-        sql = str(compiled)
-        for start in range(0, len(rows), CHUNK):
-            params: list[Any] = []
-            for row in rows[start : start + CHUNK]:
-                full = template.copy()
-                for name, value in row.items():
-                    proc = procs.get(name)
-                    full[index[name]] = proc(value) if proc is not None and value is not None else value
-                params.append(tuple(full) if compiled.positional else dict(zip(names, full, strict=True)))
-            conn.exec_driver_sql(sql, params)
+        """Every column filled: Mikro writes no NULLs."""
+        bulk_insert(conn, table, rows, defaults=self.blanks[table.name])
 
     def _split(self, number: str) -> tuple[str, int]:
         """(seri, sira) of a scenario document number: the trailing digits are Mikro's sequence."""
@@ -372,7 +354,7 @@ class MikroWriter:
         size = 0
         for fact in facts:
             size += rows_of(fact, batch)
-            if size >= CHUNK:
+            if size >= FLUSH_ROWS:
                 self._flush(batch)
                 batch, size = {}, 0
         self._flush(batch)

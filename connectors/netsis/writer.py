@@ -29,13 +29,14 @@ from sqlalchemy.engine import Engine
 
 from connectors.netsis import codes
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
+from connectors.sql import bulk_insert
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
 from scenario.facts import Change, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
 
 __all__ = ["NetsisWriter", "damage"]
 
-CHUNK = 5000
+FLUSH_ROWS = 20_000  # document rows gathered before they are inserted
 BRANCH = 0
 USER = "NETSIS"
 NOT_CANCELLED = "H"  # hayır
@@ -149,31 +150,6 @@ class NetsisWriter:
     def _mine(self, day: dt.date) -> bool:
         return self.years is None or self.years[0] <= day.year <= self.years[1]
 
-    @staticmethod
-    def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """executemany at the driver: Core's per-row parameter handling costs more than the insert itself.
-        The type's bind processors still run (SQLite stores DATETIME as text in SQLAlchemy's format)."""
-        if not rows:
-            return
-        names = list(dict.fromkeys(k for shape in {tuple(row) for row in rows} for k in shape))
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=names)
-        order = list(compiled.positiontup or []) if compiled.positional else names
-        convert = [
-            (i, proc)
-            for i, name in enumerate(order)
-            if (proc := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) is not None
-        ]
-        sql = str(compiled)
-        for start in range(0, len(rows), CHUNK):
-            params: list[Any] = []
-            for row in rows[start : start + CHUNK]:
-                values = [row.get(name) for name in order]
-                for i, proc in convert:
-                    if values[i] is not None:
-                        values[i] = proc(values[i])
-                params.append(tuple(values) if compiled.positional else dict(zip(order, values, strict=True)))
-            conn.exec_driver_sql(sql, params)
-
     # -- the scenario ----------------------------------------------------------------------
     def write(self, scenario: Scenario) -> None:
         self.tz = ZoneInfo(scenario.timezone)
@@ -194,7 +170,7 @@ class NetsisWriter:
 
     def _warehouses(self, conn: sa.Connection, s: Scenario) -> None:
         rows = [{"DEPO_KODU": int(w.code), "DEPO_ISMI": self.text(w.name), "SUBE_KODU": BRANCH} for w in s.warehouses]
-        self._insert(conn, self.t.STOKDP, rows)
+        bulk_insert(conn, self.t.STOKDP, rows)
 
     def _products(self, conn: sa.Connection, s: Scenario) -> None:
         t, text = self.t, self.text
@@ -244,7 +220,7 @@ class NetsisWriter:
                     **self._stamps(s.as_of, None),
                 }
             )
-        self._insert(conn, t.STSABIT, rows)
+        bulk_insert(conn, t.STSABIT, rows)
 
     def _discounts(self, conn: sa.Connection, s: Scenario) -> None:
         text = self.text
@@ -270,7 +246,7 @@ class NetsisWriter:
                     **self._stamps(st.created_at, st.modified_at),
                 }
             )
-        self._insert(conn, self.t.KOSULMAS, rows)
+        bulk_insert(conn, self.t.KOSULMAS, rows)
 
     def _accounts(self, conn: sa.Connection, s: Scenario) -> None:
         text = self.text
@@ -314,8 +290,8 @@ class NetsisWriter:
             )
             if a.e_invoice and a.tax_id:
                 e_invoice[a.tax_id] = {"IDENTIFIER": a.tax_id, "ALIAS": "urn:mail:defaultpk"}
-        self._insert(conn, self.t.CASABIT, rows)
-        self._insert(conn, self.t.EFATCARI, list(e_invoice.values()))
+        bulk_insert(conn, self.t.CASABIT, rows)
+        bulk_insert(conn, self.t.EFATCARI, list(e_invoice.values()))
 
     def _stock(self, conn: sa.Connection, s: Scenario) -> None:
         rows, totals = [], {}
@@ -342,7 +318,7 @@ class NetsisWriter:
                     "TOP_CIKIS_MIK": 0.0,
                 }
             )
-        self._insert(conn, self.t.STOKPH, rows)
+        bulk_insert(conn, self.t.STOKPH, rows)
 
     def _decoys(self, conn: sa.Connection, s: Scenario) -> None:
         """Documents of the same tables the invoices stream must never return."""
@@ -407,7 +383,7 @@ class NetsisWriter:
         with self.engine.begin() as conn:
             for fact in facts:
                 size += make(fact, batch)
-                if size >= CHUNK * 4:
+                if size >= FLUSH_ROWS:
                     self._flush(conn, batch)
                     size = 0
             self._flush(conn, batch)
@@ -415,7 +391,7 @@ class NetsisWriter:
     def _flush(self, conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
         for name, rows in batch.items():
             if rows:
-                self._insert(conn, getattr(self.t, name), rows)
+                bulk_insert(conn, getattr(self.t, name), rows)
                 rows.clear()
 
     def _rate_of(self, currency: str, day: dt.date, rate: Decimal) -> int:
@@ -445,7 +421,7 @@ class NetsisWriter:
             self.rates_written.add((code, day))
         self.rates.clear()
         with self.rates_engine.begin() as conn:
-            self._insert(conn, d, rows)
+            bulk_insert(conn, d, rows)
 
     def _header(self, fact: Stamped[Any], doc: Invoice | Order, kind: str, table: sa.Table) -> dict[str, Any]:
         tl, tot = doc.totals_local, doc.totals
