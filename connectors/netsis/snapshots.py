@@ -107,20 +107,31 @@ class RiskLimits(_Snapshot):
             sa.or_(ln.STHAR_HTUR.is_(None), s.closed_line_code != ln.STHAR_HTUR),
         )
         live = sorted(code for code, status in s.order_statuses.items() if status in ("open", "shippable"))
-        conditions = [o.CARI_KODU == c.CARI_KOD, o.FTIRSIP == codes.CUSTOMER_ORDER, o.ONAYTIPI.in_(live), open_line]
+        conditions = [o.FTIRSIP == codes.CUSTOMER_ORDER, o.ONAYTIPI.in_(live), open_line]
         flag = t.cancelled(t.SIPAMAS)
         if flag is not None:
             conditions.append(sa.or_(flag.is_(None), flag != s.cancelled_value))
-        open_orders = sa.select(sa.func.sum(o.GENELTOPLAM)).where(*conditions).scalar_subquery()
-        return sa.select(
-            c.CARI_KOD,
-            c.RISK_SINIRI,
-            c.TEMINATI,
-            c.CM_BORCT,
-            c.CM_ALACT,
-            *(c[name] for name in s.uncashed_risk_columns),
-            open_orders.label("OPENORDERS"),
-        ).where(c.RISK_SINIRI > 0)
+        # Summed per account in one pass over the orders, not in a subquery per account: that would scan
+        # TBLSIPAMAS once per account wherever CARI_KODU has no index.
+        open_orders = (
+            sa.select(o.CARI_KODU.label("CARI"), sa.func.sum(o.GENELTOPLAM).label("OPENORDERS"))
+            .where(*conditions)
+            .group_by(o.CARI_KODU)
+            .subquery("OPEN_ORDERS")
+        )
+        return (
+            sa.select(
+                c.CARI_KOD,
+                c.RISK_SINIRI,
+                c.TEMINATI,
+                c.CM_BORCT,
+                c.CM_ALACT,
+                *(c[name] for name in s.uncashed_risk_columns),
+                open_orders.c.OPENORDERS,
+            )
+            .select_from(t.CASABIT.outerjoin(open_orders, open_orders.c.CARI == c.CARI_KOD))
+            .where(c.RISK_SINIRI > 0)
+        )
 
     def rows(self) -> Iterator[Sequence[Any]]:
         code = self.env.tables.CASABIT.c.CARI_KOD
