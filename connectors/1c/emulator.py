@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import base64
 import secrets
-import socket
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import msgspec
 
 from scenario.facts import Change, Scenario
+from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
 from .infobase import EMPTY_REF, Infobase, Row
 from .publish import Configuration, Publisher
@@ -55,7 +53,7 @@ def _error(status: int, code: str, message: str) -> _Reply:
     return _Reply(status, _encode(body))
 
 
-class OneCEmulator:
+class OneCEmulator(Served):
     def __init__(
         self,
         scenario: Scenario,
@@ -82,27 +80,8 @@ class OneCEmulator:
         self._cache: dict[tuple[str, str, str], list[Row]] = {}
         self._cache_revision = -1
         self._prefix = f"/{publication}/odata/standard.odata"
-        self._httpd = _Server((host, port), _Handler, self)
-        self.url = f"http://{host}:{self._httpd.server_address[1]}{self._prefix}"
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> OneCEmulator:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def __enter__(self) -> OneCEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.server = LoopbackServer(_Handler, owner=self, host=host, port=port)
+        self.url = f"{self.server.origin}{self._prefix}"
 
     # -- what a test or the demo does to the "ERP" ---------------------------------------------
     def apply(self, change: Change) -> None:
@@ -256,29 +235,13 @@ def _integer(params: dict[str, str], name: str, default: int | None) -> Any:
     return int(value)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Handler(EmulatorHandler):
+    """Answers for the OneCEmulator that owns the server; tests read its `requests`."""
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], emulator: OneCEmulator) -> None:
-        self.emulator = emulator
-        super().__init__(address, handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without NODELAY, Nagle holds the body until the client's
-        # delayed ACK (40 ms) arrives, on every request.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: tests read emulator.requests
+    server: LoopbackServer
 
     def do_GET(self) -> None:
-        emulator = self.server.emulator
+        emulator = self.server.owner
         emulator.requests.append(self.path)
         fault = emulator._next_fault()
         if fault == "timeout":

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import base64
 import secrets
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +31,7 @@ from connectors.sap.emulator import ecc_soap
 from connectors.sap.emulator.ecc_scenario import BUKRS, SPART, VKORG, VTWEG, WERKS, EccScenario
 from connectors.sap.emulator.ecc_tables import Database, ReadTableError
 from scenario.facts import Change, Scenario
+from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
 __all__ = ["EccEmulator", "EccRequest", "Fault"]
 
@@ -56,7 +55,7 @@ class EccRequest(NamedTuple):
     status: int
 
 
-class EccEmulator:
+class EccEmulator(Served):
     def __init__(
         self,
         scenario: Scenario,
@@ -81,13 +80,11 @@ class EccEmulator:
         self.requests: list[EccRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), _Handler, self)
-        self._thread: threading.Thread | None = None
+        self.server = LoopbackServer(_Handler, owner=self, host=host, port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
+        return f"{self.server.origin}{PATH}"
 
     @property
     def discount_codes(self) -> dict[str, str]:
@@ -109,23 +106,6 @@ class EccEmulator:
             "ecc": {"condition_tables": CONDITION_TABLES, "brand_field": "EXTWG", "plants": [WERKS]},
             **overrides,
         }
-
-    def start(self) -> EccEmulator:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> EccEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def apply(self, change: Change) -> None:
         self.laid.apply(change)
@@ -213,32 +193,16 @@ class EccEmulator:
         return ecc_soap.response("BAPI_COMPANYCODE_GETDETAIL", {"COMPANYCODE_DETAIL": detail, "RETURN": {}})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a handler asleep in a "timeout" fault must not hold up close()
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], ecc: EccEmulator) -> None:
-        super().__init__(address, handler)
-        self.ecc = ecc
-
-
 _LOGON_PAGE = (
     "<html><head><title>Logon Error Message</title></head><body><h1>Logon failed</h1>"
     "<p>{reason}</p><p>Error: Logon failed</p></body></html>"
 )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
+class _Handler(EmulatorHandler):
+    """Answers for the EccEmulator that owns the server; its request log is EccEmulator.requests."""
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's algorithm and the client's delayed
-        # ACK hold every answer on a kept-alive connection for ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # quiet: the request log is EccEmulator.requests
+    server: LoopbackServer
 
     def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -253,14 +217,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (its read timeout)
 
     def _refused(self, method: str, function: str, reason: str) -> None:
-        self.server.ecc._log(EccRequest(method, function, "", 401))
-        realm = f'Basic realm="SAP NetWeaver Application Server [ECC/{self.server.ecc.client}]"'
+        self.server.owner._log(EccRequest(method, function, "", 401))
+        realm = f'Basic realm="SAP NetWeaver Application Server [ECC/{self.server.owner.client}]"'
         body = _LOGON_PAGE.format(reason=reason).encode()
         self._send(401, body, "text/html; charset=utf-8", {"WWW-Authenticate": realm})
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        ecc = self.server.ecc
+        ecc = self.server.owner
         if parts.path != PATH or "wsdl" not in parse_qs(parts.query, keep_blank_values=True):
             ecc._log(EccRequest("GET", "", "", 404))
             self._send(404, b"<html><body>Service cannot be reached</body></html>", "text/html")
@@ -273,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, ecc.wsdl(), "text/xml; charset=utf-8")
 
     def do_POST(self) -> None:
-        ecc = self.server.ecc
+        ecc = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fault = ecc._next_fault()
         if fault == "timeout":

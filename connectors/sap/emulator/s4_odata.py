@@ -16,21 +16,21 @@ import base64
 import datetime as dt
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import msgspec
 
 from connectors.sap.emulator.s4_entity_set import EntitySet
 from connectors.sap.emulator.s4_filter import ODataError, Row
+from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
 __all__ = ["ROOT", "TOKEN_PATH", "ODataServer", "SeenRequest"]
 
@@ -129,7 +129,7 @@ class SeenRequest:
     status: int
 
 
-class ODataServer:
+class ODataServer(Served):
     """An SAP Gateway serving `sets` to one user of one client; `start()` puts it on a loopback port."""
 
     def __init__(
@@ -159,33 +159,11 @@ class ODataServer:
         self._faults: deque[_Fault] = deque()
         self._tokens: dict[str, float] = {}
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _handler(self))
-            threading.Thread(target=self._server.serve_forever, name="s4-emulator", daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.server = LoopbackServer(_handler(self), owner=self)
 
     @property
     def base(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server.origin
 
     @property
     def url(self) -> str:
@@ -299,24 +277,8 @@ class ODataServer:
             return self._faults.popleft() if self._faults else None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet about clients that hung up (a timed-out reader); anything else is a bug worth printing."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 def _handler(gateway: ODataServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body leave in two writes: with Nagle on, the body waits for a delayed ACK (~40 ms).
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
+    class Handler(EmulatorHandler):
         def _send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] = {}) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
