@@ -82,6 +82,14 @@ class SqlSourceSettings(AdapterSettings):
                 raise ConnectorError(f"cannot read password_file {self.password_file}: {exc.strerror}") from None
         return None
 
+    def secrets(self) -> list[str]:
+        """The password, to scrub from driver messages; empty when there is none or it cannot be read."""
+        try:
+            secret = self.secret()
+        except ConnectorError:
+            return []
+        return [secret] if secret else []
+
 
 def make_engine(
     url: str | URL,

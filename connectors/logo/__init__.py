@@ -130,8 +130,7 @@ class LogoAdapter(Adapter):
         except ConnectorError as exc:
             return [CheckResult("connect", False, str(exc))]
         except (SQLAlchemyError, OSError) as exc:
-            secret = s.secret() if s.password or s.password_file else None
-            detail = describe_db_error(exc, [secret] if secret else [])
+            detail = describe_db_error(exc, s.secrets())
             return [CheckResult("connect", False, f"cannot connect to {where}: {detail}")]
         return results
 

@@ -156,14 +156,6 @@ class MikroAdapter(Adapter):
         self._engine = None
         self._env = None
 
-    def _secrets(self) -> list[str]:
-        s = self.settings
-        try:
-            secret = s.secret() if s.password or s.password_file else None
-        except ConnectorError:
-            return []
-        return [secret] if secret else []
-
     def check(self) -> list[CheckResult]:
         where = safe_url(self.settings.url)
         try:
@@ -175,7 +167,9 @@ class MikroAdapter(Adapter):
             return [CheckResult("connect", False, str(exc))]
         except (SQLAlchemyError, OSError) as exc:
             return [
-                CheckResult("connect", False, f"cannot connect to {where}: {describe_db_error(exc, self._secrets())}")
+                CheckResult(
+                    "connect", False, f"cannot connect to {where}: {describe_db_error(exc, self.settings.secrets())}"
+                )
             ]
         if all(r.ok for r in results):
             results += self._check_streams()
@@ -204,7 +198,7 @@ class MikroAdapter(Adapter):
             rates = self.env().vat.rates()
             results.append(CheckResult("vat rates", True, ", ".join(f"{p}: {r}%" for p, r in sorted(rates.items()))))
         except (SQLAlchemyError, ConnectorError) as exc:
-            reason = str(exc) if isinstance(exc, ConnectorError) else describe_db_error(exc, self._secrets())
+            reason = str(exc) if isinstance(exc, ConnectorError) else describe_db_error(exc, self.settings.secrets())
             detail = f"cannot read VAT rates through {self.settings.vat_function} ({reason}); set vat_rates instead"
             results.append(CheckResult("vat rates", False, detail))
         return results
@@ -215,5 +209,7 @@ class MikroAdapter(Adapter):
             try:
                 results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
             except SQLAlchemyError as exc:
-                results.append(CheckResult(f"stream {stream.name}", False, describe_db_error(exc, self._secrets())))
+                results.append(
+                    CheckResult(f"stream {stream.name}", False, describe_db_error(exc, self.settings.secrets()))
+                )
         return results

@@ -87,9 +87,7 @@ class NetsisAdapter(Adapter):
         return results
 
     def _describe(self, exc: BaseException) -> str:
-        s = self.settings
-        secret = s.secret() if s.password or s.password_file else None
-        return describe_db_error(exc, [secret] if secret else [])
+        return describe_db_error(exc, self.settings.secrets())
 
     def _where(self, name: str) -> str:
         return safe_url(database_url(self.settings.url, name))
