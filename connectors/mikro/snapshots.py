@@ -10,9 +10,10 @@ deleted.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
@@ -45,6 +46,13 @@ class _Snapshot(MikroStream):
         return ()  # the next snapshot re-reads every row
 
 
+class _Level(NamedTuple):
+    item: Any
+    warehouse: Any
+    on_hand: float
+    name: Any
+
+
 class StockLevels(_Snapshot):
     """Per (STOKLAR item, DEPOLAR warehouse): on hand from movements, reserved from open orders."""
 
@@ -56,39 +64,49 @@ class StockLevels(_Snapshot):
         return self.env.tables.STOKLAR
 
     def movements(self, codes_: list[str]) -> sa.Select[Any]:
+        """Quantities per item, movement type and both warehouses: one pass over the lines (a transfer
+        counts into one warehouse and out of the other; levels() splits the sides)."""
         s = self.env.tables.STOK_HAREKETLERI.c
-        # A value-difference line (sth_cins 9) re-prices goods already delivered: it moves no stock.
-        valid = sa.and_(
-            s.sth_iptal == sa.false(),
-            s.sth_hidden == sa.false(),
-            s.sth_cins != codes.PRICE_DIFFERENCE_CINS,
-            s.sth_stok_kod.in_(codes_),
-        )
-        into = sa.select(
-            s.sth_stok_kod.label("STOK"), s.sth_giris_depo_no.label("DEPO"), s.sth_miktar.label("QTY")
-        ).where(valid, s.sth_tip.in_((codes.IN, codes.TRANSFER)))
-        out_of = sa.select(
-            s.sth_stok_kod.label("STOK"), s.sth_cikis_depo_no.label("DEPO"), (-s.sth_miktar).label("QTY")
-        ).where(valid, s.sth_tip.in_((codes.OUT, codes.TRANSFER)))
-        moves = sa.union_all(into, out_of).subquery("MOVES")
-        d = self.env.tables.DEPOLAR.c
         return (
-            sa.select(
-                moves.c.STOK,
-                moves.c.DEPO,
-                sa.func.sum(moves.c.QTY).label("ONHAND"),
-                sa.func.max(d.dep_adi).label("NAME"),
+            sa.select(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no, sa.func.sum(s.sth_miktar))
+            .where(
+                s.sth_iptal == sa.false(),
+                s.sth_hidden == sa.false(),
+                # A value-difference line (sth_cins 9) re-prices goods already delivered: it moves no stock.
+                s.sth_cins != codes.PRICE_DIFFERENCE_CINS,
+                s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER)),
+                s.sth_stok_kod.in_(codes_),
             )
-            .select_from(moves.outerjoin(self.env.tables.DEPOLAR, d.dep_no == moves.c.DEPO))
-            .where(moves.c.DEPO > 0)
-            .group_by(moves.c.STOK, moves.c.DEPO)
-            .order_by(moves.c.STOK, moves.c.DEPO)
+            .group_by(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no)
+            .order_by(s.sth_stok_kod)
         )
 
-    def reservations(self, codes_: list[str]) -> sa.Select[Any]:
+    def levels(self, groups: Iterable[Row[Any]], names: dict[Any, Any]) -> list[_Level]:
+        """On hand per (item, warehouse > 0), items in the database's order, warehouses ascending."""
+        sides: dict[Any, dict[Any, list[float]]] = {}
+        for item, tip, into, out_of, quantity in groups:
+            per_warehouse = sides.setdefault(item, {})
+            if tip != codes.OUT and into is not None and into > 0:
+                per_warehouse.setdefault(into, []).append(quantity)
+            if tip != codes.IN and out_of is not None and out_of > 0:
+                per_warehouse.setdefault(out_of, []).append(-quantity)
+        # fsum: the total of the per-type sums does not depend on the order they arrive in.
+        return [
+            _Level(item, warehouse, math.fsum(per_warehouse[warehouse]), names.get(warehouse))
+            for item, per_warehouse in sides.items()
+            for warehouse in sorted(per_warehouse)
+        ]
+
+    def warehouse_names(self) -> sa.Select[Any]:
+        d = self.env.tables.DEPOLAR.c
+        return sa.select(d.dep_no, sa.func.max(d.dep_adi)).group_by(d.dep_no)
+
+    def reservations(self) -> sa.Select[Any]:
+        """Open quantity per (item, warehouse) of every open sales order line: one grouped pass for the
+        whole snapshot, not one per page."""
         o = self.env.tables.SIPARISLER.c
         return (
-            sa.select(o.sip_stok_kod, o.sip_depono, sa.func.sum(o.sip_miktar - o.sip_teslim_miktar).label("OPEN"))
+            sa.select(o.sip_stok_kod, o.sip_depono, sa.func.sum(o.sip_miktar - o.sip_teslim_miktar))
             .where(
                 o.sip_tip == codes.SALES_ORDER,
                 o.sip_cins == codes.NORMAL_ORDER,
@@ -96,46 +114,52 @@ class StockLevels(_Snapshot):
                 o.sip_hidden == sa.false(),
                 o.sip_kapat_fl == sa.false(),
                 o.sip_miktar > o.sip_teslim_miktar,
-                o.sip_stok_kod.in_(codes_),
             )
             .group_by(o.sip_stok_kod, o.sip_depono)
         )
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
+        with self.env.engine.connect() as conn:
+            names = {number: name for number, name in conn.execute(self.warehouse_names())}
+            held = {(item, warehouse): open_ for item, warehouse, open_ in conn.execute(self.reservations())}
         s = self.table().c
         base = sa.select(s.sto_kod).where(s.sto_iptal == sa.false(), s.sto_hidden == sa.false())
 
         def page(last: Any) -> sa.Select[Any]:
             return (base if last is None else base.where(s.sto_kod > last)).order_by(s.sto_kod)
 
-        def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Any]]:
-            items: list[tuple[Any, Any]] = []
+        def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[_Level, Any]]:
+            items: list[tuple[_Level, Any]] = []
             for chunk in in_chunks([r.sto_kod for r in rows]):
-                held = {(r.sip_stok_kod, r.sip_depono): r.OPEN for r in conn.execute(self.reservations(chunk))}
-                items.extend(
-                    (level, held.get((level.STOK, level.DEPO))) for level in conn.execute(self.movements(chunk))
-                )
+                levels = self.levels(conn.execute(self.movements(chunk)), names)
+                items.extend((level, held.get((level.item, level.warehouse))) for level in levels)
             return items
 
         yield from keyset_chunks(self.env.engine, page, "sto_kod", self.env.chunk_size, then)
 
-    def key(self, item: tuple[Any, Any]) -> str:
+    def key(self, item: tuple[_Level, Any]) -> str:
         level, _ = item
-        return f"{level.STOK}:{level.DEPO}"
+        return f"{level.item}:{level.warehouse}"
 
-    def raw(self, item: tuple[Any, Any]) -> dict[str, Any]:
+    def raw(self, item: tuple[_Level, Any]) -> dict[str, Any]:
         level, reserved = item
-        return {**dict(level._mapping), "reserved": reserved}
+        return {
+            "STOK": level.item,
+            "DEPO": level.warehouse,
+            "ONHAND": level.on_hand,
+            "NAME": level.name,
+            "reserved": reserved,
+        }
 
-    def map(self, item: tuple[Any, Any]) -> StockLevel:
+    def map(self, item: tuple[_Level, Any]) -> StockLevel:
         level, open_quantity = item
-        on_hand = fixed(level.ONHAND, 3, "on_hand")
+        on_hand = fixed(level.on_hand, 3, "on_hand")
         reserved = fixed(open_quantity, 3, "reserved")
         return StockLevel(
-            product_code=required(level.STOK, "product_code", 100),
-            warehouse_code=str(level.DEPO),
-            warehouse_name=clean(level.NAME),
+            product_code=required(level.item, "product_code", 100),
+            warehouse_code=str(level.warehouse),
+            warehouse_name=clean(level.name),
             on_hand=on_hand,
             reserved=reserved,
             available=on_hand - reserved,
@@ -185,15 +209,18 @@ class RiskLimits(_Snapshot):
             h.cha_d_kur,
             h.cha_meblag,
         ).where(h.cha_cari_cins == codes.CARI, h.cha_iptal == sa.false(), h.cha_hidden == sa.false())
-        # A document's rows are summed before converting, so it counts at its own local total.
-        documents: dict[tuple[Any, ...], list[Any]] = {}
-        for m in for_refs(conn, movements, h.cha_kod, accounts):
-            key = (m.cha_kod, m.cha_evrak_tip, m.cha_evrakno_seri, m.cha_evrakno_sira, m.cha_tip)
-            documents.setdefault(key, []).append(m)
-        for (code, *_, tip), parts in documents.items():
-            value = self.local(
-                parts[0].cha_d_cins, parts[0].cha_d_kur, sum(fixed(p.cha_meblag, 6, "open_balance") for p in parts)
-            )
+        local = self.converter()
+        # A document's rows are summed before converting, so it counts at its own local total; the
+        # first row read gives the document's currency and rate.
+        documents: dict[tuple[Any, ...], tuple[Any, Any, list[Any]]] = {}
+        for code, evrak_tip, seri, sira, tip, cins, kur, meblag in for_refs(conn, movements, h.cha_kod, accounts):
+            document = documents.get(key := (code, evrak_tip, seri, sira, tip))
+            if document is None:
+                documents[key] = (cins, kur, [meblag])
+            else:
+                document[2].append(meblag)
+        for (code, *_, tip), (cins, kur, amounts) in documents.items():
+            value = local(cins, kur, sum(fixed(amount, 6, "open_balance") for amount in amounts))
             figures[code]["balance"] += value if tip == codes.DEBIT else -value
         o = t.SIPARISLER.c
         orders = sa.select(
@@ -219,14 +246,18 @@ class RiskLimits(_Snapshot):
             o.sip_iptal == sa.false(),
             o.sip_hidden == sa.false(),
         )
+        # Per order: (currency, rate, line totals, whether some line is still open).
         open_docs: dict[tuple[Any, ...], list[Any]] = {}
-        for line in for_refs(conn, orders, o.sip_musteri_kod, accounts):
-            open_docs.setdefault((line.sip_musteri_kod, line.sip_evrakno_seri, line.sip_evrakno_sira), []).append(line)
-        for (code, *_), lines in open_docs.items():
-            if all(line.sip_kapat_fl for line in lines):
-                continue
-            total = sum(fixed(line.TOTAL, 6, "open_orders") for line in lines)
-            figures[code]["orders"] += self.local(lines[0].sip_doviz_cinsi, lines[0].sip_doviz_kuru, total)
+        for code, seri, sira, cins, kur, total, closed in for_refs(conn, orders, o.sip_musteri_kod, accounts):
+            order = open_docs.get(key := (code, seri, sira))
+            if order is None:
+                open_docs[key] = [cins, kur, [total], not closed]
+            else:
+                order[2].append(total)
+                order[3] = order[3] or not closed
+        for (code, *_), (cins, kur, totals, still_open) in open_docs.items():
+            if still_open:
+                figures[code]["orders"] += local(cins, kur, sum(fixed(total, 6, "open_orders") for total in totals))
         k = t.ODEME_EMIRLERI.c
         papers = sa.select(k.sck_sahip_cari_kodu, k.sck_doviz, k.sck_doviz_kur, k.sck_tutar).where(
             k.sck_tip.in_(codes.CHEQUE_NOTE_TYPES),
@@ -235,15 +266,21 @@ class RiskLimits(_Snapshot):
             k.sck_iptal == sa.false(),
             k.sck_hidden == sa.false(),
         )
-        for paper in for_refs(conn, papers, k.sck_sahip_cari_kodu, accounts):
-            figures[paper.sck_sahip_cari_kodu]["uncashed"] += self.local(
-                paper.sck_doviz, paper.sck_doviz_kur, fixed(paper.sck_tutar, 6, "uncashed_cheques")
-            )
+        for code, doviz, kur, tutar in for_refs(conn, papers, k.sck_sahip_cari_kodu, accounts):
+            figures[code]["uncashed"] += local(doviz, kur, fixed(tutar, 6, "uncashed_cheques"))
         return [(row, figures[row.cari_kod]) for row in rows]
 
-    def local(self, code: Any, kur: Any, value: Decimal) -> Decimal:
-        money = DocMoney(self.env, code, kur)
-        return money.to_local(money.doc(value, "amount"), "amount")
+    def converter(self) -> Callable[[Any, Any, Decimal], Decimal]:
+        """(currency number, rate, document amount) -> local amount; one DocMoney per currency and rate."""
+        monies: dict[tuple[Any, Any], DocMoney] = {}
+
+        def local(code: Any, kur: Any, value: Decimal) -> Decimal:
+            money = monies.get((code, kur))
+            if money is None:
+                money = monies[code, kur] = DocMoney(self.env, code, kur)
+            return money.to_local(money.doc(value, "amount"), "amount")
+
+        return local
 
     def key(self, item: tuple[Any, Any]) -> str:
         return str(item[0].cari_kod)
