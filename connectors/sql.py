@@ -30,6 +30,8 @@ __all__ = [
     "describe_db_error",
     "for_refs",
     "in_chunks",
+    "insert_batch",
+    "insert_batched",
     "keyset_chunks",
     "make_engine",
     "safe_url",
@@ -340,3 +342,42 @@ def describe_db_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     if isinstance(exc, SQLAlchemyError | OSError):
         return f"database error ({type(original).__name__}: {detail})"
     return f"{type(original).__name__}: {detail}"
+
+
+Batch = dict[str, list[dict[str, Any]]]  # table attribute name -> rows gathered for it
+
+
+def insert_batch(
+    conn: sa.Connection,
+    batch: Batch,
+    table_of: Callable[[str], sa.Table],
+    insert: Callable[[sa.Connection, sa.Table, list[dict[str, Any]]], None] | None = None,
+) -> None:
+    """Insert and empty every table's rows of `batch` (`insert` defaults to bulk_insert)."""
+    for name, rows in batch.items():
+        if rows:
+            (insert or bulk_insert)(conn, table_of(name), rows)
+            rows.clear()
+
+
+def insert_batched(
+    engine: Engine,
+    facts: Iterable[T],
+    rows_of: Callable[[T, Batch], int],
+    table_of: Callable[[str], sa.Table],
+    *,
+    flush_rows: int = 20_000,
+    insert: Callable[[sa.Connection, sa.Table, list[dict[str, Any]]], None] | None = None,
+) -> None:
+    """Lay many facts into several tables, as scenario writers do: `rows_of(fact, batch)` appends a
+    fact's rows to `batch` and returns how many; every `flush_rows` rows go in, one transaction each."""
+    batch: Batch = {}
+    size = 0
+    for fact in facts:
+        size += rows_of(fact, batch)
+        if size >= flush_rows:
+            with engine.begin() as conn:
+                insert_batch(conn, batch, table_of, insert)
+            size = 0
+    with engine.begin() as conn:
+        insert_batch(conn, batch, table_of, insert)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.logo import codes
 from connectors.logo.tables import LogoTables, logo_tables
-from connectors.sql import bulk_insert
+from connectors.sql import Batch, bulk_insert, insert_batched
 from mapping.schema import Collection, Invoice, Order
 from scenario.facts import Change, Scenario, Stamped
 
@@ -398,21 +398,10 @@ class LogoWriter:
 
     # -- documents -------------------------------------------------------------------------
     def _documents(self, facts: Iterable[Any], make: Any) -> None:
-        batch: dict[str, list[dict[str, Any]]] = {}
-        size = 0
-        with self.engine.begin() as conn:
-            for fact in facts:
-                size += make(fact, batch)
-                if size >= FLUSH_ROWS:
-                    self._flush(conn, batch)
-                    size = 0
-            self._flush(conn, batch)
+        insert_batched(self.engine, facts, make, self._table, flush_rows=FLUSH_ROWS)
 
-    def _flush(self, conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
-        for name, rows in batch.items():
-            if rows:
-                bulk_insert(conn, getattr(self.t, name), rows)
-                rows.clear()
+    def _table(self, name: str) -> sa.Table:
+        return getattr(self.t, name)
 
     def _header(self, fact: Stamped[Any], doc: Invoice | Order, ref: int) -> dict[str, Any]:
         issued = doc.issued_at.astimezone(self.tz) if doc.issued_at else None
@@ -465,7 +454,7 @@ class LogoWriter:
             "TRRATE": float(rate),
         }
 
-    def _invoice_rows(self, fact: Stamped[Invoice], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _invoice_rows(self, fact: Stamped[Invoice], batch: Batch) -> int:
         t, inv = self.t, fact.record
         ref = self._ref(t.INVOICE)
         trcode = codes.INVOICE_TRCODES[inv.kind]
@@ -545,7 +534,7 @@ class LogoWriter:
             books[sign] += inv.totals_local.total
         return len(inv.lines) + 3
 
-    def _order_rows(self, fact: Stamped[Order], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _order_rows(self, fact: Stamped[Order], batch: Batch) -> int:
         t, order = self.t, fact.record
         ref = self._ref(t.ORFICHE)
         trcurr = self._code(order.currency)
@@ -573,7 +562,7 @@ class LogoWriter:
             lines.append(row)
         return len(order.lines) + 1
 
-    def _collection_rows(self, fact: Stamped[Collection], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _collection_rows(self, fact: Stamped[Collection], batch: Batch) -> int:
         t, c = self.t, fact.record
         module, trcode = METHOD_CODES[c.method]
         client = self.refs["CLCARD"][c.account_code]

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.mikro import codes
 from connectors.mikro.tables import MikroTables, mikro_tables
-from connectors.sql import bulk_insert
+from connectors.sql import Batch, bulk_insert, insert_batched
 from mapping.schema import Account, Collection, Invoice, Order
 from scenario.facts import Change, Scenario, Stamped
 
@@ -349,23 +349,14 @@ class MikroWriter:
         self._insert(conn, t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, lists)
         self._insert(conn, t.STOK_SATIS_FIYAT_LISTELERI, prices)
 
-    def _documents(self, facts: Iterable[T], rows_of: Callable[[T, dict[str, list[dict[str, Any]]]], int]) -> None:
-        batch: dict[str, list[dict[str, Any]]] = {}
-        size = 0
-        for fact in facts:
-            size += rows_of(fact, batch)
-            if size >= FLUSH_ROWS:
-                self._flush(batch)
-                batch, size = {}, 0
-        self._flush(batch)
+    def _documents(self, facts: Iterable[T], rows_of: Callable[[T, Batch], int]) -> None:
+        insert_batched(self.engine, facts, rows_of, self._table, flush_rows=FLUSH_ROWS, insert=self._insert)
 
-    def _flush(self, batch: dict[str, list[dict[str, Any]]]) -> None:
-        with self.engine.begin() as conn:
-            for name, rows in batch.items():
-                self._insert(conn, getattr(self.t, name), rows)
+    def _table(self, name: str) -> sa.Table:
+        return getattr(self.t, name)
 
     # -- documents -------------------------------------------------------------------------
-    def _order_rows(self, fact: Stamped[Order], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _order_rows(self, fact: Stamped[Order], batch: Batch) -> int:
         o, t = fact.record, self.t
         seri, sira = self._split(o.number)
         day = dt.datetime.combine(o.date, dt.time())
@@ -407,7 +398,7 @@ class MikroWriter:
             )
         return len(o.lines)
 
-    def _invoice_rows(self, fact: Stamped[Invoice], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _invoice_rows(self, fact: Stamped[Invoice], batch: Batch) -> int:
         inv, t = fact.record, self.t
         seri, sira = self._split(inv.number)
         day = dt.datetime.combine(inv.date, dt.time())
@@ -522,7 +513,7 @@ class MikroWriter:
                 self.stock[key] = self.stock.get(key, Decimal(0)) + (base if is_return else -base)
         return len(inv.lines) + 1
 
-    def _collection_rows(self, fact: Stamped[Collection], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _collection_rows(self, fact: Stamped[Collection], batch: Batch) -> int:
         c, t = fact.record, self.t
         seri, sira = self._split(c.number)
         day = dt.datetime.combine(c.date, dt.time())

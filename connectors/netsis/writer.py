@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from connectors.netsis import codes
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
-from connectors.sql import bulk_insert
+from connectors.sql import Batch, bulk_insert, insert_batch, insert_batched
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
 from scenario.facts import Change, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
@@ -327,7 +327,7 @@ class NetsisWriter:
             return
         supplier = self.text(next(st.record for st in s.accounts if st.record.kind == "supplier").code)
         product = self.text(s.products[0].record.code)
-        batch: dict[str, list[dict[str, Any]]] = {}
+        batch: Batch = {}
         for kind, number, htur, direction in (
             (codes.PURCHASE_INVOICE, "AF0000000000001", codes.HTUR_INVOICE, codes.IN),  # purchase invoice
             (codes.SALES_INVOICE, "AIF000000000001", codes.HTUR_RETURN, codes.OUT),  # purchase return
@@ -374,25 +374,14 @@ class NetsisWriter:
                     "DEPO_KODU": 1,
                 }
             )
-        self._flush(conn, batch)
+        insert_batch(conn, batch, self._table)
 
     # -- documents -------------------------------------------------------------------------
-    def _documents(self, facts: Iterable[Any], make: Callable[[Any, dict[str, list[dict[str, Any]]]], int]) -> None:
-        batch: dict[str, list[dict[str, Any]]] = {}
-        size = 0
-        with self.engine.begin() as conn:
-            for fact in facts:
-                size += make(fact, batch)
-                if size >= FLUSH_ROWS:
-                    self._flush(conn, batch)
-                    size = 0
-            self._flush(conn, batch)
+    def _documents(self, facts: Iterable[Any], make: Callable[[Any, Batch], int]) -> None:
+        insert_batched(self.engine, facts, make, self._table, flush_rows=FLUSH_ROWS)
 
-    def _flush(self, conn: sa.Connection, batch: dict[str, list[dict[str, Any]]]) -> None:
-        for name, rows in batch.items():
-            if rows:
-                bulk_insert(conn, getattr(self.t, name), rows)
-                rows.clear()
+    def _table(self, name: str) -> sa.Table:
+        return getattr(self.t, name)
 
     def _rate_of(self, currency: str, day: dt.date, rate: Decimal) -> int:
         code = self._code(currency)
@@ -484,7 +473,7 @@ class NetsisWriter:
             "DUZELTMETARIHI": header["DUZELTMETARIHI"],
         }
 
-    def _invoice_rows(self, fact: Stamped[Invoice], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _invoice_rows(self, fact: Stamped[Invoice], batch: Batch) -> int:
         inv = fact.record
         if not inv.cancelled:
             books = self.balances.setdefault(inv.account_code, [Decimal(0), Decimal(0)])
@@ -536,7 +525,7 @@ class NetsisWriter:
         )
         return len(inv.lines) + 2
 
-    def _order_rows(self, fact: Stamped[Order], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _order_rows(self, fact: Stamped[Order], batch: Batch) -> int:
         order = fact.record
         cancelled = order.status == "cancelled"
         if not self._mine(order.date) or (cancelled and self.t.cancel_column is None):
@@ -558,7 +547,7 @@ class NetsisWriter:
             lines.append(row)
         return len(order.lines) + 1
 
-    def _collection_rows(self, fact: Stamped[Collection], batch: dict[str, list[dict[str, Any]]]) -> int:
+    def _collection_rows(self, fact: Stamped[Collection], batch: Batch) -> int:
         c = fact.record
         if not c.cancelled:
             self.balances.setdefault(c.account_code, [Decimal(0), Decimal(0)])[1] += c.amount_local
