@@ -12,6 +12,7 @@ prices per base unit, and stock that exists only as movements.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ from scenario.facts import Change, Scenario, Stamped
 
 __all__ = ["MikroWriter", "pays_at_once"]
 
+_GUIDS = uuid.UUID("5d1c6a52-3f0e-4b8e-9a51-6b6f1e2c7d40")  # namespace of the Guids this writer makes
 FLUSH_ROWS = 5000  # document rows gathered before they are inserted, a transaction each
 T = TypeVar("T")
 CASH_BOX = "001"
@@ -77,6 +79,7 @@ class MikroWriter:
         self.engine = engine
         self.metadata = sa.MetaData()
         self.t: MikroTables = mikro_tables(self.metadata, risk_view)
+        self._serial = itertools.count(1)
         self.sira_digits = sira_digits
         self.vat_rates = dict(vat_rates)
         # The lowest pointer of each rate (pointer 0 is "none" in Mikro's screens).
@@ -121,7 +124,8 @@ class MikroWriter:
         self, table: sa.Table, prefix: str, created: dt.datetime, modified: dt.datetime | None, **values: Any
     ) -> dict[str, Any]:
         """The values a row sets; _insert fills every other column with Mikro's blank."""
-        values[f"{prefix}_Guid"] = str(uuid.uuid4())
+        # Deterministic, so the same scenario makes the same database (and rows come in the same Guid order).
+        values[f"{prefix}_Guid"] = str(uuid.uuid5(_GUIDS, f"{prefix}:{next(self._serial)}"))
         values[f"{prefix}_create_user"] = values[f"{prefix}_lastup_user"] = 1
         values[f"{prefix}_create_date"] = self._local(created)
         values.setdefault(f"{prefix}_lastup_date", self._local(modified or created))
