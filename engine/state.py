@@ -369,34 +369,16 @@ class StateStore:
                         for k, h in write.new_hashes.items()
                     ],
                 )
+            by_key = (hashes_t.c.source == source, hashes_t.c.stream == stream, hashes_t.c.key == bindparam("k"))
             if write.changed_hashes:
                 conn.execute(
-                    update(hashes_t)
-                    .where(
-                        hashes_t.c.source == source,
-                        hashes_t.c.stream == stream,
-                        hashes_t.c.key == bindparam("k"),
-                    )
-                    .values(hash=bindparam("h"), version=bindparam("v")),
-                    [{"k": k, "h": h, "v": versions.get(k)} for k, h in write.changed_hashes.items()],
+                    update(hashes_t).where(*by_key).values(hash=bindparam("h")),
+                    [{"k": k, "h": h} for k, h in write.changed_hashes.items()],
                 )
-            # A new version with the same content: nothing to send, but remember it so it is not mapped again.
-            same_content = [
-                {"k": k, "v": v}
-                for k, v in versions.items()
-                if k not in write.new_hashes and k not in write.changed_hashes
-            ]
-            if same_content:
-                conn.execute(
-                    update(hashes_t)
-                    .where(
-                        hashes_t.c.source == source,
-                        hashes_t.c.stream == stream,
-                        hashes_t.c.key == bindparam("k"),
-                    )
-                    .values(version=bindparam("v")),
-                    same_content,
-                )
+            # Changed content or not, a known key's new version is remembered so it is not mapped again.
+            moved = [{"k": k, "v": v} for k, v in versions.items() if k not in write.new_hashes]
+            if moved:
+                conn.execute(update(hashes_t).where(*by_key).values(version=bindparam("v")), moved)
             self._drop_hashes(conn, source, stream, write.dropped_hashes)
             if write.resolved_keys:
                 self._resolve(conn, source, stream, write.resolved_keys, moment)
