@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -111,6 +111,13 @@ def check_url(value: str, what: str) -> str:
 
 class _Auth(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # The field holding the secret, which may come inline or from `<field>_file`.
+    secret_field: ClassVar[str | None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file(cls, data: Any) -> Any:
+        return _secret_from_file(data, cls.secret_field) if cls.secret_field else data
 
 
 class NoAuth(_Auth):
@@ -118,43 +125,32 @@ class NoAuth(_Auth):
 
 
 class BasicAuth(_Auth):
+    secret_field = "password"
     kind: Literal["basic"] = "basic"
     username: str = Field(min_length=1)
     password: SecretStr
     password_file: FilePath | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "password")
-
 
 class BearerAuth(_Auth):
+    secret_field = "token"
     kind: Literal["bearer"] = "bearer"
     token: SecretStr
     token_file: FilePath | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "token")
-
 
 class ApiKeyAuth(_Auth):
+    secret_field = "key"
     kind: Literal["api_key"] = "api_key"
     header: str = Field("X-API-Key", pattern=r"^[A-Za-z0-9-]+$")
     key: SecretStr
     key_file: FilePath | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "key")
-
 
 class OAuth2Auth(_Auth):
     """OAuth2 client credentials (RFC 6749 §4.4)."""
 
+    secret_field = "client_secret"
     kind: Literal["oauth2"] = "oauth2"
     token_url: str
     client_id: str = Field(min_length=1)
@@ -162,11 +158,6 @@ class OAuth2Auth(_Auth):
     client_secret_file: FilePath | None = None
     scope: str | None = None
     client_auth: Literal["basic", "body"] = "basic"  # how the client authenticates at token_url (RFC 6749 §2.3.1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_file(cls, data: Any) -> Any:
-        return _secret_from_file(data, "client_secret")
 
     @field_validator("token_url")
     @classmethod
