@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from scenario.facts import Change, Scenario
 
-__all__ = ["DemoErp", "SqlDemo", "Writer"]
+__all__ = ["DemoErp", "EmulatorDemo", "SqlDemo", "Writer"]
 
 
 class DemoErp(Protocol):
@@ -68,3 +68,27 @@ class SqlDemo:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Emulator(Protocol):
+    def apply(self, change: Change) -> None: ...
+    def close(self) -> None: ...
+
+
+class EmulatorDemo:
+    """A running ERP emulator (SAP, 1C) in this process, on loopback, for as long as the demo runs."""
+
+    def __init__(
+        self, emulator: Emulator, description: str, settings: dict[str, Any], local_currency: str | None = None
+    ) -> None:
+        self.emulator = emulator
+        self.description = description
+        self.settings = settings
+        if local_currency is not None:
+            self.local_currency = local_currency
+
+    def apply(self, change: Change) -> None:
+        self.emulator.apply(change)
+
+    def close(self) -> None:
+        self.emulator.close()
