@@ -21,11 +21,12 @@ from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from connectors.base import AdapterSettings, ConnectorError
+from connectors.base import Adapter, AdapterSettings, CheckResult, ConnectorError, SourceContext, Stream
 
 __all__ = [
     "BULK_CHUNK",
     "MAX_IN_LIST",
+    "SqlAdapter",
     "bulk_insert",
     "describe_db_error",
     "for_refs",
@@ -35,6 +36,7 @@ __all__ = [
     "keyset_chunks",
     "make_engine",
     "safe_url",
+    "stream_counts",
     "table_exists",
 ]
 
@@ -381,3 +383,58 @@ def insert_batched(
             size = 0
     with engine.begin() as conn:
         insert_batch(conn, batch, table_of, insert)
+
+
+def stream_counts(streams: Iterable[Stream], secrets: Iterable[str] = ()) -> list[CheckResult]:
+    """A check line per stream with its row count, or the database's complaint about its query."""
+    results = []
+    for stream in streams:
+        try:
+            results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
+        except SQLAlchemyError as exc:
+            results.append(CheckResult(f"stream {stream.name}", False, describe_db_error(exc, secrets)))
+    return results
+
+
+class SqlAdapter(Adapter):
+    """An adapter over one SQL database: a read-only engine made on first use, and a `check` that connects,
+    runs the adapter's `check_database`, then counts every stream's rows once the database looks right."""
+
+    settings: SqlSourceSettings
+
+    def __init__(self, context: SourceContext, settings: SqlSourceSettings) -> None:
+        super().__init__(context, settings)
+        self._engine: Engine | None = None
+        self._env: Any = None  # what the adapter's streams share, built from the engine on first use
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            s = self.settings
+            self._engine = make_engine(s.url, s.secret(), s.connect_timeout_seconds, read_only=True)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._env = None
+
+    def check_database(self, conn: sa.Connection) -> list[CheckResult]:
+        """The adapter's own checks once connected: its tables, firm, settings that read the database."""
+        return []
+
+    def check(self) -> list[CheckResult]:
+        where = safe_url(self.settings.url)
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(1)).scalar()
+                results = [CheckResult("connect", True, f"connected to {where}"), *self.check_database(conn)]
+        except ConnectorError as exc:
+            return [CheckResult("connect", False, str(exc))]
+        except (SQLAlchemyError, OSError) as exc:
+            detail = describe_db_error(exc, self.settings.secrets())
+            return [CheckResult("connect", False, f"cannot connect to {where}: {detail}")]
+        if all(r.ok for r in results):
+            results += stream_counts(self.streams(), self.settings.secrets())
+        return results

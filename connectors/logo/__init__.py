@@ -10,17 +10,15 @@ from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Adapter, CheckResult, ConnectorError, SourceContext, Stream
+from connectors.base import CheckResult, ConnectorError, Stream
 from connectors.logo import codes
 from connectors.logo.documents import Collections, Invoices, Orders
 from connectors.logo.masters import Accounts, Discounts, Products
 from connectors.logo.snapshots import RiskLimits, StockLevels
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import logo_tables, validate_firm, validate_period
-from connectors.sql import SqlSourceSettings, describe_db_error, make_engine, safe_url, table_exists
+from connectors.sql import SqlAdapter, SqlSourceSettings, table_exists
 from mapping.schema import CollectionMethod
 
 __all__ = ["LogoAdapter", "LogoSettings"]
@@ -65,22 +63,11 @@ class LogoSettings(SqlSourceSettings):
         return value
 
 
-class LogoAdapter(Adapter):
+class LogoAdapter(SqlAdapter):
     kind = "logo"
     Settings = LogoSettings
-
-    def __init__(self, context: SourceContext, settings: LogoSettings) -> None:  # type: ignore[override]
-        super().__init__(context, settings)
-        self.settings: LogoSettings = settings
-        self._engine: Engine | None = None
-        self._env: LogoEnv | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            s = self.settings
-            self._engine = make_engine(s.url, s.secret(), s.connect_timeout_seconds, read_only=True)
-        return self._engine
+    settings: LogoSettings
+    _env: LogoEnv | None
 
     def env(self) -> LogoEnv:
         if self._env is None:
@@ -113,28 +100,7 @@ class LogoAdapter(Adapter):
             Collections(env),
         ]
 
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-        self._engine = None
-        self._env = None
-
-    def check(self) -> list[CheckResult]:
-        s = self.settings
-        where = safe_url(s.url)
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.select(1)).scalar()
-                results = [CheckResult("connect", True, f"connected to {where}")]
-                results += self._check_tables(conn)
-        except ConnectorError as exc:
-            return [CheckResult("connect", False, str(exc))]
-        except (SQLAlchemyError, OSError) as exc:
-            detail = describe_db_error(exc, s.secrets())
-            return [CheckResult("connect", False, f"cannot connect to {where}: {detail}")]
-        return results
-
-    def _check_tables(self, conn: sa.Connection) -> list[CheckResult]:
+    def check_database(self, conn: sa.Connection) -> list[CheckResult]:
         env = self.env()
         firm = f"{env.firm:03d}"
         firm_tables = env.firm_tables
@@ -150,11 +116,4 @@ class LogoAdapter(Adapter):
             if absent:
                 detail = f"{label} of firm {firm} not found: no table {', '.join(absent)}"
                 results.append(CheckResult(label, False, detail))
-        if not all(r.ok for r in results):
-            return results
-        for stream in self.streams():
-            try:
-                results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
-            except SQLAlchemyError as exc:
-                results.append(CheckResult(f"stream {stream.name}", False, describe_db_error(exc)))
         return results

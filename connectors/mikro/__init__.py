@@ -11,10 +11,9 @@ from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Adapter, CheckResult, ConnectorError, SourceContext, Stream
+from connectors.base import CheckResult, ConnectorError, Stream
 from connectors.mikro import codes
 from connectors.mikro.discounts import Discounts
 from connectors.mikro.documents import Collections, Invoices
@@ -23,7 +22,7 @@ from connectors.mikro.orders import Orders
 from connectors.mikro.snapshots import RiskLimits, StockLevels
 from connectors.mikro.streams import MikroEnv, VatRates
 from connectors.mikro.tables import mikro_tables, validate_table_name
-from connectors.sql import SqlSourceSettings, describe_db_error, make_engine, safe_url, table_exists
+from connectors.sql import SqlAdapter, SqlSourceSettings, describe_db_error, table_exists
 from mapping.schema import AccountKind, CollectionMethod
 
 __all__ = ["MikroAdapter", "MikroSettings"]
@@ -101,22 +100,11 @@ class MikroSettings(SqlSourceSettings):
             raise ValueError(str(exc)) from None
 
 
-class MikroAdapter(Adapter):
+class MikroAdapter(SqlAdapter):
     kind = "mikro"
     Settings = MikroSettings
-
-    def __init__(self, context: SourceContext, settings: MikroSettings) -> None:  # type: ignore[override]
-        super().__init__(context, settings)
-        self.settings: MikroSettings = settings
-        self._engine: Engine | None = None
-        self._env: MikroEnv | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            s = self.settings
-            self._engine = make_engine(s.url, s.secret(), s.connect_timeout_seconds, read_only=True)
-        return self._engine
+    settings: MikroSettings
+    _env: MikroEnv | None
 
     def env(self) -> MikroEnv:
         if self._env is None:
@@ -150,32 +138,7 @@ class MikroAdapter(Adapter):
             Collections(env),
         ]
 
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-        self._engine = None
-        self._env = None
-
-    def check(self) -> list[CheckResult]:
-        where = safe_url(self.settings.url)
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.select(1)).scalar()
-                results = [CheckResult("connect", True, f"connected to {where}")]
-                results += self._check_tables(conn)
-        except ConnectorError as exc:
-            return [CheckResult("connect", False, str(exc))]
-        except (SQLAlchemyError, OSError) as exc:
-            return [
-                CheckResult(
-                    "connect", False, f"cannot connect to {where}: {describe_db_error(exc, self.settings.secrets())}"
-                )
-            ]
-        if all(r.ok for r in results):
-            results += self._check_streams()
-        return results
-
-    def _check_tables(self, conn: sa.Connection) -> list[CheckResult]:
+    def check_database(self, conn: sa.Connection) -> list[CheckResult]:
         database = sa.make_url(self.settings.url).database or "the database"
         missing = [name for name in COMPANY_TABLES if not table_exists(conn, name)]
         if missing:
@@ -201,15 +164,4 @@ class MikroAdapter(Adapter):
             reason = str(exc) if isinstance(exc, ConnectorError) else describe_db_error(exc, self.settings.secrets())
             detail = f"cannot read VAT rates through {self.settings.vat_function} ({reason}); set vat_rates instead"
             results.append(CheckResult("vat rates", False, detail))
-        return results
-
-    def _check_streams(self) -> list[CheckResult]:
-        results = []
-        for stream in self.streams():
-            try:
-                results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
-            except SQLAlchemyError as exc:
-                results.append(
-                    CheckResult(f"stream {stream.name}", False, describe_db_error(exc, self.settings.secrets()))
-                )
         return results

@@ -16,7 +16,7 @@ from connectors.netsis.masters import Accounts, Discounts, Products
 from connectors.netsis.scopes import Database, NetsisEnv, database_url, open_env
 from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.snapshots import RiskLimits, StockLevels
-from connectors.sql import describe_db_error, safe_url, table_exists
+from connectors.sql import describe_db_error, safe_url, stream_counts, table_exists
 
 __all__ = ["NetsisAdapter", "NetsisSettings"]
 
@@ -79,12 +79,7 @@ class NetsisAdapter(Adapter):
         results.append(self._check_rates(env))
         if not all(r.ok for r in results):
             return results
-        for stream in self.streams():
-            try:
-                results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
-            except SQLAlchemyError as exc:
-                results.append(CheckResult(f"stream {stream.name}", False, self._describe(exc)))
-        return results
+        return results + stream_counts(self.streams(), self.settings.secrets())
 
     def _describe(self, exc: BaseException) -> str:
         return describe_db_error(exc, self.settings.secrets())
