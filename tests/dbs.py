@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from connectors.base import SourceContext, Stream
 from connectors.logo import LogoAdapter, LogoSettings
 from connectors.logo.writer import LogoWriter
+from mapping.errors import RecordError
 from scenario.facts import Scenario
 
 
@@ -34,3 +35,14 @@ def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, An
 
 def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
     return [record for _, record, _ in read(stream, since)]
+
+
+def first_record_error(stream: Stream) -> RecordError:
+    """The RecordError of the first item `stream` cannot map (a test has broken one)."""
+    for chunk in stream.read(None):
+        for item in chunk:
+            try:
+                stream.map(item)
+            except RecordError as exc:
+                return exc
+    raise AssertionError("no bad row")

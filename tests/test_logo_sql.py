@@ -21,7 +21,7 @@ from connectors.logo.tables import logo_tables
 from connectors.sql import MAX_IN_LIST, describe_db_error, in_chunks
 from mapping.errors import RecordError
 from scenario.generate import build
-from tests.dbs import adapter, write
+from tests.dbs import adapter, first_record_error, write
 
 SCENARIO = build(invoice_lines=2000)
 SCENARIO_TZ = ZoneInfo(SCENARIO.timezone)
@@ -182,14 +182,7 @@ def _edit(url: str, table: str, column: str, value: Any) -> None:
 
 def _first_error(url: str, stream_name: str) -> RecordError:
     with adapter(url, SCENARIO) as source:
-        stream = source.stream(stream_name)
-        for chunk in stream.read(None):
-            for item in chunk:
-                try:
-                    stream.map(item)
-                except RecordError as exc:
-                    return exc
-    raise AssertionError("no bad row")
+        return first_record_error(source.stream(stream_name))
 
 
 def test_bad_rows_raise_record_errors(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from connectors.mikro.tables import mikro_tables
 from connectors.sql import MAX_IN_LIST
 from mapping.errors import RecordError
 from scenario.generate import build
+from tests.dbs import first_record_error
 from tests.mikro_dbs import adapter, read, records, write
 
 SCENARIO = build(invoice_lines=2000)
@@ -194,14 +195,7 @@ def test_check_bad_login_hides_password() -> None:
 
 def _first_error(url: str, stream_name: str) -> RecordError:
     with adapter(url, SCENARIO) as source:
-        stream = source.stream(stream_name)
-        for chunk in stream.read(None):
-            for item in chunk:
-                try:
-                    stream.map(item)
-                except RecordError as exc:
-                    return exc
-    raise AssertionError("no bad row")
+        return first_record_error(source.stream(stream_name))
 
 
 def test_bad_rows_raise_record_errors(tmp_path: Path) -> None:

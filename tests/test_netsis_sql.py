@@ -22,6 +22,7 @@ from connectors.netsis.writer import damage
 from connectors.sql import MAX_IN_LIST
 from mapping.errors import RecordError
 from scenario.generate import build
+from tests.dbs import first_record_error
 from tests.netsis_dbs import adapter, records, server, write
 
 SCENARIO = build(invoice_lines=2000)
@@ -202,14 +203,7 @@ def _edit(url: str, statement: Any) -> None:
 
 def _first_error(url: str, stream_name: str, **settings: Any) -> RecordError:
     with adapter(url, SCENARIO, **settings) as source:
-        stream = source.stream(stream_name)
-        for chunk in stream.read(None):
-            for item in chunk:
-                try:
-                    stream.map(item)
-                except RecordError as exc:
-                    return exc
-    raise AssertionError("no bad row")
+        return first_record_error(source.stream(stream_name))
 
 
 def test_bad_rows_raise_record_errors(tmp_path: Path) -> None:
