@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from mapping.schema import Account, Collection, Invoice
+from mapping.schema import Account, Collection, Invoice, Order, StockLevel
 
 _ZERO = Decimal("0.00")
 
@@ -36,6 +36,23 @@ def collections_by_dealer(collections: Iterable[Collection]) -> dict[str, Decima
     for c in collections:
         if not c.cancelled:
             out[c.account_code] = out.get(c.account_code, _ZERO) + c.amount_local
+    return out
+
+
+def open_orders_by_dealer(orders: Iterable[Order]) -> dict[str, Decimal]:
+    """account_code -> totals_local.total of its orders still open or shippable (a risk limit's open orders)."""
+    out: dict[str, Decimal] = {}
+    for order in orders:
+        if order.status in ("open", "shippable"):
+            out[order.account_code] = out.get(order.account_code, _ZERO) + order.totals_local.total
+    return out
+
+
+def on_hand_by_product(levels: Iterable[StockLevel]) -> dict[str, Decimal]:
+    """product_code -> on_hand summed over its warehouses."""
+    out: dict[str, Decimal] = {}
+    for level in levels:
+        out[level.product_code] = out.get(level.product_code, Decimal(0)) + level.on_hand
     return out
 
 

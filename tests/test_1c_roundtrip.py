@@ -154,10 +154,7 @@ def test_stock_levels_summed_over_characteristics(synced: dict[str, Any]) -> Non
 def test_risk_limits(synced: dict[str, Any]) -> None:
     got = _by(synced["risk_limits"], "account_code")
     assert set(got) == {r.account_code for r in SCENARIO.risk_limits}
-    open_orders: dict[str, Decimal] = {}
-    for order in (s.record for s in SCENARIO.orders()):
-        if order.status in ("open", "shippable"):
-            open_orders[order.account_code] = open_orders.get(order.account_code, Decimal(0)) + order.totals_local.total
+    open_orders = expect.open_orders_by_dealer(s.record for s in SCENARIO.orders())
     for fact in SCENARIO.risk_limits:
         orders = None if _bp(synced) else open_orders.get(fact.account_code, Decimal("0.00"))
         want = msgspec.structs.replace(

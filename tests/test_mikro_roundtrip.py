@@ -192,10 +192,7 @@ def test_risk_limits(synced: dict[str, Any]) -> None:
         if inv.kind == "sale" and not inv.cancelled and pays_at_once(accounts[inv.account_code]):
             closed[inv.account_code] = closed.get(inv.account_code, Decimal(0)) + inv.totals_local.total
     assert closed, "the scenario must have invoices closed to cash or bank"
-    open_orders: dict[str, Decimal] = {}
-    for order in (_mikro_document(s.record) for s in SCENARIO.orders()):
-        if order.status in ("open", "shippable"):
-            open_orders[order.account_code] = open_orders.get(order.account_code, Decimal(0)) + order.totals_local.total
+    open_orders = expect.open_orders_by_dealer(_mikro_document(s.record) for s in SCENARIO.orders())
     for fact in SCENARIO.risk_limits:
         balance = (fact.open_balance or Decimal("0.00")) - closed.get(fact.account_code, Decimal(0))
         orders = open_orders.get(fact.account_code, Decimal(0)).quantize(Q2)

@@ -183,9 +183,7 @@ def test_stock_levels_and_total_row(synced: dict[str, Any]) -> None:
             conn.execute(sa.select(ph.STOK_KODU, ph.TOP_GIRIS_MIK - ph.TOP_CIKIS_MIK).where(ph.DEPO_KODU == 0)).all()
         )
     engine.dispose()
-    sums: dict[str, Decimal] = {}
-    for level in synced["stock_levels"]:
-        sums[level.product_code] = sums.get(level.product_code, Decimal(0)) + level.on_hand
+    sums = expect.on_hand_by_product(synced["stock_levels"])
     assert {code: Decimal(repr(v)).quantize(Decimal("0.001")) for code, v in totals.items()} == sums
 
 
@@ -193,10 +191,7 @@ def test_risk_limits(synced: dict[str, Any]) -> None:
     got = _by(synced["risk_limits"], "account_code")
     assert set(got) == {r.account_code for r in SCENARIO.risk_limits}
     # The open-orders figure Netsis gives: orders not cancelled, approved or awaiting approval, a line open.
-    open_orders: dict[str, Decimal] = {}
-    for order in (_netsis_document(s.record) for s in SCENARIO.orders()):
-        if order.status in ("open", "shippable"):
-            open_orders[order.account_code] = open_orders.get(order.account_code, Decimal(0)) + order.totals_local.total
+    open_orders = expect.open_orders_by_dealer(_netsis_document(s.record) for s in SCENARIO.orders())
     for fact in SCENARIO.risk_limits:
         orders = open_orders.get(fact.account_code, Decimal("0.00")).quantize(Decimal("0.01"))
         want = msgspec.structs.replace(
