@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from mapping.schema import SCHEMA_VERSION, STREAMS
 
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
-
-
-def _have(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-HAVE_DEMO_PARTS = all(_have(m) for m in ("connectors.logo.writer", "scenario.generate", "engine.sync"))
 
 
 def dealersync(
@@ -91,7 +78,6 @@ def test_demo_rejects_an_erp_without_a_demo(tmp_path: Path) -> None:
     assert not (tmp_path / "d").exists()
 
 
-@pytest.mark.skipif(not HAVE_DEMO_PARTS, reason="needs connectors.logo.writer, scenario.generate and the engine")
 def test_demo_end_to_end_then_status_and_check(tmp_path: Path) -> None:
     result = dealersync("demo", "--size", "2000", "--dir", "demo", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import signal
@@ -21,27 +20,6 @@ from scheduler import build_jobs
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 
 
-def _have(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _have_logo() -> bool:
-    try:
-        import connectors.logo as logo
-    except ImportError:
-        return False
-    return hasattr(logo, "LogoAdapter")
-
-
-needs_logo = pytest.mark.skipif(not _have_logo(), reason="the Logo adapter (connectors/logo) is not built yet")
-needs_demo = pytest.mark.skipif(
-    not all(_have(m) for m in ("connectors.logo.writer", "scenario.generate", "engine.sync")),
-    reason="needs connectors.logo.writer, scenario.generate and the engine",
-)
-
 ALL = ("accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections")
 
 
@@ -55,7 +33,6 @@ def config(tmp_path: Path, **source: object) -> Config:
     return parse_config(raw, tmp_path / "dealersync.yaml", env={})
 
 
-@needs_logo
 def test_one_interval_job_by_default(tmp_path: Path) -> None:
     (job,) = build_jobs(config(tmp_path))
     assert job.id == "logo-main/default" and job.streams == ALL and not job.reconcile and job.run_at_start
@@ -64,7 +41,6 @@ def test_one_interval_job_by_default(tmp_path: Path) -> None:
     assert trigger.interval == dt.timedelta(minutes=15)
 
 
-@needs_logo
 def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     cfg = config(
         tmp_path,
@@ -97,7 +73,6 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     assert all("discounts" not in job.streams for job in jobs.values())
 
 
-@needs_logo
 def test_only_the_adapters_streams(tmp_path: Path) -> None:
     jobs = build_jobs(config(tmp_path), available={"logo-main": ["accounts", "invoices"]})
     assert [job.streams for job in jobs] == [("accounts", "invoices")]
@@ -113,7 +88,6 @@ def _runs(stderr: str) -> list[dict]:
     return events
 
 
-@needs_demo
 def test_run_until_sigterm(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DEALERSYNC_DEBUG"}
     made = subprocess.run([DEALERSYNC, "demo", "--size", "500", "--dir", "demo"], cwd=tmp_path, env=env,
