@@ -56,6 +56,7 @@ streams_t = Table(
     Column("unchanged", Integer),
     Column("deleted", Integer),
     Column("dead_lettered", Integer),
+    Column("flagged", Integer),  # documents sent with discrepancies by the last run
     Column("error", Text),
 )
 
@@ -69,6 +70,9 @@ hashes_t = Table(
     # The source's own version of the record (1C's DataVersion), when its stream declares one.
     Column("version", String(64), nullable=True),
 )
+
+# Columns later releases added to existing tables: (table, column, type as DDL), created by create().
+_ADDED_COLUMNS = ((hashes_t, "version", "VARCHAR(64)"), (streams_t, "flagged", "INTEGER"))
 
 outbox_t = Table(
     "ds_outbox",
@@ -129,6 +133,7 @@ class StreamStatus:
     unchanged: int
     deleted: int
     dead_lettered: int
+    flagged: int
     error: str | None
     pending_batches: int
     open_dead_letters: int
@@ -207,10 +212,11 @@ class StateStore:
 
     def _add_new_columns(self) -> None:
         """Bring a state store made by an earlier release up to this one's tables (columns only ever added)."""
-        present = {c["name"] for c in inspect(self.engine).get_columns(hashes_t.name)}
-        if "version" not in present:
-            with self.engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {hashes_t.name} ADD COLUMN version VARCHAR(64)"))
+        inspector = inspect(self.engine)
+        for table, column, ddl in _ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspector.get_columns(table.name)}:
+                with self.engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {ddl}"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -563,6 +569,7 @@ class StateStore:
                 unchanged=r.unchanged or 0,
                 deleted=r.deleted or 0,
                 dead_lettered=r.dead_lettered or 0,
+                flagged=r.flagged or 0,
                 error=r.error,
                 pending_batches=pending.get((r.source, r.stream), 0),
                 open_dead_letters=dead.get((r.source, r.stream), 0),

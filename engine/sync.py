@@ -34,7 +34,8 @@ import structlog
 
 from connectors.base import Adapter, Partition, RecordError, SourceContext, Stream
 from engine.state import BatchWrite, StateStore
-from mapping.schema import SCHEMA_VERSION, Record, encode
+from mapping.invariants import discrepancies
+from mapping.schema import SCHEMA_VERSION, Document, Record, encode
 from sinks.base import Batch, Sink, SinkError
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class RunResult:
     unchanged: int = 0
     deleted: int = 0
     dead_lettered: int = 0
+    flagged: int = 0  # documents sent with discrepancies: ERP figures that break an invariant
     batches: int = 0
     cursor: dt.datetime | None = None
     error: str | None = None
@@ -81,6 +83,7 @@ class RunResult:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "dead_lettered": self.dead_lettered,
+            "flagged": self.flagged,
         }
 
 
@@ -384,6 +387,7 @@ class Mapped(NamedTuple):
     raw: str | None = None  # the invalid item as JSON, kept with its dead letter
     version: str | None = None  # the source's version stamp (Stream.version)
     same_version: bool = False  # the stored version equals `version`: not mapped, unchanged
+    flagged: bool = False  # a document sent with discrepancies
 
 
 def has_versions(stream: Stream) -> bool:
@@ -409,8 +413,15 @@ def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | N
         if record is None:
             out.append(Mapped(key, at, None, None, version=version))
             continue
+        flagged = False
+        if isinstance(record, Document):
+            found = discrepancies(record)
+            if found:
+                record.discrepancies = found
+                flagged = True
         data = encode(record)
-        out.append(Mapped(key, at, data, content_hash(_stable(record) if record.volatile else data), version=version))
+        digest = content_hash(_stable(record) if record.volatile else data)
+        out.append(Mapped(key, at, data, digest, version=version, flagged=flagged))
     return out
 
 
@@ -555,6 +566,8 @@ class _Batcher:
                 result.unchanged += 1
                 continue
             else:
+                if m.flagged:
+                    result.flagged += 1
                 if old is None:
                     self.write.new_hashes[key] = digest  # type: ignore[assignment]
                 else:

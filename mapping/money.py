@@ -7,12 +7,13 @@ encodes, compares and hashes the same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from mapping._iso4217 import CODES, MINOR_UNITS, NUMERIC
 from mapping.errors import RecordError
+from mapping.schema import Totals
 
 # Quantize exponents built once: quantize() is called once per numeric field.
 QUANTS: tuple[Decimal, ...] = tuple(Decimal(1).scaleb(-p) for p in range(19))
@@ -240,3 +241,42 @@ def fixed(value: Any, places: int, field: str) -> Decimal:
     elif value is None:
         value = 0
     return to_decimal(value, places, field)  # type: ignore[return-value]
+
+
+def to_local_totals(totals: Totals, rate_: Decimal, local_currency: str) -> Totals:
+    """Document totals in local currency, converted at document level so they hold together:
+    net, discount and vat are each converted and rounded once; gross = net + discount and
+    total = net + vat are derived, never rounded on their own (which can leave them a cent apart)."""
+    places = _quant(MINOR_UNITS.get(local_currency, 2))
+    net = (totals.net * rate_).quantize(places, ROUND_HALF_UP, _CTX)
+    discount = (totals.discount * rate_).quantize(places, ROUND_HALF_UP, _CTX)
+    vat = (totals.vat * rate_).quantize(places, ROUND_HALF_UP, _CTX)
+    return Totals(gross=net + discount, discount=discount, net=net, vat=vat, total=net + vat)
+
+
+def apportion(target: Decimal, weights: Sequence[Decimal], places: int = 2) -> list[Decimal]:
+    """`target` split over `weights` in proportion, at `places` decimals, summing to `target` exactly.
+
+    The largest-remainder method: each share is its exact proportion rounded toward zero, and the
+    units left over go one each to the shares whose exact proportion lost the most. No share is more
+    than one unit from its exact proportion. Local amounts of document lines are spread this way from
+    the document's local net, so the lines add up to the header to the cent.
+    """
+    if not weights:
+        return []
+    quant = _quant(places)
+    whole = sum(weights, _ZERO)
+    if whole.is_zero():
+        # Nothing to be proportional to (lines that cancel out): the first line carries it all.
+        return [target.quantize(quant, ROUND_HALF_UP, _CTX), *(_ZERO.quantize(quant) for _ in weights[1:])]
+    unit = Decimal(1).scaleb(-places)
+    exact = [target * w / whole for w in weights]
+    shares = [e.quantize(quant, ROUND_DOWN, _CTX) for e in exact]
+    left = int(((target - sum(shares, _ZERO)) / unit).to_integral_value())
+    if left:
+        step = unit if left > 0 else -unit
+        # The shares whose rounding gave up the most (toward the sign of what is left) take a unit each.
+        order = sorted(range(len(shares)), key=lambda i: (exact[i] - shares[i]) * step, reverse=True)
+        for i in order[: abs(left)]:
+            shares[i] += step
+    return [s.copy_abs() if s.is_zero() else s for s in shares]

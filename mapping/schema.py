@@ -19,7 +19,10 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"
+# 2.0.0: documents may carry null `rate`, `totals_local` and lines' `net_local` (the ERP gave no
+# rate: local amounts unknown) and list `discrepancies` (invariants the ERP's figures break);
+# accounts say `tax_id_valid`; stock levels may be special stock (`special_stock`, `special_stock_ref`).
 
 Code = Annotated[str, Meta(min_length=1, max_length=100)]
 Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code")]
@@ -50,6 +53,11 @@ class Account(Record, kw_only=True):
     title: Text
     tax_id: str | None = None
     tax_id_kind: TaxIdKind | None = None
+    tax_id_valid: Annotated[
+        bool | None,
+        Meta(description="false: the ERP's tax id fails its checksum or format and is sent as the ERP holds it; "
+             "null: no tax id"),
+    ] = None
     tax_office: str | None = None
     kind: AccountKind = "customer"
     is_individual: bool = False
@@ -92,12 +100,23 @@ class Product(Record, kw_only=True):
     active: bool = True
 
 
+SpecialStock = Literal["consignment", "sales_order", "project", "other"]
+
+
 class StockLevel(Record, kw_only=True):
     volatile: ClassVar[tuple[str, ...]] = ("as_of",)
 
     product_code: Code
     warehouse_code: Code
     warehouse_name: str | None = None
+    special_stock: Annotated[
+        SpecialStock | None,
+        Meta(description="null: the warehouse's own stock; else stock held for a customer, a sales order or a "
+             "project, which is not free to sell and is never part of the own stock's on_hand"),
+    ] = None
+    special_stock_ref: Annotated[
+        str | None, Meta(description="whom special stock is held for: customer code, sales order/item, project")
+    ] = None
     on_hand: Decimal
     reserved: Decimal | None = None
     available: Decimal | None = None
@@ -152,7 +171,7 @@ class DocumentLine(msgspec.Struct, kw_only=True):
     net: Decimal
     vat_rate: Decimal | None = None
     vat: Decimal
-    net_local: Decimal
+    net_local: Annotated[Decimal | None, Meta(description="null only when the document's rate is unknown")]
     warehouse_code: str | None = None
     sales_rep_code: str | None = None
 
@@ -170,16 +189,47 @@ class Totals(msgspec.Struct, kw_only=True):
     total: Decimal  # net + vat: what the dealer pays
 
 
-class Order(Record, kw_only=True):
+DiscrepancyRule = Literal[
+    "totals_net",  # totals.net = gross - discount
+    "totals_total",  # totals.total = net + vat
+    "local_net",  # the same two in totals_local
+    "local_total",
+    "lines_gross",  # the lines' sum equals the header, in document currency
+    "lines_discount",
+    "lines_net",
+    "lines_vat",
+    "lines_net_local",  # the lines' net_local sum to totals_local.net
+]
+
+
+class Discrepancy(msgspec.Struct, kw_only=True):
+    """An invariant the ERP's own figures break: sent as the ERP holds them, never mended."""
+
+    rule: DiscrepancyRule
+    expected: Annotated[Decimal, Meta(description="what the rule computes from the other figures")]
+    found: Annotated[Decimal, Meta(description="the figure the document carries")]
+    difference: Annotated[Decimal, Meta(description="found - expected")]
+
+
+RATE_UNKNOWN = "null: the ERP holds no exchange rate for this document; local amounts are unknown"
+
+
+class Document(Record, kw_only=True):
+    """What orders and invoices share: money in the document currency and, at `rate`, in local currency."""
+
     number: Code
     account_code: Code
     date: dt.date
     issued_at: dt.datetime | None = None
-    status: OrderStatus
     currency: Currency
-    rate: Decimal
+    rate: Annotated[Decimal | None, Meta(description=RATE_UNKNOWN)]
     totals: Totals
-    totals_local: Totals
+    totals_local: Annotated[Totals | None, Meta(description=RATE_UNKNOWN)]
+    discrepancies: list[Discrepancy] = []
+
+
+class Order(Document, kw_only=True):
+    status: OrderStatus
     warehouse_code: str | None = None
     sales_rep_code: str | None = None
     lines: list[OrderLine] = []
@@ -189,18 +239,10 @@ class InvoiceLine(DocumentLine, kw_only=True):
     pass
 
 
-class Invoice(Record, kw_only=True):
-    number: Code
+class Invoice(Document, kw_only=True):
     document_no: str | None = None
     kind: InvoiceKind
-    account_code: Code
-    date: dt.date
-    issued_at: dt.datetime | None = None
     due_date: dt.date | None = None
-    currency: Currency
-    rate: Decimal
-    totals: Totals
-    totals_local: Totals
     cancelled: bool = False
     original_invoice: Annotated[str | None, Meta(description="for a return: the invoice number it returns")] = None
     e_invoice_uuid: str | None = None

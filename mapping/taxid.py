@@ -6,8 +6,10 @@ Tax ids are personal data for individuals: no reason raised here ever contains t
 from __future__ import annotations
 
 import random
+from typing import NamedTuple
 
 from mapping.errors import RecordError
+from mapping.schema import TaxIdKind
 
 _VKN_POW2 = tuple(2 ** (9 - i) for i in range(9))
 _INN10_W = (2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -111,6 +113,41 @@ def tax_id(
             raise RecordError("INN checksum fails", field)
         return s, "INN"
     return s, "OTHER"
+
+
+class TaxIdentity(NamedTuple):
+    """A tax id as the feed carries it: `valid` False when it fails its format or checksum."""
+
+    value: str | None
+    kind: TaxIdKind | None
+    valid: bool | None  # None: no tax id
+
+
+_NO_TAX_ID = TaxIdentity(None, None, None)
+
+
+def tax_identity(
+    value: object, country: str | None = "TR", individual: bool | None = None, field: str = "tax_id"
+) -> TaxIdentity:
+    """Like tax_id(), but a bad id never fails the record: a dealer with a mistyped VKN is still a dealer
+    whose invoices arrive. The id is sent as the ERP holds it (separators removed) with `valid` False and the
+    kind its length suggests; callers keep it out of logs like any tax id."""
+    try:
+        normalised, kind = tax_id(value, field, country, individual)
+    except RecordError:
+        s = (value if isinstance(value, str) else str(value)).translate(_SEPARATORS).upper()
+        digits = s[2:] if s[:2] in ("TR", "RU") and s[2:].isdigit() else s
+        guess: TaxIdKind = "OTHER"
+        if digits.isascii() and digits.isdigit():
+            cc = _COUNTRY.get(country.strip().upper(), "OTHER") if country else s[:2]
+            if cc == "TR" and len(digits) in (10, 11):
+                guess = "VKN" if len(digits) == 10 else "TCKN"
+            elif cc == "RU" and len(digits) in (10, 12):
+                guess = "INN"
+        return TaxIdentity(digits, guess, False)
+    if normalised is None:
+        return _NO_TAX_ID
+    return TaxIdentity(normalised, kind, True)  # type: ignore[arg-type]
 
 
 def _rand_digits(rng: random.Random, n: int, first_nonzero: bool = False) -> str:

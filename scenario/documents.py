@@ -19,7 +19,7 @@ from scenario.calendar import Month
 from scenario.facts import Stamped
 from scenario.lines import PriceList, Spec, doc_currency, item_specs, make_lines, plan_line_counts, sum_lines
 from scenario.master import DealerProfile, ProductProfile
-from scenario.money import RATE, Rates, local_totals, to_local, totals
+from scenario.money import RATE, Rates, local_total, local_totals, totals
 
 PREFIX = {"sale": "SF", "return": "SIF", "price_difference": "FF", "service": "HF"}
 EDITED = 0.15  # share of documents edited after creation
@@ -192,7 +192,7 @@ def _month_invoices(
         rate = ctx.rates.micro(currency, day)
         if lean:
             gross, disc, vat = sum_lines(specs)
-            yield Brief(number, kind, dealer.code, day, cancelled, to_local(gross - disc + vat, rate))
+            yield Brief(number, kind, dealer.code, day, cancelled, local_total(gross, disc, vat, rate))
             continue
         invoice = make_invoice(
             ctx,

@@ -10,9 +10,10 @@ import random
 from collections.abc import Sequence
 from decimal import Decimal
 
+from mapping.money import apportion
 from mapping.schema import InvoiceLine, OrderLine
 from scenario.master import DealerProfile, ProductProfile, unit_code
-from scenario.money import RATE, Rates, dec2, dec3, dec4, round_div
+from scenario.money import RATE, Rates, dec2, dec3, dec4, round_div, to_local
 
 # Lines per invoice, 1..12, mean ~5.25: drawn by uniform index into this table.
 _LINE_COUNTS = tuple(n for n, w in enumerate((10, 12, 13, 12, 11, 10, 8, 7, 5, 4, 4, 4), start=1) for _ in range(w))
@@ -113,7 +114,8 @@ def make_lines(
     """Lines with money fields from specs, and the document totals (gross, discount, vat) in cents.
 
     gross = round(quantity x unit price, 2); discount = round(gross x percent, 2); net = gross - discount;
-    vat = round(net x vat rate, 2); net_local = round(net x rate, 2). With `shipped` (quantities per
+    vat = round(net x vat rate, 2); net_local: the document's local net (round(net x rate, 2)) spread
+    over the lines by mapping.money.apportion, so they add up to it. With `shipped` (quantities per
     line) the lines are order lines; `closed` closes every line (a cancelled order).
     """
     decimals = prices.decimals
@@ -144,7 +146,7 @@ def make_lines(
             disc_d, net_d = dec(disc).scaleb(-2), dec(net).scaleb(-2)
         else:
             disc_d, net_d = zero, gross_d
-        net_l = dec((net * rate + 500_000) // RATE).scaleb(-2) if local else net_d
+        net_l = net_d  # a foreign document's lines get their share of its local net below
         if shipped is None:
             lines.append(
                 InvoiceLine(
@@ -191,6 +193,10 @@ def make_lines(
                 closed=closed or done >= qty,
             )
         )
+    if local:
+        shares = apportion(dec2(to_local(total_g - total_d, rate)), [line.net for line in lines])
+        for line, share in zip(lines, shares, strict=True):
+            line.net_local = share
     return lines, total_g, total_d, total_v
 
 

@@ -56,17 +56,18 @@ def totals(gross: int, discount: int, vat: int) -> Totals:
 
 
 def local_totals(gross: int, discount: int, vat: int, rate_micro: int) -> Totals:
-    """Header totals in local currency: EACH field is the document-currency field times the rate,
-    rounded on its own (not a sum of line locals, and not net + vat): ERPs store header totals
-    that way, so the local fields need not add up to the cent."""
-    net = gross - discount
-    return Totals(
-        gross=dec2(to_local(gross, rate_micro)),
-        discount=dec2(to_local(discount, rate_micro)),
-        net=dec2(to_local(net, rate_micro)),
-        vat=dec2(to_local(vat, rate_micro)),
-        total=dec2(to_local(net + vat, rate_micro)),
-    )
+    """Header totals in local currency, converted at document level as mapping.money.to_local_totals
+    does: net, discount and vat each converted and rounded once, gross and total derived, so the
+    local figures add up to the cent (the lines' local nets are spread from the net: make_lines)."""
+    net = to_local(gross - discount, rate_micro)
+    disc = to_local(discount, rate_micro)
+    tax = to_local(vat, rate_micro)
+    return Totals(gross=dec2(net + disc), discount=dec2(disc), net=dec2(net), vat=dec2(tax), total=dec2(net + tax))
+
+
+def local_total(gross: int, discount: int, vat: int, rate_micro: int) -> int:
+    """local_totals(...).total in cents: what the dealer owes in local currency."""
+    return to_local(gross - discount, rate_micro) + to_local(vat, rate_micro)
 
 
 class Rates:

@@ -14,7 +14,7 @@ import pytest
 
 from engine.state import StateStore
 from engine.sync import Engine, Policy, _Envelopes, park_batch
-from mapping.schema import Envelope, Product, encode
+from mapping.schema import SCHEMA_VERSION, Envelope, Product, encode
 from sinks.base import Ack, Batch, Sink, SinkError
 from tests.toy import TZ, ToyAdapter, toy
 
@@ -108,7 +108,7 @@ def test_envelope_lines_match_the_schema_encoding() -> None:
         "source": "src",
         "key": "k1",
         "op": "delete",
-        "schema_version": "1.0.0",
+        "schema_version": SCHEMA_VERSION,
         "data": None,
     }
 
