@@ -11,13 +11,16 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from mapping.errors import RecordError
 from mapping.schema import Record
+
+if TYPE_CHECKING:
+    from connectors.census import CodeCount
 
 __all__ = [
     "Adapter",
@@ -51,6 +54,8 @@ class SourceContext:
     name: str
     timezone: ZoneInfo
     chunk_size: int = 1000
+    # Streams the configuration disables: check() proves only what the enabled streams will read.
+    disabled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # passes, but something will degrade (an optional field stays empty, unknown codes)
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,11 @@ class Adapter(ABC):
 
     @abstractmethod
     def streams(self) -> list[Stream]: ...
+
+    def census(self, since: dt.date | None = None) -> list[CodeCount] | None:
+        """Every value of every code column the adapter interprets, counted in the source's data (documents
+        dated `since` or later where the source is too large to count whole); None when not supported."""
+        return None
 
     def stream(self, name: str) -> Stream:
         for stream in self.streams():

@@ -16,12 +16,13 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from connectors.base import Adapter, AdapterSettings, CheckResult, ConnectorError, SourceContext, Stream
+from connectors.sql_schema import read_around, verify_streams
 
 __all__ = [
     "BULK_CHUNK",
@@ -42,6 +43,7 @@ __all__ = [
 
 T = TypeVar("T")
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#@]{0,127}$")
 # SQL Server accepts at most 2100 parameters per statement; 1000 leaves room for the others.
 MAX_IN_LIST = 1000
 # Rows per driver executemany in bulk_insert: big enough to amortise the call, small enough to bound memory.
@@ -69,6 +71,22 @@ class SqlSourceSettings(AdapterSettings):
     password: SecretStr | None = None
     password_file: Path | None = None
     connect_timeout_seconds: int = Field(15, ge=1, le=600)
+    columns: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="columns this database names otherwise: {'TABLE.COLUMN': 'its name here'}, or null where the "
+        "database has no such column (read as NULL; check names the feed fields that stay empty)",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for key, name in value.items():
+            table, dot, column = key.partition(".")
+            if not (dot and _IDENTIFIER.match(table) and _IDENTIFIER.match(column)):
+                raise ValueError(f"key {key!r} must be TABLE.COLUMN, as the adapter's README names them")
+            if name is not None and not _IDENTIFIER.match(name):
+                raise ValueError(f"{key}: {name!r} is not a plain column name (letters, digits, '_')")
+        return value
 
     @model_validator(mode="after")
     def _one_password_source(self) -> SqlSourceSettings:
@@ -385,10 +403,16 @@ def insert_batched(
         insert_batch(conn, batch, table_of, insert)
 
 
-def stream_counts(streams: Iterable[Stream], secrets: Iterable[str] = ()) -> list[CheckResult]:
-    """A check line per stream with its row count, or the database's complaint about its query."""
+def stream_counts(
+    streams: Iterable[Stream], secrets: Iterable[str] = (), skip: Iterable[str] = ()
+) -> list[CheckResult]:
+    """A check line per stream with its row count, or the database's complaint about its query (streams in
+    `skip`, whose schema check failed, are left out: their query can only fail the same way)."""
     results = []
+    skipped = set(skip)
     for stream in streams:
+        if stream.name in skipped:
+            continue
         try:
             results.append(CheckResult(f"stream {stream.name}", True, f"{stream.count()} rows"))
         except SQLAlchemyError as exc:
@@ -398,7 +422,11 @@ def stream_counts(streams: Iterable[Stream], secrets: Iterable[str] = ()) -> lis
 
 class SqlAdapter(Adapter):
     """An adapter over one SQL database: a read-only engine made on first use, and a `check` that connects,
-    runs the adapter's `check_database`, then counts every stream's rows once the database looks right."""
+    runs the adapter's `check_database`, proves every column each enabled stream reads against the
+    database's catalogue, then counts the rows of every stream whose columns are all there.
+
+    Streams declare their statements (`statements()`); the engine reads absent optional columns as NULL.
+    """
 
     settings: SqlSourceSettings
 
@@ -412,7 +440,12 @@ class SqlAdapter(Adapter):
         if self._engine is None:
             s = self.settings
             self._engine = make_engine(s.url, s.secret(), s.connect_timeout_seconds, read_only=True)
+            read_around(self._engine, self.declared_tables)
         return self._engine
+
+    def declared_tables(self) -> Iterable[sa.Table]:
+        """The tables the streams read, as the adapter declares them (optional and absent columns included)."""
+        return ()
 
     def close(self) -> None:
         if self._engine is not None:
@@ -426,15 +459,17 @@ class SqlAdapter(Adapter):
 
     def check(self) -> list[CheckResult]:
         where = safe_url(self.settings.url)
+        enabled = [s for s in self.streams() if s.name not in self.context.disabled]
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(1)).scalar()
                 results = [CheckResult("connect", True, f"connected to {where}"), *self.check_database(conn)]
+                if not all(r.ok for r in results):
+                    return results
+                schema, failed = verify_streams(conn, enabled)
         except ConnectorError as exc:
             return [CheckResult("connect", False, str(exc))]
         except (SQLAlchemyError, OSError) as exc:
             detail = describe_db_error(exc, self.settings.secrets())
             return [CheckResult("connect", False, f"cannot connect to {where}: {detail}")]
-        if all(r.ok for r in results):
-            results += stream_counts(self.streams(), self.settings.secrets())
-        return results
+        return results + schema + stream_counts(enabled, self.settings.secrets(), skip=failed)

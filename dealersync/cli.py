@@ -140,8 +140,10 @@ def _when(moment: dt.datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _ok(ok: bool) -> str:
-    return "[green]ok[/]" if ok else "[red]FAILED[/]"
+def _ok(result: CheckResult) -> str:
+    if not result.ok:
+        return "[red]FAILED[/]"
+    return "[yellow]warning[/]" if result.warning else "[green]ok[/]"
 
 
 # --- init --------------------------------------------------------------------------------------------------------
@@ -181,18 +183,23 @@ def check(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
         cfg = _load(config)
         table = _table(f"dealersync check ({cfg.path})", "Component", "Check", "Result", "Detail")
         all_ok = True
+        warned = False
 
         def add(component: str, results: list[CheckResult]) -> None:
-            nonlocal all_ok
+            nonlocal all_ok, warned
             for result in results:
                 all_ok &= result.ok
-                table.add_row(component, result.name, _ok(result.ok), logs.scrub(result.detail))
+                warned |= result.warning
+                table.add_row(component, result.name, _ok(result), logs.scrub(result.detail))
 
         for source in cfg.sources:
 
             def source_checks(source: Any = source) -> list[CheckResult]:
                 with source.build_adapter() as adapter:
-                    return adapter.check()
+                    results = adapter.check()
+                    if all(r.ok for r in results):
+                        results += _census_checks(adapter)
+                    return results
 
             add(f"source {source.name} ({source.kind})", _safe_checks(source_checks))
 
@@ -208,9 +215,34 @@ def check(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
         add(f"sink ({cfg.sink.kind})", _safe_checks(sink_checks))
         add("state store", _safe_checks(lambda: _state_check(cfg)))
         out.print(table)
-        out.print("[green]all checks passed[/]" if all_ok else "[red]some checks failed[/]")
+        if not all_ok:
+            out.print("[red]some checks failed[/]")
+        elif warned:
+            out.print("[yellow]all checks passed, with warnings: read them before the first sync[/]")
+        else:
+            out.print("[green]all checks passed[/]")
         if not all_ok:
             raise typer.Exit(1)
+
+
+# check's census looks at a year of documents: every code in current use, in a time a check can afford.
+CENSUS_DAYS = 366
+
+
+def _census_checks(adapter: Any) -> list[CheckResult]:
+    """Warnings for code values the data holds that the adapter does not know, with money the feed leaves out."""
+    from connectors.census import census_warnings
+
+    since = dt.date.today() - dt.timedelta(days=CENSUS_DAYS)
+    try:
+        counts = adapter.census(since)
+    except Exception as exc:  # the census informs; it never hides the checks that passed
+        detail = logs.scrub(f"the code census could not run: {type(exc).__name__}: {exc}")
+        return [CheckResult("codes", True, short_error(detail, 400), warning=True)]
+    if counts is None:
+        return []
+    warnings = census_warnings(counts, since)
+    return warnings or [CheckResult("codes", True, f"every code value since {since.isoformat()} is known")]
 
 
 def _state_check(cfg: Config) -> list[CheckResult]:
@@ -229,12 +261,25 @@ def _state_check(cfg: Config) -> list[CheckResult]:
 
 
 @app.command()
-def discover(config: ConfigOption = Path(DEFAULT_CONFIG), source: SourceOption = None) -> None:
-    """List each source's streams: key, replication key (or snapshot), row count."""
+def discover(
+    config: ConfigOption = Path(DEFAULT_CONFIG),
+    source: SourceOption = None,
+    codes: Annotated[
+        bool, typer.Option("--codes", help="The code census: every code value in the data and what it becomes.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --codes: only documents dated on or after YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """List each source's streams: key, replication key (or snapshot), row count; or, with --codes, the census."""
     with _handled():
         cfg = _load(config)
+        sources = [cfg.source(source)] if source else cfg.sources
+        if codes:
+            _census(sources, _since(since))
+            return
         table = _table("streams", "Source", "Stream", "Key", "Replication", "Rows", "Enabled")
-        for src in [cfg.source(source)] if source else cfg.sources:
+        for src in sources:
             with src.build_adapter() as adapter:
                 for stream in adapter.streams():
                     try:
@@ -251,6 +296,54 @@ def discover(config: ConfigOption = Path(DEFAULT_CONFIG), source: SourceOption =
                         "yes" if src.enabled(stream.name) else "no",
                     )
         out.print(table)
+
+
+def _since(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--since: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _census(sources: Sequence[Any], since: dt.date | None) -> None:
+    from connectors.census import sort
+
+    table = _table("code census", "Source", "Stream", "Code column", "Value", "Rows", "Money", "dealersync", "Reading")
+    unknown = 0
+    for src in sources:
+        with src.build_adapter() as adapter:
+            counts = adapter.census(since)
+            if counts is None:
+                table.add_row(src.name, "", "", "", "", "", f"the {src.kind} adapter has no census", "")
+                continue
+            for c in sort(counts):
+                reading = c.reading
+                if reading is None:
+                    unknown += bool(c.money) if c.column.money else 1
+                    what, source = "[red]unknown: not in the feed[/]", ""
+                else:
+                    what = reading.action if reading.sent else f"[yellow]{reading.action}[/]"
+                    source = reading.source
+                table.add_row(
+                    src.name,
+                    c.column.stream,
+                    c.column.name,
+                    c.shown,
+                    f"{c.rows:,}",
+                    "" if c.money is None else f"{c.money:,.2f}",
+                    what,
+                    source,
+                )
+    out.print(table)
+    if unknown:
+        out.print(
+            f"[red]{unknown} code value(s) unknown to dealersync carry money or rows the feed leaves out:[/] map or "
+            "exclude each with the setting named in `dealersync check`"
+        )
+    else:
+        out.print("[green]every code value in the data is known to dealersync[/]")
 
 
 # --- sync --------------------------------------------------------------------------------------------------------

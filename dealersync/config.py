@@ -252,7 +252,10 @@ class SourceConfig(_Model):
         return value
 
     def context(self) -> SourceContext:
-        return SourceContext(name=self.name, timezone=ZoneInfo(self.timezone), chunk_size=self.chunk_size)
+        disabled = frozenset(name for name, override in self.streams.items() if not override.enabled)
+        return SourceContext(
+            name=self.name, timezone=ZoneInfo(self.timezone), chunk_size=self.chunk_size, disabled=disabled
+        )
 
     def enabled(self, stream: str) -> bool:
         override = self.streams.get(stream)
