@@ -158,6 +158,7 @@ def accounts(
             title=title,
             tax_id=tax_id,
             tax_id_kind="TCKN" if individual else "VKN",
+            tax_id_valid=True,
             tax_office=f"{district} VD",
             kind=kind,  # type: ignore[arg-type]
             is_individual=individual,

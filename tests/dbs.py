@@ -25,7 +25,9 @@ def write(url: str, scenario: Scenario, firm: int = 1, period: int = 1) -> LogoW
 
 def adapter(url: str, scenario: Scenario, chunk_size: int = 1000, **settings: Any) -> LogoAdapter:
     context = SourceContext("logo-test", ZoneInfo(scenario.timezone), chunk_size)
-    return LogoAdapter(context, LogoSettings(url=url, **{"firm": 1, "periods": [1], **settings}))
+    # The writer lays percent and amount rules into the discount view an integrator would define (README).
+    defaults = {"firm": 1, "periods": [1], "discount_view": "DEALERSYNC_DISCOUNTS"}
+    return LogoAdapter(context, LogoSettings(url=url, **{**defaults, **settings}))
 
 
 def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, Any, dt.datetime | None]]:

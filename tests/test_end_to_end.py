@@ -79,7 +79,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory, logo_template: Path) -> 
 
 
 def adapter(db: Path) -> LogoAdapter:
-    return LogoAdapter(SourceContext("logo-e2e", TZ, 500), LogoSettings(url=f"sqlite:///{db}", firm=1, periods=[1]))
+    settings = LogoSettings(url=f"sqlite:///{db}", firm=1, periods=[1], discount_view="DEALERSYNC_DISCOUNTS")
+    return LogoAdapter(SourceContext("logo-e2e", TZ, 500), settings)
 
 
 def http_sink(url: str, token: str = "tkn", **overrides: Any) -> HttpSink:
@@ -168,6 +169,7 @@ sources:
     password: "${{LOGO_DB_PASSWORD}}"
     firm: 1
     periods: [1]
+    discount_view: DEALERSYNC_DISCOUNTS
 """,
         encoding="utf-8",
     )
@@ -294,6 +296,9 @@ def test_invalid_rows_are_dead_lettered_listed_and_retried_after_a_fix(tmp_path:
             "SELECT LOGICALREF, TAXNR FROM LG_001_CLCARD WHERE ISPERSCOMP = 0 AND TAXNR <> '' ORDER BY LOGICALREF"
         ).fetchone()
         conn.execute("UPDATE LG_001_CLCARD SET TAXNR = '9876543210' WHERE LOGICALREF = ?", (account_ref,))
+        # A bad VKN flags the account; an unknown card type is a dead letter.
+        kind_ref = conn.execute("SELECT max(LOGICALREF) FROM LG_001_CLCARD WHERE CARDTYPE = 1").fetchone()[0]
+        conn.execute("UPDATE LG_001_CLCARD SET CARDTYPE = 9 WHERE LOGICALREF = ?", (kind_ref,))
         invoice_ref = conn.execute("SELECT min(LOGICALREF) FROM LG_001_01_INVOICE WHERE TRCODE = 8").fetchone()[0]
         currency = conn.execute("SELECT TRCURR FROM LG_001_01_INVOICE WHERE LOGICALREF = ?", (invoice_ref,)).fetchone()
         conn.execute("UPDATE LG_001_01_INVOICE SET TRCURR = 99 WHERE LOGICALREF = ?", (invoice_ref,))
@@ -306,11 +311,18 @@ def test_invalid_rows_are_dead_lettered_listed_and_retried_after_a_fix(tmp_path:
     text = out.decode()
     assert listed.returncode == 0, err.decode()
     assert "accounts" in text and "invoices" in text
-    assert "VKN" in text and "currency" in text.lower()
+    assert "CARDTYPE" in text and "currency" in text.lower()
     assert "9876543210" not in text + err.decode()  # a tax id is personal data, even a wrong one
+    flagged = [
+        json.loads(line)["data"]
+        for path in (tmp_path / "feed" / "accounts").glob("*.ndjson")
+        for line in path.read_bytes().splitlines()
+    ]
+    assert [(a["tax_id"], a["tax_id_valid"]) for a in flagged if a["tax_id_valid"] is False] == [("9876543210", False)]
 
     with sqlite3.connect(logo_db) as conn:
         conn.execute("UPDATE LG_001_CLCARD SET TAXNR = ? WHERE LOGICALREF = ?", (tax, account_ref))
+        conn.execute("UPDATE LG_001_CLCARD SET CARDTYPE = 1 WHERE LOGICALREF = ?", (kind_ref,))
         conn.execute("UPDATE LG_001_01_INVOICE SET TRCURR = ? WHERE LOGICALREF = ?", (currency[0], invoice_ref))
     retry = cli("dead-letters", "-c", str(config), "--retry", cwd=tmp_path, env={"COLUMNS": "200"})
     out, err = retry.communicate(timeout=60)

@@ -1,7 +1,10 @@
 """Logo's code values and their meaning in the normalised feed.
 
-Sources: section 1 of the ERP reference. Readings marked UNCONFIRMED there are settings
-(see LogoSettings) or are called out here; verify them on a customer database.
+Sources: Logo's data dictionary (LDDS: the column list in vendor/ and the code lists generated from
+it), section 1 of the ERP reference, integrators' published code tables. Every code mapping is a
+setting (LogoSettings) defaulting to the tables here; `census.py` shows each value found in a
+customer's data with the reading and its source. Readings no primary source confirms are marked
+UNCONFIRMED; verify them on a customer database with `dealersync discover --codes`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Final
 
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind, OrderStatus
+
+LDDS = "LDDS (Logo data dictionary)"
+LDDS_CODES = "LDDS code lists (LDDS.xls) and integrators' tables"
 
 # INVOICE.TRCODE on the sales side. 13 is the *purchase* price-difference invoice and
 # 1/4/5/6/10/26 are purchase, proforma or producer documents: never read.
@@ -22,6 +28,16 @@ INVOICE_KINDS: Final[Mapping[int, InvoiceKind]] = {
     9: "service",  # service given
     14: "price_difference",  # price-difference invoice given
 }
+# INVOICE.TRCODE values left out on purpose: (why), all from LDDS_CODES.
+INVOICE_EXCLUDED: Final[Mapping[int, str]] = {
+    1: "purchase invoice",
+    4: "service received (purchase)",
+    5: "purchase proforma",
+    6: "purchase return",
+    10: "sales proforma: not an invoice",
+    13: "purchase price-difference invoice",
+    26: "producer receipt (müstahsil makbuzu): a purchase",
+}
 # What the writer stores for each kind (the wholesale variant for sale/return).
 INVOICE_TRCODES: Final[Mapping[InvoiceKind, int]] = {"sale": 8, "return": 3, "service": 9, "price_difference": 14}
 
@@ -30,24 +46,48 @@ INVOICE_TRCODES: Final[Mapping[InvoiceKind, int]] = {"sale": 8, "return": 3, "se
 CLFLINE_INVOICE_MODULE: Final = 4
 CLFLINE_INVOICE_TRCODE_OFFSET: Final = 30
 
-# (MODULENR, TRCODE) of a SIGN=1 CLFLINE row that is a collection. UNCONFIRMED for (7, 20):
-# LDDS says 20 = incoming wire, one live project maps 20 = card and 22 = incoming wire.
+# (MODULENR, TRCODE) of a SIGN=1 CLFLINE row that is a collection, all per LDDS_CODES (5/70 card slip,
+# 6/61 and 6/62 cheque and note entry, 7/20 incoming wire: every source found agrees; the "22 = wire,
+# 20 = card" the reference once saw has no source).
 DEFAULT_COLLECTION_CODES: Final[Mapping[str, CollectionMethod]] = {
     "5:1": "cash",  # AR/AP slip: cash collection
     "5:70": "card",  # AR/AP slip: credit-card slip
     "6:61": "cheque",  # cheque/note roll: cheque entry
     "6:62": "promissory_note",  # cheque/note roll: promissory-note entry
-    "7:20": "bank_transfer",  # bank: incoming wire (UNCONFIRMED)
+    "7:20": "bank_transfer",  # bank: incoming wire
     "10:1": "cash",  # cash box: collection
 }
 
-# ORFICHE.TRCODE 1 = received (sales) order; 2 = given (purchase) order, never read.
-SALES_ORDER_TRCODE: Final = 1
-ORDER_STATUSES: Final[Mapping[int, str]] = {1: "proposal", 2: "open", 4: "shippable"}
+# CLFLINE rows that are not collections, with why (LDDS_CODES): (MODULENR, TRCODE) -> reason.
+CLFLINE_OTHER: Final[Mapping[tuple[int, int], str]] = {
+    (5, 2): "cash payment to the account",
+    (5, 3): "debit note (borç dekontu): not money received",
+    (5, 4): "credit note (alacak dekontu): not money received",
+    (5, 5): "transfer between accounts (virman)",
+    (5, 6): "exchange-rate difference",
+    (5, 12): "special slip",
+    (5, 14): "opening balance",
+    (5, 41): "interest-difference invoice given",
+    (5, 42): "interest-difference invoice received",
+    (5, 71): "card refund: money paid back, not a collection",
+    (5, 72): "company credit card slip (a payment)",
+    (5, 73): "company credit card refund",
+    (6, 63): "cheque given to the account (a payment)",
+    (6, 64): "note given to the account (a payment)",
+    (7, 21): "outgoing wire (a payment)",
+    (10, 2): "cash-box payment",
+}
+
+# ORFICHE.TRCODE 1 = received (sales) order; 2 = given (purchase) order, never read (LDDS).
+SALES_ORDER_TRCODES: Final = (1,)
+PURCHASE_ORDER_TRCODE: Final = 2
+# ORFICHE.STATUS: 1 Öneri, 2 Sevkedilemez, 4 Sevkedilebilir (LDDS_CODES, confirmed on one live install;
+# another guide says 3 = shippable, 4 = shipped: verify with the census).
+ORDER_STATUSES: Final[Mapping[int, OrderStatus]] = {1: "proposal", 2: "open", 4: "shippable"}
 
 # TRCURR / CURRENCY / CCURRENCY. 0 = the firm's local currency (LogoSettings.local_currency).
-# Only codes seen in the sources; add the firm's others with the `currency_codes` setting.
-DEFAULT_CURRENCY_CODES: Final[Mapping[int, str]] = {1: "USD", 20: "EUR", 160: "TRY"}
+# LDDS_CODES: 1 USD, 17 GBP, 20 EUR, 53 and 160 Turkish lira; add the firm's others with `currency_codes`.
+DEFAULT_CURRENCY_CODES: Final[Mapping[int, str]] = {1: "USD", 17: "GBP", 20: "EUR", 53: "TRY", 160: "TRY"}
 LOCAL_CURRENCY_CODE: Final = 0
 
 # STLINE / ORFLINE LINETYPE.
@@ -71,20 +111,33 @@ LINE_TYPES: Final[Mapping[LineKind, int]] = {
     "other": 5,
 }
 
-# CLCARD.CARDTYPE. 4 (UNCONFIRMED: possibly a group code) is not an account kind we know.
+# CLCARD.CARDTYPE: 1 Alıcı, 2 Satıcı, 3 Alıcı+Satıcı (LDDS_CODES). 4 ("group company") appears in one
+# unsourced comment only: unknown until a customer's census shows it.
 ACCOUNT_KINDS: Final[Mapping[int, AccountKind]] = {1: "customer", 2: "supplier", 3: "both"}
 ACCOUNT_CARDTYPES: Final[Mapping[AccountKind, int]] = {v: k for k, v in ACCOUNT_KINDS.items()}
 PLACEHOLDER_CODE: Final = "ÿ"  # sort-sentinel rows integrators exclude (meaning UNCONFIRMED)
 
-# ITEMS.CARDTYPE 20/21/22 are material classes, not goods.
+# ITEMS.CARDTYPE (reference section 1): 1 trade goods, 2 mixed case, 3 deposit item, 4 fixed asset,
+# 10 raw material, 11 semi-finished, 12 finished, 13 consumable; 20/21/22 are material classes, not goods.
+ITEM_CARDTYPES: Final[Mapping[int, str]] = {
+    1: "trade goods",
+    2: "mixed case",
+    3: "deposit item",
+    4: "fixed asset",
+    10: "raw material",
+    11: "semi-finished goods",
+    12: "finished goods",
+    13: "consumable",
+}
 ITEM_CLASS_CARDTYPES: Final = (20, 21, 22)
 ITEM_CARDTYPE_GOODS: Final = 1
 
 # ACTIVE on CLCARD / ITEMS: 0 = in use, 1 = passive.
 ACTIVE_IN_USE: Final = 0
 
-# LG_FFF_DECARDS.CARDTYPE 2 = sales discount (1 purchase discount, 3/4 expenses).
-DECARD_SALES_DISCOUNT: Final = 2
+# CLCARD.BLOCKED: LDDS says "Engellenmiş; 0 Evet; 1 Hayır" (0 = blocked). No live install was checked:
+# the census shows how the cards split, and check warns when most active dealers would read as blocked.
+BLOCKED_MEANS: Final = 0
 # LG_FFF_PRCLIST.PTYPE 2 = sales price (1 = purchase price).
 PRCLIST_SALES: Final = 2
 # LG_FFF_PP_GNTOTCL.TOTTYP 1 = the local-currency balance; GNTOTST.INVENNO -1 = all warehouses.

@@ -15,4 +15,7 @@ def open_demo(scenario: Scenario, directory: Path) -> SqlDemo:
     def writer(engine: Engine) -> LogoWriter:
         return LogoWriter(engine, firm=1, period=1)
 
-    return SqlDemo("logo", scenario, directory, writer, {"firm": 1, "periods": [1]}, "Logo")
+    # The writer lays percent and amount rules into the table a real install's integrator would define as the
+    # discount view (README): the demo reads it like one.
+    settings = {"firm": 1, "periods": [1], "discount_view": "DEALERSYNC_DISCOUNTS"}
+    return SqlDemo("logo", scenario, directory, writer, settings, "Logo")

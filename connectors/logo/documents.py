@@ -27,7 +27,6 @@ __all__ = ["Collections", "Invoices", "Orders"]
 
 Item = tuple[Row[Any], list[Row[Any]]]
 L = TypeVar("L", InvoiceLine, OrderLine)
-_LINE_KINDS = codes.LINE_KINDS
 _MISSING = object()
 
 
@@ -46,6 +45,7 @@ class _Document(LogoStream):
         super().__init__(env)
         self.currencies = env.currencies
         self.local_currency = env.local_currency
+        self.line_kinds = env.line_kinds
         self.unit_codes: dict[str | None, str | None] = {}
 
     def issued_at(self, r: Row[Any]) -> Any:
@@ -107,9 +107,9 @@ class _Document(LogoStream):
             rep,
             *_,
         ) = ln
-        kind = _LINE_KINDS.get(linetype)
+        kind = self.line_kinds.get(linetype)
         if kind is None:
-            raise RecordError(f"unknown LINETYPE {linetype!r}", "lines.kind")
+            raise RecordError(f"unknown LINETYPE {linetype!r} (map it with the line_kinds setting)", "lines.kind")
         da = money.doc_amount
         unit_code = self.unit_codes.get(unit, _MISSING)
         if unit_code is _MISSING:
@@ -203,7 +203,7 @@ class Invoices(_Document):
         return t.INVOICE
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.INVOICE.c.TRCODE.in_(sorted(codes.INVOICE_KINDS))
+        return t.INVOICE.c.TRCODE.in_(sorted(self.env.invoice_kinds))
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         i, p = t.INVOICE.c, t.PAYTRANS.c
@@ -221,15 +221,20 @@ class Invoices(_Document):
             due.label("DUEDATE"),
         ).select_from(self.header_joins(t, t.INVOICE))
 
-    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+    def lines(self, t: LogoTables) -> sa.Select[Any]:
         s = t.STLINE.c
-        stmt = self.line_select(t, t.STLINE, s.INVOICEREF, s.INVOICELNNO)
-        stmt = stmt.order_by(s.INVOICEREF, s.LOGICALREF)
-        return _group_lines(rows, for_refs(conn, stmt, s.INVOICEREF, [r.LOGICALREF for r in rows]))
+        return self.line_select(t, t.STLINE, s.INVOICEREF, s.INVOICELNNO).order_by(s.INVOICEREF, s.LOGICALREF)
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.lines(t)]
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+        refs = [r.LOGICALREF for r in rows]
+        return _group_lines(rows, for_refs(conn, self.lines(t), t.STLINE.c.INVOICEREF, refs))
 
     def map(self, item: Item) -> Invoice:
         r, lines = item
-        kind = codes.INVOICE_KINDS.get(r.TRCODE)
+        kind = self.env.invoice_kinds.get(r.TRCODE)
         if kind is None:
             raise RecordError(f"INVOICE.TRCODE {r.TRCODE!r} is not a sales invoice", "kind")
         money = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
@@ -265,17 +270,23 @@ class Orders(_Document):
         return t.ORFICHE
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.ORFICHE.c.TRCODE == codes.SALES_ORDER_TRCODE
+        return t.ORFICHE.c.TRCODE.in_(self.env.sales_order_trcodes)
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         o = t.ORFICHE.c
         return sa.select(*self.header_columns(t, t.ORFICHE), o.STATUS).select_from(self.header_joins(t, t.ORFICHE))
 
-    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+    def lines(self, t: LogoTables) -> sa.Select[Any]:
         o = t.ORFLINE.c
         stmt = self.line_select(t, t.ORFLINE, o.ORDFICHEREF, o.LINENO_).add_columns(o.SHIPPEDAMOUNT, o.CLOSED)
-        stmt = stmt.order_by(o.ORDFICHEREF, o.LOGICALREF)
-        return _group_lines(rows, for_refs(conn, stmt, o.ORDFICHEREF, [r.LOGICALREF for r in rows]))
+        return stmt.order_by(o.ORDFICHEREF, o.LOGICALREF)
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.lines(t)]
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+        refs = [r.LOGICALREF for r in rows]
+        return _group_lines(rows, for_refs(conn, self.lines(t), t.ORFLINE.c.ORDFICHEREF, refs))
 
     def map(self, item: Item) -> Order:
         r, lines = item
@@ -296,9 +307,9 @@ class Orders(_Document):
         elif order_lines and all(line.closed for line in order_lines):
             status = "closed"  # Logo keeps STATUS as it was; closing is per line
         else:
-            status = codes.ORDER_STATUSES.get(r.STATUS)  # type: ignore[assignment]
+            status = self.env.order_statuses.get(r.STATUS)  # type: ignore[assignment]
             if status is None:
-                raise RecordError(f"unknown ORFICHE.STATUS {r.STATUS!r}", "status")
+                raise RecordError(f"unknown ORFICHE.STATUS {r.STATUS!r} (map it with order_statuses)", "status")
         return Order(
             number=required(r.FICHENO, "number", 100),
             account_code=required(r.CLCODE, "account_code", 100),
@@ -360,11 +371,12 @@ class Collections(LogoStream):
             *stamp_columns(t.CLFLINE),
         ).select_from(t.CLFLINE.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == c.CLIENTREF))
 
-    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+    def payments(self, t: LogoTables) -> sa.Select[Any]:
+        """The collection's PAYTRANS items, with the invoices their CROSSREF closes (FICHEREF IN ... added)."""
         mine = t.PAYTRANS.alias("CP")
         theirs = t.PAYTRANS.alias("IP")
         cp, ip, inv = mine.c, theirs.c, t.INVOICE.c
-        stmt = (
+        return (
             sa.select(cp.MODULENR, cp.FICHEREF, cp.DATE_, cp.PAYMENTTYPE, inv.FICHENO)
             .select_from(
                 mine.outerjoin(theirs, sa.and_(ip.LOGICALREF == cp.CROSSREF, ip.MODULENR == 4)).outerjoin(
@@ -374,8 +386,15 @@ class Collections(LogoStream):
             .where(cp.SIGN == 1, cp.MODULENR != codes.CLFLINE_INVOICE_MODULE)
             .order_by(cp.MODULENR, cp.FICHEREF, inv.FICHENO)
         )
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.payments(t)]
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+        stmt = self.payments(t)
+        ficheref = stmt.selected_columns.FICHEREF
         found: dict[tuple[int, int], list[Row[Any]]] = {}
-        for p in for_refs(conn, stmt, cp.FICHEREF, [r.SOURCEFREF for r in rows]):
+        for p in for_refs(conn, stmt, ficheref, [r.SOURCEFREF for r in rows]):
             found.setdefault((p.MODULENR, p.FICHEREF), []).append(p)
         return [(r, found.get((r.MODULENR, r.SOURCEFREF), [])) for r in rows]
 

@@ -18,7 +18,7 @@ from connectors.sql import for_refs
 from mapping.errors import RecordError
 from mapping.money import percent, quantity, unit_price
 from mapping.schema import Account, Discount, Product, UnitConversion
-from mapping.taxid import tax_id
+from mapping.taxid import tax_identity
 from mapping.text import clean, email, phone, required
 from mapping.units import unit_code
 
@@ -85,18 +85,20 @@ class Accounts(LogoStream):
 
     def map(self, item: Row[Any]) -> Account:
         r = item
-        kind = codes.ACCOUNT_KINDS.get(r.CARDTYPE)
+        kind = self.env.account_kinds.get(r.CARDTYPE)
         if kind is None:
-            raise RecordError(f"unknown CLCARD.CARDTYPE {r.CARDTYPE!r}", "kind")
+            raise RecordError(f"unknown CLCARD.CARDTYPE {r.CARDTYPE!r} (map it with account_kinds)", "kind")
         individual = r.ISPERSCOMP == 1
         country = clean(r.COUNTRYCODE)
-        tax, tax_kind = tax_id(r.TCKNO if individual else r.TAXNR, "tax_id", country or "TR")
+        # An individual's national id is TCKNO on releases that have it; older ones keep it in TAXNR.
+        tax = tax_identity((r.TCKNO or r.TAXNR) if individual else r.TAXNR, country or "TR")
         address = " ".join(part for part in (clean(r.ADDR1), clean(r.ADDR2)) if part) or None
         return Account(
             code=required(r.CODE, "code", 100),
             title=required(r.DEFINITION_, "title", 2000),
-            tax_id=tax,
-            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_id=tax.value,
+            tax_id_kind=tax.kind,
+            tax_id_valid=tax.valid,
             tax_office=clean(r.TAXOFFICE),
             kind=kind,
             is_individual=individual,
@@ -152,9 +154,9 @@ class Products(LogoStream):
             *stamp_columns(t.ITEMS),
         ).select_from(t.ITEMS.outerjoin(t.MARK, t.MARK.c.LOGICALREF == i.MARKREF))
 
-    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
+    def units(self, t: LogoTables) -> sa.Select[Any]:
         a, u, b = t.ITMUNITA.c, t.UNITSETL.c, t.UNITBARCODE.c
-        stmt = (
+        return (
             sa.select(a.ITEMREF, u.CODE, u.MAINUNIT, a.CONVFACT1, a.CONVFACT2, b.BARCODE)
             .select_from(
                 t.ITMUNITA.join(t.UNITSETL, u.LOGICALREF == a.UNITLINEREF).outerjoin(
@@ -163,8 +165,13 @@ class Products(LogoStream):
             )
             .order_by(a.ITEMREF, a.LINENR, b.LINENR)
         )
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.units(t)]
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
         units: dict[int, list[Any]] = {}
-        for unit in for_refs(conn, stmt, a.ITEMREF, [r.LOGICALREF for r in rows]):
+        for unit in for_refs(conn, self.units(t), t.ITMUNITA.c.ITEMREF, [r.LOGICALREF for r in rows]):
             units.setdefault(unit.ITEMREF, []).append(unit)
         return [(r, units.get(r.LOGICALREF, [])) for r in rows]
 
@@ -267,23 +274,25 @@ class _PriceRules(LogoStream):
             valid_from=r.BEGDATE.date() if r.BEGDATE else None,
             valid_to=r.ENDDATE.date() if r.ENDDATE else None,
             priority=r.PRIORITY or 0,
-            active=r.ACTIVE == codes.ACTIVE_IN_USE,
+            active=r.ACTIVE in (None, codes.ACTIVE_IN_USE),  # no ACTIVE column on a release: in use
         )
 
 
-class _DiscountCards(_PriceRules):
-    """Sales discount cards: DECARDS rows (CARDTYPE 2) -> percent (DISCRATE) or amount (ISAMOUNT=1, AMOUNT)."""
+class _DiscountView(_PriceRules):
+    """Percent and amount rules from the integrator's discount view (`discount_view`): Logo keeps them in
+    campaigns and condition formulas (DECARDS carries a FORMULA, no rate or restriction columns, per LDDS),
+    which no SELECT can normalise. The view states them in dealersync's columns; see the README."""
 
     source = "DEC"
 
     def table(self, t: LogoTables) -> sa.Table:
-        return t.DECARDS
+        return t.DISCOUNTS
 
-    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.DECARDS.c.CARDTYPE == codes.DECARD_SALES_DISCOUNT
+    def where(self, t: LogoTables) -> None:
+        return None  # the view holds sales rules only
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
-        d = t.DECARDS.c
+        d = t.DISCOUNTS.c
         return sa.select(
             d.LOGICALREF,
             d.CODE,
@@ -299,7 +308,7 @@ class _DiscountCards(_PriceRules):
             d.ENDDATE,
             d.PRIORITY,
             d.ACTIVE,
-            *stamp_columns(t.DECARDS),
+            *stamp_columns(t.DISCOUNTS),
         )
 
     def kind(self, item: Row[Any]) -> str:
@@ -307,10 +316,8 @@ class _DiscountCards(_PriceRules):
 
 
 class Discounts(LogoStream):
-    """Fixed prices from PRCLIST and percent/amount discounts from DECARDS, as one stream.
-
-    Keys say the source table: "001:PRC:<ref>" / "001:DEC:<ref>".
-    """
+    """Fixed prices from PRCLIST and, where the integrator defines the discount view, its percent/amount
+    rules, as one stream. Keys say the source: "001:PRC:<ref>" / "001:DEC:<ref>"."""
 
     name = "discounts"
     primary_key = ("code",)
@@ -318,7 +325,13 @@ class Discounts(LogoStream):
 
     def __init__(self, env: LogoEnv) -> None:
         super().__init__(env)
-        self.parts = {"PRC": _PriceRules(env), "DEC": _DiscountCards(env)}
+        self.parts: dict[str, _PriceRules] = {"PRC": _PriceRules(env)}
+        if env.discount_view:
+            self.parts["DEC"] = _DiscountView(env)
+
+    def statements(self) -> Iterator[sa.Select[Any]]:
+        for part in self.parts.values():
+            yield from part.statements()
 
     def _part(self, item: Row[Any]) -> _PriceRules:
         return self.parts["DEC" if "ISAMOUNT" in item._fields else "PRC"]

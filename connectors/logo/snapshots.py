@@ -102,6 +102,10 @@ class RiskLimits(_Snapshot):
     def table(self, t: LogoTables) -> sa.Table:
         return t.CLRNUMS
 
+    def open_statuses(self) -> list[int]:
+        """The ORFICHE.STATUS values of orders that count against the limit: open and shippable ones."""
+        return sorted(k for k, v in self.env.order_statuses.items() if v in ("open", "shippable")) or [-1]
+
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         r, g, o, ol = t.CLRNUMS.c, t.GNTOTCL.c, t.ORFICHE.c, t.ORFLINE.c
         balance = (
@@ -114,9 +118,9 @@ class RiskLimits(_Snapshot):
             sa.select(sa.func.sum(o.NETTOTAL))
             .where(
                 o.CLIENTREF == r.CLCARDREF,
-                o.TRCODE == codes.SALES_ORDER_TRCODE,
+                o.TRCODE.in_(self.env.sales_order_trcodes),
                 o.CANCELLED == 0,
-                o.STATUS.in_((2, 4)),
+                o.STATUS.in_(self.open_statuses()),
                 open_line,
             )
             .scalar_subquery()

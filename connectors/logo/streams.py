@@ -20,7 +20,7 @@ from connectors.base import Partition, Stream
 from connectors.logo.tables import LogoTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
-from mapping.schema import CollectionMethod
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind, OrderStatus
 
 __all__ = ["LogoEnv", "LogoStream", "currency_of", "period_column", "stamp_columns"]
 
@@ -38,7 +38,12 @@ class LogoEnv:
     local_currency: str
     collection_codes: Mapping[tuple[int, int], CollectionMethod]
     blocked_value: int  # the CLCARD.BLOCKED value that means "blocked"
-
+    account_kinds: Mapping[int, AccountKind]
+    invoice_kinds: Mapping[int, InvoiceKind]
+    sales_order_trcodes: tuple[int, ...]
+    order_statuses: Mapping[int, OrderStatus]
+    line_kinds: Mapping[int, LineKind]
+    discount_view: bool  # the integrator's discount view is configured
     @property
     def firm_tables(self) -> LogoTables:
         return self.periods[0]
@@ -85,6 +90,9 @@ def changed_since(table: sa.Table, since: dt.datetime, tz: ZoneInfo) -> sa.Colum
     return sa.or_(modified >= day, sa.and_(modified.is_(None), created >= day))
 
 
+_ANY_CURSOR = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # a since whose condition shows the columns it reads
+
+
 class LogoStream(Stream):
     """A stream over one Logo table (firm level, or each configured period in turn)."""
 
@@ -112,6 +120,17 @@ class LogoStream(Stream):
     def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> Sequence[Any]:
         """Items of a page of rows; documents fetch their lines here."""
         return rows
+
+    def related(self, t: LogoTables) -> Iterable[sa.Select[Any]]:
+        """The statements attach() runs for a page (before its IN filter): what else the stream reads."""
+        return ()
+
+    def statements(self) -> Iterator[sa.Select[Any]]:
+        """Every statement shape the stream executes, for check: the rows (with their filter and the
+        cursor's condition) and what attach() fetches for them, in every period it reads."""
+        for t in self._scopes():
+            yield self._filtered(t, self.select_rows(t), _ANY_CURSOR)
+            yield from self.related(t)
 
     # -- the Stream contract -------------------------------------------------------------
     def _scopes(self) -> tuple[LogoTables, ...]:

@@ -5,15 +5,23 @@ dates DATETIME, flags SMALLINT), only the columns the streams use plus the ones 
 needs to make the rows look like Logo's. Firm-level tables are LG_FFF_*, period tables
 LG_FFF_PP_*, firm-independent ones L_* and LG_SLSMAN. Lines (STLINE, ORFLINE) have no
 CAPIBLOCK columns: their changes show through their header.
+
+Every column is in Logo's data dictionary (LDDS, vendor/ldds_columns.tsv) except those marked
+`optional(...)`: newer releases' columns and readings the LDDS copy does not list, which the
+adapter reads around (NULL, the feed field empty) where a database lacks them, and `alternates`,
+the names another release gives a column. The `columns` setting renames any column.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, SmallInteger, String, Table
 
 from connectors.base import ConnectorError
+from connectors.sql_schema import alternates, optional, renamed
 
 # Logo's FLOAT is SQL Server's 8-byte float; say 53 bits so MySQL/MariaDB make it DOUBLE, not 4-byte FLOAT.
 FLOAT = Float(precision=53)
@@ -62,11 +70,26 @@ def _ref() -> Column[int]:
     return Column("LOGICALREF", Integer, primary_key=True, autoincrement=False)
 
 
-def _table(metadata: MetaData, name: str, *columns: Column[object]) -> Table:
+_LOGICAL = re.compile(r"^L[G]?_(?:\d{3}_)?(?:\d{2}_)?(.+)$")
+# Where the names of the columns the LDDS copy lacks come from.
+NEWER = "newer Tiger 3 / Go 3 releases (the reference's public sources); not in the LDDS copy (UNCONFIRMED)"
+CONVENTION = "no Logo source: dealersync's reading (UNCONFIRMED)"
+
+
+def logical_name(name: str) -> str:
+    """The table's name in settings and the README: LG_001_01_INVOICE -> INVOICE, L_CAPIWHOUSE -> CAPIWHOUSE."""
+    found = _LOGICAL.match(name)
+    return found.group(1) if found else name
+
+
+def _table(metadata: MetaData, name: str, *columns: Column[object], names: Mapping[str, str | None]) -> Table:
     # Firm-level tables are shared by every period's LogoTables: define them once per metadata.
     key = f"{metadata.schema}.{name}" if metadata.schema else name
     existing = metadata.tables.get(key)
-    return existing if existing is not None else Table(name, metadata, _ref(), *columns)
+    if existing is not None:
+        return existing
+    logical = logical_name(name)
+    return Table(name, metadata, _ref(), *renamed(columns, logical, names), info={"logical": logical})
 
 
 @dataclass(frozen=True)
@@ -85,7 +108,7 @@ class LogoTables:
     ITMUNITA: Table
     UNITBARCODE: Table
     PRCLIST: Table
-    DECARDS: Table
+    DISCOUNTS: Table  # the integrator's discount view (discount_view), not a Logo table
     # firm independent
     SLSMAN: Table
     CAPIWHOUSE: Table
@@ -132,22 +155,39 @@ def _indexed(tables: LogoTables) -> LogoTables:
     return tables
 
 
-def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
+def _view(name: str, metadata: MetaData, *columns: Column[object], info: dict[str, object]) -> Table:
+    """The integrator's discount view: firm level, so shared by every period like a firm table."""
+    existing = metadata.tables.get(name)
+    return existing if existing is not None else Table(name, metadata, *columns, info=info)
+
+
+def logo_tables(
+    metadata: MetaData,
+    firm: int,
+    period: int,
+    names: Mapping[str, str | None] | None = None,
+    discount_view: str = "DEALERSYNC_DISCOUNTS",
+) -> LogoTables:
+    """The firm's and the period's tables; `names` is the `columns` setting ({"CLCARD.PARENTCLREF": ...})."""
     f = firm_prefix(firm)
     p = period_prefix(firm, period)
+    given = dict(names or {})
+
+    def table(name: str, *columns: Column[object]) -> Table:
+        return _table(metadata, name, *columns, names=given)
+
     return _indexed(
         LogoTables(
             firm=firm,
             period=period,
-            CLCARD=_table(
-                metadata,
+            CLCARD=table(
                 f"{f}_CLCARD",
                 Column("ACTIVE", SmallInteger),
                 Column("CARDTYPE", SmallInteger),
                 Column("CODE", String(17)),
                 Column("DEFINITION_", String(201)),
                 Column("SPECODE", String(51)),
-                Column("SPECODE2", String(51)),
+                Column("SPECODE2", String(51), info=optional("accounts.region_code", source=NEWER)),
                 Column("CYPHCODE", String(11)),
                 Column("ADDR1", String(201)),
                 Column("ADDR2", String(201)),
@@ -158,23 +198,22 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("TELNRS2", String(51)),
                 Column("TAXNR", String(16)),
                 Column("TAXOFFICE", String(31)),
-                Column("TCKNO", String(16)),
-                Column("ISPERSCOMP", SmallInteger),
+                Column("TCKNO", String(16), info=optional("accounts.tax_id of individuals", source=NEWER)),
+                Column("ISPERSCOMP", SmallInteger, info=optional("accounts.is_individual", source=NEWER)),
                 Column("CCURRENCY", SmallInteger),
                 Column("DISCRATE", FLOAT),
                 Column("PAYMENTREF", Integer),
                 Column("BLOCKED", SmallInteger),
                 Column("EMAILADDR", String(251)),
-                Column("ACCEPTEINV", SmallInteger),
-                Column("PARENTCLREF", Integer),  # dealer hierarchy link: UNCONFIRMED column name
+                Column("ACCEPTEINV", SmallInteger, info=optional("accounts.e_invoice", source=NEWER)),
+                Column("PARENTCLREF", Integer, info=optional("accounts.parent_code", source=CONVENTION)),
                 *capiblock(),
             ),
-            PAYPLANS=_table(
-                metadata, f"{f}_PAYPLANS", Column("CODE", String(17)), Column("DEFINITION_", String(51)), *capiblock()
+            PAYPLANS=table(
+                f"{f}_PAYPLANS", Column("CODE", String(17)), Column("DEFINITION_", String(51)), *capiblock()
             ),
-            SLSCLREL=_table(metadata, f"{f}_SLSCLREL", Column("SALESMANREF", Integer), Column("CLIENTREF", Integer)),
-            ITEMS=_table(
-                metadata,
+            SLSCLREL=table(f"{f}_SLSCLREL", Column("SALESMANREF", Integer), Column("CLIENTREF", Integer)),
+            ITEMS=table(
                 f"{f}_ITEMS",
                 Column("ACTIVE", SmallInteger),
                 Column("CARDTYPE", SmallInteger),
@@ -187,8 +226,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("UNITSETREF", Integer),
                 *capiblock(),
             ),
-            SRVCARD=_table(
-                metadata,
+            SRVCARD=table(
                 f"{f}_SRVCARD",
                 Column("CARDTYPE", SmallInteger),
                 Column("CODE", String(25)),
@@ -196,16 +234,14 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("ACTIVE", SmallInteger),
                 Column("VAT", FLOAT),
             ),
-            MARK=_table(metadata, f"{f}_MARK", Column("CODE", String(25)), Column("DESCR", String(51))),
-            UNITSETF=_table(
-                metadata,
+            MARK=table(f"{f}_MARK", Column("CODE", String(25)), Column("DESCR", String(51))),
+            UNITSETF=table(
                 f"{f}_UNITSETF",
                 Column("CODE", String(25)),
                 Column("NAME", String(51)),
                 Column("CARDTYPE", SmallInteger),
             ),
-            UNITSETL=_table(
-                metadata,
+            UNITSETL=table(
                 f"{f}_UNITSETL",
                 Column("CODE", String(11)),
                 Column("NAME", String(51)),
@@ -215,8 +251,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("CONVFACT1", FLOAT),
                 Column("CONVFACT2", FLOAT),
             ),
-            ITMUNITA=_table(
-                metadata,
+            ITMUNITA=table(
                 f"{f}_ITMUNITA",
                 Column("ITEMREF", Integer),
                 Column("LINENR", SmallInteger),
@@ -224,8 +259,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("CONVFACT1", FLOAT),
                 Column("CONVFACT2", FLOAT),
             ),
-            UNITBARCODE=_table(
-                metadata,
+            UNITBARCODE=table(
                 f"{f}_UNITBARCODE",
                 Column("ITEMREF", Integer),
                 Column("UNITLINEREF", Integer),
@@ -233,8 +267,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("LINENR", SmallInteger),
                 Column("BARCODE", String(51)),
             ),
-            PRCLIST=_table(
-                metadata,
+            PRCLIST=table(
                 f"{f}_PRCLIST",
                 Column("CARDREF", Integer),
                 Column("CODE", String(25)),
@@ -247,51 +280,55 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("PRIORITY", SmallInteger),
                 Column("BEGDATE", DateTime),
                 Column("ENDDATE", DateTime),
-                Column("ACTIVE", SmallInteger),
-                Column("CLIENTCODE", String(17)),
-                Column("CLSPECODE", String(51)),  # UNCONFIRMED restriction columns
-                Column("MINAMOUNT", FLOAT),  # UNCONFIRMED: minimum quantity
-                *capiblock(),
-            ),
-            DECARDS=_table(
-                metadata,
-                f"{f}_DECARDS",
-                Column("CARDTYPE", SmallInteger),
-                Column("CODE", String(25)),
-                Column("DEFINITION_", String(51)),
-                Column("ACTIVE", SmallInteger),
-                Column("DISCRATE", FLOAT),
-                # Restricting dimensions of a sales discount card: UNCONFIRMED columns (see README).
-                Column("ISAMOUNT", SmallInteger),
-                Column("AMOUNT", FLOAT),
-                Column("CURRENCY", SmallInteger),
+                Column("ACTIVE", SmallInteger, info=optional("discounts.active (true)", source=CONVENTION)),
                 Column("CLIENTCODE", String(17)),
                 Column("CLSPECODE", String(51)),
-                Column("ITEMCODE", String(25)),
-                Column("ITMSPECODE", String(51)),
-                Column("MINAMOUNT", FLOAT),
-                Column("PRIORITY", SmallInteger),
-                Column("BEGDATE", DateTime),
-                Column("ENDDATE", DateTime),
+                Column("MINAMOUNT", FLOAT, info=optional("discounts.min_quantity", source=CONVENTION)),
                 *capiblock(),
             ),
-            SLSMAN=_table(
+            DISCOUNTS=_view(
+                discount_view,
                 metadata,
+                # Not Logo's: the view an integrator defines over wherever the install keeps percent and amount
+                # discount rules (campaigns, condition formulas), in dealersync's own terms (README).
+                _ref(),
+                *renamed(
+                    (
+                        Column("CODE", String(25)),
+                        Column("CLIENTCODE", String(17)),
+                        Column("CLSPECODE", String(51)),
+                        Column("ITEMCODE", String(25)),
+                        Column("ITMSPECODE", String(51)),
+                        Column("ISAMOUNT", SmallInteger),
+                        Column("DISCRATE", FLOAT),
+                        Column("AMOUNT", FLOAT),
+                        Column("CURRENCY", SmallInteger),
+                        Column("MINAMOUNT", FLOAT),
+                        Column("PRIORITY", SmallInteger),
+                        Column("BEGDATE", DateTime),
+                        Column("ENDDATE", DateTime),
+                        Column("ACTIVE", SmallInteger),
+                        *capiblock(),
+                    ),
+                    "DISCOUNT_VIEW",
+                    given,
+                ),
+                info={"logical": "DISCOUNT_VIEW", "vendor": False},
+            ),
+            SLSMAN=table(
                 "LG_SLSMAN",
                 Column("CODE", String(25)),
                 Column("DEFINITION_", String(51)),
                 Column("FIRMNR", SmallInteger),
                 Column("ACTIVE", SmallInteger),
             ),
-            CAPIWHOUSE=_table(
-                metadata,
+            CAPIWHOUSE=table(
                 "L_CAPIWHOUSE",
                 Column("FIRMNR", SmallInteger),
                 Column("NR", SmallInteger),
                 Column("NAME", String(51)),
             ),
-            CAPIPERIOD=_table(
-                metadata,
+            CAPIPERIOD=table(
                 "L_CAPIPERIOD",
                 Column("FIRMNR", SmallInteger),
                 Column("NR", SmallInteger),
@@ -299,38 +336,33 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("ENDDATE", DateTime),
                 Column("ACTIVE", SmallInteger),
             ),
-            GNTOTST=_table(
-                metadata,
+            GNTOTST=table(
                 f"{p}_GNTOTST",
                 Column("STOCKREF", Integer),
                 Column("INVENNO", SmallInteger),
                 Column("ONHAND", FLOAT),
                 Column("ACTSORDER", FLOAT),  # quantity on open sales orders: reserved
             ),
-            CLRNUMS=_table(
-                metadata,
+            CLRNUMS=table(
                 f"{p}_CLRNUMS",
                 Column("CLCARDREF", Integer),
-                Column("ACCRISKLIMIT", FLOAT),
-                Column("ACCRISKTOTAL", FLOAT),
-                Column("CSTCSRISKLIMIT", FLOAT),
-                Column("MYCSRISKLIMIT", FLOAT),
-                Column("DESPRISKLIMIT", FLOAT),
-                Column("ORDRISKLIMIT", FLOAT),
-                Column("RISKCTRLTYPE", SmallInteger),
-                Column("CSTCSRISKTOTAL", FLOAT),  # customer cheques/notes not yet cashed: UNCONFIRMED name
-                Column("COLLATERAL", FLOAT),  # collateral held: UNCONFIRMED name
+                # The LDDS copy (an older release) has one account limit, RISKLIMIT; newer releases
+                # split it by kind (account, cheques/notes, dispatches, orders).
+                Column("ACCRISKLIMIT", FLOAT, info=alternates("RISKLIMIT", source=NEWER)),
+                Column("CSTCSRISKLIMIT", FLOAT, info=optional("risk_limits.cheque_note_limit", source=NEWER)),
+                Column("DESPRISKLIMIT", FLOAT, info=optional("risk_limits.dispatch_limit", source=NEWER)),
+                Column("ORDRISKLIMIT", FLOAT, info=optional("risk_limits.order_limit", source=NEWER)),
+                Column("CSTCSRISKTOTAL", FLOAT, info=optional("risk_limits.uncashed_cheques", source=CONVENTION)),
+                Column("COLLATERAL", FLOAT, info=optional("risk_limits.collateral", source=CONVENTION)),
             ),
-            GNTOTCL=_table(
-                metadata,
+            GNTOTCL=table(
                 f"{p}_GNTOTCL",
                 Column("CARDREF", Integer),
                 Column("TOTTYP", SmallInteger),
                 Column("DEBIT", FLOAT),
                 Column("CREDIT", FLOAT),
             ),
-            ORFICHE=_table(
-                metadata,
+            ORFICHE=table(
                 f"{p}_ORFICHE",
                 Column("TRCODE", SmallInteger),
                 Column("FICHENO", String(17)),
@@ -352,8 +384,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("TRNET", FLOAT),
                 *capiblock(),
             ),
-            ORFLINE=_table(
-                metadata,
+            ORFLINE=table(
                 f"{p}_ORFLINE",
                 Column("ORDFICHEREF", Integer),
                 Column("LINENO_", SmallInteger),
@@ -380,8 +411,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("PRCURR", SmallInteger),
                 Column("PRPRICE", FLOAT),
             ),
-            INVOICE=_table(
-                metadata,
+            INVOICE=table(
                 f"{p}_INVOICE",
                 Column("GRPCODE", SmallInteger),
                 Column("TRCODE", SmallInteger),
@@ -404,11 +434,10 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("GVATINC", SmallInteger),
                 Column("PAYDEFREF", Integer),
                 Column("DOCTRACKINGNR", String(21)),  # a return's original invoice number, by convention (README)
-                Column("GUID", String(37)),  # e-invoice UUID (ETTN): UNCONFIRMED column
+                Column("GUID", String(37), info=optional("invoices.e_invoice_uuid", source=NEWER)),
                 *capiblock(),
             ),
-            STLINE=_table(
-                metadata,
+            STLINE=table(
                 f"{p}_STLINE",
                 Column("INVOICEREF", Integer),
                 Column("INVOICELNNO", SmallInteger),
@@ -437,8 +466,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("PRCURR", SmallInteger),
                 Column("PRPRICE", FLOAT),
             ),
-            CLFLINE=_table(
-                metadata,
+            CLFLINE=table(
                 f"{p}_CLFLINE",
                 Column("CLIENTREF", Integer),
                 Column("SOURCEFREF", Integer),
@@ -456,8 +484,7 @@ def logo_tables(metadata: MetaData, firm: int, period: int) -> LogoTables:
                 Column("CANCELLED", SmallInteger),
                 *capiblock(),
             ),
-            PAYTRANS=_table(
-                metadata,
+            PAYTRANS=table(
                 f"{p}_PAYTRANS",
                 Column("CARDREF", Integer),
                 Column("DATE_", DateTime),

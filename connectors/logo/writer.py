@@ -222,7 +222,7 @@ class LogoWriter:
                     "CCURRENCY": self._code(a.currency or "TRY"),
                     "DISCRATE": _f(a.discount_rate) or 0.0,
                     "PAYMENTREF": pay,
-                    "BLOCKED": 1 if a.blocked else 0,
+                    "BLOCKED": 0 if a.blocked else 1,  # LDDS: "Engellenmiş; 0 Evet; 1 Hayır"
                     "EMAILADDR": a.email,
                     "ACCEPTEINV": 1 if a.e_invoice else 0,
                     "PARENTCLREF": refs.get(a.parent_code or "", 0),
@@ -383,8 +383,7 @@ class LogoWriter:
                 cards.append(
                     {
                         **common,
-                        "LOGICALREF": self._ref(t.DECARDS),
-                        "CARDTYPE": codes.DECARD_SALES_DISCOUNT,
+                        "LOGICALREF": self._ref(t.DISCOUNTS),
                         "ITEMCODE": d.product_code,
                         "ITMSPECODE": d.product_group_code,
                         "ISAMOUNT": 1 if d.kind == "amount" else 0,
@@ -394,7 +393,9 @@ class LogoWriter:
                     }
                 )
         bulk_insert(conn, t.PRCLIST, prices)
-        bulk_insert(conn, t.DECARDS, cards)
+        # Percent and amount rules have no Logo table a SELECT can read (campaigns, formulas): the writer
+        # stands in for the integrator's discount view (discount_view) with a table of that shape.
+        bulk_insert(conn, t.DISCOUNTS, [{k: v for k, v in c.items() if k != "DEFINITION_"} for c in cards])
 
     # -- documents -------------------------------------------------------------------------
     def _documents(self, facts: Iterable[Any], make: Any) -> None:
@@ -541,7 +542,11 @@ class LogoWriter:
         header = self._header(fact, order, ref)
         status = {"proposal": 1, "open": 2, "shippable": 4, "closed": 4, "cancelled": 2}[order.status]
         header.update(
-            {"TRCODE": codes.SALES_ORDER_TRCODE, "STATUS": status, "CANCELLED": 1 if order.status == "cancelled" else 0}
+            {
+                "TRCODE": codes.SALES_ORDER_TRCODES[0],
+                "STATUS": status,
+                "CANCELLED": 1 if order.status == "cancelled" else 0,
+            }
         )
         batch.setdefault("ORFICHE", []).append(header)
         lines = batch.setdefault("ORFLINE", [])
@@ -553,7 +558,7 @@ class LogoWriter:
                     "ORDFICHEREF": ref,
                     "LINENO_": ln.line_no,
                     "CLIENTREF": header["CLIENTREF"],
-                    "TRCODE": codes.SALES_ORDER_TRCODE,
+                    "TRCODE": codes.SALES_ORDER_TRCODES[0],
                     "STATUS": status,
                     "SHIPPEDAMOUNT": _f(ln.shipped_quantity) or 0.0,
                     "CLOSED": 1 if ln.closed else 0,
@@ -666,8 +671,6 @@ class LogoWriter:
                     "ORDRISKLIMIT": _f(r.order_limit) or 0.0,
                     "DESPRISKLIMIT": _f(r.dispatch_limit) or 0.0,
                     "CSTCSRISKLIMIT": _f(r.cheque_note_limit) or 0.0,
-                    "MYCSRISKLIMIT": 0.0,
-                    "RISKCTRLTYPE": 1,
                     "CSTCSRISKTOTAL": _f(r.uncashed_cheques) or 0.0,
                     "COLLATERAL": _f(r.collateral) or 0.0,
                 }
@@ -707,7 +710,7 @@ class LogoWriter:
             value = float(change.value)  # type: ignore[arg-type]
             with self.engine.begin() as conn:
                 done = conn.execute(
-                    t.DECARDS.update().where(change.number == t.DECARDS.c.CODE).values(DISCRATE=value, **stamp)
+                    t.DISCOUNTS.update().where(change.number == t.DISCOUNTS.c.CODE).values(DISCRATE=value, **stamp)
                 ).rowcount
                 if not done:
                     prices = t.PRCLIST.update().where(change.number == t.PRCLIST.c.CODE)
