@@ -97,6 +97,13 @@ def test_demo_end_to_end_then_status_and_check(tmp_path: Path) -> None:
     incremental = dealersync("sync", "-c", str(config), "--stream", "invoices", cwd=tmp_path)
     assert incremental.returncode == 0, incremental.stdout + incremental.stderr
     assert "invoices" in incremental.stdout
+    checked = dealersync("check", "-c", str(config), cwd=tmp_path, env={"COLUMNS": "250"})
+    assert "stream invoices: schema" in checked.stdout and "every code value since" in checked.stdout
+    census = dealersync("discover", "-c", str(config), "--codes", cwd=tmp_path, env={"COLUMNS": "250"})
+    assert census.returncode == 0, census.stdout + census.stderr
+    assert "INVOICE.TRCODE" in census.stdout and "every code value in the data is known" in census.stdout
+    bad = dealersync("discover", "-c", str(config), "--codes", "--since", "yesterday", cwd=tmp_path)
+    assert bad.returncode == 2 and "--since" in bad.stderr
 
     # A re-run recreates its own folder; a foreign non-empty folder is refused.
     assert dealersync("demo", "--size", "500", "--dir", "demo", cwd=tmp_path).returncode == 0

@@ -1,0 +1,96 @@
+"""The arithmetic every document must satisfy, and local amounts converted at document level."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from mapping.invariants import discrepancies
+from mapping.money import apportion, to_local_totals
+from mapping.schema import Invoice, InvoiceLine, Totals
+
+D = Decimal
+
+
+def _line(no: int, gross: str, discount: str, vat: str, net_local: str | None) -> InvoiceLine:
+    g, d = D(gross), D(discount)
+    return InvoiceLine(
+        line_no=no, quantity=D("1.000"), unit_price=g, gross=g, discount=d, net=g - d, vat=D(vat),
+        net_local=None if net_local is None else D(net_local),
+    )  # fmt: skip
+
+
+def _invoice(lines: list[InvoiceLine], totals: Totals, local: Totals | None, rate: str | None = "30") -> Invoice:
+    return Invoice(
+        number="F1", kind="sale", account_code="A", date=dt.date(2026, 1, 1), currency="USD",
+        rate=None if rate is None else D(rate), totals=totals, totals_local=local, lines=lines,
+    )  # fmt: skip
+
+
+def _totals(gross: str, discount: str, vat: str, net: str | None = None, total: str | None = None) -> Totals:
+    g, d, v = D(gross), D(discount), D(vat)
+    n = D(net) if net else g - d
+    return Totals(gross=g, discount=d, net=n, vat=v, total=D(total) if total else n + v)
+
+
+def test_a_consistent_document_has_no_discrepancies() -> None:
+    lines = [_line(1, "100.00", "10.00", "18.00", "2700.00"), _line(2, "50.00", "0.00", "10.00", "1500.00")]
+    doc = _invoice(
+        lines, _totals("150.00", "10.00", "28.00"), to_local_totals(_totals("150.00", "10.00", "28.00"), D(30), "TRY")
+    )
+    assert discrepancies(doc) == []
+
+
+def test_each_broken_rule_is_listed_with_the_difference_never_mended() -> None:
+    lines = [_line(1, "100.00", "10.00", "18.00", "2700.00"), _line(2, "50.00", "0.00", "10.00", "1500.01")]
+    header = _totals("150.00", "10.00", "28.01", net="140.00", total="168.00")  # vat a cent off, total not net + vat
+    local = Totals(gross=D("4500.00"), discount=D("300.00"), net=D("4200.00"), vat=D("840.30"), total=D("5040.31"))
+    doc = _invoice(lines, header, local)
+    found = {d.rule: (d.expected, d.found, d.difference) for d in discrepancies(doc)}
+    assert found == {
+        "totals_total": (D("168.01"), D("168.00"), D("-0.01")),
+        "local_total": (D("5040.30"), D("5040.31"), D("0.01")),
+        "lines_vat": (D("28.00"), D("28.01"), D("0.01")),
+        "lines_net_local": (D("4200.01"), D("4200.00"), D("-0.01")),
+    }
+    assert doc.totals.vat == D("28.01")  # the document itself is untouched
+
+
+def test_unknown_local_amounts_skip_the_local_rules() -> None:
+    lines = [_line(1, "10.00", "0.00", "2.00", None)]
+    doc = _invoice(lines, _totals("10.00", "0.00", "2.00"), None, rate=None)
+    assert discrepancies(doc) == []
+    assert b'"totals_local":null' in msgspec.json.encode(doc) and b'"rate":null' in msgspec.json.encode(doc)
+
+
+def test_to_local_totals_converts_once_and_derives_gross_and_total() -> None:
+    local = to_local_totals(_totals("100.03", "10.01", "18.01"), D("34.123457"), "TRY")
+    assert local.net == D("3071.79") and local.discount == D("341.58") and local.vat == D("614.56")
+    assert local.gross == local.net + local.discount and local.total == local.net + local.vat
+
+
+@pytest.mark.parametrize(
+    ("target", "weights"),
+    [
+        ("100.00", ["33.33", "33.33", "33.34"]),
+        ("3071.46", ["40.01", "50.01", "0.00", "0.01"]),
+        ("-10.00", ["1", "1", "1"]),
+        ("10.01", ["5", "-2", "7"]),
+        ("0.05", ["1", "1", "1", "1", "1", "1", "1"]),
+    ],
+)
+def test_apportion_sums_exactly_and_stays_within_a_unit_of_each_share(target: str, weights: list[str]) -> None:
+    shares = apportion(D(target), [D(w) for w in weights])
+    whole = sum(D(w) for w in weights)
+    assert sum(shares) == D(target)
+    for share, weight in zip(shares, weights, strict=True):
+        assert abs(share - D(target) * D(weight) / whole) < D("0.01")
+        assert share.as_tuple().exponent == -2
+
+
+def test_apportion_edge_cases() -> None:
+    assert apportion(D("1.00"), []) == []
+    assert apportion(D("5.00"), [D("1"), D("-1")]) == [D("5.00"), D("0.00")]  # weights cancel: first carries it
