@@ -1,8 +1,9 @@
-"""Shared helpers for the Mikro adapter tests: write a scenario, open an adapter, read."""
+"""Shared helpers for the Mikro adapter tests: write a scenario, open an adapter, read, edit rows."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,12 +11,16 @@ import sqlalchemy as sa
 
 from connectors.base import SourceContext, Stream
 from connectors.mikro import MikroAdapter, MikroSettings, codes
-from connectors.mikro.writer import MikroWriter
+from connectors.mikro.tables import mikro_tables
+from connectors.mikro.writer import MikroSite, MikroWriter
 from scenario.facts import Scenario
 
+# The site the tests lay out by default: what the research saw real sites write.
+SITE = MikroSite()
 
-def write(url: str, scenario: Scenario) -> MikroWriter:
-    writer = MikroWriter(sa.create_engine(url))
+
+def write(url: str, scenario: Scenario, site: MikroSite = SITE) -> MikroWriter:
+    writer = MikroWriter(sa.create_engine(url), site=site)
     writer.create_tables()
     writer.write(scenario)
     return writer
@@ -32,9 +37,13 @@ def vat_settings(url: str) -> dict[str, Any]:
     return {}
 
 
-def adapter(url: str, scenario: Scenario, chunk_size: int = 1000, **settings: Any) -> MikroAdapter:
+def adapter(
+    url: str, scenario: Scenario, chunk_size: int = 1000, site: MikroSite | None = SITE, **settings: Any
+) -> MikroAdapter:
+    """An adapter on `url` with the settings that read `site` (None: the adapter's own defaults)."""
     context = SourceContext("mikro-test", ZoneInfo(scenario.timezone), chunk_size)
-    return MikroAdapter(context, MikroSettings(url=url, **{**vat_settings(url), **settings}))
+    readings = site.settings() if site is not None else {}
+    return MikroAdapter(context, MikroSettings(url=url, **{**vat_settings(url), **readings, **settings}))
 
 
 def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, Any, dt.datetime | None]]:
@@ -45,3 +54,29 @@ def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, An
 def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
     """The mapped records; items deleted at the source (map() -> None) left out."""
     return [record for _, record, _ in read(stream, since) if record is not None]
+
+
+def edit(url: str, table: str, values: dict[str, Any], where: Callable[[Any], Any] | None = None) -> int:
+    """UPDATE a Mikro table of the database at `url`; the number of rows changed."""
+    t = getattr(mikro_tables(sa.MetaData()), table)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        stmt = t.update().values(values)
+        done = conn.execute(stmt if where is None else stmt.where(where(t.c))).rowcount
+    engine.dispose()
+    return int(done)
+
+
+def insert(url: str, table: str, row: dict[str, Any]) -> None:
+    """INSERT one row, every column the row leaves out set to Mikro's blank for its type."""
+    t = getattr(mikro_tables(sa.MetaData()), table)
+    blanks = {c.name: "" if isinstance(c.type, sa.String) else 0 for c in t.columns if not isinstance(c.type, sa.Uuid)}
+    for c in t.columns:
+        if isinstance(c.type, sa.DateTime):
+            blanks[c.name] = codes.NO_DATE
+        elif isinstance(c.type, sa.Boolean):
+            blanks[c.name] = False
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(t.insert().values({**blanks, **row}))
+    engine.dispose()

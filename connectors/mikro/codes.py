@@ -1,7 +1,7 @@
 """Mikro's code values and their meaning in the normalised feed, and its "no NULLs" conventions.
 
-Sources: section 3 of the ERP reference and Mikro's published data dictionary. Readings marked
-UNCONFIRMED there are settings (see MikroSettings); verify them on a customer database.
+Sources: Mikro's own column pages and a SQL trace of Mikro's screens (vendor/README.md). Readings no
+primary source confirms are settings (settings.py), listed as UNCONFIRMED in the README.
 """
 
 from __future__ import annotations
@@ -11,12 +11,24 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
-from mapping.schema import AccountKind, CollectionMethod
+from mapping.schema import AccountKind
 
-# CARI_HESAP_HAREKETLERI.cha_evrak_tip
-SALES_INVOICE: Final = 63  # with cha_normal_Iade = 0, cha_tip = 0 (debit)
-PURCHASE_INVOICE: Final = 0  # with cha_normal_Iade = 1 and cha_tip = 1 (credit): a sales return
-RECEIPT: Final = 1  # tahsilat makbuzu: one row per payment method
+# Where a reading comes from (see vendor/README.md for each source).
+DOCS_EVRAK: Final = "Mikro docs: SIPARISLER.sip_onodeme_evrak_tip list"
+DOCS_STH: Final = "Mikro docs: STOK_HAREKETLERI"
+DOCS_SIP: Final = "Mikro docs: SIPARISLER"
+DOCS_STO: Final = "Mikro docs: STOKLAR"
+DOCS_CARI: Final = "Mikro docs: CARI_HESAPLAR"
+DOCS_BAR: Final = "Mikro docs: BARKOD_TANIMLARI"
+TRACE: Final = "Mikro V15 SQL trace"
+CINSI_LIST: Final = "cha_cinsi list (developer notes, Fora enum)"
+
+# CARI_HESAP_HAREKETLERI.cha_evrak_tip: 63 sales invoice, 0 purchase invoice (a sales return with
+# cha_normal_Iade 1: goods in, the customer credited), 1 receipt. Which codes the feed reads is the
+# movement_codes setting (readings.py).
+SALES_INVOICE: Final = 63
+PURCHASE_INVOICE: Final = 0
+RECEIPT: Final = 1
 # cha_tip: 0 debit, 1 credit. cha_cari_cins / cha_kasa_hizmet: 0 account, 2 bank, 3 service, 4 cash.
 DEBIT: Final = 0
 CREDIT: Final = 1
@@ -24,30 +36,71 @@ CARI: Final = 0
 BANK: Final = 2
 SERVICE: Final = 3
 CASH: Final = 4
-# cha_cinsi of invoices: 6 wholesale, 7 retail; STOK_HAREKETLERI.sth_cins 9 = value difference.
+# cha_cinsi of invoices: 6 wholesale; receipts: 0 cash, 1 cheque, 2 note, 17 transfer promise, 19 card.
 WHOLESALE_INVOICE: Final = 6
-PRICE_DIFFERENCE_CINS: Final = 9
-# STOK_HAREKETLERI: sth_tip 0 in, 1 out, 2 transfer; sth_evraktip 3 in invoice, 4 out invoice,
-# 12 warehouse entry slip, 0 warehouse exit slip.
+PRICE_DIFFERENCE_CINS: Final = 9  # STOK_HAREKETLERI.sth_cins 9 Değer Farkı
+NO_STOCK_CINS: Final = (PRICE_DIFFERENCE_CINS,)
+# STOK_HAREKETLERI: sth_tip 0 in, 1 out, 2 transfer; sth_evraktip as Mikro's docs list them.
 IN, OUT, TRANSFER = 0, 1, 2
 IN_INVOICE, OUT_INVOICE, WAREHOUSE_ENTRY, WAREHOUSE_EXIT = 3, 4, 12, 0
-# SIPARISLER.sip_tip 0 = received (sales) order; sip_cins 0 normal, 2 proforma.
-SALES_ORDER: Final = 0
+STH_TIPS: Final[Mapping[int, str]] = {IN: "in", OUT: "out", TRANSFER: "transfer"}
+STH_EVRAKTIP: Final[Mapping[int, str]] = {
+    0: "Depo Çıkış Fişi",
+    1: "Çıkış İrsaliyesi",
+    2: "Depo Transfer Fişi",
+    3: "Giriş Faturası",
+    4: "Çıkış Faturası",
+    5: "Stoklara İthalat Masraf Yansıtma Dekontu",
+    6: "Stok Virman Fişi",
+    7: "Üretim Fişi",
+    8: "İlave Enflasyon Maliyet Fişi",
+    9: "Stoklara İlave Maliyet Yedirme Fişi",
+    10: "Antrepolardan Mal Millileştirme Fişi",
+    11: "Antrepolar Arası Transfer Fişi",
+    12: "Depo Giriş Fişi",
+    13: "Giriş İrsaliyesi",
+    14: "Fason Giriş Çıkış Fişi",
+    15: "Depolar Arası Satış Fişi",
+    16: "Stok Gider Pusulası Fişi",
+    17: "Depolar Arası Nakliye Fişi",
+    18: "Demirbaşa Virman Dekontu",
+}
+# SIPARISLER.sip_tip: which value is a sales order is the sales_order_tip setting (the majority of public
+# queries: 0; Mikro's docs label 0 Talep, 1 Temin). sip_cins 0 normal, 2 proforma.
+SALES_ORDER_TIP: Final = 0
 NORMAL_ORDER: Final = 0
 PROFORMA_ORDER: Final = 2
+DEFAULT_ORDER_KINDS: Final[Mapping[int, str]] = {NORMAL_ORDER: "order", PROFORMA_ORDER: "proposal"}
+SIP_CINS: Final[Mapping[int, str]] = {
+    0: "Normal Sipariş",
+    1: "Konsinye Sipariş",
+    2: "Proforma Sipariş",
+    3: "Dış Ticaret Siparişi",
+    4: "Fason Siparişi",
+    5: "Dahili Sarf Siparişi",
+    6: "Depolar Arası Sipariş",
+    7: "Satın Alma Talebi",
+    8: "Üretim Talebi",
+    9: "İş Emirleri",
+    10: "Fason Talebi",
+}
 # ODEME_EMIRLERI.sck_tip 0 customer cheque, 1 customer note; sck_sonpoz 0 = in our portfolio.
 CHEQUE_NOTE_TYPES: Final = (0, 1)
 IN_PORTFOLIO: Final = 0
 
-DEFAULT_COLLECTION_METHODS: Final[Mapping[int, CollectionMethod]] = {
-    0: "cash",
-    1: "cheque",
-    2: "promissory_note",
-    17: "bank_transfer",
-    19: "card",
+# cari_baglanti_tipi (Mikro docs): 0 Müşteri, 1 Satıcı, 2 Diğer Cari, 3 Dağıtıcı, 4 Bayi, 5 Hedef Müşteri,
+# 6 Hedef Bayi, 7 Alt Bayi, 8 Bağlı Ortaklık. Mikro has no "customer and supplier" code.
+BAGLANTI_TIPI: Final[Mapping[int, str]] = {
+    0: "Müşteri",
+    1: "Satıcı",
+    2: "Diğer Cari",
+    3: "Dağıtıcı",
+    4: "Bayi",
+    5: "Hedef Müşteri",
+    6: "Hedef Bayi",
+    7: "Alt Bayi",
+    8: "Bağlı Ortaklık",
 }
-# cari_baglanti_tipi: 0 customer, 1 vendor, 2 other, 3 distributor, 4 dealer, 5 prospect, 6 prospect
-# dealer, 7 sub-dealer, 8 affiliate. Mikro has no "customer and supplier" code.
 DEFAULT_ACCOUNT_KINDS: Final[Mapping[int, AccountKind]] = {
     0: "customer",
     1: "supplier",
@@ -59,7 +112,8 @@ DEFAULT_ACCOUNT_KINDS: Final[Mapping[int, AccountKind]] = {
     7: "customer",
     8: "customer",
 }
-# cha_d_cins / sip_doviz_cinsi / cari_doviz_cinsi: 0 is the company's main currency.
+# cha_d_cins / sip_doviz_cinsi / cari_doviz_cinsi: 0 is the company's main currency; 1 and 2 as the
+# reference saw them (UNCONFIRMED: DOVIZ_KURLARI is per company).
 DEFAULT_CURRENCY_CODES: Final[Mapping[int, str]] = {1: "USD", 2: "EUR"}
 LOCAL_CURRENCY_CODE: Final = 0
 # The rates behind dbo.fn_VergiYuzde in the one V15 database the reference saw.
@@ -71,8 +125,10 @@ OBSERVED_VAT_RATES: Final[Mapping[int, Decimal]] = {
     4: Decimal(20),
     5: Decimal(26),
 }
-# sto_pasif_fl value meaning passive: the name says 1; Mikro's dictionary labels it 0 Pasif / 1 Aktif (UNCONFIRMED).
-PASSIVE_DEFAULT: Final = 1
+# Bits as Mikro's docs print them: sto_pasif_fl "0:Pasif 1:Aktif", bar_master "0:Evet 1:Hayır". Sites
+# (BKRC) read sto_pasif_fl 1 as passive: the settings follow the docs and check says what the data shows.
+PASSIVE_DEFAULT: Final = 0
+MASTER_BARCODE_DEFAULT: Final = 0
 # cari_sirket_turu 1 = natural person; cari_faal_terk 0 = trading, 1 = ceased.
 NATURAL_PERSON: Final = 1
 CEASED: Final = 1

@@ -144,13 +144,21 @@ class _CustomerPrices(MikroStream):
             )
         )
 
-    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Any]]:
+    def holders(self) -> sa.Select[Any]:
+        """The accounts a price list is assigned to."""
         c = self.env.tables.CARI_HESAPLAR.c
         stmt = sa.select(c.cari_satis_fk, c.cari_kod, c.cari_lastup_date).where(
             c.cari_iptal == sa.false(), c.cari_hidden == sa.false()
         )
+        return stmt.order_by(c.cari_kod)
+
+    def attached(self) -> list[sa.Select[Any]]:
+        return [self.holders()]
+
+    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Any]]:
+        c = self.env.tables.CARI_HESAPLAR.c
         holders: dict[int, list[Any]] = {}
-        for account in for_refs(conn, stmt.order_by(c.cari_kod), c.cari_satis_fk, [r.sfiyat_listesirano for r in rows]):
+        for account in for_refs(conn, self.holders(), c.cari_satis_fk, [r.sfiyat_listesirano for r in rows]):
             holders.setdefault(account.cari_satis_fk, []).append(account)
         return [(r, account) for r in rows for account in holders.get(r.sfiyat_listesirano, [])]
 
@@ -211,6 +219,9 @@ class Discounts(MikroStream):
 
     def table(self) -> sa.Table:
         return self.env.tables.STOK_CARI_ISKONTO_TANIMLARI
+
+    def statements(self) -> list[sa.Select[Any]]:
+        return [stmt for part in self.parts for stmt in part.statements()]
 
     def _part(self, item: Any) -> MikroStream:
         return self.parts[1] if type(item) is tuple else self.parts[0]

@@ -15,7 +15,7 @@ from connectors.sql import for_refs
 from mapping.errors import RecordError
 from mapping.money import fixed
 from mapping.schema import Account, Product, UnitConversion
-from mapping.taxid import tax_id
+from mapping.taxid import tax_identity
 from mapping.text import clean, email, phone, required
 from mapping.units import unit_code
 
@@ -96,17 +96,20 @@ class Accounts(MikroStream):
                 f"cari_baglanti_tipi {r.cari_baglanti_tipi!r} is not in the account_kinds setting", "kind"
             )
         country = country_code(r.adr_ulke)
-        tax, tax_kind = tax_id(clean(r.cari_vdaire_no) or clean(r.cari_VergiKimlikNo), "tax_id", country or "TR")
+        individual = r.cari_sirket_turu == codes.NATURAL_PERSON
+        # A mistyped tax number does not stop the dealer's record: it goes out flagged tax_id_valid false.
+        tax = tax_identity(clean(r.cari_vdaire_no) or clean(r.cari_VergiKimlikNo), country or "TR", individual)
         place = "/".join(p for p in (clean(r.adr_ilce), clean(r.adr_il)) if p)
         street = [clean(r.adr_mahalle), clean(r.adr_cadde), clean(r.adr_sokak), place]
         return Account(
             code=required(r.cari_kod, "code", 100),
             title=required(" ".join(p for p in (clean(r.cari_unvan1), clean(r.cari_unvan2)) if p), "title", 2000),
-            tax_id=tax,
-            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_id=tax.value,
+            tax_id_kind=tax.kind,
+            tax_id_valid=tax.valid,
             tax_office=clean(r.cari_vdaire_adi),
             kind=kind,
-            is_individual=r.cari_sirket_turu == codes.NATURAL_PERSON,
+            is_individual=individual,
             currency=self.env.currency(r.cari_doviz_cinsi, "currency"),
             group_code=clean(r.cari_grup_kodu),
             region_code=clean(r.cari_bolge_kodu),
@@ -121,7 +124,7 @@ class Accounts(MikroStream):
             active=r.cari_faal_terk != codes.CEASED,
             blocked=bool(r.cari_cari_kilitli_flg),
             payment_terms=clean(r.odp_kodu),
-            e_invoice=bool(r.cari_efatura_fl),
+            e_invoice=None if r.cari_efatura_fl is None else bool(r.cari_efatura_fl),
         )
 
 
@@ -157,15 +160,23 @@ class Products(MikroStream):
             s.sto_pasif_fl,
         )
 
-    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
+    def barcode_select(self) -> sa.Select[Any]:
         b = self.env.tables.BARKOD_TANIMLARI.c
-        stmt = (
+        # The unit's main barcode first: bar_master holds master_barcode_value on it.
+        master = sa.case((b.bar_master == self.env.master_barcode_value, 0), else_=1)
+        return (
             sa.select(b.bar_stokkodu, b.bar_birimpntr, b.bar_kodu)
             .where(b.bar_iptal == sa.false(), b.bar_hidden == sa.false())
-            .order_by(b.bar_stokkodu, b.bar_birimpntr, b.bar_master.desc(), b.bar_kodu)
+            .order_by(b.bar_stokkodu, b.bar_birimpntr, master, b.bar_kodu)
         )
+
+    def attached(self) -> list[sa.Select[Any]]:
+        return [self.barcode_select()]
+
+    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, list[Any]]]:
+        b = self.env.tables.BARKOD_TANIMLARI.c
         found: dict[str, list[Any]] = {}
-        for bar in for_refs(conn, stmt, b.bar_stokkodu, [r.sto_kod for r in rows]):
+        for bar in for_refs(conn, self.barcode_select(), b.bar_stokkodu, [r.sto_kod for r in rows]):
             found.setdefault(bar.bar_stokkodu, []).append(bar)
         return [(r, found.get(r.sto_kod, [])) for r in rows]
 

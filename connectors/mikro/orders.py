@@ -14,10 +14,9 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.mikro import codes
-from connectors.mikro.documents import local_totals
 from connectors.mikro.masters import unit_factor
 from connectors.mikro.money import DocMoney
-from connectors.mikro.streams import MikroEnv, MikroStream, local_since, stamp
+from connectors.mikro.streams import SINCE, MikroEnv, MikroStream, local_since, stamp
 from connectors.sql import for_refs
 from mapping.dates import business_date
 from mapping.money import fixed, to_decimal, unit_price
@@ -33,7 +32,8 @@ _ZERO = Decimal("0.00")
 
 
 class Orders(MikroStream):
-    """Received orders (sip_tip 0): normal orders, and proforma orders as proposals."""
+    """Sales orders (sip_tip = sales_order_tip) of the sip_cins the order_kinds setting reads: normal orders,
+    and proforma orders as proposals, by default."""
 
     name = "orders"
     primary_key = ("number",)
@@ -41,15 +41,15 @@ class Orders(MikroStream):
     partitionable = True  # sip_evrakno_sira % count keeps an order's rows together
     prefix = "sip"
 
-    def __init__(self, env: MikroEnv, proforma_is_proposal: bool = True) -> None:
+    def __init__(self, env: MikroEnv) -> None:
         super().__init__(env)
-        self.kinds = (codes.NORMAL_ORDER, codes.PROFORMA_ORDER) if proforma_is_proposal else (codes.NORMAL_ORDER,)
+        self.kinds = env.order_cins("order", "proposal")
 
     def table(self) -> sa.Table:
         return self.env.tables.SIPARISLER
 
     def where(self) -> sa.ColumnElement[bool]:
-        return sa.and_(self.col("tip") == codes.SALES_ORDER, self.col("cins").in_(self.kinds))
+        return sa.and_(self.col("tip") == self.env.sales_order_tip, self.col("cins").in_(self.kinds))
 
     def _doc_columns(self) -> list[sa.Column[Any]]:
         return [self.col("cins"), self.col("evrakno_seri"), self.col("evrakno_sira")]
@@ -129,6 +129,13 @@ class Orders(MikroStream):
             .order_by(o.sip_evrakno_sira, o.sip_satirno)
         )
 
+    def statements(self) -> list[sa.Select[Any]]:
+        return [
+            self.groups(SINCE, Partition(0, 2), live=False),
+            self.groups(None, None, live=True),
+            self.line_select(),
+        ]
+
     def attach(self, conn: sa.Connection, heads: Sequence[Row[Any]]) -> list[Item]:
         wanted = {(h.sip_cins, h.sip_evrakno_seri, h.sip_evrakno_sira) for h in heads}
         rows: dict[Doc, list[Row[Any]]] = {}
@@ -189,9 +196,11 @@ class Orders(MikroStream):
         discount = sum((ln.discount for ln in lines), _ZERO)
         vat = sum((ln.vat for ln in lines), _ZERO)
         totals = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=gross - discount + vat)
+        totals_local = money.totals_local(totals)
+        money.spread(lines, totals_local)
         if all(r.sip_iptal for r in rows):
             status = "cancelled"
-        elif head.sip_cins == codes.PROFORMA_ORDER:
+        elif self.env.order_kinds.get(head.sip_cins) == "proposal":
             status = "proposal"
         elif all(ln.closed for ln in lines):
             status = "closed"
@@ -211,7 +220,7 @@ class Orders(MikroStream):
             currency=money.currency,
             rate=money.rate,
             totals=totals,
-            totals_local=totals if money.local else local_totals(totals, money),
+            totals_local=totals_local,
             sales_rep_code=clean(first.sip_satici_kod),
             lines=lines,
         )
@@ -241,7 +250,7 @@ class Orders(MikroStream):
             net=gross - discount,
             vat_rate=self.env.vat.rate(r.sip_vergi_pntr, "lines.vat_rate"),
             vat=money.doc(r.sip_vergi, "lines.vat"),
-            net_local=money.to_local(gross - discount, "lines.net_local"),
+            net_local=None,  # money.spread gives the order's local net out over the lines
             warehouse_code=str(r.sip_depono) if r.sip_depono else None,
             sales_rep_code=clean(r.sip_satici_kod),
             shipped_quantity=to_decimal(

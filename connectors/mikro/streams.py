@@ -2,7 +2,8 @@
 
 A concrete stream (masters.py, documents.py, orders.py, snapshots.py) declares its table, its
 SELECT (`select_rows`), its row filter and its field map; this base turns them into read(since),
-live_keys(), count() and fetch(keys).
+live_keys(), count() and fetch(keys), and lists every statement shape it executes (`statements()`),
+from which check proves the database has each column the stream reads.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from connectors.base import ConnectorError, Partition, Stream
+from connectors.mikro.readings import MovementCodes
 from connectors.mikro.tables import MikroTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.dates import NULL_DATES, timestamp
 from mapping.errors import RecordError
 from mapping.money import percent
-from mapping.schema import AccountKind, CollectionMethod
+from mapping.schema import AccountKind
 
-__all__ = ["MikroEnv", "MikroStream", "VatRates", "local_since"]
+__all__ = ["SINCE", "MikroEnv", "MikroStream", "VatRates", "local_since"]
+
+# The instant statements() renders an incremental read with: only the statement's shape matters.
+SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 _FUNCTION_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -39,6 +44,7 @@ class VatRates:
         self.engine = engine
         self.function = function
         self.pointers = pointers
+        self.from_settings = override is not None
         self._rates: dict[int, Decimal] | None = None
         if override is not None:
             self._rates = {p: d for p, v in override.items() if (d := percent(v, "vat_rates")) is not None}
@@ -84,11 +90,20 @@ class MikroEnv:
     currencies: Mapping[int, str]  # Mikro currency number -> ISO, including 0 -> the main currency
     local_currency: str
     number_format: str
-    collection_methods: Mapping[int, CollectionMethod]
+    movements: MovementCodes = field(compare=False)
     account_kinds: Mapping[int, AccountKind]
     passive_value: bool  # the sto_pasif_fl value that means "passive"
+    master_barcode_value: bool  # the bar_master value marking a unit's main barcode
+    line_vat: str  # what sth_vergi holds: "amount" or "rate"
+    no_stock_cins: frozenset[int]
+    sales_order_tip: int
+    order_kinds: Mapping[int, str]  # sip_cins -> order | proposal | exclude
     general_price_lists: frozenset[int]
     vat: VatRates = field(compare=False)
+
+    def order_cins(self, *kinds: str) -> list[int]:
+        """The sip_cins values read as the given order kinds."""
+        return sorted(cins for cins, kind in self.order_kinds.items() if kind in kinds)
 
     def currency(self, code: Any, field: str) -> str:
         iso = self.currencies.get(code or 0)
@@ -149,6 +164,21 @@ class MikroStream(Stream):
 
     def col(self, name: str) -> sa.Column[Any]:
         return self.table().c[f"{self.prefix}_{name}"]
+
+    def statements(self) -> list[sa.Select[Any]]:
+        """Every statement shape the stream executes: its rows (full and incremental), keys, count, and
+        whatever `attach` fetches more."""
+        guid = self.col("Guid")
+        return [
+            self._filtered(self.select_rows(), SINCE).order_by(guid),
+            self._filtered(sa.select(guid.label("GUID")), None, live=True),
+            self._filtered(sa.select(sa.func.count()).select_from(self.table()), None, live=True),
+            *self.attached(),
+        ]
+
+    def attached(self) -> list[sa.Select[Any]]:
+        """The statements `attach` runs for a page (before their IN filter)."""
+        return []
 
     # -- the Stream contract -------------------------------------------------------------
     def _filtered(self, stmt: sa.Select[Any], since: dt.datetime | None, *, live: bool = False) -> sa.Select[Any]:

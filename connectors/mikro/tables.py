@@ -10,12 +10,15 @@ one company, so table names carry no firm or year.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, MetaData, SmallInteger, Table, Unicode, Uuid
 from sqlalchemy.dialects import mssql
 
 from connectors.base import ConnectorError
+from connectors.sql_schema import optional, renamed
 
 __all__ = ["MikroTables", "mikro_tables", "validate_table_name"]
 
@@ -26,8 +29,13 @@ BIT = Boolean(create_constraint=False)
 GUID = Uuid(as_uuid=False)
 
 
-def text(name: str, length: int) -> Column[str]:
-    return Column(name, Unicode(length))
+def text(name: str, length: int, info: dict[str, Any] | None = None) -> Column[str]:
+    return Column(name, Unicode(length), info=info or {})
+
+
+def _maybe(feeds: str, page: str) -> dict[str, Any]:
+    """A column some releases may lack: the stream reads it as NULL there and `feeds` stays empty."""
+    return optional(feeds, source=f"Mikro docs: {page}")
 
 
 def standard(prefix: str) -> list[Column[object]]:
@@ -119,10 +127,19 @@ def _indexed(tables: MikroTables) -> MikroTables:
     return tables
 
 
-def mikro_tables(metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK") -> MikroTables:
-    def table(name: str, prefix: str, *columns: Column[object]) -> Table:
+def mikro_tables(
+    metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK", columns: Mapping[str, str | None] | None = None
+) -> MikroTables:
+    """The tables, with the names the `columns` setting gives ({"TABLE.column": "its name here" | None})."""
+    names = columns or {}
+
+    def table(name: str, prefix: str, *columns: Column[Any]) -> Table:
         existing = metadata.tables.get(name)
-        return existing if existing is not None else Table(name, metadata, *standard(prefix), *columns)
+        if existing is not None:
+            return existing
+        built = Table(name, metadata, *renamed([*standard(prefix), *columns], name, names))
+        built.info["logical"] = name
+        return built
 
     return _indexed(
         MikroTables(
@@ -141,18 +158,18 @@ def mikro_tables(metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK") ->
                 Column("cari_satis_fk", Integer),
                 Column("cari_odemeplan_no", Integer),
                 Column("cari_fatura_adres_no", Integer),
-                text("cari_Ana_cari_kodu", 25),
+                text("cari_Ana_cari_kodu", 25, _maybe("accounts.parent_code", "CARI_HESAPLAR")),
                 text("cari_satis_isk_kod", 4),
                 text("cari_bolge_kodu", 25),
                 text("cari_grup_kodu", 25),
                 text("cari_temsilci_kodu", 25),
                 Column("cari_cari_kilitli_flg", BIT),
-                Column("cari_efatura_fl", BIT),
-                text("cari_EMail", 127),
-                text("cari_CepTel", 20),
+                Column("cari_efatura_fl", BIT, info=_maybe("accounts.e_invoice", "CARI_HESAPLAR")),
+                text("cari_EMail", 127, _maybe("accounts.email", "CARI_HESAPLAR")),
+                text("cari_CepTel", 20, _maybe("accounts.phone", "CARI_HESAPLAR")),
                 Column("cari_KrediRiskTakibiVar_flg", BIT),
-                Column("cari_sirket_turu", TINYINT),
-                Column("cari_faal_terk", TINYINT),
+                Column("cari_sirket_turu", TINYINT, info=_maybe("accounts.is_individual", "CARI_HESAPLAR")),
+                Column("cari_faal_terk", TINYINT, info=_maybe("accounts.active (all read active)", "CARI_HESAPLAR")),
             ),
             CARI_HESAP_ADRESLERI=table(
                 "CARI_HESAP_ADRESLERI",
@@ -187,9 +204,9 @@ def mikro_tables(metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK") ->
                 Column("sto_birim3_katsayi", FLOAT),
                 Column("sto_perakende_vergi", TINYINT),
                 Column("sto_toptan_vergi", TINYINT),
-                text("sto_kategori_kodu", 25),
+                text("sto_kategori_kodu", 25, _maybe("products.category_code", "STOKLAR")),
                 text("sto_anagrup_kod", 25),
-                text("sto_marka_kodu", 25),
+                text("sto_marka_kodu", 25, _maybe("products.brand", "STOKLAR")),
                 Column("sto_pasif_fl", BIT),
             ),
             BARKOD_TANIMLARI=table(
@@ -265,7 +282,7 @@ def mikro_tables(metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK") ->
                 *(Column(f"cha_vergi{n}", FLOAT) for n in range(1, 11)),
                 text("cha_trefno", 25),
                 Column("cha_sntck_poz", TINYINT),
-                text("cha_uuid", 40),
+                text("cha_uuid", 40, optional("invoices.e_invoice_uuid", source="Mikro V15 SQL trace")),
             ),
             STOK_HAREKETLERI=table(
                 "STOK_HAREKETLERI",
@@ -336,19 +353,28 @@ def mikro_tables(metadata: MetaData, risk_view: str = "DEALERSYNC_CARI_RISK") ->
                 Column("sck_doviz_kur", FLOAT),
                 Column("sck_sahip_cari_cins", TINYINT),
                 text("sck_sahip_cari_kodu", 25),
+                Column("sck_nerede_cari_cins", TINYINT),
+                text("sck_nerede_cari_kodu", 25),
                 Column("sck_sonpoz", TINYINT),
                 text("sck_ilk_evrak_seri", 20),
                 Column("sck_ilk_evrak_sira_no", Integer),
                 Column("sck_ilk_evrak_satir_no", Integer),
             ),
-            RISK=Table(
-                validate_table_name(risk_view, "risk_limit_view"),
-                metadata,
-                Column("cari_kod", Unicode(25), primary_key=True),
-                Column("risk_limiti", FLOAT),
-                Column("teminat", FLOAT),
-                Column("lastup_date", DateTime),
-                extend_existing=True,
-            ),
+            RISK=_risk_view(metadata, risk_view),
         )
     )
+
+
+def _risk_view(metadata: MetaData, name: str) -> Table:
+    """The integrator's credit-limit view (README: "Risk limits"); its columns are the README's, not Mikro's."""
+    view = Table(
+        validate_table_name(name, "risk_limit_view"),
+        metadata,
+        Column("cari_kod", Unicode(25), primary_key=True),
+        Column("risk_limiti", FLOAT),
+        Column("teminat", FLOAT),
+        Column("lastup_date", DateTime),
+        extend_existing=True,
+    )
+    view.info["logical"] = name
+    return view

@@ -1,20 +1,20 @@
 """Lays a scenario's facts into Mikro tables, the way Mikro stores them (tests, benchmark, demo).
 
-Not part of the sync path: the adapter never writes. The layout is the reading the adapter relies
-on: no NULLs ('' / 0 / 1899-12-30), amounts in the movement's currency beside its rate, invoices as
-a cha_satir_no 0 row in CARI_HESAP_HAREKETLERI with STOK_HAREKETLERI lines (a service invoice as one
-row per service), returns as credit-side purchase invoices with the iade flag, cash-sale invoices
-closed to a cash box or bank with the customer in cha_ciro_cari_kodu, orders as one SIPARISLER row
-per line, receipts as evrak 1 rows with cheques and notes in ODEME_EMIRLERI, quantities and unit
-prices per base unit, and stock that exists only as movements.
+Not part of the sync path: the adapter never writes. The layout copies what Mikro writes (its column
+pages and the SQL trace of its screens, vendor/README.md): no NULLs ('' / 0 / 1899-12-30), amounts in
+the movement's currency beside its rate, invoices as a cha_satir_no 0 row in CARI_HESAP_HAREKETLERI
+with STOK_HAREKETLERI lines (a service invoice as one row per service), returns as credit-side
+purchase invoices with the iade flag, cash-sale invoices closed to a cash box or bank with the
+customer in cha_ciro_cari_kodu, orders as one SIPARISLER row per line (and some purchase orders to
+suppliers), collections as receipts, slips, incoming wires and closed transfer promises
+(writer_docs.py), quantities and unit prices per base unit, and stock that exists only as
+movements. What sites differ in follows the MikroSite it is given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -24,27 +24,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.mikro import codes
-from connectors.mikro.tables import MikroTables, mikro_tables
+from connectors.mikro.tables import mikro_tables
+from connectors.mikro.writer_docs import DocumentRows, MikroSite, pays_at_once
 from connectors.sql import Batch, bulk_insert, insert_batched
-from mapping.schema import Account, Collection, Invoice, Order
+from mapping.schema import Account
 from scenario.facts import Change, Scenario, Stamped
 
-__all__ = ["MikroWriter", "pays_at_once"]
+__all__ = ["MikroSite", "MikroWriter", "pays_at_once"]
 
-_GUIDS = uuid.UUID("5d1c6a52-3f0e-4b8e-9a51-6b6f1e2c7d40")  # namespace of the Guids this writer makes
 FLUSH_ROWS = 5000  # document rows gathered before they are inserted, a transaction each
+PURCHASE_EVERY = 10  # one scenario order in this many is also written as a purchase order to a supplier
 T = TypeVar("T")
-CASH_BOX = "001"
-BANK = "01"
-CASHED = 3  # sck_sonpoz of a cheque or note no longer in the portfolio (any value but 0 reads the same)
-METHOD_CODES = {method: code for code, method in codes.DEFAULT_COLLECTION_METHODS.items()}
-PAPER_TYPES = {"cheque": 0, "promissory_note": 1}
 _ADDRESS = re.compile(r"^(?P<mahalle>.+? Mah\.) (?P<cadde>.+? No:\S+) (?P<ilce>[^/]+)/(?P<il>.+)$")
-
-
-def pays_at_once(account: Account) -> bool:
-    """Dealers on cash terms have their sales invoices closed to the cash box (or bank) at once."""
-    return account.payment_terms == "PEŞİN"
 
 
 def _blank(column: sa.Column[Any]) -> Any:
@@ -65,11 +56,12 @@ def _f(value: Decimal | None) -> float:
     return float(value or 0)
 
 
-class MikroWriter:
+class MikroWriter(DocumentRows):
     def __init__(
         self,
         engine: Engine,
         *,
+        site: MikroSite | None = None,
         sira_digits: int = 6,
         vat_rates: Mapping[int, Decimal] = codes.OBSERVED_VAT_RATES,
         currency_codes: Mapping[int, str] = codes.DEFAULT_CURRENCY_CODES,
@@ -78,20 +70,16 @@ class MikroWriter:
     ) -> None:
         self.engine = engine
         self.metadata = sa.MetaData()
-        self.t: MikroTables = mikro_tables(self.metadata, risk_view)
-        self._serial = itertools.count(1)
-        self.sira_digits = sira_digits
+        super().__init__(
+            mikro_tables(self.metadata, risk_view),
+            site or MikroSite(),
+            sira_digits,
+            vat_rates,
+            currency_codes,
+            local_currency,
+        )
         self.vat_rates = dict(vat_rates)
-        # The lowest pointer of each rate (pointer 0 is "none" in Mikro's screens).
-        self.pointer_of = {rate: p for p, rate in sorted(vat_rates.items(), reverse=True) if p}
-        self.currency_code = {iso: n for n, iso in currency_codes.items()}
-        self.currency_code[local_currency] = codes.LOCAL_CURRENCY_CODE
         self.blanks = {t.name: {c.name: _blank(c) for c in t.columns} for t in self.t.all()}
-        self.tz: ZoneInfo | None = None
-        self.as_of: dt.datetime | None = None
-        self.units: dict[str, dict[str, tuple[int, Decimal]]] = {}  # product -> unit -> (pointer, factor)
-        self.accounts: dict[str, Account] = {}
-        self.stock: dict[tuple[str, int], Decimal] = {}  # (product, warehouse) -> base units moved
         self.price_lists: dict[str, int] = {}  # account -> its customer price list
 
     # -- plumbing --------------------------------------------------------------------------
@@ -116,43 +104,9 @@ class MikroWriter:
                     f"CREATE FUNCTION fn_VergiYuzde(p INT) RETURNS DOUBLE DETERMINISTIC RETURN CASE p {cases} END"
                 )
 
-    def _local(self, moment: dt.datetime) -> dt.datetime:
-        assert self.tz is not None
-        return moment.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
-
-    def _row(
-        self, table: sa.Table, prefix: str, created: dt.datetime, modified: dt.datetime | None, **values: Any
-    ) -> dict[str, Any]:
-        """The values a row sets; _insert fills every other column with Mikro's blank."""
-        # Deterministic, so the same scenario makes the same database (and rows come in the same Guid order).
-        values[f"{prefix}_Guid"] = str(uuid.uuid5(_GUIDS, f"{prefix}:{next(self._serial)}"))
-        values[f"{prefix}_create_user"] = values[f"{prefix}_lastup_user"] = 1
-        values[f"{prefix}_create_date"] = self._local(created)
-        values.setdefault(f"{prefix}_lastup_date", self._local(modified or created))
-        return values
-
     def _insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Every column filled: Mikro writes no NULLs."""
         bulk_insert(conn, table, rows, defaults=self.blanks[table.name])
-
-    def _split(self, number: str) -> tuple[str, int]:
-        """(seri, sira) of a scenario document number: the trailing digits are Mikro's sequence."""
-        return number[: -self.sira_digits], int(number[-self.sira_digits :])
-
-    def _code(self, currency: str) -> int:
-        code = self.currency_code.get(currency)
-        if code is None:
-            raise ValueError(f"no Mikro currency number for {currency}: pass currency_codes")
-        return code
-
-    def _pointer(self, rate: Decimal | None) -> int:
-        pointer = self.pointer_of.get(Decimal(rate or 0))
-        if pointer is None:
-            raise ValueError(f"no VAT pointer for {rate}%: pass vat_rates")
-        return pointer
-
-    def _unit(self, product: str | None, unit: str | None) -> tuple[int, Decimal]:
-        return self.units.get(product or "", {}).get(unit or "", (1, Decimal(1)))
 
     # -- the scenario ----------------------------------------------------------------------
     def write(self, scenario: Scenario) -> None:
@@ -161,6 +115,9 @@ class MikroWriter:
         with self.engine.begin() as conn:
             self._masters(conn, scenario)
         self._documents(scenario.orders(), self._order_rows)
+        if self.suppliers:
+            purchases = (o for n, o in enumerate(scenario.orders()) if n % PURCHASE_EVERY == 0)
+            self._documents(purchases, self._purchase_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
         with self.engine.begin() as conn:
@@ -180,6 +137,8 @@ class MikroWriter:
         for st in s.accounts:
             a = st.record
             self.accounts[a.code] = a
+            if a.kind == "supplier":
+                self.suppliers.append(a.code)
             if a.payment_terms and a.payment_terms not in plans:
                 plans[a.payment_terms] = len(plans) + 1
             accounts.append(self._account(st, plans.get(a.payment_terms or "", 0)))
@@ -246,7 +205,8 @@ class MikroWriter:
     def _products(self, conn: sa.Connection, s: Scenario) -> None:
         t = self.t
         products, barcodes = [], []
-        passive = bool(codes.PASSIVE_DEFAULT)
+        passive = bool(self.site.passive_value)
+        master = bool(self.site.master_barcode_value)
         for st in s.products:
             p = st.record
             units = self.units[p.code] = {}
@@ -267,7 +227,7 @@ class MikroWriter:
                             bar_kodu=code,
                             bar_stokkodu=p.code,
                             bar_birimpntr=pointer,
-                            bar_master=n == 0,
+                            bar_master=master if n == 0 else not master,
                         )
                     )
             pointer = self._pointer(p.vat_rate)
@@ -360,226 +320,6 @@ class MikroWriter:
         return getattr(self.t, name)
 
     # -- documents -------------------------------------------------------------------------
-    def _order_rows(self, fact: Stamped[Order], batch: Batch) -> int:
-        o, t = fact.record, self.t
-        seri, sira = self._split(o.number)
-        day = dt.datetime.combine(o.date, dt.time())
-        cins = codes.PROFORMA_ORDER if o.status == "proposal" else codes.NORMAL_ORDER
-        rows = batch.setdefault("SIPARISLER", [])
-        for ln in o.lines:
-            pointer, factor = self._unit(ln.product_code, ln.unit)
-            rows.append(
-                self._row(
-                    t.SIPARISLER,
-                    "sip",
-                    fact.created_at,
-                    fact.modified_at,
-                    sip_iptal=o.status == "cancelled",
-                    sip_tarih=day,
-                    sip_teslim_tarih=day,
-                    sip_tip=codes.SALES_ORDER,
-                    sip_cins=cins,
-                    sip_evrakno_seri=seri,
-                    sip_evrakno_sira=sira,
-                    sip_satirno=ln.line_no - 1,
-                    sip_satici_kod=ln.sales_rep_code or "",
-                    sip_musteri_kod=o.account_code,
-                    sip_stok_kod=ln.product_code or "",
-                    sip_b_fiyat=float(ln.unit_price / factor),
-                    sip_miktar=float(ln.quantity * factor),
-                    sip_birim_pntr=pointer,
-                    sip_teslim_miktar=float((ln.shipped_quantity or 0) * factor),
-                    sip_tutar=float(ln.gross),
-                    sip_iskonto_1=float(ln.discount),
-                    sip_vergi_pntr=self._pointer(ln.vat_rate),
-                    sip_vergi=float(ln.vat),
-                    sip_depono=int(ln.warehouse_code or 0),
-                    sip_kapat_fl=ln.closed,
-                    sip_doviz_cinsi=self._code(o.currency),
-                    sip_doviz_kuru=float(o.rate),
-                    sip_harekettipi=1 if ln.kind == "service" else 0,
-                )
-            )
-        return len(o.lines)
-
-    def _invoice_rows(self, fact: Stamped[Invoice], batch: Batch) -> int:
-        inv, t = fact.record, self.t
-        seri, sira = self._split(inv.number)
-        day = dt.datetime.combine(inv.date, dt.time())
-        is_return = inv.kind == "return"
-        account = self.accounts.get(inv.account_code)
-        closed = not is_return and inv.kind == "sale" and account is not None and pays_at_once(account)
-        to_bank = closed and account is not None and bool(account.e_invoice)
-        common = {
-            "cha_iptal": inv.cancelled,
-            "cha_evrak_tip": codes.PURCHASE_INVOICE if is_return else codes.SALES_INVOICE,
-            "cha_evrakno_seri": seri,
-            "cha_evrakno_sira": sira,
-            "cha_tarihi": day,
-            "cha_belge_tarih": day,
-            "cha_tip": codes.CREDIT if is_return else codes.DEBIT,
-            "cha_cinsi": codes.WHOLESALE_INVOICE,
-            "cha_normal_Iade": 1 if is_return else 0,
-            "cha_tpoz": 1 if closed else 0,
-            "cha_belge_no": inv.document_no or "",
-            "cha_satici_kodu": inv.sales_rep_code or "",
-            "cha_cari_cins": (codes.BANK if to_bank else codes.CASH) if closed else codes.CARI,
-            "cha_kod": (BANK if to_bank else CASH_BOX) if closed else inv.account_code,
-            "cha_ciro_cari_kodu": inv.account_code,
-            "cha_grupno": 1 if to_bank else 0,
-            "cha_d_cins": self._code(inv.currency),
-            "cha_d_kur": float(inv.rate),
-            "cha_uuid": (inv.e_invoice_uuid or "").upper(),
-        }
-        heads = batch.setdefault("CARI_HESAP_HAREKETLERI", [])
-        services = [ln for ln in inv.lines if ln.kind == "service"]
-        if services:  # a service invoice: one row per service, the first one is the header
-            for ln in services:
-                pointer = self._pointer(ln.vat_rate)
-                heads.append(
-                    self._row(
-                        t.CARI_HESAP_HAREKETLERI,
-                        "cha",
-                        fact.created_at,
-                        fact.modified_at,
-                        **common,
-                        cha_satir_no=ln.line_no - 1,
-                        cha_kasa_hizmet=codes.SERVICE,
-                        cha_kasa_hizkod=ln.product_code or "",
-                        cha_miktari=float(ln.quantity),
-                        cha_aratoplam=float(ln.gross),
-                        cha_ft_iskonto1=float(ln.discount),
-                        cha_vergipntr=pointer,
-                        **{f"cha_vergi{pointer}": float(ln.vat)},
-                        cha_meblag=float(ln.net + ln.vat),
-                    )
-                )
-            return len(services)
-        buckets: dict[str, float] = {}
-        for ln in inv.lines:
-            name = f"cha_vergi{self._pointer(ln.vat_rate)}"
-            buckets[name] = buckets.get(name, 0.0) + float(ln.vat)
-        head = self._row(
-            t.CARI_HESAP_HAREKETLERI,
-            "cha",
-            fact.created_at,
-            fact.modified_at,
-            **common,
-            cha_satir_no=0,
-            cha_aratoplam=float(inv.totals.gross),
-            cha_ft_iskonto1=float(inv.totals.discount),
-            cha_meblag=float(inv.totals.total),
-            **buckets,
-        )
-        heads.append(head)
-        lines = batch.setdefault("STOK_HAREKETLERI", [])
-        difference = inv.kind == "price_difference"
-        for ln in inv.lines:
-            pointer, factor = self._unit(ln.product_code, ln.unit)
-            depot = int(ln.warehouse_code or 0)
-            base = ln.quantity * factor
-            lines.append(
-                self._row(
-                    t.STOK_HAREKETLERI,
-                    "sth",
-                    fact.created_at,
-                    fact.modified_at,
-                    sth_iptal=inv.cancelled,
-                    sth_tarih=day,
-                    sth_tip=codes.IN if is_return else codes.OUT,
-                    sth_cins=codes.PRICE_DIFFERENCE_CINS if difference else 0,
-                    sth_normal_iade=1 if is_return else 0,
-                    sth_evraktip=codes.IN_INVOICE if is_return else codes.OUT_INVOICE,
-                    sth_evrakno_seri=seri,
-                    sth_evrakno_sira=sira,
-                    sth_satirno=ln.line_no - 1,
-                    sth_belge_no=inv.document_no or "",
-                    sth_stok_kod=ln.product_code or "",
-                    sth_cari_kodu=inv.account_code,
-                    sth_plasiyer_kodu=ln.sales_rep_code or "",
-                    sth_har_doviz_cinsi=self._code(inv.currency),
-                    sth_har_doviz_kuru=float(inv.rate),
-                    sth_miktar=float(base),
-                    sth_miktar2=float(ln.quantity),
-                    sth_birim_pntr=pointer,
-                    sth_birimfiyat=float(ln.unit_price / factor),
-                    sth_tutar=float(ln.gross),
-                    sth_iskonto1=float(ln.discount),
-                    sth_vergi_pntr=self._pointer(ln.vat_rate),
-                    sth_vergi=float(ln.vat),
-                    sth_fat_uid=head["cha_Guid"],
-                    sth_giris_depo_no=depot if is_return else 0,
-                    sth_cikis_depo_no=0 if is_return else depot,
-                )
-            )
-            if not inv.cancelled and not difference:
-                key = (ln.product_code or "", depot)
-                self.stock[key] = self.stock.get(key, Decimal(0)) + (base if is_return else -base)
-        return len(inv.lines) + 1
-
-    def _collection_rows(self, fact: Stamped[Collection], batch: Batch) -> int:
-        c, t = fact.record, self.t
-        seri, sira = self._split(c.number)
-        day = dt.datetime.combine(c.date, dt.time())
-        paper = PAPER_TYPES.get(c.method)
-        due = c.due_date or c.date
-        reference = f"M{'CS'[paper]}-000-000-{c.date.year}-{sira:08d}" if paper is not None else ""
-        batch.setdefault("CARI_HESAP_HAREKETLERI", []).append(
-            self._row(
-                t.CARI_HESAP_HAREKETLERI,
-                "cha",
-                fact.created_at,
-                fact.modified_at,
-                cha_iptal=c.cancelled,
-                cha_evrak_tip=codes.RECEIPT,
-                cha_evrakno_seri=seri,
-                cha_evrakno_sira=sira,
-                cha_tarihi=day,
-                cha_belge_tarih=day,
-                cha_tip=codes.CREDIT,
-                cha_cinsi=METHOD_CODES[c.method],
-                cha_cari_cins=codes.CARI,
-                cha_kod=c.account_code,
-                cha_d_cins=self._code(c.currency),
-                cha_d_kur=float(c.rate),
-                cha_kasa_hizmet=codes.CASH if c.method == "cash" or paper is not None else codes.BANK,
-                cha_kasa_hizkod=CASH_BOX
-                if c.method == "cash"
-                else ("ÇEK", "SENET")[paper]
-                if paper is not None
-                else BANK,
-                cha_meblag=float(c.amount),
-                cha_aratoplam=float(c.amount),
-                cha_vade=due.year * 10000 + due.month * 100 + due.day,
-                cha_trefno=reference,
-            )
-        )
-        if paper is None:
-            return 1
-        assert self.as_of is not None
-        batch.setdefault("ODEME_EMIRLERI", []).append(
-            self._row(
-                t.ODEME_EMIRLERI,
-                "sck",
-                fact.created_at,
-                fact.modified_at,
-                sck_iptal=c.cancelled,
-                sck_tip=paper,
-                sck_refno=reference,
-                sck_vade=dt.datetime.combine(due, dt.time()),
-                sck_tutar=float(c.amount),
-                sck_doviz=self._code(c.currency),
-                sck_doviz_kur=float(c.rate),
-                sck_sahip_cari_cins=codes.CARI,
-                sck_sahip_cari_kodu=c.account_code,
-                sck_sonpoz=codes.IN_PORTFOLIO if due > self.as_of.date() else CASHED,
-                sck_ilk_evrak_seri=seri,
-                sck_ilk_evrak_sira_no=sira,
-            )
-        )
-        return 2
-
-    # -- balances ------------------------------------------------------------------------
     def _stock(self, conn: sa.Connection, s: Scenario) -> None:
         """Entry / exit slips that bring each item's movements to the scenario's stock on hand."""
         t = self.t

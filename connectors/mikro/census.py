@@ -1,0 +1,229 @@
+"""The Mikro code census: every code value in the company's tables, counted, and what the adapter does with it.
+
+Each code column is read the way this install's settings read it: a value the settings map is
+sent (with the source that confirms the reading, or "your settings"), one left out on purpose says
+why, anything else is unknown. Money is in local currency: an amount in a foreign currency is
+multiplied by its row's rate (rows one by one, so a few cents off the documents' own conversion).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.base import ConnectorError
+from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
+from connectors.mikro import codes
+from connectors.mikro.collections import on_account
+from connectors.mikro.readings import YOURS
+from connectors.mikro.streams import MikroEnv
+
+__all__ = ["census", "code_columns"]
+
+Explain = Callable[[tuple[Any, ...]], Reading | None]
+
+
+def _local(amount: Any, currency: Any, rate: Any) -> Any:
+    """`amount` in local currency, row by row (a local row's rate may be 0 or 1: Mikro writes either)."""
+    return sa.case((currency == codes.LOCAL_CURRENCY_CODE, amount), else_=amount * rate)
+
+
+def _source(code: Any, setting: Mapping[Any, Any], default: Mapping[Any, Any], source: str) -> str:
+    return source if default.get(code) == setting.get(code) else YOURS
+
+
+def _movement(env: MikroEnv) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        evrak, cinsi, tip, iade = value
+        found = env.movements.reading(evrak, cinsi, tip, iade)
+        if found is None:
+            return None
+        text = found.describe(tip, iade)
+        return mapped(text, found.source) if found.kind in ("invoice", "collection") else excluded(text, found.source)
+
+    return explain
+
+
+def _stock(env: MikroEnv) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        tip, cins, evraktip = value
+        direction = codes.STH_TIPS.get(tip)
+        if direction is None:
+            return None  # not counted in stock: the stream reads sth_tip 0, 1 and 2 only
+        document = codes.STH_EVRAKTIP.get(evraktip, f"document type {evraktip}")
+        source = codes.DOCS_STH if evraktip in codes.STH_EVRAKTIP else UNCONFIRMED
+        if cins in env.no_stock_cins:
+            where = "a price-difference invoice line" if evraktip in (codes.IN_INVOICE, codes.OUT_INVOICE) else document
+            src = codes.DOCS_STH if cins in codes.NO_STOCK_CINS else YOURS
+            return excluded(f"from stock levels: sth_cins {cins} moves no goods ({where})", src)
+        if evraktip in (codes.IN_INVOICE, codes.OUT_INVOICE):
+            return mapped(f"invoice line (of its invoice, if the feed reads it); stock {direction}", source)
+        return mapped(f"stock {direction} ({document})", source)
+
+    return explain
+
+
+def _order(env: MikroEnv) -> Explain:
+    tip_source = UNCONFIRMED if env.sales_order_tip == codes.SALES_ORDER_TIP else YOURS
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        tip, cins = value
+        if tip != env.sales_order_tip:
+            return excluded(
+                f"purchase order: sales orders are sip_tip {env.sales_order_tip} (sales_order_tip)", tip_source
+            )
+        kind = env.order_kinds.get(cins)
+        if kind is None:
+            return None
+        name = codes.SIP_CINS.get(cins, f"sip_cins {cins}")
+        source = _source(cins, env.order_kinds, codes.DEFAULT_ORDER_KINDS, tip_source)
+        if kind == "exclude":
+            return excluded(f"{name}: order_kinds leaves it out", source)
+        return mapped(f"sales order ({name})" + (", status proposal" if kind == "proposal" else ""), source)
+
+    return explain
+
+
+def _flag(true_means: str, false_means: str, setting: bool, default: bool, source: str) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        if value[0] is None:
+            return None
+        means = true_means if bool(value[0]) == setting else false_means
+        return mapped(means, source if setting == default else YOURS)
+
+    return explain
+
+
+def _currency(env: MikroEnv) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        code = value[0] or 0
+        iso = env.currencies.get(code)
+        if iso is None:
+            return None
+        if code == codes.LOCAL_CURRENCY_CODE:
+            return mapped(f"currency {iso} (the company's main currency)", "Mikro: currency 0 is the main currency")
+        default = codes.DEFAULT_CURRENCY_CODES.get(code) == iso
+        return mapped(f"currency {iso}", UNCONFIRMED if default else YOURS)
+
+    return explain
+
+
+def _vat(env: MikroEnv) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        try:
+            rate = env.vat.rates().get(value[0])
+        except (SQLAlchemyError, ConnectorError):  # check says why the rates cannot be read
+            return None
+        if rate is None:
+            return None
+        return mapped(f"VAT {rate}%", YOURS if env.vat.from_settings else f"{env.vat.function} on this database")
+
+    return explain
+
+
+def code_columns(env: MikroEnv) -> dict[str, CodeColumn]:
+    kinds = env.account_kinds
+
+    def account_kind(value: tuple[Any, ...]) -> Reading | None:
+        kind = kinds.get(value[0])
+        if kind is None:
+            return None
+        name = codes.BAGLANTI_TIPI.get(value[0], "")
+        source = _source(value[0], kinds, codes.DEFAULT_ACCOUNT_KINDS, codes.DOCS_CARI)
+        return mapped(f"account kind {kind} ({name})", source)
+
+    local_money = "local currency (× the row's rate)"
+    return {
+        "cha": CodeColumn(
+            "cha_evrak_tip x cha_cinsi x cha_tip x cha_normal_Iade",
+            "invoices, collections",
+            "movement_codes",
+            f"cha_meblag of rows on an account, {local_money}",
+            _movement(env),
+        ),
+        "cha_d_cins": CodeColumn(
+            "cha_d_cins", "invoices, collections", "currency_codes", "cha_meblag, in that currency", _currency(env)
+        ),
+        "sth": CodeColumn(
+            "sth_tip x sth_cins x sth_evraktip",
+            "stock_levels, invoices",
+            "no_stock_cins",
+            f"sth_tutar, {local_money}",
+            _stock(env),
+        ),
+        "sth_vergi_pntr": CodeColumn(
+            "sth_vergi_pntr", "invoices", "vat_rates / vat_function", f"sth_tutar, {local_money}", _vat(env)
+        ),
+        "sip": CodeColumn(
+            "sip_tip x sip_cins",
+            "orders",
+            "sales_order_tip, order_kinds",
+            f"sip_tutar, {local_money}",
+            _order(env),
+        ),
+        "sip_doviz_cinsi": CodeColumn(
+            "sip_doviz_cinsi", "orders", "currency_codes", "sip_tutar, in that currency", _currency(env)
+        ),
+        "sto_pasif_fl": CodeColumn(
+            "sto_pasif_fl",
+            "products",
+            "product_passive_value",
+            "",
+            _flag("product passive", "product active", env.passive_value, bool(codes.PASSIVE_DEFAULT), codes.DOCS_STO),
+        ),
+        "sto_toptan_vergi": CodeColumn("sto_toptan_vergi", "products", "vat_rates / vat_function", "", _vat(env)),
+        "bar_master": CodeColumn(
+            "bar_master",
+            "products",
+            "master_barcode_value",
+            "",
+            _flag(
+                "the unit's main barcode",
+                "another barcode of the unit",
+                env.master_barcode_value,
+                bool(codes.MASTER_BARCODE_DEFAULT),
+                codes.DOCS_BAR,
+            ),
+        ),
+        "cari_baglanti_tipi": CodeColumn("cari_baglanti_tipi", "accounts", "account_kinds", "", account_kind),
+    }
+
+
+def census(env: MikroEnv, since: dt.date | None) -> list[CodeCount]:
+    """The census of the documents dated `since` or later, and of every live card."""
+    columns = code_columns(env)
+    day = None if since is None else dt.datetime(since.year, since.month, since.day)
+    t = env.tables
+    h, s, o = t.CARI_HESAP_HAREKETLERI, t.STOK_HAREKETLERI, t.SIPARISLER
+    k, b, c = t.STOKLAR, t.BARKOD_TANIMLARI, t.CARI_HESAPLAR
+
+    def dated(hidden: Any, date: Any) -> Any:
+        return sa.and_(hidden == sa.false(), sa.true() if day is None else date >= day)
+
+    cha_where = sa.and_(dated(h.c.cha_hidden, h.c.cha_tarihi), on_account(h.c))
+    cha_money = _local(h.c.cha_meblag, h.c.cha_d_cins, h.c.cha_d_kur)
+    sth_where = dated(s.c.sth_hidden, s.c.sth_tarih)
+    sth_money = _local(s.c.sth_tutar, s.c.sth_har_doviz_cinsi, s.c.sth_har_doviz_kuru)
+    sip_where = dated(o.c.sip_hidden, o.c.sip_tarih)
+    sip_money = _local(o.c.sip_tutar, o.c.sip_doviz_cinsi, o.c.sip_doviz_kuru)
+    live_item = sa.and_(k.c.sto_iptal == sa.false(), k.c.sto_hidden == sa.false())
+    live_account = sa.and_(c.c.cari_iptal == sa.false(), c.c.cari_hidden == sa.false())
+    live_bar = sa.and_(b.c.bar_iptal == sa.false(), b.c.bar_hidden == sa.false())
+    cha_codes = [h.c.cha_evrak_tip, h.c.cha_cinsi, h.c.cha_tip, h.c.cha_normal_Iade]
+    with env.engine.connect() as conn:
+        return [
+            *count_codes(conn, columns["cha"], cha_codes, cha_money, h, cha_where),
+            *count_codes(conn, columns["cha_d_cins"], [h.c.cha_d_cins], h.c.cha_meblag, h, cha_where),
+            *count_codes(conn, columns["sth"], [s.c.sth_tip, s.c.sth_cins, s.c.sth_evraktip], sth_money, s, sth_where),
+            *count_codes(conn, columns["sth_vergi_pntr"], [s.c.sth_vergi_pntr], sth_money, s, sth_where),
+            *count_codes(conn, columns["sip"], [o.c.sip_tip, o.c.sip_cins], sip_money, o, sip_where),
+            *count_codes(conn, columns["sip_doviz_cinsi"], [o.c.sip_doviz_cinsi], o.c.sip_tutar, o, sip_where),
+            *count_codes(conn, columns["sto_pasif_fl"], [sa.cast(k.c.sto_pasif_fl, sa.Integer)], None, k, live_item),
+            *count_codes(conn, columns["sto_toptan_vergi"], [k.c.sto_toptan_vergi], None, k, live_item),
+            *count_codes(conn, columns["bar_master"], [sa.cast(b.c.bar_master, sa.Integer)], None, b, live_bar),
+            *count_codes(conn, columns["cari_baglanti_tipi"], [c.c.cari_baglanti_tipi], None, c, live_account),
+        ]

@@ -1,0 +1,137 @@
+"""What the invoices and collections streams share: rows of CARI_HESAP_HAREKETLERI, keyed by Mikro's document
+identity (cha_evrak_tip:seri:sira), which survives a document being deleted and entered again, and read
+by the movement_codes readings (readings.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.base import Partition
+from connectors.mikro import codes
+from connectors.mikro.readings import MovementCode
+from connectors.mikro.streams import MikroStream
+from connectors.sql import in_chunks, keyset_chunks
+from mapping.errors import RecordError
+from mapping.text import required
+
+__all__ = ["DISCOUNTS", "VAT", "Movements", "identity", "parse_key"]
+
+VAT = tuple(f"cha_vergi{n}" for n in range(1, 11))
+DISCOUNTS = tuple(f"cha_ft_iskonto{n}" for n in range(1, 7))
+
+
+def identity(row: Any) -> tuple[int, str, int]:
+    return (row.cha_evrak_tip, (row.cha_evrakno_seri or "").strip(), row.cha_evrakno_sira)
+
+
+def parse_key(key: str) -> tuple[int, str, int, int] | None:
+    """(evrak_tip, seri, sira, satir_no) of "tip:seri:sira[:satir]" keys; None if malformed."""
+    parts = key.split(":")
+    if len(parts) not in (3, 4) or not all(p.lstrip("-").isdigit() for p in (parts[0], parts[2], *parts[3:])):
+        return None
+    return int(parts[0]), parts[1], int(parts[2]), int(parts[3]) if len(parts) == 4 else 0
+
+
+class Movements(MikroStream):
+    """Rows of CARI_HESAP_HAREKETLERI, partitioned by document number."""
+
+    prefix = "cha"
+    replication_key = "modified"
+    partitionable = True  # cha_evrakno_sira % count: every row of a document lands in the same partition
+
+    def table(self) -> sa.Table:
+        return self.env.tables.CARI_HESAP_HAREKETLERI
+
+    def partition_clause(self, partition: Partition) -> sa.ColumnElement[bool]:
+        return self.col("evrakno_sira") % partition.count == partition.index
+
+    def columns(self) -> list[Any]:
+        c = self.table().c
+        return [
+            c.cha_Guid.label("GUID"),
+            c.cha_lastup_date.label("LASTUP"),
+            c.cha_iptal,
+            c.cha_hidden,
+            c.cha_evrak_tip,
+            c.cha_evrakno_seri,
+            c.cha_evrakno_sira,
+            c.cha_satir_no,
+            c.cha_tarihi,
+            c.cha_tip,
+            c.cha_cinsi,
+            c.cha_normal_Iade,
+            c.cha_belge_no,
+            c.cha_satici_kodu,
+            c.cha_cari_cins,
+            c.cha_kod,
+            c.cha_ciro_cari_kodu,
+            c.cha_d_cins,
+            c.cha_d_kur,
+            c.cha_kasa_hizmet,
+            c.cha_kasa_hizkod,
+            c.cha_miktari,
+            c.cha_meblag,
+            c.cha_aratoplam,
+            sum((c[n] for n in DISCOUNTS[1:]), c[DISCOUNTS[0]]).label("DISCOUNT"),
+            sum((c[n] for n in VAT[1:]), c[VAT[0]]).label("VAT"),
+            c.cha_vergipntr,
+            c.cha_vade,
+            c.cha_uuid,
+        ]
+
+    def select_rows(self) -> sa.Select[Any]:
+        return sa.select(*self.columns())
+
+    def reading(self, r: Any) -> MovementCode:
+        """The row's movement_codes reading; a row no reading matches is a dead letter naming the setting."""
+        found = self.env.movements.reading(r.cha_evrak_tip, r.cha_cinsi, r.cha_tip, r.cha_normal_Iade)
+        if found is None:
+            codes_ = f"{r.cha_evrak_tip}:{r.cha_cinsi}:{r.cha_tip}:{r.cha_normal_Iade}"
+            raise RecordError(
+                f"cha_evrak_tip:cinsi:tip:normal_Iade {codes_} has no reading: map it in the movement_codes setting",
+                "movement_codes",
+            )
+        return found
+
+    def account_code(self, r: Any) -> str:
+        # A document closed to cash or bank (cha_tpoz 1) posts to the cash box or bank in cha_kod;
+        # the customer is only in cha_ciro_cari_kodu.
+        code = r.cha_kod if r.cha_cari_cins == codes.CARI else r.cha_ciro_cari_kodu
+        return required(code, "account_code", 100)
+
+    def number(self, r: Any) -> str:
+        return required(
+            codes.document_number(self.env.number_format, r.cha_evrakno_seri, r.cha_evrakno_sira), "number", 100
+        )
+
+    def row_key(self, row: Any) -> str:
+        raise NotImplementedError
+
+    def keys_select(self) -> sa.Select[Any]:
+        return self._filtered(sa.select(*self.columns()[:12]), None, live=True)
+
+    def statements(self) -> list[sa.Select[Any]]:
+        return [*super().statements(), self.keys_select()]
+
+    def live_keys(self) -> Iterator[Sequence[str]]:
+        guid = self.col("Guid")
+        base = self.keys_select()
+
+        def page(last: Any) -> sa.Select[Any]:
+            return (base if last is None else base.where(guid > last)).order_by(guid)
+
+        for rows in keyset_chunks(self.env.engine, page, "GUID", max(self.env.chunk_size, 5000)):
+            yield [self.row_key(row) for row in rows]
+
+    def fetch_rows(self, conn: sa.Connection, wanted: set[tuple[int, str, int, int]]) -> list[Row[Any]]:
+        """Rows of the stream (its filter applied) whose (tip, seri, sira, satir) is wanted."""
+        rows: list[Row[Any]] = []
+        sira = self.col("evrakno_sira")
+        for chunk in in_chunks(sorted({w[2] for w in wanted})):
+            stmt = self._filtered(self.select_rows(), None).where(sira.in_(chunk)).order_by(self.col("Guid"))
+            rows.extend(r for r in conn.execute(stmt) if (*identity(r), r.cha_satir_no) in wanted)
+        return rows

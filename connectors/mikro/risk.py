@@ -1,0 +1,262 @@
+"""Risk limits, a snapshot: the limit from the integrator's view (Mikro keeps no limit column), exposure from
+the account's movements, its open sales orders and its cheques and notes still in the portfolio.
+
+Every document counts at the local figure the feed gives it: an invoice at its totals_local.total
+(converted at document level, as the invoices stream does), an order at its open local total, any
+other movement at its amount times its rate. So the balance a dealer sees here adds up with the
+invoices and collections the feed carries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.base import Partition
+from connectors.mikro import codes
+from connectors.mikro.money import DocMoney
+from connectors.mikro.movements import DISCOUNTS, VAT
+from connectors.mikro.snapshots import Snapshot
+from connectors.sql import for_refs, keyset_chunks
+from mapping.errors import RecordError
+from mapping.money import fixed, minor_units
+from mapping.schema import RiskLimit, Totals
+from mapping.text import required
+
+__all__ = ["RiskLimits"]
+
+_ZERO = Decimal("0.00")
+Figures = dict[str, Decimal]
+
+
+class _Doc:
+    """A document's rows summed in its own currency before it is converted once."""
+
+    __slots__ = ("cins", "debit", "discount", "gross", "invoice", "kur", "total", "vat")
+
+    def __init__(self, cins: Any, kur: Any, debit: bool, invoice: bool) -> None:
+        self.cins, self.kur, self.debit, self.invoice = cins, kur, debit, invoice
+        self.gross = self.discount = self.vat = self.total = _ZERO
+
+    def add(self, money: DocMoney, gross: Any, discount: Any, vat: Any, total: Any = None) -> None:
+        """A row's figures; `total` None: a line that states no total (an order's), net + VAT."""
+        g, d, v = money.doc(gross, "open_balance"), money.doc(discount, "open_balance"), money.doc(vat, "open_balance")
+        self.gross += g
+        self.discount += d
+        self.vat += v
+        self.total += g - d + v if total is None else money.doc(total, "open_balance")
+
+    def totals(self) -> Totals:
+        net = self.gross - self.discount
+        return Totals(gross=self.gross, discount=self.discount, net=net, vat=self.vat, total=self.total)
+
+
+def _add(out: dict[Any, Any], code: Any, value: Callable[[], Decimal]) -> None:
+    """Add to an account's figure; an amount that cannot be converted makes the account's record a dead letter."""
+    if isinstance(out.get(code), RecordError):
+        return
+    try:
+        out[code] = out.get(code, _ZERO) + value()
+    except RecordError as exc:
+        out[code] = exc
+
+
+class RiskLimits(Snapshot):
+    """Limits from the credit-limit view (see README), balance from CARI_HESAP_HAREKETLERI, open
+    orders from SIPARISLER, customer cheques and notes still in the portfolio from ODEME_EMIRLERI."""
+
+    name = "risk_limits"
+    primary_key = ("account_code",)
+    prefix = "cari"
+
+    def table(self) -> sa.Table:
+        return self.env.tables.RISK
+
+    def limits(self) -> sa.Select[Any]:
+        t = self.env.tables
+        r, c = t.RISK.c, t.CARI_HESAPLAR.c
+        return sa.select(r.cari_kod, r.risk_limiti, r.teminat, c.cari_cari_kilitli_flg).select_from(
+            t.RISK.join(
+                t.CARI_HESAPLAR,
+                sa.and_(c.cari_kod == r.cari_kod, c.cari_iptal == sa.false(), c.cari_hidden == sa.false()),
+            )
+        )
+
+    def movements(self) -> sa.Select[Any]:
+        h = self.env.tables.CARI_HESAP_HAREKETLERI.c
+        return sa.select(
+            h.cha_kod,
+            h.cha_evrak_tip,
+            h.cha_evrakno_seri,
+            h.cha_evrakno_sira,
+            h.cha_tip,
+            h.cha_cinsi,
+            h.cha_normal_Iade,
+            h.cha_d_cins,
+            h.cha_d_kur,
+            h.cha_aratoplam,
+            sum((h[n] for n in DISCOUNTS[1:]), h[DISCOUNTS[0]]).label("DISCOUNT"),
+            sum((h[n] for n in VAT[1:]), h[VAT[0]]).label("VAT"),
+            h.cha_meblag,
+        ).where(h.cha_cari_cins == codes.CARI, h.cha_iptal == sa.false(), h.cha_hidden == sa.false())
+
+    def orders(self) -> sa.Select[Any]:
+        o = self.env.tables.SIPARISLER.c
+        return sa.select(
+            o.sip_musteri_kod,
+            o.sip_evrakno_seri,
+            o.sip_evrakno_sira,
+            o.sip_doviz_cinsi,
+            o.sip_doviz_kuru,
+            o.sip_tutar,
+            sum((o[f"sip_iskonto_{n}"] for n in range(2, 7)), o.sip_iskonto_1).label("DISCOUNT"),
+            o.sip_vergi,
+            o.sip_kapat_fl,
+        ).where(
+            o.sip_tip == self.env.sales_order_tip,
+            o.sip_cins.in_(self.env.order_cins("order")),
+            o.sip_iptal == sa.false(),
+            o.sip_hidden == sa.false(),
+        )
+
+    def papers(self) -> sa.Select[Any]:
+        k = self.env.tables.ODEME_EMIRLERI.c
+        return sa.select(k.sck_sahip_cari_kodu, k.sck_doviz, k.sck_doviz_kur, k.sck_tutar).where(
+            k.sck_tip.in_(codes.CHEQUE_NOTE_TYPES),
+            k.sck_sonpoz == codes.IN_PORTFOLIO,
+            k.sck_sahip_cari_cins == codes.CARI,
+            k.sck_iptal == sa.false(),
+            k.sck_hidden == sa.false(),
+        )
+
+    def statements(self) -> list[sa.Select[Any]]:
+        return [self.limits(), self.movements(), self.orders(), self.papers()]
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
+        self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
+        r = self.env.tables.RISK.c
+        base = self.limits()
+
+        def page(last: Any) -> sa.Select[Any]:
+            return (base if last is None else base.where(r.cari_kod > last)).order_by(r.cari_kod)
+
+        yield from keyset_chunks(self.env.engine, page, "cari_kod", self.env.chunk_size, self.attach)
+
+    def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Figures | RecordError]]:
+        accounts = [row.cari_kod for row in rows]
+        money = self.monies()
+        parts = (
+            self.balances(conn, accounts, money),
+            self.open_orders(conn, accounts, money),
+            self.uncashed(conn, accounts, money),
+        )
+        out: list[tuple[Any, Figures | RecordError]] = []
+        for row in rows:
+            values = [part.get(row.cari_kod, _ZERO) for part in parts]
+            error = next((v for v in values if isinstance(v, RecordError)), None)
+            out.append((row, error or dict(zip(("balance", "orders", "uncashed"), values, strict=True))))
+        return out
+
+    def monies(self) -> Callable[[Any, Any], DocMoney]:
+        """One DocMoney per (currency number, rate), shared by the page's documents."""
+        cache: dict[tuple[Any, Any], DocMoney] = {}
+
+        def get(code: Any, kur: Any) -> DocMoney:
+            found = cache.get((code, kur))
+            if found is None:
+                found = cache[code, kur] = DocMoney(self.env, code, kur)
+            return found
+
+        return get
+
+    def _local(self, doc: _Doc, money: DocMoney) -> Decimal:
+        if doc.invoice:
+            local = money.totals_local(doc.totals())
+            if local is None:
+                raise RecordError(f"a {money.currency} invoice has no exchange rate", "open_balance")
+            return local.total
+        return money.amount_local(doc.total, "open_balance")
+
+    def balances(
+        self, conn: sa.Connection, accounts: list[Any], money: Callable[[Any, Any], DocMoney]
+    ) -> dict[Any, Any]:
+        """Per account: debits minus credits of its documents, each at the local figure the feed gives it."""
+        h = self.env.tables.CARI_HESAP_HAREKETLERI.c
+        movements = self.env.movements
+        docs: dict[tuple[Any, ...], _Doc] = {}
+        for r in for_refs(conn, self.movements(), h.cha_kod, accounts):
+            key = (r.cha_kod, r.cha_evrak_tip, r.cha_evrakno_seri, r.cha_evrakno_sira, r.cha_tip)
+            doc = docs.get(key)
+            if doc is None:
+                reading = movements.reading(r.cha_evrak_tip, r.cha_cinsi, r.cha_tip, r.cha_normal_Iade)
+                invoice = reading is not None and reading.kind == "invoice"
+                doc = docs[key] = _Doc(r.cha_d_cins, r.cha_d_kur, r.cha_tip == codes.DEBIT, invoice)
+            doc.add(money(doc.cins, doc.kur), r.cha_aratoplam, r.DISCOUNT, r.VAT, r.cha_meblag)
+        out: dict[Any, Any] = {}
+        for (code, *_), doc in docs.items():
+            _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)) * (1 if doc.debit else -1))
+        return out
+
+    def open_orders(
+        self, conn: sa.Connection, accounts: list[Any], money: Callable[[Any, Any], DocMoney]
+    ) -> dict[Any, Any]:
+        """Per account: the local totals of its sales orders with a line still open."""
+        o = self.env.tables.SIPARISLER.c
+        docs: dict[tuple[Any, ...], tuple[_Doc, list[bool]]] = {}
+        for r in for_refs(conn, self.orders(), o.sip_musteri_kod, accounts):
+            key = (r.sip_musteri_kod, r.sip_evrakno_seri, r.sip_evrakno_sira)
+            found = docs.get(key)
+            if found is None:
+                found = docs[key] = (_Doc(r.sip_doviz_cinsi, r.sip_doviz_kuru, True, True), [])
+            doc, open_ = found
+            doc.add(money(doc.cins, doc.kur), r.sip_tutar, r.DISCOUNT, r.sip_vergi)
+            open_.append(not r.sip_kapat_fl)
+        out: dict[Any, Any] = {}
+        for (code, *_), (doc, open_) in docs.items():
+            if any(open_):
+                _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)))
+        return out
+
+    def uncashed(
+        self, conn: sa.Connection, accounts: list[Any], money: Callable[[Any, Any], DocMoney]
+    ) -> dict[Any, Any]:
+        """Per account: its cheques and notes still in the portfolio, in local currency."""
+        k = self.env.tables.ODEME_EMIRLERI.c
+        out: dict[Any, Any] = {}
+        for code, doviz, kur, tutar in for_refs(conn, self.papers(), k.sck_sahip_cari_kodu, accounts):
+            m = money(doviz, kur)
+            _add(
+                out, code, lambda m=m, tutar=tutar: m.amount_local(m.doc(tutar, "uncashed_cheques"), "uncashed_cheques")
+            )
+        return out
+
+    def key(self, item: tuple[Any, Any]) -> str:
+        return str(item[0].cari_kod)
+
+    def raw(self, item: tuple[Any, Any]) -> dict[str, Any]:
+        row, figures = item
+        shown = {"error": str(figures)} if isinstance(figures, RecordError) else {k: str(v) for k, v in figures.items()}
+        return {**dict(row._mapping), **shown}
+
+    def map(self, item: tuple[Any, Figures | RecordError]) -> RiskLimit:
+        row, f = item
+        if isinstance(f, RecordError):
+            raise f
+        places = minor_units(self.env.local_currency)
+        return RiskLimit(
+            account_code=required(row.cari_kod, "account_code", 100),
+            limit=fixed(row.risk_limiti, places, "limit"),
+            currency=self.env.local_currency,
+            open_balance=f["balance"],
+            open_orders=f["orders"],
+            uncashed_cheques=f["uncashed"],
+            exposure=f["balance"] + f["orders"] + f["uncashed"],
+            collateral=fixed(row.teminat, places, "collateral") or None,
+            blocked=bool(row.cari_cari_kilitli_flg),
+            as_of=self.as_of,
+        )
