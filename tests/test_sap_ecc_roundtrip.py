@@ -6,7 +6,8 @@ are SAP's own representation of a fact, not losses:
   * units are SAP units of measure (ADET -> ST, KOLİ -> KAR, METRE -> M, KG), with the same UN/ECE codes;
   * sales reps are personnel numbers (partner function VE), shown without leading zeros: SR01 -> 1;
   * exchange rates have five decimals (KURRF/KURSF are DEC 9,5), so a foreign document's rate is the
-    scenario's rounded to five places and its local amounts are its amounts at that rate;
+    scenario's rounded to five places and its local amounts are its totals converted at that rate at
+    document level (mapping.money.to_local_totals), the local net spread over the lines (apportion);
   * issued_at is the entry time (ERDAT/ERZET), i.e. when the document was saved; created_at of an account
     is KNA1-ERDAT, a day;
   * document headers have no storage location (items do): the header's warehouse_code is None;
@@ -31,7 +32,8 @@ import pytest
 from connectors.base import SourceContext
 from connectors.sap import SapAdapter, SapSettings
 from connectors.sap.emulator.ecc import EccEmulator
-from mapping.schema import Account, Collection, Invoice, Order, Totals
+from mapping.money import apportion, to_local_totals
+from mapping.schema import Account, Collection, Invoice, Order
 from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
@@ -80,24 +82,16 @@ def local(value: Decimal, rate: Decimal) -> Decimal:
 
 def _sap_document(doc: Invoice | Order, created_at: Any) -> Any:
     """The fact as ECC records it (see the module docstring)."""
+    assert doc.rate is not None
     rate = rate5(doc.rate)
+    totals_local = to_local_totals(doc.totals, rate, SCENARIO.local_currency)
+    shares = apportion(totals_local.net, [line.net for line in doc.lines])
     lines = [
         msgspec.structs.replace(
-            line,
-            unit=UNITS[line.unit or ""],
-            sales_rep_code=REPS.get(line.sales_rep_code or ""),
-            net_local=local(line.net, rate),
+            line, unit=UNITS[line.unit or ""], sales_rep_code=REPS.get(line.sales_rep_code or ""), net_local=share
         )
-        for line in doc.lines
+        for line, share in zip(doc.lines, shares, strict=True)
     ]
-    t = doc.totals
-    totals_local = Totals(
-        gross=local(t.gross, rate),
-        discount=local(t.discount, rate),
-        net=local(t.net, rate),
-        vat=local(t.vat, rate),
-        total=local(t.total, rate),
-    )
     return msgspec.structs.replace(
         doc,
         rate=rate,

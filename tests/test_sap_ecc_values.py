@@ -75,7 +75,8 @@ def test_the_emulator_formats_fields_as_rfc_read_table_does() -> None:
     assert fmt(kna1.by_name["ERDAT"], dt.date(1, 1, 1)) == "00010101"
     konp = TABLES["KONP"]
     assert fmt(konp.by_name["KBETR"], Decimal("-75.00")) == "     75.00-"
-    assert fmt(konp.by_name["KNUMH"], 12) == "0000000012"
+    assert fmt(konp.by_name["KOPOS"], 1) == "01"  # NUMC: zero-padded
+    assert fmt(konp.by_name["KNUMH"], "0000000012") == "0000000012"  # CHAR 10 holding the record number
     zbd1t = TABLES["BSID"].by_name["ZBD1T"]
     assert fmt(zbd1t, 30) == "30 " and fmt(zbd1t, 120) == "*0 "  # "120 " is too wide: cut on the left, starred
     with pytest.raises(ValueError):

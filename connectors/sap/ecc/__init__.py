@@ -5,16 +5,21 @@ EccSource is the ecc_soap flavour of connectors.sap.SapAdapter. See README.md be
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from connectors.base import CheckResult, ConnectorError, SourceContext, Stream
+from connectors.census import CodeCount
 from connectors.http import AuthFailed
+from connectors.sap.ecc import census as code_census
+from connectors.sap.ecc import ddic
+from connectors.sap.ecc.declare import needs
 from connectors.sap.ecc.documents import Invoices, Orders
 from connectors.sap.ecc.masters import Accounts, Products
 from connectors.sap.ecc.pricing import Discounts
 from connectors.sap.ecc.read_table import TableReader
 from connectors.sap.ecc.receivables import Collections
-from connectors.sap.ecc.rfc import EccCallError, Rfc, WrongClient
+from connectors.sap.ecc.rfc import Rfc, WrongClient
 from connectors.sap.ecc.snapshots import RiskLimits, StockLevels
 from connectors.sap.ecc.streams import EccEnv, EccStream
 
@@ -38,12 +43,15 @@ class EccSource:
             self._rfc = Rfc(self.settings)
         return self._rfc
 
-    def env(self) -> EccEnv:
-        reader = TableReader(self.rfc, self.settings.ecc, self.context.chunk_size)
+    def env(self, *, retry: bool = True) -> EccEnv:
+        reader = TableReader(self.rfc, self.settings.ecc, self.context.chunk_size, retry=retry)
         return EccEnv(reader=reader, settings=self.settings, tz=self.context.timezone)
 
     def streams(self) -> list[Stream]:
-        env = self.env()
+        return list(self._streams(self.env()))
+
+    @staticmethod
+    def _streams(env: EccEnv) -> list[EccStream]:
         return [
             Accounts(env),
             Products(env),
@@ -55,6 +63,9 @@ class EccSource:
             Collections(env),
         ]
 
+    def census(self, since: dt.date | None = None) -> list[CodeCount]:
+        return code_census.census(self.env(), since)
+
     def close(self) -> None:
         if self._rfc is not None:
             self._rfc.close()
@@ -62,8 +73,9 @@ class EccSource:
 
     # -- check --------------------------------------------------------------------------------------------
     def check(self) -> list[CheckResult]:
-        """Logon and client, the published function modules, the company code, then every table the streams
-        read (its existence, the fields and the user's authorisation), without retries."""
+        """Logon and client, the published function modules, the company code, then the schema of every enabled
+        stream against the data dictionary (every table and field it reads, their types, the user's right to
+        read them), without retries."""
         try:
             published = self.rfc.functions(retry=False)
         except WrongClient as exc:
@@ -107,20 +119,7 @@ class EccSource:
         return CheckResult("company code", True, f"{code} ({(detail['COMP_NAME'] or '').strip()}), {currency}")
 
     def _check_tables(self) -> list[CheckResult]:
-        wanted: dict[str, set[str]] = {}
-        for stream in self.streams():
-            if isinstance(stream, EccStream):
-                for table, fields in stream.reads().items():
-                    wanted.setdefault(table, set()).update(fields)
-        reader = self.env().reader
-        results = []
-        for table in sorted(wanted):
-            try:
-                reader.columns(table, sorted(wanted[table]), retry=False)
-            except EccCallError as exc:
-                results.append(CheckResult(f"table {table}", False, str(exc)))
-            except ConnectorError as exc:  # the system itself failed: the remaining tables would too
-                return [*results, CheckResult(f"table {table}", False, str(exc))]
-            else:
-                results.append(CheckResult(f"table {table}", True, f"{len(wanted[table])} fields readable"))
-        return results
+        env = self.env(retry=False)
+        enabled = [s for s in self._streams(env) if s.name not in self.context.disabled]
+        wanted = {s.name: needs(s.declared()) for s in enabled}
+        return ddic.check_schema(env.reader, wanted, self.settings.ecc.condition_tables)

@@ -2,8 +2,11 @@
 
 Money per item: the unit price and the gross value are the price condition (KONV, PR00 by default:
 KBETR per KPEIN units, KWERT); the net value is NETWR, so the discount is gross - net; the tax is
-MWSBP and its rate the item's tax classification (TAXM1, setting `vat_rates`). Local amounts are
-each document amount at the document's exchange rate (KURRF), rounded, as FI posts them.
+MWSBP and its rate the item's tax classification (TAXM1, setting `vat_rates`). Header totals are
+SAP's own (NETWR, MWSBK) beside the items' sums: where SAP's figures disagree the engine flags the
+document. Local amounts: SD documents keep none, so the totals are converted at document level at
+the document's rate (KURRF, mapping.money.to_local_totals) and the local net is spread over the
+lines (apportion); a foreign document without a rate has no local amounts (null), not a guess.
 
 Incremental reads take documents created (ERDAT) or changed (AEDAT) on or after the day of
 `since`, plus the documents whose status moved without touching their header:
@@ -25,11 +28,12 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, Join, day, latest
 from mapping.errors import RecordError
-from mapping.money import amount, quantity, unit_price
-from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
+from mapping.money import amount, apportion, minor_units, quantity, to_local_totals, unit_price
+from mapping.schema import DocumentLine, Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 
 __all__ = ["Invoices", "Orders"]
@@ -37,6 +41,24 @@ __all__ = ["Invoices", "Orders"]
 ONE = Decimal("1.000000")
 _ITEM_KEY = ("VBELN", "POSNR")
 _HEADER_ITEM = "000000"
+_ZERO = Decimal("0.00")
+_AREA = ("VKORG", "VTWEG", "SPART")
+
+PARTNERS = Read("VBPA", ("VBELN", "POSNR", "PARVW"), ("PERNR",))
+PRICES = Read("KONV", ("KNUMV", "KPOSN", "STUNR", "ZAEHK"), ("KBETR", "KPEIN", "KWERT", "KINAK"), where=("KSCHL",))
+ORDER_ITEMS = Read(
+    "VBAP", _ITEM_KEY, ("MATNR", "PSTYV", "ABGRU", "KWMENG", "VRKME", "NETWR", "MWSBP", "TAXM1", "WERKS", "LGORT")
+)
+ORDER_STATUS = Read("VBUK", ("VBELN",), ("GBSTK", "ABSTK"))
+ORDER_RATE = Read("VBKD", _ITEM_KEY, ("KURRF",))
+DELIVERIES = Read("VBFA", ("VBELV", "POSNV", "VBELN", "POSNN", "VBTYP_N"), ("RFMNG", "ERDAT", "ERZET"))
+FLOW = Read("VBFA", DELIVERIES.key, ("ERDAT", "ERZET"), where=("VBTYP_V",))
+INVOICE_ITEMS = Read(
+    "VBRP", _ITEM_KEY, ("FKIMG", "VRKME", "NETWR", "MWSBP", "MATNR", "PSTYV", "WERKS", "LGORT", "TAXM1", "AUBEL")
+)
+CANCELLATIONS = Read("VBRK", ("VBELN",), ("SFAKN", "ERDAT", "ERZET"), where=("VBTYP", *_AREA))
+RETURN_REQUESTS = Read("VBAK", ("VBELN",), ("VGBEL", "VGTYP"))
+PAYMENT_TERMS = Read("T052", ("ZTERM", "ZTAGG"), ("ZTAG1",))
 
 
 def _required_date(value: str, field: str) -> dt.date:
@@ -47,34 +69,27 @@ def _required_date(value: str, field: str) -> dt.date:
 
 
 class _Money:
-    """A document's currency and exchange rate, and its amounts in both currencies."""
+    """A document's currency and exchange rate, its amounts, and their local counterparts."""
 
     def __init__(self, currency: str, local_currency: str, kurrf: str | None) -> None:
         self.currency = currency
         self.local_currency = local_currency
         self.local = currency == local_currency
-        self.rate = ONE if self.local else v.rate(kurrf, "rate")
+        # A foreign document without a rate has unknown local amounts: null, never a guessed rate.
+        self.rate: Decimal | None = ONE if self.local else (v.rate(kurrf, "rate") if v.number(kurrf, "rate") else None)
 
     def doc(self, value: Decimal, field: str) -> Decimal:
         return amount(value, field, self.currency)  # type: ignore[return-value]
 
-    def to_local(self, value: Decimal, field: str) -> Decimal:
-        if self.local:
-            return value
-        return amount(value * self.rate, field, self.local_currency)  # type: ignore[return-value]
-
-    def totals(self, gross: Decimal, discount: Decimal, net: Decimal, vat: Decimal) -> tuple[Totals, Totals]:
-        doc = Totals(gross=gross, discount=discount, net=net, vat=vat, total=net + vat)
-        if self.local:
-            return doc, doc
-        local = Totals(
-            gross=self.to_local(gross, "totals_local.gross"),
-            discount=self.to_local(discount, "totals_local.discount"),
-            net=self.to_local(net, "totals_local.net"),
-            vat=self.to_local(vat, "totals_local.vat"),
-            total=self.to_local(net + vat, "totals_local.total"),
-        )
-        return doc, local
+    def totals(self, totals: Totals, lines: Sequence[DocumentLine]) -> Totals | None:
+        """The local totals, each line's net_local set to its share of the local net."""
+        if self.rate is None:
+            return None
+        local = totals if self.local else to_local_totals(totals, self.rate, self.local_currency)
+        shares = apportion(local.net, [line.net for line in lines], minor_units(self.local_currency))
+        for line, share in zip(lines, shares, strict=True):
+            line.net_local = share
+        return local
 
 
 class _Document(EccStream):
@@ -88,18 +103,10 @@ class _Document(EccStream):
 
     def partners(self) -> Join:
         rep = self.env.settings.sales_rep_partner_function
-        return Join("VBPA", ("VBELN", "POSNR", "PARVW"), ("PERNR",), "VBELN", "VBELN", w.eq("PARVW", rep))
+        return Join(PARTNERS, "VBELN", "VBELN", w.eq("PARVW", rep))
 
     def prices(self) -> Join:
-        kschl = self.env.options.price_condition_type
-        return Join(
-            "KONV",
-            ("KNUMV", "KPOSN", "STUNR", "ZAEHK"),
-            ("KBETR", "KPEIN", "KWERT", "KINAK"),
-            "KNUMV",
-            "KNUMV",
-            w.eq("KSCHL", kschl),
-        )
+        return Join(PRICES, "KNUMV", "KNUMV", w.eq("KSCHL", self.env.options.price_condition_type))
 
     def extra_heads(self, since: str, seen: set[str]) -> tuple[list[Row], dict[str, dt.datetime]]:
         """Documents changed through other tables since day `since`, and when, not among `seen`."""
@@ -128,11 +135,13 @@ class _Document(EccStream):
         )
 
     def lines(self, item: Item, money: _Money, header_rep: str | None, cls: type, **per_line: Any) -> list[Any]:
-        """The document's items as lines; `per_line` maps extra line fields to functions of the item row."""
+        """The document's items as lines (net_local set later); `per_line` maps extra line fields to functions
+        of the item row."""
         s = self.env.settings
         # An item may carry the price condition more than once; an inactive one (KINAK) was overridden.
         prices = {p["KPOSN"]: p for p in item["KONV"] if not p["KINAK"]}
         reps = {p["POSNR"]: p["PERNR"] for p in item["VBPA"] if p["POSNR"] != _HEADER_ITEM}
+        by_plant = self.env.options.warehouse_code == "plant_and_storage_location"
         out = []
         for row in sorted(item[self.items_table], key=lambda r: r["POSNR"]):
             posnr = row["POSNR"]
@@ -148,7 +157,6 @@ class _Document(EccStream):
                 gross = net
             unit = clean(row["VRKME"])
             storage = clean(row["LGORT"])
-            by_plant = self.env.options.warehouse_code == "plant_and_storage_location"
             out.append(
                 cls(
                     line_no=v.integer(posnr, "lines.line_no"),
@@ -163,7 +171,7 @@ class _Document(EccStream):
                     net=net,
                     vat_rate=self.vat_rate(row["TAXM1"], "lines.vat_rate"),
                     vat=money.doc(v.number(row["MWSBP"], "lines.vat"), "lines.vat"),
-                    net_local=money.to_local(net, "lines.net_local"),
+                    net_local=None,
                     warehouse_code=f"{row['WERKS']}/{storage}" if by_plant and storage else storage,
                     sales_rep_code=v.personnel(reps.get(posnr)) or header_rep,
                     **{name: make(row) for name, make in per_line.items()},
@@ -175,8 +183,16 @@ class _Document(EccStream):
         return next((v.personnel(p["PERNR"]) for p in item["VBPA"] if p["POSNR"] == _HEADER_ITEM), None)
 
 
+def _totals(lines: Sequence[DocumentLine], net: Decimal, vat: Decimal) -> Totals:
+    """SAP's header net and tax beside the items' gross: gross - discount = net by construction, and the
+    items' sums are checked against these by the engine."""
+    gross = sum((line.gross for line in lines), _ZERO)
+    return Totals(gross=gross, discount=gross - net, net=net, vat=vat, total=net + vat)
+
+
 class Orders(_Document):
-    """Sales orders (VBAK-VBTYP C). Status from VBUK (GBSTK, ABSTK) and the delivery block (LIFSK)."""
+    """Sales orders (VBAK-VBTYP C, but the order types `ecc.excluded_order_types` leaves out). Status from VBUK
+    (GBSTK, ABSTK) and the delivery block (LIFSK)."""
 
     name = "orders"
     primary_key = ("number",)
@@ -184,54 +200,43 @@ class Orders(_Document):
     items_table = "VBAP"
     quantity_field = "KWMENG"
 
-    def fields(self) -> Sequence[str]:
-        return ("VBELN", "ERDAT", "ERZET", "AEDAT", "AUDAT", "VBTYP", "NETWR", "WAERK", "KUNNR", "KNUMV", "LIFSK")
+    def head_read(self) -> Read:
+        excluded = ("AUART",) if self.env.options.excluded_order_types else ()
+        return Read(
+            "VBAK",
+            ("VBELN",),
+            ("ERDAT", "ERZET", "AEDAT", "AUDAT", "VBTYP", "NETWR", "WAERK", "KUNNR", "KNUMV", "LIFSK"),
+            where=(*_AREA, *excluded),
+        )
 
     def condition(self) -> str | None:
-        return w.and_(w.eq("VBTYP", codes.VBTYP_ORDER), self.env.area())
+        excluded = sorted(self.env.options.excluded_order_types)
+        return w.and_(
+            w.eq("VBTYP", codes.VBTYP_ORDER), w.not_in("AUART", excluded) if excluded else None, self.env.area()
+        )
 
     def joins(self) -> Sequence[Join]:
         return (
-            Join(
-                "VBAP",
-                _ITEM_KEY,
-                ("MATNR", "PSTYV", "ABGRU", "KWMENG", "VRKME", "NETWR", "MWSBP", "TAXM1", "WERKS", "LGORT"),
-                "VBELN",
-                "VBELN",
-            ),
-            Join("VBUK", ("VBELN",), ("GBSTK", "ABSTK"), "VBELN", "VBELN"),
-            Join("VBKD", _ITEM_KEY, ("KURRF",), "VBELN", "VBELN", w.eq("POSNR", _HEADER_ITEM)),
+            Join(ORDER_ITEMS, "VBELN", "VBELN"),
+            Join(ORDER_STATUS, "VBELN", "VBELN"),
+            Join(ORDER_RATE, "VBELN", "VBELN", w.eq("POSNR", _HEADER_ITEM)),
             self.partners(),
-            Join(
-                "VBFA",
-                ("VBELV", "POSNV", "VBELN", "POSNN", "VBTYP_N"),
-                ("RFMNG", "ERDAT", "ERZET"),
-                "VBELV",
-                "VBELN",
-                w.eq("VBTYP_N", codes.VBTYP_DELIVERY),
-            ),
+            Join(DELIVERIES, "VBELV", "VBELN", w.eq("VBTYP_N", codes.VBTYP_DELIVERY)),
             self.prices(),
         )
 
+    def declared(self) -> list[Read]:
+        return [*super().declared(), FLOW]
+
     def extra_heads(self, since: str, seen: set[str]) -> tuple[list[Row], dict[str, dt.datetime]]:
-        flow = self.reader.rows(
-            "VBFA",
-            ("ERDAT", "ERZET"),
-            ("VBELV", "POSNV", "VBELN", "POSNN", "VBTYP_N"),
-            w.and_(w.eq("VBTYP_V", codes.VBTYP_ORDER), w.ge("ERDAT", since)),
-        )
+        flow = self.reader.rows(FLOW, w.and_(w.eq("VBTYP_V", codes.VBTYP_ORDER), w.ge("ERDAT", since)))
         when: dict[str, dt.datetime] = {}
         for row in flow:
             moment = self.moment(row["ERDAT"], row["ERZET"])
             if row["VBELV"] not in seen and moment is not None:
                 when[row["VBELV"]] = max(moment, when.get(row["VBELV"], moment))
-        heads = self.reader.rows_in("VBAK", self.fields(), self.key_fields, "VBELN", sorted(when), self.condition())
+        heads = self.reader.rows_in(self.head_read(), "VBELN", sorted(when), self.condition())
         return heads, when
-
-    def reads(self) -> dict[str, set[str]]:
-        out = super().reads()
-        out["VBFA"].update(("VBTYP_V", "ERDAT", "ERZET"))
-        return out
 
     def cursor(self, item: Item) -> dt.datetime | None:
         flows = (self.moment(f.get("ERDAT"), f.get("ERZET")) for f in item.get("VBFA", ()))
@@ -255,7 +260,9 @@ class Orders(_Document):
             return bool(row["ABGRU"]) or shipped.get(row["POSNR"], Decimal(0)) >= ordered
 
         lines = self.lines(item, money, rep, OrderLine, shipped_quantity=delivered, closed=closed)
-        totals, totals_local = self._totals(money, lines, money.doc(v.number(r["NETWR"], "totals.net"), "totals.net"))
+        # VBAK keeps no tax total: the items' tax is the order's.
+        vat = sum((line.vat for line in lines), _ZERO)
+        totals = _totals(lines, money.doc(v.number(r["NETWR"], "totals.net"), "totals.net"), vat)
         return Order(
             number=required(codes.alpha_out(r["VBELN"]), "number", 100),
             account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
@@ -265,16 +272,10 @@ class Orders(_Document):
             currency=money.currency,
             rate=money.rate,
             totals=totals,
-            totals_local=totals_local,
+            totals_local=money.totals(totals, lines),
             sales_rep_code=rep,
             lines=lines,
         )
-
-    @staticmethod
-    def _totals(money: _Money, lines: list[Any], net: Decimal) -> tuple[Totals, Totals]:
-        gross = sum((line.gross for line in lines), Decimal("0.00"))
-        vat = sum((line.vat for line in lines), Decimal("0.00"))
-        return money.totals(gross, gross - net, net, vat)
 
 
 class Invoices(_Document):
@@ -289,58 +290,49 @@ class Invoices(_Document):
     items_table = "VBRP"
     quantity_field = "FKIMG"
 
-    def fields(self) -> Sequence[str]:
-        return (
-            "VBELN",
-            "FKART",
-            "VBTYP",
-            "WAERK",
-            "KNUMV",
-            "FKDAT",
-            "ZTERM",
-            "KURRF",
-            "NETWR",
-            "MWSBK",
-            "KUNAG",
-            "XBLNR",
-            "FKSTO",
-            "ERDAT",
-            "ERZET",
-            "AEDAT",
+    def head_read(self) -> Read:
+        return Read(
+            "VBRK",
+            ("VBELN",),
+            (
+                "FKART",
+                "VBTYP",
+                "WAERK",
+                "KNUMV",
+                "FKDAT",
+                "ZTERM",
+                "KURRF",
+                "NETWR",
+                "MWSBK",
+                "KUNAG",
+                "XBLNR",
+                "FKSTO",
+                "ERDAT",
+                "ERZET",
+                "AEDAT",
+            ),
+            optional={"XBLNR": "invoices.document_no"},
+            where=_AREA,
         )
 
     def condition(self) -> str | None:
         return w.and_(w.not_in("VBTYP", sorted(codes.SKIPPED_CATEGORIES)), self.env.area())
 
     def joins(self) -> Sequence[Join]:
-        return (
-            Join(
-                "VBRP",
-                _ITEM_KEY,
-                ("FKIMG", "VRKME", "NETWR", "MWSBP", "MATNR", "PSTYV", "WERKS", "LGORT", "TAXM1", "AUBEL"),
-                "VBELN",
-                "VBELN",
-            ),
-            self.partners(),
-            self.prices(),
-        )
+        return (Join(INVOICE_ITEMS, "VBELN", "VBELN"), self.partners(), self.prices())
 
-    def reads(self) -> dict[str, set[str]]:
-        out = super().reads()
-        out["VBRK"].add("SFAKN")
-        out["VBAK"] = {"VBELN", "VGBEL", "VGTYP"}
-        out["T052"] = {"ZTERM", "ZTAGG", "ZTAG1"}
-        return out
+    def declared(self) -> list[Read]:
+        return [*super().declared(), CANCELLATIONS, RETURN_REQUESTS, PAYMENT_TERMS]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.terms = self._terms()
         return super().read(since, partition)
 
     def _terms(self) -> dict[str, str]:
-        """Payment terms -> T052-ZTAG1 (days to the net due date) of their first day limit, as text: a value
-        RFC_READ_TABLE could not write (DEC 3: 100 days and more overflow) spoils its invoices, not the read."""
+        """Payment terms -> T052-ZTAG1 (days to the net due date) of their first day limit, as text: a bad value
+        spoils the invoices with those terms, not the read."""
         terms: dict[str, str] = {}
-        for row in sorted(self.reader.rows("T052", ("ZTAG1",), ("ZTERM", "ZTAGG")), key=lambda r: r["ZTAGG"]):
+        for row in sorted(self.reader.rows(PAYMENT_TERMS), key=lambda r: r["ZTAGG"]):
             terms.setdefault(row["ZTERM"], row["ZTAG1"])
         return terms
 
@@ -353,18 +345,14 @@ class Invoices(_Document):
             for line in item["VBRP"]
             if line["AUBEL"]
         ]
-        requests = {
-            r["VBELN"]: r for r in self.reader.rows_in("VBAK", ("VGBEL", "VGTYP"), ("VBELN",), "VBELN", returns)
-        }
+        requests = {r["VBELN"]: r for r in self.reader.rows_in(RETURN_REQUESTS, "VBELN", returns)}
         for item in items:
             item["VBAK"] = [requests[x["AUBEL"]] for x in item["VBRP"] if x["AUBEL"] in requests][:1]
         return items
 
     def extra_heads(self, since: str, seen: set[str]) -> tuple[list[Row], dict[str, dt.datetime]]:
         cancellations = self.reader.rows(
-            "VBRK",
-            ("SFAKN", "ERDAT", "ERZET"),
-            self.key_fields,
+            CANCELLATIONS,
             w.and_(w.in_("VBTYP", sorted(codes.CANCELLATION_CATEGORIES)), w.ge("ERDAT", since), self.env.area()),
         )
         when: dict[str, dt.datetime] = {}
@@ -372,7 +360,7 @@ class Invoices(_Document):
             moment = self.moment(row["ERDAT"], row["ERZET"])
             if row["SFAKN"] and row["SFAKN"] not in seen and moment is not None:
                 when[row["SFAKN"]] = max(moment, when.get(row["SFAKN"], moment))
-        heads = self.reader.rows_in("VBRK", self.fields(), self.key_fields, "VBELN", sorted(when), self.condition())
+        heads = self.reader.rows_in(self.head_read(), "VBELN", sorted(when), self.condition())
         return heads, when
 
     def fetch(self, keys: Sequence[str]) -> list[Any]:
@@ -389,16 +377,13 @@ class Invoices(_Document):
         rep = self.header_rep(item)
         lines = self.lines(item, money, rep, InvoiceLine)
         net = money.doc(v.number(r["NETWR"], "totals.net"), "totals.net")
-        gross = sum((line.gross for line in lines), Decimal("0.00"))
-        totals, totals_local = money.totals(
-            gross, gross - net, net, money.doc(v.number(r["MWSBK"], "totals.vat"), "totals.vat")
-        )
+        totals = _totals(lines, net, money.doc(v.number(r["MWSBK"], "totals.vat"), "totals.vat"))
         date = _required_date(r["FKDAT"], "date")
         request = item["VBAK"][0] if item["VBAK"] else {}
         original = request.get("VGBEL") if request.get("VGTYP") == codes.VBTYP_INVOICE else None
         return Invoice(
             number=required(codes.alpha_out(r["VBELN"]), "number", 100),
-            document_no=clean(r["XBLNR"]),
+            document_no=clean(r.get("XBLNR")),
             kind=kind,
             account_code=required(codes.alpha_out(r["KUNAG"]), "account_code", 100),
             date=date,
@@ -407,7 +392,7 @@ class Invoices(_Document):
             currency=money.currency,
             rate=money.rate,
             totals=totals,
-            totals_local=totals_local,
+            totals_local=money.totals(totals, lines),
             cancelled=v.flag(r["FKSTO"]),
             original_invoice=(codes.alpha_out(original) or None) if kind == "return" else None,
             sales_rep_code=rep,

@@ -11,11 +11,12 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, Join, latest
 from mapping.money import quantity
 from mapping.schema import Account, Product, UnitConversion
-from mapping.taxid import tax_id
+from mapping.taxid import tax_identity
 from mapping.text import clean, email, phone, required
 
 __all__ = ["Accounts", "Products"]
@@ -32,54 +33,60 @@ class Accounts(EccStream):
     table = "KNA1"
     key_fields = ("KUNNR",)
 
-    def fields(self) -> Sequence[str]:
+    def head_read(self) -> Read:
         o = self.env.options
-        return (
-            "KUNNR",
-            "NAME1",
-            "NAME2",
-            "NAME3",
-            "NAME4",
-            "LAND1",
-            "ORT01",
-            "STRAS",
-            "TELF1",
-            "ADRNR",
-            "ERDAT",
-            "LIFNR",
-            "LOEVM",
-            "SPERR",
-            "AUFSD",
-            "STKZN",
-            o.tax_office_field,
-            o.tax_number_field,
+        return Read(
+            "KNA1",
+            ("KUNNR",),
+            (
+                "NAME1",
+                "NAME2",
+                "NAME3",
+                "NAME4",
+                "LAND1",
+                "ORT01",
+                "STRAS",
+                "TELF1",
+                "ADRNR",
+                "ERDAT",
+                "LIFNR",
+                "LOEVM",
+                "SPERR",
+                "AUFSD",
+                "STKZN",
+                o.tax_office_field,
+                o.tax_number_field,
+            ),
+            optional={
+                "NAME3": "accounts.title (its third name line)",
+                "NAME4": "accounts.title (its fourth name line)",
+                "LIFNR": "accounts.kind (customers that are vendors too stay 'customer')",
+                "STKZN": "accounts.is_individual",
+            },
+            remap={o.tax_office_field: "ecc.tax_office_field", o.tax_number_field: "ecc.tax_number_field"},
         )
 
     def joins(self) -> Sequence[Join]:
         s = self.env.settings
         functions = w.in_("PARVW", sorted({s.sales_rep_partner_function, s.parent_partner_function}))
         return (
-            Join("KNB1", ("KUNNR", "BUKRS"), ("ZTERM", "LOEVM", "SPERR"), "KUNNR", "KUNNR", self.env.company()),
+            Join(Read("KNB1", ("KUNNR", "BUKRS"), ("ZTERM", "LOEVM", "SPERR")), "KUNNR", "KUNNR", self.env.company()),
             Join(
-                "KNVV",
-                ("KUNNR", "VKORG", "VTWEG", "SPART"),
-                ("KDGRP", "BZIRK", "WAERS", "ZTERM", "LOEVM", "AUFSD"),
+                Read(
+                    "KNVV", ("KUNNR", "VKORG", "VTWEG", "SPART"), ("KDGRP", "BZIRK", "WAERS", "ZTERM", "LOEVM", "AUFSD")
+                ),
                 "KUNNR",
                 "KUNNR",
                 self.env.area(),
             ),
             Join(
-                "KNVP",
-                ("KUNNR", "VKORG", "VTWEG", "SPART", "PARVW", "PARZA"),
-                ("PERNR", "KUNN2"),
+                Read("KNVP", ("KUNNR", "VKORG", "VTWEG", "SPART", "PARVW", "PARZA"), ("PERNR", "KUNN2")),
                 "KUNNR",
                 "KUNNR",
                 w.and_(functions, self.env.area()),
             ),
             Join(
-                "ADR6",
-                ("ADDRNUMBER", "PERSNUMBER", "DATE_FROM", "CONSNUMBER"),
-                ("FLGDEFAULT", "SMTP_ADDR"),
+                Read("ADR6", ("ADDRNUMBER", "PERSNUMBER", "DATE_FROM", "CONSNUMBER"), ("FLGDEFAULT", "SMTP_ADDR")),
                 "ADDRNUMBER",
                 "ADRNR",
                 w.eq("PERSNUMBER", ""),
@@ -103,15 +110,17 @@ class Accounts(EccStream):
         parent = next((p["KUNN2"] for p in partners if p.get("PARVW") == s.parent_partner_function), None)
         mails = sorted(item["ADR6"], key=lambda a: (a.get("FLGDEFAULT") != "X", a.get("CONSNUMBER", "")))
         country = clean(r["LAND1"])
-        tax, tax_kind = tax_id(r.get(o.tax_number_field), "tax_id", country or "TR")
+        individual = v.flag(r.get("STKZN"))
+        tax = tax_identity(r.get(o.tax_number_field), country or "TR", individual)
         return Account(
             code=required(codes.alpha_out(r["KUNNR"]), "code", 100),
-            title=required(" ".join(r[f] for f in ("NAME1", "NAME2", "NAME3", "NAME4") if r[f]), "title", 2000),
-            tax_id=tax,
-            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            title=required(" ".join(r[f] for f in ("NAME1", "NAME2", "NAME3", "NAME4") if r.get(f)), "title", 2000),
+            tax_id=tax.value,
+            tax_id_kind=tax.kind,
+            tax_id_valid=tax.valid,
             tax_office=clean(r.get(o.tax_office_field)),
-            kind="both" if r["LIFNR"] else "customer",
-            is_individual=v.flag(r["STKZN"]),
+            kind="both" if r.get("LIFNR") else "customer",
+            is_individual=individual,
             currency=codes.sap_currency(sales.get("WAERS"), "currency"),
             group_code=clean(sales.get("KDGRP")),
             region_code=clean(sales.get("BZIRK")),
@@ -141,9 +150,14 @@ class Products(EccStream):
     table = "MARA"
     key_fields = ("MATNR",)
 
-    def fields(self) -> Sequence[str]:
+    def head_read(self) -> Read:
         brand = self.env.options.brand_field
-        return ("MATNR", "ERSDA", "LAEDA", "LVORM", "MTART", "MATKL", "MEINS", "EAN11", *((brand,) if brand else ()))
+        return Read(
+            "MARA",
+            ("MATNR",),
+            ("ERSDA", "LAEDA", "LVORM", "MTART", "MATKL", "MEINS", "EAN11", *((brand,) if brand else ())),
+            remap={brand: "ecc.brand_field"} if brand else {},
+        )
 
     def condition(self) -> str | None:
         services = self.env.options.service_material_types
@@ -155,13 +169,25 @@ class Products(EccStream):
     def joins(self) -> Sequence[Join]:
         o = self.env.options
         return (
-            Join("MAKT", ("MATNR", "SPRAS"), ("MAKTX",), "MATNR", "MATNR"),
-            Join("MARM", ("MATNR", "MEINH"), ("UMREZ", "UMREN", "EAN11"), "MATNR", "MATNR"),
-            Join("MEAN", ("MATNR", "MEINH", "LFNUM"), ("EAN11", "HPEAN"), "MATNR", "MATNR"),
+            Join(Read("MAKT", ("MATNR", "SPRAS"), ("MAKTX",)), "MATNR", "MATNR"),
+            Join(Read("MARM", ("MATNR", "MEINH"), ("UMREZ", "UMREN", "EAN11")), "MATNR", "MATNR"),
             Join(
-                "MVKE", ("MATNR", "VKORG", "VTWEG"), ("KONDM", "LVORM"), "MATNR", "MATNR", self.env.area(division=False)
+                Read(
+                    "MEAN",
+                    ("MATNR", "MEINH", "LFNUM"),
+                    ("EAN11", "HPEAN"),
+                    optional={"HPEAN": "products.barcodes (the main EAN first; without it, in MEAN order)"},
+                ),
+                "MATNR",
+                "MATNR",
             ),
-            Join("MLAN", ("MATNR", "ALAND"), ("TAXM1",), "MATNR", "MATNR", w.eq("ALAND", o.tax_country)),
+            Join(
+                Read("MVKE", ("MATNR", "VKORG", "VTWEG"), ("KONDM", "LVORM")),
+                "MATNR",
+                "MATNR",
+                self.env.area(division=False),
+            ),
+            Join(Read("MLAN", ("MATNR", "ALAND"), ("TAXM1",)), "MATNR", "MATNR", w.eq("ALAND", o.tax_country)),
         )
 
     def cursor(self, item: Item) -> dt.datetime | None:

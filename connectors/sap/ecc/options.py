@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from connectors.http import check_url
 
-__all__ = ["DEFAULT_CONDITION_TABLES", "EccOptions"]
+__all__ = ["DEFAULT_CONDITION_TABLES", "DEFAULT_OTHER_DOCUMENT_TYPES", "EccOptions"]
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,29}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_/]{0,29}$")]
@@ -21,6 +21,17 @@ DEFAULT_CONDITION_TABLES: dict[str, list[str]] = {
     "A005": ["K005"],  # customer/material discount
     "A007": ["K007"],  # customer discount
     "A305": ["PR00"],  # customer-specific price
+}
+
+# Document types (BKPF-BLART) of customer items that are not collections, and why: SAP's standard types
+# for what else lands on a customer account (UNCONFIRMED: document types are customising, T003).
+DEFAULT_OTHER_DOCUMENT_TYPES: dict[str, str] = {
+    "RV": "billing document's receivable: the invoice itself, sent in invoices",
+    "DR": "customer invoice entered in FI, not a billing document",
+    "DG": "customer credit memo entered in FI",
+    "DA": "customer document",
+    "AB": "clearing or reversal document",
+    "SA": "G/L account document",
 }
 
 
@@ -55,6 +66,19 @@ class EccOptions(BaseModel):
     condition_tables: dict[TableName, ConditionTypes] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_CONDITION_TABLES.items()},
         description="discount condition tables -> condition types read from each (UNCONFIRMED: pricing procedure)",
+    )
+    excluded_order_types: dict[Annotated[str, StringConstraints(min_length=1, max_length=4)], str] = Field(
+        default_factory=dict,
+        description="sales document types (VBAK-AUART) of category C left out of orders -> why (e.g. consignment)",
+    )
+    ignored_condition_types: dict[Annotated[str, StringConstraints(min_length=1, max_length=4)], str] = Field(
+        default_factory=dict,
+        description="condition types found in the condition tables that are not discounts (list prices, freight) "
+        "-> why: the census counts them as left out, not unknown",
+    )
+    other_document_types: dict[Annotated[str, StringConstraints(min_length=1, max_length=2)], str] = Field(
+        default_factory=lambda: dict(DEFAULT_OTHER_DOCUMENT_TYPES),
+        description="document types (BLART) of customer items that are not collections -> why (UNCONFIRMED)",
     )
     credit_control_area: str | None = Field(None, max_length=4, description="KNKK-KKBER to read; none: all")
     plants: list[str] = Field(default_factory=list, description="MARD-WERKS to read; empty: all plants")

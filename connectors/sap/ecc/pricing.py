@@ -19,6 +19,7 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item
 from mapping.errors import RecordError
@@ -26,7 +27,7 @@ from mapping.money import amount, percent, quantity, unit_price
 from mapping.schema import Discount, DiscountKind
 from mapping.text import required
 
-__all__ = ["DIMENSIONS", "Discounts"]
+__all__ = ["DIMENSIONS", "KONM", "KONP", "Discounts"]
 
 # Condition table field -> the discount's dimension, in the schema's scope order.
 DIMENSIONS: dict[str, str] = {
@@ -39,7 +40,8 @@ DIMENSIONS: dict[str, str] = {
 _SCOPE_ORDER = ("account", "account_group", "product", "product_group")
 _KINDS: dict[str, DiscountKind] = {"A": "percent", "B": "amount", "C": "fixed_price"}
 _PER_MILLE = Decimal(10)
-_KONP = ("KOPOS", "KSCHL", "KBETR", "KONWA", "KPEIN", "KRECH", "LOEVM_KO")
+KONP = Read("KONP", ("KNUMH", "KOPOS"), ("KSCHL", "KBETR", "KONWA", "KPEIN", "KRECH", "LOEVM_KO"))
+KONM = Read("KONM", ("KNUMH", "KOPOS", "KLFN1"), ("KSTBM", "KBETR"))
 
 
 class Discounts(EccStream):
@@ -48,29 +50,37 @@ class Discounts(EccStream):
     replication_key = None
     key_fields = ("KNUMH",)
 
-    def reads(self) -> dict[str, set[str]]:
-        out = {table: {"KAPPL", "KSCHL", "DATAB", "DATBI", "KNUMH"} for table in self.env.options.condition_tables}
-        out["KONP"] = {"KNUMH", *_KONP}
-        out["KONM"] = {"KNUMH", "KOPOS", "KLFN1", "KSTBM", "KBETR"}
-        return out
+    @staticmethod
+    def records(table: str) -> Read:
+        """A condition table: its record number, type and validity, the dimensions it has, the sales area."""
+        return Read(
+            table,
+            ("KNUMH",),
+            ("KSCHL", "DATAB", "DATBI"),
+            where=("KAPPL", "VKORG", "VTWEG"),
+            conditional=(*DIMENSIONS, "SPART"),
+        )
+
+    def declared(self) -> list[Read]:
+        return [*(self.records(table) for table in self.env.options.condition_tables), KONP, KONM]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         for table, types in self.env.options.condition_tables.items():
-            present = {c.name for c in self.reader.columns(table, [])}
+            read = self.records(table)
+            present = set(self.reader.present(read))
             dims = [f for f in DIMENSIONS if f in present]
             area = self.env.area(division="SPART" in present)
             condition = w.and_(w.eq("KAPPL", "V"), w.in_("KSCHL", types), area)
-            fields = ("KSCHL", *dims, "DATAB", "DATBI")
-            for heads in self.reader.pages(table, fields, self.key_fields, condition):
+            for heads in self.reader.pages(read, condition):
                 yield self._items(table, dims, heads)
 
     def _items(self, table: str, dims: list[str], heads: list[Row]) -> list[Item]:
         knumh = [h["KNUMH"] for h in heads]
         items_by_record: dict[str, list[Row]] = {}
-        for row in self.reader.rows_in("KONP", _KONP, ("KNUMH", "KOPOS"), "KNUMH", knumh):
+        for row in self.reader.rows_in(KONP, "KNUMH", knumh):
             items_by_record.setdefault(row["KNUMH"], []).append(row)
         scales: dict[tuple[str, str], list[Row]] = {}
-        for row in self.reader.rows_in("KONM", ("KSTBM", "KBETR"), ("KNUMH", "KOPOS", "KLFN1"), "KNUMH", knumh):
+        for row in self.reader.rows_in(KONM, "KNUMH", knumh):
             scales.setdefault((row["KNUMH"], row["KOPOS"]), []).append(row)
         out: list[Item] = []
         for head in heads:

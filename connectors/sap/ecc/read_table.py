@@ -1,13 +1,16 @@
 """Reading ECC tables through RFC_READ_TABLE: field metadata, row-width splitting, paging, parsing.
 
 RFC_READ_TABLE returns each row as one text of at most 512 characters (DATA-WA), fields at the
-OFFSET and LENGTH its FIELDS table reports. When the wanted fields are wider than that, they are
-read in several calls of the same selection and page, each carrying the table's key fields, and
-the parts are joined again by key. Pages are ROWSKIPS/ROWCOUNT windows of one selection; a read
-ends with a page shorter than ROWCOUNT.
+OFFSET and LENGTH its FIELDS table reports. Called with NO_DATA and no FIELDS it lists every field
+of the table with its length and ABAP type, without the width limit (the width check and the
+SELECT both skip NO_DATA): that listing, once per table, says which fields this system has and how
+wide they are. When the wanted fields are wider than a row, they are read in several calls of the
+same selection and page, each carrying the table's key fields, and the parts are joined by key.
+Pages are ROWSKIPS/ROWCOUNT windows of one selection; a read ends with a page shorter than ROWCOUNT.
 
-Rows come back as {field: stripped text}; the streams convert values (values.py), so one bad
-value makes one bad record, not a failed read.
+Rows come back as {field: stripped text}, without the optional fields the system lacks; the streams
+convert values (values.py), so one bad value makes one bad record, not a failed read. An answer
+without its FIELDS or DATA table is an error, never an empty page.
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ from typing import Any
 
 from lxml import etree
 
+from connectors.sap.ecc import soap
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.ecc.rfc import EccCallError, Rfc
 
-__all__ = ["Column", "Row", "TableReader"]
+__all__ = ["GUIDANCE", "Column", "Row", "TableReader", "parse_rows"]
 
 Row = dict[str, str]
 
-_GUIDANCE = {
+GUIDANCE = {
     "TABLE_NOT_AVAILABLE": "the table does not exist in this system",
     "NOT_AUTHORIZED": "the technical user may not read it: grant S_TABU_DIS for its authorisation group "
     "(or S_TABU_NAM for the table)",
@@ -42,41 +47,54 @@ class Column:
     name: str
     offset: int
     length: int
+    type: str = ""  # the ABAP type letter RFC_READ_TABLE reports (C, N, D, T, P ...)
 
 
-def _columns(answer: etree._Element) -> list[Column]:
+def _table(answer: etree._Element, name: str, function: str) -> etree._Element:
+    found = soap.child(answer, name)
+    if found is None:
+        raise EccCallError(f"{function} answered without its {name} table: the answer cannot be read", function)
+    return found
+
+
+def _columns(answer: etree._Element, function: str) -> list[Column]:
     return [
         Column(
-            (item.findtext("FIELDNAME") or "").strip(),
-            int(item.findtext("OFFSET") or 0),
-            int(item.findtext("LENGTH") or 0),
+            (soap.text(item, "FIELDNAME") or "").strip(),
+            int(soap.text(item, "OFFSET") or 0),
+            int(soap.text(item, "LENGTH") or 0),
+            (soap.text(item, "TYPE") or "").strip(),
         )
-        for item in answer.iterfind("FIELDS/item")
+        for item in soap.children(_table(answer, "FIELDS", function), "item")
     ]
 
 
-def _parse(answer: etree._Element, columns: Sequence[Column]) -> list[Row]:
-    spans = [(c.name, c.offset, c.offset + c.length) for c in columns]
+def parse_rows(answer: etree._Element, fields: Sequence[str], function: str) -> list[Row]:
+    columns = {c.name: c for c in _columns(answer, function)}
+    lost = [f for f in fields if f not in columns]
+    if lost:
+        raise EccCallError(f"{function} answered without the requested fields {', '.join(lost)}", function)
+    spans = [(c.name, c.offset, c.offset + c.length) for c in columns.values()]
+    data = _table(answer, "DATA", function)
     # SAP's SOAP runtime drops trailing blanks, so a row may end before its last fields: they are blank.
-    return [{name: wa[start:end].strip() for name, start, end in spans} for wa in _texts(answer)]
-
-
-def _texts(answer: etree._Element) -> Iterator[str]:
-    for item in answer.iterfind("DATA/item"):
-        yield item.findtext("WA") or ""
+    return [
+        {name: (soap.text(item, "WA") or "")[start:end].strip() for name, start, end in spans}
+        for item in soap.children(data, "item")
+    ]
 
 
 class TableReader:
     """RFC_READ_TABLE (or a copy with its interface) over one system."""
 
-    def __init__(self, rfc: Rfc, options: EccOptions, page_size: int) -> None:
+    def __init__(self, rfc: Rfc, options: EccOptions, page_size: int, *, retry: bool = True) -> None:
         self.rfc = rfc
+        self.retry = retry  # check() reads without retries: it must answer in seconds
         self.function = options.read_table_function
         self.width = options.row_width
         self.delimiter = options.delimiter
         self.in_list_size = options.in_list_size
         self.page_size = page_size
-        self._widths: dict[tuple[str, tuple[str, ...]], list[Column]] = {}
+        self._layouts: dict[str, dict[str, Column]] = {}
 
     def call(self, table: str, fields: Sequence[str], options: Sequence[str], **params: Any) -> etree._Element:
         try:
@@ -88,81 +106,83 @@ class TableReader:
                 },
                 OPTIONS={"item": [{"TEXT": line} for line in options]},
                 **({"DELIMITER": self.delimiter} if self.delimiter else {}),
-                **params,
+                **{"retry": self.retry, **params},
             )
         except EccCallError as exc:
-            if exc.exception not in _GUIDANCE:
+            if exc.exception not in GUIDANCE:
                 raise
             raise EccCallError(
-                f"cannot read table {table} with {self.function}: {exc.exception} ({_GUIDANCE[exc.exception]}); "
+                f"cannot read table {table} with {self.function}: {exc.exception} ({GUIDANCE[exc.exception]}); "
                 f"{str(exc).partition(': ')[2] or exc}",
                 exc.function,
                 exc.exception,
             ) from None
 
-    def columns(self, table: str, fields: Sequence[str], *, retry: bool = True) -> list[Column]:
-        """The fields' metadata (NO_DATA: no rows, and no width limit), cached per field list."""
-        key = (table, tuple(fields))
-        found = self._widths.get(key)
+    def layout(self, table: str) -> dict[str, Column]:
+        """Every field of `table` on this system with its length and type (NO_DATA, no FIELDS), cached."""
+        found = self._layouts.get(table)
         if found is None:
-            result = self.call(table, fields, [], NO_DATA="X", retry=retry)
-            found = self._widths[key] = _columns(result)
+            answer = self.call(table, [], [], NO_DATA="X")
+            found = self._layouts[table] = {c.name: c for c in _columns(answer, self.function)}
         return found
+
+    def present(self, read: Read) -> list[str]:
+        """The fields of `read` to ask for: all of them but the optional ones this system lacks."""
+        layout = self.layout(read.table)
+        missing = [n for n in read.names if n not in layout and n not in read.optional and n not in read.conditional]
+        if missing:
+            raise EccCallError(
+                f"table {read.table} has no field {', '.join(missing)} on this system (dealersync check lists "
+                "every missing field and the setting that remaps it)",
+                self.function,
+                "FIELD_NOT_VALID",
+            )
+        return [n for n in read.names if n in layout]
 
     def groups(self, table: str, fields: Sequence[str], key: Sequence[str]) -> list[list[str]]:
         """Field lists that each fit one row, every one holding the key fields first."""
         wanted = list(dict.fromkeys([*key, *fields]))
-        lengths = {c.name: c.length for c in self.columns(table, wanted)}
+        layout = self.layout(table)
         step = len(self.delimiter)
-        key_width = sum(lengths[k] for k in key) + step * max(len(key) - 1, 0)
+        key_width = sum(layout[k].length for k in key) + step * max(len(key) - 1, 0)
         if key_width > self.width:
             raise EccCallError(f"the key of table {table} is wider than {self.width} characters", self.function)
         out: list[list[str]] = []
         current, used = list(key), key_width
         for name in wanted[len(key) :]:
-            need = lengths[name] + (step if current else 0)
+            need = layout[name].length + (step if current else 0)
             if used + need > self.width and len(current) > len(key):
                 out.append(current)
                 current, used = list(key), key_width
-                need = lengths[name] + (step if current else 0)
+                need = layout[name].length + (step if current else 0)
             current.append(name)
             used += need
         out.append(current)
         return out
 
-    def pages(
-        self, table: str, fields: Sequence[str], key: Sequence[str], condition: str | None = None
-    ) -> Iterator[list[Row]]:
-        """Every row of `table` matching `condition`, a page at a time, with `fields` (and the key fields)."""
+    def pages(self, read: Read, condition: str | None = None) -> Iterator[list[Row]]:
+        """Every row of the read's table matching `condition`, a page at a time, with the read's fields."""
         options = w.lines(condition)
-        groups = self.groups(table, fields, key)
+        groups = self.groups(read.table, self.present(read), read.key)
         skip = 0
         while True:
-            rows = self._page(table, groups, key, options, skip)
+            rows = self._page(read.table, groups, read.key, options, skip)
             if rows:
                 yield rows
             if len(rows) < self.page_size:
                 return
             skip += len(rows)
 
-    def rows(self, table: str, fields: Sequence[str], key: Sequence[str], condition: str | None = None) -> list[Row]:
-        return [row for page in self.pages(table, fields, key, condition) for row in page]
+    def rows(self, read: Read, condition: str | None = None) -> list[Row]:
+        return [row for page in self.pages(read, condition) for row in page]
 
-    def rows_in(
-        self,
-        table: str,
-        fields: Sequence[str],
-        key: Sequence[str],
-        field: str,
-        values: Sequence[str],
-        condition: str | None = None,
-    ) -> list[Row]:
+    def rows_in(self, read: Read, field: str, values: Sequence[str], condition: str | None = None) -> list[Row]:
         """The rows whose `field` is one of `values` (and matching `condition`), in IN-list batches."""
         unique = list(dict.fromkeys(v for v in values if v))
         out: list[Row] = []
         for start in range(0, len(unique), self.in_list_size):
             batch = w.and_(w.in_(field, unique[start : start + self.in_list_size]), condition)
-            out.extend(self.rows(table, fields, key, batch))
+            out.extend(self.rows(read, batch))
         return out
 
     def _page(
@@ -183,7 +203,7 @@ class TableReader:
 
     def _call_part(self, table: str, fields: list[str], options: list[str], skip: int) -> list[Row]:
         answer = self.call(table, fields, options, ROWSKIPS=skip, ROWCOUNT=self.page_size)
-        return _parse(answer, _columns(answer))
+        return parse_rows(answer, fields, self.function)
 
     @staticmethod
     def _join(parts: list[list[Row]], key: Sequence[str]) -> list[Row] | None:

@@ -22,6 +22,7 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, day, latest
 from mapping.errors import RecordError
@@ -32,6 +33,9 @@ from mapping.text import required
 __all__ = ["Collections"]
 
 ITEM_KEY = ("BUKRS", "KUNNR", "UMSKS", "UMSKZ", "AUGDT", "AUGBL", "ZUONR", "GJAHR", "BELNR", "BUZEI")
+_ITEM = ("BLART", "BLDAT", "CPUDT", "SHKZG", "WAERS", "WRBTR", "DMBTR", "ZFBDT", "ZBD1T", "ZLSCH")
+HEADERS = Read("BKPF", ("BUKRS", "BELNR", "GJAHR"), ("CPUTM", "AEDAT", "STBLG", "KURSF"))
+CLEARED = Read("BSAD", ITEM_KEY, ("VBELN",))
 _ONE = v.rate("1", "rate")
 
 
@@ -42,8 +46,12 @@ class Collections(EccStream):
     table = "BSID"
     key_fields = ITEM_KEY
 
-    def fields(self) -> Sequence[str]:
-        return (*ITEM_KEY, "BLART", "BLDAT", "CPUDT", "SHKZG", "WAERS", "WRBTR", "DMBTR", "ZFBDT", "ZBD1T", "ZLSCH")
+    @staticmethod
+    def items(table: str) -> Read:
+        return Read(table, ITEM_KEY, _ITEM)
+
+    def head_read(self) -> Read:
+        return self.items("BSID")
 
     def condition(self) -> str | None:
         types = sorted({codes.parse_method_key(k)[0] for k in self.env.settings.collection_methods})
@@ -57,24 +65,17 @@ class Collections(EccStream):
         if since is not None:
             condition = w.and_(condition, self.changed(day(since, self.tz)))
         for table in ("BSID", "BSAD"):
-            for page in self.reader.pages(table, self.fields(), ITEM_KEY, condition):
+            for page in self.reader.pages(self.items(table), condition):
                 yield self.attach(page)
 
-    def reads(self) -> dict[str, set[str]]:
-        return {
-            "BSID": {*self.fields()},
-            "BSAD": {*self.fields(), "VBELN"},
-            "BKPF": {"BUKRS", "BELNR", "GJAHR", "CPUTM", "AEDAT", "STBLG", "KURSF"},
-        }
+    def declared(self) -> list[Read]:
+        return [self.items("BSID"), self.items("BSAD"), HEADERS, CLEARED]
 
     def attach(self, heads: list[Row]) -> list[Item]:
         numbers = [h["BELNR"] for h in heads]
         company = self.env.company()
         headers = {
-            (r["BUKRS"], r["BELNR"], r["GJAHR"]): r
-            for r in self.reader.rows_in(
-                "BKPF", ("CPUTM", "AEDAT", "STBLG", "KURSF"), ("BUKRS", "BELNR", "GJAHR"), "BELNR", numbers, company
-            )
+            (r["BUKRS"], r["BELNR"], r["GJAHR"]): r for r in self.reader.rows_in(HEADERS, "BELNR", numbers, company)
         }
         settled: dict[tuple[str, str], list[str]] = {}
         # A payment that cleared invoices is their clearing document (its own AUGBL). The selection names the
@@ -89,7 +90,7 @@ class Collections(EccStream):
                 w.ne("VBELN", ""),
                 company,
             )
-            for row in self.reader.rows("BSAD", ("VBELN",), ITEM_KEY, condition):
+            for row in self.reader.rows(CLEARED, condition):
                 if row["BELNR"] != row["AUGBL"]:
                     settled.setdefault((row["BUKRS"], row["AUGBL"]), []).append(row["VBELN"])
         return [
@@ -115,7 +116,7 @@ class Collections(EccStream):
         wanted = {k.split(":")[2]: k for k in keys if k.count(":") == 3}
         out = []
         for table in ("BSID", "BSAD"):
-            rows = self.reader.rows_in(table, self.fields(), ITEM_KEY, "BELNR", sorted(wanted), self.condition())
+            rows = self.reader.rows_in(self.items(table), "BELNR", sorted(wanted), self.condition())
             out.extend(item for item in self.attach(rows) if self.key(item) in keys)
         return out
 

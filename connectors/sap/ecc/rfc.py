@@ -6,12 +6,17 @@ before zeep parses anything: SAP answers an application error (an ABAP exception
 and a SOAP fault, which is not worth retrying, while a 500/503 page from the ICM or a proxy is.
 Function modules report errors two ways, and both become EccCallError: SOAP faults naming the
 ABAP exception, and BAPIs' RETURN parameter (a structure or a table) with TYPE E or A.
+
+A SOAMANAGER binding WSDL offers every operation twice, on a SOAP 1.1 port and on a SOAP 1.2 port
+(`<binding>_soap12`) with the same soapAction; each operation is called through its SOAP 1.1 port
+where the WSDL has one (text/xml and a SOAPAction header), else through its SOAP 1.2 port.
+Parameters the WSDL requires (no minOccurs="0") that a call leaves out are sent empty, as the SAP
+runtime refuses a request without them: a table as an empty element, a value as its initial value.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -19,13 +24,12 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 from zeep.transports import Transport
+from zeep.wsdl.bindings.soap import Soap11Binding, SoapBinding
 
 from connectors.base import ConnectorError
-from connectors.http import (
-    AuthFailed,
-    HttpClient,
-    excerpt,
-)
+from connectors.http import AuthFailed, HttpClient, excerpt
+from connectors.sap.ecc import soap
+from connectors.sap.ecc.soap import EccCallError
 
 if TYPE_CHECKING:
     from connectors.sap import SapSettings
@@ -34,17 +38,6 @@ __all__ = ["EccCallError", "Rfc", "WrongClient"]
 
 # SAP's logon error page for a client that does not exist ("Client 999 is not available in this system").
 _NO_CLIENT = re.compile(r"client\s+\S+\s+is\s+not\s+available", re.IGNORECASE)
-_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
-_PARSER = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
-
-
-class EccCallError(ConnectorError):
-    """A function module failed: an ABAP exception (SOAP fault) or a RETURN message of type E/A."""
-
-    def __init__(self, message: str, function: str, exception: str | None = None) -> None:
-        super().__init__(message)
-        self.function = function
-        self.exception = exception
 
 
 class WrongClient(AuthFailed):
@@ -63,7 +56,7 @@ class _Transport(Transport):
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
         if response.status_code == 500 and b"Fault>" in response.content[:4000]:
-            return response  # an ABAP exception: zeep raises it as a Fault
+            return response  # an ABAP exception: raised from its SOAP fault
         return self._checked(response)
 
     def _load_remote_data(self, url: str) -> bytes:
@@ -79,6 +72,38 @@ class _Transport(Transport):
         return self.http.checked(response, not_found="is the SOAP service active in SICF at this URL?")
 
 
+class _Operation:
+    """One function module as the WSDL publishes it, bound to our endpoint through its preferred port."""
+
+    def __init__(self, client: zeep.Client, binding: SoapBinding, name: str, address: str) -> None:
+        self.name = name
+        self.call = getattr(client.create_service(binding.name, address), name)
+        self.soap12 = not isinstance(binding, Soap11Binding)
+        self.params = list(binding._operations[name].input.body.type.elements)
+
+    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` plus every parameter the WSDL requires that they leave out, empty."""
+        out = dict(params)
+        for name, element in self.params:
+            if name in out or element.min_occurs < 1:
+                continue
+            value_type = element.type
+            inner = dict(getattr(value_type, "elements", []) or [])
+            if "item" in inner:
+                out[name] = {"item": []}
+            elif str in getattr(value_type, "accepted_types", ()):
+                out[name] = ""
+            elif int in getattr(value_type, "accepted_types", ()):
+                out[name] = 0
+            else:
+                raise EccCallError(
+                    f"the WSDL makes parameter {name} of {self.name} mandatory, and dealersync has no value for it: "
+                    "publish the function module with the parameter optional (its SAP default)",
+                    self.name,
+                )
+        return out
+
+
 class Rfc:
     """The function modules one ECC system publishes, loaded from its WSDL on first use."""
 
@@ -86,7 +111,7 @@ class Rfc:
         self.settings = settings
         self.http = HttpClient(settings, params={"sap-client": settings.sap_client})
         self.wsdl_url = self.http.url(settings.ecc.wsdl_url or f"{settings.url}?wsdl")
-        self._loaded: tuple[zeep.Client, dict[str, Callable[..., Any]]] | None = None
+        self._loaded: tuple[zeep.Client, dict[str, _Operation]] | None = None
 
     @property
     def where(self) -> str:
@@ -96,7 +121,10 @@ class Rfc:
         """The function modules the WSDL publishes (loading it on first use)."""
         return set(self._load(retry)[1])
 
-    def _load(self, retry: bool) -> tuple[zeep.Client, dict[str, Callable[..., Any]]]:
+    def soap_version(self, function: str) -> str:
+        return "1.2" if self._operation(function, True)[1].soap12 else "1.1"
+
+    def _load(self, retry: bool) -> tuple[zeep.Client, dict[str, _Operation]]:
         """The zeep client and, per published function module, its operation bound to our endpoint."""
         if self._loaded is None:
             transport = _Transport(self.http, self.settings)
@@ -108,18 +136,27 @@ class Rfc:
                 client = self.http.retrying(load, retry=retry, what=self.where)
             except zeep.exceptions.Error as exc:
                 raise ConnectorError(f"the WSDL at {self.where} is not usable: {exc}") from None
-            operations: dict[str, Callable[..., Any]] = {}
-            endpoints = self.settings.ecc.endpoints
+            ports: dict[str, SoapBinding] = {}
             for service in client.wsdl.services.values():
                 for port in service.ports.values():
-                    for name in port.binding.all():
-                        # The WSDL's own address may name a host we cannot reach (NAT, proxies): use ours.
-                        address = self.http.url(endpoints.get(name, self.settings.url))
-                        operations[name] = getattr(client.create_service(port.binding.name, address), name)
+                    binding = port.binding
+                    if not isinstance(binding, SoapBinding):
+                        continue  # an HTTP GET/POST port carries no SOAP
+                    for name in binding.all():
+                        if name not in ports or (
+                            isinstance(binding, Soap11Binding) and not isinstance(ports[name], Soap11Binding)
+                        ):
+                            ports[name] = binding
+            endpoints = self.settings.ecc.endpoints
+            # The WSDL's own address may name a host we cannot reach (NAT, proxies): use ours.
+            operations = {
+                name: _Operation(client, binding, name, self.http.url(endpoints.get(name, self.settings.url)))
+                for name, binding in ports.items()
+            }
             self._loaded = (client, operations)
         return self._loaded
 
-    def _operation(self, function: str, retry: bool) -> tuple[zeep.Client, Callable[..., Any]]:
+    def _operation(self, function: str, retry: bool) -> tuple[zeep.Client, _Operation]:
         client, operations = self._load(retry)
         operation = operations.get(function)
         if operation is None:
@@ -130,37 +167,32 @@ class Rfc:
             )
         return client, operation
 
+    def _send(self, function: str, retry: bool, params: dict[str, Any], raw: bool) -> Any:
+        client, operation = self._operation(function, retry)
+        complete = operation.complete(params)
+
+        def send() -> Any:
+            with client.settings(raw_response=raw):
+                return operation.call(**complete)
+
+        try:
+            return self.http.retrying(send, retry=retry, what=f"{function} at {self.where}")
+        except zeep.exceptions.Fault as fault:
+            detail = fault.detail if fault.detail is not None else etree.Element("detail")
+            raise _fault(function, fault.message, detail) from None
+        except zeep.exceptions.Error as exc:
+            raise EccCallError(f"{function} at {self.where} answered unexpectedly: {exc}", function) from None
+
     def call_raw(self, function: str, *, retry: bool = True, **params: Any) -> etree._Element:
         """Call a function module and return its response element as lxml parsed it, skipping zeep's typed
         parsing (which costs more than the call itself for thousands of table rows). Errors as call()."""
-        client, operation = self._operation(function, retry)
-
-        def send() -> requests.Response:
-            with client.settings(raw_response=True):
-                return operation(**params)  # type: ignore[no-any-return]
-
-        response = self.http.retrying(send, retry=retry, what=f"{function} at {self.where}")
-        try:
-            body = etree.fromstring(response.content, _PARSER).find(_BODY)
-        except etree.XMLSyntaxError as exc:
-            raise EccCallError(f"{function} at {self.where} answered with broken XML: {exc}", function) from None
-        if body is None or len(body) == 0:
-            raise EccCallError(f"{function} at {self.where} answered without a SOAP body", function)
-        answer = body[0]
-        if etree.QName(answer).localname == "Fault":
-            raise _fault_error(function, answer.findtext("faultstring"), answer.find("detail"))
-        return answer
+        response: requests.Response = self._send(function, retry, params, raw=True)
+        return soap.response(response.content, function, self.where)
 
     def call(self, function: str, *, retry: bool = True, **params: Any) -> Any:
         """Call a function module; EccCallError for an ABAP exception or a RETURN error, HttpSourceError
         (AuthFailed, WrongClient, ...) when the system cannot be reached or refuses the logon."""
-        _, operation = self._operation(function, retry)
-        try:
-            result = self.http.retrying(lambda: operation(**params), retry=retry, what=f"{function} at {self.where}")
-        except zeep.exceptions.Fault as fault:
-            raise _fault_error(function, fault.message, fault.detail) from None
-        except zeep.exceptions.Error as exc:
-            raise EccCallError(f"{function} at {self.where} answered unexpectedly: {exc}", function) from None
+        result = self._send(function, retry, params, raw=False)
         _check_return(function, result)
         return result
 
@@ -168,15 +200,11 @@ class Rfc:
         self.http.close()
 
 
-def _fault_error(function: str, faultstring: str | None, detail: etree._Element | None) -> EccCallError:
-    """The ABAP exception a SOAP fault names in its detail (<FM>.Exception/Name), else its faultstring."""
-    name = text = None
-    if detail is not None:
-        name = detail.findtext(".//Name")
-        text = detail.findtext(".//Text")
-    exception = (name or faultstring or "").strip() or None
-    reason = f": {text.strip()}" if text and text.strip() else ""
-    return EccCallError(f"{function} raised {exception or 'a SOAP fault'}{reason}", function, exception)
+def _fault(function: str, message: str | None, detail: etree._Element) -> EccCallError:
+    fault = etree.Element("Fault")
+    etree.SubElement(fault, "faultstring").text = message or ""
+    fault.append(detail)
+    return soap.fault_error(function, fault)
 
 
 def _check_return(function: str, result: Any) -> None:

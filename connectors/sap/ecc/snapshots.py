@@ -14,12 +14,16 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.streams import EccStream, Item
 from mapping.money import amount, minor_units, quantity
 from mapping.schema import RiskLimit, StockLevel
 from mapping.text import clean, required
 
 __all__ = ["RiskLimits", "StockLevels"]
+
+LOCATIONS = Read("T001L", ("WERKS", "LGORT"), ("LGOBE",))
+REQUIREMENTS = Read("VBBE", ("MATNR", "WERKS", "BERID", "VBELN", "POSNR", "ETENR"), ("LGORT", "OMENG"))
 
 
 class _Snapshot(EccStream):
@@ -42,30 +46,23 @@ class StockLevels(_Snapshot):
     table = "MARD"
     key_fields = ("MATNR", "WERKS", "LGORT")
 
-    def fields(self) -> Sequence[str]:
-        return ("MATNR", "WERKS", "LGORT", "LABST", "INSME", "SPEME")
+    def head_read(self) -> Read:
+        return Read("MARD", ("MATNR", "WERKS", "LGORT"), ("LABST", "INSME", "SPEME"))
 
     def condition(self) -> str | None:
         plants = self.env.options.plants
         return w.in_("WERKS", plants) if plants else None
 
-    def reads(self) -> dict[str, set[str]]:
-        return {
-            **super().reads(),
-            "T001L": {"WERKS", "LGORT", "LGOBE"},
-            "VBBE": {"MATNR", "WERKS", "BERID", "VBELN", "POSNR", "ETENR", "LGORT", "OMENG"},
-        }
+    def declared(self) -> list[Read]:
+        return [*super().declared(), LOCATIONS, REQUIREMENTS]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         reader = self.reader
         plants = self.condition()
-        names = {
-            (r["WERKS"], r["LGORT"]): r["LGOBE"] for r in reader.rows("T001L", ("LGOBE",), ("WERKS", "LGORT"), plants)
-        }
+        names = {(r["WERKS"], r["LGORT"]): r["LGOBE"] for r in reader.rows(LOCATIONS, plants)}
         # Requirement quantities stay text until map(): one malformed value spoils one stock level, not the read.
         reserved: dict[tuple[str, str, str], list[str]] = {}
-        key = ("MATNR", "WERKS", "BERID", "VBELN", "POSNR", "ETENR")
-        for r in reader.rows("VBBE", ("LGORT", "OMENG"), key, plants):
+        for r in reader.rows(REQUIREMENTS, plants):
             reserved.setdefault((r["MATNR"], r["WERKS"], r["LGORT"]), []).append(r["OMENG"])
         for items in super().read(None, partition):
             for item in items:
@@ -101,8 +98,8 @@ class RiskLimits(_Snapshot):
     table = "KNKK"
     key_fields = ("KUNNR", "KKBER")
 
-    def fields(self) -> Sequence[str]:
-        return ("KUNNR", "KKBER", "KLIMK", "SKFOR", "SSOBL", "SAUFT", "CRBLB")
+    def head_read(self) -> Read:
+        return Read("KNKK", ("KUNNR", "KKBER"), ("KLIMK", "SKFOR", "SSOBL", "SAUFT", "CRBLB"))
 
     def condition(self) -> str | None:
         area = self.env.options.credit_control_area

@@ -5,6 +5,9 @@ related rows of other tables with one "IN ( ... )" selection per batch of keys (
 is a dict: the driving row under its table's name, each joined table's rows in a list under its
 name. Change dates in ECC are days (ERDAT, AEDAT, LAEDA, CPUDT), so incremental reads select
 rows changed on or after the day of `since`; the engine drops unchanged re-reads by hash.
+
+Every table read goes through a declared Read (declare.py); `declared()` lists all of a stream's
+Reads, which check proves against the DDIC, so what is read and what is checked cannot drift apart.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from connectors.base import Partition, Stream
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.ecc.read_table import Row, TableReader
 from mapping.errors import RecordError
@@ -71,22 +75,21 @@ def latest(*moments: dt.datetime | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class Join:
-    """Rows of `table` whose `on` field equals the driving row's `source` field."""
+    """Rows of `read.table` whose `on` field (one of the read's names) equals the driving row's `source` field."""
 
-    table: str
-    key: tuple[str, ...]
-    fields: tuple[str, ...]
+    read: Read
     on: str
     source: str
     condition: str | None = None
 
-    def reads(self) -> tuple[str, ...]:
-        return (*self.key, *self.fields, self.on)
+    @property
+    def table(self) -> str:
+        return self.read.table
 
     def attach(self, reader: TableReader, heads: Sequence[Row], items: Sequence[Item]) -> None:
         found: dict[str, list[Row]] = {}
         values = [h[self.source] for h in heads]
-        for row in reader.rows_in(self.table, self.fields, self.key, self.on, values, self.condition):
+        for row in reader.rows_in(self.read, self.on, values, self.condition):
             found.setdefault(row[self.on], []).append(row)
         for head, item in zip(heads, items, strict=True):
             item[self.table] = found.get(head[self.source], [])
@@ -104,7 +107,8 @@ class EccStream(Stream):
         self.tz = env.tz
 
     # -- what a concrete stream declares ------------------------------------------------------------
-    def fields(self) -> Sequence[str]:
+    def head_read(self) -> Read:
+        """The driving table's read."""
         raise NotImplementedError
 
     def condition(self) -> str | None:
@@ -118,12 +122,9 @@ class EccStream(Stream):
     def joins(self) -> Sequence[Join]:
         return ()
 
-    def reads(self) -> dict[str, set[str]]:
-        """Every table the stream reads and the fields it needs there (for check())."""
-        out: dict[str, set[str]] = {self.table: {*self.key_fields, *self.fields()}}
-        for join in self.joins():
-            out.setdefault(join.table, set()).update(join.reads())
-        return out
+    def declared(self) -> list[Read]:
+        """Every read the stream makes (check verifies exactly these)."""
+        return [self.head_read(), *(join.read for join in self.joins())]
 
     def attach(self, heads: list[Row]) -> list[Item]:
         items: list[Item] = [{self.table: h} for h in heads]
@@ -136,7 +137,7 @@ class EccStream(Stream):
         condition = self.condition()
         if since is not None and self.replication_key is not None:
             condition = w.and_(condition, self.changed(day(since, self.tz)))
-        for page in self.reader.pages(self.table, self.fields(), self.key_fields, condition):
+        for page in self.reader.pages(self.head_read(), condition):
             yield self.attach(page)
 
     def head(self, item: Item) -> Row:
@@ -153,7 +154,7 @@ class EccStream(Stream):
         if len(self.key_fields) != 1:
             return ()
         field = self.key_fields[0]
-        heads = self.reader.rows_in(self.table, self.fields(), self.key_fields, field, list(keys), self.condition())
+        heads = self.reader.rows_in(self.head_read(), field, list(keys), self.condition())
         return self.attach(heads)
 
     # -- helpers for map() and cursor() ------------------------------------------------------------------

@@ -6,14 +6,21 @@
         ecc.fail_next(503, (503, 1), "timeout")
 
 It serves RFC_READ_TABLE over the scenario laid into ECC tables (see ecc_scenario.py for how
-SAP holds each fact) and BAPI_COMPANYCODE_GETDETAIL, a WSDL for them at `<url>?wsdl`, and
-answers like SAP's ICF: 401 with a logon error page for bad credentials or an unknown
-sap-client, SOAP faults (HTTP 500) naming the ABAP exception a function module raised
-(TABLE_NOT_AVAILABLE, FIELD_NOT_VALID, NOT_AUTHORIZED, DATA_BUFFER_EXCEEDED beyond 512
-characters, ...). Faults queued with fail_next hit the next POSTs, in order: an HTTP status (with a
-Retry-After), answered before authentication as a gateway would; "timeout" (the answer comes after
+SAP holds each fact, ecc_ddic.py for the tables and DD03L) and BAPI_COMPANYCODE_GETDETAIL, published
+the way SOAMANAGER publishes function modules (ecc_soap.py): one service definition, a SOAP 1.1
+and a SOAP 1.2 binding at /sap/bc/srt/rfc/sap/<definition>/<client>/<service>/<binding>, the
+binding WSDL at /sap/bc/srt/wsdl/bndg_<id>/wsdl11/allinone/ws_policy/document. It answers like
+SAP's ICF: 401 with a logon error page for bad credentials or an unknown sap-client, each SOAP
+version in its own envelope, SOAP faults (HTTP 500) naming the ABAP exception a function module
+raised (TABLE_NOT_AVAILABLE, FIELD_NOT_VALID, NOT_AUTHORIZED, DATA_BUFFER_EXCEEDED beyond 512
+characters, ...) or the request the runtime refused (a missing mandatory parameter).
+
+Faults queued with fail_next hit the next POSTs, in order: an HTTP status (with a Retry-After),
+answered before authentication as a gateway would; "timeout" (the answer comes after
 `timeout_sleep` seconds); or the name of an ABAP exception the called function module raises
-(e.g. "SYSTEM_FAILURE", a short dump), answered as a SOAP fault.
+(e.g. "SYSTEM_FAILURE", a short dump), answered as a SOAP fault. Site variants: `publication`
+(which SOAP bindings, whether RFC_READ_TABLE's DATA is optional), `matnr_length` (18, or 40 with
+the extended material number), `qualify` (every answer element namespace-qualified).
 """
 
 from __future__ import annotations
@@ -29,13 +36,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from connectors.sap.emulator import ecc_soap
 from connectors.sap.emulator.ecc_scenario import BUKRS, SPART, VKORG, VTWEG, WERKS, EccScenario
+from connectors.sap.emulator.ecc_soap import Publication, RequestError
 from connectors.sap.emulator.ecc_tables import Database, ReadTableError
 from scenario.facts import Change, Scenario
 from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
-__all__ = ["EccEmulator", "EccRequest", "Fault"]
+__all__ = ["WSDL_PATH", "EccEmulator", "EccRequest", "Fault"]
 
-PATH = "/sap/bc/soap/rfc"
+SOAMANAGER = Publication()
+# The binding WSDL's URL as SOAMANAGER shows it (the id is the binding's GUID).
+WSDL_PATH = "/sap/bc/srt/wsdl/bndg_4F9A1C2E77B21EE0A8F3D4E5C6B7A890/wsdl11/allinone/ws_policy/document"
 # Condition tables and types of the emulated installation (A9xx and Z-types are its own).
 CONDITION_TABLES = {
     "A004": ["K004"],
@@ -53,6 +63,10 @@ class EccRequest(NamedTuple):
     function: str  # "WSDL" for a WSDL download, "" when the body was not read
     table: str  # QUERY_TABLE of an RFC_READ_TABLE call
     status: int
+    version: str = ""  # the SOAP version of a call
+    fields: tuple[str, ...] = ()  # FIELDS of an RFC_READ_TABLE call
+    options: tuple[str, ...] = ()  # its OPTIONS lines
+    sent: tuple[str, ...] = ()  # the parameters the request carried, in its order
 
 
 class EccEmulator(Served):
@@ -64,6 +78,9 @@ class EccEmulator(Served):
         password: str | None = None,
         client: str = "100",
         published: Iterable[str] = tuple(ecc_soap.FUNCTIONS),
+        publication: Publication = SOAMANAGER,
+        matnr_length: int = 18,
+        qualify: bool = False,
         timeout_sleep: float = 2.0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -72,9 +89,11 @@ class EccEmulator(Served):
         self.password = password or secrets.token_urlsafe(12)
         self.client = client
         self.published = set(published)
+        self.publication = publication
+        self.qualify = qualify  # answer with every element namespace-qualified (a rewriting gateway)
         self.timeout_sleep = timeout_sleep
         self.local_currency = scenario.local_currency
-        self.db = Database(client)
+        self.db = Database(client, matnr_length)
         self.laid = EccScenario(self.db, scenario)
         self.laid.lay()
         self.requests: list[EccRequest] = []
@@ -83,8 +102,17 @@ class EccEmulator(Served):
         self.server = LoopbackServer(_Handler, owner=self, host=host, port=port)
 
     @property
+    def path(self) -> str:
+        return self.publication.path(self.client)
+
+    @property
     def url(self) -> str:
-        return f"{self.server.origin}{PATH}"
+        """The binding's endpoint."""
+        return f"{self.server.origin}{self.path}"
+
+    @property
+    def wsdl_url(self) -> str:
+        return f"{self.server.origin}{WSDL_PATH}"
 
     @property
     def discount_codes(self) -> dict[str, str]:
@@ -103,7 +131,12 @@ class EccEmulator(Served):
             "sales_organization": VKORG,
             "distribution_channel": VTWEG,
             "division": SPART,
-            "ecc": {"condition_tables": CONDITION_TABLES, "brand_field": "EXTWG", "plants": [WERKS]},
+            "ecc": {
+                "wsdl_url": self.wsdl_url,
+                "condition_tables": CONDITION_TABLES,
+                "brand_field": "EXTWG",
+                "plants": [WERKS],
+            },
             **overrides,
         }
 
@@ -113,6 +146,13 @@ class EccEmulator(Served):
     def fail_next(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)
+
+    def drop(self, table: str, *fields: str) -> None:
+        """Serve `table` without some fields (another release, an installation without them)."""
+        self.db.drop(table, *fields)
+
+    def retype(self, table: str, field: str, type_: str, datatype: str) -> None:
+        self.db.retype(table, field, type_, datatype)
 
     def deny(self, *tables: str) -> None:
         """Take the technical user's authorisation for some tables away (RFC_READ_TABLE raises NOT_AUTHORIZED)."""
@@ -143,17 +183,19 @@ class EccEmulator(Served):
 
     def wsdl(self) -> bytes:
         functions = [f for name, f in ecc_soap.FUNCTIONS.items() if name in self.published]
-        return ecc_soap.wsdl(functions, f"{self.url}?sap-client={self.client}")
+        return ecc_soap.wsdl(functions, f"{self.url}?sap-client={self.client}", self.publication)
 
-    def call(self, function: str, params: dict[str, Any]) -> tuple[int, bytes, str]:
+    def call(self, request: ecc_soap.Request) -> tuple[int, bytes, str]:
         """(HTTP status, SOAP envelope, table) of one function module call."""
+        function, version = request.function, request.version
         if function not in self.published or function not in ecc_soap.FUNCTIONS:
-            return 500, ecc_soap.fault(function, "FU_NOT_FOUND", f"Function module {function} not found"), ""
+            return 500, ecc_soap.fault(function, "FU_NOT_FOUND", f"Function module {function} not found", version), ""
+        ecc_soap.check_request(request, self.publication)
         if function == "RFC_READ_TABLE":
-            return self._read_table(params)
-        return 200, self._company_code(str(params.get("COMPANYCODEID", ""))), ""
+            return self._read_table(request.params, version)
+        return 200, self._company_code(str(request.params.get("COMPANYCODEID", "")), version), ""
 
-    def _read_table(self, params: dict[str, Any]) -> tuple[int, bytes, str]:
+    def _read_table(self, params: dict[str, Any], version: str) -> tuple[int, bytes, str]:
         table = str(params.get("QUERY_TABLE", "")).strip().upper()
         options = [row.get("TEXT", "") for row in params.get("OPTIONS") or []]
         try:
@@ -167,19 +209,21 @@ class EccEmulator(Served):
                 rowcount=int(params.get("ROWCOUNT") or 0),
             )
         except ReadTableError as exc:
-            return 500, ecc_soap.fault("RFC_READ_TABLE", exc.name, exc.text), table
+            return 500, ecc_soap.fault("RFC_READ_TABLE", exc.name, exc.text, version), table
         body = ecc_soap.response(
             "RFC_READ_TABLE",
             {"DATA": [{"WA": wa} for wa in data], "FIELDS": fields, "OPTIONS": [{"TEXT": t} for t in options]},
+            version,
+            self.qualify,
         )
         return 200, body, table
 
-    def _company_code(self, code: str) -> bytes:
+    def _company_code(self, code: str, version: str) -> bytes:
         rows = [r for r in self.db.stores["T001"].rows if r["BUKRS"].rstrip() == code.strip()]
         if not rows:
             message = f"Company code {code} does not exist"
             result = {"RETURN": {"TYPE": "E", "CODE": "FN021", "MESSAGE": message, "MESSAGE_V1": code}}
-            return ecc_soap.response("BAPI_COMPANYCODE_GETDETAIL", result)
+            return ecc_soap.response("BAPI_COMPANYCODE_GETDETAIL", result, version)
         t001 = rows[0]
         detail = {
             "COMP_CODE": t001["BUKRS"],
@@ -190,7 +234,7 @@ class EccEmulator(Served):
             "CURRENCY_ISO": t001["WAERS"],
             "LANGU": t001["SPRAS"],
         }
-        return ecc_soap.response("BAPI_COMPANYCODE_GETDETAIL", {"COMPANYCODE_DETAIL": detail, "RETURN": {}})
+        return ecc_soap.response("BAPI_COMPANYCODE_GETDETAIL", {"COMPANYCODE_DETAIL": detail, "RETURN": {}}, version)
 
 
 _LOGON_PAGE = (
@@ -225,7 +269,7 @@ class _Handler(EmulatorHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         ecc = self.server.owner
-        if parts.path != PATH or "wsdl" not in parse_qs(parts.query, keep_blank_values=True):
+        if parts.path != WSDL_PATH:
             ecc._log(EccRequest("GET", "", "", 404))
             self._send(404, b"<html><body>Service cannot be reached</body></html>", "text/html")
             return
@@ -250,7 +294,7 @@ class _Handler(EmulatorHandler):
             self._send(status, page, "text/html", extra)
             return
         parts = urlsplit(self.path)
-        if parts.path != PATH:
+        if parts.path != ecc.path:
             ecc._log(EccRequest("POST", "", "", 404))
             self._send(404, b"<html><body>Service cannot be reached</body></html>", "text/html")
             return
@@ -259,14 +303,38 @@ class _Handler(EmulatorHandler):
             self._refused("POST", "", reason)
             return
         try:
-            function, params = ecc_soap.parse_request(body)
-        except ValueError as exc:
+            request = ecc_soap.parse_request(body)
+            self._binding(request)
+            if isinstance(fault, str) and fault != "timeout":
+                status, reply, table = (
+                    500,
+                    ecc_soap.fault(request.function, fault, "raised", request.version, False),
+                    "",
+                )
+            else:
+                status, reply, table = ecc.call(request)
+        except RequestError as exc:
             ecc._log(EccRequest("POST", "", "", 500))
-            self._send(500, ecc_soap.fault("SOAP", "CX_SOAP_CORE", str(exc), "soap-env:Client"), "text/xml")
+            content = "text/xml" if exc.version == "1.1" else "application/soap+xml"
+            self._send(500, ecc_soap.fault("SOAP", "CX_ST_MATCH_ELEMENT", str(exc), exc.version), content)
             return
-        if isinstance(fault, str) and fault != "timeout":
-            status, reply, table = 500, ecc_soap.fault(function, fault, "raised on request", "soap-env:Server"), ""
-        else:
-            status, reply, table = ecc.call(function, params)
-        ecc._log(EccRequest("POST", function, table, status))
-        self._send(status, reply, "text/xml; charset=utf-8")
+        params = request.params
+        fields = tuple(row.get("FIELDNAME", "") for row in params.get("FIELDS") or [])
+        options = tuple(row.get("TEXT", "") for row in params.get("OPTIONS") or [])
+        ecc._log(EccRequest("POST", request.function, table, status, request.version, fields, options, request.order))
+        content = "text/xml" if request.version == "1.1" else "application/soap+xml"
+        self._send(status, reply, f"{content}; charset=utf-8")
+
+    def _binding(self, request: ecc_soap.Request) -> None:
+        """The request must come through a published binding: its SOAP version, content type and action."""
+        ecc = self.server.owner
+        if request.version not in ecc.publication.versions:
+            raise RequestError(f"no SOAP {request.version} binding is configured for this endpoint", request.version)
+        content = self.headers.get("Content-Type", "")
+        action = ecc.publication.action(request.function)
+        if request.version == "1.1":
+            given = (self.headers.get("SOAPAction") or "").strip('"')
+            if not content.startswith("text/xml") or given != action:
+                raise RequestError(f"a SOAP 1.1 request needs text/xml and SOAPAction {action}", "1.1")
+        elif not content.startswith("application/soap+xml") or ("action=" in content and action not in content):
+            raise RequestError(f"a SOAP 1.2 request needs application/soap+xml; action={action}", "1.2")

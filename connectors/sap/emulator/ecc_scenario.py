@@ -184,7 +184,6 @@ class EccScenario:
                 SAUFT=limit.open_orders,
                 CRBLB="X" if limit.blocked else "",
                 ERDAT=s.as_of.date(),
-                AEDAT=s.as_of.date(),
             )
         self._discounts(s.discounts)
         for order in s.orders():
@@ -229,10 +228,6 @@ class EccScenario:
             STCD2=a.tax_id,
             STKZN="X" if a.is_individual else "",
             ERNAM="MIGRATION",
-            MCOD1=a.title.upper()[:25],
-            MCOD3=(a.city or "").upper()[:25],
-            SORTL=a.title.upper()[:10],
-            SPRAS=LANGUAGE,
         )
         erdat = a.created_at.date() if a.created_at else None
         self._add("KNB1", KUNNR=a.code, BUKRS=BUKRS, ERDAT=erdat, AKONT="120000", ZTERM=a.payment_terms, SPERR=blocked)
@@ -319,12 +314,18 @@ class EccScenario:
         self._add("MARM", MATNR=code, MEINH=base, UMREZ=1, UMREN=1, EAN11=eans[0] if eans else "")
         for number, ean in enumerate(eans, start=1):
             self._add(
-                "MEAN", MATNR=code, MEINH=base, LFNUM=number, EAN11=ean, EANTP="HE", HPEAN="X" if number == 1 else ""
+                "MEAN",
+                MATNR=code,
+                MEINH=base,
+                LFNUM=f"{number:05d}",
+                EAN11=ean,
+                EANTP="HE",
+                HPEAN="X" if number == 1 else "",
             )
         for other, factor, ean in others:
             self._add("MARM", MATNR=code, MEINH=other, UMREZ=factor, UMREN=1, EAN11=ean)
             if ean:
-                self._add("MEAN", MATNR=code, MEINH=other, LFNUM=1, EAN11=ean, EANTP="HE", HPEAN="X")
+                self._add("MEAN", MATNR=code, MEINH=other, LFNUM="00001", EAN11=ean, EANTP="HE", HPEAN="X")
         self._add("MVKE", MATNR=code, VKORG=VKORG, VTWEG=VTWEG, KONDM=group, MTPOS="NORM")
         if vat is not None:
             self._add("MLAN", MATNR=code, ALAND=COUNTRY, TAXM1=_TAXM1[vat])
@@ -338,7 +339,6 @@ class EccScenario:
                 WERKS=WERKS,
                 LGORT=level.warehouse_code,
                 LABST=level.on_hand,
-                ERSDA=self.scenario.as_of.date(),
             )
             if level.reserved:
                 self._add(
@@ -486,9 +486,6 @@ class EccScenario:
                 TAXM1=_TAXM1[line.vat_rate],
                 WERKS=WERKS,
                 LGORT=line.warehouse_code,
-                KZWI1=line.gross,
-                ERDAT=created.date(),
-                ERZET=created.time(),
             )
             self._price_condition(knumv, line.line_no, line.unit_price, unit, line.gross, o.currency)
             if line.shipped_quantity:
@@ -596,16 +593,12 @@ class EccScenario:
                 MEINS=self.base_units[line.product_code or ""],
                 NETWR=line.net,
                 MWSBP=line.vat,
-                KZWI1=line.gross,
                 AUBEL=request,
                 MATNR=line.product_code,
                 PSTYV="TAD" if line.kind == "service" else item_category,
                 WERKS=WERKS,
                 LGORT=line.warehouse_code,
                 TAXM1=_TAXM1[line.vat_rate],
-                SHKZG="X" if inv.kind == "return" else "",
-                ERDAT=created.date(),
-                ERZET=created.time(),
             )
             self._price_condition(knumv, line.line_no, line.unit_price, unit, line.gross, inv.currency)
             if line.sales_rep_code and line.sales_rep_code != inv.sales_rep_code:
@@ -629,7 +622,6 @@ class EccScenario:
             "WRBTR": inv.totals.total,
             "DMBTR": local(inv.totals.total, rate),
             "ZFBDT": inv.date,
-            "ZTERM": terms,
             "ZBD1T": _TERM_DAYS.get(terms or "", 0) if debit else 0,
             "VBELN": inv.number,
         }

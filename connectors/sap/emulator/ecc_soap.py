@@ -1,11 +1,21 @@
-"""SOAP for the ECC emulator: function-module interfaces, their WSDL in SAP's style, envelopes in and out.
+"""SOAP for the ECC emulator: function-module interfaces, their WSDL as SOAMANAGER writes it, envelopes in and out.
 
-The WSDL is what SAP generates for RFC-enabled function modules (SOAMANAGER, or
-/sap/bc/soap/wsdl11?services=...): document/literal in the urn:sap-com:document:sap:rfc:functions
-namespace, a request element named like the function module and a response element with
-"Response" appended, parameters as unqualified child elements in alphabetical order, tables
-as lists of <item>, simple types such as char30 / numeric6, and one fault element
-"<FM>.Exception" naming the ABAP exception raised.
+The WSDL copies a SOAMANAGER-generated binding WSDL of an RFC function module (the sample kept in
+connectors/sap/vendor/ecc): one service definition (the port type) whose operations are the
+function modules, a binding `<B>` with SOAP 1.1 and a binding `<B>_soap12` with SOAP 1.2 and the
+same soapAction `urn:sap-com:document:sap:rfc:functions:<service definition>:<FM>Request`, one
+service with a port per binding, named like it, both at the same address; WS-Policy references;
+a schema with attributeFormDefault="qualified" and no elementFormDefault, so parameters are
+unqualified; parameters in alphabetical order, mandatory unless SAP marks them optional (no
+minOccurs); tables as TABLE_OF_<structure> lists of <item>; a request part "parameters" and a
+response part "parameter". Exceptions are faults with a `<FM>.Exception` element (Name, Text,
+Message of type RfcException.Message), as SAP's JAXB-visible WSDLs show them.
+
+Answers copy captured SOAMANAGER responses: `<n0:FMResponse xmlns:n0="urn:sap-com:document:sap:rfc:functions">`
+with unqualified children, in a SOAP 1.1 (`soap-env`) or SOAP 1.2 (`env`) envelope matching the request.
+SAP's deserializer is strict about the presence and order of elements: a request that leaves out a
+mandatory parameter, or sends them out of order, is refused with a fault naming the element it
+expected ("System expected the element ...", the text of SAP's XML deserialization errors).
 """
 
 from __future__ import annotations
@@ -17,10 +27,27 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-__all__ = ["FUNCTIONS", "NS", "Function", "Param", "Structure", "fault", "parse_request", "response", "wsdl"]
+__all__ = [
+    "FUNCTIONS",
+    "NS",
+    "SOAP11",
+    "SOAP12",
+    "Function",
+    "Param",
+    "Publication",
+    "Request",
+    "RequestError",
+    "Structure",
+    "check_request",
+    "fault",
+    "parse_request",
+    "response",
+    "wsdl",
+]
 
 NS: Final = "urn:sap-com:document:sap:rfc:functions"
-SOAP_ENV: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP11: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12: Final = "http://www.w3.org/2003/05/soap-envelope"
 
 
 @dataclass(frozen=True)
@@ -43,8 +70,9 @@ class Function:
     params: tuple[Param, ...]
     exceptions: tuple[str, ...] = ()
 
-    def request_params(self) -> list[Param]:
-        return sorted((p for p in self.params if p.kind in ("import", "table")), key=lambda p: p.name)
+    def request_params(self, data_optional: bool = False) -> list[Param]:
+        params = sorted((p for p in self.params if p.kind in ("import", "table")), key=lambda p: p.name)
+        return [Param(p.name, p.type, p.kind, True) if data_optional and p.name == "DATA" else p for p in params]
 
     def response_params(self) -> list[Param]:
         return sorted((p for p in self.params if p.kind in ("export", "table")), key=lambda p: p.name)
@@ -103,7 +131,8 @@ FUNCTIONS: Final[dict[str, Function]] = {
                 Param("ROWCOUNT", "int", "import"),
                 Param("OPTIONS", _RFC_DB_OPT, "table"),
                 Param("FIELDS", _RFC_DB_FLD, "table"),
-                Param("DATA", _TAB512, "table"),
+                # TABLES DATA is not OPTIONAL in every release's interface (research: SAP copies differ).
+                Param("DATA", _TAB512, "table", optional=False),
             ),
             (
                 "TABLE_NOT_AVAILABLE",
@@ -124,6 +153,24 @@ FUNCTIONS: Final[dict[str, Function]] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Publication:
+    """How SOAMANAGER publishes the function modules: one service definition, its service and binding."""
+
+    service_definition: str = "ZDEALERSYNC_READ"
+    service: str = "ZDEALERSYNC_READ_SRV"
+    binding: str = "ZDEALERSYNC_READ_BINDING"
+    versions: tuple[str, ...] = ("1.1", "1.2")  # the bindings SOAMANAGER was asked for
+    data_optional: bool = False  # a release whose RFC_READ_TABLE has TABLES DATA ... OPTIONAL
+
+    def path(self, client: str) -> str:
+        parts = (self.service_definition, client, self.service, self.binding)
+        return "/sap/bc/srt/rfc/sap/" + "/".join(p.lower() for p in parts)
+
+    def action(self, function: str) -> str:
+        return f"{NS}:{self.service_definition}:{function}Request"
 
 
 def _simple_type(name: str) -> str:
@@ -147,14 +194,41 @@ def _param_element(p: Param, in_request: bool) -> str:
         ref = f"tns:TABLE_OF_{p.type.name}" if p.kind == "table" else f"tns:{p.type.name}"
     else:
         ref = _type_ref(p.type)
-    optional = p.optional or (p.kind == "table" and in_request) or not in_request
-    occurs = ' minOccurs="0"' if optional else ""
+    # SOAMANAGER marks a parameter optional only where the function module's interface does; every
+    # parameter of the response is always sent.
+    occurs = ' minOccurs="0"' if in_request and p.optional else ""
     return f'<xsd:element name="{p.name}" type="{ref}"{occurs}/>'
 
 
-def wsdl(functions: Sequence[Function], address: str) -> bytes:
-    """The WSDL of `functions`, each as its own port type and binding, served at `address`."""
-    simple: set[str] = {"char3", "char20"}  # RFC.Message
+def _policy(name: str, body: str = "") -> str:
+    return f'<wsp:Policy wsu:Id="{name}"><wsp:ExactlyOne><wsp:All>{body}</wsp:All></wsp:ExactlyOne></wsp:Policy>'
+
+
+_BASIC_AUTH = (
+    '<sp:TransportBinding xmlns:sp="http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"><wsp:Policy>'
+    "<sp:TransportToken><wsp:Policy><sp:HttpsToken><wsp:Policy><sp:HttpBasicAuthentication/></wsp:Policy>"
+    "</sp:HttpsToken></wsp:Policy></sp:TransportToken></wsp:Policy></sp:TransportBinding>"
+)
+
+
+def _binding(name: str, soap: str, publication: Publication, functions: Sequence[Function]) -> str:
+    operations = "".join(
+        f'<wsdl:operation name="{f.name}"><{soap}:operation soapAction="{publication.action(f.name)}" '
+        f'style="document"/><wsdl:input><{soap}:body use="literal"/></wsdl:input><wsdl:output>'
+        f'<{soap}:body use="literal"/></wsdl:output><wsdl:fault name="{f.name}.Exception">'
+        f'<{soap}:fault name="{f.name}.Exception" use="literal"/></wsdl:fault></wsdl:operation>'
+        for f in functions
+    )
+    return (
+        f'<wsdl:binding name="{name}" type="tns:{publication.service_definition}"><wsp:Policy>'
+        f'<wsp:PolicyReference URI="#BN__{name}"/></wsp:Policy>'
+        f'<{soap}:binding transport="http://schemas.xmlsoap.org/soap/http" style="document"/>{operations}'
+        "</wsdl:binding>"
+    )
+
+
+def _types(functions: Sequence[Function], data_optional: bool) -> list[str]:
+    simple: set[str] = {"char3", "char20"}  # RfcException.Message
     structures: dict[str, Structure] = {}
     tables: set[str] = set()
     for f in functions:
@@ -176,12 +250,11 @@ def wsdl(functions: Sequence[Function], address: str) -> bytes:
             'minOccurs="0" maxOccurs="unbounded"/></xsd:sequence></xsd:complexType>'
         )
     types.append(
-        '<xsd:complexType name="RFC.Message"><xsd:sequence><xsd:element name="ID" type="tns:char20"/>'
+        '<xsd:complexType name="RfcException.Message"><xsd:sequence><xsd:element name="ID" type="tns:char20"/>'
         '<xsd:element name="Number" type="tns:char3"/></xsd:sequence></xsd:complexType>'
     )
-    messages, port_types, bindings, ports = [], [], [], []
     for f in functions:
-        request = "".join(_param_element(p, True) for p in f.request_params())
+        request = "".join(_param_element(p, True) for p in f.request_params(data_optional))
         reply = "".join(_param_element(p, False) for p in f.response_params())
         names = "".join(f'<xsd:enumeration value="{e}"/>' for e in f.exceptions) or '<xsd:enumeration value=""/>'
         types += [
@@ -194,46 +267,82 @@ def wsdl(functions: Sequence[Function], address: str) -> bytes:
             f'<xsd:complexType name="{f.name}.RfcException"><xsd:sequence>'
             f'<xsd:element name="Name" type="tns:{f.name}.RfcExceptions"/>'
             '<xsd:element name="Text" type="xsd:string" minOccurs="0"/>'
-            '<xsd:element name="Message" type="tns:RFC.Message" minOccurs="0"/></xsd:sequence></xsd:complexType>',
+            '<xsd:element name="Message" type="tns:RfcException.Message" minOccurs="0"/></xsd:sequence>'
+            "</xsd:complexType>",
             f'<xsd:element name="{f.name}.Exception" type="tns:{f.name}.RfcException"/>',
         ]
-        messages += [
-            f'<wsdl:message name="{f.name}"><wsdl:part name="parameters" element="tns:{f.name}"/></wsdl:message>',
-            f'<wsdl:message name="{f.name}Response"><wsdl:part name="parameter" element="tns:{f.name}Response"/>'
-            "</wsdl:message>",
-            f'<wsdl:message name="{f.name}.Exception"><wsdl:part name="{f.name}.Exception" '
-            f'element="tns:{f.name}.Exception"/></wsdl:message>',
-        ]
-        port_types.append(
-            f'<wsdl:portType name="{f.name}"><wsdl:operation name="{f.name}"><wsdl:input message="tns:{f.name}"/>'
-            f'<wsdl:output message="tns:{f.name}Response"/><wsdl:fault name="{f.name}.Exception" '
-            f'message="tns:{f.name}.Exception"/></wsdl:operation></wsdl:portType>'
-        )
-        bindings.append(
-            f'<wsdl:binding name="{f.name}Binding" type="tns:{f.name}"><soap:binding style="document" '
-            'transport="http://schemas.xmlsoap.org/soap/http"/>'
-            f'<wsdl:operation name="{f.name}"><soap:operation soapAction="{NS}:{f.name}:{f.name}Request" '
-            'style="document"/><wsdl:input><soap:body use="literal"/></wsdl:input><wsdl:output>'
-            f'<soap:body use="literal"/></wsdl:output><wsdl:fault name="{f.name}.Exception">'
-            f'<soap:fault name="{f.name}.Exception" use="literal"/></wsdl:fault></wsdl:operation></wsdl:binding>'
-        )
+    return types
+
+
+def wsdl(functions: Sequence[Function], address: str, publication: Publication) -> bytes:
+    """The binding WSDL of `functions` as SOAMANAGER serves it, its ports at `address`."""
+    pub = publication
+    messages = "".join(
+        f'<wsdl:message name="{f.name}"><wsdl:part name="parameters" element="tns:{f.name}"/></wsdl:message>'
+        f'<wsdl:message name="{f.name}Response"><wsdl:part name="parameter" element="tns:{f.name}Response"/>'
+        f'</wsdl:message><wsdl:message name="{f.name}.Exception"><wsdl:part name="{f.name}.Exception" '
+        f'element="tns:{f.name}.Exception"/></wsdl:message>'
+        for f in functions
+    )
+    operations = "".join(
+        f'<wsdl:operation name="{f.name}"><wsp:Policy><wsp:PolicyReference URI="#OP__{f.name}"/></wsp:Policy>'
+        f'<wsdl:input message="tns:{f.name}"/><wsdl:output message="tns:{f.name}Response"/>'
+        f'<wsdl:fault name="{f.name}.Exception" message="tns:{f.name}.Exception"/></wsdl:operation>'
+        for f in functions
+    )
+    port_type = (
+        f'<wsdl:portType name="{pub.service_definition}"><wsp:Policy><wsp:PolicyReference '
+        f'URI="#IF__{pub.service_definition}"/></wsp:Policy>{operations}</wsdl:portType>'
+    )
+    location = escape(address, {'"': "&quot;"})
+    bindings, ports, policies = [], [], []
+    for version in pub.versions:
+        name, soap = (pub.binding, "soap") if version == "1.1" else (f"{pub.binding}_soap12", "wsoap12")
+        bindings.append(_binding(name, soap, pub, functions))
         ports.append(
-            f'<wsdl:port name="{f.name}Binding" binding="tns:{f.name}Binding">'
-            f'<soap:address location="{escape(address, {chr(34): "&quot;"})}"/></wsdl:port>'
+            f'<wsdl:port name="{name}" binding="tns:{name}"><{soap}:address location="{location}"/></wsdl:port>'
         )
+        policies.append(_policy(f"BN__{name}", _BASIC_AUTH))
+    policies.append(_policy(f"IF__{pub.service_definition}"))
+    policies += [_policy(f"OP__{f.name}") for f in functions]
     document = (
         '<?xml version="1.0" encoding="utf-8"?>'
         f'<wsdl:definitions targetNamespace="{NS}" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" '
-        'xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
-        f'xmlns:tns="{NS}"><wsdl:types><xsd:schema attributeFormDefault="qualified" targetNamespace="{NS}">'
-        + "".join(types)
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" '
+        'xmlns:wsoap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:http="http://schemas.xmlsoap.org/wsdl/http/" '
+        f'xmlns:mime="http://schemas.xmlsoap.org/wsdl/mime/" xmlns:tns="{NS}" '
+        'xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy" '
+        'xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">'
+        '<wsdl:documentation><sidl:sidl xmlns:sidl="http://www.sap.com/2007/03/sidl"/></wsdl:documentation>'
+        '<wsp:UsingPolicy wsdl:required="true"/>'
+        + "".join(policies)
+        + f'<wsdl:types><xsd:schema attributeFormDefault="qualified" targetNamespace="{NS}">'
+        + "".join(_types(functions, pub.data_optional))
         + "</xsd:schema></wsdl:types>"
-        + "".join(messages + port_types + bindings)
-        + '<wsdl:service name="service">'
+        + messages
+        + port_type
+        + "".join(bindings)
+        + f'<wsdl:service name="{pub.service}">'
         + "".join(ports)
         + "</wsdl:service></wsdl:definitions>"
     )
     return document.encode()
+
+
+class RequestError(ValueError):
+    """A request SAP's SOAP runtime refuses; `version` is the envelope's, for the fault."""
+
+    def __init__(self, message: str, version: str = "1.1") -> None:
+        super().__init__(message)
+        self.version = version
+
+
+@dataclass(frozen=True)
+class Request:
+    version: str  # "1.1" or "1.2"
+    function: str
+    params: dict[str, Any]
+    order: tuple[str, ...]  # the parameters as they came
 
 
 def _value(element: etree._Element) -> Any:
@@ -245,33 +354,62 @@ def _value(element: etree._Element) -> Any:
     return {etree.QName(c).localname: _value(c) for c in children}
 
 
-def parse_request(body: bytes) -> tuple[str, dict[str, Any]]:
-    """(function module, parameters) of a SOAP request; ValueError when it is not one."""
+def parse_request(body: bytes) -> Request:
+    """A SOAP 1.1 or 1.2 request; RequestError when it is not one."""
     try:
         root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise ValueError(f"not XML: {exc}") from None
-    found = root.find(f"{{{SOAP_ENV}}}Body")
+        raise RequestError(f"not XML: {exc}") from None
+    namespace = etree.QName(root).namespace
+    if etree.QName(root).localname != "Envelope" or namespace not in (SOAP11, SOAP12):
+        raise RequestError("not a SOAP envelope")
+    version = "1.1" if namespace == SOAP11 else "1.2"
+    found = root.find(f"{{{namespace}}}Body")
     if found is None or len(found) == 0:
-        raise ValueError("no SOAP body")
+        raise RequestError("no SOAP body", version)
     call = found[0]
-    return etree.QName(call).localname, {etree.QName(p).localname: _value(p) for p in call}
+    names = tuple(etree.QName(p).localname for p in call)
+    return Request(
+        version, etree.QName(call).localname, {n: _value(p) for n, p in zip(names, call, strict=True)}, names
+    )
 
 
-def _xml(name: str, value: Any) -> str:
+def check_request(request: Request, publication: Publication) -> None:
+    """Refuse what SAP's deserializer refuses: unknown, missing mandatory or misordered parameters."""
+    wanted = FUNCTIONS[request.function].request_params(publication.data_optional)
+    order = [p.name for p in wanted]
+    for name in request.order:
+        if name not in order:
+            raise RequestError(
+                f"System expected the end of the element '{request.function}', found '{name}'", request.version
+            )
+    given = [n for n in order if n in request.params]
+    if list(request.order) != given:
+        raise RequestError(f"System expected the element '{given[0]}' in the order of the interface", request.version)
+    for p in wanted:
+        if not p.optional and p.name not in request.params:
+            raise RequestError(f"System expected the element '{p.name}'", request.version)
+
+
+def _xml(name: str, value: Any, prefix: str = "") -> str:
+    tag = f"{prefix}{name}"
     if isinstance(value, str):
         # SAP's SOAP runtime drops trailing blanks of character fields.
-        return f"<{name}>{escape(value.rstrip())}</{name}>"
+        return f"<{tag}>{escape(value.rstrip())}</{tag}>" if value.rstrip() else f"<{tag}/>"
     if isinstance(value, Mapping):
-        return f"<{name}>" + "".join(_xml(k, v) for k, v in value.items()) + f"</{name}>"
-    items = "".join("<item>" + "".join(_xml(k, v) for k, v in row.items()) + "</item>" for row in value)
-    return f"<{name}>{items}</{name}>"
+        return f"<{tag}>" + "".join(_xml(k, v, prefix) for k, v in value.items()) + f"</{tag}>"
+    item = f"{prefix}item"
+    rows = "".join(f"<{item}>" + "".join(_xml(k, v, prefix) for k, v in row.items()) + f"</{item}>" for row in value)
+    return f"<{tag}>{rows}</{tag}>" if rows else f"<{tag}/>"
 
 
-_ENVELOPE = (
-    f'<soap-env:Envelope xmlns:soap-env="{SOAP_ENV}"><soap-env:Header/><soap-env:Body>{{body}}'
-    "</soap-env:Body></soap-env:Envelope>"
-)
+def _envelope(version: str, body: str) -> bytes:
+    if version == "1.1":
+        return (
+            f'<soap-env:Envelope xmlns:soap-env="{SOAP11}"><soap-env:Header/><soap-env:Body>{body}'
+            "</soap-env:Body></soap-env:Envelope>"
+        ).encode()
+    return f'<env:Envelope xmlns:env="{SOAP12}"><env:Header/><env:Body>{body}</env:Body></env:Envelope>'.encode()
 
 
 def _filled(structure: Structure, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,11 +417,15 @@ def _filled(structure: Structure, values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: values.get(name, "") for name, _ in structure.fields}
 
 
-def response(function: str, values: Mapping[str, Any]) -> bytes:
-    """The response envelope: parameters in alphabetical order and structures complete, as SAP writes them."""
-    shapes = {p.name: p.type for p in FUNCTIONS[function].params if isinstance(p.type, Structure)}
+def response(function: str, values: Mapping[str, Any], version: str = "1.1", qualify: bool = False) -> bytes:
+    """The response envelope: parameters in alphabetical order and structures complete, as SAP writes them;
+    `qualify` puts every element in the namespace, as a gateway rewriting the answer may."""
+    params = FUNCTIONS[function].response_params()
+    shapes = {p.name: p.type for p in params if isinstance(p.type, Structure)}
+    # SAP sends every export and table parameter, initial when the function module did not fill it.
+    blank = {p.name: ([] if p.kind == "table" else {} if isinstance(p.type, Structure) else "") for p in params}
     complete: dict[str, Any] = {}
-    for name, value in values.items():
+    for name, value in {**blank, **values}.items():
         shape = shapes.get(name)
         if shape is None:
             complete[name] = value
@@ -291,19 +433,27 @@ def response(function: str, values: Mapping[str, Any]) -> bytes:
             complete[name] = _filled(shape, value)
         else:
             complete[name] = [_filled(shape, row) for row in value]
-    inner = "".join(_xml(name, complete[name]) for name in sorted(complete))
-    body = f'<n0:{function}Response xmlns:n0="{NS}">{inner}</n0:{function}Response>'
-    return _ENVELOPE.format(body=body).encode()
+    inner = "".join(_xml(name, complete[name], "n0:" if qualify else "") for name in sorted(complete))
+    return _envelope(version, f'<n0:{function}Response xmlns:n0="{NS}">{inner}</n0:{function}Response>')
 
 
-def fault(function: str, exception: str, text: str, code: str = "soap-env:Client") -> bytes:
-    """A SOAP fault naming the ABAP exception a function module raised, as SAP's SOAP runtime reports it."""
+def fault(function: str, exception: str, text: str, version: str = "1.1", sender: bool = True) -> bytes:
+    """A SOAP fault naming the ABAP exception a function module raised (or the runtime's own error)."""
     detail = (
         f'<n0:{function}.Exception xmlns:n0="{NS}"><Name>{escape(exception)}</Name><Text>{escape(text)}</Text>'
         f"</n0:{function}.Exception>"
     )
-    body = (
-        f'<soap-env:Fault><faultcode>{code}</faultcode><faultstring xml:lang="en">{escape(exception)}</faultstring>'
-        f"<detail>{detail}</detail></soap-env:Fault>"
-    )
-    return _ENVELOPE.format(body=body).encode()
+    if version == "1.1":
+        code = "soap-env:Client" if sender else "soap-env:Server"
+        body = (
+            f'<soap-env:Fault><faultcode>{code}</faultcode><faultstring xml:lang="en">{escape(exception)}'
+            f"</faultstring><detail>{detail}</detail></soap-env:Fault>"
+        )
+    else:
+        code = "env:Sender" if sender else "env:Receiver"
+        body = (
+            f"<env:Fault><env:Code><env:Value>{code}</env:Value></env:Code><env:Reason>"
+            f'<env:Text xml:lang="en">{escape(exception)}</env:Text></env:Reason><env:Detail>{detail}</env:Detail>'
+            "</env:Fault>"
+        )
+    return _envelope(version, body)

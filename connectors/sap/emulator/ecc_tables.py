@@ -2,10 +2,12 @@
 
 Each row keeps every field in its RFC_READ_TABLE output form (fixed width: CHAR left-aligned,
 NUMC zero-padded, packed numbers right-aligned with a trailing sign, "00000000" for no date),
-so serving a row is joining strings. Rows stay in primary-key order, as a database returns a
-SELECT without ORDER BY in practice. A condition finds its rows through per-field indexes
-built on first use, and a paged read (same table and OPTIONS, growing ROWSKIPS) reuses the
-matched rows, so no read costs more than one pass over its table.
+so serving a row is joining strings. DD03L, the data dictionary's field table, is served from the
+tables' own definitions, so a test that drops or retypes a field sees both agree, as in SAP. Rows
+stay in primary-key order, as a database returns a SELECT without ORDER BY in practice. A
+condition finds its rows through per-field indexes built on first use, and a paged read (same
+table and OPTIONS, growing ROWSKIPS) reuses the matched rows, so no read costs more than one
+pass over its table.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.sap.emulator.ecc_ddic import TABLES, Field, Table
+from connectors.sap.emulator.ecc_ddic import Field, Table, tables
 from connectors.sap.emulator.ecc_where import OptionError, comparable, parse
 
 __all__ = ["Database", "ReadTableError", "fmt"]
@@ -117,6 +119,7 @@ class _Store:
         return row
 
     def _changed(self) -> None:
+        self._blank = None
         self._equal.clear()
         self._ordered.clear()
         self._results.clear()
@@ -166,11 +169,53 @@ class _Store:
 class Database:
     """The ECC tables of one client, and RFC_READ_TABLE over them. Thread-safe: one lock for all."""
 
-    def __init__(self, client: str) -> None:
+    def __init__(self, client: str, matnr_length: int = 18) -> None:
         self.client = client
         self.lock = threading.RLock()
-        self.stores = {name: _Store(table) for name, table in TABLES.items()}
+        self.stores = {name: _Store(table) for name, table in tables(matnr_length).items()}
         self.denied: set[str] = set()  # tables the technical user may not read (S_TABU_DIS / S_TABU_NAM)
+        self._describe()
+
+    def _describe(self) -> None:
+        """DD03L from the tables as they are now: one active row per field."""
+        store = self.stores["DD03L"]
+        store.rows, store._keys = [], []
+        rows = []
+        for name, described in self.stores.items():
+            for position, f in enumerate(described.table.fields, start=1):
+                rows.append(
+                    self.row(
+                        "DD03L",
+                        TABNAME=name,
+                        FIELDNAME=f.name,
+                        AS4LOCAL="A",
+                        AS4VERS=0,
+                        POSITION=position,
+                        KEYFLAG="X" if f.key else "",
+                        INTTYPE=f.type,
+                        INTLEN=f.length,
+                        DATATYPE=f.ddic_type,
+                        LENG=f.length,
+                        DECIMALS=f.decimals,
+                    )
+                )
+        store.load(rows)
+
+    def drop(self, table: str, *fields: str) -> None:
+        """Take fields out of a table, as a release or an installation without them has it."""
+        with self.lock:
+            store = self.stores[table]
+            store.table = store.table.without(*fields)
+            store._changed()
+            self._describe()
+
+    def retype(self, table: str, field: str, type_: str, datatype: str) -> None:
+        """Give a field another type (a Z field a customer created as CHAR where SAP has CURR)."""
+        with self.lock:
+            store = self.stores[table]
+            store.table = store.table.retyped(field, type_, datatype)
+            store._changed()
+            self._describe()
 
     def row(self, table: str, **values: Any) -> dict[str, str]:
         """A row of `table` in output form; unknown fields or values too long for a field raise."""
