@@ -1,5 +1,6 @@
 """Units of the S/4 flavour: the shared SAP codes, the OData V2 value forms and paging (single requests via
-`responses`), and the emulator's $filter reading of the literal forms the reader sends."""
+`responses`: the reader's requests, not the system), and the emulator's $filter reading of the literal forms the
+reader sends."""
 
 from __future__ import annotations
 
@@ -10,17 +11,37 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from connectors.http import HttpSourceError
+from connectors.http import HttpClient, HttpSourceError
 from connectors.sap import SapSettings, codes
 from connectors.sap.emulator.s4_entity_set import EntitySet
 from connectors.sap.emulator.s4_filter import FilterParser, ODataError
-from connectors.sap.s4.odata import ODataReader, date_literal, instant_of, string_literal, time_of, wall_time
+from connectors.sap.emulator.s4_metadata import vendor_file
+from connectors.sap.s4.odata import ODataReader
+from connectors.sap.s4.rates import quoted
+from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.snapshots import StockLevels
 from connectors.sap.s4.streams import S4Env
+from connectors.sap.s4.values import (
+    date_literal,
+    expanded,
+    expanded_one,
+    instant_of,
+    string_literal,
+    time_of,
+    wall_time,
+)
 from mapping.errors import RecordError
 
 IST = ZoneInfo("Europe/Istanbul")
 ROOT = "https://s4.example.com/sap/opu/odata/sap"
+THING_METADATA = b"""<?xml version="1.0" encoding="utf-8"?>
+<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx"
+ xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><edmx:DataServices m:DataServiceVersion="2.0">
+<Schema Namespace="API_X" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">
+<EntityType Name="A_ThingType"><Key><PropertyRef Name="K"/></Key><Property Name="K" Type="Edm.String" Nullable="false"/>
+</EntityType><EntityContainer Name="API_X_Entities"><EntitySet Name="A_Thing" EntityType="API_X.A_ThingType"/>
+</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"""
+THING = Read("API_X/A_Thing", "s4.things", ("K",), Shape((f("K"),)))
 
 
 # --- codes ------------------------------------------------------------------------------------------------------
@@ -77,6 +98,11 @@ def test_collection_method_prefers_the_specific_key() -> None:
     assert codes.collection_method("RV", "") is None
 
 
+def test_billing_type_excluded_by_the_setting_is_no_invoice_kind() -> None:
+    with pytest.raises(RecordError, match="excluded by the setting billing_types"):
+        codes.invoice_kind("ZIV", "M", ["TAN"], {"ZIV": "excluded"})
+
+
 def test_units_and_currencies() -> None:
     assert [codes.sap_unit_code(u) for u in ("ST", "KAR", "M", "KG", "ADET", "??")] == ["C62", "CT", "MTR", "KGM",
                                                                                         "C62", None]  # fmt: skip
@@ -99,43 +125,73 @@ def test_value_forms() -> None:
         time_of("13:05", "t")
 
 
+@pytest.mark.parametrize(
+    ("value", "indirect", "rate"),
+    [("34.12346", False, "34.123460"), ("0.00000", False, None), (None, False, None), ("0.02931", True, "34.118048"),
+     ("-34.50000", False, "0.028986")],  # TCURR and FI keep an indirect quotation as a negative rate
+)  # fmt: skip
+def test_quoted_rates(value: str | None, indirect: bool, rate: str | None) -> None:
+    found = quoted(value, indirect, "rate")
+    assert (None if found is None else str(found)) == rate
+
+
+def test_expanded_navigation_must_come_back_expanded() -> None:
+    row = {"to_Item": {"results": [{"A": 1}]}, "to_Customer": None, "to_Partner": {"__deferred": {"uri": "x"}}}
+    assert expanded(row, "to_Item") == [{"A": 1}] and expanded_one(row, "to_Customer") is None
+    for name in ("to_Partner", "to_Missing"):
+        with pytest.raises(RecordError, match="came back deferred although the request expanded it"):
+            expanded(row, name)
+        with pytest.raises(RecordError, match="came back deferred"):
+            expanded_one(row, name)
+
+
 def _reader(page_size: int) -> ODataReader:
     settings = SapSettings(flavour="s4_odata", url=ROOT, sap_client="100", auth={"username": "u", "password": "p"})
-    from connectors.http import HttpClient
-
     return ODataReader(HttpClient(settings, params={"sap-client": "100"}), page_size)
 
 
 @responses.activate
 def test_pages_follow_next_then_skip() -> None:
     base = f"{ROOT}/API_X/A_Thing"
+    responses.get(f"{base[: -len('/A_Thing')]}/$metadata", body=THING_METADATA)
     nxt = f"{base}?$skiptoken=2&$top=3&sap-client=100"
+    query = {"$format": "json", "$orderby": "K", "$top": "3", "$select": "K", "sap-client": "100"}
     responses.get(base, json={"d": {"results": [{"K": "1"}, {"K": "2"}], "__next": nxt}},
-                  match=[responses.matchers.query_param_matcher({"$format": "json", "$orderby": "K", "$top": "3",
-                                                                  "$skip": "0", "sap-client": "100"})])  # fmt: skip
+                  match=[responses.matchers.query_param_matcher({**query, "$skip": "0"})])  # fmt: skip
     responses.get(nxt, json={"d": {"results": [{"K": "3"}]}})
     responses.get(base, json={"d": {"results": [{"K": "4"}]}},
-                  match=[responses.matchers.query_param_matcher({"$format": "json", "$orderby": "K", "$top": "3",
-                                                                  "$skip": "3", "sap-client": "100"})])  # fmt: skip
-    pages = list(_reader(3).pages("API_X/A_Thing", ["K"]))
+                  match=[responses.matchers.query_param_matcher({**query, "$skip": "3"})])  # fmt: skip
+    pages = list(_reader(3).pages(THING))
     assert [[r["K"] for r in page] for page in pages] == [["1", "2"], ["3"], ["4"]]
 
 
 @responses.activate
 def test_pages_refuse_what_is_not_odata_v2() -> None:
+    responses.get(f"{ROOT}/API_X/$metadata", body=THING_METADATA)
     responses.get(f"{ROOT}/API_X/A_Thing", json={"value": []})
     with pytest.raises(HttpSourceError, match="not OData V2 JSON"):
-        list(_reader(3).pages("API_X/A_Thing", ["K"]))
+        list(_reader(3).pages(THING))
+
+
+@responses.activate
+def test_a_required_property_the_service_lacks_stops_the_read_naming_it() -> None:
+    responses.get(f"{ROOT}/API_X/$metadata", body=THING_METADATA)
+    read = Read("API_X/A_Thing", "s4.things", ("K",), Shape((f("K"), f("Colour"), f("Size", optional="x.size"))))
+    with pytest.raises(HttpSourceError, match=r"API_X/A_Thing lacks API_X/A_Thing.Colour, .*\(s4.things\)"):
+        list(_reader(3).pages(read))
+    assert len(responses.calls) == 1  # the metadata only: no request the server would refuse
 
 
 @responses.activate
 def test_stock_groups_straddling_a_page_boundary_are_summed() -> None:
     base = f"{ROOT}/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod"
-    row = {"Material": "M1", "Plant": "1000", "StorageLocation": "01"}
+    responses.get(f"{ROOT}/API_MATERIAL_STOCK_SRV/$metadata", body=vendor_file("API_MATERIAL_STOCK_SRV").read_bytes())
+    row = {"Material": "M1", "Plant": "1000", "StorageLocation": "01", "InventorySpecialStockType": "",
+           "InventoryStockType": "01"}  # fmt: skip
     pages = [
         [{**row, "MatlWrhsStkQtyInMatlBaseUnit": "5.000"}, {**row, "MatlWrhsStkQtyInMatlBaseUnit": "2.500"}],
         [
-            {**row, "MatlWrhsStkQtyInMatlBaseUnit": "1.000"},
+            {**row, "MatlWrhsStkQtyInMatlBaseUnit": "1.000", "InventoryStockType": "02"},
             {**row, "Material": "M2", "MatlWrhsStkQtyInMatlBaseUnit": "4"},
         ],
         [],
@@ -157,7 +213,7 @@ def test_stock_groups_straddling_a_page_boundary_are_summed() -> None:
 
 
 def _index(rows: list[dict[str, object]]) -> EntitySet:
-    entity = EntitySet("API_X", "A_Thing", "API_X.A_ThingType", ("K",), dict, change_field="Changed")
+    entity = EntitySet("API_X", "A_Thing", ("K",), dict, change_field="Changed")
     for row in rows:
         entity.put((str(row["K"]),), row)
     return entity

@@ -1,5 +1,6 @@
 """Retries against the S/4 emulator on loopback: 429 (with Retry-After), 5xx and timeouts are retried,
-400/404 are not; the requests the emulator saw are counted."""
+400/404 are not (the product read's page requests are the ones failed; a read first asks for the service's
+$metadata); the requests the emulator saw are counted."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _statuses(sap: S4Emulator) -> list[int]:
 
 
 def test_429_waits_for_retry_after_then_succeeds(sap: S4Emulator) -> None:
-    sap.fail_next(429, retry_after=0.4)
+    sap.fail_next(429, retry_after=0.4, path="/A_Product")
     started = time.monotonic()
     products = _products(sap)
     assert time.monotonic() - started >= 0.4
@@ -67,19 +68,19 @@ def test_429_waits_for_retry_after_then_succeeds(sap: S4Emulator) -> None:
 
 
 def test_503_twice_then_succeeds(sap: S4Emulator) -> None:
-    sap.fail_next(503, times=2)
+    sap.fail_next(503, times=2, path="/A_Product")
     assert len(_products(sap)) == len(SCENARIO.products)
     assert _statuses(sap) == [503, 503, 200]
 
 
 def test_timeout_then_succeeds(sap: S4Emulator) -> None:
-    sap.delay_next(1.5)
+    sap.delay_next(1.5, path="/A_Product")
     assert len(_products(sap, timeout_seconds=(2.0, 0.3))) == len(SCENARIO.products)
     assert _statuses(sap) == [0, 200]  # 0: held past the client's read timeout, never answered
 
 
 def test_gives_up_after_max_attempts(sap: S4Emulator) -> None:
-    sap.fail_next(502, times=3)
+    sap.fail_next(502, times=3, path="/A_Product")
     with pytest.raises(HttpSourceError, match=r"HTTP 502 .* after 3 attempts") as caught:
         _products(sap, max_attempts=3)
     assert caught.value.status == 502
@@ -88,7 +89,7 @@ def test_gives_up_after_max_attempts(sap: S4Emulator) -> None:
 
 
 def test_400_is_not_retried(sap: S4Emulator) -> None:
-    sap.fail_next(400)
+    sap.fail_next(400, path="/A_Product")
     with pytest.raises(HttpSourceError) as caught:
         _products(sap)
     assert caught.value.status == 400
@@ -97,6 +98,7 @@ def test_400_is_not_retried(sap: S4Emulator) -> None:
 
 def test_404_is_not_retried(sap: S4Emulator) -> None:
     sap.unpublished.add("API_PRODUCT_SRV")
-    with pytest.raises(NotFound, match="API_PRODUCT_SRV/A_Product not found"):
+    with pytest.raises(NotFound, match=r"API_PRODUCT_SRV/\$metadata not found"):
         _products(sap)
-    assert _statuses(sap) == [404]
+    # The read's first request, for the service's metadata, is answered 404 once and not asked again.
+    assert [r.status for r in sap.data_requests()] == [404]

@@ -2,8 +2,12 @@
 read by SapAdapter (flavour s4_odata) over real HTTP.
 
 SAP's own representation, applied to the facts before comparing (translations, not losses):
-  * units: SAP keys units of measure by internal codes (ST, M, KG, KAR: emulator.SAP_UNITS); the
-    UN/ECE unit_code is compared unchanged.
+  * units: SAP keys units of measure by internal codes (ST, M, KG, KAR: emulator.SAP_UNITS); a sales order item
+    carries SAP's ISO code of its unit (RequestedQuantityISOUnit: PCE for ST), which the order line's unit_code
+    is; billing items carry none, so an invoice line's unit_code is the UN/ECE code of the SAP unit, unchanged.
+  * exchange rates have five decimals (DEC 9,5), so a foreign document's rate is the scenario's rounded to five
+    places, its local totals the document totals converted at that rate (mapping.money.to_local_totals) and its
+    lines' net_local the local net spread over them (apportion); a collection's local amount is FI's, at that rate.
   * item numbers: SAP numbers document items 10, 20, 30 (POSNR), so a line's line_no is the fact's x 10.
   * document headers: sales orders and billing documents keep the storage location per item, not per
     header, so the header's warehouse_code is None (the lines keep theirs).
@@ -23,8 +27,13 @@ import pytest
 
 from connectors.base import SourceContext
 from connectors.sap import SapAdapter, SapSettings
-from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, SAP_UNITS, S4Emulator
-from mapping.schema import Account, Invoice, Order
+from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, RATES, SAP_UNITS, S4Emulator
+from connectors.sap.emulator.s4_system import SAP_ISO_UNITS, local_at, rate5
+from connectors.sap.s4 import S4Source
+from connectors.sap.s4.odata import AccessLog
+from mapping.invariants import discrepancies
+from mapping.money import apportion, to_local_totals
+from mapping.schema import Account, Collection, Invoice, Order
 from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
@@ -73,30 +82,62 @@ def emulator() -> Iterator[S4Emulator]:
 
 
 @pytest.fixture(scope="module")
-def synced(emulator: S4Emulator) -> dict[str, list[Any]]:
+def source(emulator: S4Emulator) -> Iterator[SapAdapter]:
     settings = SapSettings(
         flavour="s4_odata",
         url=emulator.url,
         sap_client=emulator.client,
         auth={"username": emulator.user, "password": emulator.password},
-        s4={"plant": PLANT, "page_size": 400},
+        s4={"plant": PLANT, "page_size": 400, "exchange_rates": RATES},
         **DEMO_SETTINGS,
     )
-    with SapAdapter(SourceContext("sap-test", ZoneInfo(SCENARIO.timezone)), settings) as source:
-        return {s.name: [s.map(item) for chunk in s.read(None) for item in chunk] for s in source.streams()}
+    with SapAdapter(SourceContext("sap-test", ZoneInfo(SCENARIO.timezone)), settings) as adapter:
+        yield adapter
 
 
-def _sap_lines(lines: list[Any]) -> list[Any]:
-    return [msgspec.structs.replace(ln, line_no=ln.line_no * 10, unit=SAP_UNITS[ln.unit]) for ln in lines]
+@pytest.fixture(scope="module")
+def synced(source: SapAdapter) -> dict[str, list[Any]]:
+    s4 = source.source
+    assert isinstance(s4, S4Source)
+    s4.reader.log = AccessLog()  # which properties the mapping reads: test_reads_use_only_declared_names
+    return {s.name: [s.map(item) for chunk in s.read(None) for item in chunk] for s in source.streams()}
+
+
+def _sap_lines(lines: list[Any], iso: bool) -> list[Any]:
+    out = []
+    for ln in lines:
+        unit = SAP_UNITS[ln.unit]
+        out.append(msgspec.structs.replace(ln, line_no=ln.line_no * 10, unit=unit,
+                                           unit_code=SAP_ISO_UNITS[unit] if iso else ln.unit_code))  # fmt: skip
+    return out
 
 
 def _sap_document(doc: Invoice | Order) -> Any:
-    return msgspec.structs.replace(doc, warehouse_code=None, lines=_sap_lines(doc.lines))
+    lines = _sap_lines(doc.lines, iso=isinstance(doc, Order))
+    if doc.currency == SCENARIO.local_currency or doc.rate is None:
+        return msgspec.structs.replace(doc, warehouse_code=None, lines=lines)
+    rate = rate5(doc.rate)
+    local = to_local_totals(doc.totals, rate, SCENARIO.local_currency)
+    shares = apportion(local.net, [ln.net for ln in lines])
+    lines = [msgspec.structs.replace(ln, net_local=share) for ln, share in zip(lines, shares, strict=True)]
+    return msgspec.structs.replace(doc, warehouse_code=None, lines=lines, rate=rate.quantize(doc.rate),
+                                   totals_local=local)  # fmt: skip
+
+
+def _sap_collection(c: Collection) -> Collection:
+    settles = sorted(c.settles)
+    if c.currency == SCENARIO.local_currency:
+        return msgspec.structs.replace(c, settles=settles)
+    rate = rate5(c.rate)
+    return msgspec.structs.replace(
+        c, settles=settles, rate=rate.quantize(c.rate), amount_local=local_at(c.amount, rate)
+    )
 
 
 def _sap_account(account: Account) -> Account:
     region = None if account.kind == "supplier" else account.region_code
-    return msgspec.structs.replace(account, phone=phone(account.phone), region_code=region)
+    valid = True if account.tax_id else None  # the scenario's tax ids are valid ones
+    return msgspec.structs.replace(account, phone=phone(account.phone), region_code=region, tax_id_valid=valid)
 
 
 def _by(records: list[Any], field: str = "code") -> dict[str, Any]:
@@ -130,11 +171,32 @@ def test_products_without_services(synced: dict[str, list[Any]]) -> None:
 
 
 def test_stock_levels_sum_stock_types(synced: dict[str, list[Any]]) -> None:
-    got = {(s.product_code, s.warehouse_code): s for s in synced["stock_levels"]}
-    assert len(got) == len(synced["stock_levels"]) == len(SCENARIO.stock_levels)
+    own = [s for s in synced["stock_levels"] if s.special_stock is None]
+    got = {(s.product_code, s.warehouse_code): s for s in own}
+    assert len(got) == len(own) == len(SCENARIO.stock_levels)
     for fact in SCENARIO.stock_levels:
         want = expect.comparable(fact, ignored("stock_levels"))
         assert expect.comparable(got[fact.product_code, fact.warehouse_code], ignored("stock_levels")) == want
+    assert expect.on_hand_by_product(own) == expect.on_hand_by_product(SCENARIO.stock_levels)
+
+
+def test_special_stock_is_reported_apart_from_the_own_stock(synced: dict[str, list[Any]]) -> None:
+    """The emulator holds sales order (E), customer consignment (W, at the dealer's: no storage location) and
+    project (Q) stock of 5 units beside some own stock; none of it is in an own stock's on_hand."""
+    special = [s for s in synced["stock_levels"] if s.special_stock is not None]
+    kinds = {s.special_stock for s in special}
+    assert kinds == {"sales_order", "consignment", "project"}
+    assert all(s.on_hand == 5 and s.special_stock_ref for s in special)
+    orders = {o.record.number for o in SCENARIO.orders()}
+    dealers = {a.record.code for a in SCENARIO.accounts}
+    for level in special:
+        if level.special_stock == "sales_order":
+            number, _, item = (level.special_stock_ref or "").partition("/")
+            assert number in orders and item == "10"
+        elif level.special_stock == "consignment":
+            assert level.special_stock_ref in dealers and level.warehouse_code == PLANT
+        else:
+            assert (level.special_stock_ref or "").startswith("P-")  # the WBS element's external id
 
 
 def test_discounts(synced: dict[str, list[Any]]) -> None:
@@ -157,6 +219,8 @@ def test_risk_limits(synced: dict[str, list[Any]]) -> None:
 def test_orders(synced: dict[str, list[Any]]) -> None:
     got = _by(synced["orders"], "number")
     facts = [s.record for s in SCENARIO.orders()]
+    foreign = [o for o in facts if o.currency != SCENARIO.local_currency]
+    assert foreign and all(got[o.number].rate is not None for o in foreign)  # half of them from the rate table
     assert set(got) == {o.number for o in facts} and len(got) == len(synced["orders"])
     assert {o.status for o in got.values()} == {"proposal", "open", "shippable", "closed", "cancelled"}
     for fact in facts:
@@ -174,24 +238,30 @@ def test_invoices_field_by_field(synced: dict[str, list[Any]]) -> None:
         assert expect.comparable(got[fact.number], ignored("invoices")) == want, fact.number
     assert {i.kind for i in got.values()} == {"sale", "return", "service", "price_difference"}
     assert any(i.cancelled for i in got.values()) and any(i.currency != "TRY" for i in got.values())
+    assert all(line.unit_code for i in got.values() for line in i.lines)
     returns = [i for i in got.values() if i.kind == "return"]
     assert returns and all(i.original_invoice in got for i in returns)
 
 
 def test_invoice_totals_by_dealer_month(synced: dict[str, list[Any]]) -> None:
-    facts = [s.record for s in SCENARIO.invoices()]
+    facts = [_sap_document(s.record) for s in SCENARIO.invoices()]
     assert expect.invoice_totals_by_dealer_month(synced["invoices"]) == expect.invoice_totals_by_dealer_month(facts)
 
 
+def test_documents_hold_together(synced: dict[str, list[Any]]) -> None:
+    """The demo data breaks no invariant: the engine would flag no document."""
+    documents = [*synced["orders"], *synced["invoices"]]
+    assert documents and [d.number for d in documents if discrepancies(d)] == []
+
+
 def test_collections(synced: dict[str, list[Any]]) -> None:
-    facts = [s.record for s in SCENARIO.collections()]
+    facts = [_sap_collection(s.record) for s in SCENARIO.collections()]
     got = _by(synced["collections"], "number")
     # Reversal documents and the invoices' receivables share the entity set: none may come back.
     assert len(got) == len(synced["collections"]) == len(facts)
     assert expect.collections_by_dealer(got.values()) == expect.collections_by_dealer(facts)
     for fact in facts:
-        want = msgspec.structs.replace(fact, settles=sorted(fact.settles))
-        assert expect.comparable(got[fact.number]) == expect.comparable(want), fact.number
+        assert expect.comparable(got[fact.number]) == expect.comparable(fact), fact.number
     assert {c.method for c in got.values()} == {"cash", "card", "cheque", "promissory_note", "bank_transfer"}
     assert any(c.cancelled for c in got.values())
     assert any(len(c.settles) > 1 for c in got.values())
@@ -205,3 +275,28 @@ def test_every_call_carries_sap_client_and_paging_used_both_ways(
     assert any("$skiptoken" in r.params for r in seen)  # server-driven paging followed
     assert any(int(r.params.get("$skip", "0")) > 0 for r in seen)  # and $skip moved on after a full $top
     assert all(r.status == 200 for r in seen)
+
+
+def test_reads_use_only_declared_names(emulator: S4Emulator, source: SapAdapter, synced: dict[str, list[Any]]) -> None:
+    """The drift test: every request of the sync selected exactly what a stream declares (the emulator answers a
+    $select with nothing else and refuses names SAP's metadata lacks), and the mapping read no property outside the
+    declarations."""
+    s4 = source.source
+    assert isinstance(s4, S4Source) and s4.reader.log is not None
+    declared: dict[str, set[str]] = {}
+    selects: dict[str, set[str]] = {}
+    for stream in s4.streams():
+        for read in stream.reads():  # type: ignore[attr-defined]
+            for container, names in read.declared().items():
+                declared.setdefault(container, set()).update(names)
+            selects.setdefault(read.path, set()).add(read.select())
+    for container, used in s4.reader.log.used.items():
+        assert used <= declared[container], (container, used - declared[container])
+    data = [r for r in emulator.data_requests() if not r.path.endswith(("/$metadata", "/"))]
+    assert data
+    for request in data:
+        path = request.path.split("/sap/opu/odata/sap/", 1)[1]
+        if "$inlinecount" in request.params:
+            continue
+        assert request.params.get("$select") in selects[path], (path, request.params.get("$select"))
+    assert emulator.dropped == set()  # the emulator itself wrote no name SAP's metadata lacks

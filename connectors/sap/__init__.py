@@ -6,17 +6,19 @@ connectors/sap/codes.py. See README.md beside this file.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Literal, Protocol
 
 from pydantic import Field, field_validator
 
 from connectors.base import Adapter, CheckResult, SourceContext, Stream
+from connectors.census import CodeCount
 from connectors.http import HttpSourceSettings
 from connectors.sap import codes
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.s4.options import S4Options
-from mapping.schema import CollectionMethod, InvoiceKind
+from mapping.schema import CollectionMethod
 
 __all__ = ["SapAdapter", "SapSettings"]
 
@@ -29,9 +31,9 @@ class SapSettings(HttpSourceSettings):
     sales_organization: str | None = Field(None, max_length=4, description="read this sales organisation only")
     distribution_channel: str | None = Field(None, max_length=2, description="sales-area data of this channel")
     division: str | None = Field(None, max_length=2, description="sales-area data of this division")
-    billing_types: dict[str, InvoiceKind] = Field(
+    billing_types: dict[str, codes.BillingReading] = Field(
         default_factory=lambda: dict(codes.DEFAULT_BILLING_TYPES),
-        description="billing type (FKART) -> invoice kind; others fall back to the document category",
+        description="billing type (FKART) -> invoice kind, or excluded; others fall back to the document category",
     )
     service_item_categories: list[str] = Field(
         default_factory=lambda: list(codes.DEFAULT_SERVICE_ITEM_CATEGORIES),
@@ -95,6 +97,11 @@ class SapAdapter(Adapter):
 
     def check(self) -> list[CheckResult]:
         return self.source.check()
+
+    def census(self, since: dt.date | None = None) -> list[CodeCount] | None:
+        """The flavour's code census, where it has one."""
+        counts = getattr(self.source, "census", None)
+        return None if counts is None else counts(since)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         if self._source is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Final
+from typing import Final, Literal
 
 from mapping.errors import RecordError
 from mapping.money import currency as iso_currency
@@ -73,6 +73,9 @@ DEFAULT_BILLING_TYPES: Final[Mapping[str, InvoiceKind]] = {
     "G2": "return",  # credit memo
     "L2": "price_difference",  # debit memo: the agreed price was raised after delivery
 }
+# A billing type the `billing_types` setting maps to "excluded" is no dealer's invoice (internal billing, say).
+EXCLUDED: Final = "excluded"
+BillingReading = InvoiceKind | Literal["excluded"]
 # Fallback by document category when a billing type is not in the table.
 CATEGORY_KINDS: Final[Mapping[str, InvoiceKind]] = {
     VBTYP_INVOICE: "sale",
@@ -89,13 +92,21 @@ def invoice_kind(
     billing_type: str,
     category: str,
     item_categories: Sequence[str],
-    billing_types: Mapping[str, InvoiceKind] = DEFAULT_BILLING_TYPES,
+    billing_types: Mapping[str, BillingReading] = DEFAULT_BILLING_TYPES,
     service_item_categories: Sequence[str] = DEFAULT_SERVICE_ITEM_CATEGORIES,
 ) -> InvoiceKind:
-    """The invoice kind of a billing document; RecordError when neither type nor category is known."""
-    kind = billing_types.get(billing_type) or CATEGORY_KINDS.get(category)
+    """The invoice kind of a billing document; RecordError when neither type nor category is known, or when the
+    setting excludes the type (a reader that meets those leaves them out before mapping)."""
+    reading = billing_types.get(billing_type)
+    if reading == EXCLUDED:
+        raise RecordError(f"billing type {billing_type!r} is excluded by the setting billing_types", "kind")
+    kind = reading or CATEGORY_KINDS.get(category)
     if kind is None:
-        raise RecordError(f"billing type {billing_type!r} (category {category!r}) is not a sales invoice kind", "kind")
+        raise RecordError(
+            f"billing type {billing_type!r} (category {category!r}) is not a sales invoice kind: map it (or exclude "
+            "it) in the setting billing_types",
+            "kind",
+        )
     if kind == "sale" and item_categories and all(c in service_item_categories for c in item_categories):
         return "service"
     return kind

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, S4Emulator
+from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, RATES, S4Emulator
 from scenario.demo import EmulatorDemo
 from scenario.facts import Scenario
 
@@ -24,6 +24,6 @@ def open_demo(scenario: Scenario, directory: Path) -> EmulatorDemo:
         "auth": {"kind": "basic", "username": e.user, "password": e.password},
         "local_currency": scenario.local_currency,
         **DEMO_SETTINGS,
-        "s4": {"plant": PLANT},
+        "s4": {"plant": PLANT, "exchange_rates": RATES},
     }
     return EmulatorDemo(e, f"an S/4HANA OData emulator at {e.url} (sap-client {e.client})", settings)

@@ -16,12 +16,18 @@ Where things are:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from connectors.sap.emulator.s4_metadata import RATES_SERVICE, load
 from connectors.sap.emulator.s4_odata import ODataServer
 from connectors.sap.emulator.s4_scenario import S4Layout
 from connectors.sap.emulator.s4_system import DEMO_SETTINGS, PLANT, SAP_UNITS
 from scenario.facts import Change, Scenario
 
-__all__ = ["DEMO_SETTINGS", "PLANT", "SAP_UNITS", "S4Emulator"]
+__all__ = ["DEMO_SETTINGS", "PLANT", "RATES", "SAP_UNITS", "S4Emulator"]
+
+# The entity set of the rate table the emulator serves (a customer-built service: see s4_metadata.py).
+RATES = f"{RATES_SERVICE}/YY1_ExchangeRate"
 
 
 class S4Emulator(ODataServer):
@@ -39,12 +45,18 @@ class S4Emulator(ODataServer):
         page_size: int = 1000,
         token_lifetime: int = 3600,
         cancel_touches_original: bool = True,
+        indirect_quotation: frozenset[str] = frozenset(),
+        metadata: Mapping[str, bytes] | None = None,
     ) -> None:
         """`cancel_touches_original`: whether cancelling a billing document moves the original's
-        LastChangeDateTime (UNCONFIRMED in SAP; the reader copes with either)."""
-        self.layout = S4Layout(scenario, cancel_touches_original)
+        LastChangeDateTime (UNCONFIRMED in SAP; the reader copes with either). `indirect_quotation`: currencies
+        whose billing documents quote the rate indirectly. `metadata`: documents served as a service's $metadata
+        instead of SAP's (another release's, or an OData V4 one)."""
+        services = load(metadata)
+        self.layout = S4Layout(scenario, services, cancel_touches_original, indirect_quotation)
         super().__init__(
             self.layout.entity_sets(),
+            services,
             user=user,
             password=password,
             client=client,

@@ -20,8 +20,10 @@ from connectors.sap.emulator.s4_system import (
     DIVISION,
     PLANT,
     SALES_ORG,
+    SAP_ISO_UNITS,
     edm_date,
     item_number,
+    rate5,
     sap_price,
     sap_unit,
     utc_instant,
@@ -73,49 +75,66 @@ _BILLING_TYPES: Mapping[str, tuple[str, str]] = {
 
 
 class DocumentRows:
-    """Renders document facts for a system in time zone `tz` keeping its books in `local` currency."""
+    """Renders document facts for a system in time zone `tz` keeping its books in `local` currency; billing
+    documents in the `indirect` currencies quote their rate indirectly (local currency per document unit)."""
 
-    def __init__(self, tz: dt.tzinfo, local: str) -> None:
+    def __init__(self, tz: dt.tzinfo, local: str, indirect: frozenset[str] = frozenset()) -> None:
         self.tz = tz
         self.local = local
+        self.indirect = indirect
 
     # -- sales documents -----------------------------------------------------------------------------------------
-    def _pricing(self, line: Any, currency: str) -> list[Row]:
+    @staticmethod
+    def _pricing(keys: Row, line: Any, currency: str) -> list[Row]:
         rate, per = sap_price(line.unit_price)
+        base = {**keys, "PricingProcedureCounter": "001", "ConditionIsForStatistics": False,
+                "ConditionInactiveReason": ""}  # fmt: skip
         elements: list[Row] = [
-            {"PricingProcedureStep": "010", "ConditionType": "PPR0", "ConditionClass": "B", "ConditionRateValue": rate,
-             "ConditionCurrency": currency, "ConditionQuantity": per, "ConditionAmount": line.gross,
-             "ConditionIsForStatistics": False, "ConditionInactiveReason": ""},
+            {**base, "PricingProcedureStep": "010", "ConditionType": "PPR0", "ConditionClass": "B",
+             "ConditionRateValue": rate, "ConditionCurrency": currency, "ConditionQuantity": per,
+             "ConditionAmount": line.gross},
         ]  # fmt: skip
         if line.discount:
             percent = (line.discount * 100 / line.gross).quantize(Decimal("0.001")) if line.gross else Decimal(0)
             elements.append(
-                {"PricingProcedureStep": "100", "ConditionType": "K007", "ConditionClass": "A",
+                {**base, "PricingProcedureStep": "100", "ConditionType": "K007", "ConditionClass": "A",
                  "ConditionRateValue": -percent, "ConditionCurrency": "%", "ConditionQuantity": Decimal(0),
-                 "ConditionAmount": -line.discount, "ConditionIsForStatistics": False, "ConditionInactiveReason": ""}
+                 "ConditionAmount": -line.discount}
             )  # fmt: skip
         elements.append(
-            {"PricingProcedureStep": "900", "ConditionType": "MWST", "ConditionClass": "D",
+            {**base, "PricingProcedureStep": "900", "ConditionType": "MWST", "ConditionClass": "D",
              "ConditionRateValue": line.vat_rate, "ConditionCurrency": "%", "ConditionQuantity": Decimal(0),
-             "ConditionAmount": line.vat, "ConditionIsForStatistics": False, "ConditionInactiveReason": ""}
+             "ConditionAmount": line.vat}
         )  # fmt: skip
         # A statistical cost condition (VPRS) is never part of the price.
         elements.append(
-            {"PricingProcedureStep": "950", "ConditionType": "VPRS", "ConditionClass": "B",
+            {**base, "PricingProcedureStep": "950", "ConditionType": "VPRS", "ConditionClass": "B",
              "ConditionRateValue": line.unit_price, "ConditionCurrency": currency, "ConditionQuantity": Decimal(1),
-             "ConditionAmount": line.gross / 2, "ConditionIsForStatistics": True, "ConditionInactiveReason": ""}
+             "ConditionAmount": line.gross / 2, "ConditionIsForStatistics": True}
         )  # fmt: skip
         return elements
+
+    def _order_rate(self, o: Order) -> Decimal:
+        """An order's AccountingExchangeRate: none ("0.00000") unless fixed on the order, as captured S/4 answers
+        show; here half the foreign-currency orders have one fixed."""
+        if o.currency == self.local or int(o.number[-1], 36) % 2 or o.rate is None:
+            return Decimal(0)
+        return rate5(o.rate)
+
+    def _billing_rate(self, inv: Invoice) -> tuple[Decimal, bool]:
+        """(AbsltAccountingExchangeRate, AcctgExchangeRateIsIndrctQtan) of a billing document."""
+        if inv.rate is None:
+            return Decimal(0), False
+        if inv.currency in self.indirect:
+            return rate5(1 / rate5(inv.rate)), True
+        return rate5(inv.rate), False
 
     def order(self, doc: DocumentFact) -> Row:
         o: Order = doc.record
         process = {"closed": "C", "shippable": "B"}.get(o.status, "A")
-        svc = "API_SALES_ORDER_SRV"
-        partners = [{"SalesOrder": o.number, "PartnerFunction": "AG", "Customer": codes.alpha_in(o.account_code, 10),
-                     "Personnel": ""}]  # fmt: skip
+        partners = [{"SalesOrder": o.number, "PartnerFunction": "AG", "Customer": codes.alpha_in(o.account_code, 10)}]
         if o.sales_rep_code:
-            partners.append({"SalesOrder": o.number, "PartnerFunction": "VE", "Customer": "",
-                             "Personnel": o.sales_rep_code})  # fmt: skip
+            partners.append({"SalesOrder": o.number, "PartnerFunction": "VE", "Personnel": o.sales_rep_code})
         return {
             "SalesOrder": o.number,
             "SalesOrderType": "OR",
@@ -127,27 +146,32 @@ class DocumentRows:
             "CreationDate": edm_date(doc.created.astimezone(self.tz).date()),
             "LastChangeDateTime": utc_instant(doc.changed),
             "TransactionCurrency": o.currency,
-            "AccountingExchangeRate": o.rate,
+            "AccountingExchangeRate": self._order_rate(o),
             "TotalNetAmount": o.totals.net,
             "OverallSDProcessStatus": process,
             "OverallSDDocumentRejectionSts": "C" if o.status == "cancelled" else "A",
             "DeliveryBlockReason": "01" if o.status == "proposal" else "",
             "to_Item": lambda: [self._order_item(o, line) for line in o.lines],
-            "_type_to_Item": f"{svc}.A_SalesOrderItemType",
             "to_Partner": lambda: partners,
-            "_type_to_Partner": f"{svc}.A_SalesOrderHeaderPartnerType",
         }
 
     def _order_item(self, o: Order, line: Any) -> Row:
         closed = o.status == "cancelled" or line.closed
         status = "C" if closed else "B" if line.shipped_quantity else "A"
+        unit = sap_unit(line.unit)
+        item = item_number(line.line_no)
         return {
             "SalesOrder": o.number,
-            "SalesOrderItem": item_number(line.line_no),
+            "SalesOrderItem": item,
             "SalesOrderItemCategory": "TAD" if line.kind == "service" else "TAN",
             "Material": codes.alpha_in(line.product_code or "", codes.MATNR_LENGTH),
             "RequestedQuantity": line.quantity,
-            "RequestedQuantityUnit": sap_unit(line.unit),
+            "RequestedQuantityUnit": unit,
+            "RequestedQuantitySAPUnit": unit,
+            "RequestedQuantityISOUnit": SAP_ISO_UNITS.get(unit, ""),
+            "OrderQuantityUnit": unit,
+            "OrderQuantitySAPUnit": unit,
+            "OrderQuantityISOUnit": SAP_ISO_UNITS.get(unit, ""),
             "NetAmount": line.net,
             "TaxAmount": line.vat,
             "TransactionCurrency": o.currency,
@@ -155,8 +179,9 @@ class DocumentRows:
             "StorageLocation": line.warehouse_code or "",
             "SDProcessStatus": status,
             "SalesDocumentRjcnReason": "Z1" if o.status == "cancelled" else "",
-            "to_PricingElement": lambda: self._pricing(line, o.currency),
-            "_type_to_PricingElement": "API_SALES_ORDER_SRV.A_SalesOrderItemPrcgElmntType",
+            "to_PricingElement": lambda: self._pricing(
+                {"SalesOrder": o.number, "SalesOrderItem": item}, line, o.currency
+            ),
         }
 
     def billing(self, doc: DocumentFact) -> Row:
@@ -167,12 +192,11 @@ class DocumentRows:
         else:
             billing_type, category = _BILLING_TYPES[inv.kind]
         issued = (inv.issued_at or doc.created).astimezone(self.tz)
-        svc = "API_BILLING_DOCUMENT_SRV"
-        partners = [{"BillingDocument": inv.number, "PartnerFunction": "AG", "Customer": codes.alpha_in(
-            inv.account_code, codes.KUNNR_LENGTH), "Personnel": ""}]  # fmt: skip
+        partners = [{"BillingDocument": inv.number, "PartnerFunction": "AG",
+                     "Customer": codes.alpha_in(inv.account_code, codes.KUNNR_LENGTH)}]  # fmt: skip
         if inv.sales_rep_code:
-            partners.append({"BillingDocument": inv.number, "PartnerFunction": "VE", "Customer": "",
-                             "Personnel": inv.sales_rep_code})  # fmt: skip
+            partners.append({"BillingDocument": inv.number, "PartnerFunction": "VE", "Personnel": inv.sales_rep_code})
+        rate, indirect = self._billing_rate(inv)
         return {
             "BillingDocument": inv.number,
             "BillingDocumentType": billing_type,
@@ -187,8 +211,13 @@ class DocumentRows:
             "SoldToParty": codes.alpha_in(inv.account_code, codes.KUNNR_LENGTH),
             "PayerParty": codes.alpha_in(inv.account_code, codes.KUNNR_LENGTH),
             "TransactionCurrency": inv.currency,
-            "AccountingExchangeRate": inv.rate,
+            "AbsltAccountingExchangeRate": rate,
+            "AcctgExchangeRateIsIndrctQtan": indirect,
+            "AccountingExchangeRateIsSet": inv.currency != self.local,
+            "ExchangeRateDate": edm_date(inv.date),
+            "ExchangeRateType": "M",
             "TotalNetAmount": inv.totals.net,
+            "TaxAmount": inv.totals.vat,
             "TotalGrossAmount": inv.totals.total,
             "BillingDocumentIsCancelled": inv.cancelled and not cancellation,
             "CancelledBillingDocument": doc.cancels,
@@ -197,17 +226,16 @@ class DocumentRows:
             "AccountingDocument": inv.number,
             "DocumentReferenceID": inv.document_no or "",
             "to_Item": lambda: [self._billing_item(inv, line) for line in inv.lines],
-            "_type_to_Item": f"{svc}.A_BillingDocumentItemType",
             "to_Partner": lambda: partners,
-            "_type_to_Partner": f"{svc}.A_BillingDocumentPartnerType",
         }
 
     def _billing_item(self, inv: Invoice, line: Any) -> Row:
         service = line.kind == "service"
         category = "TAD" if service else {"return": "G2N", "price_difference": "L2N"}.get(inv.kind, "TAN")
+        item = item_number(line.line_no)
         return {
             "BillingDocument": inv.number,
-            "BillingDocumentItem": item_number(line.line_no),
+            "BillingDocumentItem": item,
             "SalesDocumentItemCategory": category,
             "Material": codes.alpha_in(line.product_code or "", codes.MATNR_LENGTH),
             "BillingQuantity": line.quantity,
@@ -219,8 +247,9 @@ class DocumentRows:
             "StorageLocation": line.warehouse_code or "",
             "ReferenceSDDocument": inv.original_invoice or "",
             "ReferenceSDDocumentCategory": codes.VBTYP_INVOICE if inv.original_invoice else "",
-            "to_PricingElement": lambda: self._pricing(line, inv.currency),
-            "_type_to_PricingElement": "API_BILLING_DOCUMENT_SRV.A_BillingDocumentItemPrcgElmntType",
+            "to_PricingElement": lambda: self._pricing(
+                {"BillingDocument": inv.number, "BillingDocumentItem": item}, line, inv.currency
+            ),
         }
 
     # -- receivables ---------------------------------------------------------------------------------------------
@@ -242,7 +271,7 @@ class DocumentRows:
             "TransactionCurrency": p.currency,
             "AmountInCompanyCodeCurrency": p.amount_local,
             "CompanyCodeCurrency": self.local,
-            "AbsoluteExchangeRate": p.rate,
+            "ExchangeRate": rate5(p.rate),
             "PaymentMethod": p.method,
             "InvoiceReference": p.invoice_ref,
             "ClearingAccountingDocument": p.cleared_by,

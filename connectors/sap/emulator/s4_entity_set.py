@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections import ChainMap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +27,16 @@ class EntitySet:
 
     service: str
     name: str
-    type_name: str
     key_fields: tuple[str, ...]
     render: Callable[[Any], Row]
     change_field: str | None = None
     indexed: tuple[str, ...] = ()
     facts: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    # Values of properties the renderer leaves out, as SAP sends them (its types' initial values): set by the server
+    # from the service's metadata, so that filters see what a reader sees.
+    initial: dict[str, Any] = field(default_factory=dict)
+    # Values a test writes over a rendered row (an unknown code, a wrong total): key -> {property: value}.
+    overrides: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     _order: list[tuple[str, ...]] | None = None
     _by_change: list[tuple[Any, tuple[str, ...]]] | None = None
     _index: dict[str, dict[Any, set[tuple[str, ...]]]] | None = None
@@ -39,11 +44,21 @@ class EntitySet:
 
     def put(self, key: tuple[str, ...], fact: Any) -> None:
         self.facts[key] = fact
+        self._changed()
+
+    def override(self, key: tuple[str, ...], **values: Any) -> None:
+        """Serve these property values in the row of `key` from now on."""
+        self.overrides.setdefault(key, {}).update(values)
+        self._changed()
+
+    def _changed(self) -> None:
         self._order = self._by_change = self._index = None
         self._selections.clear()
 
     def row(self, key: tuple[str, ...]) -> Row:
-        return self.render(self.facts[key])
+        row = self.render(self.facts[key])
+        changes = self.overrides.get(key)
+        return {**row, **changes} if changes else row
 
     def ordered(self) -> list[tuple[str, ...]]:
         if self._order is None:
@@ -104,7 +119,7 @@ class EntitySet:
         else:
             found = self.candidates(tree)
             pool = self.ordered() if found is None else sorted(found)
-            keys = [k for k in pool if tree.test(self.row(k))]
+            keys = [k for k in pool if tree.test(ChainMap(self.row(k), self.initial))]
         keys = list(keys)
         if orderby and [f for f, _ in orderby] != list(self.key_fields[: len(orderby)]):
             for name, descending in reversed(orderby):

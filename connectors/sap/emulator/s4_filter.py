@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["BoolOp", "Cmp", "FilterParser", "Not", "ODataError", "Row"]
+__all__ = ["BoolOp", "Cmp", "FilterParser", "Not", "ODataError", "Row", "fields"]
 
 _UTC = dt.UTC
 
@@ -88,6 +88,17 @@ class Not:
 
     def test(self, row: Row) -> bool:
         return not self.part.test(row)
+
+
+def fields(tree: Any) -> set[str]:
+    """The property names a filter tree compares."""
+    if isinstance(tree, Cmp):
+        return {tree.field}
+    if isinstance(tree, BoolOp):
+        return set().union(*(fields(p) for p in tree.parts))
+    if isinstance(tree, Not):
+        return fields(tree.part)
+    return set()
 
 
 _TOKEN = re.compile(

@@ -1,12 +1,13 @@
 """Master data as S/4's APIs show it: business partners, products, stock, sales pricing conditions, credit.
 
 Each method renders one fact of the scenario to the row of its entity set; navigation properties are
-callables (expanded on request) with their entity type beside them under `_type_<name>`.
+callables (expanded on request). Properties a row leaves out go out with their initial values (s4_render.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +49,6 @@ class MasterRows:
         changed = st.modified_at.astimezone(self.tz) if st.modified_at else None
         customer = a.kind != "supplier"
         supplier = a.kind != "customer"
-        svc = "API_BUSINESS_PARTNER"
         return {
             "BusinessPartner": key,
             "Customer": key if customer else "",
@@ -63,13 +63,9 @@ class MasterRows:
             "LastChangeDate": edm_date(changed.date()) if changed else None,
             "LastChangeTime": changed.time().replace(microsecond=0) if changed else None,
             "to_BusinessPartnerAddress": lambda: [self._address(a, key)],
-            "_type_to_BusinessPartnerAddress": f"{svc}.A_BusinessPartnerAddressType",
             "to_BusinessPartnerTax": lambda: self._taxes(a, key),
-            "_type_to_BusinessPartnerTax": f"{svc}.A_BusinessPartnerTaxNumberType",
             "to_Customer": lambda: self._customer(a, key) if customer else None,
-            "_type_to_Customer": f"{svc}.A_CustomerType",
             "to_Supplier": lambda: self._supplier(a, key) if supplier else None,
-            "_type_to_Supplier": f"{svc}.A_SupplierType",
         }
 
     def _address(self, a: Account, key: str) -> Row:
@@ -84,7 +80,6 @@ class MasterRows:
             if digits else []
         )  # fmt: skip
         mails = [{"AddressID": "1", "EmailAddress": a.email, "IsDefaultEmailAddress": True}] if a.email else []
-        svc = "API_BUSINESS_PARTNER"
         return {
             "BusinessPartner": key,
             "AddressID": "1",
@@ -94,11 +89,8 @@ class MasterRows:
             "CityName": city,
             "Country": a.country or "",
             "to_PhoneNumber": lambda: [],
-            "_type_to_PhoneNumber": f"{svc}.A_AddressPhoneNumberType",
             "to_MobilePhoneNumber": lambda: phones,
-            "_type_to_MobilePhoneNumber": f"{svc}.A_AddressPhoneNumberType",
             "to_EmailAddress": lambda: mails,
-            "_type_to_EmailAddress": f"{svc}.A_AddressEmailAddressType",
         }
 
     @staticmethod
@@ -113,14 +105,14 @@ class MasterRows:
 
     @staticmethod
     def _customer(a: Account, key: str) -> Row:
+        org = {"Customer": key, "SalesOrganization": SALES_ORG, "DistributionChannel": DISTRIBUTION_CHANNEL,
+               "Division": DIVISION, "PartnerCounter": "0"}  # fmt: skip
         functions: list[Row] = []
         if a.sales_rep_code:
-            functions.append({"PartnerFunction": "VE", "PartnerCounter": "0", "PersonnelNumber": a.sales_rep_code,
-                              "BPCustomerNumber": ""})  # fmt: skip
+            functions.append({**org, "PartnerFunction": "VE", "PersonnelNumber": a.sales_rep_code})
         if a.parent_code:
             parent = codes.alpha_in(a.parent_code, codes.KUNNR_LENGTH)
-            functions.append({"PartnerFunction": "1A", "PartnerCounter": "0", "PersonnelNumber": "",
-                              "BPCustomerNumber": parent})  # fmt: skip
+            functions.append({**org, "PartnerFunction": "1A", "BPCustomerNumber": parent})
         area = {
             "Customer": key,
             "SalesOrganization": SALES_ORG,
@@ -132,7 +124,6 @@ class MasterRows:
             "SalesDistrict": a.region_code or "",
             "DeletionIndicator": False,
             "to_PartnerFunction": lambda: functions,
-            "_type_to_PartnerFunction": "API_BUSINESS_PARTNER.A_CustSalesPartnerFuncType",
         }
         # A second sales area the source must not mix in (another sales organisation's terms).
         other = {**area, "SalesOrganization": "9000", "Currency": "EUR", "CustomerPaymentTerms": "0001",
@@ -144,7 +135,6 @@ class MasterRows:
             "OrderIsBlockedForCustomer": "01" if a.blocked else "",
             "PostingIsBlocked": False,
             "to_CustomerSalesArea": lambda: [area, other],
-            "_type_to_CustomerSalesArea": "API_BUSINESS_PARTNER.A_CustomerSalesAreaType",
         }
 
     @staticmethod
@@ -161,7 +151,6 @@ class MasterRows:
             "PurchasingIsBlocked": False,
             "DeletionIndicator": not a.active,
             "to_SupplierPurchasingOrg": lambda: [org],
-            "_type_to_SupplierPurchasingOrg": "API_BUSINESS_PARTNER.A_SupplierPurchasingOrgType",
         }
 
     # -- products and stock --------------------------------------------------------------------------------------
@@ -180,7 +169,6 @@ class MasterRows:
         uoms = [self._uom(key, u.unit, u.factor, [u.barcode] if u.barcode else []) for u in units]
         if uoms:
             uoms[0] = self._uom(key, units[0].unit, units[0].factor, barcodes)
-        svc = "API_PRODUCT_SRV"
         tax_class = TAX_CLASSES.get(vat, "1") if vat is not None else "1"
         return {
             "Product": key,
@@ -197,14 +185,11 @@ class MasterRows:
                 {"Product": key, "Language": "TR", "ProductDescription": name},
                 {"Product": key, "Language": "EN", "ProductDescription": f"{name} (EN)"},
             ],
-            "_type_to_Description": f"{svc}.A_ProductDescriptionType",
             "to_ProductUnitsOfMeasure": lambda: uoms,
-            "_type_to_ProductUnitsOfMeasure": f"{svc}.A_ProductUnitsOfMeasureType",
             "to_ProductSalesTax": lambda: [
                 {"Product": key, "Country": "TR", "TaxCategory": "MWST", "TaxClassification": tax_class},
                 {"Product": key, "Country": "DE", "TaxCategory": "MWST", "TaxClassification": "0"},
             ],
-            "_type_to_ProductSalesTax": f"{svc}.A_ProductSalesTaxType",
         }
 
     @staticmethod
@@ -223,22 +208,25 @@ class MasterRows:
             "QuantityDenominator": Decimal(denominator),
             "GlobalTradeItemNumber": eans[0] if eans else "",
             "to_InternationalArticleNumber": lambda: articles,
-            "_type_to_InternationalArticleNumber": "API_PRODUCT_SRV.A_ProductUnitsOfMeasureEANType",
         }
 
     @staticmethod
-    def stock(fact: tuple[StockLevel, str, Decimal]) -> Row:
-        level, stock_type, quantity = fact
+    def stock(fact: tuple[StockLevel, str, Decimal, Mapping[str, str]]) -> Row:
+        level, stock_type, quantity, special = fact
         return {
             "Material": codes.alpha_in(level.product_code, codes.MATNR_LENGTH),
             "Plant": PLANT,
-            "StorageLocation": level.warehouse_code,
+            "StorageLocation": special.get("StorageLocation", level.warehouse_code),
             "Batch": "",
-            "Supplier": "",
-            "Customer": "",
-            "InventorySpecialStockType": "",
+            "Supplier": special.get("Supplier", ""),
+            "Customer": special.get("Customer", ""),
+            "WBSElementInternalID": special.get("WBSElementInternalID", "00000000"),
+            "SDDocument": special.get("SDDocument", ""),
+            "SDDocumentItem": special.get("SDDocumentItem", "0"),
+            "InventorySpecialStockType": special.get("InventorySpecialStockType", ""),
             "InventoryStockType": stock_type,
-            "MaterialBaseUnit": "",
+            "WBSElementExternalID": special.get("WBSElementExternalID", ""),
+            "MaterialBaseUnit": "ST",
             "MatlWrhsStkQtyInMatlBaseUnit": quantity,
         }
 
@@ -268,7 +256,6 @@ class MasterRows:
               "ConditionScaleQuantity": d.min_quantity, "ConditionRateValue": rate}]
             if d.min_quantity is not None else []
         )  # fmt: skip
-        svc = "API_SLSPRICINGCONDITIONRECORD_SRV"
         return {
             "ConditionRecord": d.code,
             "ConditionSequentialNumber": "01",
@@ -279,9 +266,7 @@ class MasterRows:
             "ConditionIsDeleted": not d.active,
             "CreationDate": edm_date(st.created_at.astimezone(self.tz).date()),
             "to_SlsPrcgCndnRecdValidity": lambda: [validity],
-            "_type_to_SlsPrcgCndnRecdValidity": f"{svc}.A_SlsPrcgCndnRecdValidityType",
             "to_SlsPrcgCndnRecordScale": lambda: scale,
-            "_type_to_SlsPrcgCndnRecordScale": f"{svc}.A_SlsPrcgCndnRecordScaleType",
         }
 
     @staticmethod
@@ -290,6 +275,21 @@ class MasterRows:
             "BusinessPartner": codes.alpha_in(limit.account_code, codes.KUNNR_LENGTH),
             "CreditSegment": CREDIT_SEGMENT,
             "CreditLimitAmount": limit.limit,
+            "CreditLimitIsZero": not limit.limit,
             "CreditSegmentCurrency": limit.currency,
             "CreditAccountIsBlocked": limit.blocked,
+        }
+
+    @staticmethod
+    def rate(fact: tuple[str, str, dt.date, Decimal]) -> Row:
+        """A row of the rate table (TCURR as I_ExchangeRateRawData names it): direct quotation, factors 1."""
+        source, target, valid_from, rate = fact
+        return {
+            "ExchangeRateType": "M",
+            "SourceCurrency": source,
+            "TargetCurrency": target,
+            "ValidityStartDate": edm_date(valid_from),
+            "ExchangeRate": rate,
+            "NumberOfSourceCurrencyUnits": Decimal(1),
+            "NumberOfTargetCurrencyUnits": Decimal(1),
         }

@@ -2,18 +2,19 @@
 
 Services live under /sap/opu/odata/sap/<SERVICE>/<EntitySet> and answer V2 JSON
 ({"d": {"results": [...], "__next": ...}}, __metadata, __deferred navigation, `/Date(ms)/` and
-`/Date(ms+0000)/` dates, `PT..H..M..S` times, decimals as strings), with $select of properties,
-$filter (s4_filter.py), $orderby, $top/$skip, server-driven paging with $skiptoken and __next, $expand of
-navigation paths and $inlinecount=allpages. Logon is basic auth or an OAuth2 bearer token from the token
-endpoint; bad credentials or an unknown sap-client get 401 with SAP's logon-failure page, unpublished or
-forbidden services 404/403 with SAP error bodies. Tests queue faults (an error status with Retry-After, or
-a request held until the client gives up) and read the log of requests served.
+`/Date(ms+0000)/` dates, `PT..H..M..S` times, decimals as strings), rendered by SAP's metadata of the service
+(s4_render.py), which `$metadata` serves as EDMX XML; with $select of properties (also below expanded
+navigations), $filter (s4_filter.py), $orderby, $top/$skip, server-driven paging with $skiptoken and __next,
+$expand of navigation paths and $inlinecount=allpages; a name the entity type lacks in any of them is a 400.
+Logon is basic auth or an OAuth2 bearer token from the token endpoint; bad credentials or an unknown sap-client
+get 401 with SAP's logon-failure page, unpublished or forbidden services 404/403 with SAP error bodies. Tests
+queue faults (an error status with Retry-After, or a request held until the client gives up, optionally for one
+path only), serve navigations deferred (`deferred`), and read the log of requests served.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import secrets
 import threading
@@ -21,7 +22,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -29,63 +29,15 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import msgspec
 
 from connectors.sap.emulator.s4_entity_set import EntitySet
-from connectors.sap.emulator.s4_filter import ODataError, Row
+from connectors.sap.emulator.s4_filter import FilterParser, ODataError, fields
+from connectors.sap.emulator.s4_metadata import Service
+from connectors.sap.emulator.s4_render import Renderer, tree
 from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
 __all__ = ["ROOT", "TOKEN_PATH", "ODataServer", "SeenRequest"]
 
 ROOT = "/sap/opu/odata/sap"
 TOKEN_PATH = "/sap/bc/sec/oauth2/token"
-_UTC = dt.UTC
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
-_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
-
-
-# --- V2 JSON ------------------------------------------------------------------------------------------------
-
-
-def _sap_value(value: Any) -> Any:
-    """A typed value as V2 JSON shows it."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:  # Edm.DateTime: ms since epoch of the wall time, no offset
-            return f"/Date({(value - _NAIVE_EPOCH) // dt.timedelta(milliseconds=1)})/"
-        return f"/Date({(value - _EPOCH) // dt.timedelta(milliseconds=1)}+0000)/"
-    if isinstance(value, dt.time):
-        return f"PT{value.hour:02d}H{value.minute:02d}M{value.second:02d}S"
-    return value
-
-
-def _expand_tree(expand: str) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in filter(None, (p.strip() for p in expand.split(","))):
-        node = tree
-        for part in path.split("/"):
-            node = node.setdefault(part, {})
-    return tree
-
-
-def _out(row: Row, uri: str, type_name: str, expand: Mapping[str, Any]) -> dict[str, Any]:
-    """A typed row as V2 JSON: __metadata first, navigation deferred unless expanded."""
-    out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": type_name}}
-    for name, value in row.items():
-        if name.startswith("_"):
-            continue
-        if callable(value):
-            if name in expand:
-                target = value()
-                nav_type = row.get(f"_type_{name}", type_name)
-                if isinstance(target, list):
-                    children = [_out(c, f"{uri}/{name}", nav_type, expand[name]) for c in target]
-                    out[name] = {"results": children}
-                else:
-                    out[name] = None if target is None else _out(target, f"{uri}/{name}", nav_type, expand[name])
-            else:
-                out[name] = {"__deferred": {"uri": f"{uri}/{name}"}}
-        else:
-            out[name] = _sap_value(value)
-    return out
 
 
 def _key_predicate(names: tuple[str, ...], key: tuple[str, ...]) -> str:
@@ -117,6 +69,7 @@ class _Fault:
     status: int = 0
     retry_after: float | None = None
     delay: float = 0.0
+    path: str = ""  # only for a request whose path ends so ("" : any)
 
 
 @dataclass
@@ -135,6 +88,7 @@ class ODataServer(Served):
     def __init__(
         self,
         sets: Iterable[EntitySet],
+        services: Mapping[str, Service],
         *,
         user: str,
         password: str | None,
@@ -155,7 +109,15 @@ class ODataServer(Served):
         self.requests: list[SeenRequest] = []
         self.unpublished: set[str] = set()
         self.forbidden: set[str] = set()
+        self.services = dict(services)
+        # Navigations answered deferred even when expanded (captured S/4 answers show gateways that do).
+        self.deferred: set[str] = set()
+        # (entity type, name) a row held that the served metadata lacks: never sent (tests look at it).
+        self.dropped: set[tuple[str, str]] = set()
+        self.renderers = {name: Renderer(svc.metadata, self.deferred, self.dropped) for name, svc in services.items()}
         self.sets = {(s.service, s.name): s for s in sets}
+        for entity in self.sets.values():
+            entity.initial = dict(Renderer.properties(self.services[entity.service].entity_type(entity.name)))
         self._faults: deque[_Fault] = deque()
         self._tokens: dict[str, float] = {}
         self._lock = threading.RLock()
@@ -175,16 +137,17 @@ class ODataServer(Served):
         return self.base + TOKEN_PATH
 
     # -- test controls ---------------------------------------------------------------------------------------
-    def fail_next(self, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
-        """Answer the next `times` OData requests with `status` (and Retry-After when given)."""
+    def fail_next(self, status: int, *, retry_after: float | None = None, times: int = 1, path: str = "") -> None:
+        """Answer the next `times` OData requests (whose path ends with `path`) with `status` (and Retry-After
+        when given)."""
         with self._lock:
-            self._faults.extend(_Fault(status, retry_after) for _ in range(times))
+            self._faults.extend(_Fault(status, retry_after, path=path) for _ in range(times))
 
-    def delay_next(self, seconds: float, *, times: int = 1) -> None:
-        """Hold the next `times` OData requests for `seconds`, then drop them unanswered (client timeouts).
-        They are logged with status 0."""
+    def delay_next(self, seconds: float, *, times: int = 1, path: str = "") -> None:
+        """Hold the next `times` OData requests (whose path ends with `path`) for `seconds`, then drop them
+        unanswered (client timeouts). They are logged with status 0."""
         with self._lock:
-            self._faults.extend(_Fault(delay=seconds) for _ in range(times))
+            self._faults.extend(_Fault(delay=seconds, path=path) for _ in range(times))
 
     def data_requests(self) -> list[SeenRequest]:
         return [r for r in self.requests if r.path.startswith(ROOT)]
@@ -219,10 +182,11 @@ class ODataServer(Served):
         if not ok:
             raise ODataError(401, "LOGON", "Logon failed: name or password is incorrect")
 
-    def answer(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def answer(self, path: str, params: Mapping[str, str]) -> dict[str, Any] | bytes:
+        """The answer to a GET: V2 JSON, or the $metadata document's bytes."""
         rest = path[len(ROOT) :].strip("/")
         service, _, resource = rest.partition("/")
-        if not service or service in self.unpublished or not any(s == service for s, _ in self.sets):
+        if not service or service in self.unpublished or service not in self.services:
             raise ODataError(
                 404, "/IWFND/MED/170", f"No service found for namespace '/SAP/', name '{service}', version '0001'"
             )
@@ -230,9 +194,10 @@ class ODataServer(Served):
             raise ODataError(
                 403, "/IWFND/CM_CONSUMER/101", f"No authorization to access service '{service}' (user {self.user})"
             )
-        if resource in ("", "$metadata"):
-            names = [name for s, name in self.sets if s == service]
-            return {"d": {"EntitySets": names}}
+        if resource == "$metadata":
+            return self.services[service].document
+        if resource == "":
+            return {"d": {"EntitySets": sorted(self.services[service].metadata.sets)}}
         entity = self.sets.get((service, resource))
         if entity is None:
             raise ODataError(404, "/IWBEP/CM_MGW_RT/021", f"Resource not found for segment '{resource}'")
@@ -240,12 +205,22 @@ class ODataServer(Served):
             return self._collection(entity, params)
 
     def _collection(self, entity: EntitySet, params: Mapping[str, str]) -> dict[str, Any]:
+        entity_type = self.services[entity.service].entity_type(entity.name)
+        renderer = self.renderers[entity.service]
+        expand, select = tree(params.get("$expand", "")), tree(params.get("$select", ""))
+        renderer.check(entity_type, select, expand)
         orderby = [
             (part.split()[0], part.split()[-1].lower() == "desc")
             for part in params.get("$orderby", "").split(",")
             if part.strip()
         ]
-        keys = entity.select(params.get("$filter", ""), orderby)
+        text = params.get("$filter", "")
+        for name in [n for n, _ in orderby] + sorted(fields(FilterParser(text).parse()) if text else []):
+            if name not in entity_type.properties:
+                raise ODataError(
+                    400, "/IWBEP/CM_MGW_RT/022", f"Property '{name}' not found in type '{entity_type.name}'"
+                )
+        keys = entity.select(text, orderby)
         try:
             skip = int(params.get("$skip", 0))
             top = int(params["$top"]) if "$top" in params else None
@@ -255,15 +230,11 @@ class ODataServer(Served):
         start = skip + token
         remaining = len(keys) - start if top is None else min(top - token, len(keys) - start)
         count = max(0, min(remaining, self.page_size))
-        expand = _expand_tree(params.get("$expand", ""))
         base = f"{self.url}/{entity.service}/{entity.name}"
-        select = {name.strip() for name in params.get("$select", "").split(",") if name.strip()}
-        results = []
-        for k in keys[start : start + count]:
-            row = entity.row(k)
-            if select:
-                row = {name: value for name, value in row.items() if name in select}
-            results.append(_out(row, base + _key_predicate(entity.key_fields, k), entity.type_name, expand))
+        results = [
+            renderer.row(entity.row(k), base + _key_predicate(entity.key_fields, k), entity_type, expand, select)
+            for k in keys[start : start + count]
+        ]
         body: dict[str, Any] = {"results": results}
         if params.get("$inlinecount") == "allpages":
             body["__count"] = str(len(keys))
@@ -272,9 +243,14 @@ class ODataServer(Served):
             body["__next"] = f"{base}?{urlencode(query, quote_via=quote, safe=chr(36) + chr(39) + '(),:')}"
         return {"d": body}
 
-    def take_fault(self) -> _Fault | None:
+    def take_fault(self, path: str = "") -> _Fault | None:
+        """The first queued fault for a request to `path` (any fault when no path is given), taken off the queue."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            for fault in self._faults:
+                if not path or path.endswith(fault.path):
+                    self._faults.remove(fault)
+                    return fault
+            return None
 
 
 def _handler(gateway: ODataServer) -> type[BaseHTTPRequestHandler]:
@@ -307,7 +283,7 @@ def _handler(gateway: ODataServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-            fault = gateway.take_fault() if parts.path.startswith(ROOT) else None
+            fault = gateway.take_fault(parts.path) if parts.path.startswith(ROOT) else None
             if fault is not None and fault.delay:
                 # A server too slow for the client: it has given up by now, so the answer never comes.
                 self._record(parts.path, params, 0)
@@ -334,6 +310,9 @@ def _handler(gateway: ODataServer) -> type[BaseHTTPRequestHandler]:
                     self._send(err.status, _sap_error(err), "application/json")
                 return
             self._record(parts.path, params, 200)
-            self._send(200, msgspec.json.encode(answer), "application/json")
+            if isinstance(answer, bytes):
+                self._send(200, answer, "application/xml")
+            else:
+                self._send(200, msgspec.json.encode(answer), "application/json")
 
     return Handler

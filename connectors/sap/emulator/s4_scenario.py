@@ -6,7 +6,12 @@ What S/4 cannot hold as the scenario states it is recorded the way an S/4 system
   * a collection is an FI document of customer lines: one per invoice that other collections pay too,
     referencing it (REBZG), and one for the rest, which clears itself and the receivables of the invoices
     it alone pays; a cancelled collection is reversed by document R<number>;
-  * stock of 100 or more has a tenth in quality inspection (stock type 02).
+  * stock of 100 or more has a tenth in quality inspection (stock type 02);
+  * some places also hold special stock the scenario does not know (the adapter must keep it apart from the own
+    stock): sales order stock (E), customer consignment stock at the dealer's site (W, no storage location) and
+    project stock (Q);
+  * exchange rates have five decimals and FI's local amounts are the document amounts at that rate; the rate table
+    (the customer-built service `s4.exchange_rates` reads) holds each day's rate the documents use.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from connectors.sap.emulator.s4_document_rows import CustomerLine, DocumentFact,
 from connectors.sap.emulator.s4_entity_set import EntitySet
 from connectors.sap.emulator.s4_filter import Row
 from connectors.sap.emulator.s4_master_rows import MasterRows
-from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, PLANT
+from connectors.sap.emulator.s4_metadata import RATES_SERVICE, Service
+from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, local_at, rate5
+from mapping.money import to_local_totals
 from mapping.schema import Collection, Invoice, StockLevel
 from scenario.facts import Change, Scenario
 
@@ -36,45 +43,32 @@ _METHOD_LETTERS = {"cash": "B", "card": "K", "cheque": "C", "promissory_note": "
 class S4Layout:
     """Where S/4 keeps each fact: entity sets built from the scenario, changed by `apply`."""
 
-    def __init__(self, scenario: Scenario, cancel_touches_original: bool) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        services: Mapping[str, Service],
+        cancel_touches_original: bool,
+        indirect: frozenset[str],
+    ) -> None:
         self.scenario = scenario
+        self.services = services
         self.cancel_touches_original = cancel_touches_original
         self.tz = scenario.as_of.tzinfo or dt.UTC
         masters = MasterRows(self.tz, scenario.local_currency, scenario.as_of)
-        documents = DocumentRows(self.tz, scenario.local_currency)
-        self.partners = self._set("API_BUSINESS_PARTNER", "A_BusinessPartner", ("BusinessPartner",), masters.partner)
-        self.products = self._set(
-            "API_PRODUCT_SRV", "A_Product", ("Product",), masters.product, change="LastChangeDateTime"
-        )
-        self.stock = self._set(
-            "API_MATERIAL_STOCK_SRV",
-            "A_MatlStkInAcctMod",
-            ("Material", "Plant", "StorageLocation", "Batch", "InventorySpecialStockType", "InventoryStockType"),
-            masters.stock,
-        )
-        self.conditions = self._set(
-            "API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecord", ("ConditionRecord",), masters.condition
-        )
-        self.credit = self._set(
-            "API_CRDTMBUSINESSPARTNER",
-            "A_CreditManagementAccount",
-            ("BusinessPartner", "CreditSegment"),
-            masters.credit,
-        )
-        self.orders = self._set(
-            "API_SALES_ORDER_SRV", "A_SalesOrder", ("SalesOrder",), documents.order, change="LastChangeDateTime"
-        )
+        documents = DocumentRows(self.tz, scenario.local_currency, indirect)
+        self.partners = self._set("API_BUSINESS_PARTNER", "A_BusinessPartner", masters.partner)
+        self.products = self._set("API_PRODUCT_SRV", "A_Product", masters.product, change="LastChangeDateTime")
+        self.stock = self._set("API_MATERIAL_STOCK_SRV", "A_MatlStkInAcctMod", masters.stock)
+        self.conditions = self._set("API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecord", masters.condition)
+        self.credit = self._set("API_CRDTMBUSINESSPARTNER", "CreditManagementAccount", masters.credit)
+        self.rates = self._set(RATES_SERVICE, "YY1_ExchangeRate", masters.rate)
+        self.orders = self._set("API_SALES_ORDER_SRV", "A_SalesOrder", documents.order, change="LastChangeDateTime")
         self.billing = self._set(
-            "API_BILLING_DOCUMENT_SRV",
-            "A_BillingDocument",
-            ("BillingDocument",),
-            documents.billing,
-            change="LastChangeDateTime",
+            "API_BILLING_DOCUMENT_SRV", "A_BillingDocument", documents.billing, change="LastChangeDateTime"
         )
         self.items = self._set(
             "API_OPLACCTGDOCITEMCUBE_SRV",
             "A_OperationalAcctgDocItemCube",
-            ("CompanyCode", "FiscalYear", "AccountingDocument", "AccountingDocumentItem"),
             documents.fi_item,
             change="AccountingDocumentCreationDate",
             indexed=("ClearingAccountingDocument",),
@@ -85,12 +79,13 @@ class S4Layout:
         self,
         service: str,
         name: str,
-        keys: tuple[str, ...],
         render: Callable[[Any], Row],
         change: str | None = None,
         indexed: tuple[str, ...] = (),
     ) -> EntitySet:
-        return EntitySet(service, name, f"{service}.{name}Type", keys, render, change, indexed)
+        """An entity set keyed as SAP's metadata keys it."""
+        keys = self.services[service].entity_type(name).keys
+        return EntitySet(service, name, keys, render, change, indexed)
 
     def entity_sets(self) -> list[EntitySet]:
         return [
@@ -102,6 +97,7 @@ class S4Layout:
             self.orders,
             self.billing,
             self.items,
+            self.rates,
         ]
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -113,15 +109,19 @@ class S4Layout:
             self.products.put((codes.alpha_in(st.record.code, codes.MATNR_LENGTH),), st)
         for service in s.services:
             self.products.put((codes.alpha_in(service.code, codes.MATNR_LENGTH),), service)
-        for level in s.stock_levels:
+        orders = list(s.orders())
+        dealers = [st.record.code for st in s.accounts if st.record.kind != "supplier"]
+        for i, level in enumerate(s.stock_levels):
             for stock_type, quantity in self._stock_split(level):
-                key = (codes.alpha_in(level.product_code, codes.MATNR_LENGTH), PLANT, level.warehouse_code, "", "")
-                self.stock.put((*key, stock_type), (level, stock_type, quantity))
+                self._put_stock(level, stock_type, quantity, {})
+            special = self._special_stock(i, orders[i % len(orders)].record.number, dealers[i % len(dealers)])
+            if special:
+                self._put_stock(level, "01", Decimal(5), special)
         for st in s.discounts:
             self.conditions.put((st.record.code,), st)
         for limit in s.risk_limits:
             self.credit.put((codes.alpha_in(limit.account_code, codes.KUNNR_LENGTH), CREDIT_SEGMENT), limit)
-        for st in s.orders():
+        for st in orders:
             self.orders.put(
                 (st.record.number,), DocumentFact(st.record, st.created_at, st.modified_at or st.created_at)
             )
@@ -137,10 +137,36 @@ class S4Layout:
         posted = {st.record.number: st.record.date for st in collections}
         for st in collections:
             self._add_collection(st.record, st.created_at, st.modified_at, settlers)
+        for record in [*(st.record for st in orders), *invoices.values(), *(st.record for st in collections)]:
+            self._add_rate(record.currency, record.date, record.rate)
         # A single payment clears the invoice's receivable; partial payments reference it (REBZG) instead.
         for number, payers in settlers.items():
             if len(payers) == 1 and number in invoices:
                 self._clear(invoices[number], payers[0], posted[payers[0]])
+
+    def _put_stock(self, level: StockLevel, stock_type: str, quantity: Decimal, special: dict[str, str]) -> None:
+        row = self.stock.render((level, stock_type, quantity, special))
+        self.stock.put(tuple(str(row[k]) for k in self.stock.key_fields), (level, stock_type, quantity, special))
+
+    @staticmethod
+    def _special_stock(i: int, order: str, dealer: str) -> dict[str, str]:
+        """Special stock at some places: sales order stock, customer consignment (at the dealer's site, so no
+        storage location), project stock."""
+        if i % 7 == 3:
+            return {"InventorySpecialStockType": "E", "SDDocument": order, "SDDocumentItem": "10"}
+        if i % 11 == 5:
+            return {"InventorySpecialStockType": "W", "StorageLocation": "",
+                    "Customer": codes.alpha_in(dealer, codes.KUNNR_LENGTH)}  # fmt: skip
+        if i % 13 == 7:
+            return {"InventorySpecialStockType": "Q", "WBSElementInternalID": f"{i:08d}",
+                    "WBSElementExternalID": f"P-{i:04d}.01"}  # fmt: skip
+        return {}
+
+    def _add_rate(self, currency: str, day: dt.date, rate: Decimal | None) -> None:
+        if rate is not None and currency != self.scenario.local_currency:
+            key = ("M", currency, self.scenario.local_currency, day.isoformat())
+            self.rates.facts.setdefault(key, (currency, self.scenario.local_currency, day, rate5(rate)))
+            self.rates.put(key, self.rates.facts[key])
 
     @staticmethod
     def _stock_split(level: StockLevel) -> list[tuple[str, Decimal]]:
@@ -165,7 +191,7 @@ class S4Layout:
                 posted=inv.date,
                 due=inv.due_date,
                 amount=sign * inv.totals.total,
-                amount_local=sign * inv.totals_local.total,
+                amount_local=sign * self._local_total(inv),
                 currency=inv.currency,
                 rate=inv.rate,
                 method="",
@@ -175,6 +201,12 @@ class S4Layout:
                 cleared_on=changed.astimezone(self.tz).date() if inv.cancelled else None,
             ),
         )
+
+    def _local_total(self, inv: Invoice) -> Decimal:
+        """What FI posts for an invoice's receivable: the document total at its five-decimal rate."""
+        if inv.currency == self.scenario.local_currency or inv.rate is None:
+            return inv.totals.total
+        return to_local_totals(inv.totals, rate5(inv.rate), self.scenario.local_currency).total
 
     def _add_cancellation(self, inv: Invoice, at: dt.datetime) -> None:
         """The S1 document that cancelled `inv`: its own billing document pointing at the original."""
@@ -186,7 +218,8 @@ class S4Layout:
     ) -> None:
         partial = [n for n in c.settles if len(settlers.get(n, ())) > 1]
         shares = _split(c.amount, len(partial) + (1 if len(partial) < len(c.settles) or not partial else 0))
-        local_shares = _split(c.amount_local, len(shares))
+        local = c.amount_local if c.currency == self.scenario.local_currency else local_at(c.amount, c.rate)
+        local_shares = _split(local, len(shares))
         refs = [*partial, ""][: len(shares)]
         for i, (ref, share, local_share) in enumerate(zip(refs, shares, local_shares, strict=True), start=1):
             line = CustomerLine(
@@ -219,7 +252,7 @@ class S4Layout:
                 posted=c.date,
                 due=None,
                 amount=c.amount,
-                amount_local=c.amount_local,
+                amount_local=local,
                 currency=c.currency,
                 rate=c.rate,
                 method=_METHOD_LETTERS[c.method],
@@ -239,6 +272,7 @@ class S4Layout:
     def apply(self, change: Change) -> None:
         if change.kind == "new_invoice" and change.invoice is not None:
             self._add_invoice(change.invoice, change.at, change.at)
+            self._add_rate(change.invoice.currency, change.invoice.date, change.invoice.rate)
         elif change.kind == "cancel_invoice" and change.number:
             doc: DocumentFact = self.billing.facts[(change.number,)]
             cancelled = msgspec.structs.replace(doc.record, cancelled=True)
@@ -253,6 +287,7 @@ class S4Layout:
             self.items.put(key, receivable)
         elif change.kind == "new_collection" and change.collection is not None:
             self._add_collection(change.collection, change.at, None, {})
+            self._add_rate(change.collection.currency, change.collection.date, change.collection.rate)
         elif change.kind == "discount_value" and change.number:
             st = self.conditions.facts[(change.number,)]
             record = msgspec.structs.replace(st.record, value=change.value)

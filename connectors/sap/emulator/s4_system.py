@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.sap import codes
@@ -27,6 +27,11 @@ DEMO_SETTINGS: Mapping[str, Any] = {
 }
 # SAP internal units of measure for the scenario's unit names (SAP keys units by 2-3 letter codes).
 SAP_UNITS: Mapping[str, str] = {"ADET": "ST", "METRE": "M", "KG": "KG", "KOLİ": "KAR"}
+# The ISO codes SAP keeps beside its units (T006-ISOCODE), which sales order items carry: a captured S/4 answer shows
+# a piece unit as "PCE" and KG as "KGM"; M and KAR take their UN/ECE codes.
+SAP_ISO_UNITS: Mapping[str, str] = {"ST": "PCE", "KG": "KGM", "M": "MTR", "KAR": "CT"}
+RATE_PLACES = Decimal("0.00001")  # exchange rates are DEC 9,5 in SAP
+CENT = Decimal("0.01")
 TAX_CLASSES: Mapping[Decimal, str] = {rate: cls for cls, rate in codes.DEFAULT_VAT_RATES.items()}
 
 
@@ -52,3 +57,13 @@ def sap_price(unit_price: Decimal) -> tuple[Decimal, Decimal]:
     if unit_price == unit_price.quantize(Decimal("0.01")):
         return unit_price.quantize(Decimal("0.01")), Decimal(1)
     return (unit_price * 100).quantize(Decimal("0.01")), Decimal(100)
+
+
+def rate5(rate: Decimal) -> Decimal:
+    """A rate as SAP keeps it: five decimals."""
+    return rate.quantize(RATE_PLACES, ROUND_HALF_UP)
+
+
+def local_at(amount: Decimal, rate: Decimal) -> Decimal:
+    """A document amount in local currency at a five-decimal rate, as FI posts it."""
+    return (amount * rate5(rate)).quantize(CENT, ROUND_HALF_UP)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from connectors.base import CheckResult, SourceContext, Stream
+from connectors.census import CodeCount
 from connectors.http import HttpClient
+from connectors.sap.s4.census import census
 from connectors.sap.s4.check import check
 from connectors.sap.s4.documents import Invoices, Orders
 from connectors.sap.s4.masters import Accounts, Products
@@ -24,9 +27,11 @@ class S4Source:
     """The eight streams of one S/4 system, over one HTTP client (sap-client on every call)."""
 
     def __init__(self, context: SourceContext, settings: SapSettings) -> None:
+        self.context = context
         self.settings = settings
         self.client = HttpClient(settings, params={"sap-client": settings.sap_client})
-        self.env = S4Env(ODataReader(self.client, settings.s4.page_size), settings, context.timezone)
+        self.reader = ODataReader(self.client, settings.s4.page_size)
+        self.env = S4Env(self.reader, settings, context.timezone)
         self._streams: list[S4Stream] = [
             Accounts(self.env),
             Products(self.env),
@@ -42,7 +47,11 @@ class S4Source:
         return list(self._streams)
 
     def check(self) -> list[CheckResult]:
-        return check(self.client, self.settings, self._streams)
+        enabled = [s for s in self._streams if s.name not in self.context.disabled]
+        return check(self.client, self.reader, self.settings, enabled)
+
+    def census(self, since: dt.date | None) -> list[CodeCount]:
+        return census(self.env, since, self.context.disabled)
 
     def close(self) -> None:
         self.client.close()

@@ -1,35 +1,93 @@
 """Sales documents: orders (API_SALES_ORDER_SRV, A_SalesOrder + to_Item) and invoices
-(API_BILLING_DOCUMENT_SRV, A_BillingDocument + to_Item), with their items' pricing elements.
+(API_BILLING_DOCUMENT_SRV, A_BillingDocument + to_Item), with their items' pricing elements (pricing.py).
 
-Line money comes from the pricing elements: the active, non-statistical price conditions
-(condition class B) give the unit price and gross, discounts and surcharges (class A) the
-discount, taxes (class D) the VAT rate; NetAmount and TaxAmount are SAP's own item totals.
-Local amounts are the document amounts at the document's exchange rate, rounded half-up per
-field (SAP keeps them in FI, not on the sales document).
+Rates: an order's `AccountingExchangeRate` (often "0.00000": none fixed on the order), a billing document's
+`AbsltAccountingExchangeRate` with `AcctgExchangeRateIsIndrctQtan` (an indirect quotation is inverted); a document
+without one takes the rate table's rate for its date where `s4.exchange_rates` names one (rates.py), else it is
+sent with its rate and local amounts null. Every expanded navigation must come back expanded (values.expanded).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from connectors.base import Partition
 from connectors.sap import codes
-from connectors.sap.s4.odata import all_of, date_literal, day_of, instant_of, results, wall_time
-from connectors.sap.s4.streams import S4Stream, day, eq, exchange_rate, money, number
+from connectors.sap.s4.pricing import PRICING_ELEMENT, DocMoney, price_line
+from connectors.sap.s4.rates import RATE_KEY, RATE_TABLE, RateBook, quoted
+from connectors.sap.s4.receivables import FI_KEY
+from connectors.sap.s4.shape import Read, Shape, f
+from connectors.sap.s4.streams import S4Stream, day, eq, number
+from connectors.sap.s4.values import all_of, date_literal, day_of, expanded, instant_of, wall_time
 from mapping.errors import RecordError
-from mapping.money import amount, unit_price
+from mapping.money import Q_RATE
 from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 
-__all__ = ["Invoices", "Orders"]
+__all__ = ["BILLING_DOCUMENT", "SALES_ORDER", "Invoices", "Orders"]
 
 L = TypeVar("L", InvoiceLine, OrderLine)
 _ZERO = Decimal("0.00")
-# Added to a billing document row: its receivable's due date (kept with the raw row of a dead letter).
+# Added to a document row by the read: its receivable's due date, the rate table's rate of its date (kept with
+# the raw row of a dead letter).
 DUE_DATE = "_ReceivableNetDueDate"
+TABLE_RATE = "_RateTableRate"
+
+_PARTNER = Shape((f("PartnerFunction"), f("Personnel")))
+SALES_ORDER = Shape(
+    (
+        f("SalesOrder"), f("SalesOrderType"), f("SoldToParty"), f("SalesOrderDate", "datetime"),
+        f("CreationDate", "datetime"), f("LastChangeDateTime", "datetime"), f("TransactionCurrency"),
+        f("AccountingExchangeRate", "number"), f("TotalNetAmount", "number"), f("OverallSDProcessStatus"),
+        f("OverallSDDocumentRejectionSts"), f("DeliveryBlockReason"),
+    ),
+    (
+        (
+            "to_Item",
+            Shape(
+                (
+                    f("SalesOrderItem"), f("SalesOrderItemCategory"), f("Material"), f("RequestedQuantity", "number"),
+                    f("RequestedQuantityUnit"), f("RequestedQuantityISOUnit"), f("NetAmount", "number"),
+                    f("TaxAmount", "number"), f("ProductionPlant"), f("StorageLocation"), f("SDProcessStatus"),
+                    f("SalesDocumentRjcnReason"),
+                ),
+                (("to_PricingElement", PRICING_ELEMENT),),
+            ),
+        ),
+        ("to_Partner", _PARTNER),
+    ),
+)  # fmt: skip
+BILLING_DOCUMENT = Shape(
+    (
+        f("BillingDocument"), f("BillingDocumentType"), f("SDDocumentCategory"), f("BillingDocumentDate", "datetime"),
+        f("CreationDate", "datetime"), f("CreationTime", "time"), f("LastChangeDateTime", "datetime"),
+        f("SoldToParty"), f("TransactionCurrency"), f("AbsltAccountingExchangeRate", "number"),
+        f("AcctgExchangeRateIsIndrctQtan", "boolean"), f("ExchangeRateDate", "datetime"),
+        f("TotalNetAmount", "number"), f("TaxAmount", "number"), f("TotalGrossAmount", "number"),
+        f("BillingDocumentIsCancelled", "boolean"), f("CancelledBillingDocument"), f("CompanyCode"),
+        f("FiscalYear"), f("AccountingDocument"), f("DocumentReferenceID"),
+    ),
+    (
+        (
+            "to_Item",
+            Shape(
+                (
+                    f("BillingDocumentItem"), f("SalesDocumentItemCategory"), f("Material"),
+                    f("BillingQuantity", "number"), f("BillingQuantityUnit"), f("NetAmount", "number"),
+                    f("TaxAmount", "number"), f("Plant"), f("StorageLocation"), f("ReferenceSDDocument"),
+                    f("ReferenceSDDocumentCategory"),
+                ),
+                (("to_PricingElement", PRICING_ELEMENT),),
+            ),
+        ),
+        ("to_Partner", _PARTNER),
+    ),
+)  # fmt: skip
+_DOCUMENT_FILTERS = Shape((f("SalesOrganization"), f("LastChangeDateTime", "datetime")))
 
 
 def _fi_document(row: dict[str, Any]) -> tuple[str, str, str]:
@@ -40,44 +98,27 @@ def _fi_document(row: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-class _Money:
-    """A document's currency, rate and the local-currency conversion."""
-
-    def __init__(self, currency: str, rate: Decimal, local: str) -> None:
-        self.currency = currency
-        self.rate = rate
-        self.local = local
-        self.is_local = currency == local or rate == 1
-
-    def doc(self, value: Any, field: str) -> Decimal:
-        return money(value, self.currency, field)  # type: ignore[no-any-return]
-
-    def to_local(self, value: Decimal, field: str) -> Decimal:
-        if self.is_local:
-            return value
-        return amount(value * self.rate, field, self.local)  # type: ignore[return-value]
-
-    def totals(self, totals: Totals) -> Totals:
-        """Header totals in local currency: each field converted and rounded on its own, as SAP's FI does."""
-        if self.is_local:
-            return totals
-        return Totals(
-            gross=self.to_local(totals.gross, "totals_local.gross"),
-            discount=self.to_local(totals.discount, "totals_local.discount"),
-            net=self.to_local(totals.net, "totals_local.net"),
-            vat=self.to_local(totals.vat, "totals_local.vat"),
-            total=self.to_local(totals.total, "totals_local.total"),
-        )
-
-
 class _SalesDocument(S4Stream):
     replication_key = "LastChangeDateTime"
-    expand = "to_Item/to_PricingElement,to_Partner"
-    number_field: str
     item_number: str
     item_category: str
     quantity_field: str
     unit_field: str
+    plant_field: str
+    date_field: str
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        s = self.env.s4
+        self.rates = self.env.read("exchange_rates", RATE_KEY, RATE_TABLE, what="rates") if s.exchange_rates else None
+        self._book = self._rate_book()
+
+    def reads(self) -> list[Read]:
+        return [*super().reads(), *([self.rates] if self.rates else [])]
+
+    def _rate_book(self) -> RateBook:
+        s = self.env.settings
+        return RateBook(self.env.reader, self.rates, s.s4.exchange_rate_type, s.local_currency)
 
     def where(self) -> str | None:
         return eq("SalesOrganization", self.env.settings.sales_organization)
@@ -92,17 +133,52 @@ class _SalesDocument(S4Stream):
             return None
         return moment.astimezone(self.tz) if moment else None
 
-    def money_of(self, item: dict[str, Any]) -> _Money:
-        s = self.env.settings
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
+        self._book = self._rate_book()  # each sync reads the rate table afresh
+        yield from super().read(since, partition)
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        self._book = self._rate_book()
+        return super().fetch(keys)
+
+    # -- rates --------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def own_rate(self, item: dict[str, Any]) -> Decimal | None:
+        """The rate the document itself carries, None when it carries none."""
+
+    def rate_day(self, item: dict[str, Any]) -> dt.date | None:
+        return day_of(item.get(self.date_field), self.date_field)
+
+    def attach_rates(self, rows: list[dict[str, Any]]) -> None:
+        """Give each foreign-currency row without its own rate the rate table's rate of its date."""
+        local = self.env.settings.local_currency
+        for row in rows:
+            try:
+                currency = codes.sap_currency(row.get("TransactionCurrency"), "currency")
+                day_ = self.rate_day(row)
+                if currency is None or currency == local or day_ is None or self.own_rate(row) is not None:
+                    continue
+            except RecordError:
+                continue  # mapping the row names the problem
+            found = self._book.rate(currency, day_)
+            row[TABLE_RATE] = None if found is None else str(found)
+
+    def money_of(self, item: dict[str, Any]) -> DocMoney:
+        local = self.env.settings.local_currency
         currency = codes.sap_currency(item.get("TransactionCurrency"), "currency")
         if currency is None:
             raise RecordError("missing", "currency")
-        return _Money(currency, exchange_rate(item.get("AccountingExchangeRate"), currency, s.local_currency, "rate"),
-                      s.local_currency)  # fmt: skip
+        if currency == local:
+            return DocMoney(currency, Decimal(1).quantize(Q_RATE), local)
+        rate = self.own_rate(item)
+        if rate is None and item.get(TABLE_RATE):
+            rate = Decimal(item[TABLE_RATE])
+        return DocMoney(currency, rate, local)
 
+    # -- lines --------------------------------------------------------------------------------------------------
     def sales_rep(self, item: dict[str, Any]) -> str | None:
         function = self.env.settings.sales_rep_partner_function
-        for partner in results(item.get("to_Partner")):
+        for partner in expanded(item, "to_Partner"):
             if partner.get("PartnerFunction") == function:
                 return clean(codes.alpha_out(partner.get("Personnel")))
         return None
@@ -111,14 +187,20 @@ class _SalesDocument(S4Stream):
         location = clean(row.get("StorageLocation"))
         if location is None or self.env.s4.plant:
             return location
-        return f"{row.get('Plant') or row.get('ProductionPlant') or ''}/{location}"
+        return f"{row.get(self.plant_field) or ''}/{location}"
 
-    def line(self, row: dict[str, Any], m: _Money, rep: str | None, cls: type[L], **extra: Any) -> L:
+    def unit_code(self, row: dict[str, Any], unit: str | None) -> str | None:
+        """The line's UN/ECE code: billing items carry no ISO unit, so it comes from the SAP unit's code."""
+        return codes.sap_unit_code(unit)
+
+    def line(self, row: dict[str, Any], m: DocMoney, rep: str | None, cls: type[L], **extra: Any) -> L:
         s = self.env.settings
         qty = number(row.get(self.quantity_field), 3, "lines.quantity")
         net = m.doc(row.get("NetAmount"), "lines.net")
         vat = m.doc(row.get("TaxAmount") or 0, "lines.vat")
-        price, gross, discount, vat_rate = self._pricing(results(row.get("to_PricingElement")), m, net, qty)
+        price, gross, discount, vat_rate = price_line(
+            expanded(row, "to_PricingElement"), m, net, qty, s.s4.condition_types, s.s4.condition_classes
+        )
         unit = clean(row.get(self.unit_field))
         kind = "service" if row.get(self.item_category) in s.service_item_categories else "item"
         try:
@@ -131,70 +213,74 @@ class _SalesDocument(S4Stream):
             product_code=clean(self.code(row.get("Material"))),
             quantity=qty,
             unit=unit,
-            unit_code=codes.sap_unit_code(unit),
+            unit_code=self.unit_code(row, unit),
             unit_price=price,
             gross=gross,
             discount=discount,
             net=net,
             vat_rate=vat_rate,
             vat=vat,
-            net_local=m.to_local(net, "lines.net_local"),
+            net_local=None,
             warehouse_code=self.warehouse(row),
             sales_rep_code=rep,
             **extra,
         )
 
     @staticmethod
-    def _pricing(
-        elements: list[dict[str, Any]], m: _Money, net: Decimal, qty: Decimal
-    ) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
-        """(unit price, gross, discount, VAT rate) of an item from its pricing elements."""
-        active = [e for e in elements if not e.get("ConditionIsForStatistics") and not e.get("ConditionInactiveReason")]
-        prices = [e for e in active if e.get("ConditionClass") == "B"]
-        if not prices:  # no pricing detail published: the net is all SAP tells
-            per_unit = unit_price(net / qty if qty else net, "lines.unit_price")
-            return per_unit, net, _ZERO, None  # type: ignore[return-value]
-        first = prices[0]
-        per = number(first.get("ConditionQuantity") or 1, 3, "lines.unit_price") or Decimal(1)
-        price = unit_price(number(first.get("ConditionRateValue"), 6, "lines.unit_price") / per, "lines.unit_price")
-        gross = m.doc(sum(number(e.get("ConditionAmount"), 6, "lines.gross") for e in prices), "lines.gross")
-        surcharges = [
-            number(e.get("ConditionAmount"), 6, "lines.discount") for e in active if e.get("ConditionClass") == "A"
-        ]
-        discount = m.doc(-sum(surcharges, Decimal(0)), "lines.discount")
-        taxes = [e for e in active if e.get("ConditionClass") == "D"]
-        vat_rate = number(taxes[0].get("ConditionRateValue"), 2, "lines.vat_rate") if taxes else None
-        return price, gross, discount, vat_rate  # type: ignore[return-value]
-
-    def totals(self, lines: Sequence[Any], net: Decimal, vat: Decimal, m: _Money) -> Totals:
+    def totals(lines: Sequence[Any], net: Decimal, vat: Decimal, total: Decimal) -> Totals:
         gross = sum((ln.gross for ln in lines), _ZERO)
         discount = sum((ln.discount for ln in lines), _ZERO)
-        return Totals(gross=gross, discount=discount, net=net, vat=vat, total=m.doc(net + vat, "totals.total"))
+        return Totals(gross=gross, discount=discount, net=net, vat=vat, total=total)
 
 
 class Orders(_SalesDocument):
-    """Sales orders; status from the overall processing, rejection and delivery-block statuses."""
+    """Sales orders of the types `s4.sales_order_types` sends; status from the overall processing, rejection and
+    delivery-block statuses."""
 
     name = "orders"
     primary_key = ("number",)
-    entity = "sales_orders"
-    keys = ("SalesOrder",)
     item_number = "SalesOrderItem"
     item_category = "SalesOrderItemCategory"
     quantity_field = "RequestedQuantity"
     unit_field = "RequestedQuantityUnit"
+    plant_field = "ProductionPlant"
+    date_field = "SalesOrderDate"
+
+    def declare(self) -> Read:
+        return self.env.read("sales_orders", ("SalesOrder",), SALES_ORDER, _DOCUMENT_FILTERS)
+
+    def own_rate(self, item: dict[str, Any]) -> Decimal | None:
+        return quoted(item.get("AccountingExchangeRate"), False, "rate")
+
+    def unit_code(self, row: dict[str, Any], unit: str | None) -> str | None:
+        return clean(row.get("RequestedQuantityISOUnit")) or codes.sap_unit_code(unit)
+
+    def items(self, rows: list[dict[str, Any]], since: dt.datetime | None) -> Sequence[Any]:
+        types = self.env.s4.sales_order_types
+        kept = [r for r in rows if types.get(str(r.get("SalesOrderType") or "")) != "excluded"]
+        self.attach_rates(kept)
+        return kept
 
     def map(self, item: Any) -> Order:
+        order_type = str(item.get("SalesOrderType") or "")
+        if order_type not in self.env.s4.sales_order_types:
+            raise RecordError(
+                f"sales order type {order_type!r} is not mapped: add it to the setting s4.sales_order_types "
+                "(order or excluded)",
+                "SalesOrderType",
+            )
         m = self.money_of(item)
         rep = self.sales_rep(item)
         lines = [
             self.line(row, m, rep, OrderLine, closed=row.get("SDProcessStatus") == codes.STATUS_COMPLETE
                       or bool(row.get("SalesDocumentRjcnReason")))
-            for row in results(item.get("to_Item"))
+            for row in expanded(item, "to_Item")
         ]  # fmt: skip
         net = m.doc(item.get("TotalNetAmount"), "totals.net")
         vat = m.doc(sum((ln.vat for ln in lines), _ZERO), "totals.vat")
-        totals = self.totals(lines, net, vat, m)
+        totals = self.totals(lines, net, vat, m.doc(net + vat, "totals.total"))
+        local = m.local_totals(totals)
+        m.spread(lines, local)
         return Order(
             number=required(item.get("SalesOrder"), "number"),
             account_code=required(self.code(item.get("SoldToParty")), "account_code"),
@@ -207,7 +293,7 @@ class Orders(_SalesDocument):
             currency=m.currency,
             rate=m.rate,
             totals=totals,
-            totals_local=m.totals(totals),
+            totals_local=local,
             sales_rep_code=rep,
             lines=lines,
         )
@@ -223,12 +309,31 @@ class Invoices(_SalesDocument):
 
     name = "invoices"
     primary_key = ("number",)
-    entity = "billing_documents"
-    keys = ("BillingDocument",)
     item_number = "BillingDocumentItem"
     item_category = "SalesDocumentItemCategory"
     quantity_field = "BillingQuantity"
     unit_field = "BillingQuantityUnit"
+    plant_field = "Plant"
+    date_field = "BillingDocumentDate"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        scope = Shape((f("CompanyCode"), f("FinancialAccountType"), f("AccountingDocument")))
+        self.due = self.env.read(
+            "receivables", FI_KEY, Shape((*(f(k) for k in FI_KEY), f("NetDueDate", "datetime"))), scope, "due dates"
+        )
+
+    def declare(self) -> Read:
+        return self.env.read("billing_documents", ("BillingDocument",), BILLING_DOCUMENT, _DOCUMENT_FILTERS)
+
+    def reads(self) -> list[Read]:
+        return [*super().reads(), self.due]
+
+    def own_rate(self, item: dict[str, Any]) -> Decimal | None:
+        return quoted(item.get("AbsltAccountingExchangeRate"), bool(item.get("AcctgExchangeRateIsIndrctQtan")), "rate")
+
+    def rate_day(self, item: dict[str, Any]) -> dt.date | None:
+        return day_of(item.get("ExchangeRateDate"), "ExchangeRateDate") or super().rate_day(item)
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         seen: set[str] = set()
@@ -239,44 +344,43 @@ class Invoices(_SalesDocument):
                 yield fresh
 
     def items(self, rows: list[dict[str, Any]], since: dt.datetime | None) -> Sequence[Any]:
-        s = self.env.settings
+        types = self.env.settings.billing_types
         kept: list[dict[str, Any]] = []
         cancelled: set[str] = set()
         for row in rows:
-            category = row.get("SDDocumentCategory")
+            category = str(row.get("SDDocumentCategory") or "")
             if category in codes.CANCELLATION_CATEGORIES:
                 cancelled.add(str(row.get("CancelledBillingDocument") or ""))
-            elif category in codes.SKIPPED_CATEGORIES:
-                continue
-            elif row.get("BillingDocumentType") in s.billing_types or category in codes.CATEGORY_KINDS:
-                kept.append(row)  # other categories (intercompany, pro forma) are no dealer's invoice
+            elif (
+                category not in codes.SKIPPED_CATEGORIES and types.get(row.get("BillingDocumentType")) != codes.EXCLUDED
+            ):
+                kept.append(row)  # unknown types and categories too: mapping them names the setting
         cancelled.discard("")
         missing = cancelled - {self.key(r) for r in kept}
         if since is not None and missing:
-            for found in self.env.reader.by_keys(self.path, "BillingDocument", missing, self.keys, expand=self.expand):
+            for found in self.env.reader.by_keys(self.main, "BillingDocument", missing):
                 kept.extend(found)
         due = self._due_dates(kept)
         for row in kept:
             row[DUE_DATE] = due.get(_fi_document(row))
+        self.attach_rates(kept)
         return kept
 
     def _due_dates(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
         """The net due dates of the invoices' receivables: the billing document does not carry one."""
-        wanted = {row.get("AccountingDocument") for row in rows} - {None, ""}
+        wanted = {str(row.get("AccountingDocument") or "") for row in rows} - {""}
         if not wanted:
             return {}
-        s = self.env.settings
-        path, keys = s.s4.receivables, ("CompanyCode", "FiscalYear", "AccountingDocument", "AccountingDocumentItem")
-        scope = all_of(eq("CompanyCode", s.company_code), "FinancialAccountType eq 'D'")
+        scope = all_of(eq("CompanyCode", self.env.settings.company_code), "FinancialAccountType eq 'D'")
         due: dict[tuple[str, str, str], Any] = {}
-        for found in self.env.reader.by_keys(path, "AccountingDocument", wanted, keys, filter=scope):  # type: ignore[arg-type]
+        for found in self.env.reader.by_keys(self.due, "AccountingDocument", wanted, scope):
             for line in found:
                 due.setdefault(_fi_document(line), line.get("NetDueDate"))
         return due
 
     def map(self, item: Any) -> Invoice:
         s = self.env.settings
-        rows = results(item.get("to_Item"))
+        rows = expanded(item, "to_Item")
         kind = codes.invoice_kind(
             str(item.get("BillingDocumentType") or ""),
             str(item.get("SDDocumentCategory") or ""),
@@ -288,8 +392,10 @@ class Invoices(_SalesDocument):
         rep = self.sales_rep(item)
         lines = [self.line(row, m, rep, InvoiceLine) for row in rows]
         net = m.doc(item.get("TotalNetAmount"), "totals.net")
-        total = m.doc(item.get("TotalGrossAmount"), "totals.total")
-        totals = self.totals(lines, net, m.doc(total - net, "totals.vat"), m)
+        totals = self.totals(lines, net, m.doc(item.get("TaxAmount"), "totals.vat"),
+                             m.doc(item.get("TotalGrossAmount"), "totals.total"))  # fmt: skip
+        local = m.local_totals(totals)
+        m.spread(lines, local)
         original = None
         if kind == "return":
             original = next(
@@ -308,7 +414,7 @@ class Invoices(_SalesDocument):
             currency=m.currency,
             rate=m.rate,
             totals=totals,
-            totals_local=m.totals(totals),
+            totals_local=local,
             cancelled=bool(item.get("BillingDocumentIsCancelled")),
             original_invoice=original,
             sales_rep_code=rep,

@@ -8,25 +8,86 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.sap import codes
-from connectors.sap.s4.odata import date_literal, day_literal, instant_of, results, single, wall_time
+from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.streams import S4Stream, number
+from connectors.sap.s4.values import date_literal, day_literal, expanded, expanded_one, instant_of, wall_time
 from mapping.errors import RecordError
 from mapping.schema import Account, AccountKind, Product, UnitConversion
-from mapping.taxid import tax_id
+from mapping.taxid import TaxIdentity, tax_identity
 from mapping.text import clean, email, phone, required
 
-__all__ = ["Accounts", "Products"]
+__all__ = ["BUSINESS_PARTNER", "PRODUCT", "Accounts", "Products"]
 
-_PARTNER_EXPAND = ",".join(
+_PHONE = Shape((f("PhoneNumber"), f("InternationalPhoneNumber")))
+BUSINESS_PARTNER = Shape(
     (
-        "to_BusinessPartnerAddress/to_PhoneNumber",
-        "to_BusinessPartnerAddress/to_MobilePhoneNumber",
-        "to_BusinessPartnerAddress/to_EmailAddress",
-        "to_BusinessPartnerTax",
-        "to_Customer/to_CustomerSalesArea/to_PartnerFunction",
-        "to_Supplier/to_SupplierPurchasingOrg",
-    )
-)
+        f("BusinessPartner"), f("Customer"), f("Supplier"), f("BusinessPartnerCategory"),
+        f("BusinessPartnerFullName"), f("BusinessPartnerIsBlocked", "boolean"), f("IsMarkedForArchiving", "boolean"),
+        f("CreationDate", "datetime"), f("CreationTime", "time"), f("LastChangeDate", "datetime"),
+        f("LastChangeTime", "time"),
+    ),
+    (
+        (
+            "to_BusinessPartnerAddress",
+            Shape(
+                (f("StreetName"), f("HouseNumber"), f("District"), f("CityName"), f("Country")),
+                (("to_PhoneNumber", _PHONE), ("to_MobilePhoneNumber", _PHONE),
+                 ("to_EmailAddress", Shape((f("EmailAddress"),)))),
+            ),
+        ),
+        ("to_BusinessPartnerTax", Shape((f("BPTaxType"), f("BPTaxNumber"), f("BPTaxLongNumber")))),
+        (
+            "to_Customer",
+            Shape(
+                (f("Customer"), f("OrderIsBlockedForCustomer"), f("PostingIsBlocked", "boolean"),
+                 f("DeletionIndicator", "boolean")),
+                (
+                    (
+                        "to_CustomerSalesArea",
+                        Shape(
+                            (f("SalesOrganization"), f("DistributionChannel"), f("Division"), f("Currency"),
+                             f("CustomerPaymentTerms"), f("CustomerGroup"), f("SalesDistrict")),
+                            (
+                                (
+                                    "to_PartnerFunction",
+                                    Shape((f("PartnerFunction"), f("BPCustomerNumber"),
+                                           f("PersonnelNumber", optional="accounts.sales_rep_code"))),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        (
+            "to_Supplier",
+            Shape(
+                (f("Supplier"), f("PostingIsBlocked", "boolean"), f("DeletionIndicator", "boolean")),
+                (("to_SupplierPurchasingOrg",
+                  Shape((f("PurchasingOrganization"), f("PurchaseOrderCurrency"), f("PaymentTerms")))),),
+            ),
+        ),
+    ),
+)  # fmt: skip
+PRODUCT = Shape(
+    (
+        f("Product"), f("ProductGroup"), f("ExternalProductGroup"), f("BaseUnit"), f("Brand"),
+        f("IsMarkedForDeletion", "boolean"), f("ProductStandardID"), f("LastChangeDateTime", "datetime"),
+    ),
+    (
+        ("to_Description", Shape((f("Language"), f("ProductDescription")))),
+        (
+            "to_ProductUnitsOfMeasure",
+            Shape(
+                (f("AlternativeUnit"), f("QuantityNumerator", "number"), f("QuantityDenominator", "number"),
+                 f("GlobalTradeItemNumber")),
+                (("to_InternationalArticleNumber",
+                  Shape((f("ProductStandardID"), f("IsMainGlobalTradeItemNumber", "boolean")))),),
+            ),
+        ),
+        ("to_ProductSalesTax", Shape((f("Country"), f("TaxClassification")))),
+    ),
+)  # fmt: skip
 
 
 def _first(rows: list[dict[str, Any]], **match: str | None) -> dict[str, Any] | None:
@@ -47,9 +108,9 @@ class Accounts(S4Stream):
     name = "accounts"
     primary_key = ("code",)
     replication_key = "LastChangeDate"
-    entity = "business_partners"
-    keys = ("BusinessPartner",)
-    expand = _PARTNER_EXPAND
+
+    def declare(self) -> Read:
+        return self.env.read("business_partners", ("BusinessPartner",), BUSINESS_PARTNER)
 
     def where(self) -> str:
         return "(Customer ne '' or Supplier ne '')"
@@ -68,28 +129,30 @@ class Accounts(S4Stream):
 
     def map(self, item: Any) -> Account:
         s = self.env.settings
-        customer = single(item.get("to_Customer"))
-        supplier = single(item.get("to_Supplier"))
+        customer = expanded_one(item, "to_Customer")
+        supplier = expanded_one(item, "to_Supplier")
         if customer is None and supplier is None:
             raise RecordError("business partner has neither the customer nor the supplier role", "kind")
         kind: AccountKind = "both" if customer and supplier else "customer" if customer else "supplier"
         number_ = (customer or {}).get("Customer") or (supplier or {}).get("Supplier") or item.get("BusinessPartner")
         area = _first(
-            results((customer or {}).get("to_CustomerSalesArea")),
+            expanded(customer, "to_CustomerSalesArea") if customer else [],
             SalesOrganization=s.sales_organization,
             DistributionChannel=s.distribution_channel,
             Division=s.division,
         )
         purchasing = _first(
-            results((supplier or {}).get("to_SupplierPurchasingOrg")),
+            expanded(supplier, "to_SupplierPurchasingOrg") if supplier else [],
             PurchasingOrganization=s.s4.purchasing_organization,
         )
-        functions = results((area or {}).get("to_PartnerFunction"))
+        functions = expanded(area, "to_PartnerFunction") if area else []
         rep = _first(functions, PartnerFunction=s.sales_rep_partner_function)
         parent = _first(functions, PartnerFunction=s.parent_partner_function)
-        address = (results(item.get("to_BusinessPartnerAddress")) or [{}])[0]
-        country = clean(address.get("Country"))
-        tax, tax_kind, office = self._tax(results(item.get("to_BusinessPartnerTax")), country)
+        addresses = expanded(item, "to_BusinessPartnerAddress")
+        address = addresses[0] if addresses else None
+        country = clean(address.get("Country")) if address else None
+        individual = item.get("BusinessPartnerCategory") == "1"
+        tax, office = self._tax(expanded(item, "to_BusinessPartnerTax"), country, individual)
         flags = [item.get("BusinessPartnerIsBlocked"), (customer or {}).get("OrderIsBlockedForCustomer"),
                  (customer or {}).get("PostingIsBlocked"), (supplier or {}).get("PostingIsBlocked")]  # fmt: skip
         deleted = [item.get("IsMarkedForArchiving"), (customer or {}).get("DeletionIndicator"),
@@ -99,45 +162,44 @@ class Accounts(S4Stream):
         return Account(
             code=required(self.code(number_), "code"),
             title=required(item.get("BusinessPartnerFullName"), "title", 2000),
-            tax_id=tax,
-            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_id=tax.value,
+            tax_id_kind=tax.kind,
+            tax_id_valid=tax.valid,
             tax_office=office,
             kind=kind,
-            is_individual=item.get("BusinessPartnerCategory") == "1",
+            is_individual=individual,
             currency=codes.sap_currency(currency or None, "currency"),
             group_code=clean((area or {}).get("CustomerGroup")),
             region_code=clean((area or {}).get("SalesDistrict")),
             sales_rep_code=clean(codes.alpha_out((rep or {}).get("PersonnelNumber"))),
             parent_code=clean(codes.alpha_out((parent or {}).get("BPCustomerNumber"))),
-            phone=self._phone(address),
-            email=self._email(address),
-            address=self._address(address),
-            city=clean(address.get("CityName")),
+            phone=self._phone(address) if address else None,
+            email=self._email(address) if address else None,
+            address=self._address(address) if address else None,
+            city=clean(address.get("CityName")) if address else None,
             country=country,
             created_at=wall_time(item.get("CreationDate"), item.get("CreationTime"), self.tz, "created_at"),
             active=not any(deleted),
-            blocked=any(bool(f) for f in flags),
+            blocked=any(bool(flag) for flag in flags),
             payment_terms=clean(terms),
         )
 
-    def _tax(self, rows: list[dict[str, Any]], country: str | None) -> tuple[str | None, str | None, str | None]:
-        number_: str | None = None
-        kind: str | None = None
+    def _tax(self, rows: list[dict[str, Any]], country: str | None, individual: bool) -> tuple[TaxIdentity, str | None]:
+        """The tax number (checked: a bad one is sent flagged, never dropped) and the tax office."""
+        number_ = TaxIdentity(None, None, None)
         office: str | None = None
         for row in rows:
             meaning = self.env.s4.tax_types.get(row.get("BPTaxType") or "")
             value = row.get("BPTaxLongNumber") or row.get("BPTaxNumber")
             if meaning == "tax_office":
                 office = clean(value)
-            elif meaning is not None and number_ is None:
-                number_, kind = tax_id(value, "tax_id", country or None)
-                if number_ is not None and meaning != "OTHER" and kind != meaning:
-                    raise RecordError(f"tax number of type {row.get('BPTaxType')} is not a valid {meaning}", "tax_id")
-        return number_, kind, office
+            elif meaning not in (None, "ignored") and number_.value is None:
+                number_ = tax_identity(value, country or None, individual)
+        return number_, office
 
     @staticmethod
     def _phone(address: dict[str, Any]) -> str | None:
-        for row in (*results(address.get("to_MobilePhoneNumber")), *results(address.get("to_PhoneNumber"))):
+        for row in (*expanded(address, "to_MobilePhoneNumber"), *expanded(address, "to_PhoneNumber")):
             found = phone(row.get("InternationalPhoneNumber") or row.get("PhoneNumber"))
             if found:
                 return found
@@ -145,7 +207,7 @@ class Accounts(S4Stream):
 
     @staticmethod
     def _email(address: dict[str, Any]) -> str | None:
-        for row in results(address.get("to_EmailAddress")):
+        for row in expanded(address, "to_EmailAddress"):
             found = email(row.get("EmailAddress"))
             if found:
                 return found
@@ -166,9 +228,10 @@ class Products(S4Stream):
     name = "products"
     primary_key = ("code",)
     replication_key = "LastChangeDateTime"
-    entity = "products"
-    keys = ("Product",)
-    expand = "to_Description,to_ProductUnitsOfMeasure/to_InternationalArticleNumber,to_ProductSalesTax"
+
+    def declare(self) -> Read:
+        filters = Shape((f("ProductType"), f("LastChangeDateTime", "datetime")))
+        return self.env.read("products", ("Product",), PRODUCT, filters)
 
     def where(self) -> str | None:
         types = self.env.s4.service_product_types
@@ -187,13 +250,13 @@ class Products(S4Stream):
     def map(self, item: Any) -> Product:
         s = self.env.settings
         base = clean(item.get("BaseUnit"))
-        descriptions = results(item.get("to_Description"))
+        descriptions = expanded(item, "to_Description")
         text = _first(descriptions, Language=s.s4.language) or (descriptions[0] if descriptions else {})
-        uoms = results(item.get("to_ProductUnitsOfMeasure"))
+        uoms = list(expanded(item, "to_ProductUnitsOfMeasure"))
         uoms.sort(key=lambda u: u.get("AlternativeUnit") != base)  # the base unit first, then SAP's order
         units = [self._unit(u) for u in uoms]
-        base_uom = _first(uoms, AlternativeUnit=base) or {}
-        articles = results(base_uom.get("to_InternationalArticleNumber"))
+        base_uom = _first(uoms, AlternativeUnit=base)
+        articles = list(expanded(base_uom, "to_InternationalArticleNumber")) if base_uom else []
         articles.sort(key=lambda a: not a.get("IsMainGlobalTradeItemNumber"))
         barcodes = [str(a["ProductStandardID"]) for a in articles if a.get("ProductStandardID")]
         if not barcodes and item.get("ProductStandardID"):
@@ -208,7 +271,7 @@ class Products(S4Stream):
             category_code=clean(item.get("ExternalProductGroup")),
             group_code=clean(item.get("ProductGroup")),
             brand=clean(item.get("Brand")),
-            vat_rate=self._vat(results(item.get("to_ProductSalesTax"))),
+            vat_rate=self._vat(expanded(item, "to_ProductSalesTax")),
             active=not item.get("IsMarkedForDeletion"),
         )
 

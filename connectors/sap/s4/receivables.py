@@ -17,13 +17,26 @@ from typing import Any
 
 from connectors.base import Partition
 from connectors.sap import codes
-from connectors.sap.s4.odata import all_of, any_of, day_literal, day_of
-from connectors.sap.s4.streams import S4Stream, day, eq, exchange_rate, money, number
+from connectors.sap.s4.rates import quoted
+from connectors.sap.s4.shape import Read, Shape, f
+from connectors.sap.s4.streams import S4Stream, day, eq, money, number
+from connectors.sap.s4.values import all_of, any_of, day_literal, day_of
 from mapping.errors import RecordError
+from mapping.money import Q_RATE, rate
 from mapping.schema import Collection
 from mapping.text import required
 
-__all__ = ["Collections"]
+__all__ = ["FI_KEY", "Collections"]
+
+FI_KEY = ("CompanyCode", "FiscalYear", "AccountingDocument", "AccountingDocumentItem")
+_CUSTOMER_ITEM = (
+    f("AccountingDocumentType"), f("PaymentMethod"), f("Customer"), f("PostingDate", "datetime"),
+    f("NetDueDate", "datetime"), f("AmountInTransactionCurrency", "number"), f("TransactionCurrency"),
+    f("AmountInCompanyCodeCurrency", "number"), f("ExchangeRate", "number"), f("InvoiceReference"),
+    f("IsReversal", "boolean"), f("ReverseDocument"),
+)  # fmt: skip
+_SCOPE = Shape((f("CompanyCode"), f("FinancialAccountType"), f("AccountingDocumentType"),
+                f("ClearingAccountingDocument")))  # fmt: skip
 
 _DEFERRED = ("cheque", "promissory_note")  # methods whose due date is the collection's own
 Doc = tuple[str, str, str]  # company code, fiscal year, document number
@@ -48,8 +61,18 @@ class Collections(S4Stream):
     name = "collections"
     primary_key = ("number",)
     replication_key = "entry_date"
-    entity = "receivables"
-    keys = ("CompanyCode", "FiscalYear", "AccountingDocument", "AccountingDocumentItem")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        cleared = Shape((f("AccountingDocument"), f("ClearingAccountingDocument"), f("InvoiceReference")))
+        self.cleared = self.env.read("receivables", FI_KEY, cleared, _SCOPE, "cleared invoices")
+
+    def declare(self) -> Read:
+        entry = f(self.env.s4.receivables_entry_date, "datetime")
+        return self.env.read("receivables", FI_KEY, Shape((*(f(k) for k in FI_KEY), *_CUSTOMER_ITEM, entry)), _SCOPE)
+
+    def reads(self) -> list[Read]:
+        return [*super().reads(), self.cleared]
 
     def where(self) -> str | None:
         s = self.env.settings
@@ -65,7 +88,7 @@ class Collections(S4Stream):
         window = self.changed_since(since) if since is not None else None
         seen: set[Doc] = set()
         pending: list[dict[str, Any]] = []
-        for rows in self.env.reader.pages(self.path, self.keys, filter=all_of(self.where(), window)):
+        for rows in self.env.reader.pages(self.main, all_of(self.where(), window)):
             rows = pending + rows
             last = _doc(rows[-1])
             pending = [r for r in rows if _doc(r) == last]  # the document may go on in the next page
@@ -84,9 +107,7 @@ class Collections(S4Stream):
         payments = {doc: lines for doc, lines in groups.items() if not any(r.get("IsReversal") for r in lines)}
         originals -= {doc[2] for doc in payments} | {""}
         if incremental and originals:
-            for rows in self.env.reader.by_keys(
-                self.path, "AccountingDocument", originals, self.keys, filter=self.where()
-            ):
+            for rows in self.env.reader.by_keys(self.main, "AccountingDocument", originals, self.where()):
                 for doc, lines in _grouped(rows).items():
                     if not any(r.get("IsReversal") for r in lines):
                         payments.setdefault(doc, []).extend(lines)
@@ -103,7 +124,7 @@ class Collections(S4Stream):
         """Payment document -> the invoices whose receivables it cleared (not its own lines)."""
         out: dict[str, set[str]] = {}
         scope = all_of(eq("CompanyCode", self.env.settings.company_code), "FinancialAccountType eq 'D'")
-        for rows in self.env.reader.by_keys(self.path, "ClearingAccountingDocument", payments, self.keys, filter=scope):
+        for rows in self.env.reader.by_keys(self.cleared, "ClearingAccountingDocument", payments, scope):
             for row in rows:
                 payment = str(row.get("ClearingAccountingDocument") or "")
                 if row.get("AccountingDocument") != payment:
@@ -128,9 +149,19 @@ class Collections(S4Stream):
     def fetch(self, keys: Sequence[str]) -> list[Any]:
         wanted = {key.split("/")[-1] for key in keys}
         found: list[Any] = []
-        for rows in self.env.reader.by_keys(self.path, "AccountingDocument", wanted, self.keys, filter=self.where()):
+        for rows in self.env.reader.by_keys(self.main, "AccountingDocument", wanted, self.where()):
             found.extend(self._documents(_grouped(rows), False, set()))
         return [item for item in found if self.key(item) in set(keys)]
+
+    def _rate(self, line: dict[str, Any], currency: str, total: Decimal, total_local: Decimal) -> Decimal:
+        """FI's rate of the payment (negative: an indirect quotation, inverted); without one, the ratio of FI's
+        own local and document amounts, which is the rate FI converted at."""
+        if currency == self.env.settings.local_currency:
+            return Decimal(1).quantize(Q_RATE)
+        found = quoted(line.get("ExchangeRate"), False, "rate")
+        if found is None:
+            found = rate(total_local / total, "rate")
+        return found  # type: ignore[return-value]
 
     def map(self, item: Any) -> Collection:
         s = self.env.settings
@@ -154,7 +185,7 @@ class Collections(S4Stream):
             date=day(first.get("PostingDate"), "date"),
             amount=money(total, currency, "amount"),
             currency=currency,
-            rate=exchange_rate(first.get("AbsoluteExchangeRate"), currency, s.local_currency, "rate"),
+            rate=self._rate(first, currency, total, total_local),
             amount_local=money(total_local, s.local_currency, "amount_local"),
             method=method,
             due_date=day_of(first.get("NetDueDate"), "due_date") if method in _DEFERRED else None,

@@ -1,29 +1,32 @@
-"""What every S/4 stream shares: its entity set, key order, standing filter, change filter, keys.
+"""What every S/4 stream shares: its main read (entity set, whole key, selected shape), standing filter, change
+filter, and keys.
 
-A concrete stream (masters.py, snapshots.py, documents.py, receivables.py) names its entity set
-(an S4Options attribute), key fields, $expand and filters, and maps one row; this base turns
-them into read(since), live_keys(), count() and fetch(keys).
+A concrete stream (masters.py, snapshots.py, documents.py, receivables.py) declares its reads (shape.Read) and
+maps one row; this base turns the main read into read(since), live_keys(), count() and fetch(keys).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import Partition, Stream
 from connectors.sap import codes
-from connectors.sap.s4.odata import ODataReader, all_of, day_of, string_literal
+from connectors.sap.s4.odata import ODataReader
 from connectors.sap.s4.options import S4Options
+from connectors.sap.s4.shape import Read, Shape
+from connectors.sap.s4.values import all_of, day_of, string_literal
 from mapping.errors import RecordError
-from mapping.money import amount, rate, to_decimal
+from mapping.money import amount, to_decimal
 
 if TYPE_CHECKING:
     from connectors.sap import SapSettings
 
-__all__ = ["S4Env", "S4Stream", "day", "eq", "exchange_rate", "money", "number"]
+__all__ = ["S4Env", "S4Stream", "day", "eq", "money", "number"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,13 @@ class S4Env:
     @property
     def s4(self) -> S4Options:
         return self.settings.s4
+
+    def read(
+        self, setting: str, key: tuple[str, ...], shape: Shape, filters: Shape | None = None, what: str = ""
+    ) -> Read:
+        """A read of the entity set the S4Options attribute `setting` names."""
+        path = getattr(self.s4, setting)
+        return Read(path, f"s4.{setting}", key, shape, filters.fields if filters else (), what)
 
 
 def eq(field: str, value: str | None) -> str | None:
@@ -67,29 +77,23 @@ def money(value: Any, currency: str, field: str) -> Any:
     return d
 
 
-def exchange_rate(value: Any, currency: str, local: str, field: str) -> Any:
-    """The document's rate to the local currency; 1 for local-currency documents whatever SAP holds."""
-    if currency == local:
-        return rate(1, field)
-    d = rate(value, field)
-    if d is None:
-        raise RecordError("missing exchange rate of a foreign-currency document", field)
-    return d
-
-
 class S4Stream(Stream):
-    """A stream over one entity set, read in key order."""
-
-    entity: ClassVar[str]  # the S4Options attribute naming "<SERVICE>/<EntitySet>"
-    keys: ClassVar[tuple[str, ...]]  # the entity's key fields
-    expand: ClassVar[str | None] = None
+    """A stream over one entity set, read in the order of its whole key."""
 
     def __init__(self, env: S4Env) -> None:
         self.env = env
         self.tz = env.tz
-        self.path: str = getattr(env.s4, self.entity)
+        self.main = self.declare()
 
     # -- what a concrete stream declares ----------------------------------------------------------
+    @abstractmethod
+    def declare(self) -> Read:
+        """The stream's main read."""
+
+    def reads(self) -> list[Read]:
+        """Every read the stream sends (check proves each): the main one, its key set, and any others."""
+        return [self.main, self.main.keys_only()]
+
     def where(self) -> str | None:
         """The stream's standing filter (organisational units, document types)."""
         return None
@@ -103,32 +107,32 @@ class S4Stream(Stream):
         return rows
 
     # -- the Stream contract ----------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return self.main.path
+
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         window = self.changed_since(since) if since is not None else None
-        for rows in self.env.reader.pages(
-            self.path, self.keys, filter=all_of(self.where(), window), expand=self.expand
-        ):
+        for rows in self.env.reader.pages(self.main, all_of(self.where(), window)):
             items = self.items(rows, since)
             if items:
                 yield items
 
     def key(self, item: Any) -> str:
-        return "/".join(str(item.get(k) or "") for k in self.keys)
+        return "/".join(str(item.get(k) or "") for k in self.main.key)
 
     def live_keys(self) -> Iterator[Sequence[str]]:
-        for rows in self.env.reader.pages(self.path, self.keys, filter=self.where(), select=",".join(self.keys)):
+        for rows in self.env.reader.pages(self.main.keys_only(), self.where()):
             yield [self.key(row) for row in rows]
 
     def count(self) -> int | None:
-        return self.env.reader.count(self.path, self.where())
+        return self.env.reader.count(self.main, self.where())
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
-        if len(self.keys) != 1:
+        if len(self.main.key) != 1:
             return ()
         found: list[Any] = []
-        for rows in self.env.reader.by_keys(
-            self.path, self.keys[0], keys, self.keys, filter=self.where(), expand=self.expand
-        ):
+        for rows in self.env.reader.by_keys(self.main, self.main.key[0], keys, self.where()):
             found.extend(self.items(rows, None))
         return found
 
