@@ -147,7 +147,8 @@ class Census:
             return excluded("pro forma invoice: it carries no receivable")
         by_type = self.settings.billing_types.get(fkart)
         if by_type is not None:
-            return mapped(f"invoice kind {by_type}", _source(self.settings, "billing_types"))
+            services = " (service when all its items are service items)" if by_type == "sale" else ""
+            return mapped(f"invoice kind {by_type}{services}", _source(self.settings, "billing_types"))
         by_category = codes.CATEGORY_KINDS.get(vbtyp)
         if by_category is not None:
             known = vbtyp in (codes.VBTYP_INVOICE, codes.VBTYP_CREDIT_MEMO)

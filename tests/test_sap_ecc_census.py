@@ -1,0 +1,128 @@
+"""The ECC code census over the emulated system: every value known on the demo data, an injected unknown code
+counted with its rows and money and warned about by name of its setting, and mapped through that setting its
+rows reach the feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connectors.base import SourceContext
+from connectors.census import CodeCount, census_warnings
+from connectors.sap import SapAdapter, SapSettings, codes
+from connectors.sap.ecc import EccSource
+from connectors.sap.emulator.ecc import EccEmulator
+from connectors.sap.emulator.ecc_tables import fmt
+from connectors.sap.emulator.ecc_where import packed
+from scenario.generate import build
+
+SCENARIO = build(invoice_lines=400)
+
+
+@pytest.fixture
+def ecc() -> Iterator[EccEmulator]:
+    with EccEmulator(SCENARIO) as emulator:
+        yield emulator
+
+
+def adapter(ecc: EccEmulator, **overrides: Any) -> SapAdapter:
+    return SapAdapter(SourceContext("ecc", ZoneInfo(SCENARIO.timezone), 500), SapSettings(**ecc.settings(**overrides)))
+
+
+def census(ecc: EccEmulator, since: dt.date | None = None, **overrides: Any) -> list[CodeCount]:
+    with adapter(ecc, **overrides) as source:
+        assert isinstance(source.source, EccSource)
+        return source.source.census(since)
+
+
+def clone(ecc: EccEmulator, table: str, field: str, value: str, **changes: Any) -> list[dict[str, str]]:
+    """Copies of the rows of `table` whose `field` is `value`, with some fields changed, as SAP would hold them."""
+    store = ecc.db.stores[table]
+    with ecc.db.lock:
+        rows = [dict(r) for r in store.rows if r[field].strip() == value]
+        for row in rows:
+            row.update({name: fmt(store.table.by_name[name], v) for name, v in changes.items()})
+            store.upsert(row)
+    return rows
+
+
+def test_the_demo_census_knows_every_value(ecc: EccEmulator) -> None:
+    counts = census(ecc)
+    assert census_warnings(counts) == []
+    assert not [c for c in counts if c.reading is None]
+    columns = {c.column.name for c in counts}
+    assert columns == {
+        "VBRK FKART x VBTYP",
+        "VBAK AUART x VBTYP",
+        "condition table x KSCHL",
+        "KONP KSCHL x KRECH",
+        "BSID/BSAD BLART x ZLSCH x SHKZG",
+        "MARA MTART",
+        "MLAN TAXM1",
+    }
+    left_out = {c.shown for c in counts if c.reading is not None and not c.reading.sent}
+    assert {"S1 x N", "RV x  x S", "DIEN"} <= left_out  # cancellations, invoices' receivables, services
+    sales = sum(c.money or 0 for c in counts if c.shown == "F2 x M")
+    assert sales > 0
+
+
+def test_an_unknown_billing_type_is_counted_warned_about_and_arrives_once_mapped(ecc: EccEmulator) -> None:
+    number = next(r["VBELN"].strip() for r in ecc.db.stores["VBRK"].rows if r["FKART"].strip() == "F2")
+    [header] = clone(ecc, "VBRK", "VBELN", number, VBELN="ZF2026000001", FKART="ZF9", VBTYP="5")
+    clone(ecc, "VBRP", "VBELN", number, VBELN="ZF2026000001")
+    net = packed(header["NETWR"]) * (packed(header["KURRF"]) if header["WAERK"].strip() != "TRY" else 1)
+
+    [unknown] = [c for c in census(ecc) if c.reading is None]
+    assert (unknown.column.name, unknown.shown, unknown.rows) == ("VBRK FKART x VBTYP", "ZF9 x 5", 1)
+    assert unknown.money == net.quantize(Decimal("0.01"))
+    [warning] = census_warnings([unknown])
+    assert warning.warning and "ZF9 x 5 (1 rows" in warning.detail and "setting billing_types" in warning.detail
+
+    with adapter(ecc) as source:
+        stream = source.stream("invoices")
+        with pytest.raises(Exception, match="billing type 'ZF9'"):
+            [stream.map(item) for item in stream.fetch(["ZF2026000001"])]
+
+    mapping = {**codes.DEFAULT_BILLING_TYPES, "ZF9": "sale"}
+    known = [c for c in census(ecc, billing_types=mapping) if c.shown == "ZF9 x 5"]
+    [reading] = [c.reading for c in known if c.reading]
+    assert reading.action.startswith("invoice kind sale") and reading.source == "your settings"
+    with adapter(ecc, billing_types=mapping) as source:
+        stream = source.stream("invoices")
+        numbers = {stream.map(item).number for chunk in stream.read(None) for item in chunk}  # type: ignore[union-attr]
+    assert "ZF2026000001" in numbers
+
+
+def test_an_unknown_payment_document_type_is_counted_and_arrives_once_mapped(ecc: EccEmulator) -> None:
+    item = next(r for r in ecc.db.stores["BSID"].rows if r["BLART"].strip() == "DZ")
+    belnr = item["BELNR"].strip()
+    clone(ecc, "BKPF", "BELNR", belnr, BELNR="TX2026000001", BLART="DX")
+    clone(ecc, "BSID", "BELNR", belnr, BELNR="TX2026000001", BLART="DX", ZLSCH="")
+    [unknown] = [c for c in census(ecc) if c.reading is None]
+    assert (unknown.shown, unknown.rows, unknown.money) == ("DX x  x H", 1, packed(item["DMBTR"]))
+    assert "setting collection_methods" in census_warnings([unknown])[0].detail
+
+    methods = {**codes.DEFAULT_COLLECTION_METHODS, "DX": "cash"}
+    assert all(c.reading is not None for c in census(ecc, collection_methods=methods))
+    with adapter(ecc, collection_methods=methods) as source:
+        stream = source.stream("collections")
+        got = {r.number: r for r in (stream.map(i) for chunk in stream.read(None) for i in chunk) if r is not None}
+    assert got["TX2026000001"].method == "cash"  # type: ignore[attr-defined]
+
+
+def test_readings_name_their_source_and_documents_count_in_the_window(ecc: EccEmulator) -> None:
+    counts = census(ecc)
+    by = {(c.column.name, c.shown): c for c in counts}
+    cash = by["BSID/BSAD BLART x ZLSCH x SHKZG", "DZ x B x H"].reading
+    assert cash is not None and cash.source == "UNCONFIRMED"  # the default DZ:B reading
+    mine = census(ecc, collection_methods={"DZ": "bank_transfer", "DZ:B": "cash"})
+    cash = next(c for c in mine if c.shown == "DZ x B x H").reading
+    assert cash is not None and cash.source == "your settings"
+    later = census(ecc, since=dt.date(2100, 1, 1))
+    assert not [c for c in later if c.column.stream in ("invoices", "orders", "collections")]
+    assert [c for c in later if c.column.stream in ("discounts", "products")]  # master data has no window
