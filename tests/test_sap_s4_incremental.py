@@ -4,6 +4,7 @@ after the scenario's changes, the second sync pushes exactly them, and reads onl
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ def test_second_sync_pushes_only_the_changes(tmp_path: Path, touches: bool) -> N
     with S4Emulator(SCENARIO, cancel_touches_original=touches) as sap, _adapter(sap) as source:
         first = Engine(state, FileSink(FileSinkSettings(kind="file", path=tmp_path / "first", fsync=False)))
         results = {r.stream: r for r in first.sync(source)}
-        assert all(r.status == "ok" and r.dead_lettered == 0 for r in results.values()), results
+        assert all(r.status == "ok" and r.dead_lettered == 0 and r.flagged == 0 for r in results.values()), results
         assert results["invoices"].pushed == len(list(SCENARIO.invoices()))
         assert results["collections"].pushed == len(list(SCENARIO.collections()))
         for change in SCENARIO.changes:
@@ -84,3 +85,19 @@ def test_reversed_collection_is_read_through_its_reversal(tmp_path: Path) -> Non
         got = {stream.map(item).number: stream.map(item) for chunk in stream.read(since) for item in chunk}
     assert got[cancelled.record.number].cancelled is True
     assert cancelled.created_at < since - dt.timedelta(days=1)  # the original was not in the window itself
+
+
+def test_an_invoice_whose_sap_figures_do_not_add_up_is_sent_flagged(tmp_path: Path) -> None:
+    """SAP's header net a cent off its items: the invoice goes out as SAP holds it, with the broken rules listed."""
+    invoice = next(st.record for st in SCENARIO.invoices() if st.record.kind == "sale" and st.record.lines)
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    state.create()
+    with S4Emulator(SCENARIO) as sap, _adapter(sap) as source:
+        sap.layout.billing.override((invoice.number,), TotalNetAmount=invoice.totals.net + Decimal("0.01"))
+        engine = Engine(state, FileSink(FileSinkSettings(kind="file", path=tmp_path / "feed", fsync=False)))
+        results = {r.stream: r for r in engine.sync(source, ["invoices"])}
+    assert results["invoices"].flagged == 1 and results["invoices"].dead_lettered == 0
+    (sent,) = [e["data"] for e in _feed(tmp_path / "feed", "invoices") if e["data"]["number"] == invoice.number]
+    assert sent["totals"]["net"] == str(invoice.totals.net + Decimal("0.01"))
+    rules = {d["rule"]: d["difference"] for d in sent["discrepancies"]}
+    assert rules == {"totals_net": "0.01", "totals_total": "-0.01", "lines_net": "0.01"}

@@ -18,6 +18,7 @@ FIELDS_SAP_LACKS names, per stream, the feed fields the standard S/4 APIs do not
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -278,11 +279,20 @@ def test_every_call_carries_sap_client_and_paging_used_both_ways(
 
 
 def test_reads_use_only_declared_names(emulator: S4Emulator, source: SapAdapter, synced: dict[str, list[Any]]) -> None:
-    """The drift test: every request of the sync selected exactly what a stream declares (the emulator answers a
-    $select with nothing else and refuses names SAP's metadata lacks), and the mapping read no property outside the
-    declarations."""
+    """The drift test: every request of a full sync, an incremental one, live_keys, count and fetch selected
+    exactly what a stream declares (the emulator answers a $select with nothing else and refuses names SAP's
+    metadata lacks), and the mapping read no property outside the declarations."""
     s4 = source.source
     assert isinstance(s4, S4Source) and s4.reader.log is not None
+    since = SCENARIO.as_of - dt.timedelta(days=30)
+    for stream in s4.streams():
+        items = [item for chunk in stream.read(since) for item in chunk]
+        for item in items:
+            stream.map(item)
+        keys = [key for chunk in stream.live_keys() for key in chunk]
+        stream.count()
+        for item in stream.fetch(keys[:3]):
+            stream.map(item)
     declared: dict[str, set[str]] = {}
     selects: dict[str, set[str]] = {}
     for stream in s4.streams():

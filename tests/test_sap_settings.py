@@ -35,6 +35,25 @@ def test_minimal_config_and_defaults() -> None:
     assert "s3cret-pw" not in repr(s)
 
 
+def test_s4_defaults_follow_sap_s_published_apis() -> None:
+    s4 = _settings().s4
+    assert s4.credit_accounts == "API_CRDTMBUSINESSPARTNER/CreditManagementAccount"  # no A_ prefix in that API
+    assert s4.exchange_rates is None and s4.exchange_rate_type == "M"  # SAP publishes no rate API: opt in
+    assert s4.special_stock_types["E"] == "sales_order" and s4.special_stock_types["W"] == "consignment"
+    assert s4.special_stock_types["Q"] == "project" and s4.special_stock_types["K"] == "other"
+    assert s4.condition_classes == {"A": "discount", "B": "price", "D": "tax"} and s4.sales_order_types == {
+        "OR": "order"
+    }
+
+
+def test_codes_may_be_excluded_or_ignored() -> None:
+    s = _settings(
+        billing_types={"ZIV": "excluded"}, s4={"tax_types": {"TR0": "ignored"}, "stock_types": {"07": "excluded"}}
+    )
+    assert s.billing_types == {"ZIV": "excluded"} and s.s4.tax_types == {"TR0": "ignored"}
+    assert "billing_types" in s.model_fields_set and "stock_types" in s.s4.model_fields_set
+
+
 def test_registered_as_sap() -> None:
     assert load("sap") is SapAdapter and SapAdapter.Settings is SapSettings
 
@@ -59,6 +78,11 @@ def test_sap_client_is_three_digits(client: Any) -> None:
         ({"billing_types": {"F2": "invoice"}}, "billing_types"),
         ({"local_currency": "tl"}, "local_currency"),
         ({"s4": {"tax_types": {"TR2": "SSN"}}}, "tax_types"),
+        ({"s4": {"special_stock_types": {"E": "customer"}}}, "special_stock_types"),
+        ({"s4": {"sales_order_types": {"OR": "yes"}}}, "sales_order_types"),
+        ({"s4": {"condition_classes": {"B": "gross"}}}, "condition_classes"),
+        ({"s4": {"stock_types": {"01": "maybe"}}}, "stock_types"),
+        ({"s4": {"exchange_rate_type": "TOOLONG"}}, "exchange_rate_type"),
     ],
 )
 def test_refuses(changes: dict[str, Any], key: str) -> None:
