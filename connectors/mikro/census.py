@@ -193,8 +193,8 @@ def code_columns(env: MikroEnv) -> dict[str, CodeColumn]:
     }
 
 
-def census(env: MikroEnv, since: dt.date | None) -> list[CodeCount]:
-    """The census of the documents dated `since` or later, and of every live card."""
+def census(env: MikroEnv, since: dt.date | None, disabled: frozenset[str] = frozenset()) -> list[CodeCount]:
+    """The census of the documents dated `since` or later, and of every live card, for the enabled streams."""
     columns = code_columns(env)
     day = None if since is None else dt.datetime(since.year, since.month, since.day)
     t = env.tables
@@ -214,16 +214,23 @@ def census(env: MikroEnv, since: dt.date | None) -> list[CodeCount]:
     live_account = sa.and_(c.c.cari_iptal == sa.false(), c.c.cari_hidden == sa.false())
     live_bar = sa.and_(b.c.bar_iptal == sa.false(), b.c.bar_hidden == sa.false())
     cha_codes = [h.c.cha_evrak_tip, h.c.cha_cinsi, h.c.cha_tip, h.c.cha_normal_Iade]
+    counts: list[tuple[str, list[Any], Any, sa.Table, Any]] = [
+        ("cha", cha_codes, cha_money, h, cha_where),
+        ("cha_d_cins", [h.c.cha_d_cins], h.c.cha_meblag, h, cha_where),
+        ("sth", [s.c.sth_tip, s.c.sth_cins, s.c.sth_evraktip], sth_money, s, sth_where),
+        ("sth_vergi_pntr", [s.c.sth_vergi_pntr], sth_money, s, sth_where),
+        ("sip", [o.c.sip_tip, o.c.sip_cins], sip_money, o, sip_where),
+        ("sip_doviz_cinsi", [o.c.sip_doviz_cinsi], o.c.sip_tutar, o, sip_where),
+        ("sto_pasif_fl", [sa.cast(k.c.sto_pasif_fl, sa.Integer)], None, k, live_item),
+        ("sto_toptan_vergi", [k.c.sto_toptan_vergi], None, k, live_item),
+        ("bar_master", [sa.cast(b.c.bar_master, sa.Integer)], None, b, live_bar),
+        ("cari_baglanti_tipi", [c.c.cari_baglanti_tipi], None, c, live_account),
+    ]
+    found: list[CodeCount] = []
     with env.engine.connect() as conn:
-        return [
-            *count_codes(conn, columns["cha"], cha_codes, cha_money, h, cha_where),
-            *count_codes(conn, columns["cha_d_cins"], [h.c.cha_d_cins], h.c.cha_meblag, h, cha_where),
-            *count_codes(conn, columns["sth"], [s.c.sth_tip, s.c.sth_cins, s.c.sth_evraktip], sth_money, s, sth_where),
-            *count_codes(conn, columns["sth_vergi_pntr"], [s.c.sth_vergi_pntr], sth_money, s, sth_where),
-            *count_codes(conn, columns["sip"], [o.c.sip_tip, o.c.sip_cins], sip_money, o, sip_where),
-            *count_codes(conn, columns["sip_doviz_cinsi"], [o.c.sip_doviz_cinsi], o.c.sip_tutar, o, sip_where),
-            *count_codes(conn, columns["sto_pasif_fl"], [sa.cast(k.c.sto_pasif_fl, sa.Integer)], None, k, live_item),
-            *count_codes(conn, columns["sto_toptan_vergi"], [k.c.sto_toptan_vergi], None, k, live_item),
-            *count_codes(conn, columns["bar_master"], [sa.cast(b.c.bar_master, sa.Integer)], None, b, live_bar),
-            *count_codes(conn, columns["cari_baglanti_tipi"], [c.c.cari_baglanti_tipi], None, c, live_account),
-        ]
+        for name, code_exprs, money, table, where in counts:
+            column = columns[name]
+            if set(column.stream.split(", ")) <= disabled:
+                continue
+            found += count_codes(conn, column, code_exprs, money, table, where)
+    return found

@@ -38,6 +38,9 @@ class Collections(Movements):
     name = "collections"
     primary_key = ("number",)
 
+    def columns(self) -> list[Any]:
+        return [*super().columns(), self.col("vade")]
+
     def where(self) -> sa.ColumnElement[bool]:
         c = self.table().c
         return sa.and_(self.env.movements.selects("collection", c), on_account(c))

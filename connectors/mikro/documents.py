@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 from connectors.mikro import codes
 from connectors.mikro.masters import unit_factor
 from connectors.mikro.money import DocMoney
-from connectors.mikro.movements import Movements, identity, parse_key
+from connectors.mikro.movements import DISCOUNTS, VAT, Movements, identity, parse_key
 from connectors.mikro.streams import local_since, stamp
 from connectors.sql import for_refs
 from mapping.dates import business_date
@@ -39,6 +39,22 @@ class Invoices(Movements):
 
     name = "invoices"
     primary_key = ("number",)
+
+    def columns(self) -> list[Any]:
+        c = self.table().c
+        return [
+            *super().columns(),
+            c.cha_belge_no,
+            c.cha_satici_kodu,
+            c.cha_kasa_hizmet,
+            c.cha_kasa_hizkod,
+            c.cha_miktari,
+            c.cha_aratoplam,
+            sum((c[n] for n in DISCOUNTS[1:]), c[DISCOUNTS[0]]).label("DISCOUNT"),
+            sum((c[n] for n in VAT[1:]), c[VAT[0]]).label("VAT"),
+            c.cha_vergipntr,
+            c.cha_uuid,
+        ]
 
     def where(self) -> sa.ColumnElement[bool]:
         return sa.and_(self.col("satir_no") == 0, self.env.movements.selects("invoice", self.table().c))

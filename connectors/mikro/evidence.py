@@ -145,8 +145,14 @@ def master_barcode(env: MikroEnv, conn: sa.Connection) -> CheckResult:
     return _result("reading bar_master", warn, figures)
 
 
-def checks(env: MikroEnv) -> list[CheckResult]:
-    """One line per reading: a warning when the data disagrees with the setting."""
-    probes: list[Callable[[MikroEnv, sa.Connection], CheckResult]] = [line_vat, passive_flag, order_tip, master_barcode]
+PROBES: dict[str, tuple[Callable[[MikroEnv, sa.Connection], CheckResult], ...]] = {
+    "invoices": (line_vat,),
+    "products": (passive_flag, master_barcode),
+    "orders": (order_tip,),
+}
+
+
+def checks(env: MikroEnv, disabled: frozenset[str] = frozenset()) -> list[CheckResult]:
+    """One line per reading an enabled stream makes: a warning when the data disagrees with the setting."""
     with env.engine.connect() as conn:
-        return [probe(env, conn) for probe in probes]
+        return [probe(env, conn) for stream, probes in PROBES.items() if stream not in disabled for probe in probes]

@@ -50,6 +50,7 @@ class Movements(MikroStream):
         return self.col("evrakno_sira") % partition.count == partition.index
 
     def columns(self) -> list[Any]:
+        """What every movement row is read with: its identity, stamps and codes first (the key set), its money."""
         c = self.table().c
         return [
             c.cha_Guid.label("GUID"),
@@ -64,23 +65,12 @@ class Movements(MikroStream):
             c.cha_tip,
             c.cha_cinsi,
             c.cha_normal_Iade,
-            c.cha_belge_no,
-            c.cha_satici_kodu,
             c.cha_cari_cins,
             c.cha_kod,
             c.cha_ciro_cari_kodu,
             c.cha_d_cins,
             c.cha_d_kur,
-            c.cha_kasa_hizmet,
-            c.cha_kasa_hizkod,
-            c.cha_miktari,
             c.cha_meblag,
-            c.cha_aratoplam,
-            sum((c[n] for n in DISCOUNTS[1:]), c[DISCOUNTS[0]]).label("DISCOUNT"),
-            sum((c[n] for n in VAT[1:]), c[VAT[0]]).label("VAT"),
-            c.cha_vergipntr,
-            c.cha_vade,
-            c.cha_uuid,
         ]
 
     def select_rows(self) -> sa.Select[Any]:
