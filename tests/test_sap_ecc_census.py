@@ -5,8 +5,13 @@ rows reach the feed."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,6 +102,14 @@ def test_an_unknown_billing_type_is_counted_warned_about_and_arrives_once_mapped
         numbers = {stream.map(item).number for chunk in stream.read(None) for item in chunk}  # type: ignore[union-attr]
     assert "ZF2026000001" in numbers
 
+    excluding = {**codes.DEFAULT_BILLING_TYPES, "ZF9": "excluded"}
+    left_out = [c.reading for c in census(ecc, billing_types=excluding) if c.shown == "ZF9 x 5"]
+    assert [(r.sent, r.source) for r in left_out if r] == [(False, "your settings")]
+    with adapter(ecc, billing_types=excluding) as source:
+        stream = source.stream("invoices")
+        numbers = {stream.key(item) for chunk in stream.read(None) for item in chunk}
+    assert "ZF2026000001" not in numbers  # left out on purpose: not read, not a dead letter
+
 
 def test_an_unknown_payment_document_type_is_counted_and_arrives_once_mapped(ecc: EccEmulator) -> None:
     item = next(r for r in ecc.db.stores["BSID"].rows if r["BLART"].strip() == "DZ")
@@ -126,3 +139,31 @@ def test_readings_name_their_source_and_documents_count_in_the_window(ecc: EccEm
     later = census(ecc, since=dt.date(2100, 1, 1))
     assert not [c for c in later if c.column.stream in ("invoices", "orders", "collections")]
     assert [c for c in later if c.column.stream in ("discounts", "products")]  # master data has no window
+
+
+def test_check_warns_and_discover_codes_prints_the_census(ecc: EccEmulator, tmp_path: Path) -> None:
+    """The command line: `check` passes with a warning naming the setting; `discover --codes` lists the value."""
+    rows = [r for r in ecc.db.stores["VBRK"].rows if r["FKART"].strip() == "F2" and r["WAERK"].strip() == "TRY"]
+    newest = max(rows, key=lambda r: r["FKDAT"])  # check's census looks at the last year
+    clone(ecc, "VBRK", "VBELN", newest["VBELN"].strip(), VBELN="ZF2026000001", FKART="ZF9", VBTYP="5")
+    source = {**ecc.settings(), "name": "ecc", "kind": "sap", "timezone": SCENARIO.timezone}
+    source["auth"] = {"username": ecc.user, "password": "${ECC_PASSWORD}"}
+    config = {"state": {"url": "sqlite:///state.db"}, "sink": {"kind": "file", "path": "./feed", "fsync": False},
+              "sources": [source]}  # fmt: skip
+    (tmp_path / "dealersync.yaml").write_text(json.dumps(config), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DEALERSYNC_DEBUG"}
+    env |= {"COLUMNS": "300", "ECC_PASSWORD": ecc.password}
+    command = str(Path(sys.executable).parent / "dealersync")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([command, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    checked = run("check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "all checks passed, with warnings" in checked.stdout
+    assert "ZF9 x 5 (1 rows" in checked.stdout and "billing_types" in checked.stdout
+    listed = run("discover", "--codes")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if "ZF9 x 5" in line)
+    assert f"{packed(newest['NETWR']):,.2f}" in line and "unknown: not in the feed" in line
+    assert ecc.password not in checked.stdout + listed.stdout

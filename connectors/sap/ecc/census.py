@@ -146,9 +146,12 @@ class Census:
         if vbtyp == codes.VBTYP_PRO_FORMA:
             return excluded("pro forma invoice: it carries no receivable")
         by_type = self.settings.billing_types.get(fkart)
+        source = _source(self.settings, "billing_types")
+        if by_type == codes.EXCLUDED:
+            return excluded("not a dealer's invoice (billing_types excludes it)", source)
         if by_type is not None:
             services = " (service when all its items are service items)" if by_type == "sale" else ""
-            return mapped(f"invoice kind {by_type}{services}", _source(self.settings, "billing_types"))
+            return mapped(f"invoice kind {by_type}{services}", source)
         by_category = codes.CATEGORY_KINDS.get(vbtyp)
         if by_category is not None:
             known = vbtyp in (codes.VBTYP_INVOICE, codes.VBTYP_CREDIT_MEMO)

@@ -279,8 +279,9 @@ class Orders(_Document):
 
 
 class Invoices(_Document):
-    """Billing documents but cancellations and pro formas. Kind from the billing type (FKART, setting
-    `billing_types`) or the document category (VBTYP); all-service items make a service invoice.
+    """Billing documents but cancellations, pro formas and the billing types `billing_types` excludes. Kind from
+    the billing type (FKART, setting `billing_types`) or the document category (VBTYP); all-service items make a
+    service invoice.
     Returns (credit memos) name the invoice they return through their credit memo request's
     reference (VBAK-VGBEL, VGTYP M). Due date: billing date + the payment terms' days (T052)."""
 
@@ -316,7 +317,12 @@ class Invoices(_Document):
         )
 
     def condition(self) -> str | None:
-        return w.and_(w.not_in("VBTYP", sorted(codes.SKIPPED_CATEGORIES)), self.env.area())
+        excluded = sorted(k for k, reading in self.env.settings.billing_types.items() if reading == codes.EXCLUDED)
+        return w.and_(
+            w.not_in("VBTYP", sorted(codes.SKIPPED_CATEGORIES)),
+            w.not_in("FKART", excluded) if excluded else None,
+            self.env.area(),
+        )
 
     def joins(self) -> Sequence[Join]:
         return (Join(INVOICE_ITEMS, "VBELN", "VBELN"), self.partners(), self.prices())
