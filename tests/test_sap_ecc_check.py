@@ -128,6 +128,17 @@ def test_without_dd03l_the_field_lists_still_prove_the_schema(ecc: EccEmulator) 
     assert "MARD.LABST is character data" in schema(results, "stock_levels")[1]
 
 
+def test_a_system_with_the_extended_material_number_reads_the_same_products() -> None:
+    with EccEmulator(SCENARIO, matnr_length=40) as wide:
+        assert wide.db.stores["MARA"].table.by_name["MATNR"].length == 40
+        results = check(wide)
+        assert all(ok and not warning for lines in results.values() for ok, warning, _ in lines), results
+        with source(wide) as adapter:
+            stream = adapter.stream("products")
+            codes = {stream.map(item).code for chunk in stream.read(None) for item in chunk}  # type: ignore[union-attr]
+    assert codes == {p.record.code for p in SCENARIO.products}
+
+
 # -- drift: what a sync reads is what the streams declare ------------------------------------------------------
 
 _WORD = re.compile(r"'(?:[^']|'')*'|\b([A-Z_][A-Z0-9_]*)\b")

@@ -78,7 +78,6 @@ class _Operation:
     def __init__(self, client: zeep.Client, binding: SoapBinding, name: str, address: str) -> None:
         self.name = name
         self.call = getattr(client.create_service(binding.name, address), name)
-        self.soap12 = not isinstance(binding, Soap11Binding)
         self.params = list(binding._operations[name].input.body.type.elements)
 
     def complete(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +119,6 @@ class Rfc:
     def functions(self, *, retry: bool = True) -> set[str]:
         """The function modules the WSDL publishes (loading it on first use)."""
         return set(self._load(retry)[1])
-
-    def soap_version(self, function: str) -> str:
-        return "1.2" if self._operation(function, True)[1].soap12 else "1.1"
 
     def _load(self, retry: bool) -> tuple[zeep.Client, dict[str, _Operation]]:
         """The zeep client and, per published function module, its operation bound to our endpoint."""
