@@ -23,6 +23,10 @@ from connectors.netsis.writer import NetsisWriter
 from scenario.facts import Scenario
 from tests.conftest import database_url
 
+# A site whose tables carry what the vendor's lack (the reference's layout): record stamps on the item cards and
+# a cancel flag (a user-defined IPTAL column), read with `cancelled_column: IPTAL`.
+STAMPED_SITE: dict[str, Any] = {"cancel_column": "IPTAL", "without": frozenset()}
+
 
 @dataclass
 class Server:

@@ -62,10 +62,11 @@ def test_documents_come_from_every_year_keyed_by_their_database(years: Server) -
     old, new = years.database("GIDA2025"), years.database("GIDA2026")
     with adapter(years.url("GIDA2026"), SCENARIO, **_settings(years)) as source:
         got = {name: read(source.stream(name)) for name in ("invoices", "orders", "collections")}
+    # This install deletes what it cancels (no cancel flag in Netsis's tables): the live documents come back.
     for name, facts in (
-        ("invoices", [s.record for s in SCENARIO.invoices()]),
-        ("orders", [s.record for s in SCENARIO.orders()]),
-        ("collections", [s.record for s in SCENARIO.collections()]),
+        ("invoices", [s.record for s in SCENARIO.invoices() if not s.record.cancelled]),
+        ("orders", [s.record for s in SCENARIO.orders() if s.record.status != "cancelled"]),
+        ("collections", [s.record for s in SCENARIO.collections() if not s.record.cancelled]),
     ):
         rows = got[name]
         assert sorted(r.number for _, r, _ in rows) == sorted(f.number for f in facts), name

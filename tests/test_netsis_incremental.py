@@ -1,6 +1,8 @@
 """Incremental reads: after the scenario's changes, a read since (last cursor - the engine's overlap) returns
 exactly the changed documents and those already stamped in the overlap; an edited line re-reads its
-document; the engine end to end pushes only the changes; deletes show through the key set."""
+document; the engine end to end pushes only the changes; deletes show through the key set. Where the
+item cards carry no stamps (the vendor's TBLSTSABIT), every read returns every product, and the
+engine's hashes send none unchanged."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from engine.state import StateStore
 from engine.sync import Engine, Policy
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
-from tests.netsis_dbs import Server, adapter, read, server, write
+from tests.netsis_dbs import STAMPED_SITE, Server, adapter, read, server, write
 
 SCENARIO = build(invoice_lines=2000)
 OVERLAP = Policy().overlap
@@ -39,9 +41,9 @@ def _identity(name: str, record: Any) -> str:
 
 
 def test_changes_come_back_and_nothing_else(where: Server) -> None:
-    writer = write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    writer = write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), **STAMPED_SITE)
     names = ("invoices", "collections", "discounts", "orders", "accounts", "products")
-    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+    with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column="IPTAL") as source:
         first = {name: read(source.stream(name)) for name in names}
         last = max(c for rows in first.values() for _, _, c in rows if c is not None)
         assert last <= SCENARIO.as_of
@@ -147,7 +149,7 @@ def test_another_branchs_document_with_the_same_number_kind_and_account(where: S
     with adapter(where.url("GIDA2026"), SCENARIO) as source:
         before = read(source.stream("invoices"))
     at = SCENARIO.as_of + dt.timedelta(hours=1)
-    _other_branch_twin(where.url("GIDA2026"), sale.number, codes.SALES_INVOICE, codes.HTUR_RETURN)
+    _other_branch_twin(where.url("GIDA2026"), sale.number, codes.SALES_INVOICE, codes.RETURN_LINE)
     _other_branch_twin(where.url("GIDA2026"), sales_return.number, codes.PURCHASE_INVOICE, codes.HTUR_INVOICE, at)
     with adapter(where.url("GIDA2026"), SCENARIO) as source:
         after = read(source.stream("invoices"))
@@ -197,11 +199,11 @@ def _last_batch(feed: Path, stream: str) -> list[dict[str, Any]]:
 
 
 def test_the_engine_pushes_only_the_changes(where: Server, tmp_path: Path) -> None:
-    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), **STAMPED_SITE)
     engine, feed = _engine(tmp_path)
-    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+    with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column="IPTAL") as source:
         first = {r.stream: r for r in engine.sync(source)}
-        assert all(r.status == "ok" and r.dead_lettered == 0 for r in first.values()), first
+        assert all(r.status == "ok" and r.dead_lettered == 0 and r.flagged == 0 for r in first.values()), first
         assert first["invoices"].pushed == len(list(SCENARIO.invoices()))
         # The changes are made by another writer, as by another program: nothing carried over in memory.
         later = _write_changes(where)
@@ -223,7 +225,9 @@ def test_the_engine_pushes_only_the_changes(where: Server, tmp_path: Path) -> No
 
 def _write_changes(where: Server) -> set[str]:
     """Apply the scenario's changes with a fresh writer; the accounts whose balance they move (with a limit)."""
-    writer = NetsisWriter(sa.create_engine(where.url("GIDA2026")), rates_engine=sa.create_engine(where.url("NETSIS")))
+    writer = NetsisWriter(
+        sa.create_engine(where.url("GIDA2026")), rates_engine=sa.create_engine(where.url("NETSIS")), **STAMPED_SITE
+    )
     for change in SCENARIO.changes:
         writer.apply(change)
     cancelled = next(s.record for s in SCENARIO.invoices() if s.record.number == CHANGES["cancel_invoice"].number)
@@ -231,19 +235,24 @@ def _write_changes(where: Server) -> set[str]:
     return (moved | {cancelled.account_code}) & {r.account_code for r in SCENARIO.risk_limits}
 
 
-def test_an_install_that_deletes_cancelled_invoices(where: Server, tmp_path: Path) -> None:
-    """cancelled_column: null. Cancelling deletes the invoice; a reconciling sync sends the delete."""
-    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), cancel_column=None)
+def test_the_vendors_layout(where: Server, tmp_path: Path) -> None:
+    """No cancel flag: cancelling deletes the invoice and a reconciling sync sends the delete. No stamps on the
+    item cards: every read returns every product, and the engine sends none that did not change."""
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
     engine, _ = _engine(tmp_path)
-    with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column=None) as source:
-        first = {r.stream: r for r in engine.sync(source, ["invoices"])}
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        first = {r.stream: r for r in engine.sync(source, ["invoices", "products"])}
         live = [s.record for s in SCENARIO.invoices() if not s.record.cancelled]
-        assert first["invoices"].pushed == len(live)
+        assert first["invoices"].pushed == len(live) and first["invoices"].flagged == 0
+        assert [cursor for _, _, cursor in read(source.stream("products"))] == [None] * len(SCENARIO.products)
         writer = NetsisWriter(
-            sa.create_engine(where.url("GIDA2026")),
-            rates_engine=sa.create_engine(where.url("NETSIS")),
-            cancel_column=None,
+            sa.create_engine(where.url("GIDA2026")), rates_engine=sa.create_engine(where.url("NETSIS"))
         )
         writer.apply(CHANGES["cancel_invoice"])
-        second = engine.sync(source, ["invoices"], reconcile=True)[0]
-    assert second.status == "ok" and second.deleted == 1 and second.pushed == 1  # the delete is all that travels
+        second = {r.stream: r for r in engine.sync(source, ["invoices", "products"], reconcile=True)}
+        since = SCENARIO.as_of - OVERLAP
+        again = read(source.stream("products"), since)
+    assert second["invoices"].status == "ok" and second["invoices"].deleted == 1
+    assert second["invoices"].pushed == 1  # the delete is all that travels
+    assert second["products"].read == len(SCENARIO.products) and second["products"].pushed == 0
+    assert len(again) == len(SCENARIO.products)

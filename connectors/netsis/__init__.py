@@ -6,35 +6,25 @@ PostgreSQL, MariaDB and SQLite (tests). See README.md beside this file.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Adapter, CheckResult, ConnectorError, SourceContext, Stream
+from connectors.census import CodeCount
+from connectors.netsis.census import Census, census, census_statements, specs
 from connectors.netsis.collections import Collections
 from connectors.netsis.documents import Invoices, Orders
 from connectors.netsis.masters import Accounts, Discounts, Products
+from connectors.netsis.schema import verify_schema
 from connectors.netsis.scopes import Database, NetsisEnv, database_url, open_env
 from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.snapshots import RiskLimits, StockLevels
+from connectors.netsis.streams import NetsisStream
 from connectors.sql import describe_db_error, safe_url, stream_counts, table_exists
 
 __all__ = ["NetsisAdapter", "NetsisSettings"]
-
-# What makes a database a Netsis company database, as far as the streams are concerned.
-_COMPANY_TABLES = (
-    "TBLCASABIT",
-    "TBLSTSABIT",
-    "TBLFATUIRS",
-    "TBLSTHAR",
-    "TBLCAHAR",
-    "TBLSIPAMAS",
-    "TBLSIPATRA",
-    "TBLSTOKPH",
-    "TBLSTOKDP",
-    "TBLKOSULMAS",
-    "TBLEFATCARI",
-)
-_FLAGGED_TABLES = ("TBLFATUIRS", "TBLSIPAMAS", "TBLCAHAR")
 
 
 class NetsisAdapter(Adapter):
@@ -52,6 +42,9 @@ class NetsisAdapter(Adapter):
         return self._env
 
     def streams(self) -> list[Stream]:
+        return list(self._streams())
+
+    def _streams(self) -> list[NetsisStream]:
         env = self.env()
         return [
             Accounts(env),
@@ -64,6 +57,13 @@ class NetsisAdapter(Adapter):
             Collections(env),
         ]
 
+    def _enabled(self) -> list[NetsisStream]:
+        return [s for s in self._streams() if s.name not in self.context.disabled]
+
+    def _census_specs(self) -> list[Census]:
+        invoices = Invoices(self.env())
+        return specs(self.env(), invoices.has_return_lines())
+
     def close(self) -> None:
         if self._env is not None:
             self._env.dispose()
@@ -75,11 +75,18 @@ class NetsisAdapter(Adapter):
             env = self.env()
         except ConnectorError as exc:
             return [CheckResult("settings", False, str(exc))]
-        results = [self._check_company(db) for db in env.databases]
+        results = [self._check_company(env, db) for db in env.databases]
         results.append(self._check_rates(env))
         if not all(r.ok for r in results):
             return results
-        return results + stream_counts(self.streams(), self.settings.secrets())
+        enabled = self._enabled()
+        secrets = self.settings.secrets()
+        extra = census_statements(self._census_specs())
+        schema, failed = verify_schema(env, enabled, extra, secrets)
+        return results + schema + stream_counts(enabled, secrets, skip=failed)
+
+    def census(self, since: dt.date | None = None) -> list[CodeCount]:
+        return census(self.env(), self._census_specs(), [s.name for s in self._enabled()], since)
 
     def _describe(self, exc: BaseException) -> str:
         return describe_db_error(exc, self.settings.secrets())
@@ -87,39 +94,22 @@ class NetsisAdapter(Adapter):
     def _where(self, name: str) -> str:
         return safe_url(database_url(self.settings.url, name))
 
-    def _check_company(self, db: Database) -> CheckResult:
+    def _check_company(self, env: NetsisEnv, db: Database) -> CheckResult:
+        """Connected, and a Netsis company database at all; which columns each stream lacks is the schema's line."""
         label = f"database {db.name}"
+        tables = [t.name for t in env.tables.all()]
         try:
             with db.engine.connect() as conn:
                 conn.execute(sa.select(1)).scalar()
-                missing = [name for name in _COMPANY_TABLES if not table_exists(conn, name)]
-                if missing:
-                    detail = f"{db.name} is not a Netsis company database: no table {', '.join(missing)}"
-                    return CheckResult(label, False, detail)
-                absent = self._missing_flag(conn)
+                present = [name for name in tables if table_exists(conn, name)]
         except ConnectorError as exc:
             return CheckResult(label, False, str(exc))
         except (SQLAlchemyError, OSError) as exc:
             return CheckResult(label, False, f"cannot open {db.name} at {self._where(db.name)}: {self._describe(exc)}")
-        if absent:
-            column = self.settings.cancelled_column
-            detail = (
-                f"{db.name}: no column {column} on {', '.join(absent)}: set cancelled_column to the column that "
-                "marks cancelled documents, or to null if cancelled documents are deleted"
-            )
+        if not present:
+            detail = f"{db.name} is not a Netsis company database: none of the tables {', '.join(tables)}"
             return CheckResult(label, False, detail)
         return CheckResult(label, True, f"connected to {self._where(db.name)}")
-
-    def _missing_flag(self, conn: sa.Connection) -> list[str]:
-        column = self.settings.cancelled_column
-        if column is None:
-            return []
-        inspector = sa.inspect(conn)
-        return [
-            table
-            for table in _FLAGGED_TABLES
-            if column not in {c["name"].upper() for c in inspector.get_columns(table)}
-        ]
 
     def _check_rates(self, env: NetsisEnv) -> CheckResult:
         name = self.settings.rates_database

@@ -1,8 +1,10 @@
-"""Netsis's code values and their meaning in the normalised feed.
+"""Netsis's code values, the defaults of the settings that map them, and the source behind each reading.
 
-Sources: section 2 of the ERP reference. Readings marked UNCONFIRMED there are settings
-(see NetsisSettings, whose defaults are the mappings below) or are called out here and in
-README.md; verify them on a customer database.
+Sources (connectors/netsis/vendor/README.md names them in full): the Netsis column descriptions
+republished by mobilteg.com.tr ("vendor docs"), schema scaffolds of live Netsis databases, production
+queries of Netsis integrators, and the older ERP reference ("reference", single source). Every reading
+that no primary source confirms is a setting (NetsisSettings) whose default is below, and reads as
+UNCONFIRMED in the code census.
 """
 
 from __future__ import annotations
@@ -10,30 +12,49 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Literal
 
-from mapping.schema import AccountKind, CollectionMethod, OrderStatus
+from connectors.census import UNCONFIRMED
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, OrderStatus
 
-# FTIRSIP: 1 sales invoice, 2 purchase invoice, 3 sales dispatch, 4 purchase dispatch, 6 customer order.
+VENDOR_FTIRSIP: Final = "vendor docs: STHAR_FTIRSIP (mobilteg TBLSTHAR)"
+VENDOR_CAHAR: Final = "vendor docs: BORC/ALACAK (mobilteg TBLCAHAR)"
+LOCAL_ZERO: Final = "production queries: DOVIZTIP = 0 is TL (Fidanx_Netsis invoices.service.ts)"
+
+# FTIRSIP / STHAR_FTIRSIP (vendor docs): 1 sales invoice, 2 purchase invoice, 3 sales dispatch, 4 purchase
+# dispatch, 6 customer order, 7 vendor order, 8/9 warehouse transfer in/out, A kept (saklanmış) dispatch.
 SALES_INVOICE: Final = "1"
 PURCHASE_INVOICE: Final = "2"  # a sales return is a purchase-side invoice whose lines are returns
 SALES_DISPATCH: Final = "3"
 CUSTOMER_ORDER: Final = "6"
+FTIRSIP_NAMES: Final[Mapping[str, str]] = {
+    "1": "sales invoice",
+    "2": "purchase invoice",
+    "3": "sales dispatch",
+    "4": "purchase dispatch",
+    "6": "customer order",
+    "7": "vendor order",
+    "8": "warehouse transfer in",
+    "9": "warehouse transfer out",
+    "A": "kept dispatch",
+}
 
-# STHAR_HTUR (1 src): J invoice, L return. Sales return = L lines coming in (G) on an FTIRSIP 2 document;
-# L lines going out (C) on an FTIRSIP 1 document are a purchase return, never a sales invoice.
+# STHAR_HTUR (reference, 1 src; production queries read J as invoice lines and L as returns): J invoice line,
+# L return. STHAR_GCKOD (vendor docs): G in, C out. A sales return is L lines on an FTIRSIP 2 document; L
+# lines on an FTIRSIP 1 document are a purchase return, never a sales invoice.
 HTUR_INVOICE: Final = "J"
-HTUR_RETURN: Final = "L"
+RETURN_LINE: Final = "L"
 IN: Final = "G"
 OUT: Final = "C"
 BGTIP_INVOICE: Final = "F"
+HTUR_SOURCE: Final = "reference (1 src); production query: L = return (YigitErogluTr/Netsis 02_alis_ve_tedarikci_iade)"
+HTUR_INVOICE_SOURCE: Final = "production queries: J = invoice lines (YigitErogluTr/Netsis 02_hareketi_olan_cariler)"
 
-# TBLCAHAR.HAREKET_TURU (1 src): A opening, B invoice, C return invoice, D cash, E customer note,
-# F our note, G customer cheque, H our cheque, I protested note, J bounced cheque, K dekont, L other.
+# TBLCAHAR.HAREKET_TURU (reference, 1 src; no vendor list exists): A opening, B invoice, C return invoice, D cash,
+# E customer note, F our note, G customer cheque, H our cheque, I protested note, J bounced cheque, K dekont,
+# L other. Which side a row is on (BORC debit / ALACAK credit) is vendor-documented; the letters are not.
 CAHAR_INVOICE: Final = "B"
 CAHAR_RETURN: Final = "C"
-# Credit rows (ALACAK > 0) of these kinds are collections. D/E/G come from the reference's predicate;
-# K (a dekont from the bank module) as a transfer and M as a card slip are UNCONFIRMED: setting collection_kinds.
 DEFAULT_COLLECTION_KINDS: Final[Mapping[str, CollectionMethod]] = {
     "D": "cash",
     "E": "promissory_note",
@@ -41,9 +62,36 @@ DEFAULT_COLLECTION_KINDS: Final[Mapping[str, CollectionMethod]] = {
     "K": "bank_transfer",
     "M": "card",
 }
+DEFAULT_CREDITS_LEFT_OUT: Final[Mapping[str, str]] = {
+    "A": "opening balance carried over from the previous year",
+    "B": "invoice posting (a supplier's purchase invoice; the feed carries sales only)",
+    "C": "return invoice posting: the invoices stream carries the sales return",
+}
+# Debit rows are charges to the account, never collections. I and J (a protested note, a bounced cheque) undo a
+# collection the feed has sent: the feed has no record for that, so they are listed here to be seen, not mended.
+DEFAULT_DEBITS_LEFT_OUT: Final[Mapping[str, str]] = {
+    "A": "opening balance carried over from the previous year",
+    "B": "invoice posting: the invoices stream carries the invoice",
+    "C": "return invoice posting (a purchase return)",
+    "D": "cash paid out",
+    "E": "customer note given back or endorsed",
+    "F": "our promissory note given",
+    "G": "customer cheque given back or endorsed",
+    "H": "our cheque given",
+    "I": "protested note: the feed has no reversal of the collection it sent",
+    "J": "bounced cheque: the feed has no reversal of the collection it sent",
+    "K": "dekont (debit note)",
+    "L": "other debit",
+}
+CreditSide = Literal["ALACAK", "BORC"]
 
-# TBLCASABIT.CARI_TIP: A alıcı (buyer), S satıcı (seller); H (both) is UNCONFIRMED: setting account_kinds.
+# TBLCASABIT.CARI_TIP: A alıcı (buyer), S satıcı (seller) as production queries filter them; H (both) is
+# UNCONFIRMED.
 DEFAULT_ACCOUNT_KINDS: Final[Mapping[str, AccountKind]] = {"A": "customer", "S": "supplier", "H": "both"}
+ACCOUNT_KIND_SOURCES: Final[Mapping[str, str]] = {
+    "A": "production queries: CARI_TIP = 'A' customers (YigitErogluTr/Netsis 03_musteri_borc_alacak_bakiye)",
+    "S": "production queries: CARI_TIP = 'S' suppliers (YigitErogluTr/Netsis 04_satici_borc_alacak_bakiye)",
+}
 
 # TBLSIPAMAS.ONAYTIPI -> order status while the order is neither cancelled nor closed (UNCONFIRMED values):
 # T teklif (a quotation kept as an order), B beklemede (awaiting approval), A approved for shipment.
@@ -51,24 +99,34 @@ DEFAULT_ORDER_STATUSES: Final[Mapping[str, OrderStatus]] = {"T": "proposal", "B"
 # TBLSIPATRA.STHAR_HTUR of a closed order line (integrators exclude 'K' lines: 1 src).
 CLOSED_ORDER_LINE: Final = "K"
 
-# TBLFATUIRS.TIPI of a price-difference invoice (UNCONFIRMED: setting price_difference_tipi); 1 = açık (on account).
+# TBLFATUIRS.TIPI (no source gives the values' meaning): an invoice's kind is then taken from its lines (sale or
+# service), or it is a price difference. 2 is what a production query filters sales invoices by
+# (YigitErogluTr/Netsis 05_satis_satis_iade_basit); 1 (açık) and 4 (price difference) are UNCONFIRMED.
+InvoiceTipi = Literal["invoice", "price_difference"]
+DEFAULT_INVOICE_TIPIS: Final[Mapping[int, InvoiceTipi]] = {1: "invoice", 2: "invoice", 4: "price_difference"}
+TIPI_SOURCES: Final[Mapping[int, str]] = {2: "production query: TIPI = 2 sales invoices (YigitErogluTr/Netsis)"}
 OPEN_INVOICE_TIPI: Final = 1
 PRICE_DIFFERENCE_TIPI: Final = 4
 
-# Currency numbers (DOVIZ.SIRA, DOVIZTIP, DOVIZ_TURU, DOVIZ_TIPI); 0 is always the local currency.
-# Only the usual first two; the numbering is per install: setting currency_codes.
+# Currency numbers (DOVIZ.SIRA, DOVIZTIP, STHAR_DOVTIP, DOVIZ_TURU, DOVIZ_TIPI); 0 is always the local currency.
+# 1 USD and 2 EUR are how production queries read them; the numbering is per install: setting currency_codes.
 LOCAL_CURRENCY_CODE: Final = 0
 DEFAULT_CURRENCY_CODES: Final[Mapping[int, str]] = {1: "USD", 2: "EUR"}
+CURRENCY_SOURCE: Final = "production queries: 1 USD, 2 EUR (YigitErogluTr/Netsis, Fidanx_Netsis); per install"
 
 # TBLKOSULMAS.ISKONTO_TIPI (UNCONFIRMED columns, see tables.py).
-DISCOUNT_KINDS: Final[Mapping[str, str]] = {"Y": "percent", "T": "amount", "F": "fixed_price"}
-DISCOUNT_TYPES: Final[Mapping[str, str]] = {v: k for k, v in DISCOUNT_KINDS.items()}
+DEFAULT_DISCOUNT_KINDS: Final[Mapping[str, DiscountKind]] = {"Y": "percent", "T": "amount", "F": "fixed_price"}
 
-YES: Final = "E"  # evet: KILIT, KAPALI and the cancel flag
+YES: Final = "E"  # evet: KILIT, KAPALI and a cancel flag
 ALL_WAREHOUSES: Final = 0  # TBLSTOKPH.DEPO_KODU of the all-warehouse total
 SERVICE_GROUP: Final = "HIZMET"  # TBLSTSABIT.GRUP_KODU of service cards (an install convention: setting)
 
 _YEAR_SUFFIX = re.compile(r"[^A-Za-z0-9]*(19|20)\d\d$")
+
+
+def default_source(setting_given: bool, default_source: str = UNCONFIRMED) -> str:
+    """The source of a reading: the integrator's own settings when the setting was given, else the default's."""
+    return "your settings" if setting_given else default_source
 
 
 def company_of(database: str) -> str:

@@ -1,8 +1,10 @@
 """Collections: credit rows of the account ledger TBLCAHAR whose movement kind is a collection.
 
 TBLCAHAR holds every account movement as separate positive BORC (debit) / ALACAK (credit)
-columns. Invoice postings (HAREKET_TURU B), sales returns (C, credit too) and openings (A) never
-match; the kinds that do, and their methods, are the `collection_kinds` setting.
+columns (vendor docs). Which credit rows are collections, and their methods, is the
+`collection_kinds` setting (HAREKET_TURU letters: one source only, so the code census shows what
+each letter carries); invoice postings (B), sales returns (C, credit too) and openings (A) are
+left out on purpose (`credits_left_out`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import ClauseElement
 
 from connectors.netsis.rates import ONE
 from connectors.netsis.scopes import Database, NetsisEnv
-from connectors.netsis.streams import Item, ScopedStream, raw_code
+from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import Collection
@@ -37,6 +40,9 @@ class Collections(ScopedStream):
 
     def start(self) -> None:
         self.book = self.env.rate_book()
+
+    def statements(self) -> list[ClauseElement]:
+        return [*super().statements(), self.book.select(1, SHAPE.year)]
 
     def table(self) -> sa.Table:
         return self.env.tables.CAHAR

@@ -7,10 +7,15 @@ in STHAR_ACIKLAMA on invoice lines, STHAR_CARIKOD on order lines). A page of hea
 its lines in one IN (...) query per 1000 numbers.
 
 Money: header totals are stored in local currency (BRUTTUTAR, SAT_ISKT and the other discounts,
-KDV, GENELTOPLAM) plus the grand total in the document currency (DOVIZTUT); lines keep quantity
-and gross unit price per the item's first unit (STHAR_BF local, STHAR_DOVFIAT in the document
-currency) and chained discount percentages. Line amounts are computed from those as Netsis
-computes them (rounded half-up per step); the document's rate comes from DOVIZ (rates.py).
+KDV, GENELTOPLAM) plus the grand total in the document currency (DOVIZTUT), and the feed's local
+totals are those figures as the ERP holds them. Lines keep quantity and unit prices per the item's
+first unit: gross STHAR_BF and net STHAR_NF in local currency (sites fill one or both), the gross
+STHAR_DOVFIAT in the document currency, and chained discount percentages. A line's gross is
+quantity x its gross price and its net quantity x its net price where the ERP holds them; the one
+it lacks comes from the other through the percentages (rounded half-up per step, as Netsis does).
+A foreign line's local net is quantity x STHAR_NF; lines without it share what the header's local
+net leaves (mapping.money.apportion). The engine flags a document whose lines do not add up to its
+header. The document's rate comes from DOVIZ (rates.py).
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import ClauseElement
 
 from connectors.netsis import codes
 from connectors.netsis.rates import ONE, RateBook
 from connectors.netsis.scopes import Database, NetsisEnv
-from connectors.netsis.streams import Item, ScopedStream, raw_code, stamp_since
+from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code, stamp_since
 from connectors.sql import for_refs
 from mapping.errors import RecordError
-from mapping.money import QUANTS, fixed, minor_units
+from mapping.money import QUANTS, apportion, fixed, minor_units
 from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 from mapping.units import unit_code
@@ -41,7 +47,8 @@ _HUNDRED = Decimal(100)
 _MISSING = object()
 _MEMO_MAX = 200_000
 _ZERO = Decimal(0)
-_LINE_FIELDS = 23  # line_select's columns up to PLASIYER_KODU
+_ONE = Decimal(1)
+_LINE_FIELDS = 24  # line_select's columns up to PLASIYER_KODU
 
 
 class DocMoney:
@@ -61,8 +68,8 @@ class DocMoney:
     def amount(self, value: Decimal) -> Decimal:
         return value.quantize(self.q, ROUND_HALF_UP)
 
-    def to_local(self, value: Decimal) -> Decimal:
-        return value if self.local else (value * self.rate).quantize(self.q_local, ROUND_HALF_UP)
+    def amount_local(self, value: Decimal) -> Decimal:
+        return value.quantize(self.q_local, ROUND_HALF_UP)
 
     def to_document(self, value: Decimal) -> Decimal:
         """A local amount in the document currency. round(local / rate) gives back the document amount
@@ -71,6 +78,7 @@ class DocMoney:
         return value if self.local else (value / self.rate).quantize(self.q, ROUND_HALF_UP)
 
     def totals(self, r: Row[Any]) -> tuple[Totals, Totals]:
+        """(document currency, local) totals; the local ones are the ERP's own figures, unmended."""
         lp = self.local_places
         gross = fixed(r.BRUTTUTAR, lp, "totals_local.gross")
         discount = sum(
@@ -82,21 +90,19 @@ class DocMoney:
         )
         vat = fixed(r.KDV, lp, "totals_local.vat")
         total = fixed(r.GENELTOPLAM, lp, "totals_local.total")
+        # Netsis keeps no net column: the net is what the gross leaves after the discounts.
+        local = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=total)
         if self.local:
-            same = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=total)
-            return same, same
+            return local, local
         doc_gross, doc_discount = self.to_document(gross), self.to_document(discount)
-        doc_net = doc_gross - doc_discount
         document = Totals(
             gross=doc_gross,
             discount=doc_discount,
-            net=doc_net,
+            net=doc_gross - doc_discount,
             vat=self.to_document(vat),
             # An empty DOVIZTUT (a document saved without its currency total) falls back to the conversion.
             total=fixed(r.DOVIZTUT, self.places, "totals.total") if r.DOVIZTUT else self.to_document(total),
         )
-        # No net column: the local net is the document net at the document's rate.
-        local = Totals(gross=gross, discount=discount, net=self.to_local(doc_net), vat=vat, total=total)
         return document, local
 
 
@@ -112,6 +118,9 @@ class _Document(ScopedStream):
 
     def start(self) -> None:
         self.book = self.env.rate_book()
+
+    def statements(self) -> list[ClauseElement]:
+        return [*super().statements(), self.line_select(), self.book.select(1, SHAPE.year)]
 
     def lines_table(self) -> sa.Table:
         raise NotImplementedError
@@ -211,6 +220,7 @@ class _Document(ScopedStream):
                 ln.STHAR_GCMIK,
                 ln.STHAR_GCMIK2,
                 ln.STHAR_BF,
+                ln.STHAR_NF,
                 ln.STHAR_DOVFIAT,
                 ln.STHAR_SATISK,
                 ln.STHAR_SATISK2,
@@ -257,9 +267,12 @@ class _Document(ScopedStream):
         return DocMoney(self.book, r.DOVIZTIP, day, self.settings.local_currency)
 
     def _decimal(self, value: Any) -> Decimal:
-        """A FLOAT column's value as the Decimal it was written as (its shortest repr), unrounded."""
+        """A FLOAT column's value as the Decimal it was written as (its shortest repr), unrounded; a DECIMAL
+        column's (newer releases use decimal(28, 8)) as it is."""
         if value is None:
             return Decimal(0)
+        if type(value) is Decimal:
+            return value
         hit = self.exact.get(value)
         if hit is None:
             if len(self.exact) >= _MEMO_MAX:
@@ -277,25 +290,47 @@ class _Document(ScopedStream):
         return hit  # type: ignore[return-value]
 
     def line(self, ln: Row[Any], money: DocMoney, number: int, cls: type[L], **extra: Any) -> L:
-        """One line: amounts from first-unit quantity x gross unit price, chained discounts, then VAT.
+        """One line: gross and net from the prices the ERP holds (see the module docstring), then VAT.
 
-        The row unpacks in line_select's column order (the hot loop: no name lookups)."""
-        (_, _, _, _, _, sira, item, group, olcubr, unit, qty, qty2, bf, dovfiat, *discounts, kdv, depot, rep) = ln[
+        The row unpacks in line_select's column order (the hot loop: no name lookups). A foreign line without
+        STHAR_NF gets net_local None here: map() spreads the header's local net over such lines."""
+        (_, _, _, _, _, sira, item, group, olcubr, unit, qty, qty2, bf, nf, dovfiat, *discounts, kdv, depot, rep) = ln[
             :_LINE_FIELDS
         ]
         d = self._decimal
         first_qty = d(qty)
+        factors = [_ONE - d(pct) / _HUNDRED for pct in discounts if pct]
+        net_local: Decimal | None = None
         if money.local:
-            price = d(bf)
-        elif dovfiat:
-            price = d(dovfiat)
-        else:  # a foreign line that kept no foreign price: its local price at the rate
-            price = d(bf) / money.rate
-        gross = money.amount(first_qty * price)
-        net = gross
-        for pct in discounts:
-            if pct:
-                net -= money.amount(net * d(pct) / _HUNDRED)
+            price = d(bf) if bf else None
+            net = money.amount(first_qty * d(nf)) if nf else None
+        else:
+            # A foreign line that kept no foreign price: its local price at the rate.
+            price = d(dovfiat) if dovfiat else (d(bf) / money.rate if bf else None)
+            net = None if price is not None or not nf else money.amount(first_qty * d(nf) / money.rate)
+            if nf:
+                net_local = money.amount_local(first_qty * d(nf))
+        if price is not None:
+            gross = money.amount(first_qty * price)
+            if net is None:
+                net = gross
+                for pct in discounts:
+                    if pct:
+                        net -= money.amount(net * d(pct) / _HUNDRED)
+        elif net is not None:
+            # Only the net price is held: the gross (price) is what the percentages took it (the net price) from.
+            whole = _ONE
+            for factor in factors:
+                whole *= factor
+            if not whole:
+                whole = _ONE  # a 100 % discount left no trace of the gross
+            gross = money.amount(net / whole)
+            price = (d(nf) if money.local else d(nf) / money.rate) / whole
+        else:
+            gross = net = money.amount(_ZERO)  # no price at all: the header's figures show what is missing
+            price = _ZERO
+        if money.local:
+            net_local = net
         vat_rate = None if kdv is None else fixed(kdv, 2, "lines.vat_rate")
         vat = money.amount(net * vat_rate / _HUNDRED) if vat_rate else money.amount(_ZERO)
         if olcubr and olcubr > 1 and qty2:
@@ -320,14 +355,38 @@ class _Document(ScopedStream):
             net=net,
             vat_rate=vat_rate,
             vat=vat,
-            net_local=money.to_local(net),
+            net_local=net_local,
             warehouse_code=None if depot is None else str(depot),
             sales_rep_code=self._clean(rep),
             **extra,
         )
 
-    def header_fields(self, r: Row[Any], money: DocMoney) -> dict[str, Any]:
+    @staticmethod
+    def spread(lines: Sequence[L], local: Totals, money: DocMoney) -> None:
+        """Give the lines without a local figure of their own (a foreign line without STHAR_NF) their share of
+        what the header's local net leaves, in proportion to their nets."""
+        missing = [line for line in lines if line.net_local is None]
+        if not missing:
+            return
+        held = sum((line.net_local for line in lines if line.net_local is not None), _ZERO)
+        shares = apportion(local.net - held, [line.net for line in missing], money.local_places)
+        for line, share in zip(missing, shares, strict=True):
+            line.net_local = share
+
+    def document(self, item: Item, cls: type[L], **line_extra: Any) -> tuple[dict[str, Any], list[L]]:
+        """The header's fields and the lines, with every line's local net (the ERP's, or a share of the rest)."""
+        r = item.row
+        money = self.money(r)
+        lines = [
+            self.line(ln, money, n, cls, **{k: f(ln) for k, f in line_extra.items()})
+            for n, ln in enumerate(item.lines, start=1)
+        ]
         totals, totals_local = money.totals(r)
+        if not money.local:
+            self.spread(lines, totals_local, money)
+        return self.header_fields(r, money, totals, totals_local), lines
+
+    def header_fields(self, r: Row[Any], money: DocMoney, totals: Totals, totals_local: Totals) -> dict[str, Any]:
         text = self.text
         return {
             "number": required(text(r.FATIRS_NO), "number", 100),
@@ -361,9 +420,14 @@ class Invoices(_Document):
     def kinds(self) -> tuple[str, ...]:
         return (codes.SALES_INVOICE, codes.PURCHASE_INVOICE)
 
+    def has_return_lines(self) -> sa.ColumnElement[bool]:
+        """The document has lines of STHAR_HTUR `return_line_code`."""
+        line = self.lines_table()
+        return sa.exists().where(*self._same_document(line), self.settings.return_line_code == line.c.STHAR_HTUR)
+
     def where(self) -> sa.ColumnElement[bool]:
-        h, line = self.table().c, self.lines_table()
-        has_return_lines = sa.exists().where(*self._same_document(line), line.c.STHAR_HTUR == codes.HTUR_RETURN)
+        h = self.table().c
+        has_return_lines = self.has_return_lines()
         return sa.or_(
             sa.and_(h.FTIRSIP == codes.SALES_INVOICE, ~has_return_lines),
             sa.and_(h.FTIRSIP == codes.PURCHASE_INVOICE, has_return_lines),
@@ -375,18 +439,21 @@ class Invoices(_Document):
 
     def map(self, item: Item) -> Invoice:
         r = item.row
-        money = self.money(r)
-        lines = [self.line(ln, money, n, InvoiceLine) for n, ln in enumerate(item.lines, start=1)]
+        header, lines = self.document(item, InvoiceLine)
         if raw_code(r.FTIRSIP) == codes.PURCHASE_INVOICE:
             kind = "return"
-        elif self.settings.price_difference_tipi == r.TIPI:
-            kind = "price_difference"
-        elif lines and all(line.kind == "service" for line in lines):
-            kind = "service"
         else:
-            kind = "sale"
+            tipi = self.settings.invoice_tipis.get(r.TIPI)
+            if tipi is None:
+                raise RecordError(f"TIPI {r.TIPI!r} is not in the invoice_tipis setting (map it)", "kind")
+            if tipi == "price_difference":
+                kind = "price_difference"
+            elif lines and all(line.kind == "service" for line in lines):
+                kind = "service"
+            else:
+                kind = "sale"
         return Invoice(
-            **self.header_fields(r, money),
+            **header,
             document_no=clean(r.GIB_FATIRS_NO),
             kind=kind,  # type: ignore[arg-type]
             due_date=r.ODEMETARIHI.date() if r.ODEMETARIHI is not None else None,
@@ -433,21 +500,12 @@ class Orders(_Document):
             done = done * self._decimal(ln.STHAR_GCMIK2) / self._decimal(ln.STHAR_GCMIK)
         return done.quantize(QUANTS[3], ROUND_HALF_UP)
 
+    def _closed(self, ln: Row[Any]) -> bool:
+        return (ln.STHAR_HTUR or "").strip() == self.settings.closed_line_code
+
     def map(self, item: Item) -> Order:
         r = item.row
-        money = self.money(r)
-        closed_code = self.settings.closed_line_code
-        lines = [
-            self.line(
-                ln,
-                money,
-                n,
-                OrderLine,
-                shipped_quantity=self._shipped(ln),
-                closed=(ln.STHAR_HTUR or "").strip() == closed_code,
-            )
-            for n, ln in enumerate(item.lines, start=1)
-        ]
+        header, lines = self.document(item, OrderLine, shipped_quantity=self._shipped, closed=self._closed)
         if self.env.cancelled(r.CANCELLED):
             status = "cancelled"
         elif lines and all(line.closed for line in lines):
@@ -456,4 +514,4 @@ class Orders(_Document):
             status = self.settings.order_statuses.get((r.ONAYTIPI or "").strip())  # type: ignore[assignment]
             if status is None:
                 raise RecordError(f"unknown ONAYTIPI {r.ONAYTIPI!r} (add it to the order_statuses setting)", "status")
-        return Order(**self.header_fields(r, money), status=status, lines=lines)  # type: ignore[arg-type]
+        return Order(**header, status=status, lines=lines)  # type: ignore[arg-type]

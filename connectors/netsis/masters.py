@@ -13,7 +13,7 @@ from connectors.netsis.streams import CardStream
 from mapping.errors import RecordError
 from mapping.money import fixed, percent, quantity, unit_price
 from mapping.schema import Account, Discount, Product, UnitConversion
-from mapping.taxid import tax_id
+from mapping.taxid import tax_identity
 from mapping.text import clean, email, phone, required
 from mapping.units import unit_code
 
@@ -64,18 +64,20 @@ class Accounts(CardStream):
         if kind is None:
             raise RecordError(f"unknown CARI_TIP {raw_kind!r} (add it to the account_kinds setting)", "kind")
         country = clean(r.ULKE_KODU)
-        tax, tax_kind = tax_id(r.VERGI_NUMARASI, "tax_id", country or "TR")
+        # A mistyped tax number still belongs to a dealer whose invoices arrive: it goes out marked invalid.
+        tax = tax_identity(r.VERGI_NUMARASI, country or "TR")
         currency = self.env.currencies.get(r.DOVIZ_TIPI or codes.LOCAL_CURRENCY_CODE)
         if currency is None:
             raise RecordError(f"unknown Netsis currency number {r.DOVIZ_TIPI!r} (see currency_codes)", "currency")
         return Account(
             code=required(text(r.CARI_KOD), "code", 100),
             title=required(text(r.CARI_ISIM), "title", 2000),
-            tax_id=tax,
-            tax_id_kind=tax_kind,  # type: ignore[arg-type]
+            tax_id=tax.value,
+            tax_id_kind=tax.kind,
+            tax_id_valid=tax.valid,
             tax_office=clean(text(r.VERGI_DAIRESI)),
             kind=kind,
-            is_individual=tax_kind == "TCKN",
+            is_individual=tax.kind == "TCKN",
             currency=currency,
             group_code=clean(text(r.GRUP_KODU)),
             region_code=clean(text(r.REGION)),
@@ -92,6 +94,13 @@ class Accounts(CardStream):
             payment_terms=None if r.VADE_GUNU is None else str(r.VADE_GUNU),
             e_invoice=bool(r.EFATURA),
         )
+
+
+def _exact(value: Any) -> Decimal:
+    """A FLOAT's value as written (its shortest repr), or a DECIMAL's as it is; empty is 1 (no conversion)."""
+    if isinstance(value, Decimal):
+        return value or Decimal(1)
+    return Decimal(repr(float(value or 1.0)))
 
 
 class Products(CardStream):
@@ -123,8 +132,8 @@ class Products(CardStream):
             s.PAY_1,
             s.PAYDA_1,
             s.OLCU_BR3,
-            s.PAY_2,
-            s.PAYDA_2,
+            s.PAY2,
+            s.PAYDA2,
             s.BARKOD1,
             s.BARKOD2,
             s.BARKOD3,
@@ -135,7 +144,7 @@ class Products(CardStream):
         )
 
     def _factor(self, pay: Any, payda: Any, field: str) -> Decimal:
-        top, bottom = Decimal(repr(float(pay or 1.0))), Decimal(repr(float(payda or 1.0)))
+        top, bottom = _exact(pay), _exact(payda)
         if not top or not bottom:
             raise RecordError("unit conversion with a zero PAY/PAYDA", field)
         ratio = top / bottom if self.settings.unit_factor == "PAY/PAYDA" else bottom / top
@@ -152,7 +161,7 @@ class Products(CardStream):
             )
         for unit, pay, payda, barcode, field in (
             (r.OLCU_BR2, r.PAY_1, r.PAYDA_1, r.BARKOD2, "units[2].factor"),
-            (r.OLCU_BR3, r.PAY_2, r.PAYDA_2, r.BARKOD3, "units[3].factor"),
+            (r.OLCU_BR3, r.PAY2, r.PAYDA2, r.BARKOD3, "units[3].factor"),
         ):
             name = clean(text(unit))
             if name is not None and name != base:
@@ -209,9 +218,9 @@ class Discounts(CardStream):
 
     def map(self, item: Row[Any]) -> Discount:
         r, text = item, self.text
-        kind = codes.DISCOUNT_KINDS.get((r.ISKONTO_TIPI or "").strip())
+        kind = self.settings.discount_kinds.get((r.ISKONTO_TIPI or "").strip())
         if kind is None:
-            raise RecordError(f"unknown ISKONTO_TIPI {r.ISKONTO_TIPI!r}", "kind")
+            raise RecordError(f"unknown ISKONTO_TIPI {r.ISKONTO_TIPI!r} (add it to the discount_kinds setting)", "kind")
         dims = {
             "account": clean(text(r.CARI_KOD)),
             "account_group": clean(text(r.CARI_GRUP_KODU)),

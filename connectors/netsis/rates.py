@@ -11,6 +11,7 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -63,13 +64,17 @@ class RateBook:
             f"no exchange rate for currency number {code} on or before {day} in {self.database}.DOVIZ", field
         )
 
-    def _load(self, code: int, year: int) -> tuple[list[dt.date], list[Decimal]]:
+    def select(self, code: int, year: int) -> sa.Select[Any]:
+        """The rates of one currency and year, by day."""
         t = self.table.c
-        stmt = (
+        return (
             sa.select(t.TARIH, self.column)
             .where(code == t.SIRA, dt.datetime(year, 1, 1) <= t.TARIH, dt.datetime(year + 1, 1, 1) > t.TARIH)
             .order_by(t.TARIH)
         )
+
+    def _load(self, code: int, year: int) -> tuple[list[dt.date], list[Decimal]]:
+        stmt = self.select(code, year)
         days: list[dt.date] = []
         values: list[Decimal] = []
         with self.engine.connect() as conn:

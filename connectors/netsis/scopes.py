@@ -7,13 +7,14 @@ year: they are read from the master database (the current year, by default) and 
 company, so a card is one record however many years hold it, and the year rollover changes no key.
 
 Every database is reached through its own engine on the same server and login (on SQLite, the
-tests and the demo, a database is a file `<name>.db` beside the url's file).
+tests and the demo, a database is a file `<name>.db` beside the url's file). Each engine reads the
+columns its database lacks around (connectors.sql_schema.read_around): optional ones as NULL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,13 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError
 
 from connectors.base import ConnectorError
+from connectors.catalog import Catalogue
 from connectors.netsis import codes
 from connectors.netsis.rates import RateBook
 from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
 from connectors.sql import make_engine
+from connectors.sql_schema import catalogue, full_name, read_around
 from mapping.text import repair_turkish
 
 __all__ = ["Database", "NetsisEnv", "database_names", "database_url", "open_env"]
@@ -96,6 +99,19 @@ class NetsisEnv:
     chunk_size: int
     currencies: Mapping[int, str]  # Netsis number -> ISO, including 0 -> the local currency
     text: Callable[[str | None], str | None]  # the Turkish repair, or nothing
+    catalogues: dict[str, Catalogue] = field(default_factory=dict)  # database -> its tables' columns, once asked
+
+    def columns(self, db: Database, table: sa.Table) -> Catalogue:
+        """The catalogue of `db` for the company tables (read once per database and env)."""
+        if db.name not in self.catalogues:
+            with db.engine.connect() as conn:
+                self.catalogues[db.name] = catalogue(conn, [full_name(t) for t in self.tables.all()])
+        return self.catalogues[db.name]
+
+    def has(self, db: Database, table: sa.Table, *columns: str) -> bool:
+        """Whether `db`'s `table` has every one of `columns` (names as the tables declare them)."""
+        found = self.columns(db, table)
+        return all(found.kind_of(full_name(table), table.c[c].name) is not None for c in columns)
 
     def by_priority(self) -> tuple[Database, ...]:
         """Databases in the order cards are taken from: the master, then the others newest first."""
@@ -120,6 +136,11 @@ class NetsisEnv:
         return list(unique.values())
 
 
+def _fixed(tables: Iterable[sa.Table]) -> Callable[[], list[sa.Table]]:
+    served = list(tables)
+    return lambda: served
+
+
 def open_env(settings: NetsisSettings, tz: ZoneInfo, chunk_size: int) -> NetsisEnv:
     names = database_names(settings)
     master_name = settings.master_database or names[-1]
@@ -137,14 +158,25 @@ def open_env(settings: NetsisSettings, tz: ZoneInfo, chunk_size: int) -> NetsisE
     databases = tuple(Database(name, engine(name)) for name in names)
     master = next(db for db in databases if db.name == master_name)
     currencies = {**settings.currency_codes, codes.LOCAL_CURRENCY_CODE: settings.local_currency}
+    tables = netsis_tables(sa.MetaData(), settings.cancelled_column, settings.columns, line_stamps=settings.line_stamps)
+    rates = rates_tables(sa.MetaData(), settings.columns)
+    rates_engine = engine(settings.rates_database)
+    for name, each in engines.items():
+        # One rewrite per engine, over every table it serves (the demo keeps DOVIZ in the company file).
+        served: list[sa.Table] = []
+        if name in names:
+            served += tables.all()
+        if each is rates_engine:
+            served.append(rates.DOVIZ)
+        read_around(each, _fixed(served))
     return NetsisEnv(
         settings=settings,
         databases=databases,
         master=master,
         company=settings.company or codes.company_of(master_name),
-        tables=netsis_tables(sa.MetaData(), settings.cancelled_column),
-        rates_engine=engine(settings.rates_database),
-        rates=rates_tables(sa.MetaData()),
+        tables=tables,
+        rates_engine=rates_engine,
+        rates=rates,
         tz=tz,
         chunk_size=chunk_size,
         currencies=currencies,

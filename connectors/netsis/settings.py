@@ -11,7 +11,7 @@ from connectors.base import ConnectorError
 from connectors.netsis import codes
 from connectors.netsis.tables import validate_identifier
 from connectors.sql import SqlSourceSettings
-from mapping.schema import AccountKind, CollectionMethod, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, OrderStatus
 
 __all__ = ["NetsisSettings"]
 
@@ -59,9 +59,10 @@ class NetsisSettings(SqlSourceSettings):
         True, description="text holds cp1254 bytes in a Latin-1 collation (Ý Þ Ð ý þ ð): map it back to İ Ş Ğ ı ş ğ"
     )
     cancelled_column: str | None = Field(
-        "IPTAL",
-        description="CHAR(1) column on TBLFATUIRS/TBLSIPAMAS/TBLCAHAR marking a cancelled document (UNCONFIRMED); "
-        "null where cancelled documents are deleted instead",
+        None,
+        description="CHAR(1) column on TBLFATUIRS/TBLSIPAMAS/TBLCAHAR marking a cancelled document, where the install "
+        "adds one; null (Netsis's own tables have none): cancelled documents are deleted, and the deletes reach the "
+        "feed on reconcile",
     )
     cancelled_value: str = Field(codes.YES, min_length=1, max_length=1)
     line_stamps: bool = Field(
@@ -72,7 +73,15 @@ class NetsisSettings(SqlSourceSettings):
     )
     collection_kinds: dict[str, CollectionMethod] = Field(
         default_factory=lambda: dict(codes.DEFAULT_COLLECTION_KINDS),
-        description="TBLCAHAR.HAREKET_TURU of credit rows that are collections -> method",
+        description="TBLCAHAR.HAREKET_TURU of credit (ALACAK) rows that are collections -> method (UNCONFIRMED)",
+    )
+    credits_left_out: dict[str, str] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_CREDITS_LEFT_OUT),
+        description="HAREKET_TURU of credit rows that are not collections -> why (the census shows the reason)",
+    )
+    debits_left_out: dict[str, str] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_DEBITS_LEFT_OUT),
+        description="HAREKET_TURU of debit (BORC) rows known to dealersync -> what they are (never collections)",
     )
     order_statuses: dict[str, OrderStatus] = Field(
         default_factory=lambda: dict(codes.DEFAULT_ORDER_STATUSES),
@@ -80,12 +89,23 @@ class NetsisSettings(SqlSourceSettings):
     )
     closed_line_code: str = Field(codes.CLOSED_ORDER_LINE, min_length=1, max_length=1)
     service_group: str = Field(codes.SERVICE_GROUP, description="TBLSTSABIT.GRUP_KODU of service cards")
-    price_difference_tipi: int = Field(codes.PRICE_DIFFERENCE_TIPI, description="TBLFATUIRS.TIPI of a price difference")
+    invoice_tipis: dict[int, codes.InvoiceTipi] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_INVOICE_TIPIS),
+        description="TBLFATUIRS.TIPI -> invoice (kind sale or service by its lines) or price_difference; an invoice "
+        "of another TIPI is a dead letter until mapped here",
+    )
+    return_line_code: str = Field(
+        codes.RETURN_LINE, min_length=1, max_length=1, description="TBLSTHAR.STHAR_HTUR of return lines"
+    )
+    discount_kinds: dict[str, DiscountKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_DISCOUNT_KINDS),
+        description="TBLKOSULMAS.ISKONTO_TIPI -> percent, amount or fixed_price",
+    )
     product_group_column: KodColumn = "KOD_1"
     brand_column: KodColumn = "KOD_2"
     region_column: RaporColumn = "RAPOR_KODU1"
     unit_factor: Literal["PAY/PAYDA", "PAYDA/PAY"] = Field(
-        "PAY/PAYDA", description="first-unit quantity in one of OLCU_BR2 (PAY_1, PAYDA_1) and OLCU_BR3 (PAY_2, PAYDA_2)"
+        "PAY/PAYDA", description="first-unit quantity in one of OLCU_BR2 (PAY_1, PAYDA_1) and OLCU_BR3 (PAY2, PAYDA2)"
     )
     uncashed_risk_columns: list[RiskColumn] = Field(
         default_factory=lambda: ["CARISK", "CCRISK", "SARISK", "SCRISK"],
@@ -121,7 +141,9 @@ class NetsisSettings(SqlSourceSettings):
         except ConnectorError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("collection_kinds", "account_kinds", "order_statuses")
+    @field_validator(
+        "collection_kinds", "credits_left_out", "debits_left_out", "account_kinds", "order_statuses", "discount_kinds"
+    )
     @classmethod
     def _one_letter_keys(cls, value: dict[str, str]) -> dict[str, str]:
         bad = [k for k in value if len(k) != 1]
@@ -144,6 +166,17 @@ class NetsisSettings(SqlSourceSettings):
         if codes.LOCAL_CURRENCY_CODE in value:
             raise ValueError("currency number 0 is the local currency: set local_currency instead")
         return value
+
+    @model_validator(mode="after")
+    def _credits_once(self) -> NetsisSettings:
+        both = sorted(set(self.collection_kinds) & set(self.credits_left_out))
+        if both:
+            raise ValueError(f"HAREKET_TURU {both[0]!r} is both in collection_kinds and in credits_left_out")
+        return self
+
+    def given(self, name: str) -> bool:
+        """Whether the integrator set `name` (else it holds its default)."""
+        return name in self.model_fields_set
 
     @model_validator(mode="after")
     def _master_listed(self) -> NetsisSettings:

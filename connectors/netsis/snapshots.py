@@ -14,9 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import ClauseElement
 
 from connectors.base import Partition
 from connectors.netsis import codes
+from connectors.netsis.scopes import Database
 from connectors.netsis.streams import NetsisStream, raw_code
 from connectors.sql import for_refs, keyset_chunks
 from mapping.money import fixed, minor_units
@@ -36,6 +38,9 @@ class _Snapshot(NetsisStream):
     def rows(self) -> Iterator[Sequence[Any]]:
         raise NotImplementedError
 
+    def databases(self) -> tuple[Database, ...]:
+        return (self.env.master,)
+
     def count(self) -> int | None:
         return sum(len(chunk) for chunk in self.rows())
 
@@ -50,16 +55,24 @@ class StockLevels(_Snapshot):
     name = "stock_levels"
     primary_key = ("product_code", "warehouse_code")
 
-    def rows(self) -> Iterator[Sequence[Any]]:
+    def levels(self) -> sa.Select[Any]:
         t = self.env.tables
-        code = t.STSABIT.c.STOK_KODU
         p, d = t.STOKPH.c, t.STOKDP.c
-        levels = (
+        return (
             sa.select(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU, p.TOP_GIRIS_MIK, p.TOP_CIKIS_MIK, d.DEPO_ISMI)
             .select_from(t.STOKPH.outerjoin(t.STOKDP, d.DEPO_KODU == p.DEPO_KODU))
             .where(p.DEPO_KODU != codes.ALL_WAREHOUSES)
             .order_by(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU)
         )
+
+    def statements(self) -> list[ClauseElement]:
+        return [self.levels(), sa.select(self.env.tables.STSABIT.c.STOK_KODU)]
+
+    def rows(self) -> Iterator[Sequence[Any]]:
+        t = self.env.tables
+        code = t.STSABIT.c.STOK_KODU
+        p = t.STOKPH.c
+        levels = self.levels()
 
         def page(last: str | None) -> sa.Select[Any]:
             stmt = sa.select(code)
@@ -132,6 +145,9 @@ class RiskLimits(_Snapshot):
             .select_from(t.CASABIT.outerjoin(open_orders, open_orders.c.CARI == c.CARI_KOD))
             .where(c.RISK_SINIRI > 0)
         )
+
+    def statements(self) -> list[ClauseElement]:
+        return [self.select_rows()]
 
     def rows(self) -> Iterator[Sequence[Any]]:
         code = self.env.tables.CASABIT.c.CARI_KOD

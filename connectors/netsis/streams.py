@@ -9,23 +9,31 @@ Two shapes:
 
 Keys use the raw stored codes (trailing blanks cut), never the repaired text, so they do not change
 when `repair_turkish` is switched.
+
+Every stream declares `statements()`: the shapes of every statement it executes, from which `check`
+takes the columns to prove against each database's catalogue (schema.py), and `databases()`: where
+it reads them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import ClauseElement
 
 from connectors.base import Partition, Stream
 from connectors.netsis.codes import naive
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.sql import for_refs, in_chunks, keyset_chunks
 
-__all__ = ["CardStream", "Item", "NetsisStream", "ScopedStream", "raw_code", "stamp_since"]
+__all__ = ["SHAPE", "CardStream", "Item", "NetsisStream", "ScopedStream", "raw_code", "stamp_since"]
+
+# The moment statements() put where a read's `since` goes: only the statement's shape matters there.
+SHAPE = dt.datetime(2000, 1, 1)
 
 
 class Item(NamedTuple):
@@ -47,6 +55,9 @@ def stamp_since(table: sa.Table, moment: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.or_(moment <= table.c.KAYITTARIHI, moment <= table.c.DUZELTMETARIHI)
 
 
+_STAMPS = ("KAYITTARIHI", "DUZELTMETARIHI")
+
+
 class NetsisStream(Stream):
     def __init__(self, env: NetsisEnv) -> None:
         self.env = env
@@ -62,6 +73,14 @@ class NetsisStream(Stream):
         """The latest of some Netsis stamps, in the source's zone."""
         latest = max((s for s in stamps if s is not None), default=None)
         return None if latest is None else latest.replace(tzinfo=self.tz)
+
+    def databases(self) -> tuple[Database, ...]:
+        """The databases the stream reads (check proves its statements against each one's catalogue)."""
+        return self.env.databases
+
+    def statements(self) -> list[ClauseElement]:
+        """Every statement shape the stream executes."""
+        raise NotImplementedError
 
 
 class CardStream(NetsisStream):
@@ -90,6 +109,14 @@ class CardStream(NetsisStream):
             stmt = stmt.where(stamp_since(self.table(), self.moment(since)))
         return stmt
 
+    def _since(self, db: Database, since: dt.datetime | None) -> dt.datetime | None:
+        """`since` where `db`'s cards carry stamps; None (read every card) where they do not."""
+        return since if since is not None and self.env.has(db, self.table(), *_STAMPS) else None
+
+    def statements(self) -> list[ClauseElement]:
+        code = self.code_column()
+        return [self._filtered(self.select_rows(), SHAPE), sa.select(code).where(code.in_(["-"]))]
+
     def _fresh(self, rows: Sequence[Any], higher: Sequence[Database], code_of: Any) -> list[Any]:
         """Rows whose code no higher-priority database holds."""
         if not higher or not rows:
@@ -102,10 +129,13 @@ class CardStream(NetsisStream):
                 taken.update(raw_code(r[0]) for r in for_refs(conn, sa.select(code), code, codes))
         return [r for r in rows if raw_code(code_of(r)) not in taken]
 
-    def _pages(self, base: sa.Select[Any], key: str) -> Iterator[tuple[Database, Sequence[Any]]]:
+    def _pages(
+        self, base_of: Callable[[Database], sa.Select[Any]], key: str
+    ) -> Iterator[tuple[Database, Sequence[Any]]]:
         code = self.code_column()
         order = self.env.by_priority()
         for i, db in enumerate(order):
+            base = base_of(db)
 
             def page(last: str | None, base: sa.Select[Any] = base) -> sa.Select[Any]:
                 return (base if last is None else base.where(code > last)).order_by(code)
@@ -118,7 +148,8 @@ class CardStream(NetsisStream):
                     yield db, rows
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
-        for _, rows in self._pages(self._filtered(self.select_rows(), since), self.code_column().name):
+        rows_of = self.select_rows()
+        for _, rows in self._pages(lambda db: self._filtered(rows_of, self._since(db, since)), self.code_column().name):
             yield rows
 
     def key(self, item: Any) -> str:
@@ -130,7 +161,8 @@ class CardStream(NetsisStream):
     def live_keys(self) -> Iterator[Sequence[str]]:
         code = self.code_column()
         prefix = f"{self.env.company}:"
-        for _, rows in self._pages(self._filtered(sa.select(code), None), code.name):
+        keys = self._filtered(sa.select(code), None)
+        for _, rows in self._pages(lambda db: keys, code.name):
             yield [prefix + raw_code(r[0]) for r in rows]
 
     def count(self) -> int | None:
@@ -212,6 +244,17 @@ class ScopedStream(NetsisStream):
 
     def start(self) -> None:
         """Called as a read begins (documents take a fresh rate book: today's rate may be new)."""
+
+    def statements(self) -> list[ClauseElement]:
+        keys = sa.select(self.ref(), *self.key_columns())
+        count = sa.select(sa.func.count()).select_from(self.table())
+        column, _ = self.fetch_column()
+        return [
+            self._filtered(self.select_rows(), SHAPE),
+            self._filtered(keys, None),
+            self._filtered(count, None),
+            self.select_rows().where(column.in_(["-"])),
+        ]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.start()

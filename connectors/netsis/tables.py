@@ -1,26 +1,31 @@
 """The Netsis tables the adapter reads (and the test writer fills), as SQLAlchemy Core tables.
 
 A faithful subset of a Netsis company database (one per company and fiscal year): Netsis's
-table and column names and types (amounts FLOAT, dates DATETIME, flags CHAR(1), kinds TINYINT
-as small integers), only the columns the streams use plus the ones the writer needs to make
-the rows look like Netsis's. The tables carry no schema: each database is reached through its
-own engine (see scopes.py), so the statements are the same for every year.
+table and column names and types (amounts FLOAT as the vendor's TDBFLOAT, dates DATETIME, flags
+CHAR(1), kinds as small integers), only the columns the streams use plus the ones the writer
+needs to make the rows look like Netsis's. Every name is checked against the vendor's column
+lists in vendor/ (tests/test_netsis_vendor.py); a name they lack is read as optional, with its
+source in the column's `info`. The tables carry no schema: each database is reached through
+its own engine (see scopes.py), so the statements are the same for every year.
 
 The exchange-rate table DOVIZ lives in Netsis's system database (NETSIS by default) and has
 its own MetaData.
 
-Readings marked UNCONFIRMED in the ERP reference are listed in README.md; the cancel-flag
-column's name is a setting, so it is added per adapter (`netsis_tables(cancel_column=...)`).
+Columns this database names otherwise come from the `columns` setting (`names`); the cancel-flag
+column exists only where an install adds one (`cancel_column`, a setting).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, SmallInteger, String, Table
 
 from connectors.base import ConnectorError
+from connectors.sql_schema import optional, renamed
 
 # Netsis's FLOAT is SQL Server's 8-byte float; 53 bits make MySQL/MariaDB use DOUBLE, not a 4-byte FLOAT.
 FLOAT = Float(precision=53)
@@ -37,27 +42,47 @@ def validate_identifier(name: object, setting: str) -> str:
     return name.upper()
 
 
-def _code(name: str, length: int = 35, **kw: object) -> Column[str]:
-    return Column(name, String(length), **kw)  # type: ignore[arg-type]
+def _code(name: str, length: int = 35, **kw: Any) -> Column[str]:
+    return Column(name, String(length), **kw)
 
 
-def _stamps() -> list[Column[object]]:
-    """Netsis's record stamps: who and when (a DATETIME with its time of day), created and last edited."""
+REFERENCE = "reference 2.3 (shared/reference/erp-data-models.md), UNCONFIRMED"
+
+
+def _stamps(stream: str | None = None, created: str = "") -> list[Column[object]]:
+    """Netsis's record stamps: who and when (a DATETIME with its time of day), created and last edited.
+
+    On card tables (`stream` given) they are optional: a scaffold of a live TBLSTSABIT has none, and a card
+    stream without them reads every card on every sync (the engine's hashes send only the changed ones)."""
+    info: dict[str, Any] = {}
+    if stream is not None:
+        info = optional(
+            f"the {stream} cursor (every sync then reads every card; the unchanged are not sent)", source=REFERENCE
+        )
+    created_info = info if not created else optional(f"{created}, {info['optional']}", source=REFERENCE)
     return [
         Column("KAYITYAPANKUL", String(12)),
-        Column("KAYITTARIHI", DateTime),
+        Column("KAYITTARIHI", DateTime, info=created_info),
         Column("DUZELTMEYAPANKUL", String(12)),
-        Column("DUZELTMETARIHI", DateTime),  # NULL until the first edit
+        Column("DUZELTMETARIHI", DateTime, info=info),  # NULL until the first edit
     ]
 
 
-def _document_header(metadata: MetaData, name: str, cancel: list[Column[object]]) -> Table:
+def _table(metadata: MetaData, name: str, names: Mapping[str, str | None], *columns: Column[Any]) -> Table:
+    """A table whose columns carry the names this database gives them (the `columns` setting)."""
+    return Table(name, metadata, *renamed(columns, name, names))
+
+
+def _document_header(
+    metadata: MetaData, name: str, names: Mapping[str, str | None], cancel: list[Column[object]]
+) -> Table:
     """TBLFATUIRS and TBLSIPAMAS share their layout: totals in local currency, DOVIZTIP/DOVIZTUT for the
     document currency. SIRANO is Netsis's identity column; the identity is (SUBE_KODU, FTIRSIP, FATIRS_NO,
     CARI_KODU)."""
-    table = Table(
-        name,
+    table = _table(
         metadata,
+        name,
+        names,
         Column("SIRANO", Integer, primary_key=True, autoincrement=False),
         Column("SUBE_KODU", SmallInteger, nullable=False),
         Column("FTIRSIP", String(1), nullable=False),
@@ -90,12 +115,17 @@ def _document_header(metadata: MetaData, name: str, cancel: list[Column[object]]
     return table
 
 
-def _document_lines(metadata: MetaData, name: str, *extra: Column[object]) -> Table:
+def _document_lines(
+    metadata: MetaData, name: str, names: Mapping[str, str | None], line_stamps: bool, *extra: Column[object]
+) -> Table:
     """TBLSTHAR and TBLSIPATRA: quantities and unit prices in the item's first unit (OLCUBR says which unit
     the line was entered in, STHAR_GCMIK2 its quantity there), line discounts as chained percentages."""
-    table = Table(
-        name,
+    # A line table without stamps (line_stamps: false) reads none: check then does not ask for the column.
+    stamp = {"remap": "line_stamps: false (lines without DUZELTMETARIHI)"} if line_stamps else {"absent": True}
+    table = _table(
         metadata,
+        name,
+        names,
         Column("INCKEYNO", Integer, primary_key=True, autoincrement=False),
         _code("FISNO", 15),
         Column("STHAR_FTIRSIP", String(1)),
@@ -111,8 +141,8 @@ def _document_lines(metadata: MetaData, name: str, *extra: Column[object]) -> Ta
         Column("STHAR_GCMIK", FLOAT),  # quantity in the first unit
         Column("STHAR_GCMIK2", FLOAT),  # quantity in the line's unit
         Column("CEVRIM", FLOAT),
-        Column("STHAR_BF", FLOAT),  # gross unit price per first unit, local currency
-        Column("STHAR_NF", FLOAT),  # net unit price (after line discounts)
+        Column("STHAR_BF", FLOAT),  # gross unit price per first unit, local currency (sites fill BF, NF or both)
+        Column("STHAR_NF", FLOAT),  # net unit price (after line discounts), local currency
         Column("STHAR_DOVTIP", SmallInteger),
         Column("STHAR_DOVFIAT", FLOAT),  # gross unit price per first unit in the document currency
         Column("STHAR_SATISK", FLOAT),  # line discount percentages, chained
@@ -125,7 +155,7 @@ def _document_lines(metadata: MetaData, name: str, *extra: Column[object]) -> Ta
         Column("DEPO_KODU", SmallInteger),
         _code("PLASIYER_KODU", 8),
         *extra,
-        Column("DUZELTMETARIHI", DateTime),  # UNCONFIRMED on line tables (setting line_stamps)
+        Column("DUZELTMETARIHI", DateTime, info=stamp),
     )
     Index(f"I_{name}_DOC", table.c.FISNO, table.c.STHAR_FTIRSIP, table.c.SUBE_KODU)
     Index(f"I_{name}_DUZELTME", table.c.DUZELTMETARIHI)
@@ -156,15 +186,29 @@ class NetsisTables:
         return None if self.cancel_column is None else table.c[self.cancel_column]
 
 
-def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> NetsisTables:
+def netsis_tables(
+    metadata: MetaData,
+    cancel_column: str | None = None,
+    names: Mapping[str, str | None] | None = None,
+    *,
+    line_stamps: bool = True,
+    without: frozenset[str] = frozenset(),
+) -> NetsisTables:
+    """The tables as the settings describe this install: `names` is the `columns` setting; `without` names
+    columns ("TBLSTSABIT.KAYITTARIHI") an install's tables lack, for the test writer's site layouts."""
+    names = names or {}
+
     def cancel() -> list[Column[object]]:
         return [] if cancel_column is None else [Column(cancel_column, String(1))]
 
+    def table(name: str, *columns: Column[Any]) -> Table:
+        kept = [c for c in columns if f"{name}.{c.name}" not in without]
+        return _table(metadata, name, names, *kept)
+
     if cancel_column is not None:
         cancel_column = validate_identifier(cancel_column, "cancelled_column")
-    casabit = Table(
+    casabit = table(
         "TBLCASABIT",
-        metadata,
         Column("SUBE_KODU", SmallInteger),
         Column("ISLETME_KODU", SmallInteger),
         _code("CARI_KOD", primary_key=True),
@@ -184,7 +228,8 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
         Column("ISKONTO_ORANI", FLOAT),
         Column("VADE_GUNU", SmallInteger),
         Column("DOVIZ_TIPI", SmallInteger),
-        _code("BAGLICARIKOD"),  # dealer hierarchy: the parent account (UNCONFIRMED)
+        # The dealer hierarchy: the parent account (UNCONFIRMED).
+        _code("BAGLICARIKOD", info=optional("accounts.parent_code", source=REFERENCE)),
         Column("RISK_SINIRI", FLOAT),
         Column("TEMINATI", FLOAT),
         Column("CARISK", FLOAT),
@@ -193,11 +238,10 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
         Column("SCRISK", FLOAT),
         Column("CM_BORCT", FLOAT),  # cumulative debit, local currency (the year's opening balance included)
         Column("CM_ALACT", FLOAT),  # cumulative credit
-        *_stamps(),
+        *_stamps("accounts", created="accounts.created_at"),
     )
-    stsabit = Table(
+    stsabit = table(
         "TBLSTSABIT",
-        metadata,
         Column("SUBE_KODU", SmallInteger),
         Column("ISLETME_KODU", SmallInteger),
         _code("STOK_KODU", primary_key=True),
@@ -209,25 +253,23 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
         Column("PAY_1", FLOAT),
         Column("PAYDA_1", FLOAT),
         _code("OLCU_BR3", 10),
-        Column("PAY_2", FLOAT),
-        Column("PAYDA_2", FLOAT),
+        Column("PAY2", FLOAT),  # the third unit's factor: no underscore, unlike PAY_1 (vendor/)
+        Column("PAYDA2", FLOAT),
         Column("KDV_ORANI", FLOAT),
         _code("BARKOD1"),
         _code("BARKOD2"),
         _code("BARKOD3"),
         Column("KILIT", String(1)),  # E = locked: the card is not in use
-        *_stamps(),
+        *_stamps("products"),
     )
-    stokdp = Table(
+    stokdp = table(
         "TBLSTOKDP",
-        metadata,
         Column("DEPO_KODU", SmallInteger, primary_key=True, autoincrement=False),
         _code("DEPO_ISMI", 50),
         Column("SUBE_KODU", SmallInteger),
     )
-    stokph = Table(
+    stokph = table(
         "TBLSTOKPH",
-        metadata,
         _code("STOK_KODU", primary_key=True),
         Column("SUBE_KODU", SmallInteger, primary_key=True, autoincrement=False),
         Column("DEPO_KODU", SmallInteger, primary_key=True, autoincrement=False),  # 0 = all warehouses
@@ -236,9 +278,8 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
     )
     # Sales conditions (iskonto/fiyat koşulları). Netsis's condition tables are UNCONFIRMED beyond their
     # names; these restriction and value columns are the reading this adapter makes (README).
-    kosulmas = Table(
+    kosulmas = table(
         "TBLKOSULMAS",
-        metadata,
         _code("KOSULKODU", 17, primary_key=True),
         _code("ACIKLAMA", 50),
         _code("CARI_KOD"),
@@ -253,10 +294,10 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
         Column("BITTAR", DateTime),
         Column("ONCELIK", SmallInteger),
         Column("KAPALI", String(1)),  # E = closed
-        *_stamps(),
+        *_stamps("discounts"),
     )
     # GİB's e-invoice user list as Netsis keeps it (downloaded into every company database).
-    efatcari = Table("TBLEFATCARI", metadata, _code("IDENTIFIER", 11, primary_key=True), _code("ALIAS", 100))
+    efatcari = table("TBLEFATCARI", _code("IDENTIFIER", 11, primary_key=True), _code("ALIAS", 100))
     return NetsisTables(
         cancel_column=cancel_column,
         CASABIT=casabit,
@@ -265,18 +306,25 @@ def netsis_tables(metadata: MetaData, cancel_column: str | None = "IPTAL") -> Ne
         STOKPH=stokph,
         KOSULMAS=kosulmas,
         EFATCARI=efatcari,
-        SIPAMAS=_document_header(metadata, "TBLSIPAMAS", cancel()),
-        SIPATRA=_document_lines(metadata, "TBLSIPATRA", Column("FIRMA_DOVTUT", FLOAT)),  # delivered quantity
-        FATUIRS=_document_header(metadata, "TBLFATUIRS", [*cancel(), _code("GIB_FATIRS_NO", 16)]),
-        STHAR=_document_lines(metadata, "TBLSTHAR", Column("STHAR_BGTIP", String(1))),
-        CAHAR=_cahar(metadata, cancel()),
+        SIPAMAS=_document_header(metadata, "TBLSIPAMAS", names, cancel()),
+        SIPATRA=_document_lines(
+            metadata,
+            "TBLSIPATRA",
+            names,
+            line_stamps,
+            Column("FIRMA_DOVTUT", FLOAT),  # delivered quantity
+        ),
+        FATUIRS=_document_header(metadata, "TBLFATUIRS", names, [*cancel(), _code("GIB_FATIRS_NO", 16)]),
+        STHAR=_document_lines(metadata, "TBLSTHAR", names, line_stamps, Column("STHAR_BGTIP", String(1))),
+        CAHAR=_cahar(metadata, names, cancel()),
     )
 
 
-def _cahar(metadata: MetaData, cancel: list[Column[object]]) -> Table:
-    table = Table(
-        "TBLCAHAR",
+def _cahar(metadata: MetaData, names: Mapping[str, str | None], cancel: list[Column[object]]) -> Table:
+    table = _table(
         metadata,
+        "TBLCAHAR",
+        names,
         Column("INC_KEY_NUMBER", Integer, primary_key=True, autoincrement=False),
         Column("SUBE_KODU", SmallInteger),
         _code("CARI_KOD"),
@@ -284,13 +332,13 @@ def _cahar(metadata: MetaData, cancel: list[Column[object]]) -> Table:
         Column("VADE_TARIHI", DateTime),
         _code("BELGE_NO", 15),
         Column("HAREKET_TURU", String(1)),
-        Column("BORC", FLOAT),
-        Column("ALACAK", FLOAT),
+        Column("BORC", FLOAT),  # a debit row's amount, local currency (vendor docs)
+        Column("ALACAK", FLOAT),  # a credit row's amount
         Column("DOVIZ_TURU", SmallInteger),
         Column("DOVIZ_TUTAR", FLOAT),
         _code("ACIKLAMA", 50),
         *cancel,
-        *_stamps(),  # UNCONFIRMED on TBLCAHAR
+        *_stamps(),  # KAYITTARIHI is UNCONFIRMED on TBLCAHAR: the vendor's list is cut off before it
     )
     Index("I_TBLCAHAR_CARI", table.c.CARI_KOD)
     Index("I_TBLCAHAR_KAYIT", table.c.KAYITTARIHI)
@@ -303,12 +351,13 @@ class RatesTables:
     DOVIZ: Table
 
 
-def rates_tables(metadata: MetaData) -> RatesTables:
+def rates_tables(metadata: MetaData, names: Mapping[str, str | None] | None = None) -> RatesTables:
     """[NETSIS].dbo.DOVIZ: one row per currency number (SIRA) and day, buying/selling and effective rates."""
     return RatesTables(
-        DOVIZ=Table(
-            "DOVIZ",
+        DOVIZ=_table(
             metadata,
+            "DOVIZ",
+            names or {},
             Column("SIRA", SmallInteger, primary_key=True, autoincrement=False),
             Column("TARIH", DateTime, primary_key=True),
             Column("DOV_ALIS", FLOAT),

@@ -10,6 +10,12 @@ card, the day's rates in the rates database's DOVIZ, KAYITTARIHI/DUZELTMETARIHI 
 It also writes what the adapter must skip: a purchase invoice, a purchase return and a sales
 dispatch, invoice postings in TBLCAHAR, the all-warehouse (DEPO_KODU 0) stock rows.
 
+It copies the vendor's tables (vendor/): TBLSTSABIT without record stamps and no cancel flag, as
+the scaffolds of live databases have them (a site layout may add either: `without`, `cancel_column`).
+Where sites differ, it varies: line prices are written as Netsis's own screens write them (gross
+STHAR_BF and net STHAR_NF), as integrations that post net prices do (STHAR_NF only, on documents
+without line discounts) or with the gross price only (`line_prices`; "mixed" picks per document).
+
 A source spanning several yearly databases gets one writer per database, each with the `years`
 it holds: every writer lays the cards (as Netsis's year copy does), only its years' documents,
 and the balances of the whole history (the year copy carries them over).
@@ -18,10 +24,11 @@ and the balances of the whole history (the year copy carries them over).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -34,7 +41,13 @@ from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
 from scenario.facts import Change, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
 
-__all__ = ["NetsisWriter", "damage"]
+__all__ = ["VENDOR_LAYOUT", "LinePrices", "NetsisWriter", "damage"]
+
+# Columns the vendor's scaffold of a live TBLSTSABIT lacks (vendor/columns.csv): the record stamps.
+VENDOR_LAYOUT = frozenset(
+    f"TBLSTSABIT.{name}" for name in ("KAYITYAPANKUL", "KAYITTARIHI", "DUZELTMEYAPANKUL", "DUZELTMETARIHI")
+)
+LinePrices = Literal["both", "net", "gross", "mixed"]
 
 FLUSH_ROWS = 20_000  # document rows gathered before they are inserted
 BRANCH = 0
@@ -43,6 +56,7 @@ NOT_CANCELLED = "H"  # hayır
 _TERM_DAYS = {name: days for name, days, _ in PAYMENT_TERMS}
 _TYPES = {kind: code for code, kind in codes.DEFAULT_ACCOUNT_KINDS.items()}
 _METHODS = {method: kind for kind, method in codes.DEFAULT_COLLECTION_KINDS.items()}
+_DISCOUNT_TYPES = {kind: code for code, kind in codes.DEFAULT_DISCOUNT_KINDS.items()}
 # Closed and cancelled orders were approved once; their lines and the cancel flag say the rest.
 _APPROVAL = {status: code for code, status in codes.DEFAULT_ORDER_STATUSES.items()} | {"closed": "A", "cancelled": "A"}
 
@@ -80,7 +94,9 @@ class NetsisWriter:
         *,
         rates_engine: Engine | None = None,
         years: tuple[int, int] | None = None,
-        cancel_column: str | None = "IPTAL",
+        cancel_column: str | None = None,
+        without: frozenset[str] = VENDOR_LAYOUT,
+        line_prices: LinePrices = "mixed",
         damaged_text: bool = True,
         local_currency: str = "TRY",
         currency_codes: Mapping[int, str] | None = None,
@@ -88,7 +104,8 @@ class NetsisWriter:
         self.engine = engine
         self.rates_engine = rates_engine or engine
         self.metadata = sa.MetaData()
-        self.t: NetsisTables = netsis_tables(self.metadata, cancel_column)
+        self.t: NetsisTables = netsis_tables(self.metadata, cancel_column, without=without)
+        self.line_prices = line_prices
         self.rates_metadata = sa.MetaData()
         self.r: RatesTables = rates_tables(self.rates_metadata)
         self.years = years
@@ -135,13 +152,17 @@ class NetsisWriter:
     def _naive(self, moment: dt.datetime | None) -> dt.datetime | None:
         return None if moment is None else moment.astimezone(self.tz).replace(tzinfo=None)
 
-    def _stamps(self, created: dt.datetime, modified: dt.datetime | None) -> dict[str, Any]:
-        return {
+    def _stamps(
+        self, created: dt.datetime, modified: dt.datetime | None, table: sa.Table | None = None
+    ) -> dict[str, Any]:
+        """The record stamps, where `table` (when given) has them."""
+        stamps = {
             "KAYITYAPANKUL": USER,
             "KAYITTARIHI": self._naive(created),
             "DUZELTMEYAPANKUL": USER if modified is not None else None,
             "DUZELTMETARIHI": self._naive(modified),
         }
+        return stamps if table is None else {k: v for k, v in stamps.items() if k in table.c}
 
     def _flag(self, cancelled: bool) -> dict[str, Any]:
         column = self.t.cancel_column
@@ -194,13 +215,13 @@ class NetsisWriter:
                     "OLCU_BR2": text(second.unit) if second else None,
                     "PAY_1": _f(second.factor) if second else 1.0,
                     "PAYDA_1": 1.0,
-                    "PAY_2": 1.0,
-                    "PAYDA_2": 1.0,
+                    "PAY2": 1.0,
+                    "PAYDA2": 1.0,
                     "KDV_ORANI": _f(p.vat_rate),
                     "BARKOD1": p.barcodes[0] if p.barcodes else None,
                     "BARKOD2": second.barcode if second else None,
                     "KILIT": NOT_CANCELLED if p.active else codes.YES,
-                    **self._stamps(st.created_at, st.modified_at),
+                    **self._stamps(st.created_at, st.modified_at, t.STSABIT),
                 }
             )
         for svc in s.services:
@@ -217,7 +238,7 @@ class NetsisWriter:
                     "PAYDA_1": 1.0,
                     "KDV_ORANI": _f(svc.vat_rate),
                     "KILIT": NOT_CANCELLED,
-                    **self._stamps(s.as_of, None),
+                    **self._stamps(s.as_of, None, t.STSABIT),
                 }
             )
         bulk_insert(conn, t.STSABIT, rows)
@@ -235,7 +256,7 @@ class NetsisWriter:
                     "CARI_GRUP_KODU": text(d.account_group_code),
                     "STOK_KODU": text(d.product_code),
                     "STOK_GRUP_KODU": text(d.product_group_code),
-                    "ISKONTO_TIPI": codes.DISCOUNT_TYPES[d.kind],
+                    "ISKONTO_TIPI": _DISCOUNT_TYPES[d.kind],
                     "DEGER": float(d.value),
                     "DOVIZ_TIPI": self._code(d.currency) if d.currency else None,
                     "MIN_MIKTAR": _f(d.min_quantity),
@@ -330,7 +351,7 @@ class NetsisWriter:
         batch: Batch = {}
         for kind, number, htur, direction in (
             (codes.PURCHASE_INVOICE, "AF0000000000001", codes.HTUR_INVOICE, codes.IN),  # purchase invoice
-            (codes.SALES_INVOICE, "AIF000000000001", codes.HTUR_RETURN, codes.OUT),  # purchase return
+            (codes.SALES_INVOICE, "AIF000000000001", codes.RETURN_LINE, codes.OUT),  # purchase return
             (codes.SALES_DISPATCH, "SI0000000000001", "H", codes.OUT),  # sales dispatch
         ):
             header = {
@@ -439,15 +460,34 @@ class NetsisWriter:
             **self._stamps(fact.created_at, fact.modified_at),
         }
 
+    def _prices(self, doc: Invoice | Order) -> LinePrices:
+        """Which price columns this document's lines fill (see the module docstring)."""
+        chosen = self.line_prices
+        if chosen == "mixed":
+            chosen = ("both", "both", "both", "both", "both", "both", "net", "net", "gross", "gross")[
+                zlib.crc32(doc.number.encode()) % 10
+            ]
+        if chosen == "net" and any(line.discount for line in doc.lines):
+            return "both"  # an integration posting net prices posts no line discounts either
+        return chosen
+
     def _line(
-        self, doc: Invoice | Order, ln: InvoiceLine | OrderLine, kind: str, header: dict[str, Any], table: sa.Table
+        self,
+        doc: Invoice | Order,
+        ln: InvoiceLine | OrderLine,
+        kind: str,
+        header: dict[str, Any],
+        table: sa.Table,
+        prices: LinePrices,
     ) -> dict[str, Any]:
-        """A line in the item's first unit: quantity x factor, unit price / factor."""
+        """A line in the item's first unit: quantity x factor, unit prices / factor. The net price is in local
+        currency: a foreign line's is its share of the document's local net (what Netsis shows in TL)."""
         first, factors = self.units.get(ln.product_code or "", (ln.unit or "", {}))
         factor = factors.get(ln.unit or "", Decimal(1)) if ln.unit != first else Decimal(1)
         price = ln.unit_price / factor
         local = doc.rate == 1
-        net_price = ln.net / (ln.quantity * factor) if ln.quantity else price
+        first_qty = ln.quantity * factor
+        net_price = (ln.net_local or Decimal(0)) / first_qty if first_qty else price
         return {
             "INCKEYNO": self._id(table),
             "FISNO": header["FATIRS_NO"],
@@ -459,11 +499,12 @@ class NetsisWriter:
             "STOK_KODU": self.text(ln.product_code),
             "STHAR_TARIH": header["TARIH"],
             "OLCUBR": 1 if factor == 1 else 2,
-            "STHAR_GCMIK": float(ln.quantity * factor),
+            "STHAR_GCMIK": float(first_qty),
             "STHAR_GCMIK2": float(ln.quantity),
             "CEVRIM": float(factor),
-            "STHAR_BF": float(price if local else price * doc.rate),
-            "STHAR_NF": float(net_price if local else net_price * doc.rate),
+            "STHAR_BF": 0.0 if prices == "net" else float(price if local else price * doc.rate),
+            # Posting net prices, an integration writes the unit price; else Netsis's net price per first unit.
+            "STHAR_NF": 0.0 if prices == "gross" else float(price if prices == "net" and local else net_price),
             "STHAR_DOVTIP": header["DOVIZTIP"],
             "STHAR_DOVFIAT": 0.0 if local else float(price),
             "STHAR_SATISK": _percent(ln.gross, ln.discount),
@@ -495,12 +536,13 @@ class NetsisWriter:
         )
         batch.setdefault("FATUIRS", []).append(header)
         lines = batch.setdefault("STHAR", [])
+        prices = self._prices(inv)
         for ln in inv.lines:
-            row = self._line(inv, ln, kind, header, self.t.STHAR)
+            row = self._line(inv, ln, kind, header, self.t.STHAR, prices)
             row.update(
                 {
                     "STHAR_GCKOD": codes.IN if ret else codes.OUT,
-                    "STHAR_HTUR": codes.HTUR_RETURN if ret else codes.HTUR_INVOICE,
+                    "STHAR_HTUR": codes.RETURN_LINE if ret else codes.HTUR_INVOICE,
                     "STHAR_BGTIP": codes.BGTIP_INVOICE,
                 }
             )
@@ -534,8 +576,9 @@ class NetsisWriter:
         header.update({"ONAYTIPI": _APPROVAL[order.status], **self._flag(cancelled)})
         batch.setdefault("SIPAMAS", []).append(header)
         lines = batch.setdefault("SIPATRA", [])
+        prices = self._prices(order)
         for ln in order.lines:
-            row = self._line(order, ln, codes.CUSTOMER_ORDER, header, self.t.SIPATRA)
+            row = self._line(order, ln, codes.CUSTOMER_ORDER, header, self.t.SIPATRA, prices)
             factor = Decimal(repr(row["CEVRIM"]))
             row.update(
                 {
