@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
+from connectors.edmx import parse
 from connectors.http import HttpClient, HttpSourceError
 from connectors.sap import SapSettings, codes
 from connectors.sap.emulator.s4_entity_set import EntitySet
@@ -254,3 +255,30 @@ def test_emulator_refuses_broken_filters() -> None:
         with pytest.raises(ODataError) as caught:
             FilterParser(text).parse()
         assert caught.value.status == 400
+
+
+# --- the declaration a read is built from -------------------------------------------------------------------------
+
+
+def test_a_read_s_select_expand_and_needs_come_from_one_declaration() -> None:
+    item = Shape((f("NetAmount", "number"),), (("to_PricingElement", Shape((f("ConditionType"),))),))
+    read = Read(
+        "API_SALES_ORDER_SRV/A_SalesOrder",
+        "s4.sales_orders",
+        ("SalesOrder",),
+        Shape((f("SalesOrderType"), f("Legacy", optional="orders.legacy")), (("to_Item", item),)),
+        (f("LastChangeDateTime", "datetime"),),
+    )
+    assert read.select() == "SalesOrder,SalesOrderType,Legacy,to_Item/NetAmount,to_Item/to_PricingElement/ConditionType"
+    assert (
+        read.select({"Legacy"}) == "SalesOrder,SalesOrderType,to_Item/NetAmount,to_Item/to_PricingElement/ConditionType"
+    )
+    assert read.expansion() == "to_Item/to_PricingElement"
+    assert read.keys_only().select() == "SalesOrder" and read.keys_only().expansion() is None
+    needs = {(n.container, n.name, n.kind, n.optional) for n in read.needs()}
+    assert ("API_SALES_ORDER_SRV/A_SalesOrder", "LastChangeDateTime", "datetime", None) in needs
+    assert ("API_SALES_ORDER_SRV/A_SalesOrder", "to_Item", "any", None) in needs
+    assert ("API_SALES_ORDER_SRV/A_SalesOrder/to_Item/to_PricingElement", "ConditionType", "text", None) in needs
+    assert ("API_SALES_ORDER_SRV/A_SalesOrder", "Legacy", "text", "orders.legacy") in needs
+    metadata = parse(vendor_file("API_SALES_ORDER_SRV").read_bytes())
+    assert read.absent(metadata) == ({"Legacy"}, [])

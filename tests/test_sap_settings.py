@@ -83,6 +83,8 @@ def test_sap_client_is_three_digits(client: Any) -> None:
         ({"s4": {"condition_classes": {"B": "gross"}}}, "condition_classes"),
         ({"s4": {"stock_types": {"01": "maybe"}}}, "stock_types"),
         ({"s4": {"exchange_rate_type": "TOOLONG"}}, "exchange_rate_type"),
+        ({"s4": {"exchange_rates": "YY1_EXCHANGERATE_CDS"}}, "exchange_rates"),
+        ({"s4": {"sales_orders": "API_SALES_ORDER_SRV/A_SalesOrder/to_Item"}}, "sales_orders"),
     ],
 )
 def test_refuses(changes: dict[str, Any], key: str) -> None:

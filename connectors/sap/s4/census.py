@@ -128,7 +128,7 @@ class _Columns:
 
     def _pricing(self, value: tuple[Any, ...]) -> Reading | None:
         condition_type, condition_class, flag = value
-        if flag:
+        if flag != "active":
             return excluded(f"{flag} element: never part of a line's money", "SAP's pricing element flags")
         found = role({"ConditionType": condition_type, "ConditionClass": condition_class},
                      self.s4.condition_types, self.s4.condition_classes)  # fmt: skip
@@ -235,7 +235,7 @@ def _documents(rows: Iterable[dict[str, Any]], tally: _Tally, header: Callable[[
             tally.add(items, (str(item.get(category) or ""),), item.get("NetAmount"))
             for element in (item.get("to_PricingElement") or {}).get("results", []):
                 flag = "statistical" if element.get("ConditionIsForStatistics") else (
-                    "inactive" if element.get("ConditionInactiveReason") else "")  # fmt: skip
+                    "inactive" if element.get("ConditionInactiveReason") else "active")  # fmt: skip
                 value = (str(element.get("ConditionType") or ""), str(element.get("ConditionClass") or ""), flag)
                 tally.add(pricing, value, element.get("ConditionAmount"))
 

@@ -121,8 +121,8 @@ def check(client: HttpClient, reader: ODataReader, settings: SapSettings, stream
             results.append(CheckResult(f"service {service}", False, _service_failure(exc, service, settings)))
             continue
         metadata[service] = meta
-        results.append(CheckResult(f"service {service}", True, f"published, OData V2 metadata of {len(meta.sets)} "
-                                   "entity sets"))  # fmt: skip
+        sets = f"{len(meta.sets)} entity set{'' if len(meta.sets) == 1 else 's'}"
+        results.append(CheckResult(f"service {service}", True, f"published, OData V2 metadata of {sets}"))
     for stream in streams:
         reads = stream.reads()
         if any(read.service not in metadata for read in reads):

@@ -70,6 +70,7 @@ class ODataReader:
         self.page_size = page_size
         self.log: AccessLog | None = None  # tests attach one
         self._metadata: dict[str, Metadata] = {}
+        self._selects: dict[Read, str] = {}
 
     def metadata(self, service: str, *, retry: bool = True) -> Metadata:
         """The service's $metadata, read once; HttpSourceError when it cannot be read or is no OData V2 EDMX."""
@@ -85,13 +86,16 @@ class ODataReader:
 
     def select(self, read: Read) -> str:
         """The read's $select on this system: optional properties the service lacks are left out."""
-        optional, required = read.absent(self.metadata(read.service))
-        if required:
-            raise HttpSourceError(
-                f"{read.path} lacks {', '.join(required)}, which dealersync reads; dealersync check lists every "
-                f"missing name and the setting ({read.setting}) that points at another entity set"
-            )
-        return read.select(optional)
+        found = self._selects.get(read)
+        if found is None:
+            optional, required = read.absent(self.metadata(read.service))
+            if required:
+                raise HttpSourceError(
+                    f"{read.path} lacks {', '.join(required)}, which dealersync reads; dealersync check lists every "
+                    f"missing name and the setting ({read.setting}) that points at another entity set"
+                )
+            found = self._selects[read] = read.select(optional)
+        return found
 
     def pages(self, read: Read, filter: str | None = None) -> Iterator[list[dict[str, Any]]]:
         """Pages of rows, in key order."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mapping.schema import SpecialStock
 
@@ -121,3 +121,15 @@ class S4Options(BaseModel):
     )
     purchasing_organization: str | None = Field(None, max_length=4, description="suppliers' purchasing data")
     credit_segment: str = Field("0000", max_length=10, description="credit segment whose limits are risk limits")
+
+    @field_validator(
+        "business_partners", "products", "stock", "condition_records", "credit_accounts", "sales_orders",
+        "billing_documents", "receivables", "exchange_rates",
+    )  # fmt: skip
+    @classmethod
+    def _entity_set_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            service, _, entity_set = value.partition("/")
+            if not service or not entity_set or "/" in entity_set:
+                raise ValueError(f"{value!r} must be '<SERVICE>/<EntitySet>', e.g. 'API_SALES_ORDER_SRV/A_SalesOrder'")
+        return value
