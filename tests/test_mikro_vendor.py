@@ -110,3 +110,9 @@ def test_every_vendor_file_is_named_in_the_vendor_readme() -> None:
     readme = (VENDOR / "README.md").read_text(encoding="utf-8")
     assert all(path.name in readme for path in VENDOR.glob("*.tsv"))
     assert all(table in readme for table in WITHOUT_PAGE)
+
+
+def test_every_optional_column_names_its_source() -> None:
+    optional = [(t.name, c.name, c.info) for t in mikro_tables(sa.MetaData()).all() for c in t.columns if c.info]
+    assert len(optional) >= 9
+    assert [(table, name) for table, name, info in optional if not (info.get("optional") and info.get("source"))] == []

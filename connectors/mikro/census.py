@@ -105,7 +105,7 @@ def _currency(env: MikroEnv) -> Explain:
         if iso is None:
             return None
         if code == codes.LOCAL_CURRENCY_CODE:
-            return mapped(f"currency {iso} (the company's main currency)", "Mikro: currency 0 is the main currency")
+            return mapped(f"currency {iso} (the company's main currency)", f"{codes.TRACE} (TL rows: 0, rate 1)")
         default = codes.DEFAULT_CURRENCY_CODES.get(code) == iso
         return mapped(f"currency {iso}", UNCONFIRMED if default else YOURS)
 
@@ -133,7 +133,9 @@ def code_columns(env: MikroEnv) -> dict[str, CodeColumn]:
         if kind is None:
             return None
         name = codes.BAGLANTI_TIPI.get(value[0], "")
-        source = _source(value[0], kinds, codes.DEFAULT_ACCOUNT_KINDS, codes.DOCS_CARI)
+        # The page names each link type; that a "Diğer Cari" or a prospect is a customer is dealersync's call.
+        documented = codes.DOCS_CARI if value[0] in codes.NAMED_KINDS else UNCONFIRMED
+        source = _source(value[0], kinds, codes.DEFAULT_ACCOUNT_KINDS, documented)
         return mapped(f"account kind {kind} ({name})", source)
 
     local_money = "local currency (× the row's rate)"

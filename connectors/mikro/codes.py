@@ -16,7 +16,6 @@ from mapping.schema import AccountKind
 # Where a reading comes from (see vendor/README.md for each source).
 DOCS_EVRAK: Final = "Mikro docs: SIPARISLER.sip_onodeme_evrak_tip list"
 DOCS_STH: Final = "Mikro docs: STOK_HAREKETLERI"
-DOCS_SIP: Final = "Mikro docs: SIPARISLER"
 DOCS_STO: Final = "Mikro docs: STOKLAR"
 DOCS_CARI: Final = "Mikro docs: CARI_HESAPLAR"
 DOCS_BAR: Final = "Mikro docs: BARKOD_TANIMLARI"
@@ -101,6 +100,7 @@ BAGLANTI_TIPI: Final[Mapping[int, str]] = {
     7: "Alt Bayi",
     8: "Bağlı Ortaklık",
 }
+NAMED_KINDS: Final = frozenset({0, 1, 3, 4, 7})  # Müşteri, Satıcı, Dağıtıcı, Bayi, Alt Bayi: the kind is the name
 DEFAULT_ACCOUNT_KINDS: Final[Mapping[int, AccountKind]] = {
     0: "customer",
     1: "supplier",

@@ -190,10 +190,8 @@ class MovementCodes:
                 continue
             whens = []
             for r in readings:
-                terms = [
-                    col == v for col, v in ((c.cha_cinsi, r.cinsi), (c.cha_tip, r.tip), (c.cha_normal_Iade, r.iade))
-                ]
-                terms = [t for t, v in zip(terms, (r.cinsi, r.tip, r.iade), strict=True) if v is not None]
+                pairs = ((c.cha_cinsi, r.cinsi), (c.cha_tip, r.tip), (c.cha_normal_Iade, r.iade))
+                terms = [col == value for col, value in pairs if value is not None]
                 whens.append((sa.and_(sa.true(), *terms), 1 if r.kind == kind else 0))
             unknown = 1 if self.owner(evrak) == kind else 0
             parts.append(sa.and_(c.cha_evrak_tip == evrak, sa.case(*whens, else_=unknown) == 1))

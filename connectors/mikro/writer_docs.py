@@ -164,7 +164,7 @@ class DocumentRows:
     def _purchase_rows(self, fact: Stamped[Order], batch: Batch) -> int:
         """Some of the scenario's orders again, as orders placed with the suppliers: the other sip_tip."""
         supplier = self.suppliers[int(self._split(fact.record.number)[1]) % len(self.suppliers)]
-        order = msgspec.structs.replace(fact.record, number=f"SAS{fact.record.number[-6:]}", account_code=supplier)
+        order = msgspec.structs.replace(fact.record, number=f"SA{fact.record.number}", account_code=supplier)
         return self._order(Stamped(order, fact.created_at, fact.modified_at), batch, 1 - self.site.sales_order_tip)
 
     def _order(self, fact: Stamped[Order], batch: Batch, tip: int) -> int:
