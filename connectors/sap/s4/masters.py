@@ -10,7 +10,15 @@ from typing import Any
 from connectors.sap import codes
 from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.streams import S4Stream, number
-from connectors.sap.s4.values import date_literal, day_literal, expanded, expanded_one, instant_of, wall_time
+from connectors.sap.s4.values import (
+    date_literal,
+    day_literal,
+    expanded,
+    expanded_one,
+    instant_of,
+    string_literal,
+    wall_time,
+)
 from mapping.errors import RecordError
 from mapping.schema import Account, AccountKind, Product, UnitConversion
 from mapping.taxid import TaxIdentity, tax_identity
@@ -235,7 +243,7 @@ class Products(S4Stream):
 
     def where(self) -> str | None:
         types = self.env.s4.service_product_types
-        return " and ".join(f"ProductType ne '{t}'" for t in types) or None
+        return " and ".join(f"ProductType ne {string_literal(t)}" for t in types) or None
 
     def changed_since(self, since: dt.datetime) -> str:
         return f"LastChangeDateTime ge {date_literal(since)}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.sap.s4.odata import ODataReader
 from connectors.sap.s4.shape import Read, Shape, f
-from connectors.sap.s4.values import all_of, day_of
+from connectors.sap.s4.values import all_of, day_of, string_literal
 from mapping.money import Q_RATE, to_decimal
 
 __all__ = ["RATE_KEY", "RATE_TABLE", "RateBook", "quoted"]
@@ -76,9 +76,9 @@ class RateBook:
         assert self.table is not None
         pairs: list[tuple[dt.date, Decimal]] = []
         condition = all_of(
-            f"ExchangeRateType eq '{self.rate_type}'",
-            f"SourceCurrency eq '{currency}'",
-            f"TargetCurrency eq '{self.local}'",
+            f"ExchangeRateType eq {string_literal(self.rate_type)}",
+            f"SourceCurrency eq {string_literal(currency)}",
+            f"TargetCurrency eq {string_literal(self.local)}",
         )
         for rows in self.reader.pages(self.table, condition):
             for row in rows:
