@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from connectors.netsis.tables import netsis_tables
 from mapping.errors import RecordError
 from scenario import expect
 from scenario.generate import build
-from tests.netsis_dbs import adapter, records, server, write
+from tests.conftest import DATABASE_KINDS
+from tests.netsis_dbs import Server, adapter, records, server, write
 
 SCENARIO = build(invoice_lines=2000)
 CAHAR = netsis_tables(sa.MetaData()).CAHAR
@@ -57,15 +59,18 @@ def _edit(url: str, *statements: Any) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
-    where = server("sqlite", tmp_path_factory.mktemp("netsis"))
-    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
-    return where.url("GIDA2026")
+@pytest.fixture(params=DATABASE_KINDS)
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    where = server(request.param, tmp_path)
+    try:
+        write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+        yield where
+    finally:
+        where.close()
 
 
-def test_the_demo_census_knows_every_value(demo: str) -> None:
-    with adapter(demo, SCENARIO) as source:
+def test_the_demo_census_knows_every_value(demo: Server) -> None:
+    with adapter(demo.url("GIDA2026"), SCENARIO, rates_database=demo.database("NETSIS")) as source:
         counts = source.census(None)
     assert {c.column.name for c in counts} == COLUMNS
     assert [c.shown for c in counts if c.reading is None] == []

@@ -38,6 +38,19 @@ class Census:
     day: sa.ColumnElement[Any] | None  # the document date `since` applies to; None: cards, counted whole
     cards: bool = False  # counted in the master database only
 
+    def counted(self, since: dt.date | None) -> sa.Subquery:
+        """The rows to count, as a derived table: SQL Server groups by no subquery (the invoices' EXISTS), so
+        count_codes groups this table's plain columns."""
+        parts = [c.label(f"code{i}") for i, c in enumerate(self.codes)]
+        if self.money is not None:
+            parts.append(self.money.label("money"))
+        stmt = sa.select(*parts).select_from(self.from_)
+        if self.where is not None:
+            stmt = stmt.where(self.where)
+        if since is not None and self.day is not None:
+            stmt = stmt.where(self.day >= dt.datetime.combine(since, dt.time()))
+        return stmt.subquery("counted")
+
     def statement(self) -> sa.Select[Any]:
         """The columns the census reads, as check proves them."""
         parts = [*self.codes, *(c for c in (self.money, self.day) if c is not None)]
@@ -364,14 +377,12 @@ def census(
     for spec in all_specs:
         if spec.column.stream not in wanted:
             continue
-        where = spec.where
-        if since is not None and spec.day is not None:
-            start = spec.day >= dt.datetime.combine(since, dt.time())
-            where = start if where is None else sa.and_(where, start)
         dbs: Sequence[Database] = (env.master,) if spec.cards else env.databases
+        counted = spec.counted(since)
+        codes_, money = [counted.c[f"code{i}"] for i in range(len(spec.codes))], counted.c.get("money")
         for db in dbs:
             with db.engine.connect() as conn:
-                counts = count_codes(conn, spec.column, spec.codes, spec.money, spec.from_, where)
+                counts = count_codes(conn, spec.column, codes_, money, counted)
             for count in counts:
                 key = (spec.column.name, count.value)
                 seen = found.get(key)

@@ -299,7 +299,6 @@ class _Document(ScopedStream):
         ]
         d = self._decimal
         first_qty = d(qty)
-        factors = [_ONE - d(pct) / _HUNDRED for pct in discounts if pct]
         net_local: Decimal | None = None
         if money.local:
             price = d(bf) if bf else None
@@ -320,8 +319,9 @@ class _Document(ScopedStream):
         elif net is not None:
             # Only the net price is held: the gross (price) is what the percentages took it (the net price) from.
             whole = _ONE
-            for factor in factors:
-                whole *= factor
+            for pct in discounts:
+                if pct:
+                    whole *= _ONE - d(pct) / _HUNDRED
             if not whole:
                 whole = _ONE  # a 100 % discount left no trace of the gross
             gross = money.amount(net / whole)
