@@ -4,6 +4,9 @@ with it; an unknown value that carries money makes check warn, naming the settin
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,3 +113,35 @@ def test_the_census_counts_documents_since_a_date(url: str) -> None:
     assert 0 < recent[invoices] < whole[invoices]
     accounts = [k for k in whole if k[0] == "cari_baglanti_tipi"]
     assert all(recent[k] == whole[k] for k in accounts)  # cards are counted whole
+
+
+def test_dealersync_check_warns_about_the_unknown_code_naming_the_setting(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mikro.db'}"
+    write(url, SCENARIO)
+    yesterday = dt.datetime.combine(dt.date.today() - dt.timedelta(days=1), dt.time())
+    insert(url, "CARI_HESAP_HAREKETLERI", {**ADVANCE, "cha_tarihi": yesterday, "cha_lastup_date": yesterday})
+    (tmp_path / "dealersync.yaml").write_text(
+        "state: {url: 'sqlite:///state.db'}\n"
+        "sink: {kind: file, path: ./feed, fsync: false}\n"
+        "sources:\n"
+        "  - {name: mikro, kind: mikro, timezone: Europe/Istanbul, url: 'sqlite:///mikro.db',\n"
+        "     vat_rates: {0: 0, 1: 0, 2: 1, 3: 10, 4: 20, 5: 26}, product_passive_value: 1}\n",
+        encoding="utf-8",
+    )
+    command = [str(Path(sys.executable).parent / "dealersync"), "check"]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "400"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning, not a failure
+    # The table wraps a long detail over lines: gather the codes line's detail cells.
+    detail: list[str] = []
+    capturing = False
+    for cells in (ln.split("│") for ln in result.stdout.splitlines() if ln.startswith("│")):
+        if cells[2].strip():
+            capturing = cells[2].strip() == "codes invoices, collections"
+        if capturing:
+            detail.append(cells[4].strip())
+    text = " ".join(" ".join(detail).split())
+    assert "values dealersync does not know" in text and "98 x 0 x 1 x 0 (1 rows, 12,500.00)" in text
+    assert "the setting movement_codes" in text
+    assert "with warnings" in result.stdout
