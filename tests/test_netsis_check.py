@@ -164,6 +164,15 @@ def test_the_columns_setting_reads_a_column_named_otherwise(tmp_path: Path) -> N
     assert expect.invoice_totals_by_dealer_month(invoices) == expect.invoice_totals_by_dealer_month(facts)
 
 
+def test_a_columns_key_that_renames_nothing_fails(tmp_path: Path) -> None:
+    where = server("sqlite", tmp_path)
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
+    with adapter(where.url("GIDA2026"), SCENARIO, columns={"TBLSTHAR.STHAR_NFF": "NET_FIYAT"}) as source:
+        results = source.check()
+    assert [(r.name, r.ok) for r in results if not r.ok] == [("settings", False)]
+    assert "columns: TBLSTHAR.STHAR_NFF name no column the adapter reads" in results[0].detail
+
+
 def test_a_cancel_column_the_database_lacks(tmp_path: Path) -> None:
     where = server("sqlite", tmp_path)
     write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))

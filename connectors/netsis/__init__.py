@@ -75,7 +75,7 @@ class NetsisAdapter(Adapter):
             env = self.env()
         except ConnectorError as exc:
             return [CheckResult("settings", False, str(exc))]
-        results = [self._check_company(env, db) for db in env.databases]
+        results = [*self._check_columns_setting(env), *(self._check_company(env, db) for db in env.databases)]
         results.append(self._check_rates(env))
         if not all(r.ok for r in results):
             return results
@@ -110,6 +110,17 @@ class NetsisAdapter(Adapter):
             detail = f"{db.name} is not a Netsis company database: none of the tables {', '.join(tables)}"
             return CheckResult(label, False, detail)
         return CheckResult(label, True, f"connected to {self._where(db.name)}")
+
+    def _check_columns_setting(self, env: NetsisEnv) -> list[CheckResult]:
+        """A `columns` key that names no column the adapter reads would rename nothing, silently."""
+        known = {f"{t.name}.{c.key}" for t in (*env.tables.all(), env.rates.DOVIZ) for c in t.columns}
+        unknown = sorted(set(self.settings.columns) - known)
+        if not unknown:
+            return []
+        detail = (
+            f"columns: {', '.join(unknown)} name no column the adapter reads (TABLE.COLUMN as the README names them)"
+        )
+        return [CheckResult("settings", False, detail)]
 
     def _check_rates(self, env: NetsisEnv) -> CheckResult:
         name = self.settings.rates_database
