@@ -110,7 +110,7 @@ class Invoices(Movements):
     def sibling_select(self) -> sa.Select[Any]:
         """The document's other rows (service invoices keep a row per service)."""
         c = self.table().c
-        evraks = sorted(r.evrak for r in self.env.movements.readings if r.kind == "invoice")
+        evraks = sorted({r.evrak for r in self.env.movements.readings if r.kind == "invoice"})
         return (
             sa.select(*self.columns())
             .where(c.cha_satir_no > 0, c.cha_evrak_tip.in_(evraks))
