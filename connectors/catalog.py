@@ -176,10 +176,10 @@ def _unique(needs: Iterable[Need]) -> list[Need]:
 
 
 def _merge(remaps: Sequence[str]) -> str:
-    """Several `setting: {a: ...}` hints as one."""
-    heads = {r.partition(":")[0] for r in remaps}
-    if len(heads) == 1:
-        head = heads.pop()
-        inner = ", ".join(r.partition(":")[2].strip().strip("{}").strip() for r in remaps)
-        return f"{head}: {{{inner}}}"
-    return "; ".join(remaps)
+    """Several `setting: {a: ...}` hints as one mapping; other hints (`cancelled_column: ...`) as written."""
+    distinct = list(dict.fromkeys(remaps))
+    heads = {r.partition(":")[0] for r in distinct}
+    if len(heads) == 1 and all(r.partition(":")[2].strip().startswith("{") for r in distinct):
+        inner = ", ".join(r.partition(":")[2].strip().strip("{}").strip() for r in distinct)
+        return f"{heads.pop()}: {{{inner}}}"
+    return "; ".join(distinct)
