@@ -5,10 +5,13 @@
         erp.apply(change); erp.fail_next(503, "timeout"); erp.unpublish("Catalog_Партнеры")
 
 What it does like 1C: JSON with odata.metadata and a value array ($format=json; 1C's default Atom is
-not served), Cyrillic set and field names percent-encoded in the URL, $filter (see query.py),
-$select, $orderby, $top/$skip, /$count, the /Balance virtual table of registers, basic auth with
-401 on bad credentials, 404 with an odata.error body for a set that is not published, and a new
-DataVersion on every object write. The data is laid out by publish.Publisher.
+not served), Edm.Int64 values (LineNumber, wide whole numbers) as JSON strings and Edm.Double as
+numbers, Cyrillic set and field names percent-encoded in the URL, $filter (see query.py), $select
+(HTTP 400 for a field the set does not have), $orderby, $top/$skip, /$count, the /Balance virtual
+table of registers, $metadata (EDMX, see metadata.py), basic auth with 401 on bad credentials, 404
+with an odata.error body for a set that is not published, and a new DataVersion on every object
+write. The data is laid out by publish.Publisher, with only the fields the configuration's vendor
+metadata has (vendor/).
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from scenario.facts import Change, Scenario
 from scenario.loopback import EmulatorHandler, LoopbackServer, Served
 
 from .infobase import EMPTY_REF, Infobase, Row
+from .metadata import edmx
 from .publish import Configuration, Publisher
 from .query import QueryError, parse_filter, parse_orderby, parse_select, sort_rows
+from .vendor_data import vendor
 
 __all__ = ["Fault", "OneCEmulator"]
 
@@ -67,13 +72,14 @@ class OneCEmulator(Served):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.infobase = Infobase()
+        self.infobase = Infobase(vendor(configuration)["sets"])
         self.publisher = Publisher(self.infobase, scenario, configuration)
         self.publisher.publish()
         self.configuration = configuration
         self.username = username
         self.password = password
         self.unpublished = set(unpublished)
+        self.serve_metadata = True  # False: $metadata fails, as it can on a large configuration
         self.timeout_sleep = timeout_sleep
         self.requests: list[str] = []  # raw request targets (path and query as sent), for assertions
         self._faults: deque[Fault] = deque()
@@ -106,8 +112,12 @@ class OneCEmulator(Served):
             self._faults.extend(faults)
 
     def unpublish(self, *names: str) -> None:
-        """Take sets out of the OData composition (УстановитьСоставСтандартногоИнтерфейсаOData)."""
-        self.unpublished.update(names)
+        """Take objects out of the OData composition (УстановитьСоставСтандартногоИнтерфейсаOData): their
+        tabular sections go with them."""
+        for name in names:
+            self.unpublished.add(name)
+            if name in self.infobase.sets:
+                self.unpublished.update(self.infobase.sets[name].sections)
 
     def settings(self) -> dict[str, Any]:
         """The adapter settings of a source reading this emulator (the keys beside `kind: 1c` in a config)."""
@@ -140,6 +150,12 @@ class OneCEmulator(Served):
             return _error(404, "9", f"Не найдена публикация {path}")
         resource = path[len(self._prefix) :].strip("/")
         params = dict(parse_qsl(split.query, keep_blank_values=True))
+        if resource == "$metadata":  # XML only: 1C does not serve $metadata as JSON
+            if not self.serve_metadata:
+                return _error(500, "-1", "Недостаточно памяти для формирования описания метаданных")
+            with self.infobase.lock:
+                published = {n.split("/")[0] for n in self.infobase.sets} - self.unpublished
+                return _Reply(200, edmx(self.infobase, published), "application/xml;charset=utf-8")
         if params.get("$format", "").lower() not in ("json", "application/json"):
             return _error(406, "6", "Эмулятор отвечает только в формате JSON: добавьте $format=json")
         with self.infobase.lock:
@@ -185,6 +201,8 @@ class OneCEmulator(Served):
                 page = [{f: row.get(f) for f in fields} for row in page]
         else:
             page = [self._full(name, row) for row in page]
+        wide = entity_set.wide()
+        page = [_wire(wide, row) for row in page] if wide else page
         body = {"odata.metadata": f"{self.url}/$metadata#{name}", "value": page}
         return _Reply(200, _encode(body))
 
@@ -222,8 +240,14 @@ class OneCEmulator(Served):
             if field.endswith("_Key") and field != "Ref_Key" and value != EMPTY_REF:
                 out[f"{field[:-4]}@navigationLinkUrl"] = f"{name}(guid'{ref}')/{field[:-4]}"
         for section, lines in self.infobase.sections_of(name, ref):
-            out[section] = [{k: v for k, v in line.items() if k != "Ref_Key"} for line in lines]
+            wide = self.infobase.sets[f"{name}_{section}"].wide()
+            out[section] = [_wire(wide, {k: v for k, v in line.items() if k != "Ref_Key"}) for line in lines]
         return out
+
+
+def _wire(wide: tuple[str, ...], row: Row) -> Row:
+    """A row as 1C writes it: Edm.Int64 values (LineNumber, КратностьВзаиморасчетов) are JSON strings."""
+    return {**row, **{f: str(row[f]) for f in wide if isinstance(row.get(f), int)}}
 
 
 def _integer(params: dict[str, str], name: str, default: int | None) -> Any:

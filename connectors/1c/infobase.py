@@ -34,6 +34,7 @@ def guid(*parts: object) -> str:
 class EntitySet:
     name: str
     fields: tuple[str, ...]
+    types: dict[str, str]  # field -> Edm type, as the configuration's metadata declares it
     rows: list[Row] = field(default_factory=list)
     sections: tuple[str, ...] = ()  # names of this object's tabular-section sets, shown inline in full output
     _indexes: dict[str, dict[Any, list[Row]]] = field(default_factory=dict, repr=False)
@@ -50,20 +51,56 @@ class EntitySet:
     def changed(self) -> None:
         self._indexes.clear()
 
+    def wide(self) -> tuple[str, ...]:
+        """Fields 1C declares Edm.Int64, whose values it sends as JSON strings."""
+        return tuple(f for f, kind in self.types.items() if kind == "Edm.Int64")
+
 
 class Infobase:
-    """Entity sets by name, with the bookkeeping an object write does in 1C (a new DataVersion)."""
+    """Entity sets by name, with the bookkeeping an object write does in 1C (a new DataVersion). Only fields
+    the configuration's metadata (`vendor`: set -> field -> Edm type) has can be defined."""
 
-    def __init__(self) -> None:
+    def __init__(self, vendor: dict[str, dict[str, str]]) -> None:
+        self.vendor = vendor
         self.sets: dict[str, EntitySet] = {}
         self.revision = 0
         self.lock = threading.RLock()
         self._writes = 0
 
     def define(self, name: str, fields: Iterable[str], sections: Iterable[str] = ()) -> EntitySet:
-        entity_set = EntitySet(name, tuple(fields), sections=tuple(sections))
+        declared = self.vendor.get(name)
+        if declared is None:
+            raise KeyError(f"the configuration's metadata has no set {name}")
+        names = tuple(fields)
+        invented = [f for f in names if f not in declared]
+        if invented:
+            raise KeyError(f"the configuration's metadata has no field(s) {invented} in {name}")
+        entity_set = EntitySet(name, names, {f: declared[f] for f in names}, sections=tuple(sections))
         self.sets[name] = entity_set
         return entity_set
+
+    def rename(self, set_name: str, old: str, new: str) -> None:
+        """Give a field another name, as a customised base may (tests of the `fields` setting)."""
+        with self.lock:
+            entity_set = self.sets[set_name]
+            entity_set.fields = tuple(new if f == old else f for f in entity_set.fields)
+            entity_set.types = {new if f == old else f: kind for f, kind in entity_set.types.items()}
+            for row in entity_set.rows:
+                row[new] = row.pop(old)
+            entity_set.changed()
+            self.revision += 1
+
+    def drop(self, set_name: str, *fields: str) -> None:
+        """Take fields out of a set, as a customised or older base lacks them."""
+        with self.lock:
+            entity_set = self.sets[set_name]
+            entity_set.fields = tuple(f for f in entity_set.fields if f not in fields)
+            for name in fields:
+                entity_set.types.pop(name, None)
+                for row in entity_set.rows:
+                    row.pop(name, None)
+            entity_set.changed()
+            self.revision += 1
 
     def data_version(self) -> str:
         """A fresh DataVersion: 8 bytes in Base64 ("AAAABwAAAAA="), different after every write."""

@@ -1,5 +1,6 @@
-"""The emulator's picture of a configuration: the sets UT 11 (also ERP 2) and BP 3 publish with their
-fields, 1C's codes for the scenario's currencies and units, and references to scenario objects."""
+"""The emulator's picture of a configuration: the sets УТ 11 (also ERP 2) and БП 3 publish, with the fields a
+site fills (each must be in the configuration's vendor metadata: Infobase.define refuses any other),
+1C's codes for the scenario's currencies and units, and references to scenario objects."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from .infobase import EMPTY_DATE, EMPTY_REF, Infobase, guid
 __all__ = [
     "CATALOG_TYPE",
     "CURRENCIES",
+    "DOCUMENT_TYPE",
     "OKEI",
     "ORDER_STATUSES",
     "RUSSIAN_UNITS",
     "UNDEFINED_TYPE",
+    "VAT_CODES",
     "Configuration",
     "References",
     "as_day",
@@ -33,7 +36,10 @@ RUSSIAN_UNITS = {"ADET": "шт", "METRE": "м", "KG": "кг", "KOLİ": "кор"}
 OKEI = {"шт": "796", "м": "006", "кг": "166", "кор": "8751"}
 CURRENCIES = {"RUB": ("643", "руб."), "USD": ("840", "USD"), "EUR": ("978", "EUR")}
 ORDER_STATUSES = {"proposal": "НеСогласован", "open": "КОбеспечению", "shippable": "КОтгрузке", "closed": "Закрыт"}
+VAT_CODES = {0: "НДС0", 10: "НДС10", 18: "НДС18", 20: "НДС20"}  # the scenario's rates as СтавкиНДС values
+VAT_KINDS = {0: "Нулевая", 10: "Пониженная", 20: "Общая"}  # БП items: ВидыСтавокНДС
 CATALOG_TYPE = "StandardODATA.Catalog_{}"
+DOCUMENT_TYPE = "StandardODATA.Document_{}"
 UNDEFINED_TYPE = "StandardODATA.Undefined"
 
 
@@ -57,6 +63,7 @@ class References:
         self.local = scenario.local_currency
         self.currency_field = "ВалютаДокумента_Key" if self.bp else "Валюта_Key"
         self.manager_field = "Ответственный_Key" if self.bp else "Менеджер_Key"
+        self.operation_field = "ВидОперации" if self.bp else "ХозяйственнаяОперация"
         self.accounts: dict[str, Account] = {s.record.code: s.record for s in scenario.accounts}
         self.products: dict[str, Product] = {s.record.code: s.record for s in scenario.products}
         self.published = False
@@ -92,193 +99,135 @@ class References:
 
 
 _OBJECT = ("Ref_Key", "DataVersion", "DeletionMark")
-_CATALOG = (*_OBJECT, "Code", "Description")
-_DOCUMENT = (*_OBJECT, "Number", "Date", "Posted", "Контрагент_Key", "СуммаДокумента", "Склад_Key")
+_CATALOG = (*_OBJECT, "Description")
+_DOCUMENT = (*_OBJECT, "Number", "Date", "Posted", "Контрагент_Key", "СуммаДокумента")
+_CONTACTS = ("Ref_Key", "LineNumber", "Тип", "Вид_Key", "Представление", "Страна", "Город")
+_ITEM = (*_CATALOG, "Code", "IsFolder", "Parent_Key", "НаименованиеПолное", "Артикул", "ЕдиницаИзмерения_Key")
 
 
 def define_sets(base: Infobase, bp: bool) -> None:
     d = base.define
-    d("Catalog_Валюты", (*_CATALOG, "НаименованиеПолное"))
+    d("Catalog_Валюты", (*_CATALOG, "Code", "НаименованиеПолное"))
     d("InformationRegister_КурсыВалют", ("Period", "Валюта_Key", "Курс", "Кратность"))
-    d("Catalog_СтавкиНДС", (*_CATALOG, "Ставка"))
-    d("Catalog_Склады", (*_CATALOG, "IsFolder", "Parent_Key"))
-    d("Catalog_Пользователи", (*_OBJECT, "Description"))
-    d("Catalog_СтраныМира", (*_CATALOG, "КодАльфа2"))
+    d("Catalog_Пользователи", _CATALOG)
+    d("Catalog_СтраныМира", (*_CATALOG, "Code", "КодАльфа2"))
     d("Catalog_ВидыНоменклатуры", _CATALOG)
-    counterparty = (*_CATALOG, "IsFolder", "Parent_Key", "НаименованиеПолное", "ИНН", "КПП", "СтранаРегистрации_Key")
-    item = (
-        *_CATALOG,
-        "IsFolder",
-        "Parent_Key",
-        "НаименованиеПолное",
-        "Артикул",
-        "ЕдиницаИзмерения_Key",
-        "ВидНоменклатуры_Key",
-        "СтавкаНДС_Key",
-    )
-    contacts = "Catalog_Контрагенты_КонтактнаяИнформация"
-    d(contacts, ("Ref_Key", "LineNumber", "Тип", "Вид_Key", "Представление", "Страна", "Город"))
-    payment_sets = ["Document_ПриходныйКассовыйОрдер", "Document_ОперацияПоПлатежнойКарте"]
+    d("Catalog_Контрагенты_КонтактнаяИнформация", _CONTACTS)
     if bp:
-        d(
-            "Catalog_Контрагенты",
-            (*counterparty, "ЮридическоеФизическоеЛицо", "ОсновнойДоговорКонтрагента_Key"),
-            [contacts],
-        )
-        d(
-            "Catalog_ДоговорыКонтрагентов",
-            (
-                *_CATALOG,
-                "Owner_Key",
-                "ВидДоговора",
-                "ВалютаВзаиморасчетов_Key",
-                "ТипЦен_Key",
-                "ДопустимаяСуммаЗадолженности",
-                "КонтролироватьСуммуЗадолженности",
-            ),
-        )
-        d("Catalog_Номенклатура", (*item, "Услуга"))
-        d("Catalog_КлассификаторЕдиницИзмерения", _CATALOG)
-        d("Catalog_ТипыЦенНоменклатуры", (*_CATALOG, "ВалютаЦены_Key"))
-        d("InformationRegister_ЦеныНоменклатуры", ("Period", "ТипЦен_Key", "Номенклатура_Key", "Цена", "Валюта_Key"))
-        d("ChartOfAccounts_Хозрасчетный", _CATALOG)
-        d(
-            "AccountingRegister_Хозрасчетный/Balance",
-            (
-                "Account_Key",
-                "ExtDimension1",
-                "ExtDimension1_Type",
-                "ExtDimension2",
-                "ExtDimension2_Type",
-                "Валюта_Key",
-                "КоличествоBalance",
-                "СуммаBalance",
-            ),
-        )
-        header = (*_DOCUMENT, "ДоговорКонтрагента_Key", "ВалютаДокумента_Key", "Ответственный_Key", "СуммаВключаетНДС")
-        line = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Количество", "Цена", "Сумма", "СтавкаНДС_Key", "СуммаНДС")
-        for name, extra, sections in (
-            ("Document_СчетНаОплатуПокупателю", (), ("Товары", "Услуги")),
-            ("Document_РеализацияТоваровУслуг", (), ("Товары", "Услуги")),
-            ("Document_ВозвратТоваровОтПокупателя", ("ДокументРеализации_Key",), ("Товары",)),
-            ("Document_КорректировкаРеализации", ("ДокументОснование_Key",), ("Товары",)),
-        ):
-            d(name, (*header, *extra), [f"{name}_{s}" for s in sections])
-            for s in sections:
-                d(f"{name}_{s}", line)
-        payment_sets.append("Document_ПоступлениеНаРасчетныйСчет")
-        payment_header = (*_DOCUMENT[:-1], "ВалютаДокумента_Key")
-        breakdown = (
-            "Ref_Key",
-            "LineNumber",
-            "ДоговорКонтрагента_Key",
-            "СуммаПлатежа",
-            "ДокументРасчетовСКонтрагентом",
-            "ДокументРасчетовСКонтрагентом_Type",
-        )
+        _accounting(base)
     else:
-        d("Catalog_Контрагенты", (*counterparty, "ЮрФизЛицо", "Партнер_Key"), [contacts])
-        d(
-            "Catalog_Партнеры",
-            (
-                *_CATALOG,
-                "Parent_Key",
-                "Клиент",
-                "Поставщик",
-                "ОсновнойМенеджер_Key",
-                "БизнесРегион_Key",
-                "ДатаРегистрации",
-            ),
-        )
-        d("Catalog_БизнесРегионы", _CATALOG)
-        d("Catalog_ГрафикиОплаты", _CATALOG)
-        d(
-            "Catalog_СоглашенияСКлиентами",
-            (
-                *_CATALOG,
-                "Партнер_Key",
-                "Контрагент_Key",
-                "Валюта_Key",
-                "ГрафикОплаты_Key",
-                "ВидЦен_Key",
-                "ДопустимаяСуммаЗадолженности",
-                "КонтролироватьСуммуЗадолженности",
-                "Статус",
-            ),
-        )
-        d("Catalog_ВидыЦен", (*_CATALOG, "ВалютаЦены_Key"))
-        d("Catalog_Номенклатура", (*item, "ТипНоменклатуры", "Марка_Key"))
-        d("Catalog_Марки", _CATALOG)
-        d(
-            "Catalog_УпаковкиЕдиницыИзмерения",
-            (*_CATALOG, "Owner_Key", "Числитель", "Знаменатель", "ЕдиницаИзмерения_Key"),
-        )
-        d(
-            "InformationRegister_ШтрихкодыНоменклатуры",
-            ("Штрихкод", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key"),
-        )
-        d(
-            "InformationRegister_ЦеныНоменклатуры",
-            ("Period", "ВидЦены_Key", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key", "Цена"),
-        )
-        d(
-            "InformationRegister_СкидкиНаценкиНоменклатуры",
-            (
-                "Period",
-                "ПолучательСкидки",
-                "ПолучательСкидки_Type",
-                "Номенклатура_Key",
-                "КоличествоОт",
-                "ПроцентСкидкиНаценки",
-                "СуммаСкидки",
-                "Валюта_Key",
-                "ДатаОкончания",
-                "Приоритет",
-            ),
-        )
-        d(
-            "AccumulationRegister_ТоварыНаСкладах/Balance",
-            (
-                "Номенклатура_Key",
-                "Характеристика_Key",
-                "Склад_Key",
-                "ВНаличииBalance",
-                "ВРезервеСоСкладаBalance",
-                "ВРезервеПодЗаказBalance",
-                "КОтгрузкеBalance",
-            ),
-        )
-        d("AccumulationRegister_РасчетыСКлиентами/Balance", ("Контрагент_Key", "Валюта_Key", "СуммаBalance"))
-        header = (*_DOCUMENT, "Партнер_Key", "Валюта_Key", "Менеджер_Key", "ЦенаВключаетНДС")
-        line = (
-            "Ref_Key",
-            "LineNumber",
-            "Номенклатура_Key",
-            "Характеристика_Key",
-            "Упаковка_Key",
-            "КоличествоУпаковок",
-            "Количество",
-            "Цена",
-            "ПроцентРучнойСкидки",
-            "СуммаРучнойСкидки",
-            "СуммаАвтоматическойСкидки",
-            "Сумма",
-            "СтавкаНДС_Key",
-            "СуммаНДС",
-            "СуммаСНДС",
-            "Склад_Key",
-        )
-        for name, extra, line_extra in (
-            ("Document_ЗаказКлиента", ("Статус", "Соглашение_Key"), ("Отменено",)),
-            ("Document_РеализацияТоваровУслуг", ("ДатаПлатежа", "ЗаказКлиента_Key"), ()),
-            ("Document_ВозвратТоваровОтКлиента", ("ДокументРеализации_Key",), ()),
-            ("Document_КорректировкаРеализации", ("ДокументОснование_Key",), ()),
-        ):
-            d(name, (*header, *extra), [f"{name}_Товары"])
-            d(f"{name}_Товары", (*line, *line_extra))
-        payment_sets.append("Document_ПоступлениеБезналичныхДенежныхСредств")
-        payment_header = (*_DOCUMENT[:-1], "Валюта_Key")
-        breakdown = ("Ref_Key", "LineNumber", "Сумма", "ДокументРасчетов", "ДокументРасчетов_Type")
-    for name in payment_sets:
-        d(name, payment_header, [f"{name}_РасшифровкаПлатежа"])
+        _trade(base)
+
+
+def _accounting(base: Infobase) -> None:
+    d = base.define
+    d("Catalog_Склады", (*_CATALOG, "Code", "IsFolder", "Parent_Key"))
+    counterparty = ("Code", "IsFolder", "Parent_Key", "НаименованиеПолное", "ИНН", "КПП", "СтранаРегистрации_Key")
+    d(
+        "Catalog_Контрагенты",
+        (*_CATALOG, *counterparty, "ЮридическоеФизическоеЛицо"),
+        ["Catalog_Контрагенты_КонтактнаяИнформация"],
+    )
+    contract = ("Code", "Owner_Key", "ВидДоговора", "ВалютаВзаиморасчетов_Key", "ТипЦен_Key")
+    d("Catalog_ДоговорыКонтрагентов", (*_CATALOG, *contract))
+    d("Catalog_Номенклатура", (*_ITEM, "ВидНоменклатуры_Key", "Услуга", "ВидСтавкиНДС"))
+    d("Catalog_КлассификаторЕдиницИзмерения", (*_CATALOG, "Code"))
+    d("Catalog_ТипыЦенНоменклатуры", (*_CATALOG, "Code", "ВалютаЦены_Key"))
+    record = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active")
+    d(
+        "InformationRegister_ЦеныНоменклатуры_RecordType",
+        (*record, "ТипЦен_Key", "Номенклатура_Key", "Цена", "Валюта_Key"),
+    )
+    d("ChartOfAccounts_Хозрасчетный", (*_CATALOG, "Code"))
+    subconto = ("ExtDimension1", "ExtDimension1_Type", "ExtDimension2", "ExtDimension2_Type")
+    d("AccountingRegister_Хозрасчетный/Balance", ("Account_Key", *subconto, "КоличествоBalance", "СуммаBalance"))
+    header = (*_DOCUMENT, "ДоговорКонтрагента_Key", "ВалютаДокумента_Key", "Склад_Key", "Ответственный_Key")
+    header = (*header, "СуммаВключаетНДС")
+    line = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Количество", "Цена", "Сумма", "СтавкаНДС", "СуммаНДС")
+    rate = ("КурсВзаиморасчетов", "КратностьВзаиморасчетов")
+    before = ("КоличествоДоИзменения", "ЦенаДоИзменения", "СуммаДоИзменения", "СтавкаНДСДоИзменения")
+    change = (*line[:2], "Номенклатура", "Номенклатура_Type", *line[3:], *before, "СуммаНДСДоИзменения")
+    for name, extra, sections in (
+        ("Document_СчетНаОплатуПокупателю", (), {"Товары": (*line, "Содержание", "ПроцентСкидки", "СуммаСкидки")}),
+        ("Document_РеализацияТоваровУслуг", ("ВидОперации", *rate), {"Товары": line, "Услуги": (*line, "Содержание")}),
+        ("Document_ВозвратТоваровОтПокупателя", ("ВидОперации", "Сделка", "Сделка_Type"), {"Товары": line}),
+        (
+            "Document_КорректировкаРеализации",
+            ("ВидОперации", "ДокументРеализации", "ДокументРеализации_Type"),
+            {"Товары": change},
+        ),
+    ):
+        d(name, (*header, *extra), [f"{name}_{s}" for s in sections])
+        for section, fields in sections.items():
+            d(f"{name}_{section}", fields)
+    payment = (*_DOCUMENT[:-2], "Контрагент", "Контрагент_Type", "СуммаДокумента", "ДоговорКонтрагента_Key")
+    breakdown = ("Ref_Key", "LineNumber", "ДоговорКонтрагента_Key", "СуммаПлатежа", "Сделка", "Сделка_Type")
+    for name in ("Document_ПоступлениеНаРасчетныйСчет", "Document_ПриходныйКассовыйОрдер"):
+        d(name, (*payment, "ВалютаДокумента_Key", "ВидОперации"), [f"{name}_РасшифровкаПлатежа"])
+        d(f"{name}_РасшифровкаПлатежа", breakdown)
+
+
+def _trade(base: Infobase) -> None:
+    d = base.define
+    d("Catalog_Склады", (*_CATALOG, "IsFolder", "Parent_Key"))
+    d("Catalog_СтавкиНДС", (*_CATALOG, "ПеречислениеСтавкаНДС", "Ставка"))
+    counterparty = ("НаименованиеПолное", "ИНН", "КПП", "СтранаРегистрации_Key", "ЮрФизЛицо", "Партнер_Key")
+    d("Catalog_Контрагенты", (*_CATALOG, *counterparty), ["Catalog_Контрагенты_КонтактнаяИнформация"])
+    partner = ("Code", "Parent_Key", "Клиент", "Поставщик", "ОсновнойМенеджер_Key", "БизнесРегион_Key")
+    d("Catalog_Партнеры", (*_CATALOG, *partner, "ДатаРегистрации"))
+    d("Catalog_БизнесРегионы", _CATALOG)
+    d("Catalog_ГрафикиОплаты", _CATALOG)
+    agreement = ("Партнер_Key", "Контрагент_Key", "Валюта_Key", "ГрафикОплаты_Key", "ВидЦен_Key", "Статус")
+    d("Catalog_СоглашенияСКлиентами", (*_CATALOG, *agreement))
+    contract = ("Партнер_Key", "Контрагент_Key", "ВалютаВзаиморасчетов_Key", "Статус", "ОграничиватьСуммуЗадолженности")
+    d("Catalog_ДоговорыКонтрагентов", (*_CATALOG, *contract, "ДопустимаяСуммаЗадолженности"))
+    d("Catalog_КлючиАналитикиУчетаПоПартнерам", (*_CATALOG, "Партнер_Key", "Контрагент", "Контрагент_Type"))
+    d("Catalog_ВидыЦен", (*_CATALOG, "ВалютаЦены_Key"))
+    d("Catalog_Номенклатура", (*_ITEM, "ВидНоменклатуры_Key", "СтавкаНДС_Key", "ТипНоменклатуры", "Марка_Key"))
+    d("Catalog_Марки", _CATALOG)
+    packaging = ("Code", "Owner", "Owner_Type", "Числитель", "Знаменатель", "ЕдиницаИзмерения_Key")
+    d("Catalog_УпаковкиЕдиницыИзмерения", (*_CATALOG, *packaging))
+    d(
+        "InformationRegister_ШтрихкодыНоменклатуры",
+        ("Штрихкод", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key"),
+    )
+    record = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active")
+    price = ("ВидЦены_Key", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key", "Цена", "Валюта_Key")
+    d("InformationRegister_ЦеныНоменклатуры_RecordType", (*record, *price))
+    stock = ("Номенклатура_Key", "Характеристика_Key", "Склад_Key", "ВНаличииBalance", "КОтгрузкеBalance")
+    d("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
+    receivable = ("АналитикаУчетаПоПартнерам_Key", "Валюта_Key", "СуммаBalance")
+    d("AccumulationRegister_РасчетыСКлиентами/Balance", receivable)
+    header = (*_DOCUMENT, "Партнер_Key", "Валюта_Key", "Склад_Key", "Менеджер_Key", "ЦенаВключаетНДС")
+    header = (*header, "ХозяйственнаяОперация")
+    goods = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key", "КоличествоУпаковок")
+    money = ("Количество", "Цена", "Сумма", "СтавкаНДС_Key", "СуммаНДС", "СуммаСНДС")
+    discounts = ("ПроцентРучнойСкидки", "СуммаРучнойСкидки", "СуммаАвтоматическойСкидки", "Склад_Key")
+    link = ("ДокументРеализации", "ДокументРеализации_Type")
+    for name, extra, section, line in (
+        ("Document_ЗаказКлиента", ("Статус", "Соглашение_Key"), "Товары", (*goods, *money, *discounts, "Отменено")),
+        (
+            "Document_РеализацияТоваровУслуг",
+            ("ЗаказКлиента", "ЗаказКлиента_Type"),
+            "Товары",
+            (*goods, *money, *discounts),
+        ),
+        ("Document_ВозвратТоваровОтКлиента", link, "Товары", (*goods, *money, *link)),
+        (
+            "Document_КорректировкаРеализации",
+            ("ДокументОснование", "ДокументОснование_Type"),
+            "Расхождения",
+            (*goods, *money[:1], *money[2:], "Склад_Key"),
+        ),
+    ):
+        d(name, (*header, *extra), [f"{name}_{section}"])
+        d(f"{name}_{section}", line)
+    payment = (*_DOCUMENT, "Партнер_Key", "Валюта_Key", "ХозяйственнаяОперация")
+    breakdown = ("Ref_Key", "LineNumber", "Партнер_Key", "ОснованиеПлатежа", "ОснованиеПлатежа_Type", "Сумма")
+    for name in (
+        "Document_ПоступлениеБезналичныхДенежныхСредств",
+        "Document_ПриходныйКассовыйОрдер",
+        "Document_ОперацияПоПлатежнойКарте",
+    ):
+        d(name, payment, [f"{name}_РасшифровкаПлатежа"])
         d(f"{name}_РасшифровкаПлатежа", breakdown)

@@ -11,60 +11,62 @@ import bisect
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from mapping.dates import business_date
 from mapping.errors import RecordError
-from mapping.money import Q_AMOUNT, currency, fixed, rate
+from mapping.money import currency, fixed, rate
 
-from .odata import OData, Row
+from .declare import Read, guid, number, text, when, whole
+from .odata import Row, as_int
 
-__all__ = ["Lookups", "to_local"]
+if TYPE_CHECKING:
+    from .streams import OneCEnv
+
+__all__ = ["Lookups", "currency_read", "rate_read"]
 
 ONE = Decimal("1.000000")
 
 
-def to_local(amount: Decimal, exchange_rate: Decimal) -> Decimal:
-    """A document-currency amount in local currency, rounded half up to kopecks (as 1C rounds)."""
-    return (amount * exchange_rate).quantize(Q_AMOUNT, ROUND_HALF_UP)
+def currency_read(env: OneCEnv) -> Read:
+    return env.catalog("currencies", text("Code"))
+
+
+def rate_read(env: OneCEnv) -> Read:
+    return env.catalog("rates", when("Period"), guid("Валюта_Key"), number("Курс"), whole("Кратность"))
 
 
 class Lookups:
     """Catalogs by Ref_Key, loaded on first use; `digest()` over everything loaded so far."""
 
-    def __init__(self, odata: OData, sets: dict[str, str], local_currency: str) -> None:
-        self.odata = odata
-        self.sets = sets
-        self.local_currency = local_currency
+    def __init__(self, env: OneCEnv) -> None:
+        self.env = env
         self._catalogs: dict[str, dict[str, Row]] = {}
         self._rates: dict[str, tuple[list[dt.date], list[Decimal]]] | None = None
         self._currencies: dict[str, str] | None = None
 
-    def catalog(self, role: str, fields: Iterable[str], where: str | None = None) -> dict[str, Row]:
-        """Ref_Key -> row of the role's set (every row, folders and marked ones too: documents may point at them)."""
-        names = ("Ref_Key", *fields)
-        key = f"{role}|{','.join(names)}|{where or ''}"
+    def catalog(self, read: Read, where: str | None = None) -> dict[str, Row]:
+        """Ref_Key -> row of the read's set (every row, folders and marked ones too: documents may point at them)."""
+        key = f"{read.container}|{','.join(f.name for f in read.fields)}|{where or ''}"
         loaded = self._catalogs.get(key)
         if loaded is None:
             loaded = {}
-            for page in self.odata.pages(self.sets[role], select=names, where=where):
+            for page in self.env.odata.pages(self.env.query(read), where=where):
                 for row in page:
                     loaded[row["Ref_Key"]] = row
             self._catalogs[key] = loaded
         return loaded
 
-    def codes(self, role: str, field: str = "Code") -> dict[str, str]:
-        return {ref: str(row.get(field) or "") for ref, row in self.catalog(role, (field,)).items()}
-
     def currency_codes(self) -> dict[str, str]:
-        """Catalog_Валюты Ref_Key -> ISO code, from the numeric code 1C keeps (643 -> RUB)."""
+        """Catalog_Валюты Ref_Key -> ISO code, from the numeric code 1C keeps (643 -> RUB) or currency_codes."""
         if self._currencies is None:
             self._currencies = {}
-            for ref, row in self.catalog("currencies", ("Code", "Description")).items():
+            own = self.env.currency_codes
+            for ref, row in self.catalog(currency_read(self.env)).items():
+                code = str(row.get("Code") or "").strip()
                 try:
-                    iso = currency(row.get("Code"), "currency")
+                    iso = own.get(code) or currency(code, "currency")
                 except RecordError:
                     iso = None
                 if iso is not None:
@@ -74,12 +76,15 @@ class Lookups:
     def currency_of(self, ref: Any, field: str) -> str:
         iso = self.currency_codes().get(ref)
         if iso is None:
-            raise RecordError("the currency is empty or not a known ISO 4217 numeric code in Catalog_Валюты", field)
+            raise RecordError(
+                "the currency is empty or its Catalog_Валюты code is neither an ISO 4217 number nor in currency_codes",
+                field,
+            )
         return iso
 
     def rate_on(self, iso: str, day: dt.date, field: str = "rate") -> Decimal:
         """The rate in force on `day` (the latest InformationRegister_КурсыВалют record on or before it)."""
-        if iso == self.local_currency:
+        if iso == self.env.local_currency:
             return ONE
         table = self._rate_table().get(iso)
         if table is not None:
@@ -95,14 +100,13 @@ class Lookups:
         if self._rates is None:
             by_currency: dict[str, list[tuple[dt.date, Decimal]]] = {}
             codes = self.currency_codes()
-            for page in self.odata.pages(
-                self.sets["rates"], select=("Period", "Валюта_Key", "Курс", "Кратность"), order=("Period", "Валюта_Key")
-            ):
+            q = self.env.query(rate_read(self.env))
+            for page in self.env.odata.pages(q, order=("Period", "Валюта_Key")):
                 for row in page:
                     iso, day = codes.get(row["Валюта_Key"]), business_date(row["Period"], "Period")
-                    multiplicity = row.get("Кратность") or 1
                     if iso is None or day is None or not row.get("Курс"):
                         continue
+                    multiplicity = as_int(row.get("Кратность") or 1) or 1  # Edm.Int64: sent as a string
                     value = rate(fixed(row["Курс"], 6, "Курс") / Decimal(multiplicity), "Курс")
                     by_currency.setdefault(iso, []).append((day, value))  # type: ignore[arg-type]
             self._rates = {}

@@ -1,4 +1,5 @@
-"""Reading 1C's standard OData interface: literals, pages, reads by reference lists, counts, the service document.
+"""Reading 1C's standard OData interface: literals, pages, reads by reference lists, counts, the service
+document, $metadata, and whether a set has a field.
 
 Paging is $top/$skip ordered by a key (1C pages no result by itself). Consecutive pages overlap by a
 few rows and rows already seen on the previous page are dropped: an object deleted while a read is
@@ -14,14 +15,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from connectors.base import ConnectorError
-from connectors.http import HttpClient, NotFound
+from connectors.http import HttpClient, HttpSourceError, NotFound
 from connectors.sql import in_chunks
+
+from .declare import Query
 
 __all__ = [
     "EMPTY_REF",
     "OData",
     "Row",
     "UnpublishedSet",
+    "as_int",
     "datetime_literal",
     "guid_literal",
     "is_ref",
@@ -49,11 +53,18 @@ def is_ref(value: Any) -> bool:
     return isinstance(value, str) and value != EMPTY_REF and len(value) == 36
 
 
+def as_int(value: Any) -> int:
+    """An Edm.Int64 as 1C sends it: a JSON string ("10"), or a number for small integer types."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a whole number")
+    return int(value) if isinstance(value, int | str) else int(float(value))
+
+
 def guid_literal(ref: str) -> str:
     return f"guid'{uuid.UUID(ref)}'"  # parsing refuses anything that is not a GUID: nothing is spliced in
 
 
-def datetime_literal(value: dt.datetime) -> str:
+def datetime_literal(value: dt.datetime | dt.date) -> str:
     return f"datetime'{value:%Y-%m-%dT%H:%M:%S}'"
 
 
@@ -68,11 +79,15 @@ def _either(field: str, refs: Sequence[str]) -> str:
 class OData:
     """One infobase's standard OData interface, over the shared HTTP client (auth, retries, TLS)."""
 
-    def __init__(self, client: HttpClient, page_size: int, refs_per_request: int) -> None:
+    def __init__(
+        self, client: HttpClient, page_size: int, refs_per_request: int, plain: HttpClient | None = None
+    ) -> None:
         self.client = client
+        self.plain = plain or client  # without the $format=json parameter: for $metadata
         self.page_size = page_size
         self.refs_per_request = refs_per_request
         self.overlap = max(1, min(50, page_size // 10))
+        self._fields: dict[tuple[str, str], bool] = {}
 
     def get(self, set_name: str, params: dict[str, Any], *, retry: bool = True) -> Any:
         try:
@@ -82,24 +97,26 @@ class OData:
 
     def pages(
         self,
-        set_name: str,
+        q: Query,
         *,
-        select: Iterable[str] | None,
         where: str | None = None,
         order: Sequence[str] = ("Ref_Key",),
+        select: Sequence[str] = (),
     ) -> Iterator[list[Row]]:
-        """Every row of a set matching `where`, a page at a time, each row once. `order` must identify a row
-        (Ref_Key for objects, the dimensions for a register): it also tells the overlap's repeats apart."""
-        params: dict[str, Any] = {"$orderby": ",".join(order), "$top": self.page_size}
-        if select is not None:
-            params["$select"] = ",".join(select)
+        """Every row of a set matching `where`, a page at a time, each row once. `order` (vendor names) must
+        identify a row (Ref_Key for objects, the dimensions for a register): it also tells repeats apart."""
+        params: dict[str, Any] = {
+            "$orderby": ",".join(q.name(n) for n in order),
+            "$top": self.page_size,
+            "$select": ",".join(q.select(*select)),
+        }
         if where:
             params["$filter"] = where
         identity: Callable[[Row], Any] = _identity(order)
         skip = 0
         previous: set[Any] = set()
         while True:
-            rows: list[Row] = self.get(set_name, {**params, "$skip": skip})["value"]
+            rows = q.rows(self.get(q.set, {**params, "$skip": skip})["value"])
             fresh = [row for row in rows if identity(row) not in previous]
             if fresh:
                 yield fresh
@@ -110,33 +127,31 @@ class OData:
 
     def by_refs(
         self,
-        set_name: str,
+        q: Query,
         refs: Iterable[str],
         *,
-        select: Iterable[str] | None,
         field: str = "Ref_Key",
         where: str | None = None,
         order: Sequence[str] = ("Ref_Key",),
+        select: Sequence[str] = (),
     ) -> list[Row]:
         """Rows whose `field` is one of `refs`: or-ed guid'…' conditions, a URL-safe number per request."""
         rows: list[Row] = []
         wanted = sorted({ref for ref in refs if is_ref(ref)})
         for chunk in in_chunks(wanted, self.refs_per_request):
-            condition = _either(field, chunk)
+            condition = _either(q.name(field), chunk)
             condition = f"({condition}) and ({where})" if where else condition
-            for page in self.pages(set_name, select=select, where=condition, order=order):
+            for page in self.pages(q, where=condition, order=order, select=select):
                 rows.extend(page)
         return rows
 
-    def whole(self, set_name: str, *, select: Iterable[str] | None, where: str | None = None) -> list[Row]:
-        """Every row in one answer: for virtual tables, whose rows have no key to page by and which must
-        be one consistent snapshot, and for small rule registers read without $select (optional fields)."""
-        params: dict[str, Any] = {}
-        if select is not None:
-            params["$select"] = ",".join(select)
+    def whole(self, q: Query, *, where: str | None = None) -> list[Row]:
+        """Every row in one answer: for virtual tables, whose rows have no key to page by and which must be
+        one consistent snapshot."""
+        params: dict[str, Any] = {"$select": ",".join(q.select())}
         if where:
             params["$filter"] = where
-        return list(self.get(set_name, params)["value"])
+        return q.rows(list(self.get(q.set, params)["value"]))
 
     def count(self, set_name: str, where: str | None = None, *, retry: bool = True) -> int:
         params = {"$filter": where} if where else {}
@@ -150,9 +165,27 @@ class OData:
             raise ConnectorError(f"1C answered {set_name}/$count with something that is not a number") from None
 
     def published(self) -> set[str]:
-        """Names in the service document: the sets the infobase publishes (not checked retried: check() is quick)."""
+        """Names in the service document: the sets the infobase publishes (not retried: check() is quick)."""
         document = self.client.get_json("", retry=False)
         return {str(entry.get("name")) for entry in document.get("value", []) if isinstance(entry, dict)}
+
+    def metadata(self) -> bytes:
+        """The service's $metadata document (EDMX, XML only: 1C does not serve it as JSON)."""
+        return bytes(self.plain.get("$metadata", retry=False).content)
+
+    def has(self, set_name: str, field: str) -> bool:
+        """Whether the set has the field: 1C answers HTTP 400 for a $select of a property it does not have."""
+        key = (set_name, field)
+        if key not in self._fields:
+            try:
+                self.get(set_name, {"$top": 1, "$select": field}, retry=False)
+            except HttpSourceError as exc:
+                if getattr(exc, "status", None) != 400:
+                    raise
+                self._fields[key] = False
+            else:
+                self._fields[key] = True
+        return self._fields[key]
 
 
 def _identity(order: Sequence[str]) -> Callable[[Row], Any]:

@@ -1,14 +1,20 @@
-"""The scenario as a Russian distributor keeps it in 1C: UT 11 (also ERP 2) or Бухгалтерия предприятия 3.
+"""The scenario as a Russian distributor keeps it in 1C: УТ 11 (also ERP 2) or Бухгалтерия предприятия 3.
 
 What the emulator holds differs from the scenario's Turkish facts where 1C itself differs:
   * the local currency is the rouble: Catalog_Валюты has RUB 643 (the scenario's TRY amounts kept
     as they are), USD 840 and EUR 978; daily rates in InformationRegister_КурсыВалют;
   * tax ids are Russian INNs derived from the account code (inn_of), with a KPP for companies;
-  * agreements (UT 11) and contracts (BP 3) are in roubles, so an account's currency is RUB;
+  * УТ's legal entities, warehouses, item kinds, regions and price types have no code (only a name);
+    БП's item kinds neither;
+  * agreements (УТ) and contracts (БП) are in roubles, so an account's currency is RUB; УТ keeps credit
+    limits on contracts, БП keeps none;
+  * VAT: УТ's Catalog_СтавкиНДС has the Russian 10 % and 20 % rates and the scenario's 1 % as a rate
+    without enumeration (another country's, by its Ставка); БП has no 1 % (its lines and items leave the
+    rate empty);
   * units carry Russian names (шт, м, кг, кор), sales reps are users (Catalog_Пользователи, no code);
   * cheques and promissory notes are banked: bank receipts without a due date;
-  * a cancelled document is marked for deletion (DeletionMark, Posted false); a few unposted drafts
-    and shared price lists exist beside the facts, as in a live base;
+  * a cancelled document is marked for deletion (DeletionMark, Posted false); unposted drafts, retail
+    sales and a supplier's refund, and shared price lists exist beside the facts, as in a live base;
   * balances are virtual-table rows, which 1C omits when zero.
 Set and field names are 1C's own (Cyrillic); references are uuid5 GUIDs of scenario keys.
 """
@@ -19,17 +25,31 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from mapping.schema import Account, Discount
+import msgspec
+
+from mapping.schema import Account
 from mapping.taxid import generate_inn
 from scenario.facts import Scenario
 
 from .infobase import EMPTY_REF, Infobase, Row, guid
-from .layout import CATALOG_TYPE, CURRENCIES, OKEI, RUSSIAN_UNITS, UNDEFINED_TYPE, Configuration, as_day, as_number
+from .layout import (
+    CATALOG_TYPE,
+    CURRENCIES,
+    OKEI,
+    RUSSIAN_UNITS,
+    VAT_CODES,
+    VAT_KINDS,
+    Configuration,
+    as_day,
+    as_number,
+)
 from .publish_documents import DocumentWriter
 
 __all__ = ["Configuration", "Publisher", "inn_of"]
 
 DRAFT_EVERY = 50  # one unposted draft sale per this many invoices
+RETAIL_EVERY = 70  # one sale with an operation kind the feed leaves out per this many invoices
+REFUND_EVERY = 40  # one supplier's refund per this many collections
 
 
 def inn_of(account: Account) -> str:
@@ -42,7 +62,7 @@ class Publisher(DocumentWriter):
 
     def __init__(self, infobase: Infobase, scenario: Scenario, configuration: Configuration = "ut11") -> None:
         super().__init__(infobase, scenario, configuration)
-        self.discount_rows: dict[str, Row] = {}  # scenario rule code -> register record
+        self.price_rows: dict[str, Row] = {}  # scenario rule code -> price record
 
     # -- everything --------------------------------------------------------------------------
     def publish(self) -> None:
@@ -53,15 +73,21 @@ class Publisher(DocumentWriter):
         self.countries()
         self.accounts_and_agreements()
         self.products_and_units()
-        self.discounts()
+        self.prices()
         for order in self.scenario.orders():
             self.add_order(order.record)
         for number, invoice in enumerate(self.scenario.invoices()):
             self.add_invoice(invoice.record)
-            if number % DRAFT_EVERY == DRAFT_EVERY - 1 and invoice.record.kind == "sale":
-                self.add_draft(invoice.record)
-        for collection in self.scenario.collections():
+            if invoice.record.kind == "sale":
+                if number % DRAFT_EVERY == DRAFT_EVERY - 1:
+                    self.add_draft(invoice.record)
+                if number % RETAIL_EVERY == RETAIL_EVERY - 1:
+                    self.add_retail_sale(invoice.record)
+        for number, collection in enumerate(self.scenario.collections()):
             self.add_collection(collection.record)
+            if number % REFUND_EVERY == REFUND_EVERY - 1 and collection.record.method == "cash":
+                refund = "ВозвратОтПоставщика" if self.bp else "ВозвратДенежныхСредствОтПоставщика"
+                self.add_collection(_renumber(collection.record, "-В"), refund)
         self.balances()
         self.write_rates()
         self.published = True
@@ -79,35 +105,38 @@ class Publisher(DocumentWriter):
                 },
             )
 
-    def vat_rates(self) -> None:
-        rates = {int(p.record.vat_rate or 0) for p in self.scenario.products} | {
+    def _rates_used(self) -> set[int]:
+        return {int(p.record.vat_rate or 0) for p in self.scenario.products} | {
             int(s.vat_rate) for s in self.scenario.services
         }
-        for rate in sorted(rates):
+
+    def vat_rates(self) -> None:
+        if self.bp:
+            return  # БП keeps rates as the СтавкиНДС enumeration on every line
+        for rate in sorted(self._rates_used()):
             self.base.add(
                 "Catalog_СтавкиНДС",
                 {
                     "Ref_Key": guid("vat", rate),
                     "DeletionMark": False,
-                    "Code": f"{rate:03d}",
                     "Description": f"{rate}%",
+                    "ПеречислениеСтавкаНДС": VAT_CODES.get(rate, ""),
                     "Ставка": float(rate),
                 },
             )
 
     def warehouses(self) -> None:
         for w in self.scenario.warehouses:
-            self.base.add(
-                "Catalog_Склады",
-                {
-                    "Ref_Key": self.warehouse_ref(w.code),
-                    "DeletionMark": False,
-                    "IsFolder": False,
-                    "Parent_Key": EMPTY_REF,
-                    "Code": w.code,
-                    "Description": w.name,
-                },
-            )
+            row: Row = {
+                "Ref_Key": self.warehouse_ref(w.code),
+                "DeletionMark": False,
+                "IsFolder": False,
+                "Parent_Key": EMPTY_REF,
+                "Description": w.name,
+            }
+            if self.bp:
+                row["Code"] = w.code
+            self.base.add("Catalog_Склады", row)
 
     def users(self) -> None:
         for rep in self.scenario.sales_reps:
@@ -117,60 +146,54 @@ class Publisher(DocumentWriter):
             )
 
     def countries(self) -> None:
-        for alpha2, code, name in {
-            (a.record.country, "792", "ТУРЦИЯ") for a in self.scenario.accounts if a.record.country
-        }:
+        for alpha2 in sorted({a.record.country for a in self.scenario.accounts if a.record.country}):
             self.base.add(
                 "Catalog_СтраныМира",
                 {
                     "Ref_Key": guid("country", alpha2),
                     "DeletionMark": False,
-                    "Code": code,
-                    "Description": name,
+                    "Code": "792",
+                    "Description": "ТУРЦИЯ",
                     "КодАльфа2": alpha2,
                 },
             )
 
     # -- accounts ------------------------------------------------------------------------------
     def accounts_and_agreements(self) -> None:
-        groups = sorted({a.group_code for a in self.accounts.values() if a.group_code})
-        for group in groups:
-            self.base.add("Catalog_Контрагенты", self._counterparty_folder(group))
         fixed_price_dealers = {s.record.account_code for s in self.scenario.discounts if s.record.kind == "fixed_price"}
         limits = {r.account_code: r for r in self.scenario.risk_limits}
-        regions = sorted({a.region_code for a in self.accounts.values() if a.region_code})
-        terms = sorted({a.payment_terms for a in self.accounts.values() if a.payment_terms})
-        if not self.bp:
-            for region in regions:
-                self.base.add(
-                    "Catalog_БизнесРегионы",
-                    {
-                        "Ref_Key": guid("region", region),
-                        "DeletionMark": False,
-                        "Code": region,
-                        "Description": region.title(),
-                    },
-                )
-            for term in terms:
-                self.base.add(
-                    "Catalog_ГрафикиОплаты",
-                    {"Ref_Key": guid("terms", term), "DeletionMark": False, "Code": term, "Description": term},
-                )
+        if self.bp:
+            for group in sorted({a.group_code for a in self.accounts.values() if a.group_code}):
+                self.base.add("Catalog_Контрагенты", self._counterparty_folder(group))
+        else:
+            for region in sorted({a.region_code for a in self.accounts.values() if a.region_code}):
+                self._catalog("Catalog_БизнесРегионы", guid("region", region), region)
+            for term in sorted({a.payment_terms for a in self.accounts.values() if a.payment_terms}):
+                self._catalog("Catalog_ГрафикиОплаты", guid("terms", term), term)
         self._price_types(fixed_price_dealers)
         for stamped in self.scenario.accounts:
             account = stamped.record
             self._counterparty(account)
             if self.bp:
-                self._contracts(account, limits.get(account.code), account.code in fixed_price_dealers)
-            else:
-                self._partner(account)
-                if account.kind != "supplier":
-                    self._agreement(account, limits.get(account.code), account.code in fixed_price_dealers)
+                self._contracts(account, account.code in fixed_price_dealers)
+                continue
+            self._partner(account)
+            self._catalog(
+                "Catalog_КлючиАналитикиУчетаПоПартнерам",
+                guid("settlement-key", account.code),
+                account.title[:100],
+                Партнер_Key=guid("partner", account.code),
+                Контрагент=self.account_ref(account.code),
+                Контрагент_Type=CATALOG_TYPE.format("Контрагенты"),
+            )
+            if account.kind != "supplier":
+                self._agreement(account, account.code in fixed_price_dealers)
+                self._credit_contract(account, limits.get(account.code))
+
+    def _catalog(self, set_name: str, ref: str, description: str, **fields: Any) -> None:
+        self.base.add(set_name, {"Ref_Key": ref, "DeletionMark": False, "Description": description, **fields})
 
     def _counterparty_folder(self, group: str) -> Row:
-        fields: dict[str, Any] = (
-            {"ЮридическоеФизическоеЛицо": ""} if self.bp else {"ЮрФизЛицо": "", "Партнер_Key": EMPTY_REF}
-        )
         return {
             "Ref_Key": guid("counterparty-group", group),
             "DeletionMark": False,
@@ -182,41 +205,38 @@ class Publisher(DocumentWriter):
             "ИНН": "",
             "КПП": "",
             "СтранаРегистрации_Key": EMPTY_REF,
-            **fields,
-            **({"ОсновнойДоговорКонтрагента_Key": EMPTY_REF} if self.bp else {}),
+            "ЮридическоеФизическоеЛицо": "",
         }
 
     def _counterparty(self, account: Account) -> None:
         inn = inn_of(account)
         ref = self.account_ref(account.code)
+        row: Row = {
+            "Ref_Key": ref,
+            "DeletionMark": False,
+            "Description": account.title[:100],
+            "НаименованиеПолное": account.title,
+            "ИНН": inn,
+            "КПП": "" if account.is_individual else f"{inn[:4]}01001",
+            "СтранаРегистрации_Key": guid("country", account.country) if account.country else EMPTY_REF,
+        }
         if self.bp:
-            extra = {
-                "ЮридическоеФизическоеЛицо": "ФизическоеЛицо" if account.is_individual else "ЮридическоеЛицо",
-                "ОсновнойДоговорКонтрагента_Key": self.contract_ref(
-                    account.code, "supplier" if account.kind == "supplier" else "customer"
-                ),
-            }
+            row.update(
+                {
+                    "Code": account.code,
+                    "IsFolder": False,
+                    "Parent_Key": guid("counterparty-group", account.group_code) if account.group_code else EMPTY_REF,
+                    "ЮридическоеФизическоеЛицо": "ФизическоеЛицо" if account.is_individual else "ЮридическоеЛицо",
+                }
+            )
         else:
-            extra = {
-                "ЮрФизЛицо": "ФизЛицо" if account.is_individual else "ЮрЛицо",
-                "Партнер_Key": guid("partner", account.code),
-            }
-        self.base.add(
-            "Catalog_Контрагенты",
-            {
-                "Ref_Key": ref,
-                "DeletionMark": False,
-                "IsFolder": False,
-                "Parent_Key": guid("counterparty-group", account.group_code) if account.group_code else EMPTY_REF,
-                "Code": account.code,
-                "Description": account.title[:100],
-                "НаименованиеПолное": account.title,
-                "ИНН": inn,
-                "КПП": "" if account.is_individual else f"{inn[:4]}01001",
-                "СтранаРегистрации_Key": guid("country", account.country) if account.country else EMPTY_REF,
-                **extra,
-            },
-        )
+            row.update(
+                {
+                    "ЮрФизЛицо": "ФизЛицо" if account.is_individual else "ЮрЛицо",
+                    "Партнер_Key": guid("partner", account.code),
+                }
+            )
+        self.base.add("Catalog_Контрагенты", row)
         contacts = [
             ("Телефон", account.phone, "", ""),
             ("АдресЭлектроннойПочты", account.email, "", ""),
@@ -258,70 +278,60 @@ class Publisher(DocumentWriter):
 
     def _price_types(self, dealers: set[str | None]) -> None:
         set_name = "Catalog_ТипыЦенНоменклатуры" if self.bp else "Catalog_ВидыЦен"
-        self.base.add(
-            set_name,
-            {
-                "Ref_Key": guid("price-type", "base"),
-                "DeletionMark": False,
-                "Code": "000000001",
-                "Description": "Оптовая",
-                "ВалютаЦены_Key": self.currency_ref(self.local),
-            },
-        )
+        types = [("base", "000000001", "Оптовая", self.local)]
         for stamped in self.scenario.discounts:
             rule = stamped.record
             if rule.kind == "fixed_price" and rule.account_code in dealers:
-                self.base.add(
-                    set_name,
-                    {
-                        "Ref_Key": guid("price-type", rule.account_code),
-                        "DeletionMark": False,
-                        "Code": f"И-{rule.account_code}",
-                        "Description": f"Индивидуальная {rule.account_code}",
-                        "ВалютаЦены_Key": self.currency_ref(rule.currency),
-                    },
-                )
+                name = f"И-{rule.account_code}"
+                types.append((rule.account_code or "", name, name, rule.currency))
+        for key, code, name, currency in dict((t[0], t) for t in types).values():
+            row: Row = {"ВалютаЦены_Key": self.currency_ref(currency)}
+            if self.bp:
+                row["Code"] = code
+            self._catalog(set_name, guid("price-type", key), name, **row)
 
     def _price_type(self, code: str, individual: bool) -> str:
         return guid("price-type", code if individual else "base")
 
-    def _agreement(self, account: Account, limit: Any, individual_prices: bool) -> None:
-        self.base.add(
+    def _agreement(self, account: Account, individual_prices: bool) -> None:
+        self._catalog(
             "Catalog_СоглашенияСКлиентами",
-            {
-                "Ref_Key": guid("agreement", account.code),
-                "DeletionMark": False,
-                "Code": account.code,
-                "Description": "Основное соглашение",
-                "Партнер_Key": guid("partner", account.code),
-                "Контрагент_Key": self.account_ref(account.code),
-                "Валюта_Key": self.currency_ref(self.local),
-                "ГрафикОплаты_Key": guid("terms", account.payment_terms) if account.payment_terms else EMPTY_REF,
-                "ВидЦен_Key": self._price_type(account.code, individual_prices),
-                "ДопустимаяСуммаЗадолженности": as_number(limit.limit) if limit else 0.0,
-                "КонтролироватьСуммуЗадолженности": limit is not None,
-                "Статус": "Действует",
-            },
+            guid("agreement", account.code),
+            "Основное соглашение",
+            Партнер_Key=guid("partner", account.code),
+            Контрагент_Key=self.account_ref(account.code),
+            Валюта_Key=self.currency_ref(self.local),
+            ГрафикОплаты_Key=guid("terms", account.payment_terms) if account.payment_terms else EMPTY_REF,
+            ВидЦен_Key=self._price_type(account.code, individual_prices),
+            Статус="Действует",
         )
 
-    def _contracts(self, account: Account, limit: Any, individual_prices: bool) -> None:
+    def _credit_contract(self, account: Account, limit: Any) -> None:
+        self._catalog(
+            "Catalog_ДоговорыКонтрагентов",
+            self.contract_ref(account.code),
+            "Основной договор",
+            Партнер_Key=guid("partner", account.code),
+            Контрагент_Key=self.account_ref(account.code),
+            ВалютаВзаиморасчетов_Key=self.currency_ref(self.local),
+            Статус="Действует",
+            ОграничиватьСуммуЗадолженности=limit is not None,
+            ДопустимаяСуммаЗадолженности=as_number(limit.limit) if limit else 0.0,
+        )
+
+    def _contracts(self, account: Account, individual_prices: bool) -> None:
         kinds = {"customer": ["customer"], "supplier": ["supplier"], "both": ["customer", "supplier"]}[account.kind]
         for kind in kinds:
             customer = kind == "customer"
-            self.base.add(
+            self._catalog(
                 "Catalog_ДоговорыКонтрагентов",
-                {
-                    "Ref_Key": self.contract_ref(account.code, kind),
-                    "DeletionMark": False,
-                    "Owner_Key": self.account_ref(account.code),
-                    "Code": f"{account.code}-{kind[0].upper()}",
-                    "Description": "Основной договор",
-                    "ВидДоговора": "СПокупателем" if customer else "СПоставщиком",
-                    "ВалютаВзаиморасчетов_Key": self.currency_ref(self.local),
-                    "ТипЦен_Key": self._price_type(account.code, individual_prices) if customer else EMPTY_REF,
-                    "ДопустимаяСуммаЗадолженности": as_number(limit.limit) if limit and customer else 0.0,
-                    "КонтролироватьСуммуЗадолженности": bool(limit) and customer,
-                },
+                self.contract_ref(account.code, kind),
+                "Основной договор",
+                Owner_Key=self.account_ref(account.code),
+                Code=f"{account.code}-{kind[0].upper()}",
+                ВидДоговора="СПокупателем" if customer else "СПоставщиком",
+                ВалютаВзаиморасчетов_Key=self.currency_ref(self.local),
+                ТипЦен_Key=self._price_type(account.code, individual_prices) if customer else EMPTY_REF,
             )
 
     # -- products ------------------------------------------------------------------------------
@@ -329,55 +339,43 @@ class Publisher(DocumentWriter):
         units = sorted({RUSSIAN_UNITS[u.unit] for p in self.products.values() for u in p.units} | {"шт"})
         for unit in units:
             if self.bp:
-                self.base.add(
-                    "Catalog_КлассификаторЕдиницИзмерения",
-                    {"Ref_Key": guid("unit", unit), "DeletionMark": False, "Code": OKEI[unit], "Description": unit},
-                )
+                self._catalog("Catalog_КлассификаторЕдиницИзмерения", guid("unit", unit), unit, Code=OKEI[unit])
             else:
-                self.base.add(
-                    "Catalog_УпаковкиЕдиницыИзмерения",
-                    {
-                        "Ref_Key": guid("unit", unit),
-                        "DeletionMark": False,
-                        "Owner_Key": EMPTY_REF,
-                        "Code": OKEI[unit],
-                        "Description": unit,
-                        "Числитель": 1.0,
-                        "Знаменатель": 1.0,
-                        "ЕдиницаИзмерения_Key": EMPTY_REF,
-                    },
-                )
+                self._packaging(guid("unit", unit), unit, None, Decimal(1), EMPTY_REF, OKEI[unit])
         categories = sorted({p.category_code for p in self.products.values() if p.category_code} | {"УСЛУГИ"})
-        for category in categories:
-            self.base.add(
-                "Catalog_ВидыНоменклатуры",
-                {
-                    "Ref_Key": guid("item-kind", category),
-                    "DeletionMark": False,
-                    "Code": category,
-                    "Description": category.title(),
-                },
-            )
+        for category in categories:  # no code: the name is the category's code in the feed
+            self._catalog("Catalog_ВидыНоменклатуры", guid("item-kind", category), category)
         if not self.bp:
             for brand in sorted({p.brand for p in self.products.values() if p.brand}):
-                self.base.add(
-                    "Catalog_Марки",
-                    {"Ref_Key": guid("brand", brand), "DeletionMark": False, "Code": brand[:9], "Description": brand},
-                )
+                self._catalog("Catalog_Марки", guid("brand", brand), brand)
         for group in sorted({p.group_code for p in self.products.values() if p.group_code}):
             self.base.add("Catalog_Номенклатура", self._item(guid("item-group", group), group, group, folder=True))
         for product in self.products.values():
             self._product(product)
         for service in self.scenario.services:
             row = self._item(self.product_ref(service.code), service.code, service.name, category="УСЛУГИ")
-            row.update(
-                {
-                    "ЕдиницаИзмерения_Key": guid("unit", RUSSIAN_UNITS[service.unit]),
-                    "СтавкаНДС_Key": self.vat_ref(service.vat_rate),
-                }
-            )
+            row["ЕдиницаИзмерения_Key"] = guid("unit", RUSSIAN_UNITS[service.unit])
+            row.update(self._vat_of(service.vat_rate))
             row.update({"Услуга": True} if self.bp else {"ТипНоменклатуры": "Услуга"})
             self.base.add("Catalog_Номенклатура", row)
+
+    def _vat_of(self, rate: Decimal | None) -> Row:
+        if self.bp:
+            return {"ВидСтавкиНДС": VAT_KINDS.get(int(rate), "") if rate is not None else ""}
+        return {"СтавкаНДС_Key": self.vat_ref(rate)}
+
+    def _packaging(self, ref: str, name: str, owner: str | None, factor: Decimal, base: str, code: str = "") -> None:
+        self._catalog(
+            "Catalog_УпаковкиЕдиницыИзмерения",
+            ref,
+            name,
+            Code=code,
+            Owner=owner or "",
+            Owner_Type=CATALOG_TYPE.format("Номенклатура") if owner else "StandardODATA.Undefined",
+            Числитель=float(factor),
+            Знаменатель=1.0,
+            ЕдиницаИзмерения_Key=base,
+        )
 
     def _item(self, ref: str, code: str, name: str, *, folder: bool = False, category: str | None = None) -> Row:
         row: Row = {
@@ -391,7 +389,7 @@ class Publisher(DocumentWriter):
             "Артикул": "" if folder else code,
             "ЕдиницаИзмерения_Key": EMPTY_REF,
             "ВидНоменклатуры_Key": guid("item-kind", category) if category else EMPTY_REF,
-            "СтавкаНДС_Key": EMPTY_REF,
+            **self._vat_of(None),
         }
         row.update(
             {"Услуга": False} if self.bp else {"ТипНоменклатуры": "" if folder else "Товар", "Марка_Key": EMPTY_REF}
@@ -403,141 +401,82 @@ class Publisher(DocumentWriter):
         row = self._item(ref, product.code, product.name, category=product.category_code)
         row["Parent_Key"] = guid("item-group", product.group_code) if product.group_code else EMPTY_REF
         row["ЕдиницаИзмерения_Key"] = guid("unit", RUSSIAN_UNITS[product.base_unit])
-        row["СтавкаНДС_Key"] = self.vat_ref(product.vat_rate)
+        row.update(self._vat_of(product.vat_rate))
         if not self.bp:
             row["Марка_Key"] = guid("brand", product.brand) if product.brand else EMPTY_REF
         self.base.add("Catalog_Номенклатура", row)
         if self.bp:
-            return  # BP 3 keeps neither packagings nor a barcode register
+            return  # БП 3 keeps neither packagings nor a barcode register
+        barcode_set = "InformationRegister_ШтрихкодыНоменклатуры"
         for barcode in product.barcodes:
-            self.base.add(
-                "InformationRegister_ШтрихкодыНоменклатуры",
-                {
-                    "Штрихкод": barcode,
-                    "Номенклатура_Key": ref,
-                    "Характеристика_Key": EMPTY_REF,
-                    "Упаковка_Key": EMPTY_REF,
-                },
-            )
+            self.base.add(barcode_set, self._barcode(barcode, ref, EMPTY_REF))
         for unit in product.units:
             if unit.unit == product.base_unit:
                 continue
             packaging = guid("packaging", product.code, unit.unit)
-            self.base.add(
-                "Catalog_УпаковкиЕдиницыИзмерения",
-                {
-                    "Ref_Key": packaging,
-                    "DeletionMark": False,
-                    "Owner_Key": ref,
-                    "Code": "",
-                    "Description": RUSSIAN_UNITS[unit.unit],
-                    "Числитель": float(unit.factor),
-                    "Знаменатель": 1.0,
-                    "ЕдиницаИзмерения_Key": guid("unit", RUSSIAN_UNITS[product.base_unit]),
-                },
-            )
+            base = guid("unit", RUSSIAN_UNITS[product.base_unit])
+            self._packaging(packaging, RUSSIAN_UNITS[unit.unit], ref, unit.factor, base)
             if unit.barcode:
-                self.base.add(
-                    "InformationRegister_ШтрихкодыНоменклатуры",
-                    {
-                        "Штрихкод": unit.barcode,
-                        "Номенклатура_Key": ref,
-                        "Характеристика_Key": EMPTY_REF,
-                        "Упаковка_Key": packaging,
-                    },
-                )
+                self.base.add(barcode_set, self._barcode(unit.barcode, ref, packaging))
 
-    # -- discounts and prices ------------------------------------------------------------------
-    def discounts(self) -> None:
-        set_name = "InformationRegister_ЦеныНоменклатуры"
-        price_type = "ТипЦен_Key" if self.bp else "ВидЦены_Key"
-        base_type = guid("price-type", "base")
-        for code in list(self.products)[::3]:  # a shared list price: not a dealer's deal, never a discount
-            row = {
-                "Period": as_day(self.scenario.as_of.date().replace(day=1)),
-                price_type: base_type,
-                "Номенклатура_Key": self.product_ref(code),
-                "Цена": 100.0,
-            }
-            row.update(
-                {"Валюта_Key": self.currency_ref(self.local)}
-                if self.bp
-                else {"Характеристика_Key": EMPTY_REF, "Упаковка_Key": EMPTY_REF}
-            )
-            self.base.add(set_name, row)
-        for stamped in self.scenario.discounts:
-            rule = stamped.record
-            if not rule.active:
-                continue  # 1C keeps no switched-off discount: the record is removed
-            if rule.kind == "fixed_price":
-                self._fixed_price(rule, set_name, price_type)
-            elif not self.bp:
-                self._discount(rule)
-
-    def _fixed_price(self, rule: Discount, set_name: str, price_type: str) -> None:
-        row = {
-            "Period": as_day(rule.valid_from),
-            price_type: guid("price-type", rule.account_code),
-            "Номенклатура_Key": self.product_ref(rule.product_code or ""),
-            "Цена": as_number(rule.value),
-        }
-        row.update(
-            {"Валюта_Key": self.currency_ref(rule.currency)}
-            if self.bp
-            else {"Характеристика_Key": EMPTY_REF, "Упаковка_Key": EMPTY_REF}
-        )
-        self.discount_rows[rule.code] = self.base.add(set_name, row)
-
-    def _discount(self, rule: Discount) -> None:
-        if rule.account_code:
-            recipient, kind = self.account_ref(rule.account_code), CATALOG_TYPE.format("Контрагенты")
-        elif rule.account_group_code:
-            recipient, kind = guid("counterparty-group", rule.account_group_code), CATALOG_TYPE.format("Контрагенты")
-        else:
-            recipient, kind = EMPTY_REF, UNDEFINED_TYPE
-        if rule.product_code:
-            item = self.product_ref(rule.product_code)
-        elif rule.product_group_code:
-            item = guid("item-group", rule.product_group_code)
-        else:
-            item = EMPTY_REF
-        percent = rule.kind == "percent"
-        row = {
-            "Period": as_day(rule.valid_from),
-            "ПолучательСкидки": recipient,
-            "ПолучательСкидки_Type": kind,
+    @staticmethod
+    def _barcode(barcode: str, item: str, packaging: str) -> Row:
+        return {
+            "Штрихкод": barcode,
             "Номенклатура_Key": item,
-            "КоличествоОт": as_number(rule.min_quantity),
-            "ПроцентСкидкиНаценки": as_number(rule.value) if percent else 0.0,
-            "СуммаСкидки": 0.0 if percent else as_number(rule.value),
-            "Валюта_Key": self.currency_ref(rule.currency),
-            "ДатаОкончания": as_day(rule.valid_to),
-            "Приоритет": rule.priority,
+            "Характеристика_Key": EMPTY_REF,
+            "Упаковка_Key": packaging,
         }
-        dims = ("Period", "ПолучательСкидки", "Номенклатура_Key", "КоличествоОт")
-        entity_set = self.base.sets["InformationRegister_СкидкиНаценкиНоменклатуры"]
-        for existing in entity_set.rows:
-            if all(existing[d] == row[d] for d in dims):  # same record key: a later write replaces it, as in 1C
-                existing.update(row)
-                self.discount_rows[rule.code] = existing
-                return
-        self.discount_rows[rule.code] = self.base.add("InformationRegister_СкидкиНаценкиНоменклатуры", row)
+
+    # -- dealer prices -------------------------------------------------------------------------
+    def prices(self) -> None:
+        """Price records (written by a price-setting document, the recorder): a shared list price on a third of
+        the items, and each dealer's fixed prices. 1C keeps no switched-off price, and no percent rule here."""
+        type_field = "ТипЦен_Key" if self.bp else "ВидЦены_Key"
+        base_type = guid("price-type", "base")
+        recorder = guid("price-setting", "list")
+        for line, code in enumerate(list(self.products)[::3], 1):
+            day = self.scenario.as_of.date().replace(day=1)
+            self._price(recorder, line, day, type_field, base_type, code, Decimal(100), self.local)
+        for line, stamped in enumerate(self.scenario.discounts, 1):
+            rule = stamped.record
+            if rule.active and rule.kind == "fixed_price":
+                kind = guid("price-type", rule.account_code)
+                recorder = guid("price-setting", rule.code)
+                row = self._price(
+                    recorder, line, rule.valid_from, type_field, kind, rule.product_code, rule.value, rule.currency
+                )
+                self.price_rows[rule.code] = row
+
+    def _price(
+        self, recorder: str, line: int, day: Any, type_field: str, kind: str, item: Any, value: Any, currency: Any
+    ) -> Row:
+        row: Row = {
+            "Recorder": recorder,
+            "Recorder_Type": "StandardODATA.Document_УстановкаЦенНоменклатуры",
+            "Period": as_day(day),
+            "LineNumber": line,
+            "Active": True,
+            type_field: kind,
+            "Номенклатура_Key": self.product_ref(item or ""),
+            "Цена": as_number(value),
+            "Валюта_Key": self.currency_ref(currency),
+        }
+        if not self.bp:
+            row.update({"Характеристика_Key": EMPTY_REF, "Упаковка_Key": EMPTY_REF})
+        return self.base.add("InformationRegister_ЦеныНоменклатуры_RecordType", row)
 
     def set_discount_value(self, code: str, value: Decimal) -> None:
-        """A rule's new value. A rule the base does not hold (switched off, or a percent rule in BP 3, which
-        has no discount register) has nothing to change."""
-        row = self.discount_rows.get(code)
+        """A rule's new value. A rule the base does not hold (switched off, or a percent or amount rule, which
+        this emulator does not keep) has nothing to change."""
+        row = self.price_rows.get(code)
         if row is None:
             return
-        if "Цена" in row:
-            row["Цена"] = float(value)
-        elif row["СуммаСкидки"]:
-            row["СуммаСкидки"] = float(value)
-        else:
-            row["ПроцентСкидкиНаценки"] = float(value)
+        row["Цена"] = float(value)
+        self.base.sets["InformationRegister_ЦеныНоменклатуры_RecordType"].changed()
         self.base.revision += 1
 
-    # -- balances and rates ----------------------------------------------------------------------
+    # -- balances ------------------------------------------------------------------------------
     def balances(self) -> None:
         if self.bp:
             self._ledger_balances()
@@ -549,8 +488,6 @@ class Publisher(DocumentWriter):
             base = {
                 "Номенклатура_Key": self.product_ref(level.product_code),
                 "Склад_Key": self.warehouse_ref(level.warehouse_code),
-                "ВРезервеПодЗаказBalance": 0.0,
-                "КОтгрузкеBalance": 0.0,
             }
             on_hand, reserved = level.on_hand, level.reserved or Decimal(0)
             if n % 5 == 0 and on_hand >= 2:  # stock kept by characteristic (colour, size): 1C returns a row for each
@@ -560,7 +497,7 @@ class Publisher(DocumentWriter):
                         **base,
                         "Характеристика_Key": guid("characteristic", level.product_code, "A"),
                         "ВНаличииBalance": float(half),
-                        "ВРезервеСоСкладаBalance": float(reserved),
+                        "КОтгрузкеBalance": float(reserved),
                     }
                 )
                 stock.append(
@@ -568,7 +505,7 @@ class Publisher(DocumentWriter):
                         **base,
                         "Характеристика_Key": guid("characteristic", level.product_code, "B"),
                         "ВНаличииBalance": float(on_hand - half),
-                        "ВРезервеСоСкладаBalance": 0.0,
+                        "КОтгрузкеBalance": 0.0,
                     }
                 )
             else:
@@ -577,13 +514,13 @@ class Publisher(DocumentWriter):
                         **base,
                         "Характеристика_Key": EMPTY_REF,
                         "ВНаличииBalance": float(on_hand),
-                        "ВРезервеСоСкладаBalance": float(reserved),
+                        "КОтгрузкеBalance": float(reserved),
                     }
                 )
         self.base.replace_rows("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
         receivables = [
             {
-                "Контрагент_Key": self.account_ref(r.account_code),
+                "АналитикаУчетаПоПартнерам_Key": guid("settlement-key", r.account_code),
                 "Валюта_Key": self.currency_ref(self.local),
                 "СуммаBalance": as_number(r.open_balance),
             }
@@ -599,10 +536,7 @@ class Publisher(DocumentWriter):
             ("62.02", "Расчеты по авансам полученным"),
             ("60.01", "Расчеты с поставщиками"),
         ):
-            self.base.add(
-                "ChartOfAccounts_Хозрасчетный",
-                {"Ref_Key": guid("ledger-account", code), "DeletionMark": False, "Code": code, "Description": name},
-            )
+            self._catalog("ChartOfAccounts_Хозрасчетный", guid("ledger-account", code), name, Code=code)
         rows: list[Row] = []
         for level in self.scenario.stock_levels:
             if level.on_hand:
@@ -613,23 +547,12 @@ class Publisher(DocumentWriter):
                         "ExtDimension1_Type": CATALOG_TYPE.format("Номенклатура"),
                         "ExtDimension2": self.warehouse_ref(level.warehouse_code),
                         "ExtDimension2_Type": CATALOG_TYPE.format("Склады"),
-                        "Валюта_Key": EMPTY_REF,
                         "КоличествоBalance": float(level.on_hand),
                         "СуммаBalance": float(level.on_hand * 10),
                     },
                 )
-        for r in self.scenario.risk_limits:
-            if r.open_balance:
-                rows.append(
-                    {
-                        "Account_Key": guid("ledger-account", "62.01"),
-                        "ExtDimension1": self.account_ref(r.account_code),
-                        "ExtDimension1_Type": CATALOG_TYPE.format("Контрагенты"),
-                        "ExtDimension2": self.contract_ref(r.account_code),
-                        "ExtDimension2_Type": CATALOG_TYPE.format("ДоговорыКонтрагентов"),
-                        "Валюта_Key": EMPTY_REF,
-                        "КоличествоBalance": 0.0,
-                        "СуммаBalance": as_number(r.open_balance),
-                    },
-                )
         self.base.replace_rows("AccountingRegister_Хозрасчетный/Balance", rows)
+
+
+def _renumber(collection: Any, suffix: str) -> Any:
+    return msgspec.structs.replace(collection, number=collection.number + suffix, settles=[])

@@ -1,0 +1,106 @@
+"""check()'s proof of the 1C schema: every set and field the enabled streams will use, against the infobase's
+own $metadata (or, where the service cannot give it, against per-set probes), every problem at once.
+
+$metadata is EDMX 1.0 / DataServiceVersion 3.0 in namespace StandardODATA: objects and tabular sections
+are entity sets; a register's virtual table (`AccumulationRegister_X/Balance`) is a complex type
+`AccumulationRegister_X_Balance`, and a tabular section also a complex type `<Set>_RowType`, which
+connectors.edmx does not collect, so they are read here from the same document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from lxml import etree
+
+from connectors.base import CheckResult
+from connectors.catalog import Catalogue, Kind, Need, Words, verify
+from connectors.edmx import EdmxError, Metadata, Property, parse
+from connectors.http import HttpSourceError
+
+from .odata import OData, UnpublishedSet
+
+__all__ = ["ODATA_WORDS", "catalogue", "check_schema"]
+
+ODATA_WORDS = Words(name="field", names="fields", container="entity set", containers="entity sets")
+_KIND_NAMES = {"text": "Edm.String", "number": "Edm.Double", "integer": "Edm.Int64", "guid": "Edm.Guid"}
+PUBLISH = "Настройка стандартного интерфейса OData / УстановитьСоставСтандартногоИнтерфейсаOData"
+
+
+def _complex_types(document: bytes) -> dict[str, dict[str, Kind]]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    root = etree.fromstring(document.removeprefix(b"\xef\xbb\xbf").lstrip(), parser)
+    out: dict[str, dict[str, Kind]] = {}
+    for element in root.iter("{*}ComplexType"):
+        names: dict[str, Kind] = {}
+        for child in element:
+            if etree.QName(child).localname == "Property":
+                names[child.get("Name") or ""] = Property(child.get("Name") or "", child.get("Type") or "").kind
+        out[element.get("Name") or ""] = names
+    return out
+
+
+def _from_metadata(
+    meta: Metadata, complex_types: Mapping[str, dict[str, Kind]], containers: Iterable[str]
+) -> Catalogue:
+    found = Catalogue(case_sensitive=True)
+    for container in containers:
+        head, _, table = container.partition("/")
+        if table:
+            names = complex_types.get(f"{head}_{table}")
+        else:
+            entity = meta.entity(container)
+            names = {p.name: p.kind for p in entity.properties.values()} if entity else None
+            if names is None:  # a tabular section published only as its owner's row type
+                names = complex_types.get(f"{container}_RowType")
+        if names is not None:
+            found.containers[container] = names
+    return found
+
+
+def _probed(odata: OData, needs: Mapping[str, list[Need]]) -> Catalogue:
+    """What $select probes show: 1C answers 400 for a property a set lacks, 404 for a set it does not publish.
+    Types cannot be seen this way: every present field reads as "any"."""
+    found = Catalogue(case_sensitive=True)
+    by_container: dict[str, set[str]] = {}
+    for stream_needs in needs.values():
+        for need in stream_needs:
+            by_container.setdefault(need.container, set()).add(need.name)
+    for container, names in by_container.items():
+        try:
+            present = {n for n in sorted(names) if odata.has(container, n)}
+        except UnpublishedSet:
+            continue
+        except HttpSourceError as exc:
+            found.unreadable[container] = str(exc)
+            continue
+        found.containers[container] = dict.fromkeys(present, "any")
+    return found
+
+
+def catalogue(odata: OData, needs: Mapping[str, list[Need]]) -> tuple[Catalogue, str]:
+    """The infobase's catalogue of the containers `needs` use, and how it was read (for the connect line)."""
+    containers = {need.container for stream_needs in needs.values() for need in stream_needs}
+    try:
+        document = odata.metadata()
+        meta = parse(document)
+        if not (meta.data_service_version or "").startswith(("3", "2")):
+            raise EdmxError(f"DataServiceVersion {meta.data_service_version!r} is not OData V3")
+        return _from_metadata(meta, _complex_types(document), containers), "$metadata"
+    except (HttpSourceError, EdmxError, etree.XMLSyntaxError) as exc:
+        return _probed(odata, needs), f"per-set probes ($metadata unusable: {str(exc)[:160]}; types not checked)"
+
+
+def check_schema(
+    odata: OData, needs: Mapping[str, list[Need]], roles: Mapping[str, str]
+) -> tuple[list[CheckResult], str]:
+    """verify()'s lines for every stream in `needs`; `roles` names the setting of each container."""
+    found, how = catalogue(odata, needs)
+
+    def hint(container: str) -> str:
+        role = roles.get(container)
+        rename = f"sets: {{{role}: <its name here>}}" if role else "collection_documents"
+        return f"not published: add it ({PUBLISH}), or name it with {rename}"
+
+    results = verify(needs, found, words=ODATA_WORDS, container_hint=hint, kind_names=_KIND_NAMES)
+    return results, how
