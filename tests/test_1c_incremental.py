@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -159,3 +160,19 @@ def test_a_version_covers_the_rows_read_beside_the_object(setup: Setup) -> None:
     result = setup.sync("accounts")["accounts"]
     assert result.pushed == 1
     assert setup.feed_of("accounts")[phone["Ref_Key"]]["data"]["phone"] == "+74951234567"
+
+
+def test_a_document_whose_own_figures_do_not_add_up_goes_out_flagged(setup: Setup) -> None:
+    """1C's СуммаДокумента is the document's total as 1C holds it: when it is not the lines' net + VAT (a
+    section not read, a hand edit), the invoice is sent as 1C holds it with the difference named."""
+    sales = setup.erp.infobase.sets["Document_РеализацияТоваровУслуг"]
+    row = next(r for r in sales.rows if r["Posted"] and not r["Number"].endswith(("-Ч", "-Р")))
+    held = Decimal(repr(row["СуммаДокумента"])).quantize(Decimal("0.01"))
+    setup.erp.infobase.update("Document_РеализацияТоваровУслуг", row["Ref_Key"], СуммаДокумента=float(held + 1))
+    result = setup.sync("invoices")["invoices"]
+    assert result.flagged == 1 and result.dead_lettered == 0
+    sent = setup.feed_of("invoices")[row["Ref_Key"]]["data"]
+    assert sent["totals"]["total"] == str(held + 1)  # not mended
+    [discrepancy] = sent["discrepancies"]
+    assert discrepancy["rule"] == "totals_total" and discrepancy["difference"] == "1.00"
+    assert discrepancy["expected"] == str(held)

@@ -17,7 +17,7 @@ from typing import Any
 from connectors.census import CodeColumn, CodeCount, Reading, excluded, mapped
 from mapping.errors import RecordError
 from mapping.money import currency as iso_of
-from mapping.money import fixed
+from mapping.money import fixed, percent
 
 from .declare import Read
 from .documents import Documents
@@ -34,10 +34,12 @@ YOURS = "your settings"
 ISO = "ISO 4217 numeric code"
 EMPTY = '1C sends an empty enumeration as "" (vendor/bp3_capture_*)'
 MONEY = "СуммаДокумента, document currency"
+CATALOG_RATE = "Ставка "  # УТ: a Catalog_СтавкиНДС row without ПеречислениеСтавкаНДС (another country's rate)
 
 
-def _explain(table: Callable[[Any], Reading | None]) -> Callable[[tuple[Any, ...]], Reading | None]:
-    return lambda value: table(value[-1] if len(value) == 1 else value)
+def _first(table: Callable[[Any], Reading | None]) -> Callable[[tuple[Any, ...]], Reading | None]:
+    """`explain` of a single-valued column."""
+    return lambda value: table(value[0])
 
 
 def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str]) -> dict[str, CodeColumn]:
@@ -47,7 +49,8 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
     def document_set(value: Any) -> Reading | None:
         if value in kinds:
             source = vendor if value in f.sets.values() else YOURS
-            return mapped(f"invoices, kind {kinds[value]}", source)
+            service = " (service when every line is a service)" if kinds[value] == "sale" else ""
+            return mapped(f"invoices, kind {kinds[value]}{service}", source)
         if value in methods:
             return mapped(
                 f"collections, method {methods[value]}", vendor if f.collections.get(value) == methods[value] else YOURS
@@ -71,6 +74,8 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
     def vat(value: Any) -> Reading | None:
         if value == "":
             return mapped("no rate on the line: vat_rate empty", EMPTY)
+        if value.startswith(CATALOG_RATE):
+            return mapped(f"vat_rate {value.removeprefix(CATALOG_RATE)}: a rate without enumeration", vendor)
         if value not in env.vat_rates:
             return None
         rate = env.vat_rates[value]
@@ -94,21 +99,27 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
 
     op = f.operation_field
     return {
-        "invoices set": CodeColumn("document set", "invoices", "sets", MONEY, _explain(document_set)),
+        "invoices set": CodeColumn("document set", "invoices", "sets", MONEY, _first(document_set)),
         "collections set": CodeColumn(
-            "document set", "collections", "collection_documents", MONEY, _explain(document_set)
+            "document set", "collections", "collection_documents", MONEY, _first(document_set)
         ),
         "invoices op": CodeColumn(f"set x {op}", "invoices", "operations.invoices", MONEY, operation("invoices")),
         "collections op": CodeColumn(
             f"set x {op}", "collections", "operations.collections", MONEY, operation("collections")
         ),
-        "vat": CodeColumn("lines' СтавкаНДС", "invoices", "vat_rates", "line Сумма, document currency", _explain(vat)),
-        "invoices currency": CodeColumn("Catalog_Валюты.Code", "invoices", "currency_codes", MONEY, _explain(currency)),
-        "collections currency": CodeColumn(
-            "Catalog_Валюты.Code", "collections", "currency_codes", MONEY, _explain(currency)
+        "vat": CodeColumn(
+            "lines' СтавкаНДС_Key: ПеречислениеСтавкаНДС" if f.trade else "lines' СтавкаНДС",
+            "invoices",
+            "vat_rates",
+            "line Сумма, document currency",
+            _first(vat),
         ),
-        "orders currency": CodeColumn("Catalog_Валюты.Code", "orders", "currency_codes", MONEY, _explain(currency)),
-        "status": CodeColumn("Статус", "orders", "order_statuses", MONEY, _explain(status)),
+        "invoices currency": CodeColumn("Catalog_Валюты.Code", "invoices", "currency_codes", MONEY, _first(currency)),
+        "collections currency": CodeColumn(
+            "Catalog_Валюты.Code", "collections", "currency_codes", MONEY, _first(currency)
+        ),
+        "orders currency": CodeColumn("Catalog_Валюты.Code", "orders", "currency_codes", MONEY, _first(currency)),
+        "status": CodeColumn("Статус", "orders", "order_statuses", MONEY, _first(status)),
     }
 
 
@@ -189,6 +200,11 @@ def _vat_lines(invoices: Invoices, header: Read, refs: set[str], counter: _Count
                 if line["Ref_Key"] not in refs:
                     continue
                 code = str(line.get(field) or "")
-                if env.flavour.trade:
-                    code = str(invoices.vat_rates.get(code, {}).get("ПеречислениеСтавкаНДС") or "")
+                if env.flavour.trade and code in invoices.vat_rates:
+                    rate = invoices.vat_rates[code]
+                    code = str(
+                        rate.get("ПеречислениеСтавкаНДС") or f"{CATALOG_RATE}{percent(rate.get('Ставка'), 'Ставка')}"
+                    )
+                elif env.flavour.trade:
+                    code = ""  # no rate on the line
                 counter.add("vat", (code,), fixed(line.get("Сумма"), 2, "Сумма"))

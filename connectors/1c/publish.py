@@ -49,7 +49,7 @@ __all__ = ["Configuration", "Publisher", "inn_of"]
 
 DRAFT_EVERY = 50  # one unposted draft sale per this many invoices
 RETAIL_EVERY = 70  # one sale with an operation kind the feed leaves out per this many invoices
-REFUND_EVERY = 40  # one supplier's refund per this many collections
+REFUND_EVERY = 25  # one supplier's refund (a cash receipt order) per this many collections
 
 
 def inn_of(account: Account) -> str:
@@ -85,7 +85,7 @@ class Publisher(DocumentWriter):
                     self.add_retail_sale(invoice.record)
         for number, collection in enumerate(self.scenario.collections()):
             self.add_collection(collection.record)
-            if number % REFUND_EVERY == REFUND_EVERY - 1 and collection.record.method == "cash":
+            if number % REFUND_EVERY == REFUND_EVERY - 1:
                 refund = "ВозвратОтПоставщика" if self.bp else "ВозвратДенежныхСредствОтПоставщика"
                 self.add_collection(_renumber(collection.record, "-В"), refund)
         self.balances()
@@ -555,4 +555,4 @@ class Publisher(DocumentWriter):
 
 
 def _renumber(collection: Any, suffix: str) -> Any:
-    return msgspec.structs.replace(collection, number=collection.number + suffix, settles=[])
+    return msgspec.structs.replace(collection, number=collection.number + suffix, settles=[], method="cash")
