@@ -49,7 +49,8 @@ class DocumentWriter(References):
 
     def __init__(self, infobase: Infobase, scenario: Scenario, configuration: Configuration) -> None:
         super().__init__(infobase, scenario, configuration)
-        self.sales: dict[str, str] = {}  # sale invoice number -> Ref_Key, for returns and payment breakdowns
+        self.sales: dict[str, str] = {}  # sale invoice number -> Ref_Key, for returns
+        self.invoices: dict[str, tuple[str, str]] = {}  # invoice number -> (Ref_Key, set), for payment breakdowns
         self.rates: dict[tuple[str, dt.date], Decimal] = {}
 
     def _header(self, doc: Invoice | Order, cancelled: bool, operation: str | None) -> Row:
@@ -116,6 +117,8 @@ class DocumentWriter(References):
             kind = DOCUMENT_TYPE.format("РеализацияТоваровУслуг") if original else UNDEFINED_TYPE
             header.update({link: original or "", f"{link}_Type": kind})
         self.base.add(set_name, header)
+        if not suffix:
+            self.invoices[invoice.number] = (ref, set_name)
         self._lines(set_name, ref, invoice.lines, vat_included(number), header)
 
     def add_draft(self, invoice: Invoice) -> None:

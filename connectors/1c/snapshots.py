@@ -208,6 +208,7 @@ class RiskLimits(_Snapshot):
         self.counterparties = lookups.catalog(reads[0])
         self.keys = lookups.catalog(reads[1])
         lookups.currency_codes()
+        lookups.load_rates()
         code = self.code("counterparties")
         self.entity_of: dict[str, str] = {}  # a partner's first legal entity: where a partner-wide figure goes
         for ref, row in sorted(self.counterparties.items(), key=lambda kv: str(kv[1].get(code))):
