@@ -56,7 +56,7 @@ def test_the_demo_census_knows_every_value_that_carries_money(erp: Any) -> None:
     left_out = [c for c in found.values() if c.reading is not None and not c.reading.sent]
     assert {c.column.stream for c in left_out} == {"invoices", "collections"} and all(c.money for c in left_out)
     op = "ХозяйственнаяОперация" if erp.configuration == "ut11" else "ВидОперации"
-    assert all(c.reading.source.endswith("metadata (vendor/)") for c in left_out if op in c.column.name)
+    assert all(c.reading.source.endswith(".json)") for c in left_out if op in c.column.name)
     vat = {key[2]: c for key, c in found.items() if key[1].startswith("lines' СтавкаНДС")}
     assert vat["НДС20"].reading.action == "vat_rate 20" and vat["НДС20"].rows > 0
 

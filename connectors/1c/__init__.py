@@ -124,5 +124,6 @@ class OneCAdapter(Adapter):
             except (ConnectorError, RecordError) as exc:  # HttpSourceError and UnpublishedSet are ConnectorErrors
                 results.append(CheckResult(f"stream {stream.name}", False, str(exc)))
                 continue
-            results.append(CheckResult(f"stream {stream.name}", True, "read" if count is None else f"{count} objects"))
+            detail = "look-ups read (a snapshot)" if count is None else f"{count} objects"
+            results.append(CheckResult(f"stream {stream.name}", True, detail))
         return results

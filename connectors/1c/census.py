@@ -64,7 +64,7 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
             default = OPERATIONS[layout][stream].get(code)
             if chosen is None:
                 return None
-            what, source = (default[1], default[2]) if default and default[0] == chosen else (code, YOURS)
+            what, source = (default[1], vendor) if default and default[0] == chosen else (code, YOURS)
             if chosen == "include":
                 return mapped(f"{what}: in the feed", source)
             return excluded(what, source)

@@ -20,7 +20,7 @@ from mapping.dates import business_date, timestamp
 from mapping.errors import RecordError
 from mapping.text import required
 
-from .declare import Read, flag, guid, number, text, unique, when, whole
+from .declare import Field, Read, flag, guid, number, text, unique, when, whole
 from .lookups import Lookups, currency_read, rate_read
 from .odata import Row, as_int, datetime_literal, is_ref
 from .streams import OneCStream, code_of
@@ -68,7 +68,7 @@ class Documents(OneCStream):
             out += [header, *(read for _, read in self.section_reads(header))]
         return [*out, *self.resolve_reads(), *self.lookup_reads()]
 
-    def header(self, role: str, container: str, *fields: tuple[Any, ...]) -> Read:
+    def header(self, role: str, container: str, *fields: tuple[Field, ...]) -> Read:
         """A document header: what every document read carries, and `fields`."""
         base = (
             *guid("Ref_Key"),
@@ -79,7 +79,7 @@ class Documents(OneCStream):
         )
         return Read(container, unique(f for group in (base, *fields) for f in group), role)
 
-    def section(self, header: Read, name: str, *fields: tuple[Any, ...]) -> Read:
+    def section(self, header: Read, name: str, *fields: tuple[Field, ...]) -> Read:
         base = (*guid("Ref_Key"), *whole("LineNumber"))
         return Read(f"{header.container}_{name}", tuple(f for group in (base, *fields) for f in group), header.role)
 

@@ -174,7 +174,8 @@ class OData:
         return bytes(self.plain.get("$metadata", retry=False).content)
 
     def has(self, set_name: str, field: str) -> bool:
-        """Whether the set has the field: 1C answers HTTP 400 for a $select of a property it does not have."""
+        """Whether the set has the field (or, comma-separated, all of them): 1C answers HTTP 400 for a $select
+        of a property it does not have."""
         key = (set_name, field)
         if key not in self._fields:
             try:

@@ -68,7 +68,10 @@ def _probed(odata: OData, needs: Mapping[str, list[Need]]) -> Catalogue:
             by_container.setdefault(need.container, set()).add(need.name)
     for container, names in by_container.items():
         try:
-            present = {n for n in sorted(names) if odata.has(container, n)}
+            if odata.has(container, ",".join(sorted(names))):  # one request when the set has them all
+                present = names
+            else:
+                present = {n for n in sorted(names) if odata.has(container, n)}
         except UnpublishedSet:
             continue
         except HttpSourceError as exc:
