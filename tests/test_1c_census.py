@@ -59,6 +59,11 @@ def test_the_demo_census_knows_every_value_that_carries_money(erp: Any) -> None:
     assert all(c.reading.source.endswith(".json)") for c in left_out if op in c.column.name)
     vat = {key[2]: c for key, c in found.items() if key[1].startswith("lines' СтавкаНДС")}
     assert vat["НДС20"].reading.action == "vat_rate 20" and vat["НДС20"].rows > 0
+    items = {key[2]: c for key, c in found.items() if key[0] == "products"}
+    if erp.configuration == "bp3":  # a kind of rate names no rate: the reading is this install's, UNCONFIRMED
+        assert items["Общая"].reading.source == "UNCONFIRMED" and items["Общая"].money is None
+    else:
+        assert items["НДС20"].reading.action == "vat_rate 20"
 
 
 def test_an_unknown_operation_is_counted_warns_and_arrives_once_mapped(erp: Any) -> None:

@@ -84,7 +84,7 @@ class OneCAdapter(Adapter):
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         env = self.env()
-        return census(env, Invoices(env), Collections(env), Orders(env), since)
+        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), since)
 
     def close(self) -> None:
         for client in self._clients:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from connectors.census import CodeColumn, CodeCount, Reading, excluded, mapped
+from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, excluded, mapped
 from mapping.errors import RecordError
 from mapping.money import currency as iso_of
 from mapping.money import fixed, percent
@@ -24,8 +24,9 @@ from .documents import Documents
 from .goods import KINDS as _KINDS
 from .goods import Invoices
 from .lookups import currency_read
+from .masters import Products
 from .odata import Row, datetime_literal
-from .readings import ENUM_VAT, OPERATIONS, ORDER_STATUSES, VAT_RATES
+from .readings import ENUM_VAT, OPERATIONS, ORDER_STATUSES, VAT_KINDS, VAT_RATES
 from .streams import OneCEnv
 
 __all__ = ["census"]
@@ -82,6 +83,16 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
         source = ENUM_VAT if value in VAT_RATES and VAT_RATES[value] == rate else YOURS
         return mapped("no VAT: vat_rate empty" if rate is None else f"vat_rate {rate}", source)
 
+    def kind(value: Any) -> Reading | None:
+        """БП items' kind of rate: the rate in force for it is this install's reading, confirmed nowhere."""
+        if value == "":
+            return mapped("no rate on the item: vat_rate empty", EMPTY)
+        if value not in env.vat_kinds:
+            return None
+        rate = env.vat_kinds[value]
+        source = UNCONFIRMED if value in VAT_KINDS and VAT_KINDS[value] == rate else YOURS
+        return mapped("no VAT: vat_rate empty" if rate is None else f"vat_rate {rate}", source)
+
     def currency(value: Any) -> Reading | None:
         if value in env.currency_codes:
             return mapped(f"currency {env.currency_codes[value]}", YOURS)
@@ -120,6 +131,13 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
         ),
         "orders currency": CodeColumn("Catalog_Валюты.Code", "orders", "currency_codes", MONEY, _first(currency)),
         "status": CodeColumn("Статус", "orders", "order_statuses", MONEY, _first(status)),
+        "item vat": CodeColumn(
+            "items' СтавкаНДС_Key: ПеречислениеСтавкаНДС" if f.trade else "items' ВидСтавкиНДС",
+            "products",
+            "vat_rates" if f.trade else "vat_kinds",
+            "",
+            _first(vat if f.trade else kind),
+        ),
     }
 
 
@@ -149,7 +167,12 @@ def _documents(stream: Documents, since: dt.date | None, extra: tuple[str, ...])
 
 
 def census(
-    env: OneCEnv, invoices: Invoices, collections: Documents, orders: Documents, since: dt.date | None
+    env: OneCEnv,
+    products: Products,
+    invoices: Invoices,
+    collections: Documents,
+    orders: Documents,
+    since: dt.date | None,
 ) -> list[CodeCount]:
     kinds = {env.query(h).set: _KINDS[role] for h, role in invoices.document_sets()}
     methods = {env.query(h).set: method for h, method in collections.document_sets()}
@@ -184,7 +207,33 @@ def census(
         counter.add("orders currency", (codes.get(row.get(currency), ""),), money)
         if status:
             counter.add("status", (str(row.get("Статус") or ""),), money)
-    return [CodeCount(columns[c], value, n, money) for (c, value), (n, money) in counter.found.items()]
+    _items(products, counter)
+    return [
+        CodeCount(columns[c], value, n, money if columns[c].money else None)
+        for (c, value), (n, money) in counter.found.items()
+    ]
+
+
+def _items(products: Products, counter: _Counter) -> None:
+    """The VAT code of every good (УТ: its Catalog_СтавкиНДС's enumeration; БП: its kind of rate)."""
+    env = products.env
+    products.prepare()
+    field = "СтавкаНДС_Key" if env.flavour.trade else "ВидСтавкиНДС"
+    q = env.query(products.main())
+    for page in env.odata.pages(q, where=products.where(), select=("Ref_Key", field)):
+        for row in page:
+            code = str(row.get(field) or "")
+            if env.flavour.trade:
+                code = _catalog_code(products.vat_rates, code)
+            counter.add("item vat", (code,), Decimal("0.00"))
+
+
+def _catalog_code(rates: Mapping[str, Row], ref: str) -> str:
+    """УТ: a Catalog_СтавкиНДС reference as its enumeration value, or its Ставка when it has none."""
+    rate = rates.get(ref)
+    if rate is None:
+        return ""  # no rate
+    return str(rate.get("ПеречислениеСтавкаНДС") or f"{CATALOG_RATE}{percent(rate.get('Ставка'), 'Ставка')}")
 
 
 def _vat_lines(invoices: Invoices, header: Read, refs: set[str], counter: _Counter) -> None:
