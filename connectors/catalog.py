@@ -102,7 +102,7 @@ def verify(
     *,
     words: Words = SQL_WORDS,
     disable: Callable[[str], str] = lambda stream: f"streams: {{{stream}: {{enabled: false}}}}",
-    container_hint: Callable[[str], str] | None = None,
+    container_hint: Callable[[str], str | None] | None = None,
     kind_names: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """One result per stream (ok, or failed with every problem at once) and one warning per container whose
@@ -121,7 +121,8 @@ def verify(
                 problems.append(f"cannot read the catalogue of {container}: {catalogue.unreadable[container]}")
                 continue
             if catalogue.columns(container) is None:
-                hint = f" ({container_hint(container)})" if container_hint else ""
+                said = container_hint(container) if container_hint else None
+                hint = f" ({said})" if said else ""
                 problems.append(f"{words.container} {container} not found{hint}")
                 continue
             missing: list[Need] = []

@@ -457,6 +457,10 @@ class SqlAdapter(Adapter):
         """The adapter's own checks once connected: its tables, firm, settings that read the database."""
         return []
 
+    def missing_table_hint(self, table: str) -> str | None:
+        """What to do about a table the database lacks, for check (a view the integrator creates...)."""
+        return None
+
     def check(self) -> list[CheckResult]:
         where = safe_url(self.settings.url)
         enabled = [s for s in self.streams() if s.name not in self.context.disabled]
@@ -466,7 +470,7 @@ class SqlAdapter(Adapter):
                 results = [CheckResult("connect", True, f"connected to {where}"), *self.check_database(conn)]
                 if not all(r.ok for r in results):
                     return results
-                schema, failed = verify_streams(conn, enabled)
+                schema, failed = verify_streams(conn, enabled, container_hint=self.missing_table_hint)
         except ConnectorError as exc:
             return [CheckResult("connect", False, str(exc))]
         except (SQLAlchemyError, OSError) as exc:

@@ -270,14 +270,21 @@ class Recorder:
         }
 
 
-def verify_streams(conn: Connection, streams: Iterable[Any], *, prefix: str = "") -> tuple[list[CheckResult], set[str]]:
+def verify_streams(
+    conn: Connection,
+    streams: Iterable[Any],
+    *,
+    prefix: str = "",
+    container_hint: Callable[[str], str | None] | None = None,
+) -> tuple[list[CheckResult], set[str]]:
     """check()'s schema lines for the streams that declare their statements, and the names of those that failed.
 
     One catalogue read covers every stream: each table is asked for once however many streams read it.
+    `container_hint` says what to do about a missing table (e.g. a view the integrator must create).
     """
     declared = {s.name: needs(s.statements()) for s in streams if callable(getattr(s, "statements", None))}
     found = catalogue(conn, {need.container for stream_needs in declared.values() for need in stream_needs})
-    results = verify(declared, found)
+    results = verify(declared, found, container_hint=container_hint)
     if prefix:
         results = [CheckResult(f"{prefix}{r.name}", r.ok, r.detail, r.warning) for r in results]
     failed = {name for name in declared if any(not r.ok and r.name.endswith(f"stream {name}: schema") for r in results)}

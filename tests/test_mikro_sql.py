@@ -184,7 +184,7 @@ def test_check_wrong_database_and_missing_view(tmp_path: Path, url: str) -> None
     with adapter(url, SCENARIO, risk_limit_view="NO_SUCH_VIEW") as source:
         bad = [r for r in source.check() if not r.ok]
     assert len(bad) == 1 and bad[0].name == "stream risk_limits: schema"
-    assert bad[0].detail.startswith("table NO_SUCH_VIEW not found: Mikro keeps no credit limit column")
+    assert bad[0].detail.startswith("table NO_SUCH_VIEW not found (Mikro keeps no credit limit column")
     assert "risk_limits: {enabled: false}" in bad[0].detail
 
 

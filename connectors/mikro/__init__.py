@@ -105,7 +105,7 @@ class MikroAdapter(SqlAdapter):
     def check(self) -> list[CheckResult]:
         """The shared checks (connection, company, every enabled stream's columns, row counts), then the VAT
         rates, then what the data says about the readings a site may differ in (warnings)."""
-        results = [self._explained(r) for r in super().check()]
+        results = super().check()
         if not any(r.name == "company" and r.ok for r in results):
             return results
         results.append(self._vat_check())
@@ -122,13 +122,11 @@ class MikroAdapter(SqlAdapter):
             return CheckResult("vat rates", False, detail)
         return CheckResult("vat rates", True, ", ".join(f"{p}: {r}%" for p, r in sorted(rates.items())))
 
-    def _explained(self, result: CheckResult) -> CheckResult:
+    def missing_table_hint(self, table: str) -> str | None:
         view = self.settings.risk_limit_view
-        if result.ok or result.name != "stream risk_limits: schema" or f"table {view} not found" not in result.detail:
-            return result
-        missing = f"table {view} not found"
-        hint = (
-            f"{missing}: Mikro keeps no credit limit column, so create the view {view} as connectors/mikro/README.md "
-            "shows, or name yours with risk_limit_view"
+        if table != view:
+            return None
+        return (
+            f"Mikro keeps no credit limit column, so create the view {view} as connectors/mikro/README.md shows, "
+            "or name yours with risk_limit_view"
         )
-        return CheckResult(result.name, False, result.detail.replace(missing, hint, 1))
