@@ -481,16 +481,17 @@ class HttpClient:
         return urlunsplit((p.scheme, p.netloc, p.path.rstrip("/"), "", ""))
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        """The full URL of `path` (relative to the root, or absolute) with the default and given parameters."""
+        """The full URL of `path` (relative to the root, or absolute) with the default and given parameters;
+        a given parameter set to None leaves a default out (1C's $metadata is XML only: no $format=json)."""
         if path.startswith(("http://", "https://")):
             parts = urlsplit(path)
             present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
-            extra = {k: v for k, v in self.params.items() if k not in present} | dict(params or {})
+            extra = _present({k: v for k, v in self.params.items() if k not in present} | dict(params or {}))
             query = "&".join(q for q in (parts.query, _encode(extra)) if q)
             return urlunsplit(parts._replace(query=query))
         base = self._parts
         full = base.path.rstrip("/") + "/" + path.lstrip("/")
-        query = "&".join(q for q in (base.query, _encode({**self.params, **(params or {})})) if q)
+        query = "&".join(q for q in (base.query, _encode(_present({**self.params, **(params or {})}))) if q)
         # Non-ASCII (Cyrillic set names) is percent-encoded by requests when it prepares the request.
         return urlunsplit((base.scheme, base.netloc, full, query, ""))
 
@@ -639,6 +640,10 @@ class HttpClient:
             error=describe_error(exc) if exc is not None else None,
             wait_seconds=round(state.upcoming_sleep, 3),
         )
+
+
+def _present(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _encode(params: Mapping[str, Any]) -> str:

@@ -117,6 +117,13 @@ def test_cyrillic_set_names_are_percent_encoded_utf8(server: Scripted) -> None:
     assert "Catalog_Контрагенты?$format=json" in got["d"]["path"] and "'Ромашка'" in got["d"]["path"]
 
 
+def test_a_parameter_given_as_none_leaves_a_default_out() -> None:
+    c = HttpClient(settings("https://1c.example.ru/trade/odata/standard.odata"), params={"$format": "json"})
+    assert c.url("$metadata", {"$format": None}) == "https://1c.example.ru/trade/odata/standard.odata/$metadata"
+    assert c.url("Catalog_X", {"$top": 1}).endswith("Catalog_X?$format=json&$top=1")
+    assert c.url("https://1c.example.ru/x?$skip=5", {"$format": None}) == "https://1c.example.ru/x?$skip=5"
+
+
 def test_next_links_are_used_as_given_with_default_params_added_once(server: Scripted) -> None:
     c = client(server.url)
     c.get_json(f"{server.url}/API_SALES_ORDER_SRV/A_SalesOrder?sap-client=100&$skiptoken=20")

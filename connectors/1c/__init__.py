@@ -37,18 +37,18 @@ class OneCAdapter(Adapter):
         super().__init__(context, settings)
         self.settings: OneCSettings = settings
         self.flavour: Flavour = FLAVOURS[settings.configuration]
-        self._clients: list[HttpClient] = []
+        self._client: HttpClient | None = None
         self._env: OneCEnv | None = None
 
     def env(self) -> OneCEnv:
         if self._env is None:
             s, f = self.settings, self.flavour
-            self._clients = [HttpClient(s, params={"$format": "json"}), HttpClient(s)]
+            self._client = HttpClient(s, params={"$format": "json"})
             operations = operation_defaults(f.layout)
             for stream, values in s.operations.items():
                 operations[stream] = {**operations.get(stream, {}), **values}
             self._env = OneCEnv(
-                odata=OData(self._clients[0], self.context.chunk_size, s.refs_per_request, self._clients[1]),
+                odata=OData(self._client, self.context.chunk_size, s.refs_per_request),
                 flavour=f,
                 sets={**f.sets, **s.sets},
                 renames=dict(s.fields),
@@ -87,9 +87,9 @@ class OneCAdapter(Adapter):
         return census(env, Products(env), Invoices(env), Collections(env), Orders(env), since)
 
     def close(self) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients = []
+        if self._client is not None:
+            self._client.close()
+        self._client = None
         self._env = None
 
     def check(self) -> list[CheckResult]:

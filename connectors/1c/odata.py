@@ -79,11 +79,8 @@ def _either(field: str, refs: Sequence[str]) -> str:
 class OData:
     """One infobase's standard OData interface, over the shared HTTP client (auth, retries, TLS)."""
 
-    def __init__(
-        self, client: HttpClient, page_size: int, refs_per_request: int, plain: HttpClient | None = None
-    ) -> None:
+    def __init__(self, client: HttpClient, page_size: int, refs_per_request: int) -> None:
         self.client = client
-        self.plain = plain or client  # without the $format=json parameter: for $metadata
         self.page_size = page_size
         self.refs_per_request = refs_per_request
         self.overlap = max(1, min(50, page_size // 10))
@@ -171,7 +168,7 @@ class OData:
 
     def metadata(self) -> bytes:
         """The service's $metadata document (EDMX, XML only: 1C does not serve it as JSON)."""
-        return bytes(self.plain.get("$metadata", retry=False).content)
+        return bytes(self.client.get("$metadata", {"$format": None}, retry=False).content)
 
     def has(self, set_name: str, field: str) -> bool:
         """Whether the set has the field (or, comma-separated, all of them): 1C answers HTTP 400 for a $select
