@@ -81,6 +81,8 @@ class Metadata:
     data_service_version: str | None  # "2.0" (SAP Gateway), "3.0" (1C)
     sets: dict[str, str] = field(default_factory=dict)  # entity set -> qualified entity type
     types: dict[str, EntityType] = field(default_factory=dict)
+    # Complex types by their bare name (1C publishes a register's virtual table `X/Balance` as `X_Balance`).
+    complex_types: dict[str, dict[str, Property]] = field(default_factory=dict)
 
     def entity(self, path: str) -> EntityType | None:
         """The entity type at `path`: an entity set, then navigation properties ("A_SalesOrder/to_Item")."""
@@ -151,6 +153,10 @@ def parse(document: bytes) -> Metadata:
             if kind == "EntityType":
                 entity = _entity(element, ns, pending)
                 meta.types[entity.name] = entity
+            elif kind == "ComplexType":
+                meta.complex_types[element.get("Name") or ""] = {
+                    p.name: p for p in map(_property, element) if p is not None
+                }
             elif kind == "Association":
                 ends = {}
                 for end in element:
@@ -180,6 +186,19 @@ def _qualify(name: str, namespace: str, alias: str | None) -> str:
     return name
 
 
+def _property(child: etree._Element) -> Property | None:
+    if _local(child.tag) != "Property":
+        return None
+    return Property(
+        child.get("Name") or "",
+        child.get("Type") or "",
+        child.get("Nullable", "true").lower() != "false",
+        _int(child.get("MaxLength")),
+        _int(child.get("Precision")),
+        _int(child.get("Scale")),
+    )
+
+
 def _entity(element: etree._Element, ns: str, pending: list[tuple[EntityType, str, str, str]]) -> EntityType:
     keys: list[str] = []
     properties: dict[str, Property] = {}
@@ -189,15 +208,9 @@ def _entity(element: etree._Element, ns: str, pending: list[tuple[EntityType, st
         if kind == "Key":
             keys.extend(ref.get("Name") or "" for ref in child if _local(ref.tag) == "PropertyRef")
         elif kind == "Property":
-            name = child.get("Name") or ""
-            properties[name] = Property(
-                name,
-                child.get("Type") or "",
-                child.get("Nullable", "true").lower() != "false",
-                _int(child.get("MaxLength")),
-                _int(child.get("Precision")),
-                _int(child.get("Scale")),
-            )
+            prop = _property(child)
+            if prop is not None:
+                properties[prop.name] = prop
         elif kind == "NavigationProperty":
             pending.append(
                 (entity, child.get("Name") or "", child.get("Relationship") or "", child.get("ToRole") or "")

@@ -220,13 +220,12 @@ def test_bp3_ledger_accounts_must_exist() -> None:
 
 def test_the_captured_bp_metadata_reads_as_1c_declares_it() -> None:
     """A real БП 3.0 $metadata excerpt (vendor/): entity sets, keys and the register virtual tables as
-    <Register>_Balance complex types, which the schema check reads beside connectors.edmx."""
+    <Register>_Balance complex types, which connectors.edmx collects and the schema check resolves."""
     document = (vendor_data.VENDOR / "bp3_capture_metadata_excerpt.xml").read_bytes()
     meta = schema.parse(document)
     assert meta.version == "1.0" and meta.data_service_version == "3.0"
     found = schema._from_metadata(
         meta,
-        schema._complex_types(document),
         ["AccountingRegister_Хозрасчетный_RecordType", "AccumulationRegister_ЗакупленныеТоварыКомитентов/Balance"],
     )
     record = found.containers["AccountingRegister_Хозрасчетный_RecordType"]

@@ -3,18 +3,15 @@ own $metadata (or, where the service cannot give it, against per-set probes), ev
 
 $metadata is EDMX 1.0 / DataServiceVersion 3.0 in namespace StandardODATA: objects and tabular sections
 are entity sets; a register's virtual table (`AccumulationRegister_X/Balance`) is a complex type
-`AccumulationRegister_X_Balance`, and a tabular section also a complex type `<Set>_RowType`, which
-connectors.edmx does not collect, so they are read here from the same document.
+`AccumulationRegister_X_Balance`, and a tabular section also a complex type `<Set>_RowType`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from lxml import etree
-
 from connectors.base import CheckResult
-from connectors.catalog import Catalogue, Kind, Need, Words, verify
+from connectors.catalog import Catalogue, Need, Words, verify
 from connectors.edmx import EdmxError, Metadata, Property, parse
 from connectors.http import HttpSourceError
 
@@ -27,34 +24,20 @@ _KIND_NAMES = {"text": "Edm.String", "number": "Edm.Double", "integer": "Edm.Int
 PUBLISH = "Настройка стандартного интерфейса OData / УстановитьСоставСтандартногоИнтерфейсаOData"
 
 
-def _complex_types(document: bytes) -> dict[str, dict[str, Kind]]:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
-    root = etree.fromstring(document.removeprefix(b"\xef\xbb\xbf").lstrip(), parser)
-    out: dict[str, dict[str, Kind]] = {}
-    for element in root.iter("{*}ComplexType"):
-        names: dict[str, Kind] = {}
-        for child in element:
-            if etree.QName(child).localname == "Property":
-                names[child.get("Name") or ""] = Property(child.get("Name") or "", child.get("Type") or "").kind
-        out[element.get("Name") or ""] = names
-    return out
-
-
-def _from_metadata(
-    meta: Metadata, complex_types: Mapping[str, dict[str, Kind]], containers: Iterable[str]
-) -> Catalogue:
+def _from_metadata(meta: Metadata, containers: Iterable[str]) -> Catalogue:
     found = Catalogue(case_sensitive=True)
     for container in containers:
         head, _, table = container.partition("/")
-        if table:
-            names = complex_types.get(f"{head}_{table}")
+        properties: Mapping[str, Property] | None
+        if table:  # a register's virtual table: the complex type X_Balance
+            properties = meta.complex_types.get(f"{head}_{table}")
         else:
             entity = meta.entity(container)
-            names = {p.name: p.kind for p in entity.properties.values()} if entity else None
-            if names is None:  # a tabular section published only as its owner's row type
-                names = complex_types.get(f"{container}_RowType")
-        if names is not None:
-            found.containers[container] = names
+            properties = entity.properties if entity else None
+            if properties is None:  # a tabular section published only as its owner's row type
+                properties = meta.complex_types.get(f"{container}_RowType")
+        if properties is not None:
+            found.containers[container] = {name: p.kind for name, p in properties.items()}
     return found
 
 
@@ -89,8 +72,8 @@ def catalogue(odata: OData, needs: Mapping[str, list[Need]]) -> tuple[Catalogue,
         meta = parse(document)
         if not (meta.data_service_version or "").startswith(("3", "2")):
             raise EdmxError(f"DataServiceVersion {meta.data_service_version!r} is not OData V3")
-        return _from_metadata(meta, _complex_types(document), containers), "$metadata"
-    except (HttpSourceError, EdmxError, etree.XMLSyntaxError) as exc:
+        return _from_metadata(meta, containers), "$metadata"
+    except (HttpSourceError, EdmxError) as exc:
         return _probed(odata, needs), f"per-set probes ($metadata unusable: {str(exc)[:160]}; types not checked)"
 
 
