@@ -56,6 +56,9 @@ class SourceContext:
     chunk_size: int = 1000
     # Streams the configuration disables: check() proves only what the enabled streams will read.
     disabled: frozenset[str] = frozenset()
+    # Whether a reconcile schedule is configured: where the ERP deletes rows (cancellations), only a
+    # reconcile sends the deletes, and check says so when there is none.
+    reconciles: bool = False
 
 
 @dataclass(frozen=True)

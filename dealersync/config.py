@@ -254,7 +254,11 @@ class SourceConfig(_Model):
     def context(self) -> SourceContext:
         disabled = frozenset(name for name, override in self.streams.items() if not override.enabled)
         return SourceContext(
-            name=self.name, timezone=ZoneInfo(self.timezone), chunk_size=self.chunk_size, disabled=disabled
+            name=self.name,
+            timezone=ZoneInfo(self.timezone),
+            chunk_size=self.chunk_size,
+            disabled=disabled,
+            reconciles=self.reconcile is not None,
         )
 
     def enabled(self, stream: str) -> bool:
