@@ -181,4 +181,4 @@ def test_discover_codes_prints_the_census(tmp_path: Path) -> None:
         s.record.amount_local for s in SCENARIO.collections() if s.record.method == "cheque" and not s.record.cancelled
     )
     assert "TBLCAHAR.HAREKET_TURU" in line and f"{cheques:,.2f}" in line and "unknown: not in the feed" in line
-    assert "2 code value(s) unknown to dealersync carry money" in result.stdout
+    assert "2 code value(s) unknown to dealersync: their rows are not in the feed" in result.stdout
