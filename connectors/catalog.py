@@ -41,6 +41,9 @@ class Need:
     # Names other releases of the ERP give the same field (Logo's older CLRNUMS.RISKLIMIT for ACCRISKLIMIT):
     # the adapter reads the first one the system has.
     alternates: tuple[str, ...] = ()
+    # The settings say this system has no such field (SQL `columns: {T.C: null}`): an optional one is read as
+    # empty, a required one cannot be, and check says which.
+    absent: bool = False
 
 
 @dataclass
@@ -131,6 +134,17 @@ def verify(
                 if not need.name:
                     continue
                 checked += 1
+                if need.absent:
+                    if need.optional is None:
+                        problems.append(
+                            f"{container}.{need.name} is set to null in the settings, but the stream cannot do "
+                            f"without it (it picks or keys the rows, or carries money): name the {words.name} "
+                            f"this system uses with {need.remap}"
+                        )
+                    else:
+                        warnings.append(f"{container}.{need.name} is set to null in the settings: {need.optional} will "
+                                        "stay empty")  # fmt: skip
+                    continue
                 present = [n for n in (need.name, *need.alternates) if catalogue.kind_of(container, n) is not None]
                 if not present:
                     (missing if need.optional is None else absent_optional).append(need)

@@ -129,11 +129,12 @@ def sort(counts: Iterable[CodeCount]) -> list[CodeCount]:
 
 
 def census_warnings(counts: Iterable[CodeCount], since: dt.date | None = None) -> list[CheckResult]:
-    """check()'s lines: one warning per code column whose unknown values carry money (or, for columns
-    without money, have rows), naming the values, their rows and money, and the setting to map them."""
+    """check()'s lines: one warning per code column with values the adapter does not know, naming the values,
+    their rows and money, and the setting to map them. Any unknown row counts, not only those whose money
+    sums to something: a document type posted and reversed in the window nets to zero."""
     unknown: dict[CodeColumn, list[CodeCount]] = {}
     for count in counts:
-        if count.reading is None and (count.money if count.column.money else count.rows):
+        if count.reading is None and count.rows:
             unknown.setdefault(count.column, []).append(count)
     window = f" since {since.isoformat()}" if since else ""
     results = []

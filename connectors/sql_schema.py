@@ -26,13 +26,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ClauseElement
 
-from connectors.base import CheckResult
+from connectors.base import CheckResult, ConnectorError
 from connectors.catalog import Catalogue, Kind, Need, verify
 
 __all__ = [
     "Recorder",
     "alternates",
     "catalogue",
+    "filtering",
     "kind_of",
     "logical_name",
     "needs",
@@ -132,6 +133,26 @@ def tables_of(statement: ClauseElement) -> dict[sa.Table, dict[str, sa.Column[An
     return found
 
 
+def filtering(statement: ClauseElement) -> set[ColumnId]:
+    """The table columns `statement` uses to pick, inner-join, group or order rows (anywhere but a SELECT
+    list or an outer join's condition), in any of its subqueries. An optional column must never be among
+    them: read as NULL there, it would drop or reorder rows instead of leaving a feed field empty."""
+    clauses: list[Any] = []
+    for element in visitors.iterate(statement):
+        if isinstance(element, sa.Select):
+            clauses += [element.whereclause, *element._group_by_clauses, *element._order_by_clauses]
+            clauses += element._having_criteria
+        elif isinstance(element, sa.Join) and not element.isouter:
+            # An outer join on a NULL finds nothing to join: the joined fields stay empty, no row is lost.
+            clauses.append(element.onclause)
+    found: set[ColumnId] = set()
+    for clause in clauses:
+        if clause is not None:
+            for table, columns in tables_of(clause).items():
+                found.update((full_name(table), c.name) for c in columns.values())
+    return found
+
+
 def needs(statements: Iterable[ClauseElement]) -> list[Need]:
     """What the statements read, as check() verifies it."""
     out: list[Need] = []
@@ -141,8 +162,6 @@ def needs(statements: Iterable[ClauseElement]) -> list[Need]:
             out.append(Need(container, ""))
             logical = logical_name(table)
             for column in columns.values():
-                if column.info.get("absent"):
-                    continue  # the settings say this database has no such column: read as NULL
                 out.append(
                     Need(
                         container,
@@ -151,6 +170,7 @@ def needs(statements: Iterable[ClauseElement]) -> list[Need]:
                         column.info.get("optional"),
                         remap=f"columns: {{{logical}.{column.key}: <its name here>}}",
                         alternates=tuple(column.info.get("alternates") or ()),
+                        absent=bool(column.info.get("absent")),
                     )
                 )
     return out
@@ -173,15 +193,24 @@ def catalogue(conn: Connection, containers: Iterable[str]) -> Catalogue:
     return result
 
 
-def _resolve(conn: Connection, tables: Iterable[sa.Table]) -> dict[ColumnId, str | None]:
-    """The columns this database needs read otherwise: -> an alternate name it has, or None (read as NULL:
-    set to null in the settings, or optional and missing here). Columns it has as declared are left out."""
-    resolved: dict[ColumnId, str | None] = {}
+def _resolve(conn: Connection, tables: Iterable[sa.Table]) -> dict[ColumnId, str | ConnectorError | None]:
+    """The columns this database needs read otherwise: -> an alternate name it has, None (read as NULL: set
+    to null in the settings, or optional and missing here), or the error a statement reading it raises (a
+    required column set to null: as NULL it would pick, key or price rows wrongly without a word).
+    Columns the database has as declared are left out."""
+    resolved: dict[ColumnId, str | ConnectorError | None] = {}
     probe: dict[str, list[sa.Column[Any]]] = {}
     for table in tables:
         for column in table.columns:
             if column.info.get("absent"):
-                resolved[(full_name(table), column.name)] = None
+                resolved[(full_name(table), column.name)] = (
+                    None
+                    if column.info.get("optional")
+                    else ConnectorError(
+                        f"setting columns: {logical_name(table)}.{column.key} is null, but the streams cannot do "
+                        "without that column: name the column this database uses instead (see dealersync check)"
+                    )
+                )
             elif column.info.get("optional") or column.info.get("alternates"):
                 probe.setdefault(full_name(table), []).append(column)
     if probe:
@@ -207,7 +236,7 @@ def read_around(engine: Engine, tables: Callable[[], Iterable[sa.Table]]) -> Non
     """
     state: dict[str, Any] = {"resolved": None, "asking": False}
 
-    def resolved(conn: Connection) -> dict[ColumnId, str | None]:
+    def resolved(conn: Connection) -> dict[ColumnId, str | ConnectorError | None]:
         if state["resolved"] is None:
             if state["asking"]:
                 return {}  # the catalogue's own queries
@@ -230,6 +259,8 @@ def read_around(engine: Engine, tables: Callable[[], Iterable[sa.Table]]) -> Non
                     key = (full_name(element.table), element.name)
                     if key in other:
                         name = other[key]
+                        if isinstance(name, ConnectorError):
+                            raise name
                         if name is None:
                             return sa.cast(sa.null(), element.type).label(element.key)
                         return sa.column(name, element.type, _selectable=element.table).label(element.key)

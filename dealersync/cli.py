@@ -321,7 +321,7 @@ def _census(sources: Sequence[Any], since: dt.date | None) -> None:
             for c in sort(counts):
                 reading = c.reading
                 if reading is None:
-                    unknown += bool(c.money) if c.column.money else 1
+                    unknown += 1
                     what, source = "[red]unknown: not in the feed[/]", ""
                 else:
                     what = reading.action if reading.sent else f"[yellow]{reading.action}[/]"
@@ -339,8 +339,8 @@ def _census(sources: Sequence[Any], since: dt.date | None) -> None:
     out.print(table)
     if unknown:
         out.print(
-            f"[red]{unknown} code value(s) unknown to dealersync carry money or rows the feed leaves out:[/] map or "
-            "exclude each with the setting named in `dealersync check`"
+            f"[red]{unknown} code value(s) unknown to dealersync: their rows are not in the feed.[/] Map or exclude "
+            "each with the setting named in `dealersync check`"
         )
     else:
         out.print("[green]every code value in the data is known to dealersync[/]")

@@ -34,24 +34,21 @@ def _checks(doc: Document) -> Iterator[Discrepancy | None]:
     local = doc.totals_local
     if local is not None:
         yield from _totals(local, "local_net", "local_total")
-    lines = doc.lines  # type: ignore[attr-defined]
-    if not lines:
-        return
-    gross = discount = net = vat = _ZERO
-    net_local: Decimal | None = _ZERO
-    for line in lines:
+    # No lines at all is no exemption: a header with money and no lines is what lost lines look like.
+    gross = discount = net = vat = net_local = _ZERO
+    for line in doc.lines:  # type: ignore[attr-defined]
         gross += line.gross
         discount += line.discount
         net += line.net
         vat += line.vat
-        if net_local is not None:
-            net_local = None if line.net_local is None else net_local + line.net_local
+        if line.net_local is not None:  # a line without its local net counts as none: the sum falls short
+            net_local += line.net_local
     t = doc.totals
     yield _rule("lines_gross", gross, t.gross)
     yield _rule("lines_discount", discount, t.discount)
     yield _rule("lines_net", net, t.net)
     yield _rule("lines_vat", vat, t.vat)
-    if local is not None and net_local is not None:
+    if local is not None:
         yield _rule("lines_net_local", net_local, local.net)
 
 

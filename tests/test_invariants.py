@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
+from fractions import Fraction
 
 import msgspec
 import pytest
@@ -94,3 +96,43 @@ def test_apportion_sums_exactly_and_stays_within_a_unit_of_each_share(target: st
 def test_apportion_edge_cases() -> None:
     assert apportion(D("1.00"), []) == []
     assert apportion(D("5.00"), [D("1"), D("-1")]) == [D("5.00"), D("0.00")]  # weights cancel: first carries it
+
+
+def test_a_header_with_money_and_no_lines_is_flagged() -> None:
+    found = {d.rule: d.difference for d in discrepancies(_invoice([], _totals("10.00", "0.00", "2.00"), None, None))}
+    assert found == {"lines_gross": D("10.00"), "lines_net": D("10.00"), "lines_vat": D("2.00")}
+    empty = _invoice([], _totals("0.00", "0.00", "0.00"), None, None)
+    assert discrepancies(empty) == []
+
+
+def test_a_line_without_its_local_net_under_known_local_totals_is_flagged() -> None:
+    lines = [_line(1, "10.00", "0.00", "2.00", "300.00"), _line(2, "10.00", "0.00", "2.00", None)]
+    doc = _invoice(
+        lines, _totals("20.00", "0.00", "4.00"), to_local_totals(_totals("20.00", "0.00", "4.00"), D(30), "TRY")
+    )
+    assert [(d.rule, d.difference) for d in discrepancies(doc)] == [("lines_net_local", D("300.00"))]
+
+
+def _largest_remainder_cents(target: int, weights: list[int]) -> list[int]:
+    """An independent oracle in whole cents: floor toward zero, then one cent each to the largest remainders
+    (ties: the earlier line), the way mapping.money.apportion is specified."""
+    whole = sum(weights)
+    exact = [Fraction(target * w, whole) for w in weights]
+    shares = [int(e) for e in exact]  # int() truncates toward zero
+    left = target - sum(shares)
+    step = 1 if left > 0 else -1
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]) * step, i))
+    for i in order[: abs(left)]:
+        shares[i] += step
+    return shares
+
+
+def test_apportion_agrees_with_an_independent_largest_remainder_in_cents() -> None:
+    rng = random.Random(20261203)
+    for _ in range(2000):
+        weights = [rng.choice([rng.randint(1, 10**6), rng.randint(-(10**4), 10**6)]) for _ in range(rng.randint(1, 9))]
+        if sum(weights) <= 0:
+            continue
+        target = sum(weights) * rng.randint(2_000_000, 60_000_000) // 1_000_000 + rng.randint(-3, 3)
+        got = apportion(D(target).scaleb(-2), [D(w).scaleb(-2) for w in weights])
+        assert [int(g.scaleb(2)) for g in got] == _largest_remainder_cents(target, weights), (target, weights)

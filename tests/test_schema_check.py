@@ -162,6 +162,6 @@ def test_census_counts_values_with_money_and_warns_about_unknown_ones_that_carry
     }
     (warning,) = census_warnings(counts, dt.date(2026, 1, 1))
     assert warning.warning and "DOC.KIND" in warning.detail and "9 (1 rows, 3.00)" in warning.detail
-    assert "8 (" not in warning.detail and "kinds" in warning.detail  # no money, nothing lost
+    assert "8 (1 rows, 0.00)" in warning.detail and "kinds" in warning.detail  # nets to nothing: still unknown
     silent = CodeColumn("DOC.FLAG", "accounts", "flags", "", values({}))
     assert census_warnings([CodeCount(silent, (3,), 4, None)])[0].detail.startswith("DOC.FLAG")
