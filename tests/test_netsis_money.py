@@ -1,6 +1,6 @@
 """Money as Netsis holds it. Sites fill a line's price in STHAR_NF (net), STHAR_BF (gross) or both: each maps
-right. Local amounts are the ERP's own: the header's TL totals and the lines' STHAR_NF x quantity, spread with
-mapping.money.apportion only where a foreign line has no local figure. ERP figures that do not add up go out
+right. Local amounts are the ERP's own: the header's TL totals and the lines' STHAR_NF x quantity; the header's local
+net is spread with mapping.money.apportion only over a foreign document none of whose lines has a local figure. ERP figures that do not add up go out
 flagged with the difference, as the ERP holds them."""
 
 from __future__ import annotations
@@ -208,3 +208,65 @@ def test_erp_figures_that_do_not_add_up_are_flagged_not_mended(tmp_path: Path) -
     total_rules = [(d["rule"], d["difference"]) for d in sent[total_off.number]["discrepancies"]]
     assert total_rules == [("totals_total", "0.05"), ("local_total", "0.05")]
     assert sent[total_off.number]["totals_local"]["total"] == str(total_off.totals_local.total + Decimal("0.05"))  # type: ignore[union-attr]
+
+
+def _foreign_lines(url: str, fact: Any) -> list[Any]:
+    ln = TABLES.STHAR.c
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(ln.INCKEYNO).where(fact.number == ln.FISNO).order_by(ln.INCKEYNO)).all()
+    engine.dispose()
+    return [r.INCKEYNO for r in rows]
+
+
+def _bump_local_net(fact: Any, amount: float) -> Any:
+    """The header's local net (and grand total) `amount` higher than its lines: something the lines do not hold. A
+    few kuruş vanish in the document currency at these rates, so only the local figures change."""
+    h = TABLES.FATUIRS.c
+    return (
+        TABLES.FATUIRS.update()
+        .where(fact.number == h.FATIRS_NO)
+        .values(BRUTTUTAR=h.BRUTTUTAR + amount, GENELTOPLAM=h.GENELTOPLAM + amount)
+    )
+
+
+def test_a_foreign_document_without_local_line_figures_spreads_its_header(tmp_path: Path) -> None:
+    """No line holds STHAR_NF: the header's local net (the ERP's figure) is spread over the lines by their nets."""
+    where = server("sqlite", tmp_path)
+    url = where.url("GIDA2026")
+    write(url, SCENARIO, where.url("NETSIS"), line_prices="gross")
+    fact = next(f for f in FACTS.values() if f.currency != "TRY" and len(f.lines) >= 2)
+    _edit(url, _bump_local_net(fact, 0.10))
+    with adapter(url, SCENARIO) as source:
+        got = next(i for i in records(source.stream("invoices")) if i.number == fact.number)
+    assert got.totals_local is not None and fact.totals_local is not None
+    assert got.totals_local.net == fact.totals_local.net + Decimal("0.10")
+    assert sum(line.net_local for line in got.lines) == got.totals_local.net  # type: ignore[misc]
+    assert discrepancies(got) == []
+
+
+def test_a_mixed_document_converts_its_lines_without_local_figures(tmp_path: Path) -> None:
+    """Some lines hold STHAR_NF, one does not: that line's local net is its own net at the rate, never what the
+    header's local net leaves (it absorbed the header's extra 0.10 before); the document goes out flagged."""
+    where = server("sqlite", tmp_path)
+    url = where.url("GIDA2026")
+    write(url, SCENARIO, where.url("NETSIS"), line_prices="both")
+    fact, index = next(
+        (f, i)
+        for f in FACTS.values()
+        if f.currency != "TRY" and f.rate is not None and len(f.lines) >= 2
+        for i, line in enumerate(f.lines)
+        if line.net_local == (line.net * f.rate).quantize(CENT, ROUND_HALF_UP)
+    )
+    ln = TABLES.STHAR.c
+    _edit(
+        url,
+        TABLES.STHAR.update().where(_foreign_lines(url, fact)[index] == ln.INCKEYNO).values(STHAR_NF=0.0),
+        _bump_local_net(fact, 0.10),
+    )
+    with adapter(url, SCENARIO) as source:
+        got = next(i for i in records(source.stream("invoices")) if i.number == fact.number)
+    assert fact.rate is not None
+    assert [line.net_local for line in got.lines] == [line.net_local for line in fact.lines]
+    assert got.lines[index].net_local == (got.lines[index].net * fact.rate).quantize(CENT, ROUND_HALF_UP)
+    assert [(d.rule, d.difference) for d in discrepancies(got)] == [("lines_net_local", Decimal("0.10"))]

@@ -13,8 +13,9 @@ first unit: gross STHAR_BF and net STHAR_NF in local currency (sites fill one or
 STHAR_DOVFIAT in the document currency, and chained discount percentages. A line's gross is
 quantity x its gross price and its net quantity x its net price where the ERP holds them; the one
 it lacks comes from the other through the percentages (rounded half-up per step, as Netsis does).
-A foreign line's local net is quantity x STHAR_NF; lines without it share what the header's local
-net leaves (mapping.money.apportion). The engine flags a document whose lines do not add up to its
+A foreign line's local net is quantity x STHAR_NF. When no line of the document holds STHAR_NF, the
+header's local net is spread over the lines (mapping.money.apportion); when only some do, the others
+are converted on their own at the rate. The engine flags a document whose lines do not add up to its
 header. The document's rate comes from DOVIZ (rates.py).
 """
 
@@ -293,7 +294,7 @@ class _Document(ScopedStream):
         """One line: gross and net from the prices the ERP holds (see the module docstring), then VAT.
 
         The row unpacks in line_select's column order (the hot loop: no name lookups). A foreign line without
-        STHAR_NF gets net_local None here: map() spreads the header's local net over such lines."""
+        STHAR_NF gets net_local None here: spread() gives it one."""
         (_, _, _, _, _, sira, item, group, olcubr, unit, qty, qty2, bf, nf, dovfiat, *discounts, kdv, depot, rep) = ln[
             :_LINE_FIELDS
         ]
@@ -363,18 +364,21 @@ class _Document(ScopedStream):
 
     @staticmethod
     def spread(lines: Sequence[L], local: Totals, money: DocMoney) -> None:
-        """Give the lines without a local figure of their own (a foreign line without STHAR_NF) their share of
-        what the header's local net leaves, in proportion to their nets."""
+        """Local nets of a foreign document's lines without STHAR_NF. When no line holds one, the header's local
+        net (the ERP's figure) is spread over the lines by their nets. When some do, the others are converted on
+        their own (net x rate): what the header holds beyond its lines stays a difference the engine flags, never
+        a share some lines absorb."""
         missing = [line for line in lines if line.net_local is None]
-        if not missing:
+        if len(missing) == len(lines):
+            shares = apportion(local.net, [line.net for line in lines], money.local_places)
+            for line, share in zip(lines, shares, strict=True):
+                line.net_local = share
             return
-        held = sum((line.net_local for line in lines if line.net_local is not None), _ZERO)
-        shares = apportion(local.net - held, [line.net for line in missing], money.local_places)
-        for line, share in zip(missing, shares, strict=True):
-            line.net_local = share
+        for line in missing:
+            line.net_local = money.amount_local(line.net * money.rate)
 
     def document(self, item: Item, cls: type[L], **line_extra: Any) -> tuple[dict[str, Any], list[L]]:
-        """The header's fields and the lines, with every line's local net (the ERP's, or a share of the rest)."""
+        """The header's fields and the lines, with every line's local net (the ERP's, or as spread() gives it)."""
         r = item.row
         money = self.money(r)
         lines = [
