@@ -138,7 +138,10 @@ def test_the_columns_setting_names_a_column_or_reads_it_as_null(tmp_path: Path) 
     assert not _schema(url)["accounts"][0][0]
     renamed = {"CARI_HESAPLAR.cari_grup_kodu": "cari_grup", "CARI_HESAPLAR.cari_EMail": None}
     lines = _schema(url, columns=renamed)
-    assert lines["accounts"] == [(True, False, "35 columns in 3 tables present")]
+    assert lines["accounts"] == [
+        (True, False, "36 columns in 3 tables present"),
+        (True, True, "CARI_HESAPLAR.cari_EMail is set to null in the settings: accounts.email will stay empty"),
+    ]
     with adapter(url, SCENARIO, columns=renamed) as source:
         accounts = {a.code: a for a in records(source.stream("accounts"))}
     for fact in (s.record for s in SCENARIO.accounts):
