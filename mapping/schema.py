@@ -22,7 +22,8 @@ from msgspec import Meta
 SCHEMA_VERSION = "2.0.0"
 # 2.0.0: documents may carry null `rate`, `totals_local` and lines' `net_local` (the ERP gave no
 # rate: local amounts unknown) and list `discrepancies` (invariants the ERP's figures break);
-# accounts say `tax_id_valid`; stock levels may be special stock (`special_stock`, `special_stock_ref`).
+# accounts say `tax_id_valid`; stock levels may be special stock (`special_stock`, `special_stock_ref`);
+# a collection's amount is negative where money goes back to the dealer or a collection is undone.
 
 Code = Annotated[str, Meta(min_length=1, max_length=100)]
 Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code")]
@@ -251,14 +252,17 @@ class Invoice(Document, kw_only=True):
     lines: list[InvoiceLine] = []
 
 
+MONEY_BACK = "negative: money given back or a collection undone (a returned or bounced cheque, a reversed receipt)"
+
+
 class Collection(Record, kw_only=True):
     number: Code
     account_code: Code
     date: dt.date
-    amount: Decimal
+    amount: Annotated[Decimal, Meta(description=MONEY_BACK)]
     currency: Currency
     rate: Decimal
-    amount_local: Decimal
+    amount_local: Annotated[Decimal, Meta(description=MONEY_BACK)]
     method: CollectionMethod
     due_date: dt.date | None = None
     cancelled: bool = False
