@@ -27,7 +27,7 @@ from scenario import expect
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 from tests.conftest import DATABASE_KINDS
-from tests.netsis_dbs import Server, adapter, records, server, write
+from tests.netsis_dbs import STAMPED_SITE, Server, adapter, records, server, write
 
 SCENARIO = build(invoice_lines=2000)
 
@@ -61,8 +61,10 @@ def _alter(url: str, *changes: tuple[str, str, str | None]) -> None:
     engine.dispose()
 
 
-def _check(where: Server, disabled: frozenset[str] = frozenset(), **settings: Any) -> dict[str, list[Any]]:
-    context = SourceContext("netsis-test", ZoneInfo(SCENARIO.timezone), disabled=disabled)
+def _check(
+    where: Server, disabled: frozenset[str] = frozenset(), reconciles: bool = False, **settings: Any
+) -> dict[str, list[Any]]:
+    context = SourceContext("netsis-test", ZoneInfo(SCENARIO.timezone), disabled=disabled, reconciles=reconciles)
     source = NetsisAdapter(context, NetsisSettings(url=where.url("GIDA2026"), **_settings(where, **settings)))
     with source:
         results = source.check()
@@ -239,3 +241,45 @@ def test_the_statements_a_sync_executes_use_only_declared_columns(tmp_path: Path
             assert used and used <= declared, (stream.name, used - declared)
         census_declared = {(n.container, n.name) for group in declared_census.values() for n in needs(group)}
         assert recorder.columns("census") <= census_declared
+
+
+@pytest.mark.parametrize("backend", DATABASE_KINDS)
+def test_an_upgraded_install_with_an_iptal_column_fails_check(tmp_path: Path, backend: str) -> None:
+    """cancelled_column defaulted to IPTAL before issue 9 and defaults to null now. An install whose older year
+    keeps an IPTAL column, upgraded without naming it, would send its cancelled documents as live (money paid
+    twice): check fails naming each table and database, and the setting; named, check passes."""
+    where = server(backend, tmp_path)
+    try:
+        write(where.url("GIDA2025"), SCENARIO, where.url("NETSIS"), years=(2000, 2025), **STAMPED_SITE)
+        write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), years=(2026, 2026))
+        old = where.database("GIDA2025")
+        got = _check(where, reconciles=True)
+        [line] = got["cancellations"]
+        assert not line.ok and not line.warning
+        assert f"TBLFATUIRS, TBLSIPAMAS, TBLCAHAR (database {old}) have a column IPTAL" in line.detail
+        assert where.database("GIDA2026") not in line.detail
+        assert "Set cancelled_column: IPTAL (or name the column that marks cancellations)" in line.detail
+        # Only the streams that read a table count: with invoices and collections disabled, orders still do.
+        orders_only = _check(where, frozenset({"invoices", "collections"}), reconciles=True)["cancellations"]
+        assert [r.ok for r in orders_only] == [False] and f"TBLSIPAMAS (database {old}) has" in orders_only[0].detail
+    finally:
+        where.close()
+
+
+def test_an_iptal_column_named_in_the_settings_passes(tmp_path: Path) -> None:
+    where = server("sqlite", tmp_path)
+    write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"), **STAMPED_SITE)
+    with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column="IPTAL") as source:
+        results = source.check()
+    assert all(r.ok for r in results) and not any(r.name == "cancellations" for r in results)
+
+
+def test_deletes_without_a_reconcile_schedule_warn(years: Server) -> None:
+    """The vendor's tables have no cancel flag: cancellations are deletes, which only a reconcile sends."""
+    [line] = _check(years)["cancellations"]
+    assert line.ok and line.warning
+    assert "deleted (cancelled) invoices, orders and collections reach the feed only at a reconcile" in line.detail
+    assert "add reconcile: {cron: ...} to the source" in line.detail
+    assert "cancellations" not in _check(years, reconciles=True)
+    streams = frozenset({"invoices", "orders", "collections"})
+    assert "cancellations" not in _check(years, streams)

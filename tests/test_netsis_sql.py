@@ -168,10 +168,12 @@ def test_check_ok(url: str) -> None:
     assert all(r.ok for r in results), results
     assert [r.name for r in results[:2]] == ["database GIDA2026", "rates database NETSIS"]
     assert any(r.name == "stream invoices" and r.detail == "406 rows" for r in results)
-    # The vendor's item cards carry no stamps: the one warning, naming what follows from it.
+    # The vendor's item cards carry no stamps, and its documents no cancel flag (cancellations are deletes, and the
+    # source schedules no reconcile): the two warnings, each naming what follows from it.
     warnings = [r for r in results if r.warning]
     assert [(r.name, r.detail.split(":")[0]) for r in warnings] == [
-        ("stream products: schema", "TBLSTSABIT (database GIDA2026) has no columns KAYITTARIHI, DUZELTMETARIHI")
+        ("stream products: schema", "TBLSTSABIT (database GIDA2026) has no columns KAYITTARIHI, DUZELTMETARIHI"),
+        ("cancellations", "cancelled_column is null"),
     ]
     assert "every sync then reads every card" in warnings[0].detail
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Adapter, CheckResult, ConnectorError, SourceContext, Stream
 from connectors.census import CodeCount
+from connectors.netsis.cancels import cancellations
 from connectors.netsis.census import Census, census, census_statements, specs
 from connectors.netsis.collections import Collections
 from connectors.netsis.documents import Invoices, Orders
@@ -83,7 +84,8 @@ class NetsisAdapter(Adapter):
         secrets = self.settings.secrets()
         extra = census_statements(self._census_specs())
         schema, failed = verify_schema(env, enabled, extra, secrets)
-        return results + schema + stream_counts(enabled, secrets, skip=failed)
+        cancels = cancellations(env, enabled, self.context.reconciles)
+        return results + schema + cancels + stream_counts(enabled, secrets, skip=failed)
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         return census(self.env(), self._census_specs(), [s.name for s in self._enabled()], since)
