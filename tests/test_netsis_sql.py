@@ -5,7 +5,10 @@ are the settings they claim to be."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -146,11 +149,34 @@ def test_since_is_bound_in_the_source_wall_time(url: str) -> None:
         ({"credits_left_out": {"G": "x"}}, "both in collection_kinds and in credits_left_out"),
         ({"debits_left_out": {"GG": "x"}}, "single Netsis code letters"),
         ({"rate_column": "KUR"}, "rate_column"),
+        ({"price_difference_tipi": 5}, r"price_difference_tipi was replaced by invoice_tipis: write invoice_tipis: "),
     ],
 )
 def test_settings_are_validated(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         NetsisSettings(url="sqlite:///GIDA2026.db", **settings)
+
+
+def test_an_old_config_with_price_difference_tipi_is_refused(tmp_path: Path) -> None:
+    """Before issue 9 one TIPI was the price difference and every other an invoice; now each TIPI is mapped in
+    invoice_tipis. An old config is refused (exit 2) saying what to write instead."""
+    (tmp_path / "dealersync.yaml").write_text(
+        'state: {url: "sqlite:///state.db"}\n'
+        "sink: {kind: file, path: ./feed, fsync: false}\n"
+        "sources:\n"
+        "  - name: gida\n"
+        "    kind: netsis\n"
+        '    url: "sqlite:///GIDA2026.db"\n'
+        "    price_difference_tipi: 5\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DEALERSYNC_DEBUG"} | {"COLUMNS": "250"}
+    command = [str(Path(sys.executable).parent / "dealersync"), "check"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result
+    message = " ".join(result.stderr.split())
+    assert "write invoice_tipis: {1: invoice, 2: invoice, 5: price_difference}" in message
+    assert "every other TIPI your invoices use as invoice" in message
 
 
 def test_database_urls() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -111,6 +111,23 @@ class NetsisSettings(SqlSourceSettings):
         default_factory=lambda: ["CARISK", "CCRISK", "SARISK", "SCRISK"],
         description="TBLCASABIT cheque/note risk columns summed as uncashed cheques and notes",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        """A config written before invoice_tipis named one TIPI the price difference and read every other as an
+        invoice: refuse it with what to write instead, since guessing would change which invoices arrive."""
+        if isinstance(data, dict) and "price_difference_tipi" in data:
+            old = data["price_difference_tipi"]
+            tipi = old if isinstance(old, int) and not isinstance(old, bool) else "<its TIPI>"
+            tipis = {**{n: "invoice" for n in (1, 2) if n != tipi}, tipi: "price_difference"}
+            raise ValueError(
+                "price_difference_tipi was replaced by invoice_tipis: write invoice_tipis: "
+                f"{{{', '.join(f'{k}: {v}' for k, v in tipis.items())}}}, plus every other TIPI your invoices use as "
+                "invoice (dealersync discover --codes lists them; an unmapped TIPI is a dead letter), and remove "
+                "price_difference_tipi"
+            )
+        return data
 
     @field_validator("databases")
     @classmethod
