@@ -33,6 +33,7 @@ from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, Join, day, latest
 from mapping.errors import RecordError
 from mapping.money import amount, apportion, minor_units, quantity, to_local_totals, unit_price
+from mapping.money import rate as to_rate
 from mapping.schema import DocumentLine, Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 
@@ -75,17 +76,19 @@ class _Money:
         self.currency = currency
         self.local_currency = local_currency
         self.local = currency == local_currency
-        # A foreign document without a rate has unknown local amounts: null, never a guessed rate.
-        self.rate: Decimal | None = ONE if self.local else (v.rate(kurrf, "rate") if v.number(kurrf, "rate") else None)
+        # A foreign document without a rate has unknown local amounts: null, never a guessed rate. Local amounts are
+        # converted at the exact rate (an indirect quotation's inverse unrounded); the feed's rate has six places.
+        self.exact: Decimal | None = ONE if self.local else (v.rate(kurrf, "rate") if v.number(kurrf, "rate") else None)
+        self.rate = None if self.exact is None else to_rate(self.exact, "rate")
 
     def doc(self, value: Decimal, field: str) -> Decimal:
         return amount(value, field, self.currency)  # type: ignore[return-value]
 
     def totals(self, totals: Totals, lines: Sequence[DocumentLine]) -> Totals | None:
         """The local totals, each line's net_local set to its share of the local net."""
-        if self.rate is None:
+        if self.exact is None:
             return None
-        local = totals if self.local else to_local_totals(totals, self.rate, self.local_currency)
+        local = totals if self.local else to_local_totals(totals, self.exact, self.local_currency)
         shares = apportion(local.net, [line.net for line in lines], minor_units(self.local_currency))
         for line, share in zip(lines, shares, strict=True):
             line.net_local = share

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from connectors.base import Partition
@@ -27,6 +28,7 @@ from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, day, latest
 from mapping.errors import RecordError
 from mapping.money import amount
+from mapping.money import rate as to_rate
 from mapping.schema import Collection
 from mapping.text import required
 
@@ -36,7 +38,7 @@ ITEM_KEY = ("BUKRS", "KUNNR", "UMSKS", "UMSKZ", "AUGDT", "AUGBL", "ZUONR", "GJAH
 _ITEM = ("BLART", "BLDAT", "CPUDT", "SHKZG", "WAERS", "WRBTR", "DMBTR", "ZFBDT", "ZBD1T", "ZLSCH")
 HEADERS = Read("BKPF", ("BUKRS", "BELNR", "GJAHR"), ("CPUTM", "AEDAT", "STBLG", "KURSF"))
 CLEARED = Read("BSAD", ITEM_KEY, ("VBELN",))
-_ONE = v.rate("1", "rate")
+_ONE = Decimal("1.000000")
 
 
 class Collections(EccStream):
@@ -145,7 +147,7 @@ class Collections(EccStream):
             date=date,
             amount=amount(v.number(r["WRBTR"], "amount"), "amount", currency),  # type: ignore[arg-type]
             currency=currency,
-            rate=_ONE if currency == local_currency else v.rate(header["KURSF"], "rate"),
+            rate=_ONE if currency == local_currency else to_rate(v.rate(header["KURSF"], "rate"), "rate"),
             amount_local=amount(v.number(r["DMBTR"], "amount_local"), "amount_local", local_currency),  # type: ignore[arg-type]
             method=method,
             # Cash and transfers are due on their date; a cheque or note at its maturity, later.

@@ -11,9 +11,9 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from connectors.sap.quotation import per_unit
 from mapping.dates import business_date, combine
 from mapping.errors import RecordError
-from mapping.money import rate as to_rate
 
 __all__ = ["OPEN_END", "date", "flag", "integer", "number", "personnel", "rate", "stamp"]
 
@@ -70,11 +70,9 @@ def stamp(day: str | None, time: str | None, tz: ZoneInfo, field: str) -> dt.dat
 
 
 def rate(value: str | None, field: str) -> Decimal:
-    """An exchange rate (KURRF, KURSF): a negative value is an indirect quotation, 1 / |value|."""
+    """An exchange rate (KURRF, KURSF) as the exact local units per document unit: a negative value is an indirect
+    quotation, 1 / |value|, unrounded (local amounts are converted at it; the feed's rate is mapping.money.rate)."""
     d = number(value, field)
-    if d < 0:
-        d = 1 / -d
-    result = to_rate(d, field)
-    if result is None:
+    if d.is_zero():
         raise RecordError("missing exchange rate", field)
-    return result
+    return per_unit(d)

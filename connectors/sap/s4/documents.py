@@ -24,7 +24,6 @@ from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.streams import S4Stream, day, eq, number
 from connectors.sap.s4.values import all_of, date_literal, day_of, expanded, instant_of, wall_time
 from mapping.errors import RecordError
-from mapping.money import Q_RATE
 from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import clean, required
 
@@ -169,7 +168,7 @@ class _SalesDocument(S4Stream):
         if currency is None:
             raise RecordError("missing", "currency")
         if currency == local:
-            return DocMoney(currency, Decimal(1).quantize(Q_RATE), local)
+            return DocMoney(currency, Decimal(1), local)
         rate = self.own_rate(item)
         if rate is None and item.get(TABLE_RATE):
             rate = Decimal(item[TABLE_RATE])

@@ -18,6 +18,7 @@ from connectors.sap.s4.options import ConditionRole
 from connectors.sap.s4.shape import Shape, f
 from connectors.sap.s4.streams import money, number
 from mapping.money import apportion, minor_units, to_local_totals, unit_price
+from mapping.money import rate as to_rate
 from mapping.schema import DocumentLine, Totals
 
 __all__ = ["PRICING_ELEMENT", "DocMoney", "LinePrice", "price_line"]
@@ -45,18 +46,23 @@ def role(element: Mapping[str, Any], by_type: Mapping[str, ConditionRole], by_cl
 
 
 class DocMoney:
-    """A document's currency and rate (None: unknown) and the conversions to local currency."""
+    """A document's currency and rate (None: unknown) and the conversions to local currency.
 
-    def __init__(self, currency: str, rate: Decimal | None, local: str) -> None:
+    `exact` is the rate the local amounts are converted at (an indirect quotation's inverse unrounded), `rate` the
+    feed's: the same to six places. For an indirect quotation the local totals can therefore differ from the totals
+    times `rate` by rounding."""
+
+    def __init__(self, currency: str, exact: Decimal | None, local: str) -> None:
         self.currency = currency
-        self.rate = rate
+        self.exact = exact
+        self.rate = None if exact is None else to_rate(exact, "rate")
         self.local = local
 
     def doc(self, value: Any, field: str) -> Decimal:
         return money(value, self.currency, field)  # type: ignore[no-any-return]
 
     def local_totals(self, totals: Totals) -> Totals | None:
-        return None if self.rate is None else to_local_totals(totals, self.rate, self.local)
+        return None if self.exact is None else to_local_totals(totals, self.exact, self.local)
 
     def spread(self, lines: Sequence[DocumentLine], local: Totals | None) -> None:
         """Set the lines' net_local: the document's local net spread over their nets, to the cent."""

@@ -14,10 +14,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from connectors.sap.quotation import per_unit
 from connectors.sap.s4.odata import ODataReader
 from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.values import all_of, day_of, string_literal
-from mapping.money import Q_RATE, to_decimal
+from mapping.money import to_decimal
 
 __all__ = ["RATE_KEY", "RATE_TABLE", "RateBook", "quoted"]
 
@@ -39,20 +40,19 @@ RATE_KEY = ("ExchangeRateType", "SourceCurrency", "TargetCurrency", "ValiditySta
 
 
 def quoted(value: Any, indirect: bool, field: str) -> Decimal | None:
-    """Local currency units per document currency unit from a quoted rate; None for an empty (zero) rate.
+    """The exact local currency units per document currency unit of a quoted rate; None for an empty (zero) rate.
 
     An indirect quotation (SAP's flag, or a negative rate as TCURR and FI keep it) states the other way round:
-    document currency per local unit, so the rate is its inverse."""
+    document currency per local unit, so the rate is its inverse, unrounded (connectors.sap.quotation)."""
     d = to_decimal(value, 5, field)
     if d is None or d.is_zero():
         return None
-    if indirect or d < 0:
-        return (_ONE / abs(d)).quantize(Q_RATE)
-    return d.quantize(Q_RATE)
+    return per_unit(d, indirect)
 
 
 class RateBook:
-    """The rate table's rates into the local currency, read once per currency for one read of a stream."""
+    """The rate table's rates into the local currency, read once per currency for one read of a stream: each row's
+    quote per unit of the document currency, its units and quotation applied and nothing rounded."""
 
     def __init__(self, reader: ODataReader, read: Read | None, rate_type: str, local: str) -> None:
         self.reader = reader
@@ -83,11 +83,11 @@ class RateBook:
         for rows in self.reader.pages(self.table, condition):
             for row in rows:
                 valid = day_of(row.get("ValidityStartDate"), "ValidityStartDate")
-                value = quoted(row.get("ExchangeRate"), False, "ExchangeRate")
-                if valid is None or value is None:
+                quote = to_decimal(row.get("ExchangeRate"), 5, "ExchangeRate")
+                if valid is None or quote is None or quote.is_zero():
                     continue
                 source = to_decimal(row.get("NumberOfSourceCurrencyUnits"), 0, "rate") or _ONE
                 target = to_decimal(row.get("NumberOfTargetCurrencyUnits"), 0, "rate") or _ONE
-                pairs.append((valid, (value * target / source).quantize(Q_RATE)))
+                pairs.append((valid, per_unit(quote, False, source, target)))
         pairs.sort()
         return [d for d, _ in pairs], [r for _, r in pairs]

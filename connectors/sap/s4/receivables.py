@@ -154,14 +154,13 @@ class Collections(S4Stream):
         return [item for item in found if self.key(item) in set(keys)]
 
     def _rate(self, line: dict[str, Any], currency: str, total: Decimal, total_local: Decimal) -> Decimal:
-        """FI's rate of the payment (negative: an indirect quotation, inverted); without one, the ratio of FI's
-        own local and document amounts, which is the rate FI converted at."""
+        """FI's rate of the payment at the feed's six places (negative: an indirect quotation, inverted); without
+        one, the ratio of FI's own local and document amounts, which is the rate FI converted at. Only the rate is
+        published from it: amount_local is FI's own."""
         if currency == self.env.settings.local_currency:
             return Decimal(1).quantize(Q_RATE)
         found = quoted(line.get("ExchangeRate"), False, "rate")
-        if found is None:
-            found = rate(total_local / total, "rate")
-        return found  # type: ignore[return-value]
+        return rate(total_local / total if found is None else found, "rate")  # type: ignore[return-value]
 
     def map(self, item: Any) -> Collection:
         s = self.env.settings
