@@ -76,7 +76,7 @@ _BILLING_TYPES: Mapping[str, tuple[str, str]] = {
 
 class DocumentRows:
     """Renders document facts for a system in time zone `tz` keeping its books in `local` currency; billing
-    documents in the `indirect` currencies quote their rate indirectly (local currency per document unit)."""
+    documents in the `indirect` currencies quote their rate indirectly (document currency units per local unit)."""
 
     def __init__(self, tz: dt.tzinfo, local: str, indirect: frozenset[str] = frozenset()) -> None:
         self.tz = tz
