@@ -1,7 +1,7 @@
 """Money as Netsis holds it. Sites fill a line's price in STHAR_NF (net), STHAR_BF (gross) or both: each maps
-right. Local amounts are the ERP's own: the header's TL totals and the lines' STHAR_NF x quantity; the header's local
-net is spread with mapping.money.apportion only over a foreign document none of whose lines has a local figure. ERP figures that do not add up go out
-flagged with the difference, as the ERP holds them."""
+right. Local amounts are the ERP's own: the header's TL totals and the lines' STHAR_NF x quantity; the header's
+local net is spread with mapping.money.apportion only over a foreign document none of whose lines has a local
+figure. ERP figures that do not add up go out flagged with the difference, as the ERP holds them."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
-from connectors.netsis import codes
+from connectors.netsis import codes, collections
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.settings import NetsisSettings
 
@@ -141,6 +141,10 @@ def _ledger(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | N
                 return mapped(f"collection, method {method}", _source(settings, "collection_kinds"))
             why = settings.credits_left_out.get(letter)
             return None if why is None else excluded(why, _source(settings, "credits_left_out"))
+        method = settings.debit_reversals.get(letter)
+        if method is not None:
+            reading = f"collection reversed: a negative collection, method {method}"
+            return mapped(reading, _source(settings, "debit_reversals"))
         why = settings.debits_left_out.get(letter)
         return None if why is None else excluded(f"a debit: {why}", _source(settings, "debits_left_out"))
 
@@ -193,7 +197,7 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
     )
     line_money = ln.STHAR_GCMIK * sa.func.coalesce(sa.func.nullif(ln.STHAR_NF, 0), ln.STHAR_BF)
     order_line_money = ol.STHAR_GCMIK * sa.func.coalesce(sa.func.nullif(ol.STHAR_NF, 0), ol.STHAR_BF)
-    credit = c.ALACAK > 0
+    credit = collections.credit(t.CAHAR)
     currencies = _currencies(env)
 
     def column(name: str, stream: str, setting: str, money: str, explain: Any) -> CodeColumn:
@@ -300,7 +304,7 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             column(
                 "TBLCAHAR.HAREKET_TURU x side",
                 "collections",
-                "collection_kinds, credits_left_out, debits_left_out",
+                "collection_kinds, credits_left_out, debit_reversals, debits_left_out",
                 f"ALACAK (credit) or BORC (debit), {local}",
                 _ledger(s),
             ),
@@ -311,11 +315,17 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             c.TARIH,
         ),
         Census(
-            column("TBLCAHAR.DOVIZ_TURU", "collections", "currency_codes", f"ALACAK, {local}", currencies),
+            column(
+                "TBLCAHAR.DOVIZ_TURU",
+                "collections",
+                "currency_codes",
+                f"ALACAK (collections) or BORC (reversals), {local}",
+                currencies,
+            ),
             [c.DOVIZ_TURU],
-            c.ALACAK,
+            sa.case((credit, c.ALACAK), else_=c.BORC),
             t.CAHAR,
-            sa.and_(credit, c.HAREKET_TURU.in_(sorted(s.collection_kinds))),
+            collections.collected(t.CAHAR, s),
             c.TARIH,
         ),
         Census(

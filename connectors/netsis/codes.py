@@ -67,8 +67,11 @@ DEFAULT_CREDITS_LEFT_OUT: Final[Mapping[str, str]] = {
     "B": "invoice posting (a supplier's purchase invoice; the feed carries sales only)",
     "C": "return invoice posting: the invoices stream carries the sales return",
 }
-# Debit rows are charges to the account, never collections. I and J (a protested note, a bounced cheque) undo a
-# collection the feed has sent: the feed has no record for that, so they are listed here to be seen, not mended.
+# Debit rows I and J (a protested note, a bounced cheque: "karşılıksız çek") undo a collection the feed has sent.
+# They go out as negative collections of the method they reverse, as the Mikro adapter sends returned cheques and
+# notes, so the payout loses what bounced (setting debit_reversals; UNCONFIRMED, one source like every letter).
+DEFAULT_DEBIT_REVERSALS: Final[Mapping[str, CollectionMethod]] = {"I": "promissory_note", "J": "cheque"}
+# The other debit rows are charges to the account, never collections.
 DEFAULT_DEBITS_LEFT_OUT: Final[Mapping[str, str]] = {
     "A": "opening balance carried over from the previous year",
     "B": "invoice posting: the invoices stream carries the invoice",
@@ -78,8 +81,6 @@ DEFAULT_DEBITS_LEFT_OUT: Final[Mapping[str, str]] = {
     "F": "our promissory note given",
     "G": "customer cheque given back or endorsed",
     "H": "our cheque given",
-    "I": "protested note: the feed has no reversal of the collection it sent",
-    "J": "bounced cheque: the feed has no reversal of the collection it sent",
     "K": "dekont (debit note)",
     "L": "other debit",
 }

@@ -1,10 +1,12 @@
-"""Collections: credit rows of the account ledger TBLCAHAR whose movement kind is a collection.
+"""Collections: rows of the account ledger TBLCAHAR that are money received, or a collection undone.
 
 TBLCAHAR holds every account movement as separate positive BORC (debit) / ALACAK (credit)
 columns (vendor docs). Which credit rows are collections, and their methods, is the
 `collection_kinds` setting (HAREKET_TURU letters: one source only, so the code census shows what
 each letter carries); invoice postings (B), sales returns (C, credit too) and openings (A) are
-left out on purpose (`credits_left_out`).
+left out on purpose (`credits_left_out`). A debit row of a letter in `debit_reversals` (I a
+protested note, J a bounced cheque) undoes a collection: it goes out as a negative collection of
+the method it reverses, so the payout loses what bounced; the other debits are left out.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from sqlalchemy.sql import ClauseElement
 
 from connectors.netsis.rates import ONE
 from connectors.netsis.scopes import Database, NetsisEnv
+from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import Collection
 from mapping.text import required
 
-__all__ = ["Collections"]
+__all__ = ["Collections", "collected", "credit"]
 
 _DEFERRED = ("cheque", "promissory_note")  # their VADE_TARIHI is when they mature
 
@@ -37,6 +40,7 @@ class Collections(ScopedStream):
         super().__init__(env)
         self.book = env.rate_book()
         self.methods = dict(env.settings.collection_kinds)
+        self.reversals = dict(env.settings.debit_reversals)
 
     def start(self) -> None:
         self.book = self.env.rate_book()
@@ -51,8 +55,7 @@ class Collections(ScopedStream):
         return self.table().c.INC_KEY_NUMBER
 
     def where(self) -> sa.ColumnElement[bool]:
-        c = self.table().c
-        return sa.and_(c.ALACAK > 0, c.HAREKET_TURU.in_(sorted(self.methods)))
+        return collected(self.table(), self.settings)
 
     def select_rows(self) -> sa.Select[Any]:
         c = self.table().c
@@ -64,6 +67,7 @@ class Collections(ScopedStream):
             c.VADE_TARIHI,
             c.BELGE_NO,
             c.HAREKET_TURU,
+            c.BORC,
             c.ALACAK,
             c.DOVIZ_TURU,
             c.DOVIZ_TUTAR,
@@ -87,22 +91,28 @@ class Collections(ScopedStream):
 
     def map(self, item: Item) -> Collection:
         r = item.row
-        method = self.methods.get(raw_code(r.HAREKET_TURU))
+        credit = r.ALACAK is not None and r.ALACAK > 0
+        letter = raw_code(r.HAREKET_TURU)
+        method = (self.methods if credit else self.reversals).get(letter)
         if method is None:
-            raise RecordError(f"HAREKET_TURU {r.HAREKET_TURU!r} is not a collection", "method")
+            side = "a collection" if credit else "a collection reversed"
+            raise RecordError(f"HAREKET_TURU {r.HAREKET_TURU!r} is not {side}", "method")
         if r.TARIH is None:
             raise RecordError("missing", "date")
         day = r.TARIH.date()
         currency = self.book.currency(r.DOVIZ_TURU, "currency")
         local_currency = self.settings.local_currency
-        amount_local = fixed(r.ALACAK, minor_units(local_currency), "amount_local")
+        amount_local = fixed(r.ALACAK if credit else r.BORC, minor_units(local_currency), "amount_local")
         local = not r.DOVIZ_TURU or currency == local_currency
+        amount = amount_local if local else fixed(r.DOVIZ_TUTAR, minor_units(currency), "amount")
+        if not credit:  # money the dealer no longer paid: a negative collection
+            amount, amount_local = -amount, -amount_local
         due = r.VADE_TARIHI.date() if method in _DEFERRED and r.VADE_TARIHI is not None else None
         return Collection(
             number=required(self.text(r.BELGE_NO), "number", 100),
             account_code=required(self.text(r.CARI_KOD), "account_code", 100),
             date=day,
-            amount=amount_local if local else fixed(r.DOVIZ_TUTAR, minor_units(currency), "amount"),
+            amount=amount,
             currency=currency,
             rate=ONE if local else self.book.rate(r.DOVIZ_TURU, day),
             amount_local=amount_local,
@@ -110,3 +120,20 @@ class Collections(ScopedStream):
             due_date=due,
             cancelled=self.env.cancelled(r.CANCELLED),
         )
+
+
+def credit(table: sa.Table) -> sa.ColumnElement[bool]:
+    """A credit (ALACAK) row; every other row is a debit, as the census splits them."""
+    return table.c.ALACAK > 0
+
+
+def collected(table: sa.Table, settings: NetsisSettings) -> sa.ColumnElement[bool]:
+    """The TBLCAHAR rows the collections stream reads: credits of a collection letter, debits of a reversal letter."""
+    c = table.c
+    debit = sa.and_(c.BORC > 0, sa.or_(c.ALACAK.is_(None), c.ALACAK <= 0))
+    parts = [
+        sa.and_(side, c.HAREKET_TURU.in_(sorted(letters)))
+        for side, letters in ((credit(table), settings.collection_kinds), (debit, settings.debit_reversals))
+        if letters
+    ]
+    return sa.or_(sa.false(), *parts)

@@ -79,9 +79,14 @@ class NetsisSettings(SqlSourceSettings):
         default_factory=lambda: dict(codes.DEFAULT_CREDITS_LEFT_OUT),
         description="HAREKET_TURU of credit rows that are not collections -> why (the census shows the reason)",
     )
+    debit_reversals: dict[str, CollectionMethod] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_DEBIT_REVERSALS),
+        description="TBLCAHAR.HAREKET_TURU of debit (BORC) rows that undo a collection (I protested note, J bounced "
+        "cheque) -> the method they reverse: sent as negative collections (UNCONFIRMED); {} leaves them out",
+    )
     debits_left_out: dict[str, str] = Field(
         default_factory=lambda: dict(codes.DEFAULT_DEBITS_LEFT_OUT),
-        description="HAREKET_TURU of debit (BORC) rows known to dealersync -> what they are (never collections)",
+        description="HAREKET_TURU of debit (BORC) rows known to dealersync that are not reversals -> what they are",
     )
     order_statuses: dict[str, OrderStatus] = Field(
         default_factory=lambda: dict(codes.DEFAULT_ORDER_STATUSES),
@@ -159,7 +164,13 @@ class NetsisSettings(SqlSourceSettings):
             raise ValueError(str(exc)) from None
 
     @field_validator(
-        "collection_kinds", "credits_left_out", "debits_left_out", "account_kinds", "order_statuses", "discount_kinds"
+        "collection_kinds",
+        "credits_left_out",
+        "debit_reversals",
+        "debits_left_out",
+        "account_kinds",
+        "order_statuses",
+        "discount_kinds",
     )
     @classmethod
     def _one_letter_keys(cls, value: dict[str, str]) -> dict[str, str]:
@@ -189,6 +200,13 @@ class NetsisSettings(SqlSourceSettings):
         both = sorted(set(self.collection_kinds) & set(self.credits_left_out))
         if both:
             raise ValueError(f"HAREKET_TURU {both[0]!r} is both in collection_kinds and in credits_left_out")
+        both = sorted(set(self.debit_reversals) & set(self.debits_left_out))
+        if both:
+            raise ValueError(
+                f"HAREKET_TURU {both[0]!r} is both in debit_reversals and in debits_left_out: remove it from "
+                "debits_left_out to send its rows as negative collections (the default for I and J), or set "
+                "debit_reversals without it to leave them out"
+            )
         return self
 
     def given(self, name: str) -> bool:
