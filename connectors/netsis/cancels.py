@@ -64,7 +64,7 @@ def cancellations(env: NetsisEnv, streams: Sequence[NetsisStream], reconciles: b
         )
         detail = (
             f"{where}, but cancelled_column is null (the default now; it used to default to {LEGACY_COLUMN}): "
-            "documents it marks cancelled would be sent as not cancelled. "
+            f"the documents {LEGACY_COLUMN} marks cancelled would be sent as not cancelled. "
             f"Set cancelled_column: {LEGACY_COLUMN} (or name the column that marks cancellations)"
         )
         return [CheckResult(_LABEL, False, detail)]
