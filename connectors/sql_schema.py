@@ -47,10 +47,14 @@ __all__ = [
 ColumnId = tuple[str, str]  # (table's full name, column's name on the database)
 
 
-def optional(feeds: str, *, source: str | None = None, alternates: tuple[str, ...] = ()) -> dict[str, Any]:
+def optional(
+    feeds: str, *, source: str | None = None, alternates: tuple[str, ...] = (), guarded: bool = False
+) -> dict[str, Any]:
     """`info` of a column the stream can do without: `feeds` names the feed fields left empty without it;
-    `source` where its name comes from when the vendor's metadata lacks it; `alternates` other releases' names."""
-    return {"optional": feeds, "source": source, "alternates": alternates}
+    `source` where its name comes from when the vendor's metadata lacks it; `alternates` other releases' names.
+    `guarded`: the stream filters on it only where the database has it (it asks first, as Netsis's card
+    streams do with their stamps), so it may stand in a WHERE; any other optional column may not."""
+    return {"optional": feeds, "source": source, "alternates": alternates, "guarded": guarded}
 
 
 def alternates(*names: str, source: str | None = None) -> dict[str, Any]:

@@ -56,10 +56,13 @@ def _stamps(stream: str | None = None, created: str = "") -> list[Column[object]
     stream without them reads every card on every sync (the engine's hashes send only the changed ones)."""
     info: dict[str, Any] = {}
     if stream is not None:
+        # Guarded: a card stream filters by its stamps only where the database has them (NetsisEnv.has).
         info = optional(
-            f"the {stream} cursor (every sync then reads every card; the unchanged are not sent)", source=REFERENCE
+            f"the {stream} cursor (every sync then reads every card; the unchanged are not sent)",
+            source=REFERENCE,
+            guarded=True,
         )
-    created_info = info if not created else optional(f"{created}, {info['optional']}", source=REFERENCE)
+    created_info = info if not created else optional(f"{created}, {info['optional']}", source=REFERENCE, guarded=True)
     return [
         Column("KAYITYAPANKUL", String(12)),
         Column("KAYITTARIHI", DateTime, info=created_info),
