@@ -1,7 +1,8 @@
 """The ECC emulator's data dictionary: the tables it serves, their fields, types and lengths.
 
 Field types are the ABAP internal types RFC_READ_TABLE reports in FIELDS-TYPE: C (character),
-N (numeric text), D (date YYYYMMDD), T (time HHMMSS), P (packed decimal); each field also has its
+N (numeric text), D (date YYYYMMDD), T (time HHMMSS), P (packed decimal), b (one-byte integer,
+INT1); each field also has its
 DDIC data type (DD03L-DATATYPE), taken from SAP's public field lists where they show it (vendor/ecc)
 and else from the ABAP type. A field's length is its output length in characters, which is what
 RFC_READ_TABLE lays into the 512-character WA. Only fields the public lists have, or that
@@ -24,13 +25,13 @@ from connectors.sap.emulator.ecc_vendor import ddic
 
 __all__ = ["TABLES", "WIDENED", "Field", "Table", "table", "tables"]
 
-_DDIC_OF: Final = {"C": "CHAR", "N": "NUMC", "D": "DATS", "T": "TIMS", "P": "DEC"}
+_DDIC_OF: Final = {"C": "CHAR", "N": "NUMC", "D": "DATS", "T": "TIMS", "P": "DEC", "b": "INT1"}
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # C, N, D, T or P
+    type: str  # C, N, D, T, P or b
     length: int
     decimals: int = 0
     key: bool = False
@@ -274,6 +275,8 @@ _ITEMS = (
     " BUZEI:N3* BUDAT:D8 BLDAT:D8 CPUDT:D8 WAERS:C5 XBLNR:C16 BLART:C2 SHKZG:C1 DMBTR:P13.2 WRBTR:P13.2"
     f" SGTXT:C50 ZFBDT:D8 ZBD1T:P3 ZLSCH:C1 VBELN:{VBELN}"
 )
+# Decimal places of the currencies that do not have two (client-independent).
+_TCURX = "CURRKEY:C5* CURRDEC:b3"
 # The data dictionary's own field table (client-independent).
 _DD03L = (
     "TABNAME:C30* FIELDNAME:C30* AS4LOCAL:C1* AS4VERS:N4* POSITION:N4* KEYFLAG:C1 ROLLNAME:C30 INTTYPE:C1"
@@ -289,6 +292,7 @@ def tables(matnr_length: int = 18) -> dict[str, Table]:
     }
     out["BSID"] = table("BSID", "Customer items: open", _ITEMS)
     out["BSAD"] = table("BSAD", "Customer items: cleared", _ITEMS)
+    out["TCURX"] = table("TCURX", "Decimal places in currencies", _TCURX, client=None)
     out["DD03L"] = table("DD03L", "Table fields", _DD03L, client=None)
     return out
 

@@ -5,6 +5,10 @@ What SAP cannot hold as the scenario states it is translated the way an ECC syst
   * sales reps are personnel numbers (partner function VE): SR01 -> 00000001;
   * exchange rates have five decimals (KURRF/KURSF are DEC 9,5) and every local amount is the
     document amount at that rate;
+  * every CURR amount is stored with two decimals whatever its currency: an amount of a currency
+    TCURX gives other decimals is shifted (10,000 JPY is kept as 100.00, 1.234 KWD as 12.34), and
+    TCURX holds the decimals public sources show (vendor/ecc/tcurx.tsv); a price a currency cannot
+    hold (123.45 JPY) is given per 100 units, as the price of a fraction of a cent is;
   * discount tiers of one product are one condition record with a quantity scale (KONM); its
     deletion flag is set when any tier is inactive; rule codes become condition record numbers;
   * an invoice item is cleared by the first collection that settles it (one clearing document per
@@ -26,12 +30,13 @@ from typing import Any
 
 from connectors.sap import codes
 from connectors.sap.emulator.ecc_tables import Database
+from connectors.sap.emulator.ecc_vendor import currency_decimals
 from connectors.sap.emulator.ecc_where import packed
 from mapping.schema import Account, Collection, Discount, Invoice, Order
 from scenario import names
 from scenario.facts import Change, Scenario, Stamped
 
-__all__ = ["BUKRS", "SPART", "VKORG", "VTWEG", "WERKS", "EccScenario"]
+__all__ = ["BUKRS", "SPART", "VKORG", "VTWEG", "WERKS", "EccScenario", "internal"]
 
 BUKRS, VKORG, VTWEG, SPART, WERKS, KKBER, COUNTRY, LANGUAGE = "1000", "1000", "10", "00", "1000", "1000", "TR", "T"
 OPEN_END = dt.date(9999, 12, 31)
@@ -95,11 +100,22 @@ def split_name(title: str, width: int = 35) -> list[str]:
     return parts
 
 
-def _price(unit_price: Decimal) -> tuple[Decimal, int]:
-    """(KBETR, KPEIN): a price with more than two decimals is given per 100 units, as SAP users do."""
-    if unit_price == unit_price.quantize(CENT):
-        return unit_price, 1
-    return unit_price * 100, 100
+def internal(value: Decimal, currency: str | None) -> Decimal:
+    """An amount as a CURR field stores it: shifted to two decimals by its currency's TCURX decimals."""
+    stored = value.scaleb(currency_decimals().get(currency or "", 2) - 2)
+    if stored != stored.quantize(CENT):
+        raise ValueError(f"{value} {currency}: more decimals than SAP keeps for the currency")
+    return stored
+
+
+def _price(unit_price: Decimal, currency: str | None) -> tuple[Decimal, int]:
+    """(KBETR, KPEIN): a price the currency cannot hold is given per 100 (or 10,000) units, as SAP users do."""
+    places = Decimal(1).scaleb(-currency_decimals().get(currency or "", 2))
+    for units in (1, 100, 10_000):
+        per = unit_price * units
+        if per == per.quantize(places):
+            return per, units
+    raise ValueError(f"no SAP price per 1, 100 or 10,000 units for {unit_price} {currency}")
 
 
 @dataclass
@@ -147,6 +163,8 @@ class EccScenario:
             WAERS=s.local_currency,
             SPRAS=LANGUAGE,
         )
+        for currency, decimals in currency_decimals().items():
+            self._add("TCURX", CURRKEY=currency, CURRDEC=decimals)
         for name, days, _ in names.PAYMENT_TERMS:
             self._add("T052", ZTERM=name, ZTAGG="00", ZDART="B", ZTAG1=days)
         for w in s.warehouses:
@@ -174,14 +192,15 @@ class EccScenario:
             )
         self._stock()
         for limit in s.risk_limits:
+            held = s.local_currency  # the credit control area's currency
             self._add(
                 "KNKK",
                 KUNNR=limit.account_code,
                 KKBER=KKBER,
-                KLIMK=limit.limit,
-                SKFOR=limit.open_balance,
-                SSOBL=limit.uncashed_cheques,
-                SAUFT=limit.open_orders,
+                KLIMK=internal(limit.limit, held),
+                SKFOR=internal(limit.open_balance, held),
+                SSOBL=internal(limit.uncashed_cheques, held),
+                SAUFT=internal(limit.open_orders, held),
                 CRBLB="X" if limit.blocked else "",
                 ERDAT=s.as_of.date(),
             )
@@ -398,6 +417,7 @@ class EccScenario:
             DATAB=d.valid_from,
             KNUMH=knumh,
         )
+        konwa = "%" if d.kind == "percent" else d.currency
         kbetr, kpein = self._rate(d)
         scale = len(tiers) > 1 or d.min_quantity is not None
         unit = self.base_units[d.product_code] if d.kind == "fixed_price" and d.product_code else ""
@@ -410,7 +430,7 @@ class EccScenario:
             STFKZ="A" if scale else "",
             KZBZG="C" if scale else "",
             KBETR=kbetr,
-            KONWA="%" if d.kind == "percent" else d.currency,
+            KONWA=konwa,
             KPEIN=kpein,
             KMEIN=unit,
             KRECH={"percent": "A", "amount": "B", "fixed_price": "C"}[d.kind],
@@ -428,12 +448,14 @@ class EccScenario:
 
     @staticmethod
     def _rate(d: Discount) -> tuple[Decimal, int]:
-        """(KBETR, KPEIN): percentages in per mille and discounts negative, as SAP stores them."""
+        """(KBETR, KPEIN): percentages in per mille and discounts negative, as SAP stores them; amounts and prices
+        in their currency's internal form."""
         if d.kind == "percent":
             return -d.value * 10, 1
         if d.kind == "amount":
-            return -d.value, 1
-        return _price(d.value)
+            return internal(-d.value, d.currency), 1
+        kbetr, kpein = _price(d.value, d.currency)
+        return internal(kbetr, d.currency), kpein
 
     # -- orders -----------------------------------------------------------------------------------------
     def _order(self, st: Stamped[Order]) -> None:
@@ -450,7 +472,7 @@ class EccScenario:
             AUDAT=o.date,
             VBTYP="C",
             AUART="TA",
-            NETWR=o.totals.net,
+            NETWR=internal(o.totals.net, o.currency),
             WAERK=o.currency,
             VKORG=VKORG,
             VTWEG=VTWEG,
@@ -479,10 +501,11 @@ class EccScenario:
                 ABGRU="01" if o.status == "cancelled" else "",
                 KWMENG=line.quantity,
                 VRKME=unit,
-                NETWR=line.net,
+                NETWR=internal(line.net, o.currency),
+                WAERK=o.currency,
                 KPEIN=1,
                 KMEIN=unit,
-                MWSBP=line.vat,
+                MWSBP=internal(line.vat, o.currency),
                 TAXM1=_TAXM1[line.vat_rate],
                 WERKS=WERKS,
                 LGORT=line.warehouse_code,
@@ -509,7 +532,7 @@ class EccScenario:
             self._add("VBPA", VBELN=document, POSNR="0", PARVW="VE", PERNR=self.pernr[rep])
 
     def _price_condition(self, knumv: str, item: int, price: Decimal, unit: str, gross: Decimal, currency: str) -> None:
-        kbetr, kpein = _price(price)
+        kbetr, kpein = _price(price, currency)
         self._add(
             "KONV",
             KNUMV=knumv,
@@ -517,11 +540,11 @@ class EccScenario:
             STUNR="10",
             ZAEHK="1",
             KSCHL="PR00",
-            KBETR=kbetr,
+            KBETR=internal(kbetr, currency),
             WAERS=currency,
             KPEIN=kpein,
             KMEIN=unit,
-            KWERT=gross,
+            KWERT=internal(gross, currency),
             KRECH="C",
         )
 
@@ -545,7 +568,7 @@ class EccScenario:
                 AUDAT=inv.date,
                 VBTYP="K",
                 AUART="G2",
-                NETWR=inv.totals.net,
+                NETWR=internal(inv.totals.net, inv.currency),
                 WAERK=inv.currency,
                 VKORG=VKORG,
                 VTWEG=VTWEG,
@@ -569,8 +592,8 @@ class EccScenario:
             BUKRS=BUKRS,
             ZTERM=terms,
             KURRF=rate,
-            NETWR=inv.totals.net,
-            MWSBK=inv.totals.vat,
+            NETWR=internal(inv.totals.net, inv.currency),
+            MWSBK=internal(inv.totals.vat, inv.currency),
             KUNRG=inv.account_code,
             KUNAG=inv.account_code,
             XBLNR=inv.document_no,
@@ -591,8 +614,8 @@ class EccScenario:
                 FKIMG=line.quantity,
                 VRKME=unit,
                 MEINS=self.base_units[line.product_code or ""],
-                NETWR=line.net,
-                MWSBP=line.vat,
+                NETWR=internal(line.net, inv.currency),
+                MWSBP=internal(line.vat, inv.currency),
                 AUBEL=request,
                 MATNR=line.product_code,
                 PSTYV="TAD" if line.kind == "service" else item_category,
@@ -619,8 +642,8 @@ class EccScenario:
             "XBLNR": inv.document_no,
             "BLART": "RV",
             "SHKZG": "S" if debit else "H",
-            "WRBTR": inv.totals.total,
-            "DMBTR": local(inv.totals.total, rate),
+            "WRBTR": internal(inv.totals.total, inv.currency),
+            "DMBTR": internal(local(inv.totals.total, rate), self.scenario.local_currency),
             "ZFBDT": inv.date,
             "ZBD1T": _TERM_DAYS.get(terms or "", 0) if debit else 0,
             "VBELN": inv.number,
@@ -649,8 +672,8 @@ class EccScenario:
             FKDAT=at.date(),
             BUKRS=BUKRS,
             KURRF=rate5(inv.rate),
-            NETWR=inv.totals.net,
-            MWSBK=inv.totals.vat,
+            NETWR=internal(inv.totals.net, inv.currency),
+            MWSBK=internal(inv.totals.vat, inv.currency),
             KUNRG=inv.account_code,
             KUNAG=inv.account_code,
             SFAKN=inv.number,
@@ -724,8 +747,8 @@ class EccScenario:
             "WAERS": c.currency,
             "BLART": "DZ",
             "SHKZG": "H",
-            "WRBTR": c.amount,
-            "DMBTR": local(c.amount, rate),
+            "WRBTR": internal(c.amount, c.currency),
+            "DMBTR": internal(local(c.amount, rate), self.scenario.local_currency),
             "ZFBDT": c.due_date or c.date,
             "ZLSCH": _ZLSCH[c.method],
         }
@@ -817,7 +840,9 @@ class EccScenario:
         knumh, line = self._conditions[code]
         konp = next(r for r in self.db.stores["KONP"].rows if r["KNUMH"] == knumh)
         kind = {"A": "percent", "B": "amount", "C": "fixed_price"}[konp["KRECH"].strip()]
-        kbetr = self._rate(Discount(code=code, scope="all", kind=kind, value=value))[0]  # type: ignore[arg-type]
+        currency = None if kind == "percent" else konp["KONWA"].strip()
+        change = Discount(code=code, scope="all", kind=kind, value=value, currency=currency)  # type: ignore[arg-type]
+        kbetr = self._rate(change)[0]
         if line:
             self.db.update("KONM", {"KNUMH": knumh, "KOPOS": "01", "KLFN1": line}, KBETR=kbetr)
         if line <= 1:

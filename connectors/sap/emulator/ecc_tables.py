@@ -54,6 +54,7 @@ def fmt(field: Field, value: Any) -> str:
         return "00000000" if value is None else f"{value.year:04d}{value.month:02d}{value.day:02d}"
     if t == "T":
         return "000000" if value is None else f"{value.hour:02d}{value.minute:02d}{value.second:02d}"
+    # Packed numbers and integers (INT1): right-aligned, the last position the sign's.
     number = Decimal(value or 0)
     text = f"{abs(number):.{field.decimals}f}" + ("-" if number < 0 else " ")
     # A packed value wider than the output length is cut on the left and starred, as ABAP does.

@@ -4,7 +4,8 @@
 length, decimals and key flag, for the rows whose type a public page shows. `unverified()` gives the
 fields (or whole tables, field "*") the adapter or the emulator uses although no public page
 confirmed them, each with the reason. The emulator's tables and the adapter's reads are checked
-against both by tests/test_sap_ecc_vendor.py.
+against both by tests/test_sap_ecc_vendor.py. `currency_decimals()` gives the TCURX rows public
+sources show (the emulator's TCURX).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-__all__ = ["VENDOR", "VendorField", "ddic", "unverified", "wsdl"]
+__all__ = ["VENDOR", "VendorField", "currency_decimals", "ddic", "unverified", "wsdl"]
 
 VENDOR: Final = Path(__file__).resolve().parents[1] / "vendor" / "ecc"
 
@@ -60,6 +61,12 @@ def ddic() -> dict[str, dict[str, VendorField]]:
 def unverified() -> dict[tuple[str, str], str]:
     """(table, field) -> why it is used without a public DDIC row; field "*" covers a whole table."""
     return {(r["TABLE"], r["FIELDNAME"]): r["REASON"] for r in _rows(VENDOR / "unverified.tsv")}
+
+
+@cache
+def currency_decimals() -> dict[str, int]:
+    """TCURX: currency key -> its decimals, for the currencies whose decimals are not two."""
+    return {r["CURRKEY"]: int(r["CURRDEC"]) for r in _rows(VENDOR / "tcurx.tsv")}
 
 
 def wsdl() -> bytes:
