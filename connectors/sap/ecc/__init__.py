@@ -13,6 +13,7 @@ from connectors.census import CodeCount
 from connectors.http import AuthFailed
 from connectors.sap.ecc import census as code_census
 from connectors.sap.ecc import ddic
+from connectors.sap.ecc.currencies import Currencies
 from connectors.sap.ecc.declare import needs
 from connectors.sap.ecc.documents import Invoices, Orders
 from connectors.sap.ecc.masters import Accounts, Products
@@ -36,6 +37,7 @@ class EccSource:
         self.context = context
         self.settings = settings
         self._rfc: Rfc | None = None
+        self._currencies = Currencies()
 
     @property
     def rfc(self) -> Rfc:
@@ -45,7 +47,7 @@ class EccSource:
 
     def env(self, *, retry: bool = True) -> EccEnv:
         reader = TableReader(self.rfc, self.settings.ecc, self.context.chunk_size, retry=retry)
-        return EccEnv(reader=reader, settings=self.settings, tz=self.context.timezone)
+        return EccEnv(reader=reader, settings=self.settings, tz=self.context.timezone, currencies=self._currencies)
 
     def streams(self) -> list[Stream]:
         return list(self._streams(self.env()))
@@ -70,6 +72,7 @@ class EccSource:
         if self._rfc is not None:
             self._rfc.close()
         self._rfc = None
+        self._currencies = Currencies()  # the next sync reads TCURX again
 
     # -- check --------------------------------------------------------------------------------------------
     def check(self) -> list[CheckResult]:

@@ -1,7 +1,8 @@
 """The ECC code census: every code value the adapter interprets, counted in the system's tables.
 
 RFC_READ_TABLE has no GROUP BY: the census reads the code fields and the money field of each table
-(documents in a window of `since` when given) and counts client-side. Each value's reading comes
+(documents in a window of `since` when given) and counts client-side; money in its currency's
+decimals (TCURX, currencies.py). Each value's reading comes
 from the effective settings; a reading's source is "your settings" when the configuration sets the
 mapping, else the source of the default (or UNCONFIRMED).
 """
@@ -19,6 +20,7 @@ from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, exclu
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.currencies import DECIMALS
 from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.receivables import ITEM_KEY
@@ -40,7 +42,7 @@ __all__ = [
 
 _AREA = ("VKORG", "VTWEG", "SPART")
 BILLING = Read("VBRK", ("VBELN",), ("FKART", "VBTYP", "NETWR", "WAERK", "KURRF"), where=("FKDAT", *_AREA))
-SALES = Read("VBAK", ("VBELN",), ("AUART", "VBTYP", "NETWR"), where=("AUDAT", *_AREA))
+SALES = Read("VBAK", ("VBELN",), ("AUART", "VBTYP", "NETWR", "WAERK"), where=("AUDAT", *_AREA))
 CALCULATION = Read("KONP", ("KNUMH", "KOPOS"), ("KSCHL", "KRECH"), where=("KAPPL",))
 MATERIALS = Read("MARA", ("MATNR",), ("MTART",))
 TAX_CLASSES = Read("MLAN", ("MATNR", "ALAND"), ("TAXM1",))
@@ -110,6 +112,7 @@ class Census:
         self.options = env.options
         self.reader = env.reader
         self.since = since
+        self.external = env.currencies.external
 
     def window(self, field: str) -> str | None:
         return w.ge(field, f"{self.since:%Y%m%d}") if self.since else None
@@ -119,6 +122,7 @@ class Census:
             yield from page
 
     def counts(self) -> list[CodeCount]:
+        self.env.currencies.load(self.reader)
         out: list[CodeCount] = []
         for count in (self.billing, self.sales, self.conditions, self.calculation, self.payments, self.products):
             out.extend(count())
@@ -133,7 +137,7 @@ class Census:
         for r in self.rows(BILLING, self.window("FKDAT"), self.env.area()):
 
             def money(r: Row = r) -> Decimal:
-                net = v.number(r["NETWR"], "NETWR")
+                net = self.external(r["NETWR"], r["WAERK"], "NETWR")
                 return net if codes.sap_currency(r["WAERK"], "WAERK") == local else net * v.rate(r["KURRF"], "KURRF")
 
             counter.add((r["FKART"], r["VBTYP"]), _money(money))
@@ -166,7 +170,7 @@ class Census:
             )
         )
         for r in self.rows(SALES, self.window("AUDAT"), self.env.area()):
-            counter.add((r["AUART"], r["VBTYP"]), _money(lambda r=r: v.number(r["NETWR"], "NETWR")))
+            counter.add((r["AUART"], r["VBTYP"]), _money(lambda r=r: self.external(r["NETWR"], r["WAERK"], "NETWR")))
         return counter.counts()
 
     def order(self, value: tuple[Any, ...]) -> Reading | None:
@@ -218,9 +222,11 @@ class Census:
                 self.payment,
             )
         )
+        local = self.settings.local_currency
         for table in ("BSID", "BSAD"):
             for r in self.rows(items(table), self.window("BLDAT"), self.env.company()):
-                counter.add((r["BLART"], r["ZLSCH"], r["SHKZG"]), _money(lambda r=r: v.number(r["DMBTR"], "DMBTR")))
+                money = _money(lambda r=r: self.external(r["DMBTR"], local, "DMBTR"))
+                counter.add((r["BLART"], r["ZLSCH"], r["SHKZG"]), money)
         return counter.counts()
 
     def payment(self, value: tuple[Any, ...]) -> Reading | None:
@@ -271,4 +277,5 @@ def declared(condition_tables: Iterable[str]) -> list[Read]:
         *(condition_types(t) for t in condition_tables),
         items("BSID"),
         items("BSAD"),
+        DECIMALS,
     ]

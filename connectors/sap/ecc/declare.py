@@ -53,8 +53,8 @@ KINDS: Mapping[str, Kind] = {
         ),
         "number",
     ),
-    # NUMC values the adapter counts with (item and scale numbers, days).
-    **dict.fromkeys(("KLFN1", "POSNR", "ZTAG1"), "integer"),
+    # NUMC values the adapter counts with (item and scale numbers, days), and a currency's decimals (INT1).
+    **dict.fromkeys(("CURRDEC", "KLFN1", "POSNR", "ZTAG1"), "integer"),
     **dict.fromkeys(
         (
             "AEDAT",

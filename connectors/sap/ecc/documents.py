@@ -2,7 +2,9 @@
 
 Money per item: the unit price and the gross value are the price condition (KONV, PR00 by default:
 KBETR per KPEIN units, KWERT); the net value is NETWR, so the discount is gross - net; the tax is
-MWSBP and its rate the item's tax classification (TAXM1, setting `vat_rates`). Header totals are
+MWSBP and its rate the item's tax classification (TAXM1, setting `vat_rates`). Amounts are read in
+their currency's decimals (TCURX, currencies.py): the document's (WAERK), the price's KONV-WAERS for its
+rate KBETR. Header totals are
 SAP's own (NETWR, MWSBK) beside the items' sums: where SAP's figures disagree the engine flags the
 document. Local amounts: SD documents keep none, so the totals are converted at document level at
 the document's rate (KURRF, mapping.money.to_local_totals) and the local net is spread over the
@@ -28,6 +30,7 @@ from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.currencies import Currencies
 from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, Join, day, latest
@@ -46,7 +49,9 @@ _ZERO = Decimal("0.00")
 _AREA = ("VKORG", "VTWEG", "SPART")
 
 PARTNERS = Read("VBPA", ("VBELN", "POSNR", "PARVW"), ("PERNR",))
-PRICES = Read("KONV", ("KNUMV", "KPOSN", "STUNR", "ZAEHK"), ("KBETR", "KPEIN", "KWERT", "KINAK"), where=("KSCHL",))
+PRICES = Read(
+    "KONV", ("KNUMV", "KPOSN", "STUNR", "ZAEHK"), ("KBETR", "WAERS", "KPEIN", "KWERT", "KINAK"), where=("KSCHL",)
+)
 ORDER_ITEMS = Read(
     "VBAP", _ITEM_KEY, ("MATNR", "PSTYV", "ABGRU", "KWMENG", "VRKME", "NETWR", "MWSBP", "TAXM1", "WERKS", "LGORT")
 )
@@ -72,7 +77,9 @@ def _required_date(value: str, field: str) -> dt.date:
 class _Money:
     """A document's currency and exchange rate, its amounts, and their local counterparts."""
 
-    def __init__(self, currency: str, local_currency: str, kurrf: str | None) -> None:
+    def __init__(self, currencies: Currencies, key: str, currency: str, local_currency: str, kurrf: str | None) -> None:
+        self.currencies = currencies
+        self.key = key  # the SAP currency key (WAERK), as TCURX holds it
         self.currency = currency
         self.local_currency = local_currency
         self.local = currency == local_currency
@@ -81,8 +88,13 @@ class _Money:
         self.exact: Decimal | None = ONE if self.local else (v.rate(kurrf, "rate") if v.number(kurrf, "rate") else None)
         self.rate = None if self.exact is None else to_rate(self.exact, "rate")
 
-    def doc(self, value: Decimal, field: str) -> Decimal:
-        return amount(value, field, self.currency)  # type: ignore[return-value]
+    def doc(self, value: str | None, field: str) -> Decimal:
+        """A CURR field of the document (its output text) in the document currency."""
+        return amount(self.currencies.external(value, self.key, field), field, self.currency)  # type: ignore[return-value]
+
+    def price(self, value: str | None, currency: str | None, field: str) -> Decimal:
+        """A condition rate in its condition currency (KONV-WAERS; the document's when blank)."""
+        return self.currencies.external(value, currency or self.key, field)
 
     def totals(self, totals: Totals, lines: Sequence[DocumentLine]) -> Totals | None:
         """The local totals, each line's net_local set to its share of the local net."""
@@ -96,6 +108,7 @@ class _Money:
 
 
 class _Document(EccStream):
+    amounts = True
     replication_key = "modified"
     key_fields = ("VBELN",)
     items_table: str
@@ -149,12 +162,13 @@ class _Document(EccStream):
         for row in sorted(item[self.items_table], key=lambda r: r["POSNR"]):
             posnr = row["POSNR"]
             qty = quantity(v.number(row[self.quantity_field], "lines.quantity"), "lines.quantity")
-            net = money.doc(v.number(row["NETWR"], "lines.net"), "lines.net")
+            net = money.doc(row["NETWR"], "lines.net")
             price = prices.get(posnr)
             if price is not None:
                 per = v.number(price["KPEIN"], "lines.unit_price") or Decimal(1)
-                each = unit_price(v.number(price["KBETR"], "lines.unit_price") / per, "lines.unit_price")
-                gross = money.doc(v.number(price["KWERT"], "lines.gross"), "lines.gross")
+                kbetr = money.price(price["KBETR"], price["WAERS"], "lines.unit_price")
+                each = unit_price(kbetr / per, "lines.unit_price")
+                gross = money.doc(price["KWERT"], "lines.gross")
             else:  # no price condition (free goods, manual items): the net value is all there is
                 each = unit_price(net / qty if qty else Decimal(0), "lines.unit_price")
                 gross = net
@@ -173,7 +187,7 @@ class _Document(EccStream):
                     discount=gross - net,
                     net=net,
                     vat_rate=self.vat_rate(row["TAXM1"], "lines.vat_rate"),
-                    vat=money.doc(v.number(row["MWSBP"], "lines.vat"), "lines.vat"),
+                    vat=money.doc(row["MWSBP"], "lines.vat"),
                     net_local=None,
                     warehouse_code=f"{row['WERKS']}/{storage}" if by_plant and storage else storage,
                     sales_rep_code=v.personnel(reps.get(posnr)) or header_rep,
@@ -181,6 +195,10 @@ class _Document(EccStream):
                 )
             )
         return out
+
+    def money(self, waerk: str, kurrf: str | None) -> _Money:
+        currency = self.currency(waerk, "currency")
+        return _Money(self.env.currencies, waerk, currency, self.env.settings.local_currency, kurrf)
 
     def header_rep(self, item: Item) -> str | None:
         return next((v.personnel(p["PERNR"]) for p in item["VBPA"] if p["POSNR"] == _HEADER_ITEM), None)
@@ -249,7 +267,7 @@ class Orders(_Document):
         r = item["VBAK"]
         status = item["VBUK"][0] if item["VBUK"] else {}
         terms = item["VBKD"][0] if item["VBKD"] else {}
-        money = _Money(self.currency(r["WAERK"], "currency"), self.env.settings.local_currency, terms.get("KURRF"))
+        money = self.money(r["WAERK"], terms.get("KURRF"))
         shipped: dict[str, Decimal] = {}
         for flow in item["VBFA"]:
             shipped[flow["POSNV"]] = shipped.get(flow["POSNV"], Decimal(0)) + v.number(flow["RFMNG"], "shipped")
@@ -265,7 +283,7 @@ class Orders(_Document):
         lines = self.lines(item, money, rep, OrderLine, shipped_quantity=delivered, closed=closed)
         # VBAK keeps no tax total: the items' tax is the order's.
         vat = sum((line.vat for line in lines), _ZERO)
-        totals = _totals(lines, money.doc(v.number(r["NETWR"], "totals.net"), "totals.net"), vat)
+        totals = _totals(lines, money.doc(r["NETWR"], "totals.net"), vat)
         return Order(
             number=required(codes.alpha_out(r["VBELN"]), "number", 100),
             account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
@@ -379,14 +397,14 @@ class Invoices(_Document):
     def map(self, item: Item) -> Invoice:
         r = item["VBRK"]
         s = self.env.settings
-        money = _Money(self.currency(r["WAERK"], "currency"), s.local_currency, r["KURRF"])
+        money = self.money(r["WAERK"], r["KURRF"])
         kind = codes.invoice_kind(
             r["FKART"], r["VBTYP"], [x["PSTYV"] for x in item["VBRP"]], s.billing_types, s.service_item_categories
         )
         rep = self.header_rep(item)
         lines = self.lines(item, money, rep, InvoiceLine)
-        net = money.doc(v.number(r["NETWR"], "totals.net"), "totals.net")
-        totals = _totals(lines, net, money.doc(v.number(r["MWSBK"], "totals.vat"), "totals.vat"))
+        net = money.doc(r["NETWR"], "totals.net")
+        totals = _totals(lines, net, money.doc(r["MWSBK"], "totals.vat"))
         date = _required_date(r["FKDAT"], "date")
         request = item["VBAK"][0] if item["VBAK"] else {}
         original = request.get("VGBEL") if request.get("VGTYP") == codes.VBTYP_INVOICE else None

@@ -5,7 +5,8 @@ A condition table's key fields say what a record restricts: KUNNR (account), KDG
 calculated (KRECH): A percentage, stored in per mille and negative for a discount (-75.00 is
 7.5 % off); B fixed amount, negative for a discount; C price per KPEIN units (a customer's fixed
 price). A record with a quantity scale (KONM) becomes one discount per scale line, its minimum
-quantity the line's KSTBM. Condition records carry no change date: a snapshot.
+quantity the line's KSTBM. Amounts and prices are in KONWA's decimals (TCURX); a percentage is no
+currency amount. Condition records carry no change date: a snapshot.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Discounts(EccStream):
     primary_key = ("code",)
     replication_key = None
     key_fields = ("KNUMH",)
+    amounts = True
 
     @staticmethod
     def records(table: str) -> Read:
@@ -62,7 +64,12 @@ class Discounts(EccStream):
         )
 
     def declared(self) -> list[Read]:
-        return [*(self.records(table) for table in self.env.options.condition_tables), KONP, KONM]
+        return [
+            *(self.records(table) for table in self.env.options.condition_tables),
+            KONP,
+            KONM,
+            *self.currency_reads(),
+        ]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         for table, types in self.env.options.condition_tables.items():
@@ -75,6 +82,7 @@ class Discounts(EccStream):
                 yield self._items(table, dims, heads)
 
     def _items(self, table: str, dims: list[str], heads: list[Row]) -> list[Item]:
+        self.read_currencies()
         knumh = [h["KNUMH"] for h in heads]
         items_by_record: dict[str, list[Row]] = {}
         for row in self.reader.rows_in(KONP, "KNUMH", knumh):
@@ -109,16 +117,19 @@ class Discounts(EccStream):
         kind = _KINDS.get(position["KRECH"])
         if kind is None:
             raise RecordError(f"calculation type KRECH {position['KRECH']!r} is not a discount", "kind")
-        raw = v.number(line["KBETR"] if line else position["KBETR"], "value")
+        kbetr = line["KBETR"] if line else position["KBETR"]
+        percentage = kind == "percent"  # a rate in per mille, no currency amount
+        external = self.env.currencies.external
+        raw = v.number(kbetr, "value") if percentage else external(kbetr, position["KONWA"], "value")
         currency = None if position["KONWA"] in ("", "%") else codes.sap_currency(position["KONWA"], "currency")
         if kind == "fixed_price":
             per = v.number(position["KPEIN"], "value") or Decimal(1)
             value = unit_price(raw / per, "value")
         else:
-            off = -raw / _PER_MILLE if kind == "percent" else -raw
+            off = -raw / _PER_MILLE if percentage else -raw
             if off < 0:
                 raise RecordError("the condition is a surcharge, not a discount", "value")
-            value = percent(off, "value") if kind == "percent" else amount(off, "value", currency)
+            value = percent(off, "value") if percentage else amount(off, "value", currency)
         dims = {DIMENSIONS[f]: codes.alpha_out(head[f]) for f in item["dims"] if head.get(f)}
         valid_to = v.date(head["DATBI"], "valid_to")
         number = codes.alpha_out(head["KNUMH"])

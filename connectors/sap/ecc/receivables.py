@@ -10,6 +10,9 @@ are the billing documents (VBELN) of the items it cleared (AUGBL = the payment's
 Incremental: items entered (CPUDT) or cleared (AUGDT; a reversal clears the payment) on or after
 the day of `since`. BSID is read before BSAD: an item cleared between the two reads moves from
 the first to the second and is then read twice (harmless), never missed.
+
+Amounts in their currency's decimals (TCURX): WRBTR in the item's WAERS, DMBTR in the company
+code's currency (`local_currency`, which check compares with the company code's).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Collections(EccStream):
     replication_key = "modified"
     table = "BSID"
     key_fields = ITEM_KEY
+    amounts = True
 
     @staticmethod
     def items(table: str) -> Read:
@@ -71,9 +75,10 @@ class Collections(EccStream):
                 yield self.attach(page)
 
     def declared(self) -> list[Read]:
-        return [self.items("BSID"), self.items("BSAD"), HEADERS, CLEARED]
+        return [self.items("BSID"), self.items("BSAD"), HEADERS, CLEARED, *self.currency_reads()]
 
     def attach(self, heads: list[Row]) -> list[Item]:
+        self.read_currencies()
         numbers = [h["BELNR"] for h in heads]
         company = self.env.company()
         headers = {
@@ -136,6 +141,7 @@ class Collections(EccStream):
             raise RecordError(f"document type {r['BLART']!r} is not a collection", "method")
         currency = self.currency(r["WAERS"], "currency")
         local_currency = self.env.settings.local_currency
+        external = self.env.currencies.external
         date = v.date(r["BLDAT"], "date")
         if date is None:
             raise RecordError("missing", "date")
@@ -145,10 +151,12 @@ class Collections(EccStream):
             number=required(codes.alpha_out(r["BELNR"]), "number", 100),
             account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
             date=date,
-            amount=amount(v.number(r["WRBTR"], "amount"), "amount", currency),  # type: ignore[arg-type]
+            amount=amount(external(r["WRBTR"], r["WAERS"], "amount"), "amount", currency),  # type: ignore[arg-type]
             currency=currency,
             rate=_ONE if currency == local_currency else to_rate(v.rate(header["KURSF"], "rate"), "rate"),
-            amount_local=amount(v.number(r["DMBTR"], "amount_local"), "amount_local", local_currency),  # type: ignore[arg-type]
+            amount_local=amount(  # type: ignore[arg-type]
+                external(r["DMBTR"], local_currency, "amount_local"), "amount_local", local_currency
+            ),
             method=method,
             # Cash and transfers are due on their date; a cheque or note at its maturity, later.
             due_date=due if due > date else None,

@@ -97,6 +97,7 @@ class RiskLimits(_Snapshot):
     primary_key = ("account_code",)
     table = "KNKK"
     key_fields = ("KUNNR", "KKBER")
+    amounts = True
 
     def head_read(self) -> Read:
         return Read("KNKK", ("KUNNR", "KKBER"), ("KLIMK", "SKFOR", "SSOBL", "SAUFT", "CRBLB"))
@@ -111,7 +112,7 @@ class RiskLimits(_Snapshot):
         places = minor_units(currency)
 
         def money(field: str, name: str) -> Decimal:
-            return amount(v.number(r[field], name), name, currency)  # type: ignore[return-value]
+            return amount(self.env.currencies.external(r[field], currency, name), name, currency)  # type: ignore[return-value]
 
         receivables, special, orders = (
             money("SKFOR", "open_balance"),

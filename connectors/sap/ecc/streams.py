@@ -8,13 +8,15 @@ rows changed on or after the day of `since`; the engine drops unchanged re-reads
 
 Every table read goes through a declared Read (declare.py); `declared()` lists all of a stream's
 Reads, which check proves against the DDIC, so what is read and what is checked cannot drift apart.
+A stream that reads amounts also declares TCURX and reads it (once per adapter) before its first
+items are mapped, so amounts are mapped in their currency's decimals (currencies.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,6 +25,7 @@ from connectors.base import Partition, Stream
 from connectors.sap import codes
 from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
+from connectors.sap.ecc.currencies import DECIMALS, Currencies
 from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.ecc.read_table import Row, TableReader
@@ -44,6 +47,7 @@ class EccEnv:
     reader: TableReader
     settings: SapSettings
     tz: ZoneInfo
+    currencies: Currencies = field(default_factory=Currencies)  # shared by the adapter's envs: TCURX read once
 
     @property
     def options(self) -> EccOptions:
@@ -100,6 +104,7 @@ class EccStream(Stream):
 
     table: str
     key_fields: tuple[str, ...]
+    amounts = False  # whether the stream maps CURR amounts (then it reads TCURX first)
 
     def __init__(self, env: EccEnv) -> None:
         self.env = env
@@ -124,9 +129,18 @@ class EccStream(Stream):
 
     def declared(self) -> list[Read]:
         """Every read the stream makes (check verifies exactly these)."""
-        return [self.head_read(), *(join.read for join in self.joins())]
+        return [self.head_read(), *(join.read for join in self.joins()), *self.currency_reads()]
+
+    def currency_reads(self) -> list[Read]:
+        return [DECIMALS] if self.amounts else []
+
+    def read_currencies(self) -> None:
+        """TCURX, before the first item is mapped: in the reading thread, once per adapter."""
+        if self.amounts:
+            self.env.currencies.load(self.reader)
 
     def attach(self, heads: list[Row]) -> list[Item]:
+        self.read_currencies()
         items: list[Item] = [{self.table: h} for h in heads]
         for join in self.joins():
             join.attach(self.reader, heads, items)
