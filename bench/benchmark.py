@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,9 +60,11 @@ finally:
 """
 
 
-def run_sync(directory: Path, config: Path) -> tuple[float, float, dict[str, float]]:
-    """Wall seconds, peak RSS (MB) and per-stream seconds of one `dealersync sync` child process."""
+def run_sync(directory: Path, config: Path) -> tuple[float, float, float, dict[str, float]]:
+    """Wall seconds, CPU seconds (user + system, the child's and its workers'), peak RSS (MB) and per-stream
+    seconds of one `dealersync sync` child process. CPU time is the figure to compare on a shared machine."""
     rss_file = directory / "rss.json"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = subprocess.run(
         [sys.executable, "-c", MEASURED, str(rss_file), "sync", "-c", str(config)],
@@ -71,6 +74,8 @@ def run_sync(directory: Path, config: Path) -> tuple[float, float, dict[str, flo
         check=False,
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = child.stdout.decode(errors="replace")
     if child.returncode != 0:
         raise SystemExit(f"sync failed:\n{output[-4000:]}")
@@ -80,7 +85,7 @@ def run_sync(directory: Path, config: Path) -> tuple[float, float, dict[str, flo
             event = json.loads(line)
             streams[event["stream"]] = event["seconds"]
     peak_mb = json.loads(rss_file.read_text())["peak_rss_kb"] / 1024
-    return seconds, peak_mb, streams
+    return seconds, cpu, peak_mb, streams
 
 
 def feed_counts(feed: Path) -> dict[str, int]:
@@ -129,19 +134,22 @@ def measure(args: argparse.Namespace, directory: Path, scenario: Any, erp_side: 
             run=run.name, erp=args.erp, batch_size=args.batch_size, chunk_size=args.chunk_size, workers=workers
         )
         config.write_text(text + source, encoding="utf-8")
-        full_s, full_rss, streams = run_sync(directory, config)
+        full_s, full_cpu, full_rss, streams = run_sync(directory, config)
         counts = feed_counts(run / "feed")
-        again_s, again_rss, _ = run_sync(directory, config)
+        again_s, again_cpu, again_rss, _ = run_sync(directory, config)
         resent = sum(feed_counts(run / "feed").values()) - sum(counts.values())
         figures[f"workers={workers}"] = {
             "records": sum(counts.values()),
             "full_sync_seconds": round(full_s, 2),
+            "full_sync_cpu_seconds": round(full_cpu, 2),
             "invoice_lines_per_second_full_sync": round(invoice_lines / full_s),
+            "invoice_lines_per_cpu_second_full_sync": round(invoice_lines / full_cpu),
             "invoices_stream_seconds": streams.get("invoices"),
             "invoice_lines_per_second_invoices_stream": round(invoice_lines / streams["invoices"]),
             "records_per_second": round(sum(counts.values()) / full_s),
             "full_sync_peak_rss_mb": round(full_rss),
             "no_change_sync_seconds": round(again_s, 2),
+            "no_change_sync_cpu_seconds": round(again_cpu, 2),
             "no_change_sync_peak_rss_mb": round(again_rss),
             "no_change_records_resent": resent,
             "stream_seconds": streams,
