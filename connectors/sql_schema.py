@@ -16,6 +16,7 @@ Three settings-level tools for real databases that differ from the adapter's tab
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -231,22 +232,24 @@ def _resolve(conn: Connection, tables: Iterable[sa.Table]) -> dict[ColumnId, str
     return resolved
 
 
-def read_around(engine: Engine, tables: Callable[[], Iterable[sa.Table]]) -> None:
+def read_around(engine: Engine, tables: Callable[[], Iterable[sa.Table]], refresh_seconds: float = 900) -> None:
     """Read the columns of `tables` this database lacks through an alternate name it has, or as NULL where
     they are optional, in every statement `engine` executes.
 
-    The database is asked once, on the first statement. The rewrite keeps the column's key as its label
-    in a SELECT list, so rows still answer to `row.KEY`.
+    The database is asked on the first statement and again `refresh_seconds` later (the service keeps
+    its adapters for months: an ERP upgrade that adds a column is read from then on). The rewrite keeps
+    the column's key as its label in a SELECT list, so rows still answer to `row.KEY`.
     """
-    state: dict[str, Any] = {"resolved": None, "asking": False}
+    state: dict[str, Any] = {"resolved": None, "at": 0.0, "asking": False}
 
     def resolved(conn: Connection) -> dict[ColumnId, str | ConnectorError | None]:
-        if state["resolved"] is None:
+        if state["resolved"] is None or time.monotonic() - state["at"] >= refresh_seconds:
             if state["asking"]:
                 return {}  # the catalogue's own queries
             state["asking"] = True
             try:
                 state["resolved"] = _resolve(conn, tables())
+                state["at"] = time.monotonic()
             finally:
                 state["asking"] = False
         return state["resolved"]  # type: ignore[no-any-return]

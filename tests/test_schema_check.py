@@ -103,6 +103,20 @@ def test_read_around_reads_an_alternate_name_and_an_absent_optional_column_as_nu
     assert (row.ID, row.OPT, row.NEW) == (1, None, 2.5)
 
 
+def test_read_around_asks_the_database_again_after_a_while() -> None:
+    t = _table()
+    engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql('CREATE TABLE "T" ("ID" INTEGER, "NEW" FLOAT, "NAME" VARCHAR(20))')
+        conn.exec_driver_sql("INSERT INTO \"T\" VALUES (1, 2.5, 'x')")
+    read_around(engine, lambda: [t], refresh_seconds=0)  # every statement: an upgrade shows at once
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.c.OPT)).scalar() is None  # not there yet: read as NULL
+        conn.exec_driver_sql('ALTER TABLE "T" ADD COLUMN "OPT" INTEGER')
+        conn.exec_driver_sql('UPDATE "T" SET "OPT" = 7')
+        assert conn.execute(sa.select(t.c.OPT)).scalar() == 7
+
+
 def test_renamed_keeps_the_key_the_code_uses_and_marks_null_names_absent() -> None:
     columns = [sa.Column("A", sa.Integer), sa.Column("B", sa.Integer), sa.Column("C", sa.Integer)]
     a, b, c = renamed(columns, "T", {"T.A": "AA", "T.B": None})
