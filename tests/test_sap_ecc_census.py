@@ -5,10 +5,6 @@ rows reach the feed."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +21,7 @@ from connectors.sap.emulator.ecc import EccEmulator
 from connectors.sap.emulator.ecc_tables import fmt
 from connectors.sap.emulator.ecc_where import packed
 from scenario.generate import build
+from tests.commands import with_source
 
 SCENARIO = build(invoice_lines=400)
 
@@ -148,15 +145,7 @@ def test_check_warns_and_discover_codes_prints_the_census(ecc: EccEmulator, tmp_
     clone(ecc, "VBRK", "VBELN", newest["VBELN"].strip(), VBELN="ZF2026000001", FKART="ZF9", VBTYP="5")
     source = {**ecc.settings(), "name": "ecc", "kind": "sap", "timezone": SCENARIO.timezone}
     source["auth"] = {"username": ecc.user, "password": "${ECC_PASSWORD}"}
-    config = {"state": {"url": "sqlite:///state.db"}, "sink": {"kind": "file", "path": "./feed", "fsync": False},
-              "sources": [source]}  # fmt: skip
-    (tmp_path / "dealersync.yaml").write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "DEALERSYNC_DEBUG"}
-    env |= {"COLUMNS": "300", "ECC_PASSWORD": ecc.password}
-    command = str(Path(sys.executable).parent / "dealersync")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([command, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = with_source(tmp_path, source, {"ECC_PASSWORD": ecc.password})
 
     checked = run("check")
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -5,10 +5,6 @@ the setting, and mapping it in the settings brings its rows into the feed."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +19,7 @@ from connectors.sap import SapAdapter, SapSettings, codes
 from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, RATES, S4Emulator
 from mapping.errors import RecordError
 from scenario.generate import build
+from tests.commands import with_source
 
 SCENARIO = build(invoice_lines=400)
 
@@ -179,15 +176,7 @@ def test_check_warns_and_discover_codes_prints_the_census(sap: S4Emulator, tmp_p
         **DEMO_SETTINGS,
         "s4": {"plant": PLANT, "exchange_rates": RATES},
     }
-    config = {"state": {"url": "sqlite:///state.db"}, "sink": {"kind": "file", "path": "./feed", "fsync": False},
-              "sources": [source]}  # fmt: skip
-    (tmp_path / "dealersync.yaml").write_text(json.dumps(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "DEALERSYNC_DEBUG"}
-    env |= {"COLUMNS": "300", "S4_PASSWORD": sap.password}
-    command = str(Path(sys.executable).parent / "dealersync")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([command, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = with_source(tmp_path, source, {"S4_PASSWORD": sap.password})
 
     checked = run("check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
