@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from connectors.base import Adapter, AdapterSettings, CheckResult, ConnectorError, SourceContext, Stream
-from connectors.sql_schema import read_around, verify_streams
+from connectors.sql_schema import read_around, unknown_column_keys, verify_streams
 
 __all__ = [
     "BULK_CHUNK",
@@ -463,6 +463,9 @@ class SqlAdapter(Adapter):
 
     def check(self) -> list[CheckResult]:
         where = safe_url(self.settings.url)
+        misnamed = unknown_column_keys(self.declared_tables(), self.settings.columns)
+        if misnamed is not None:
+            return [misnamed]
         enabled = [s for s in self.streams() if s.name not in self.context.disabled]
         try:
             with self.engine.connect() as conn:

@@ -42,6 +42,7 @@ __all__ = [
     "read_around",
     "renamed",
     "tables_of",
+    "unknown_column_keys",
     "verify_streams",
 ]
 
@@ -123,6 +124,17 @@ def renamed(columns: Iterable[sa.Column[Any]], logical: str, names: Mapping[str,
             copy.key = column.key
         out.append(copy)
     return out
+
+
+def unknown_column_keys(tables: Iterable[sa.Table], names: Mapping[str, str | None]) -> CheckResult | None:
+    """check()'s line for `columns` keys that name no column the adapter reads: they would rename nothing,
+    silently (a typo in a table or column name)."""
+    known = {f"{logical_name(t)}.{c.key}" for t in tables for c in t.columns}
+    unknown = sorted(set(names) - known)
+    if not unknown:
+        return None
+    detail = f"columns: {', '.join(unknown)} name no column the adapter reads (TABLE.COLUMN as its README names them)"
+    return CheckResult("settings", False, detail)
 
 
 def tables_of(statement: ClauseElement) -> dict[sa.Table, dict[str, sa.Column[Any]]]:

@@ -289,3 +289,10 @@ def test_a_bad_tax_number_flags_the_account_instead_of_losing_it(template: Path,
     flagged = [a for a in accounts if a.tax_id_valid is False]
     assert [(a.tax_id, a.tax_id_kind) for a in flagged] == [("9876543210", "VKN")]
     assert all(a.tax_id_valid for a in accounts if a.tax_id and a is not flagged[0])
+
+
+def test_a_columns_key_that_names_nothing_the_adapter_reads_fails_check(template: Path) -> None:
+    with adapter(f"sqlite:///{template}", SCENARIO, columns={"CLCARD.DEFINITON_": "UNVAN"}) as source:
+        (result,) = source.check()
+    assert not result.ok and result.name == "settings"
+    assert result.detail.startswith("columns: CLCARD.DEFINITON_ name no column the adapter reads")

@@ -24,6 +24,7 @@ from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.snapshots import RiskLimits, StockLevels
 from connectors.netsis.streams import NetsisStream
 from connectors.sql import describe_db_error, safe_url, stream_counts, table_exists
+from connectors.sql_schema import unknown_column_keys
 
 __all__ = ["NetsisAdapter", "NetsisSettings"]
 
@@ -114,15 +115,8 @@ class NetsisAdapter(Adapter):
         return CheckResult(label, True, f"connected to {self._where(db.name)}")
 
     def _check_columns_setting(self, env: NetsisEnv) -> list[CheckResult]:
-        """A `columns` key that names no column the adapter reads would rename nothing, silently."""
-        known = {f"{t.name}.{c.key}" for t in (*env.tables.all(), env.rates.DOVIZ) for c in t.columns}
-        unknown = sorted(set(self.settings.columns) - known)
-        if not unknown:
-            return []
-        detail = (
-            f"columns: {', '.join(unknown)} name no column the adapter reads (TABLE.COLUMN as the README names them)"
-        )
-        return [CheckResult("settings", False, detail)]
+        misnamed = unknown_column_keys((*env.tables.all(), env.rates.DOVIZ), self.settings.columns)
+        return [] if misnamed is None else [misnamed]
 
     def _check_rates(self, env: NetsisEnv) -> CheckResult:
         name = self.settings.rates_database
