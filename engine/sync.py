@@ -15,27 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
-import multiprocessing
 import os
-import pickle
 import queue
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 import structlog
 
-from connectors.base import Adapter, Partition, RecordError, SourceContext, Stream
+from connectors.base import Adapter, Stream
+from engine.items import Mapped, describe, first_line, has_versions, map_items
+from engine.parallel import mapped_in_workers, portable
 from engine.state import BatchWrite, StateStore
-from mapping.invariants import discrepancies
-from mapping.schema import SCHEMA_VERSION, Document, Record, encode
+from mapping.schema import SCHEMA_VERSION, encode
 from sinks.base import Batch, Sink, SinkError
 
 log = structlog.get_logger(__name__)
@@ -97,17 +95,6 @@ class RetryResult:
 
 class StopRun(Exception):
     """The error policy says stop: the run ends with this message, nothing half-written."""
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def _raw_json(stream: Stream, item: Any) -> str:
-    try:
-        return json.dumps(stream.raw(item), default=str, ensure_ascii=False)
-    except Exception:  # the raw row is evidence, never a reason to lose the dead letter
-        return json.dumps({"repr": repr(item)[:4000]})
 
 
 class _Envelopes:
@@ -275,7 +262,7 @@ class Engine:
     ) -> Iterator[list[Mapped]]:
         """Mapped chunks: from worker processes for a large full read, else read ahead in a thread."""
         workers = self.policy.workers
-        if workers > 1 and since is None and stream.partitionable and _portable(adapter):
+        if workers > 1 and since is None and stream.partitionable and portable(adapter):
             items = stream.count()
             if items is not None and items >= self.policy.parallel_min_items:
                 log.info("stream.parallel_read", source=adapter.context.name, stream=stream.name, workers=workers)
@@ -374,126 +361,6 @@ def park_batch(state: StateStore, batch_id: str) -> int:
     state.acknowledge(pending.id, rejected, status="failed", forget_hashes=False)
     log.warning("outbox.parked", source=batch.source, stream=batch.stream, batch_id=batch.id, records=len(rejected))
     return len(rejected)
-
-
-class Mapped(NamedTuple):
-    """One raw item after mapping: what the bookkeeping needs, and picklable for worker processes."""
-
-    key: str
-    cursor: dt.datetime | None
-    data: bytes | None  # the encoded record; None when deleted at the source or invalid
-    digest: str | None  # content hash of what counts as a change
-    error: str | None = None  # why the item is invalid
-    raw: str | None = None  # the invalid item as JSON, kept with its dead letter
-    version: str | None = None  # the source's version stamp (Stream.version)
-    same_version: bool = False  # the stored version equals `version`: not mapped, unchanged
-    flagged: bool = False  # a document sent with discrepancies
-
-
-def has_versions(stream: Stream) -> bool:
-    return type(stream).version is not Stream.version
-
-
-def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | None = None) -> list[Mapped]:
-    """Map raw items; items whose version equals the one in `known` (key -> stored version) are not mapped."""
-    versioned = has_versions(stream)
-    out: list[Mapped] = []
-    for item in chunk:
-        key = stream.key(item)
-        at = stream.cursor(item)
-        version = stream.version(item) if versioned else None
-        if known and version is not None and known.get(key) == version:
-            out.append(Mapped(key, at, None, None, version=version, same_version=True))
-            continue
-        try:
-            record = stream.map(item)
-        except RecordError as exc:
-            out.append(Mapped(key, at, None, None, str(exc), _raw_json(stream, item)))
-            continue
-        if record is None:
-            out.append(Mapped(key, at, None, None, version=version))
-            continue
-        flagged = False
-        if isinstance(record, Document):
-            found = discrepancies(record)
-            if found:
-                record.discrepancies = found
-                flagged = True
-        data = encode(record)
-        digest = content_hash(_stable(record) if record.volatile else data)
-        out.append(Mapped(key, at, data, digest, version=version, flagged=flagged))
-    return out
-
-
-def mapped_in_workers(adapter: Adapter, stream: str, since: dt.datetime | None, workers: int) -> Iterator[list[Mapped]]:
-    """Read and map a stream in `workers` processes, one key partition each; chunks in arrival order.
-
-    Workers only read and map: the hashes, the outbox, the sink and the cursor stay with
-    this process, so parallel reads change nothing about what is delivered or when.
-    """
-    context = multiprocessing.get_context("spawn")  # fork would copy open connections and threads
-    results = context.Queue(maxsize=workers * 2)
-    processes = [
-        context.Process(
-            target=_map_partition,
-            args=(type(adapter), adapter.context, adapter.settings, stream, since, Partition(i, workers), results),
-            name=f"dealersync-{stream}-{i}",
-            daemon=True,
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        finished = 0
-        while finished < workers:
-            try:
-                kind, payload = results.get(timeout=5)
-            except queue.Empty:
-                dead = [p.name for p in processes if p.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(f"reader process {dead[0]} died") from None
-                continue
-            if kind == "done":
-                finished += 1
-            elif kind == "error":
-                raise RuntimeError(payload)
-            else:
-                yield payload
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join(10)
-        results.close()
-
-
-def _map_partition(
-    adapter_class: type[Adapter],
-    context: SourceContext,
-    settings: Any,
-    stream_name: str,
-    since: dt.datetime | None,
-    partition: Partition,
-    results: Any,
-) -> None:
-    try:
-        with adapter_class(context, settings) as adapter:
-            stream = adapter.stream(stream_name)
-            for chunk in stream.read(since, partition):
-                results.put(("chunk", map_items(stream, chunk)))
-        results.put(("done", partition.index))
-    except BaseException as exc:  # reported to the parent, which fails the run with it
-        results.put(("error", _describe(exc)))
-
-
-def _portable(adapter: Adapter) -> bool:
-    """Whether a worker process can rebuild this adapter from its class, context and settings."""
-    try:
-        pickle.dumps((type(adapter), adapter.context, adapter.settings))
-    except Exception:
-        return False
-    return True
 
 
 class _Batcher:
@@ -655,11 +522,6 @@ def _dead_local_owner(owner: str) -> bool:
     return False
 
 
-def _stable(record: Record) -> bytes:
-    """The record's encoding without its volatile fields: what counts as a change."""
-    return encode(msgspec.structs.replace(record, **dict.fromkeys(record.volatile)))
-
-
 def _envelopes(batch: Batch) -> Iterable[tuple[dict[str, Any], bytes]]:
     for line in batch.payload.splitlines(keepends=True):
         if line.strip():
@@ -674,9 +536,8 @@ def _line_for(batch: Batch, key: str) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    # One line: database drivers append the whole SQL statement and its parameters below it.
-    text = (str(exc) or type(exc).__name__).strip().splitlines()[0][:500]
-    return text if isinstance(exc, StopRun | SinkError) else f"{type(exc).__name__}: {text}"
+    # The engine's own stops and the sink's errors are sentences already; anything else says its type.
+    return first_line(exc) if isinstance(exc, StopRun | SinkError) else describe(exc)
 
 
 def _summary(result: RunResult) -> dict[str, Any]:
