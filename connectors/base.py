@@ -11,7 +11,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +27,7 @@ __all__ = [
     "AdapterSettings",
     "CheckResult",
     "ConnectorError",
+    "Excluded",
     "Partition",
     "RecordError",
     "SourceContext",
@@ -67,6 +68,13 @@ class CheckResult:
     ok: bool
     detail: str
     warning: bool = False  # passes, but something will degrade (an optional field stays empty, unknown codes)
+
+
+class Excluded(NamedTuple):
+    """What map() returns for an item the stream reads but leaves out of the feed on purpose: `rule` names
+    why ("purchase invoice", "retail sale"), and `sync` and `status` count the items per rule."""
+
+    rule: str
 
 
 @dataclass(frozen=True)
@@ -112,8 +120,9 @@ class Stream(ABC):
         return None
 
     @abstractmethod
-    def map(self, item: Any) -> Record | None:
-        """The normalised record, or None when the item is deleted in the source.
+    def map(self, item: Any) -> Record | Excluded | None:
+        """The normalised record; None when the item is deleted in the source; Excluded(rule) for an item
+        left out of the feed on purpose.
 
         Raises RecordError when the item is invalid.
         """

@@ -126,6 +126,14 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
+def excluded_cell(excluded: dict[str, int]) -> str:
+    """Items left out on purpose, per rule: "12 (purchase invoice 10, retail sale 2)"."""
+    if not excluded:
+        return "0"
+    rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(excluded.items(), key=lambda x: -x[1]))
+    return f"{sum(excluded.values()):,} ({rules})"
+
+
 def short_error(text: str | None, limit: int = 160) -> str:
     """An error's first line, scrubbed and cut: a table cell is no place for a driver's SQL dump."""
     if not text:
@@ -367,6 +375,7 @@ def result_table(title: str, results: Sequence[Any]) -> Table:
         "Deleted",
         "Dead letters",
         "Flagged",
+        "Excluded",
         "Batches",
         "Seconds",
         "Error",
@@ -383,6 +392,7 @@ def result_table(title: str, results: Sequence[Any]) -> Table:
             f"{r.deleted:,}",
             f"{r.dead_lettered:,}",
             f"{r.flagged:,}",
+            excluded_cell(r.excluded),
             f"{r.batches:,}",
             f"{r.seconds:.1f}",
             short_error(r.error),
@@ -496,6 +506,7 @@ def status(config: ConfigOption = Path(DEFAULT_CONFIG), source: SourceOption = N
             "Deleted",
             "Dead letters",
             "Flagged",
+            "Excluded",
             "Pending",
             "Cursor",
             "Error",
@@ -513,6 +524,7 @@ def status(config: ConfigOption = Path(DEFAULT_CONFIG), source: SourceOption = N
                 f"{s.deleted:,}",
                 f"{s.dead_lettered:,} ({s.open_dead_letters:,} open)",
                 f"{s.flagged:,}",
+                excluded_cell(s.excluded),
                 f"{s.pending_batches:,}",
                 s.cursor.strftime("%Y-%m-%d %H:%M:%S%z") if s.cursor else "-",
                 short_error(s.error),

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from connectors.base import RecordError, Stream
+from connectors.base import Excluded, RecordError, Stream
 from mapping.invariants import discrepancies
 from mapping.schema import Document, Record, encode
 
@@ -43,6 +43,7 @@ class Mapped(NamedTuple):
     version: str | None = None  # the source's version stamp (Stream.version)
     same_version: bool = False  # the stored version equals `version`: not mapped, unchanged
     flagged: bool = False  # a document sent with discrepancies
+    excluded: str | None = None  # left out of the feed on purpose, by this named rule (Excluded)
 
 
 def has_versions(stream: Stream) -> bool:
@@ -67,6 +68,9 @@ def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | N
             continue
         if record is None:
             out.append(Mapped(key, at, None, None, version=version))
+            continue
+        if isinstance(record, Excluded):
+            out.append(Mapped(key, at, None, None, version=version, excluded=record.rule))
             continue
         flagged = False
         if isinstance(record, Document):

@@ -57,6 +57,7 @@ streams_t = Table(
     Column("deleted", Integer),
     Column("dead_lettered", Integer),
     Column("flagged", Integer),  # documents sent with discrepancies by the last run
+    Column("excluded", Text),  # JSON {rule: items} the last run left out of the feed on purpose
     Column("error", Text),
 )
 
@@ -72,7 +73,11 @@ hashes_t = Table(
 )
 
 # Columns later releases added to existing tables: (table, column, type as DDL), created by create().
-_ADDED_COLUMNS = ((hashes_t, "version", "VARCHAR(64)"), (streams_t, "flagged", "INTEGER"))
+_ADDED_COLUMNS = (
+    (hashes_t, "version", "VARCHAR(64)"),
+    (streams_t, "flagged", "INTEGER"),
+    (streams_t, "excluded", "TEXT"),
+)
 
 outbox_t = Table(
     "ds_outbox",
@@ -134,6 +139,7 @@ class StreamStatus:
     deleted: int
     dead_lettered: int
     flagged: int
+    excluded: dict[str, int]
     error: str | None
     pending_batches: int
     open_dead_letters: int
@@ -294,8 +300,10 @@ class StateStore:
         counts: dict[str, int],
         cursor: dt.datetime | None = None,
         error: str | None = None,
+        excluded: dict[str, int] | None = None,
     ) -> None:
         values: dict[str, Any] = {"last_finished": now(), "last_status": status, "error": error, **counts}
+        values["excluded"] = json.dumps(excluded or {}, ensure_ascii=False, sort_keys=True)
         if cursor is not None:
             values["cursor"] = cursor.isoformat()
         with self.engine.begin() as conn:
@@ -570,6 +578,7 @@ class StateStore:
                 deleted=r.deleted or 0,
                 dead_lettered=r.dead_lettered or 0,
                 flagged=r.flagged or 0,
+                excluded=json.loads(r.excluded) if r.excluded else {},
                 error=r.error,
                 pending_batches=pending.get((r.source, r.stream), 0),
                 open_dead_letters=dead.get((r.source, r.stream), 0),

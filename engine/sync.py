@@ -69,6 +69,7 @@ class RunResult:
     deleted: int = 0
     dead_lettered: int = 0
     flagged: int = 0  # documents sent with discrepancies: ERP figures that break an invariant
+    excluded: dict[str, int] = field(default_factory=dict)  # items left out on purpose, per named rule
     batches: int = 0
     cursor: dt.datetime | None = None
     error: str | None = None
@@ -160,13 +161,22 @@ class Engine:
             cursor = self._run(adapter, stream, result, full_refresh=full_refresh, reconcile=reconcile)
             result.cursor = cursor
             result.seconds = time.monotonic() - started
-            self.state.finish(source, stream.name, status="ok", counts=result.counts(), cursor=cursor)
+            self.state.finish(
+                source, stream.name, status="ok", counts=result.counts(), cursor=cursor, excluded=result.excluded
+            )
             log.info("stream.done", **_summary(result))
         except Exception as exc:  # one stream's failure must not stop the others
             result.status = "error"
             result.error = _describe(exc)
             result.seconds = time.monotonic() - started
-            self.state.finish(source, stream.name, status="error", counts=result.counts(), error=result.error)
+            self.state.finish(
+                source,
+                stream.name,
+                status="error",
+                counts=result.counts(),
+                error=result.error,
+                excluded=result.excluded,
+            )
             log.error("stream.failed", **_summary(result))
         finally:
             self.state.release(source, stream.name, self.owner)
@@ -422,13 +432,17 @@ class _Batcher:
             old, old_version = stored.get(key, (None, None))
             if m.version is not None and data is not None and m.version != old_version:
                 self.write.versions[key] = m.version
-            if data is None:  # deleted at the source
-                if old is None:
+            if data is None:  # deleted at the source, or left out of the feed by a named rule
+                if m.excluded is not None:
+                    result.excluded[m.excluded] = result.excluded.get(m.excluded, 0) + 1
+                elif old is None:
                     result.unchanged += 1
+                if old is None:
                     continue
-                self.write.dropped_hashes.append(key)
+                self.write.dropped_hashes.append(key)  # sent before: the feed drops it
                 line = self.envelopes.line(key, None)
-                result.deleted += 1
+                if m.excluded is None:
+                    result.deleted += 1
             elif digest == old and not self.force:
                 result.unchanged += 1
                 continue
@@ -546,6 +560,7 @@ def _summary(result: RunResult) -> dict[str, Any]:
         "stream": result.stream,
         "status": result.status,
         **result.counts(),
+        "excluded": result.excluded,
         "batches": result.batches,
         "cursor": result.cursor.isoformat() if result.cursor else None,
         "seconds": round(result.seconds, 3),

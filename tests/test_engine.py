@@ -113,6 +113,22 @@ def test_envelope_lines_match_the_schema_encoding() -> None:
     }
 
 
+def test_items_left_out_by_a_named_rule_are_counted_per_rule_and_deleted_if_sent_before(
+    tmp_path: Path, erp: ToyAdapter
+) -> None:
+    engine, sink = make_engine(tmp_path)
+    first = engine.sync(erp, ["products"])[0]
+    assert first.excluded == {} and "p2" in sink.pushed_keys()
+    erp.put(2, "TRM-2", "Montaj hizmeti", vat="service", at="2026-11-20T10:05:00")
+    erp.put(8, "TRM-8", "Nakliye", vat="service", at="2026-11-20T10:06:00")  # never sent
+    second = engine.sync(erp, ["products"])[0]
+    assert second.excluded == {"service card": 2} and (second.pushed, second.deleted) == (1, 0)
+    assert sink.batches[-1].payload.count(b'"op":"delete"') == 1  # p2 was sent before: the feed drops it
+    (status,) = [s for s in engine.state.status() if s.stream == "products"]
+    assert status.excluded == {"service card": 2}
+    assert engine.sync(erp, ["products"])[0].excluded == {"service card": 2}  # re-read: counted, nothing sent
+
+
 def test_invalid_rows_are_dead_lettered_and_the_rest_goes_on(tmp_path: Path, erp: ToyAdapter) -> None:
     erp.put(4, None, "Kodsuz ürün", at="2026-11-20T10:04:00")
     engine, sink = make_engine(tmp_path)

@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, delete, insert, select, update
 
-from connectors.base import Adapter, AdapterSettings, CheckResult, Partition, RecordError, SourceContext, Stream
+from connectors.base import (
+    Adapter,
+    AdapterSettings,
+    CheckResult,
+    Excluded,
+    Partition,
+    RecordError,
+    SourceContext,
+    Stream,
+)
 from mapping.schema import Product, StockLevel
 
 TZ = ZoneInfo("Europe/Istanbul")
@@ -71,9 +80,11 @@ class ToyProducts(Stream):
     def cursor(self, item: Any) -> dt.datetime | None:
         return dt.datetime.fromisoformat(item.modified).replace(tzinfo=TZ)
 
-    def map(self, item: Any) -> Product | None:
+    def map(self, item: Any) -> Product | Excluded | None:
         if item.deleted:
             return None
+        if item.vat == "service":
+            return Excluded("service card")  # a card the feed leaves out on purpose
         if not item.code:
             raise RecordError("missing", "code")
         return Product(code=item.code, name=item.name, vat_rate=Decimal(item.vat))
