@@ -158,6 +158,14 @@ def make_engine(
         engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
     except (ArgumentError, ImportError) as exc:
         raise ConnectorError(f"cannot use database URL {safe_url(parsed)}: {exc}{_driver_hint(exc)}") from None
+    if backend == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _undecodable_text(dbapi_connection: Any, _record: Any) -> None:
+            # SQLite holds whatever bytes were written; a column that is not valid UTF-8 would fail the whole
+            # page's fetch. Read the bad bytes as surrogates: that row alone then fails mapping, as a dead letter.
+            dbapi_connection.text_factory = _text
+
     if read_only and backend in ("postgresql", "mysql", "mariadb"):
         statement = (
             "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
@@ -174,6 +182,10 @@ def make_engine(
                 dbapi_connection.commit()
 
     return engine
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _driver_hint(exc: Exception) -> str:

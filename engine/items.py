@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import traceback
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
+from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Excluded, RecordError, Stream
+from connectors.base import ConnectorError, Excluded, RecordError, Stream
 from mapping.invariants import discrepancies
 from mapping.schema import Document, Record, encode
 
@@ -24,11 +27,32 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# Errors that concern the whole stream even when one item's mapping meets them (a look-up that queries the
+# ERP, say): the connection, permissions, the server; and running out of memory.
+WHOLE_STREAM = (ConnectorError, SQLAlchemyError, OSError, MemoryError)
+
+
 def _raw_json(stream: Stream, item: Any) -> str:
+    # ASCII escapes: a row with broken text (lone surrogates from undecodable bytes) still stores and prints.
     try:
-        return json.dumps(stream.raw(item), default=str, ensure_ascii=False)
+        return json.dumps(stream.raw(item), default=str, ensure_ascii=True)
     except Exception:  # the raw row is evidence, never a reason to lose the dead letter
-        return json.dumps({"repr": repr(item)[:4000]})
+        return json.dumps({"repr": repr(item)[:4000]}, ensure_ascii=True)
+
+
+def _unexpected(exc: BaseException, step: str) -> str:
+    """A dead letter's reason for an error the adapter did not foresee: its type and where it was raised,
+    never its message (which may quote the row: names, tax ids, broken text)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return f"unexpected {type(exc).__name__} while {step}{where} (the raw row is kept with this dead letter)"
+
+
+def _safe(call: Any, item: Any, default: Any) -> Any:
+    try:
+        return call(item)
+    except Exception:
+        return default
 
 
 class Mapped(NamedTuple):
@@ -55,33 +79,48 @@ def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | N
     versioned = has_versions(stream)
     out: list[Mapped] = []
     for item in chunk:
-        key = stream.key(item)
-        at = stream.cursor(item)
-        version = stream.version(item) if versioned else None
+        # One item's trouble is that item's dead letter: the stream goes on (a stream fails only for reasons
+        # that concern all of it, such as the connection). A key that cannot be computed becomes the raw
+        # row's hash, so the dead letter is still one per row and a retry finds it again.
+        try:
+            key = stream.key(item)
+        except WHOLE_STREAM:
+            raise
+        except Exception as exc:
+            raw = _raw_json(stream, item)
+            out.append(Mapped("raw:" + content_hash(raw.encode()), None, None, None, _unexpected(exc, "keying"), raw))
+            continue  # a record without its key cannot be sent: it could never be updated or deleted
+        at = _safe(stream.cursor, item, None)
+        version = _safe(stream.version, item, None) if versioned else None
         if known and version is not None and known.get(key) == version:
             out.append(Mapped(key, at, None, None, version=version, same_version=True))
             continue
         try:
-            record = stream.map(item)
+            out.append(_mapped(stream, item, key, at, version))
         except RecordError as exc:
             out.append(Mapped(key, at, None, None, str(exc), _raw_json(stream, item)))
-            continue
-        if record is None:
-            out.append(Mapped(key, at, None, None, version=version))
-            continue
-        if isinstance(record, Excluded):
-            out.append(Mapped(key, at, None, None, version=version, excluded=record.rule))
-            continue
-        flagged = False
-        if isinstance(record, Document):
-            found = discrepancies(record)
-            if found:
-                record.discrepancies = found
-                flagged = True
-        data = encode(record)
-        digest = content_hash(_stable(record) if record.volatile else data)
-        out.append(Mapped(key, at, data, digest, version=version, flagged=flagged))
+        except WHOLE_STREAM:
+            raise
+        except Exception as exc:
+            out.append(Mapped(key, at, None, None, _unexpected(exc, "mapping"), _raw_json(stream, item)))
     return out
+
+
+def _mapped(stream: Stream, item: Any, key: str, at: dt.datetime | None, version: str | None) -> Mapped:
+    record = stream.map(item)
+    if record is None:
+        return Mapped(key, at, None, None, version=version)
+    if isinstance(record, Excluded):
+        return Mapped(key, at, None, None, version=version, excluded=record.rule)
+    flagged = False
+    if isinstance(record, Document):
+        found = discrepancies(record)
+        if found:
+            record.discrepancies = found
+            flagged = True
+    data = encode(record)
+    digest = content_hash(_stable(record) if record.volatile else data)
+    return Mapped(key, at, data, digest, version=version, flagged=flagged)
 
 
 def _stable(record: Record) -> bytes:

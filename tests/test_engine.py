@@ -129,6 +129,27 @@ def test_items_left_out_by_a_named_rule_are_counted_per_rule_and_deleted_if_sent
     assert engine.sync(erp, ["products"])[0].excluded == {"service card": 2}  # re-read: counted, nothing sent
 
 
+def test_a_row_that_breaks_the_adapter_in_any_way_is_a_dead_letter_and_the_stream_goes_on(
+    tmp_path: Path, erp: ToyAdapter
+) -> None:
+    erp.put(8, "P008", "Bozuk KDV", vat="yirmi", at="2026-11-20T10:08:00")  # Decimal("yirmi") raises
+    erp.put(9, "P009", "no key", at="2026-11-20T10:09:00")  # the adapter's key() raises
+    erp.put(10, "P010", "Bozuk <ff> metin", at="2026-11-20T10:10:00")  # text with an undecodable byte
+    engine, sink = make_engine(tmp_path)
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "ok" and result.dead_lettered == 3 and result.error is None
+    assert sorted(sink.pushed_keys()) == sorted([f"p{i}" for i in range(1, 8)])
+    letters = {letter.key: letter for letter in engine.state.dead_letters()}
+    assert letters["p8"].reason.startswith("unexpected InvalidOperation while mapping at toy.py:")
+    assert "yirmi" not in letters["p8"].reason and letters["p8"].raw["vat"] == "yirmi"  # the row is kept
+    (raw_key,) = [k for k in letters if k.startswith("raw:")]
+    assert letters[raw_key].raw["name"] == "no key"
+    erp.put(11, "P011", "Sonradan eklenen", at="2026-11-20T10:11:00")
+    assert letters["p10"].reason.startswith("unexpected UnicodeEncodeError while")
+    later = engine.sync(erp, ["products"])[0]
+    assert later.status == "ok" and "p11" in sink.pushed_keys() and len(engine.state.dead_letters()) == 3
+
+
 def test_invalid_rows_are_dead_lettered_and_the_rest_goes_on(tmp_path: Path, erp: ToyAdapter) -> None:
     erp.put(4, None, "Kodsuz ürün", at="2026-11-20T10:04:00")
     engine, sink = make_engine(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.sql import bulk_insert
+from connectors.sql import bulk_insert, make_engine
 from tests.conftest import DATABASE_KINDS, database_url
 
 METADATA = sa.MetaData()
@@ -110,3 +111,14 @@ def test_unknown_columns_and_python_side_defaults_are_refused(sqlite: sa.Engine)
     with sqlite.begin() as conn, pytest.raises(ValueError, match="Python-side defaults of n"):
         bulk_insert(conn, counted, [{"id": 1}])
     assert _stored(sqlite) == []
+
+
+def test_sqlite_text_that_is_not_utf8_reads_as_surrogates_instead_of_failing_the_page(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+        conn.execute("INSERT INTO t VALUES (1, 'iyi'), (2, CAST(x'5361ff67' AS TEXT)), (3, 'de')")
+    engine = make_engine(f"sqlite:///{path}", read_only=True)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, name FROM t ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(1, "iyi"), (2, "Sa\udcffg"), (3, "de")]

@@ -75,6 +75,8 @@ class ToyProducts(Stream):
                 yield rows
 
     def key(self, item: Any) -> str:
+        if item.name == "no key":
+            raise ValueError("a key the adapter cannot compute")
         return f"p{item.id}"
 
     def cursor(self, item: Any) -> dt.datetime | None:
@@ -87,7 +89,8 @@ class ToyProducts(Stream):
             return Excluded("service card")  # a card the feed leaves out on purpose
         if not item.code:
             raise RecordError("missing", "code")
-        return Product(code=item.code, name=item.name, vat_rate=Decimal(item.vat))
+        # "<ff>" stands for a byte the database could not decode (read with surrogateescape, see connectors/sql).
+        return Product(code=item.code, name=item.name.replace("<ff>", "\udcff"), vat_rate=Decimal(item.vat))
 
     def live_keys(self) -> Iterator[Sequence[str]]:
         with self.adapter.engine.connect() as conn:
