@@ -192,6 +192,9 @@ class EngineSettings(_Model):
     workers: int = Field(2, ge=1, le=64)
     parallel_min_items: int = Field(20_000, ge=1)
     outbox_retention_days: int = Field(7, ge=0)
+    # How far the ERP's clock may run ahead of this host's: a cursor never moves past the read's start
+    # minus this, so rows stamped in the future are read again until their time has come.
+    clock_skew_minutes: int = Field(5, ge=0, le=24 * 60)
 
     def policy(self) -> Any:
         """The engine's Policy (imported late: the engine is optional for `init`, `schema`, config tests)."""
@@ -207,6 +210,7 @@ class EngineSettings(_Model):
             workers=self.workers,
             parallel_min_items=self.parallel_min_items,
             outbox_retention=dt.timedelta(days=self.outbox_retention_days),
+            clock_skew=dt.timedelta(minutes=self.clock_skew_minutes),
         )
 
 

@@ -56,6 +56,7 @@ class Policy:
     workers: int = 1  # processes that read and map one large full read in parallel
     parallel_min_items: int = 20_000  # below this a full read stays in one process (start-up costs ~1 s)
     outbox_retention: dt.timedelta = dt.timedelta(days=7)
+    clock_skew: dt.timedelta = dt.timedelta(minutes=5)  # the cursor stays this far behind the read's start
 
 
 @dataclass
