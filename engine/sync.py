@@ -244,8 +244,15 @@ class Engine:
     ) -> dt.datetime | None:
         source = adapter.context.name
         self._push_pending(source, stream.name, result)
+        # The ERP's stamps are not trusted past this host's clock: a row stamped ahead (a wrong ERP clock, a
+        # typo) must not carry the cursor into the future, where every later ordinary edit would be skipped.
+        ceiling = dt.datetime.now(dt.UTC) - self.policy.clock_skew
         cursor = self.state.cursor(source, stream.name)
-        incremental = stream.replication_key is not None and not full_refresh and cursor is not None
+        if cursor is not None and cursor > ceiling:  # an earlier release let it run ahead: bring it back
+            cursor = ceiling
+        # A reconcile reads everything and compares content as well as keys: an edit the ERP stamped in the
+        # past (backdated, or a clock put right) is found and sent, not only a deleted row.
+        incremental = stream.replication_key is not None and not full_refresh and not reconcile and cursor is not None
         since = cursor - self.policy.overlap if incremental and cursor is not None else None
         # Every live key passes by when the read is complete: deletes come for free.
         seen: set[str] | None = None if incremental else set()
@@ -261,11 +268,14 @@ class Engine:
         batcher.flush()
         if seen is not None:
             self._delete_missing(source, stream, seen, result)
-        elif reconcile:
-            live: set[str] = set()
-            for keys in stream.live_keys():
-                live.update(keys)
-            self._delete_missing(source, stream, live, result)
+        if newest is not None and newest > ceiling:
+            # Rows stamped ahead are read again, run after run, until their time has come.
+            ahead = newest - (ceiling + self.policy.clock_skew)
+            if ahead > dt.timedelta(0):
+                log.warning(
+                    "stream.stamps_ahead", source=source, stream=stream.name, ahead_seconds=int(ahead.total_seconds())
+                )
+            newest = ceiling
         return newest
 
     def _mapped(

@@ -362,3 +362,48 @@ def test_state_on_postgresql(tmp_path: Path, erp: ToyAdapter, pg_url: str) -> No
     assert sink.pushed_keys() == ["p3"]
     assert engine.state.cursor("toy", "products") == dt.datetime.fromisoformat("2026-11-21T09:00:00+03:00")
     engine.state.close()
+
+
+def _stamp(moment: dt.datetime) -> str:
+    """A toy row's `modified`, as its ERP writes it: wall time in the source's zone, no offset."""
+    return moment.astimezone(TZ).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def test_a_row_stamped_in_the_future_never_carries_the_cursor_past_this_hosts_clock(
+    tmp_path: Path, erp: ToyAdapter
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    erp.put(8, "P008", "Saati ileri kart", at=_stamp(now + dt.timedelta(days=2)))
+    engine, sink = make_engine(tmp_path)
+    first = engine.sync(erp, ["products"])[0]
+    assert first.cursor is not None and first.cursor <= dt.datetime.now(dt.UTC)  # not two days ahead
+    erp.put(9, "P009", "Olağan düzenleme", at=_stamp(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    second = engine.sync(erp, ["products"])[0]
+    assert "p9" in sink.pushed_keys()  # the next ordinary edit arrives
+    assert second.pushed == 1 and second.unchanged >= 1  # the future row is read again, not sent again
+
+
+def test_a_cursor_an_earlier_release_left_in_the_future_is_brought_back(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp, ["products"])
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    engine.state.finish("toy", "products", status="ok", counts={}, cursor=future)
+    erp.put(9, "P009", "Olağan düzenleme", at=_stamp(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    result = engine.sync(erp, ["products"])[0]
+    assert "p9" in sink.pushed_keys() and result.cursor is not None and result.cursor < future
+
+
+def test_a_backdated_edit_is_missed_by_an_incremental_read_and_found_by_a_reconcile(
+    tmp_path: Path, erp: ToyAdapter
+) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp, ["products"])
+    erp.put(10, "P010", "Yeni kart", at=_stamp(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)))
+    engine.sync(erp, ["products"])  # the cursor is now minutes ago
+    # An edit the ERP stamped 30 hours back (its clock was put right, or the edit was backdated):
+    erp.put(3, "P003", "Geriye tarihli düzenleme", at=_stamp(dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)))
+    sink.batches.clear()
+    assert engine.sync(erp, ["products"])[0].pushed == 0  # outside the overlap window: not seen
+    swept = engine.sync(erp, ["products"], reconcile=True)[0]
+    assert swept.pushed == 1 and sink.pushed_keys() == ["p3"]
+    assert [e["data"]["name"] for e in sink.envelopes()] == ["Geriye tarihli düzenleme"]
