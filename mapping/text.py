@@ -1,12 +1,16 @@
-"""Text normalisers: cleaning, Netsis code-page repair, byte decoding, e-mail, phone, ERP flags."""
+"""Text normalisers: free text, identifiers, Netsis code-page repair, byte decoding, e-mail, phone, ERP flags.
+
+Free text (names, titles, addresses) is cleaned: control characters dropped, whitespace collapsed, NFC, cut to
+the schema's length. Identifiers (codes, document numbers, keys, units, barcodes) are never altered beyond the
+surrounding spaces a CHAR column pads with and the NFC spelling: a control character, too many characters or
+text that is not UTF-8 makes the record a dead letter instead. Neither reason ever quotes the text.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterable
-from decimal import Decimal
-from functools import lru_cache
 
 from mapping.errors import RecordError
 
@@ -14,21 +18,40 @@ from mapping.errors import RecordError
 _DROP_CONTROLS = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), 0x7F])
 
 
-def clean(value: object, max_len: int | None = None) -> str | None:
-    """Trimmed single-line NFC text without control characters, at most `max_len` long; empty -> None."""
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return decode_bytes(bytes(value))
+    return str(value)
+
+
+def _utf8(s: str, field: str | None) -> None:
+    """RecordError when `s` holds surrogates: bytes that were not UTF-8 (the SQL reader keeps them as
+    surrogates so that only this row fails). The reason never quotes the text: it may be a name."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RecordError(
+            f"text is not valid UTF-8 (an undecodable byte at position {exc.start}; fix the text in the ERP)", field
+        ) from None
+
+
+def clean(value: object, max_len: int | None = None, field: str | None = None) -> str | None:
+    """Free text: trimmed, single-line NFC without control characters, cut to `max_len`; empty -> None.
+
+    Not for identifiers (see `code`). RecordError (naming `field`) for text that is not valid UTF-8.
+    """
     if value is None:
         return None
-    if isinstance(value, str):
-        s = value
-    elif isinstance(value, bytes | bytearray):
-        s = decode_bytes(bytes(value))
-    else:
-        s = str(value)
+    s = _as_text(value)
     # Fast path: most ERP codes and names are already clean ASCII.
     if s.isascii() and s.isprintable() and s[:1] != " " and s[-1:] != " " and "  " not in s:
         if not s:
             return None
     else:
+        if not s.isascii():
+            _utf8(s, field)
         s = s.translate(_DROP_CONTROLS)
         if not unicodedata.is_normalized("NFC", s):
             s = unicodedata.normalize("NFC", s)
@@ -41,7 +64,49 @@ def clean(value: object, max_len: int | None = None) -> str | None:
 
 
 def required(value: object, field: str, max_len: int | None = None) -> str:
-    s = clean(value, max_len)
+    """Free text that must be there (a title, a name): `clean`, and RecordError "missing" when empty."""
+    s = clean(value, max_len, field)
+    if s is None:
+        raise RecordError("missing", field)
+    return s
+
+
+def code(value: object, field: str, max_len: int | None = None) -> str | None:
+    """An identifier (code, document number, key, unit, barcode) exactly as the ERP holds it; blank -> None.
+
+    Only the spaces around it go (CHAR columns pad with them) and it is spelt in NFC (the same text); a
+    control character, more than `max_len` characters or text that is not UTF-8 is a RecordError naming
+    `field`: cutting or stripping an identifier could make it another record's.
+    """
+    if value is None:
+        return None
+    s = _as_text(value)
+    if s.isascii():
+        if not s.isprintable():
+            s = s.strip(" ")
+            if not s.isprintable():
+                bad = next(i for i, ch in enumerate(s) if not ch.isprintable())
+                raise RecordError(f"control character U+{ord(s[bad]):04X} at position {bad + 1}", field)
+        elif s[:1] == " " or s[-1:] == " ":
+            s = s.strip(" ")
+    else:
+        _utf8(s, field)
+        s = s.strip(" ")
+        for i, ch in enumerate(s):
+            if unicodedata.category(ch) == "Cc":
+                raise RecordError(f"control character U+{ord(ch):04X} at position {i + 1}", field)
+        if not unicodedata.is_normalized("NFC", s):
+            s = unicodedata.normalize("NFC", s)
+    if not s:
+        return None
+    if max_len is not None and len(s) > max_len:
+        raise RecordError(f"{len(s)} characters, more than the {max_len} the feed allows", field)
+    return s
+
+
+def required_code(value: object, field: str, max_len: int | None = 100) -> str:
+    """An identifier that must be there (`code`); RecordError "missing" when blank."""
+    s = code(value, field, max_len)
     if s is None:
         raise RecordError("missing", field)
     return s
@@ -143,49 +208,18 @@ def phone(value: object) -> str | None:
     return "+" + digits if s.lstrip()[:1] == "+" else digits
 
 
-_TRUE = frozenset({"1", "E", "EVET", "Y", "YES", "X", "T", "TRUE", "ДА", "J", "JA"})
-_FALSE = frozenset({"0", "H", "HAYIR", "N", "NO", "", "F", "FALSE", "НЕТ", "NEIN"})
-_KNOWN = _TRUE | _FALSE
-
-
-def _flag_key(value: object) -> str | None:
-    if isinstance(value, str):
-        return value.strip().upper()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
+def flag(value: object, field: str, true: tuple[object, ...] = (1,), false: tuple[object, ...] = (0,)) -> bool:
+    """An ERP flag column read strictly: True for a value in `true`, False for one in `false` (each column's
+    documented values, given by the adapter); anything else, NULL included unless listed, is a RecordError
+    naming `field` and the value (flags are never personal data). Equal numbers match whatever their type
+    (1, 1.0, Decimal(1), True); text matches after trimming the spaces a CHAR column pads with."""
+    key = value.strip(" ") if isinstance(value, str) else value
+    if key in true:
+        return True
+    if key in false:
+        return False
     if value is None:
-        return ""
-    if isinstance(value, float | Decimal):  # Decimal(1) / 1.0 from NUMERIC or float flag columns
-        try:
-            i = int(value)
-        except (ValueError, OverflowError):
-            return None
-        return str(i) if i == value else None
-    return None
-
-
-@lru_cache(maxsize=64)
-def _keys(values: frozenset[object]) -> frozenset[str | None]:
-    return frozenset(_flag_key(v) for v in values)
-
-
-def flag(value: object, true_values: frozenset[object] | None = None, field: str = "flag") -> bool:
-    """An ERP flag column as bool: 1/0, E/H (evet/hayır), Y/N, X/"" (SAP), true/false; None -> False.
-
-    `true_values` overrides what means True (Logo's CLCARD.BLOCKED is documented as 0 = yes:
-    pass frozenset({0})); any other known flag token then means False.
-    """
-    key = _flag_key(value)
-    if true_values is None:
-        if key in _TRUE:
-            return True
-        if key in _FALSE:
-            return False
-    else:
-        if key in _keys(true_values):
-            return True
-        if key in _KNOWN:
-            return False
-    raise RecordError(f"not a flag value: {str(value)[:20]!r}", field)
+        raise RecordError("missing (no flag value)", field)
+    shown = repr(value)[:20]
+    known = ", ".join(f"{v!r} = yes" for v in true) + ", " + ", ".join(f"{v!r} = no" for v in false)
+    raise RecordError(f"{shown} is not a known flag value ({known})", field)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from mapping.errors import RecordError
-from mapping.text import clean, decode_bytes, email, flag, phone, repair_turkish, required
+from mapping.text import clean, decode_bytes, email, phone, repair_turkish, required
 from mapping.units import unit_code
 
 UNITS = {
@@ -148,50 +148,3 @@ def test_email_takes_the_first_well_formed_address(raw: str, expected: str | Non
 )
 def test_phone(raw: object, expected: str | None) -> None:
     assert phone(raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        (True, True),
-        (False, False),
-        (1, True),
-        (0, False),
-        ("1", True),
-        ("0", False),
-        ("E", True),
-        ("e", True),
-        ("H", False),
-        ("Evet", True),
-        ("hayır", False),
-        ("Y", True),
-        ("N", False),
-        ("X", True),
-        ("", False),
-        (" ", False),
-        ("true", True),
-        ("FALSE", False),
-        (Decimal("1"), True),
-        (0.0, False),
-        (None, False),
-    ],
-)
-def test_flag(raw: object, expected: bool) -> None:
-    assert flag(raw) is expected
-
-
-def test_flag_with_inverted_true_values() -> None:
-    # Logo CLCARD.BLOCKED: 0 = yes.
-    blocked = frozenset({0})
-    assert flag(0, blocked) is True
-    assert flag("0", blocked) is True
-    assert flag(1, blocked) is False
-    with pytest.raises(RecordError):
-        flag(7, blocked, "BLOCKED")
-
-
-@pytest.mark.parametrize("raw", ["Q", 2, -1, "maybe", 0.5, [1]])
-def test_flag_garbage(raw: object) -> None:
-    with pytest.raises(RecordError, match="not a flag") as err:
-        flag(raw, field="ACTIVE")
-    assert err.value.field == "ACTIVE"
