@@ -23,6 +23,11 @@ the old or the new version of a file, never half of one. The order is data file 
 second: a crash in between leaves a file the manifest does not list yet (the resend finds it by
 its "<source>-<batch id>" suffix, overwrites and lists it), never a manifest entry without its file.
 
+A push returns (and the engine acknowledges the batch) only once its data file and its manifest entry are
+durable. The in-memory manifest only ever holds what is on disk: after any failed step (temp file, write,
+fsync, rename, folder fsync; disk full, say) the resend of the batch in the same process writes the file and
+the manifest again, instead of finding its entry "already there" and skipping the write.
+
 One FileSink (one process) owns a folder: locks are per process, not across processes.
 """
 
@@ -143,10 +148,12 @@ class _StreamManifest:
 
     def put(self, entry: dict[str, Any]) -> None:
         if self.entries.get(entry["batch_id"]) == entry:
-            return  # a resend of identical content: nothing to rewrite
-        self.entries[entry["batch_id"]] = entry
-        document = {"stream": self.stream, "schema_version": SCHEMA_VERSION, "files": list(self.entries.values())}
+            return  # a resend of identical content: nothing to rewrite (`entries` only holds what is durable)
+        entries = {**self.entries, entry["batch_id"]: entry}
+        document = {"stream": self.stream, "schema_version": SCHEMA_VERSION, "files": list(entries.values())}
         atomic_write(self.path, _dump(document), fsync=self.fsync)
+        # Only now: an entry kept after a failed write would make the resend skip it, acked but never listed.
+        self.entries = entries
 
 
 class FileSink(Sink):
@@ -213,8 +220,13 @@ class FileSink(Sink):
                 for stale in folder.glob(".*.tmp"):
                     stale.unlink(missing_ok=True)
                 manifest = _StreamManifest(folder, stream, self.settings.fsync)
-                self._manifests[stream] = manifest
+                if self.settings.fsync:
+                    # The manifest just loaded may come from a rename whose folder fsync a crash or an error cut
+                    # short: its entries are trusted from here on (a resend of one is not rewritten).
+                    _fsync_dir(folder)
                 self._index_stream(stream)
+                # Kept once the index lists the stream: after a failed index write the next push writes it again.
+                self._manifests[stream] = manifest
             return manifest
 
     def _index_stream(self, stream: str) -> None:
@@ -224,6 +236,8 @@ class FileSink(Sink):
             index = json.loads(index_path.read_text(encoding="utf-8"))
         relative = f"{stream}/{MANIFEST}"
         if index.get("streams", {}).get(stream) == relative:
+            if self.settings.fsync:
+                _fsync_dir(self.root)  # listed, maybe by a write whose folder fsync failed: make the listing durable
             return
         index.setdefault("streams", {})[stream] = relative
         index["streams"] = dict(sorted(index["streams"].items()))
