@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from connectors import registry
 from connectors.base import AdapterSettings, ConnectorError, SourceContext
 from dealersync.logs import is_secret_key, scrub
+from mapping.plausibility import ImplausiblePolicy
 from mapping.schema import STREAMS
 
 __all__ = [
@@ -195,6 +196,10 @@ class EngineSettings(_Model):
     # How far the ERP's clock may run ahead of this host's: a cursor never moves past the read's start
     # minus this, so rows stamped in the future are read again until their time has come.
     clock_skew_minutes: int = Field(5, ge=0, le=24 * 60)
+    # A representable but implausible value (a negative sale quantity, a discount over 100 %, a date outside
+    # 1900-2100): flag sends it as the ERP holds it with the record's `flags`; dead_letter holds the record
+    # back with the reason; accept sends it unmarked.
+    implausible: ImplausiblePolicy = "flag"
 
     def policy(self) -> Any:
         """The engine's Policy (imported late: the engine is optional for `init`, `schema`, config tests)."""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import ConnectorError, Excluded, RecordError, Stream
 from mapping.invariants import discrepancies
+from mapping.plausibility import ImplausiblePolicy, apply_policy
 from mapping.schema import Document, Record, encode
 
 __all__ = ["Mapped", "content_hash", "describe", "first_line", "has_versions", "map_items"]
@@ -74,8 +75,14 @@ def has_versions(stream: Stream) -> bool:
     return type(stream).version is not Stream.version
 
 
-def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | None = None) -> list[Mapped]:
-    """Map raw items; items whose version equals the one in `known` (key -> stored version) are not mapped."""
+def map_items(
+    stream: Stream,
+    chunk: Iterable[Any],
+    known: Mapping[str, str] | None = None,
+    implausible: ImplausiblePolicy = "flag",
+) -> list[Mapped]:
+    """Map raw items; items whose version equals the one in `known` (key -> stored version) are not mapped.
+    `implausible` says what a record with implausible values becomes (engine.implausible)."""
     versioned = has_versions(stream)
     out: list[Mapped] = []
     for item in chunk:
@@ -96,7 +103,7 @@ def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | N
             out.append(Mapped(key, at, None, None, version=version, same_version=True))
             continue
         try:
-            out.append(_mapped(stream, item, key, at, version))
+            out.append(_mapped(stream, item, key, at, version, implausible))
         except RecordError as exc:
             out.append(Mapped(key, at, None, None, str(exc), _raw_json(stream, item)))
         except WHOLE_STREAM:
@@ -106,7 +113,9 @@ def map_items(stream: Stream, chunk: Iterable[Any], known: Mapping[str, str] | N
     return out
 
 
-def _mapped(stream: Stream, item: Any, key: str, at: dt.datetime | None, version: str | None) -> Mapped:
+def _mapped(
+    stream: Stream, item: Any, key: str, at: dt.datetime | None, version: str | None, policy: ImplausiblePolicy
+) -> Mapped:
     record = stream.map(item)
     if record is None:
         return Mapped(key, at, None, None, version=version)
@@ -118,6 +127,8 @@ def _mapped(stream: Stream, item: Any, key: str, at: dt.datetime | None, version
         if found:
             record.discrepancies = found
             flagged = True
+    if apply_policy(record, policy):
+        flagged = True
     data = encode(record)
     digest = content_hash(_stable(record) if record.volatile else data)
     return Mapped(key, at, data, digest, version=version, flagged=flagged)

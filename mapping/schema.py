@@ -39,6 +39,22 @@ DiscountKind = Literal["percent", "amount", "fixed_price"]
 Op = Literal["upsert", "delete"]
 
 
+FlagRule = Literal[
+    "negative_quantity",  # a line of a sale, an order or a return with a quantity below zero
+    "negative_amount",  # an amount the feed carries as positive (documents, returns included) below zero
+    "discount_over_100",  # a discount rate above 100 %
+    "date_out_of_range",  # a date or instant outside the years 1900-2100
+]
+
+
+class Flag(msgspec.Struct, kw_only=True):
+    """A value that is representable but implausible: sent as the ERP holds it, never mended."""
+
+    rule: FlagRule
+    field: Annotated[str, Meta(description="where the value is, e.g. 'lines[2].quantity' or 'totals.net'")]
+    value: Annotated[str, Meta(description="the value as the feed carries it")]
+
+
 class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
     """Base of every stream's record.
 
@@ -47,6 +63,11 @@ class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
     """
 
     volatile: ClassVar[tuple[str, ...]] = ()
+
+    flags: Annotated[
+        list[Flag],
+        Meta(description="implausible values the record carries as the ERP holds them (engine.implausible: flag)"),
+    ] = []
 
 
 class Account(Record, kw_only=True):
