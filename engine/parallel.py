@@ -2,14 +2,29 @@
 
 Workers only read and map: the hashes, the outbox, the sink and the cursor stay with the engine's
 process, so parallel reads change nothing about what is delivered or when.
+
+Workers end with the process that started them, even when it is killed with SIGKILL and never runs
+its cleanup: each holds an ERP connection, and an orphan blocked on a queue nobody reads would keep
+it (and multiprocessing's resource tracker, which lives while any of them holds its pipe) for good.
+On Linux the kernel sends the worker SIGKILL when its parent ends (PR_SET_PDEATHSIG, armed before
+the worker connects); elsewhere (Windows, macOS) a thread of the worker waits on the parent's
+sentinel (the parent's process handle on Windows, a pipe the parent holds on POSIX) and ends the
+worker when it fires, as soon as the worker's own code lets a thread run (drivers release the GIL
+while they wait on the network).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
 import queue
+import signal
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +86,7 @@ def _map_partition(
     partition: Partition,
     results: Any,
 ) -> None:
+    _end_with_parent()
     try:
         with adapter_class(context, settings) as adapter:
             stream = adapter.stream(stream_name)
@@ -79,6 +95,34 @@ def _map_partition(
         results.put(("done", partition.index))
     except BaseException as exc:  # reported to the parent, which fails the run with it
         results.put(("error", describe(exc)))
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent() -> None:
+    """Make this worker end when the process that started it ends, however it ends."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # not a worker (called in the main process)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent.pid:
+            os._exit(1)  # the parent ended before the signal was armed: nobody reads what we would send
+        return
+    watch_parent(parent.sentinel)
+
+
+def watch_parent(sentinel: Any) -> None:
+    """End this process (at once, no cleanup: it owns nothing durable) when `sentinel` says the parent ended."""
+
+    def wait() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="dealersync-parent-watch", daemon=True).start()
 
 
 def portable(adapter: Adapter) -> bool:
