@@ -71,6 +71,14 @@ def _handled() -> Iterator[None]:
             raise
         err.print(f"[red]error:[/] {logs.scrub(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
+    except Exception as exc:
+        # A StateError (locked, unreachable, damaged state store) says what to do. engine.state is imported only by
+        # the commands that open the store, so `init` and `schema` do not pay for SQLAlchemy to name the class.
+        state = sys.modules.get("engine.state")
+        if _Options.debug or state is None or not isinstance(exc, state.StateError):
+            raise
+        err.print(f"[red]error:[/] {logs.scrub(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
