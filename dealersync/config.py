@@ -216,6 +216,7 @@ class EngineSettings(_Model):
             parallel_min_items=self.parallel_min_items,
             outbox_retention=dt.timedelta(days=self.outbox_retention_days),
             clock_skew=dt.timedelta(minutes=self.clock_skew_minutes),
+            implausible=self.implausible,
         )
 
 

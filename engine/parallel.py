@@ -30,11 +30,18 @@ from typing import Any
 
 from connectors.base import Adapter, Partition, SourceContext
 from engine.items import Mapped, describe, map_items
+from mapping.plausibility import ImplausiblePolicy
 
 __all__ = ["mapped_in_workers", "portable"]
 
 
-def mapped_in_workers(adapter: Adapter, stream: str, since: dt.datetime | None, workers: int) -> Iterator[list[Mapped]]:
+def mapped_in_workers(
+    adapter: Adapter,
+    stream: str,
+    since: dt.datetime | None,
+    workers: int,
+    implausible: ImplausiblePolicy = "flag",
+) -> Iterator[list[Mapped]]:
     """Read and map a stream in `workers` processes, one key partition each; chunks in arrival order.
 
     Workers only read and map: the hashes, the outbox, the sink and the cursor stay with
@@ -45,7 +52,16 @@ def mapped_in_workers(adapter: Adapter, stream: str, since: dt.datetime | None, 
     processes = [
         context.Process(
             target=_map_partition,
-            args=(type(adapter), adapter.context, adapter.settings, stream, since, Partition(i, workers), results),
+            args=(
+                type(adapter),
+                adapter.context,
+                adapter.settings,
+                stream,
+                since,
+                Partition(i, workers),
+                results,
+                implausible,
+            ),
             name=f"dealersync-{stream}-{i}",
             daemon=True,
         )
@@ -85,13 +101,14 @@ def _map_partition(
     since: dt.datetime | None,
     partition: Partition,
     results: Any,
+    implausible: ImplausiblePolicy,
 ) -> None:
     _end_with_parent()
     try:
         with adapter_class(context, settings) as adapter:
             stream = adapter.stream(stream_name)
             for chunk in stream.read(since, partition):
-                results.put(("chunk", map_items(stream, chunk)))
+                results.put(("chunk", map_items(stream, chunk, implausible=implausible)))
         results.put(("done", partition.index))
     except BaseException as exc:  # reported to the parent, which fails the run with it
         results.put(("error", describe(exc)))

@@ -33,6 +33,7 @@ from connectors.base import Adapter, Stream
 from engine.items import Mapped, describe, first_line, has_versions, map_items
 from engine.parallel import mapped_in_workers, portable
 from engine.state import BatchWrite, StateStore
+from mapping.plausibility import ImplausiblePolicy
 from mapping.schema import SCHEMA_VERSION, encode
 from sinks.base import Batch, Sink, SinkError
 
@@ -57,6 +58,7 @@ class Policy:
     parallel_min_items: int = 20_000  # below this a full read stays in one process (start-up costs ~1 s)
     outbox_retention: dt.timedelta = dt.timedelta(days=7)
     clock_skew: dt.timedelta = dt.timedelta(minutes=5)  # the cursor stays this far behind the read's start
+    implausible: ImplausiblePolicy = "flag"  # a record with implausible values: flag | dead_letter | accept
 
 
 @dataclass
@@ -287,15 +289,20 @@ class Engine:
             items = stream.count()
             if items is not None and items >= self.policy.parallel_min_items:
                 log.info("stream.parallel_read", source=adapter.context.name, stream=stream.name, workers=workers)
-                return mapped_in_workers(adapter, stream.name, since, workers)
+                return mapped_in_workers(adapter, stream.name, since, workers, self.policy.implausible)
         chunks = prefetched(stream.read(since))
         source = adapter.context.name
         if has_versions(stream) and not force and self.state.has_hashes(source, stream.name):
             return (
-                map_items(stream, chunk, self.state.versions(source, stream.name, [stream.key(i) for i in chunk]))
+                map_items(
+                    stream,
+                    chunk,
+                    self.state.versions(source, stream.name, [stream.key(i) for i in chunk]),
+                    self.policy.implausible,
+                )
                 for chunk in chunks
             )
-        return (map_items(stream, chunk) for chunk in chunks)
+        return (map_items(stream, chunk, implausible=self.policy.implausible) for chunk in chunks)
 
     def _batcher(
         self, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
@@ -404,7 +411,7 @@ class _Batcher:
         self.bytes = 0
 
     def add(self, chunk: Iterable[Any]) -> None:
-        self.take(map_items(self.stream, chunk))
+        self.take(map_items(self.stream, chunk, implausible=self.engine.policy.implausible))
 
     def take(self, mapped: Sequence[Mapped]) -> None:
         """Book mapped items: unchanged ones are counted, the rest go into the current batch."""
