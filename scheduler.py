@@ -21,7 +21,7 @@ import datetime as dt
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
 
     from dealersync.config import Config, Schedule
+    from engine.state import StateStore
+    from sinks.base import Sink
 
-__all__ = ["JobSpec", "Stopping", "build_jobs", "run"]
+__all__ = ["JobSpec", "Stopping", "build_jobs", "refuse_blind_resend", "run"]
 
 log = structlog.get_logger("dealersync.scheduler")
 
@@ -100,6 +102,43 @@ def build_jobs(config: Config, available: Mapping[str, Sequence[str]] | None = N
     return jobs
 
 
+def refuse_blind_resend(state: StateStore, sink: Sink, plan: Iterable[tuple[str, Sequence[str]]]) -> None:
+    """Refuse to sync when the state store has no record of streams whose batches the sink already holds.
+
+    That store was lost or replaced (a new or an empty file): the sync would send the whole history again
+    under new batch ids, and a reader of a file feed would find every record twice. Restoring the store
+    mends it; `sync --full-refresh` is how the operator says the resend is wanted. `plan`: (source, the
+    streams about to sync). When the sink cannot tell (a loyalty core without the checkpoint endpoint)
+    the sync goes on with a warning: the first sync of every new install looks just the same, and the
+    core's upserts by key take a resend without changing what it holds.
+    """
+    from engine.state import StateError
+
+    for source, streams in plan:
+        untracked = state.untracked(source, streams)
+        if not untracked:
+            continue
+        holdings = sink.holdings(source)
+        if holdings is None:
+            log.warning(
+                "state.unverified",
+                source=source,
+                streams=untracked,
+                reason="the state store has no record of these streams and the sink cannot tell whether it already "
+                "holds their batches; if the state store was lost, they are sent again in full",
+            )
+            continue
+        held = holdings.holding(untracked)
+        if held and holdings.newest is not None:
+            when = holdings.newest.astimezone(dt.UTC)
+            raise StateError(
+                f"source {source}: the state store {state.where} has no record of {', '.join(held)}, but the sink "
+                f"already holds their batches (the newest from {when:%Y-%m-%d %H:%M} UTC): the state store was lost "
+                "or replaced (a new or empty file?). Restore it from its backup; or, to send every record again "
+                f"under new batch ids, run `dealersync sync -s {source} --full-refresh` once"
+            )
+
+
 class Stopping(Exception):
     """Raised from the engine's progress callback to abandon a run at a chunk boundary."""
 
@@ -146,6 +185,7 @@ class _Service:
             return self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
 
     def run_job(self, job: JobSpec) -> None:
+        from engine.state import StateError
         from engine.sync import Engine
 
         with self._counted(), self.locks[job.source]:
@@ -162,6 +202,11 @@ class _Service:
                     # The engine logs each run (stream.done / stream.failed); this adds which job ran it.
                     with structlog.contextvars.bound_contextvars(job=job.id):
                         engine.sync(adapter, [stream], reconcile=job.reconcile)
+                except StateError as exc:
+                    # Its message says what to do; the job's next run tries again (the lease and the outbox
+                    # keep that safe). The other streams would only meet the same store.
+                    log.error("job.failed", job=job.id, stream=stream, error=str(exc))
+                    break
                 except Exception as exc:  # a job must never kill the scheduler thread
                     log.error("job.failed", job=job.id, stream=stream, error=str(exc), exc_info=True)
                     continue
@@ -207,7 +252,14 @@ def run(config: Config, *, stop_event: threading.Event | None = None, grace: flo
 
     stop_event = stop_event or threading.Event()
     service = _Service(config)
-    jobs = build_jobs(config, service.available())
+    try:
+        available = service.available()
+        streams = {s.name: [n for n in available[s.name] if s.enabled(n)] for s in config.sources}
+        refuse_blind_resend(service.state, service.sink, streams.items())
+    except BaseException:
+        service.close()
+        raise
+    jobs = build_jobs(config, available)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=max(1, len(jobs)))},
         job_defaults={"coalesce": True, "max_instances": 1},

@@ -446,6 +446,8 @@ def sync(
     """Sync now (once) and print a summary; exit 1 if any stream failed."""
     from engine.state import StateStore
     from engine.sync import Engine
+    from mapping.schema import STREAMS
+    from scheduler import refuse_blind_resend
     from sinks import build_sink
 
     with _handled(), ExitStack() as stack:
@@ -456,6 +458,10 @@ def sync(
         state.create()
         sink = build_sink(cfg.sink)
         stack.callback(sink.close)
+        if not full_refresh:  # --full-refresh is the operator's word that a resend of everything is wanted
+            refuse_blind_resend(
+                state, sink, [(s.name, names or [n for n in STREAMS if s.enabled(n)]) for s, names in plan]
+            )
         results: list[Any] = []
         with progress_display(sys.stderr.isatty()) as progress:
             engine = Engine(state, sink, cfg.engine.policy(), progress=progress)

@@ -331,6 +331,17 @@ class StateStore:
                 .values(lock_owner=None, lock_until=None)
             )
 
+    def untracked(self, source: str, streams: Iterable[str]) -> list[str]:
+        """Those of `streams` that never ran with this store (every run starts by taking the stream's lease)."""
+        wanted = list(streams)
+        with self.engine.connect() as conn:
+            known = set(
+                conn.execute(
+                    select(streams_t.c.stream).where(streams_t.c.source == source, streams_t.c.stream.in_(wanted))
+                ).scalars()
+            )
+        return [s for s in wanted if s not in known]
+
     # -- cursors and run results -----------------------------------------------------------
     def cursor(self, source: str, stream: str) -> dt.datetime | None:
         with self.engine.connect() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from connectors.base import CheckResult
@@ -26,6 +27,20 @@ class Ack:
     """The sink took the batch. `rejected` maps record keys it refused to the reason given."""
 
     rejected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a sink already holds of one source: its newest batch's time, and per stream when the sink says."""
+
+    newest: dt.datetime | None  # None: no batch of the source
+    streams: Mapping[str, dt.datetime] | None = None  # stream -> newest batch; None: not told apart by stream
+
+    def holding(self, streams: Iterable[str]) -> list[str]:
+        """Those of `streams` the sink holds batches of (all of them when it only speaks for the source)."""
+        if self.newest is None:
+            return []
+        return [s for s in streams if self.streams is None or s in self.streams]
 
 
 class SinkError(Exception):
@@ -52,6 +67,14 @@ class Sink(ABC):
 
     @abstractmethod
     def check(self) -> list[CheckResult]: ...
+
+    def holdings(self, source: str) -> Holdings | None:
+        """The batches of `source` this sink already holds, or None when it cannot tell.
+
+        Asked only when the state store has no record of a stream: a sink that holds its batches
+        then means the state was lost, and a sync would send the whole history again.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.base import CheckResult
 from mapping.schema import SCHEMA_VERSION
-from sinks.base import Ack, Batch, Sink, SinkError
+from sinks.base import Ack, Batch, Holdings, Sink, SinkError
 
 __all__ = ["FileSink", "FileSinkSettings", "safe_component"]
 
@@ -242,6 +242,19 @@ class FileSink(Sink):
         index.setdefault("streams", {})[stream] = relative
         index["streams"] = dict(sorted(index["streams"].items()))
         atomic_write(index_path, _dump(index), fsync=self.settings.fsync)
+
+    def holdings(self, source: str) -> Holdings:
+        """The batches of `source` the stream manifests list (every manifest found, even one the index lost)."""
+        streams: dict[str, dt.datetime] = {}
+        for path in sorted(self.root.glob(f"*/{MANIFEST}")):
+            try:
+                entries = json.loads(path.read_text(encoding="utf-8"))["files"]
+                times = [dt.datetime.fromisoformat(e["created_at"]) for e in entries if e["source"] == source]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise SinkError(f"the manifest {path} is unreadable: {exc!r}") from exc
+            if times:
+                streams[path.parent.name] = max(times)
+        return Holdings(max(streams.values(), default=None), streams)
 
     def check(self) -> list[CheckResult]:
         name = "file sink folder"

@@ -8,12 +8,19 @@ full-jitter exponential backoff, or exactly the server's Retry-After when it sen
 other 4xx means this batch or these credentials will not be taken by resending: the push raises
 a permanent SinkError at once. 409 means the server already has this batch id: that is success.
 
+`GET <url>/checkpoint?source=<name>` asks whether the core already holds batches of a source (per
+stream, with the newest batch's time): asked only when the state store has no record of a stream,
+so that a lost state store is noticed before the whole history is sent again. A core without it
+(404, 405, 501) cannot tell; any other failure is an error, because the batches a sync would put in
+the outbox meanwhile would be sent anyway once the core answers.
+
 Nothing secret reaches the logs or error messages: no headers, tokens, bodies, or the URL's
 query string (some gateways carry a key there, e.g. `?code=`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import time
@@ -53,7 +60,7 @@ from connectors.http import (
     retry_after_seconds,
 )
 from mapping.schema import SCHEMA_VERSION
-from sinks.base import Ack, Batch, Sink, SinkError
+from sinks.base import Ack, Batch, Holdings, Sink, SinkError
 
 __all__ = [
     "ApiKeyAuth",
@@ -64,11 +71,15 @@ __all__ = [
     "NoAuth",
     "OAuth2Auth",
     "build_body",
+    "parse_checkpoint",
     "retry_after_seconds",
 ]
 
 BATCHES_PATH = "/batches"
 HEALTH_PATH = "/health"
+CHECKPOINT_PATH = "/checkpoint"
+# Answers of a core that predates the checkpoint endpoint: it cannot tell what it holds.
+_NO_CHECKPOINT = frozenset({404, 405, 501})
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +147,23 @@ def build_body(batch: Batch) -> bytes:
     # JSON text never holds a raw newline, so splitting on b"\n" is exact; filter drops the final empty piece.
     records = b",".join(filter(None, batch.payload.split(b"\n")))
     return b"".join((head[:-1].encode(), b',"records":[', records, b"]}"))
+
+
+def parse_checkpoint(document: Any) -> Holdings:
+    """A `GET /checkpoint` answer; ValueError when it is not one (a guess could resend a whole history)."""
+    if not isinstance(document, dict) or not isinstance(document.get("holds_batches"), bool):
+        raise ValueError("holds_batches must be true or false")
+    if not document["holds_batches"]:
+        return Holdings(None)
+    streams = document.get("streams")
+    if streams is not None and not isinstance(streams, dict):
+        raise ValueError("streams must be an object")
+    try:
+        newest = dt.datetime.fromisoformat(document["newest_batch_at"])
+        by_stream = None if streams is None else {str(k): dt.datetime.fromisoformat(v) for k, v in streams.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"newest_batch_at and streams must hold ISO 8601 times: {exc}") from None
+    return Holdings(newest, by_stream)
 
 
 def _parse_ack(response: requests.Response) -> Ack:
@@ -214,14 +242,21 @@ class HttpSink(Sink):
         )
 
     def _send(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> requests.Response:
         """One authenticated request; a 401 under OAuth2 gets one token refresh and one resend."""
         url = self._url(path)
-        response = self._raw(method, url, data=body, headers={**(headers or {}), **self._auth.headers()})
+        response = self._raw(method, url, data=body, params=params, headers={**(headers or {}), **self._auth.headers()})
         if response.status_code == 401 and self._auth.refresh():
             log.info("loyalty core refused the access token, fetching a new one", endpoint=self.endpoint)
-            response = self._raw(method, url, data=body, headers={**(headers or {}), **self._auth.headers()})
+            response = self._raw(
+                method, url, data=body, params=params, headers={**(headers or {}), **self._auth.headers()}
+            )
         return response
 
     # push ---------------------------------------------------------------------------------------------------
@@ -292,6 +327,27 @@ class HttpSink(Sink):
         if self.settings.ca_bundle is not None:
             return f"; the server certificate does not verify against ca_bundle {self.settings.ca_bundle}"
         return "; if the server uses a certificate from an internal CA, set ca_bundle to that CA's PEM file"
+
+    # what the core holds ------------------------------------------------------------------------------------
+
+    def holdings(self, source: str) -> Holdings | None:
+        asking = f"cannot ask the loyalty core at {self.endpoint} whether it holds batches of source {source}"
+        try:
+            response = self._send("GET", CHECKPOINT_PATH, params={"source": source})
+        except requests.RequestException as exc:
+            raise HttpSinkError(f"{asking}: {describe_error(exc)}{self._tls_hint(exc)}") from None
+        status = response.status_code
+        if status in _NO_CHECKPOINT:
+            return None
+        if status != 200:
+            hint = {401: _STATUS_HINTS[401], 403: _STATUS_HINTS[403]}.get(status, "")
+            raise HttpSinkError(
+                f"{asking}: HTTP {status}{hint}; {excerpt(response, self._auth.secrets)}", status=status
+            ) from None
+        try:
+            return parse_checkpoint(response.json())
+        except ValueError as exc:
+            raise HttpSinkError(f"{asking}: its {CHECKPOINT_PATH} answer is not readable ({exc})") from None
 
     # check --------------------------------------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ like the real service. `spawn()` and `read_store()` wrap both ends.
 What it does like the real service: gunzips and validates the body, dedups on Idempotency-Key
 (a resend is answered with the original result, or 409 with `duplicate_status=409`, and is not
 stored twice), checks bearer tokens / API keys / OAuth2 access tokens it issued at /oauth/token,
-and answers rejected keys. Records of rejected keys are not stored. Faults (`fail_next`) apply
-to POST /batches only, in order, one per request, before authentication (as a gateway would).
+answers rejected keys, and says at GET /checkpoint?source= which batches of a source it holds
+(`checkpoint=False`, `--no-checkpoint`: a core that predates it, answering 404). Records of rejected
+keys are not stored. Faults (`fail_next`) apply to POST /batches only, in order, one per request,
+before authentication (as a gateway would).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class LoyaltyServer:
         keyfile: Path | None = None,
         client_ca: Path | None = None,
         store: Path | None = None,
+        checkpoint: bool = True,
         max_body_bytes: int = 64 * 1024 * 1024,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -105,7 +108,9 @@ class LoyaltyServer:
         self.ack_delay = ack_delay  # stored, not yet acknowledged: the window a crash test aims at
         self.max_body_bytes = max_body_bytes
         self.store = store
+        self.checkpoint = checkpoint
         self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.received: dict[str, tuple[str, str, str]] = {}  # batch id -> source, stream, received_at
         self.requests: list[RequestLog] = []
         self.token_requests = 0
         self.duplicates = 0
@@ -232,10 +237,11 @@ class LoyaltyServer:
         rejected = [{"key": r["key"], "reason": refused[r["key"]]} for r in document["records"] if r["key"] in refused]
         kept = [r for r in document["records"] if r["key"] not in refused]
         reply = _Reply(200, {"accepted": len(kept), "rejected": rejected})
+        received_at = dt.datetime.now(dt.UTC).isoformat()
         if self.store is not None:
             line = {
                 **{f: document[f] for f in _BATCH_FIELDS},
-                "received_at": dt.datetime.now(dt.UTC).isoformat(),
+                "received_at": received_at,
                 "reply": reply.body,
                 "records": kept,
             }
@@ -244,8 +250,20 @@ class LoyaltyServer:
                 handle.flush()
                 os.fsync(handle.fileno())
         self.batches[key] = kept
+        self.received[key] = (document["source"], document["stream"], received_at)
         self._replies[key] = reply
         return reply
+
+    def _checkpoint(self, source: str) -> _Reply:
+        with self._lock:
+            streams: dict[str, str] = {}
+            for batch_source, stream, received_at in self.received.values():
+                if batch_source == source and received_at > streams.get(stream, ""):
+                    streams[stream] = received_at
+        if not streams:
+            return _Reply(200, {"source": source, "holds_batches": False, "newest_batch_at": None, "streams": {}})
+        newest = max(streams.values())
+        return _Reply(200, {"source": source, "holds_batches": True, "newest_batch_at": newest, "streams": streams})
 
     def _refused_keys(self) -> dict[str, str]:
         if isinstance(self.reject_keys, Mapping):
@@ -255,6 +273,7 @@ class LoyaltyServer:
     def _load_store(self, store: Path) -> None:
         for line in _store_lines(store):
             self.batches[line["batch_id"]] = line["records"]
+            self.received[line["batch_id"]] = (line["source"], line["stream"], line["received_at"])
             self._replies[line["batch_id"]] = _Reply(200, line.get("reply", {"accepted": len(line["records"])}))
 
 
@@ -359,13 +378,19 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def do_GET(self) -> None:
-        path, headers = urlsplit(self.path).path, self._headers()
-        if path != "/health":
+        parts, headers = urlsplit(self.path), self._headers()
+        path = parts.path
+        source = parse_qs(parts.query).get("source", [""])[0]
+        if path not in ("/health", "/checkpoint") or (path == "/checkpoint" and not self.loyalty.checkpoint):
             reply = _Reply(404, {"error": "not found"})
         elif not self.loyalty._authorized(headers):
             reply = _Reply(401, {"error": "unauthorized"})
-        else:
+        elif path == "/health":
             reply = _Reply(200, {"status": "ok", "schema_version": SCHEMA_VERSION})
+        elif not source:
+            reply = _Reply(400, {"error": "the source parameter is required"})
+        else:
+            reply = self.loyalty._checkpoint(source)
         self.loyalty._log("GET", path, headers, reply.status)
         self._send(reply)
 
@@ -525,6 +550,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fail-next", action="append", default=[], metavar="STATUS|timeout|reset")
     parser.add_argument("--timeout-sleep", type=float, default=1.0)
     parser.add_argument("--ack-delay", type=float, default=0.0, help="seconds between storing a batch and answering")
+    parser.add_argument("--no-checkpoint", action="store_true", help="answer 404 at /checkpoint, like an older core")
     args = parser.parse_args(argv)
     server = LoyaltyServer(
         host=args.host,
@@ -537,6 +563,7 @@ def main(argv: list[str] | None = None) -> None:
         duplicate_status=args.duplicate_status,
         timeout_sleep=args.timeout_sleep,
         ack_delay=args.ack_delay,
+        checkpoint=not args.no_checkpoint,
     )
     server.fail_next(*(int(f) if f.isdigit() else f for f in args.fail_next))
     stopping = threading.Event()

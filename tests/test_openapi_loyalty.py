@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from mapping.schema import STREAMS, Envelope
-from sinks.http import BATCHES_PATH, HEALTH_PATH
+from sinks.base import Holdings
+from sinks.http import BATCHES_PATH, CHECKPOINT_PATH, HEALTH_PATH, parse_checkpoint
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "openapi" / "loyalty-ingest.yaml"
 
@@ -31,9 +32,10 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 def test_paths_and_operations(spec: dict[str, Any]) -> None:
     assert spec["openapi"].startswith("3.1")
-    assert set(spec["paths"]) == {BATCHES_PATH, HEALTH_PATH}
+    assert set(spec["paths"]) == {BATCHES_PATH, HEALTH_PATH, CHECKPOINT_PATH}
     assert set(spec["paths"][BATCHES_PATH]) == {"post"}
     assert set(spec["paths"][HEALTH_PATH]) == {"get"}
+    assert set(spec["paths"][CHECKPOINT_PATH]) == {"get"}
 
 
 def test_batch_responses_cover_what_the_client_handles(spec: dict[str, Any]) -> None:
@@ -64,3 +66,21 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
     assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
     assert schemes["apiKey"]["in"] == "header" and schemes["apiKey"]["name"] == "X-API-Key"
     assert "clientCredentials" in schemes["oauth2"]["flows"]
+
+
+def test_checkpoint_examples_are_what_the_client_reads(spec: dict[str, Any]) -> None:
+    operation = spec["paths"][CHECKPOINT_PATH]["get"]
+    [source] = operation["parameters"]
+    assert (source["name"], source["in"], source["required"]) == ("source", "query", True)
+    assert {"200", "401", "404"} <= set(operation["responses"])
+    content = operation["responses"]["200"]["content"]["application/json"]
+    schema = resolve(spec, content["schema"])
+    assert set(schema["required"]) | {"streams"} == set(schema["properties"])
+    assert set(resolve(spec, schema["properties"]["streams"]["propertyNames"])["enum"]) == set(STREAMS)
+    examples = {name: example["value"] for name, example in content["examples"].items()}
+    for value in examples.values():
+        assert set(value) <= set(schema["properties"]) and set(schema["required"]) <= set(value)
+    holds = parse_checkpoint(examples["holds"])
+    assert holds.streams is not None and holds.newest == max(holds.streams.values())
+    assert holds.holding(STREAMS) == ["accounts", "invoices", "collections"]
+    assert parse_checkpoint(examples["empty"]) == Holdings(None)

@@ -6,15 +6,23 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import create_engine
+from structlog.testing import capture_logs
 
+import scheduler
+from connectors.logo.writer import LogoWriter
 from dealersync.config import Config, cron_trigger, crontab_weekdays, parse_config
+from engine.state import StateStore
+from scenario.generate import build
 from scheduler import build_jobs
 
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
@@ -146,3 +154,41 @@ def test_cron_trigger_weekdays_in_local_time() -> None:
     assert trigger.get_next_fire_time(None, saturday_night) == dt.datetime(2024, 6, 3, 6, 0, tzinfo=trigger.timezone)
     with pytest.raises(ValueError):
         cron_trigger("0 3 * *", "UTC")
+
+
+def test_a_locked_state_store_fails_the_job_in_one_line(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'logo.db'}")
+    writer = LogoWriter(engine, firm=1, period=1)
+    writer.create_tables()
+    writer.write(build(invoice_lines=300))
+    engine.dispose()
+    raw = {
+        "state": {"url": "sqlite:///state.db?timeout=0.3"},
+        "sink": {"kind": "file", "path": "./feed", "fsync": False},
+        "sources": [
+            {"name": "logo-main", "kind": "logo", "url": "sqlite:///logo.db", "firm": 1, "periods": [1],
+             "discount_view": "DEALERSYNC_DISCOUNTS", "schedule": {"interval": "1h"}}
+        ],
+    }  # fmt: skip
+    cfg = parse_config(raw, tmp_path / "dealersync.yaml", env={})
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    store.create()
+    store.close()
+    holder = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, and not letting go
+    stop = threading.Event()
+    try:
+        with capture_logs() as events:
+            service = threading.Thread(target=scheduler.run, args=(cfg,), kwargs={"stop_event": stop, "grace": 1})
+            service.start()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(e["event"] == "job.done" for e in events):
+                time.sleep(0.05)
+            stop.set()
+            service.join(30)
+    finally:
+        holder.rollback()
+        holder.close()
+    failed = [e for e in events if e["event"] == "job.failed"]
+    assert len(failed) == 1, failed  # the job's other streams would only meet the same lock
+    assert "is locked" in failed[0]["error"] and "exc_info" not in failed[0]

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mapping.schema import Envelope, encode
 from sinks import SinkSettings, build_sink
-from sinks.base import Ack, Batch, SinkError
+from sinks.base import Ack, Batch, Holdings, SinkError
 from sinks.file import FileSink, FileSinkSettings, _StreamManifest
 
 CREATED = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
@@ -212,3 +212,24 @@ def test_settings_and_build_sink(tmp_path: Path) -> None:
     assert isinstance(build_sink(settings), FileSink)
     with pytest.raises(ValidationError):
         adapter.validate_python({"kind": "file", "path": str(tmp_path), "surprise": 1})
+
+
+def test_holdings_are_the_batches_of_one_source_its_manifests_list(sink: FileSink) -> None:
+    assert sink.holdings("logo") == Holdings(None, {})  # a folder not even created yet
+    later = CREATED + dt.timedelta(hours=2)
+    sink.push(make_batch("b-1", stream="accounts", source="logo"))
+    sink.push(Batch(**{**make_batch("b-2", stream="invoices", source="logo").__dict__, "created_at": later}))
+    sink.push(make_batch("b-3", stream="orders", source="mikro"))
+    (sink.root / "manifest.json").unlink()  # the stream manifests are what counts, even without the index
+
+    held = sink.holdings("logo")
+    assert held == Holdings(later, {"accounts": CREATED, "invoices": later})
+    assert held.holding(["accounts", "orders", "products"]) == ["accounts"]
+    assert FileSink(sink.settings).holdings("sap") == Holdings(None, {})
+
+
+def test_holdings_of_an_unreadable_manifest_are_an_error(sink: FileSink) -> None:
+    sink.push(make_batch())
+    (sink.root / "accounts" / "manifest.json").write_text('{"files": [{"batch_id": "x"}]}')
+    with pytest.raises(SinkError, match="unreadable"):
+        sink.holdings("logo")

@@ -19,8 +19,8 @@ from structlog.testing import capture_logs
 
 from mapping.schema import SCHEMA_VERSION, Envelope, encode
 from sinks import SinkSettings, build_sink
-from sinks.base import Ack, Batch, SinkError
-from sinks.http import HttpSink, HttpSinkError, HttpSinkSettings, build_body, retry_after_seconds
+from sinks.base import Ack, Batch, Holdings, SinkError
+from sinks.http import HttpSink, HttpSinkError, HttpSinkSettings, build_body, parse_checkpoint, retry_after_seconds
 from tests.loyalty_server import LoyaltyServer, Pki, make_pki, read_store, spawn
 
 TOKEN = "tok-3f9a7c1e5b"
@@ -370,6 +370,58 @@ def test_check(server: LoyaltyServer, sink: HttpSink) -> None:
 
     [lost] = HttpSink(settings(server.url + "/nowhere")).check()
     assert not lost.ok and "HTTP 404" in lost.detail
+
+
+# --- what the core holds -------------------------------------------------------------------------------------
+
+
+def test_holdings_come_from_the_checkpoint(server: LoyaltyServer, sink: HttpSink) -> None:
+    assert sink.holdings("logo") == Holdings(None)
+    sink.push(make_batch("b-1", stream="accounts"))
+    sink.push(make_batch("b-2", stream="invoices"))
+    sink.push(make_batch("b-3", stream="orders", source="mikro"))
+    held = sink.holdings("logo")
+    assert held is not None and held.streams is not None
+    assert set(held.streams) == {"accounts", "invoices"} and held.newest == max(held.streams.values())
+    assert held.newest is not None and abs(held.newest - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    assert [r.status for r in server.requests_to("/checkpoint", "GET")] == [200, 200]
+    # The base URL's own query string (a gateway's key) stays, and the source is asked for beside it.
+    keyed = HttpSink(settings(server.url + "?code=q")).holdings("mikro")
+    assert keyed is not None and keyed.streams is not None and set(keyed.streams) == {"orders"}
+
+
+def test_a_core_without_the_checkpoint_cannot_tell() -> None:
+    with LoyaltyServer(token=TOKEN, checkpoint=False) as core:
+        assert HttpSink(settings(core.url)).holdings("logo") is None
+
+
+def test_a_checkpoint_that_cannot_be_read_is_an_error(server: LoyaltyServer) -> None:
+    with pytest.raises(HttpSinkError, match="401"):
+        HttpSink(settings(server.url, {"kind": "bearer", "token": "wrong"})).holdings("logo")
+    with pytest.raises(HttpSinkError, match="cannot ask the loyalty core"):
+        HttpSink(settings(f"http://127.0.0.1:{free_port()}")).holdings("logo")
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "body",
+    [{"holds_batches": "yes"}, {"holds_batches": True}, {"holds_batches": True, "newest_batch_at": "yesterday"}, []],
+)
+def test_a_checkpoint_answer_dealersync_cannot_read_is_an_error(body: Any) -> None:
+    responses.get("http://loyalty.test/checkpoint", json=body)
+    with pytest.raises(HttpSinkError, match="not readable"):
+        HttpSink(settings("http://loyalty.test")).holdings("logo")
+
+
+def test_checkpoint_answers() -> None:
+    assert parse_checkpoint({"holds_batches": False}) == Holdings(None)
+    when = dt.datetime(2026, 12, 1, 10, 15, tzinfo=dt.UTC)
+    source_only = parse_checkpoint({"holds_batches": True, "newest_batch_at": "2026-12-01T10:15:00Z"})
+    assert source_only == Holdings(when) and source_only.holding(["accounts", "orders"]) == ["accounts", "orders"]
+    by_stream = parse_checkpoint(
+        {"holds_batches": True, "newest_batch_at": "2026-12-01T10:15:00Z", "streams": {"orders": "2026-12-01T10:15Z"}}
+    )
+    assert by_stream == Holdings(when, {"orders": when}) and by_stream.holding(["accounts", "orders"]) == ["orders"]
 
 
 # --- TLS -----------------------------------------------------------------------------------------------------
