@@ -263,7 +263,7 @@ class StateStore:
         """Turn the store's own failures into a StateError that says what to do; leave the rest alone."""
         if context.is_pre_ping:
             return  # the pool reconnects by itself
-        found = _classify(context.original_exception, self.where, self.busy_seconds, context.connection is None)
+        found = _classify(context, self.where, self.busy_seconds)
         if found is not None:
             raise StateError(found) from context.original_exception
 
@@ -718,8 +718,9 @@ def _damaged(where: str, detail: str) -> str:
     )
 
 
-def _classify(exc: BaseException, where: str, busy_seconds: float, connecting: bool) -> str | None:
+def _classify(context: ExceptionContext, where: str, busy_seconds: float) -> str | None:
     """What to tell the operator about a failure of the store itself, or None for any other error."""
+    exc = context.original_exception
     name = getattr(exc, "sqlite_errorname", None)  # SQLite's own result code name (Python 3.11+)
     if isinstance(name, str):
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
@@ -741,11 +742,13 @@ def _classify(exc: BaseException, where: str, busy_seconds: float, connecting: b
         if name.startswith("SQLITE_IOERR"):
             return f"cannot read or write the state store {where} ({_first_line(exc)}): check its disk, then run again"
         return None
-    if connecting:
+    if context.connection is None:  # failed while connecting
         return (
             f"cannot reach the state store {where}: {_first_line(exc)}; check state.url, that the database server "
             "is up and the credentials"
         )
+    if context.is_disconnect:
+        return f"lost the connection to the state store {where} ({_first_line(exc)}): run again once it is back"
     return None
 
 

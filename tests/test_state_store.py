@@ -202,3 +202,20 @@ def test_integrity_errors_still_reach_the_code_that_expects_them(tmp_path: Path)
     with pytest.raises(IntegrityError), store.engine.begin() as conn:
         conn.execute(insert(streams_t).values(source="s", stream="accounts"))
     store.close()
+
+
+def test_a_lost_postgresql_connection_is_a_state_error_and_the_next_use_reconnects(pg_url: str) -> None:
+    store = StateStore(pg_url)
+    store.create()
+    admin = create_engine(pg_url)
+    try:
+        with store.engine.connect() as conn:
+            backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with admin.begin() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend or 0)})")  # a server restart, say
+            with pytest.raises(StateError, match="lost the connection to the state store"):
+                conn.exec_driver_sql("SELECT 1")
+        assert store.status() == []
+    finally:
+        admin.dispose()
+        store.close()
