@@ -7,10 +7,11 @@ Workers end with the process that started them, even when it is killed with SIGK
 its cleanup: each holds an ERP connection, and an orphan blocked on a queue nobody reads would keep
 it (and multiprocessing's resource tracker, which lives while any of them holds its pipe) for good.
 On Linux the kernel sends the worker SIGKILL when its parent ends (PR_SET_PDEATHSIG, armed before
-the worker connects); elsewhere (Windows, macOS) a thread of the worker waits on the parent's
-sentinel (the parent's process handle on Windows, a pipe the parent holds on POSIX) and ends the
-worker when it fires, as soon as the worker's own code lets a thread run (drivers release the GIL
-while they wait on the network).
+the worker connects; strictly, when the thread that started it ends: mapped_in_workers starts and
+joins its workers in the one thread that iterates it). Elsewhere (Windows, macOS) a thread of the
+worker waits on the parent's sentinel (the parent's process handle on Windows, a pipe the parent
+holds on POSIX) and ends the worker when it fires, as soon as the worker's own code lets a thread
+run (drivers release the GIL while they wait on the network).
 """
 
 from __future__ import annotations
