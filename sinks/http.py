@@ -343,7 +343,7 @@ class HttpSink(Sink):
             hint = {401: _STATUS_HINTS[401], 403: _STATUS_HINTS[403]}.get(status, "")
             raise HttpSinkError(
                 f"{asking}: HTTP {status}{hint}; {excerpt(response, self._auth.secrets)}", status=status
-            ) from None
+            )
         try:
             return parse_checkpoint(response.json())
         except ValueError as exc:
