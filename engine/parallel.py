@@ -104,8 +104,8 @@ def _map_partition(
     results: Any,
     implausible: ImplausiblePolicy,
 ) -> None:
-    _end_with_parent()
     try:
+        _end_with_parent()
         with adapter_class(context, settings) as adapter:
             stream = adapter.stream(stream_name)
             for chunk in stream.read(since, partition):
