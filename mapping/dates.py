@@ -157,3 +157,11 @@ def timestamp(value: object, field: str, tz: ZoneInfo, null_dates: frozenset[dat
         return dt.astimezone(tz)
     except OverflowError:  # only at the edges of year 1 / 9999
         raise RecordError("timestamp out of range", field) from None
+
+
+def required_date(value: object, field: str, null_dates: frozenset[date] = NULL_DATES) -> date:
+    """`business_date` of a date the record cannot do without: None (NULL, blank, a sentinel) is "missing"."""
+    d = business_date(value, field, null_dates)
+    if d is None:
+        raise RecordError("missing", field)
+    return d

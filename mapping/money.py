@@ -219,8 +219,12 @@ _MEMO: tuple[dict[float, Decimal], ...] = tuple({} for _ in range(7))
 _MEMO_MAX = 200_000
 
 
-def fixed(value: Any, places: int, field: str) -> Decimal:
-    """`value` (an ERP's FLOAT column) at `places` decimals; None -> 0. Same result as to_decimal.
+def fixed(value: Any, places: int, field: str, *, null_is_zero: bool = False) -> Decimal:
+    """`value` (an ERP's FLOAT column) at `places` decimals. Same result as to_decimal.
+
+    NULL is a RecordError "missing" (an amount the ERP does not hold is not 0), unless the caller says
+    `null_is_zero` where NULL means zero by construction: a SUM over no rows, an outer join that found
+    nothing, an optional column this release lacks. NaN, infinity and overflow are RecordErrors too.
 
     Fast path: a float that holds a value with at most `places` decimals (every amount an ERP stores
     rounded) becomes a Decimal from its integer count of units, which is exact and ~5x cheaper than
@@ -232,13 +236,17 @@ def fixed(value: Any, places: int, field: str) -> Decimal:
         if hit is not None:
             return hit
         scaled = value * _SCALE[places]
-        units = round(scaled)
-        if -1e-7 < scaled - units < 1e-7 and -(2**52) < units < 2**52:
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            hit = memo[value] = Decimal(units) * _QUANT[places]  # int * 10**-places: exact, exponent -places
-            return hit
+        # NaN fails both bounds below and infinity the second: both go on to to_decimal, which rejects them.
+        if -(2.0**52) < scaled < 2.0**52:
+            units = round(scaled)
+            if -1e-7 < scaled - units < 1e-7:
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                hit = memo[value] = Decimal(units) * _QUANT[places]  # int * 10**-places: exact, exponent -places
+                return hit
     elif value is None:
+        if not null_is_zero:
+            raise RecordError("missing (NULL where an amount is required)", field)
         value = 0
     return to_decimal(value, places, field)  # type: ignore[return-value]
 

@@ -17,10 +17,11 @@ from connectors.logo.money import DocMoney
 from connectors.logo.streams import LogoEnv, LogoStream, currency_of, period_column, stamp_columns
 from connectors.logo.tables import LogoTables
 from connectors.sql import for_refs
+from mapping.dates import business_date, required_date
 from mapping.errors import RecordError
-from mapping.money import fixed, rate, to_decimal
+from mapping.money import fixed, rate
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, Totals
-from mapping.text import clean, required
+from mapping.text import code, flag, required_code
 from mapping.units import unit_code as to_unit_code
 
 __all__ = ["Collections", "Invoices", "Orders"]
@@ -65,7 +66,9 @@ class _Document(LogoStream):
         la = money.local_amount
         net_local = r.TOTALDISCOUNTED
         if net_local is None:  # older versions: derive it
-            net_local = (r.GROSSTOTAL or 0) - (r.TOTALDISCOUNTS or 0)
+            if r.GROSSTOTAL is None or r.TOTALDISCOUNTS is None:
+                raise RecordError("missing (no TOTALDISCOUNTED; GROSSTOTAL or TOTALDISCOUNTS is NULL)", "totals.net")
+            net_local = r.GROSSTOTAL - r.TOTALDISCOUNTS
         local = Totals(
             gross=la(r.GROSSTOTAL, "totals_local.gross"),
             discount=la(r.TOTALDISCOUNTS, "totals_local.discount"),
@@ -81,7 +84,7 @@ class _Document(LogoStream):
             discount=da(r.TOTALDISCOUNTS, "totals.discount"),
             net=da(net_local, "totals.net"),
             vat=da(r.TOTALVAT, "totals.vat"),
-            total=to_decimal(r.TRNET or 0, money.places, "totals.total"),  # type: ignore[arg-type]
+            total=fixed(r.TRNET, money.places, "totals.total"),
         )
         return doc, local
 
@@ -111,13 +114,14 @@ class _Document(LogoStream):
         if kind is None:
             raise RecordError(f"unknown LINETYPE {linetype!r} (map it with the line_kinds setting)", "lines.kind")
         da = money.doc_amount
+        unit = code(unit, "lines.unit")
         unit_code = self.unit_codes.get(unit, _MISSING)
         if unit_code is _MISSING:
             unit_code = self.unit_codes[unit] = to_unit_code(unit)
         return cls(
             line_no=line_no,
             kind=kind,
-            product_code=service_code if kind == "service" else item_code,
+            product_code=code(service_code if kind == "service" else item_code, "lines.product_code"),
             quantity=fixed(qty, 3, "lines.quantity"),
             unit=unit,
             unit_code=unit_code,  # type: ignore[arg-type]
@@ -129,7 +133,7 @@ class _Document(LogoStream):
             vat=da(vatamnt, "lines.vat"),
             net_local=money.local_amount(linenet, "lines.net_local"),
             warehouse_code=None if warehouse is None else self.warehouse_codes(warehouse),
-            sales_rep_code=rep,
+            sales_rep_code=code(rep, "lines.sales_rep_code"),
             **extra,
         )
 
@@ -240,21 +244,21 @@ class Invoices(_Document):
         money = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
         totals, totals_local = self.totals(r, money)
         return Invoice(
-            number=required(r.FICHENO, "number", 100),
-            document_no=clean(r.DOCODE),
+            number=required_code(r.FICHENO, "number"),
+            document_no=code(r.DOCODE, "document_no"),
             kind=kind,
-            account_code=required(r.CLCODE, "account_code", 100),
-            date=r.DATE_.date(),
+            account_code=required_code(r.CLCODE, "account_code"),
+            date=required_date(r.DATE_, "date"),
             issued_at=self.issued_at(r),
-            due_date=r.DUEDATE.date() if r.DUEDATE is not None else None,
+            due_date=business_date(r.DUEDATE, "due_date"),
             currency=money.currency,
             rate=money.rate,
             totals=totals,
             totals_local=totals_local,
-            cancelled=r.CANCELLED == 1,
-            original_invoice=clean(r.DOCTRACKINGNR) if kind == "return" else None,
-            e_invoice_uuid=clean(r.GUID),
-            sales_rep_code=r.REPCODE,
+            cancelled=flag(r.CANCELLED, "cancelled"),
+            original_invoice=code(r.DOCTRACKINGNR, "original_invoice") if kind == "return" else None,
+            e_invoice_uuid=code(r.GUID, "e_invoice_uuid"),
+            sales_rep_code=code(r.REPCODE, "sales_rep_code"),
             warehouse_code=None if r.SOURCEINDEX is None else str(r.SOURCEINDEX),
             lines=[self.line(ln, money, InvoiceLine) for ln in lines],
         )
@@ -298,11 +302,11 @@ class Orders(_Document):
                 money,
                 OrderLine,
                 shipped_quantity=fixed(ln.SHIPPEDAMOUNT, 3, "lines.shipped_quantity"),
-                closed=ln.CLOSED == 1,
+                closed=flag(ln.CLOSED, "lines.closed"),
             )
             for ln in lines
         ]
-        if r.CANCELLED == 1:
+        if flag(r.CANCELLED, "cancelled"):
             status = "cancelled"
         elif order_lines and all(line.closed for line in order_lines):
             status = "closed"  # Logo keeps STATUS as it was; closing is per line
@@ -311,9 +315,9 @@ class Orders(_Document):
             if status is None:
                 raise RecordError(f"unknown ORFICHE.STATUS {r.STATUS!r} (map it with order_statuses)", "status")
         return Order(
-            number=required(r.FICHENO, "number", 100),
-            account_code=required(r.CLCODE, "account_code", 100),
-            date=r.DATE_.date(),
+            number=required_code(r.FICHENO, "number"),
+            account_code=required_code(r.CLCODE, "account_code"),
+            date=required_date(r.DATE_, "date"),
             issued_at=self.issued_at(r),
             status=status,  # type: ignore[arg-type]
             currency=money.currency,
@@ -321,7 +325,7 @@ class Orders(_Document):
             totals=totals,
             totals_local=totals_local,
             warehouse_code=None if r.SOURCEINDEX is None else str(r.SOURCEINDEX),
-            sales_rep_code=r.REPCODE,
+            sales_rep_code=code(r.REPCODE, "sales_rep_code"),
             lines=order_lines,
         )
 
@@ -405,19 +409,19 @@ class Collections(LogoStream):
             raise RecordError(f"(MODULENR, TRCODE) ({r.MODULENR}, {r.TRCODE}) is not a collection", "method")
         currency = currency_of(self.currencies, r.TRCURR, "currency")
         local = r.TRCURR == codes.LOCAL_CURRENCY_CODE or currency == self.local_currency
-        amount_local = to_decimal(r.AMOUNT or 0, 2, "amount_local")
+        amount_local = fixed(r.AMOUNT, 2, "amount_local")
         # Cheques and notes mature later: their PAYTRANS date is the due date (PAYMENTTYPE 2/3).
         due = next((p.DATE_.date() for p in pays if p.PAYMENTTYPE in (2, 3) and p.DATE_ is not None), None)
         return Collection(
-            number=required(r.TRANNO, "number", 100),
-            account_code=required(r.CLCODE, "account_code", 100),
-            date=r.DATE_.date(),
-            amount=amount_local if local else to_decimal(r.TRNET or 0, 2, "amount"),  # type: ignore[arg-type]
+            number=required_code(r.TRANNO, "number"),
+            account_code=required_code(r.CLCODE, "account_code"),
+            date=required_date(r.DATE_, "date"),
+            amount=amount_local if local else fixed(r.TRNET, 2, "amount"),
             currency=currency,
             rate=rate(1 if local else r.TRRATE, "rate"),  # type: ignore[arg-type]
-            amount_local=amount_local,  # type: ignore[arg-type]
+            amount_local=amount_local,
             method=method,
             due_date=due,
-            cancelled=r.CANCELLED == 1,
-            settles=sorted({p.FICHENO for p in pays if p.FICHENO}),
+            cancelled=flag(r.CANCELLED, "cancelled"),
+            settles=sorted({n for p in pays if (n := code(p.FICHENO, "settles")) is not None}),
         )

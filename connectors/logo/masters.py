@@ -19,14 +19,15 @@ from mapping.errors import RecordError
 from mapping.money import percent, quantity, unit_price
 from mapping.schema import Account, Discount, Product, UnitConversion
 from mapping.taxid import tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, flag, phone, required, required_code
 from mapping.units import unit_code
 
 __all__ = ["Accounts", "Discounts", "Products"]
 
 
 class Accounts(LogoStream):
-    """CLCARD rows (placeholder 'ÿ' rows excluded) with the sales rep, parent and payment plan codes."""
+    """CLCARD rows (placeholder 'ÿ' rows excluded; a NULL code is read, to be a dead letter) with the sales rep,
+    parent and payment plan codes."""
 
     name = "accounts"
     primary_key = ("code",)
@@ -34,13 +35,16 @@ class Accounts(LogoStream):
 
     def __init__(self, env: LogoEnv) -> None:
         super().__init__(env)
-        self.blocked_value = env.blocked_value
+        # CLCARD.BLOCKED is 0 or 1; which one means blocked is the blocked_means setting.
+        self.blocked = blocked_values(env.blocked_value)
 
     def table(self, t: LogoTables) -> sa.Table:
         return t.CLCARD
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.CLCARD.c.CODE != codes.PLACEHOLDER_CODE
+        # NULL != 'ÿ' is not true in SQL: without the IS NULL a card without a code would never be read.
+        code_ = t.CLCARD.c.CODE
+        return sa.or_(code_.is_(None), code_ != codes.PLACEHOLDER_CODE)
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         c, rel, rep = t.CLCARD.c, t.SLSCLREL.c, t.SLSMAN.c
@@ -88,36 +92,38 @@ class Accounts(LogoStream):
         kind = self.env.account_kinds.get(r.CARDTYPE)
         if kind is None:
             raise RecordError(f"unknown CLCARD.CARDTYPE {r.CARDTYPE!r} (map it with account_kinds)", "kind")
-        individual = r.ISPERSCOMP == 1
-        country = clean(r.COUNTRYCODE)
+        # ISPERSCOMP and ACCEPTEINV are newer releases' columns, read as NULL where a release lacks them.
+        individual = flag(r.ISPERSCOMP, "is_individual", (1,), (0, None))
+        country = code(r.COUNTRYCODE, "country")
         # An individual's national id is TCKNO on releases that have it; older ones keep it in TAXNR.
         tax = tax_identity((r.TCKNO or r.TAXNR) if individual else r.TAXNR, country or "TR")
-        address = " ".join(part for part in (clean(r.ADDR1), clean(r.ADDR2)) if part) or None
+        address = " ".join(part for part in (clean(r.ADDR1, field="address"), clean(r.ADDR2, field="address")) if part)
         return Account(
-            code=required(r.CODE, "code", 100),
+            code=required_code(r.CODE, "code"),
             title=required(r.DEFINITION_, "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
             tax_id_valid=tax.valid,
-            tax_office=clean(r.TAXOFFICE),
+            tax_office=clean(r.TAXOFFICE, field="tax_office"),
             kind=kind,
             is_individual=individual,
-            currency=currency_of(self.env.currencies, r.CCURRENCY, "currency"),
-            group_code=clean(r.SPECODE),
-            region_code=clean(r.SPECODE2),
-            sales_rep_code=clean(r.REPCODE),
-            parent_code=clean(r.PARENTCODE),
+            # An account's currency is optional in the feed: NULL stays unknown, never the local one.
+            currency=None if r.CCURRENCY is None else currency_of(self.env.currencies, r.CCURRENCY, "currency"),
+            group_code=code(r.SPECODE, "group_code"),
+            region_code=code(r.SPECODE2, "region_code"),
+            sales_rep_code=code(r.REPCODE, "sales_rep_code"),
+            parent_code=code(r.PARENTCODE, "parent_code"),
             phone=phone(r.TELNRS1),
             email=email(r.EMAILADDR),
-            address=address,
-            city=clean(r.CITY),
+            address=address or None,
+            city=clean(r.CITY, field="city"),
             country=country,
             created_at=self._created(r),
-            active=r.ACTIVE == codes.ACTIVE_IN_USE,
-            blocked=self.blocked_value == r.BLOCKED,
+            active=active(r.ACTIVE, "active"),
+            blocked=flag(r.BLOCKED, "blocked", *self.blocked),
             discount_rate=percent(r.DISCRATE, "discount_rate") or None,
-            payment_terms=clean(r.PAYCODE),
-            e_invoice=bool(r.ACCEPTEINV),
+            payment_terms=code(r.PAYCODE, "payment_terms"),
+            e_invoice=None if r.ACCEPTEINV is None else flag(r.ACCEPTEINV, "e_invoice"),
         )
 
     def _created(self, r: Row[Any]) -> dt.datetime | None:
@@ -128,7 +134,8 @@ class Accounts(LogoStream):
 
 
 class Products(LogoStream):
-    """ITEMS (material classes 20/21/22 excluded) with brand; units and barcodes fetched per page."""
+    """ITEMS (material classes 20/21/22 excluded; a NULL CARDTYPE is read, to be a dead letter) with brand;
+    units and barcodes fetched per page."""
 
     name = "products"
     primary_key = ("code",)
@@ -138,12 +145,15 @@ class Products(LogoStream):
         return t.ITEMS
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.ITEMS.c.CARDTYPE.not_in(codes.ITEM_CLASS_CARDTYPES)
+        # NOT IN drops NULLs in SQL: a card without a type must be read, to be a dead letter, not vanish.
+        cardtype = t.ITEMS.c.CARDTYPE
+        return sa.or_(cardtype.is_(None), cardtype.not_in(codes.ITEM_CLASS_CARDTYPES))
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         i = t.ITEMS.c
         return sa.select(
             i.LOGICALREF,
+            i.CARDTYPE,
             i.CODE,
             i.NAME,
             i.STGRPCODE,
@@ -177,33 +187,36 @@ class Products(LogoStream):
 
     def map(self, item: tuple[Row[Any], list[Row[Any]]]) -> Product:
         r, unit_rows = item
+        if r.CARDTYPE is None:
+            raise RecordError("missing (NULL: no card type tells goods from a material class)", "ITEMS.CARDTYPE")
         units: list[UnitConversion] = []
         barcodes: list[str] = []
         base_unit = None
         for u in unit_rows:
-            code = required(u.CODE, "units.unit", 100)
-            barcode = clean(u.BARCODE)
-            if barcode is not None and u.MAINUNIT == 1:
+            unit = required_code(u.CODE, "units.unit")
+            barcode = code(u.BARCODE, "units.barcode")
+            main = flag(u.MAINUNIT, "units.main")
+            if barcode is not None and main:
                 barcodes.append(barcode)  # the product's barcodes are its base unit's; a case has its own
-            if units and units[-1].unit == code:  # a second barcode of the same unit
+            if units and units[-1].unit == unit:  # a second barcode of the same unit
                 continue
-            if u.MAINUNIT == 1:
-                base_unit = code
+            if main:
+                base_unit = unit
             # One of this unit holds CONVFACT2 / CONVFACT1 base units (direction UNCONFIRMED).
-            factor = quantity(Decimal(repr(u.CONVFACT2 or 1.0)) / Decimal(repr(u.CONVFACT1 or 1.0)), "units.factor")
-            units.append(UnitConversion(unit=code, factor=factor, unit_code=unit_code(code), barcode=barcode))
+            factor = quantity(_convfact(u.CONVFACT2) / _convfact(u.CONVFACT1), "units.factor")
+            units.append(UnitConversion(unit=unit, factor=factor, unit_code=unit_code(unit), barcode=barcode))
         return Product(
-            code=required(r.CODE, "code", 100),
+            code=required_code(r.CODE, "code"),
             name=required(r.NAME, "name", 2000),
             barcodes=barcodes,
             base_unit=base_unit,
             base_unit_code=unit_code(base_unit) if base_unit else None,
             units=units,
-            category_code=clean(r.STGRPCODE),
-            group_code=clean(r.SPECODE),
-            brand=clean(r.BRAND),
+            category_code=code(r.STGRPCODE, "category_code"),
+            group_code=code(r.SPECODE, "group_code"),
+            brand=code(r.BRAND, "brand"),
             vat_rate=percent(r.VAT, "vat_rate"),
-            active=r.ACTIVE == codes.ACTIVE_IN_USE,
+            active=active(r.ACTIVE, "active"),
         )
 
 
@@ -261,12 +274,12 @@ class _PriceRules(LogoStream):
         currency = None if r.CURRENCY is None else currency_of(self.env.currencies, r.CURRENCY, "currency")
         value = unit_price(r.VALUE, "value") if kind == "fixed_price" else percent(r.VALUE, "value")
         return Discount(
-            code=required(r.CODE, "code", 100),
+            code=required_code(r.CODE, "code"),
             scope="+".join(name for name, v in dims if v) or "all",
-            account_code=clean(r.CLIENTCODE),
-            account_group_code=clean(r.CLSPECODE),
-            product_code=clean(r.ITEMCODE),
-            product_group_code=clean(r.ITMSPECODE),
+            account_code=code(r.CLIENTCODE, "account_code"),
+            account_group_code=code(r.CLSPECODE, "account_group_code"),
+            product_code=code(r.ITEMCODE, "product_code"),
+            product_group_code=code(r.ITMSPECODE, "product_group_code"),
             kind=kind,  # type: ignore[arg-type]
             value=value,  # type: ignore[arg-type]
             currency=currency,
@@ -274,7 +287,7 @@ class _PriceRules(LogoStream):
             valid_from=r.BEGDATE.date() if r.BEGDATE else None,
             valid_to=r.ENDDATE.date() if r.ENDDATE else None,
             priority=r.PRIORITY or 0,
-            active=r.ACTIVE in (None, codes.ACTIVE_IN_USE),  # no ACTIVE column on a release: in use
+            active=active(r.ACTIVE, "active", absent=True),  # no ACTIVE column on a release: in use
         )
 
 
@@ -312,7 +325,7 @@ class _DiscountView(_PriceRules):
         )
 
     def kind(self, item: Row[Any]) -> str:
-        return "amount" if item.ISAMOUNT == 1 else "percent"
+        return "amount" if flag(item.ISAMOUNT, "kind") else "percent"
 
 
 class Discounts(LogoStream):
@@ -355,3 +368,21 @@ class Discounts(LogoStream):
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         return [item for part in self.parts.values() for item in part.fetch(keys)]
+
+
+def active(value: Any, field: str, *, absent: bool = False) -> bool:
+    """ACTIVE on CLCARD / ITEMS / PRCLIST: 0 in use, 1 passive (LDDS). `absent`: what NULL means where a release
+    lacks the column (read as NULL); elsewhere NULL is an unknown state, an error."""
+    return flag(value, field, (codes.ACTIVE_IN_USE, None) if absent else (codes.ACTIVE_IN_USE,), (1,))
+
+
+def blocked_values(blocked_means: int) -> tuple[tuple[int], tuple[int]]:
+    """(true, false) values of CLCARD.BLOCKED for `flag`: blocked_means and the other of 0 and 1."""
+    return (blocked_means,), (1 - blocked_means,)
+
+
+def _convfact(value: Any) -> Decimal:
+    """A CONVFACT1/2 column; NULL or 0 cannot say how many base units a unit holds."""
+    if not value:
+        raise RecordError(f"conversion factor {value!r} (NULL or 0)", "units.factor")
+    return Decimal(repr(float(value)))

@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.logo.codes import LOCAL_CURRENCY_CODE
 from connectors.logo.streams import currency_of
+from mapping.errors import RecordError
 from mapping.money import fixed, minor_units, rate, to_decimal
 
 ONE = Decimal("1.000000")
@@ -27,7 +28,7 @@ class DocMoney:
     def __init__(self, currencies: Mapping[int, str], local_currency: str, trcurr: Any, trrate: Any) -> None:
         self.trcurr = trcurr
         self.currency = currency_of(currencies, trcurr, "currency")
-        self.local = trcurr == LOCAL_CURRENCY_CODE or trcurr is None or self.currency == local_currency
+        self.local = trcurr == LOCAL_CURRENCY_CODE or self.currency == local_currency
         self.rate = ONE if self.local else rate(trrate, "rate")
         self.places = minor_units(self.currency)
         self.local_places = minor_units(local_currency)
@@ -39,7 +40,7 @@ class DocMoney:
         """A local amount in document currency (the same value for a local-currency document)."""
         if self.local:
             return fixed(value, self.places, field)
-        return to_decimal(Decimal(repr(float(value or 0))) / self.rate, self.places, field)  # type: ignore[return-value]
+        return self._converted(value, self.places, field)
 
     def unit_price(self, price: Any, prprice: Any, prcurr: Any) -> Decimal:
         """A unit price (4 places): PRICE is local; PRPRICE is in the price currency PRCURR."""
@@ -47,4 +48,10 @@ class DocMoney:
             return fixed(price, 4, "unit_price")
         if prcurr == self.trcurr and prprice is not None:
             return fixed(prprice, 4, "unit_price")
-        return to_decimal(Decimal(repr(float(price or 0))) / self.rate, 4, "unit_price")  # type: ignore[return-value]
+        return self._converted(price, 4, "unit_price")
+
+    def _converted(self, value: Any, places: int, field: str) -> Decimal:
+        if value is None:
+            raise RecordError("missing (NULL where an amount is required)", field)
+        # NaN and infinity survive the division and are refused by to_decimal.
+        return to_decimal(Decimal(repr(float(value))) / self.rate, places, field)  # type: ignore[return-value]

@@ -15,11 +15,13 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.logo import codes
-from connectors.logo.streams import LogoStream, period_column
+from connectors.logo.masters import blocked_values
+from connectors.logo.streams import LogoEnv, LogoStream, period_column
 from connectors.logo.tables import LogoTables
+from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
-from mapping.text import clean, required
+from mapping.text import clean, flag, required_code
 
 __all__ = ["RiskLimits", "StockLevels"]
 
@@ -40,7 +42,8 @@ class _Snapshot(LogoStream):
 
 
 class StockLevels(_Snapshot):
-    """GNTOTST per warehouse (INVENNO >= 0; -1 is the all-warehouse total) with item code and warehouse name."""
+    """GNTOTST per warehouse (INVENNO >= 0; -1 is the all-warehouse total; a NULL INVENNO is read, to be a dead
+    letter) with item code and warehouse name."""
 
     name = "stock_levels"
     primary_key = ("product_code", "warehouse_code")
@@ -49,7 +52,8 @@ class StockLevels(_Snapshot):
         return t.GNTOTST
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.GNTOTST.c.INVENNO >= 0
+        invenno = t.GNTOTST.c.INVENNO
+        return sa.or_(invenno.is_(None), invenno >= 0)
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         g, w = t.GNTOTST.c, t.CAPIWHOUSE.c
@@ -76,15 +80,17 @@ class StockLevels(_Snapshot):
             yield [self.key(row) for row in chunk]
 
     def map(self, item: Row[Any]) -> StockLevel:
+        if item.INVENNO is None:
+            raise RecordError("missing (NULL INVENNO)", "warehouse_code")
         on_hand = fixed(item.ONHAND, 3, "on_hand")
         reserved = fixed(item.ACTSORDER, 3, "reserved")
         return StockLevel(
-            product_code=required(item.CODE, "product_code", 100),
+            product_code=required_code(item.CODE, "product_code"),
             warehouse_code=str(item.INVENNO),
-            warehouse_name=clean(item.NAME),
-            on_hand=on_hand,  # type: ignore[arg-type]
+            warehouse_name=clean(item.NAME, field="warehouse_name"),
+            on_hand=on_hand,
             reserved=reserved,
-            available=on_hand - reserved,  # type: ignore[operator]
+            available=on_hand - reserved,
             as_of=self.as_of,
         )
 
@@ -98,6 +104,10 @@ class RiskLimits(_Snapshot):
 
     name = "risk_limits"
     primary_key = ("account_code",)
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        self.blocked = blocked_values(env.blocked_value)
 
     def table(self, t: LogoTables) -> sa.Table:
         return t.CLRNUMS
@@ -143,21 +153,28 @@ class RiskLimits(_Snapshot):
     def map(self, item: Row[Any]) -> RiskLimit:
         currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
         places = minor_units(currency)
-        balance = fixed(item.BALANCE, places, "open_balance")
-        orders = fixed(item.OPENORDERS, places, "open_orders")
-        uncashed = fixed(item.CSTCSRISKTOTAL, places, "uncashed_cheques")
+        # Sums over no rows (no balance lines, no open orders) are NULL: zero.
+        balance = fixed(item.BALANCE, places, "open_balance", null_is_zero=True)
+        orders = fixed(item.OPENORDERS, places, "open_orders", null_is_zero=True)
+        # CSTCSRISKTOTAL is optional (NULL where a release lacks it): the field stays empty, exposure without it.
+        uncashed = None if item.CSTCSRISKTOTAL is None else fixed(item.CSTCSRISKTOTAL, places, "uncashed_cheques")
         return RiskLimit(
-            account_code=required(item.CODE, "account_code", 100),
-            limit=fixed(item.ACCRISKLIMIT, places, "limit"),  # type: ignore[arg-type]
+            account_code=required_code(item.CODE, "account_code"),
+            limit=fixed(item.ACCRISKLIMIT, places, "limit"),
             currency=currency,
             open_balance=balance,
             open_orders=orders,
             uncashed_cheques=uncashed,
-            exposure=balance + orders + uncashed,  # type: ignore[operator]
-            collateral=fixed(item.COLLATERAL, places, "collateral") or None,
-            order_limit=fixed(item.ORDRISKLIMIT, places, "order_limit") or None,
-            dispatch_limit=fixed(item.DESPRISKLIMIT, places, "dispatch_limit") or None,
-            cheque_note_limit=fixed(item.CSTCSRISKLIMIT, places, "cheque_note_limit") or None,
-            blocked=self.env.blocked_value == item.BLOCKED,
+            exposure=balance + orders + (uncashed or 0),
+            collateral=_sub_limit(item.COLLATERAL, places, "collateral"),
+            order_limit=_sub_limit(item.ORDRISKLIMIT, places, "order_limit"),
+            dispatch_limit=_sub_limit(item.DESPRISKLIMIT, places, "dispatch_limit"),
+            cheque_note_limit=_sub_limit(item.CSTCSRISKLIMIT, places, "cheque_note_limit"),
+            blocked=flag(item.BLOCKED, "blocked", *self.blocked),
             as_of=self.as_of,
         )
+
+
+def _sub_limit(value: Any, places: int, field: str) -> Any:
+    """A sub-limit or collateral: 0 means none (Logo), and so does NULL (an optional column a release lacks)."""
+    return None if value is None else fixed(value, places, field) or None

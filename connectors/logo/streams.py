@@ -44,14 +44,18 @@ class LogoEnv:
     order_statuses: Mapping[int, OrderStatus]
     line_kinds: Mapping[int, LineKind]
     discount_view: bool  # the integrator's discount view is configured
+
     @property
     def firm_tables(self) -> LogoTables:
         return self.periods[0]
 
 
 def currency_of(currencies: Mapping[int, str], code: Any, field: str) -> str:
-    """ISO code of a Logo currency number; unknown numbers are an error, never guessed."""
-    iso = currencies.get(code or 0)
+    """ISO code of a Logo currency number; unknown numbers are an error, never guessed. Logo documents 0 as
+    the local currency; NULL it does not document, so NULL is an error too."""
+    if code is None:
+        raise RecordError("missing (NULL; Logo writes 0 for the local currency)", field)
+    iso = currencies.get(code)
     if iso is None:
         raise RecordError(f"unknown Logo currency code {code!r} (add it to the currency_codes setting)", field)
     return iso

@@ -1,0 +1,147 @@
+"""Logo rows that are broken on purpose, through a real sync to a file feed: a row with a NULL code is read and
+dead-lettered, never dropped by a filter; a value that cannot be represented exactly (NaN, a code that is too long
+or holds control characters, a flag outside its values, a NULL currency) is a dead letter naming the field; an
+implausible value goes out flagged, as the ERP holds it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.logo.tables import logo_tables
+from scenario.generate import build
+from tests.conftest import database_url
+from tests.dbs import adapter, write
+from tests.strict_sync import Outcome, sync
+
+SCENARIO = build(invoice_lines=300)
+T = logo_tables(sa.MetaData(), 1, 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request.param, tmp_path, "logo") as url:
+        write(url, SCENARIO)
+        yield url
+
+
+def edit(url: str, table: sa.Table, where: Any = None, **values: Any) -> int:
+    """Set `values` on one row (the first one `where` selects) and return its LOGICALREF."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        stmt = sa.select(sa.func.min(table.c.LOGICALREF))
+        ref = conn.execute(stmt if where is None else stmt.where(where)).scalar_one()
+        conn.execute(table.update().where(ref == table.c.LOGICALREF).values(values))
+    engine.dispose()
+    return int(ref)
+
+
+def run(url: str, folder: Path, *streams: str) -> Outcome:
+    with adapter(url, SCENARIO) as source:
+        return sync(source, folder, *streams)
+
+
+def second_invoice(url: str) -> int:
+    """An invoice other than the first, so two edits break two documents."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        ref = conn.execute(sa.select(T.INVOICE.c.LOGICALREF).order_by(T.INVOICE.c.LOGICALREF).offset(1)).scalar()
+    engine.dispose()
+    return int(ref)
+
+
+def test_rows_with_null_key_codes_are_read_and_dead_lettered(url: str, tmp_path: Path) -> None:
+    account = edit(url, T.CLCARD, T.CLCARD.c.CODE != "ÿ", CODE=None)
+    product = edit(url, T.ITEMS, None, CARDTYPE=None)
+    edit(url, T.GNTOTST, T.GNTOTST.c.INVENNO >= 0, INVENNO=None)
+    out = run(url, tmp_path, "accounts", "products", "stock_levels")
+    assert out.dead["accounts", f"001:{account}"] == "code: missing"
+    assert out.dead["products", f"001:{product}"].startswith("ITEMS.CARDTYPE: missing")
+    (stock_key,) = (k for k in out.dead if k[0] == "stock_levels")
+    assert stock_key[1].endswith(":None") and out.dead[stock_key] == "warehouse_code: missing (NULL INVENNO)"
+    assert ("accounts", f"001:{account}") not in out.feed and len(out.dead) == 3
+    assert all(r.status == "ok" for r in out.results)
+
+
+def test_nan_amounts_are_dead_letters_not_zero(url: str, tmp_path: Path) -> None:
+    # PostgreSQL stores NaN (and is read back as NaN); SQLite stores NULL for it. Neither may become 0.00.
+    invoice = ref_of(url, T.STLINE.c.INVOICEREF, T.STLINE, edit(url, T.STLINE, None, LINENET=float("nan")))
+    other = edit(url, T.INVOICE, second_invoice(url) == T.INVOICE.c.LOGICALREF, TOTALVAT=float("inf"))
+    out = run(url, tmp_path, "invoices")
+    nan_reason = out.dead["invoices", f"001:01:{invoice}"]
+    assert nan_reason in (
+        "lines.net: missing (NULL where an amount is required)",
+        "lines.net: not a finite number: nan",
+    )
+    inf_reason = out.dead["invoices", f"001:01:{other}"]
+    assert inf_reason.startswith("totals_local.vat: not a finite number: inf"), inf_reason
+
+
+def test_codes_are_never_stripped_or_cut(url: str, tmp_path: Path) -> None:
+    nul = url.startswith("sqlite")  # PostgreSQL text cannot hold NUL at all
+    account = edit(url, T.CLCARD, T.CLCARD.c.CODE != "ÿ", CODE="\x00\x01C\x1b" if nul else "\x01C\x1b")
+    if not nul:  # a widened column (or a view) on an install: SQLite never enforces VARCHAR lengths
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text('ALTER TABLE "LG_001_01_INVOICE" ALTER COLUMN "FICHENO" TYPE varchar(200)'))
+        engine.dispose()
+    invoice = edit(url, T.INVOICE, None, FICHENO="F" * 150)
+    out = run(url, tmp_path, "accounts", "invoices")
+    assert out.dead["accounts", f"001:{account}"] == f"code: control character U+000{0 if nul else 1} at position 1"
+    assert out.dead["invoices", f"001:01:{invoice}"] == "number: 150 characters, more than the 100 the feed allows"
+    assert not any(data and data.get("code") == "C" for data in out.feed.values())
+    assert ("invoices", f"001:01:{invoice}") not in out.feed
+
+
+@pytest.mark.parametrize("value", [7, None])
+def test_a_flag_outside_its_values_is_a_dead_letter(url: str, tmp_path: Path, value: int | None) -> None:
+    invoice = edit(url, T.INVOICE, None, CANCELLED=value)
+    account = edit(url, T.CLCARD, T.CLCARD.c.CODE != "ÿ", ACTIVE=value)
+    out = run(url, tmp_path, "invoices", "accounts")
+    if value is None:
+        assert out.dead["invoices", f"001:01:{invoice}"] == "cancelled: missing (no flag value)"
+        assert out.dead["accounts", f"001:{account}"] == "active: missing (no flag value)"
+    else:
+        assert out.dead["invoices", f"001:01:{invoice}"] == "cancelled: 7 is not a known flag value (1 = yes, 0 = no)"
+        assert out.dead["accounts", f"001:{account}"] == "active: 7 is not a known flag value (0 = yes, 1 = no)"
+
+
+def test_a_null_currency_is_not_the_local_one(url: str, tmp_path: Path) -> None:
+    invoice = edit(url, T.INVOICE, None, TRCURR=None)
+    collection = edit(url, T.CLFLINE, T.CLFLINE.c.SIGN == 1, TRCURR=None)
+    out = run(url, tmp_path, "invoices", "collections")
+    expected = "currency: missing (NULL; Logo writes 0 for the local currency)"
+    assert out.dead["invoices", f"001:01:{invoice}"] == expected
+    assert out.dead.get(("collections", f"001:01:{collection}"), expected) == expected  # the row may be a kind not read
+
+
+def ref_of(url: str, column: sa.Column[Any], table: sa.Table, ref: int) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(column).where(ref == table.c.LOGICALREF)).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def test_implausible_values_go_out_flagged(url: str, tmp_path: Path) -> None:
+    line = edit(url, T.STLINE, T.STLINE.c.AMOUNT > 0, AMOUNT=-3.0)
+    account = edit(url, T.CLCARD, T.CLCARD.c.CODE != "ÿ", DISCRATE=150.0)
+    due = edit(url, T.PAYTRANS, T.PAYTRANS.c.MODULENR == 4, DATE_=dt.datetime(9999, 12, 31))
+    out = run(url, tmp_path, "invoices", "accounts")
+    assert not out.dead
+    invoice = out.feed["invoices", f"001:01:{ref_of(url, T.STLINE.c.INVOICEREF, T.STLINE, line)}"]
+    assert invoice is not None
+    (negative,) = (f for f in invoice["flags"] if f["rule"] == "negative_quantity")
+    assert negative["value"] == "-3.000" and negative["field"].endswith("].quantity")
+    assert any(ln["quantity"] == "-3.000" for ln in invoice["lines"])  # sent as the ERP holds it
+    assert out.feed["accounts", f"001:{account}"]["flags"] == [  # type: ignore[index]
+        {"rule": "discount_over_100", "field": "discount_rate", "value": "150.00"}
+    ]
+    late = out.feed["invoices", f"001:01:{ref_of(url, T.PAYTRANS.c.FICHEREF, T.PAYTRANS, due)}"]
+    assert late is not None and late["due_date"] == "9999-12-31"
+    assert {"rule": "date_out_of_range", "field": "due_date", "value": "9999-12-31"} in late["flags"]
