@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
+from mapping.dates import NULL_DATES
+from mapping.errors import RecordError
 from mapping.schema import AccountKind
 
 # Where a reading comes from (see vendor/README.md for each source).
@@ -138,15 +140,20 @@ NO_DATE: Final = dt.datetime(1899, 12, 30)
 
 
 def vade_date(value: int | None) -> dt.date | None:
-    """A receipt's cha_vade (int yyyymmdd) as a date; 0 or a malformed number means none."""
-    if not value or value < 1901_01_01:
+    """A receipt's cha_vade (int yyyymmdd) as a date; 0 and the empty dates (18991230) mean none, and a number
+    that is no date is an error, never taken for "no due date"."""
+    if value == 0:
         return None
     try:
-        return dt.date(value // 10000, value // 100 % 100, value % 100)
-    except ValueError:
-        return None
+        day = dt.date(value // 10000, value // 100 % 100, value % 100)  # type: ignore[operator]
+    except (ValueError, TypeError):
+        raise RecordError(f"cha_vade {value!r} is not a yyyymmdd date", "due_date") from None
+    return None if day in NULL_DATES else day
 
 
 def document_number(number_format: str, seri: str | None, sira: int | None) -> str:
-    """The feed's document number from Mikro's series and sequence (see `number_format`)."""
-    return number_format.format(seri=(seri or "").strip(), sira=sira or 0)
+    """The feed's document number from Mikro's series and sequence (see `number_format`); '' is "no series",
+    but a NULL sequence (Mikro writes none) is an error, never number 0."""
+    if sira is None:
+        raise RecordError("missing (NULL evrakno_sira)", "number")
+    return number_format.format(seri=(seri or "").strip(), sira=sira)

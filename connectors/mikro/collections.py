@@ -19,7 +19,8 @@ from connectors.mikro import codes
 from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import Movements, identity, parse_key
 from connectors.mikro.readings import reverses
-from mapping.dates import business_date
+from connectors.mikro.streams import bit
+from mapping.dates import required_date
 from mapping.errors import RecordError
 from mapping.schema import Collection
 
@@ -28,8 +29,8 @@ __all__ = ["Collections", "on_account"]
 
 def on_account(c: Any) -> sa.ColumnElement[bool]:
     """Rows that concern an account: posted to it (cha_cari_cins 0), or naming it in cha_ciro_cari_kodu (a
-    document closed to cash or bank)."""
-    return sa.or_(c.cha_cari_cins == codes.CARI, c.cha_ciro_cari_kodu != "")
+    document closed to cash or bank). A NULL cha_cari_cins is read too (a dead letter, never dropped)."""
+    return sa.or_(c.cha_cari_cins == codes.CARI, c.cha_cari_cins.is_(None), c.cha_ciro_cari_kodu != "")
 
 
 class Collections(Movements):
@@ -59,7 +60,7 @@ class Collections(Movements):
 
     def map(self, item: Row[Any]) -> Collection | None:
         r = item
-        if r.cha_hidden:
+        if bit(r.cha_hidden, "cha_hidden"):
             return None
         reading = self.reading(r)
         if reading.kind != "collection":
@@ -74,7 +75,7 @@ class Collections(Movements):
         return Collection(
             number=number if not r.cha_satir_no else f"{number}/{r.cha_satir_no + 1}",
             account_code=self.account_code(r),
-            date=business_date(r.cha_tarihi, "date"),  # type: ignore[arg-type]
+            date=required_date(r.cha_tarihi, "date"),
             amount=value,
             currency=money.currency,
             rate=money.rate,  # type: ignore[arg-type]  # amount_local raised when it is None
@@ -82,5 +83,5 @@ class Collections(Movements):
             method=method,  # type: ignore[arg-type]
             # cha_vade is the row's yyyymmdd due date; it only means something for cheques and notes.
             due_date=codes.vade_date(r.cha_vade) if method in ("cheque", "promissory_note") else None,
-            cancelled=bool(r.cha_iptal),
+            cancelled=bit(r.cha_iptal, "cancelled"),
         )

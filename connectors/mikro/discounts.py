@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.base import Partition
-from connectors.mikro.streams import MikroEnv, MikroStream, guid_key, local_since, stamp
+from connectors.mikro.streams import MikroEnv, MikroStream, bit, guid_key, local_since, stamp
 from connectors.sql import for_refs, in_chunks
-from mapping.money import amount, percent, unit_price
+from mapping.errors import RecordError
+from mapping.money import fixed
 from mapping.schema import Discount
-from mapping.text import clean, required
+from mapping.text import clean, code, required_code
 
 __all__ = ["Discounts"]
 
@@ -76,10 +77,10 @@ class _Definitions(MikroStream):
 
     def map(self, item: Row[Any]) -> Discount | None:
         r = item
-        if r.isk_iptal or r.isk_hidden:
+        if bit(r.isk_iptal, "isk_iptal") or bit(r.isk_hidden, "isk_hidden"):
             return None
-        account = clean(r.isk_cari_kod)
-        product = clean(r.isk_stok_kod)
+        account = code(r.isk_cari_kod, "account_code")
+        product = code(r.isk_stok_kod, "product_code")
         is_account = account is not None and r.cari_kod is not None
         is_product = product is not None and r.sto_kod is not None
         dims = (
@@ -88,16 +89,19 @@ class _Definitions(MikroStream):
             product if is_product else None,
             None if is_product else product,
         )
+        if r.isk_isk1_uygulama is None:
+            raise RecordError("missing (NULL isk_isk1_uygulama: an amount or a percentage?)", "kind")
         is_amount = r.isk_isk1_uygulama == AMOUNT_APPLICATION
+        # The name (free text, cleaned) is the rule's code: never cut, a longer one is a dead letter.
         return Discount(
-            code=required(clean(r.isk_isim) or f"{account or ''}/{product or ''}", "code", 100),
+            code=required_code(clean(r.isk_isim, field="code") or f"{account or ''}/{product or ''}", "code"),
             scope=_scope(*dims),
             account_code=dims[0],
             account_group_code=dims[1],
             product_code=dims[2],
             product_group_code=dims[3],
             kind="amount" if is_amount else "percent",
-            value=(amount(r.isk_isk1_yuzde, "value") if is_amount else percent(r.isk_isk1_yuzde, "value")),  # type: ignore[arg-type]
+            value=fixed(r.isk_isk1_yuzde, 2, "value"),  # an amount in the main currency, or a percentage
             currency=self.env.local_currency if is_amount else None,
         )
 
@@ -115,7 +119,9 @@ class _CustomerPrices(MikroStream):
 
     def where(self) -> sa.ColumnElement[bool]:
         general = sorted(self.env.general_price_lists)
-        return self.col("listesirano").not_in(general) if general else sa.true()
+        # NOT IN drops NULLs in SQL: a price of no list is read, to be a dead letter (attach, map).
+        number = self.col("listesirano")
+        return sa.or_(number.is_(None), number.not_in(general)) if general else sa.true()
 
     def changed(self, since: dt.datetime) -> sa.ColumnElement[bool]:
         # An account moved onto a list gives the list's prices to that account: its stamp counts too.
@@ -158,22 +164,40 @@ class _CustomerPrices(MikroStream):
     def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Any]]:
         c = self.env.tables.CARI_HESAPLAR.c
         holders: dict[int, list[Any]] = {}
-        for account in for_refs(conn, self.holders(), c.cari_satis_fk, [r.sfiyat_listesirano for r in rows]):
+        for account in for_refs(
+            conn,
+            self.holders(),
+            c.cari_satis_fk,
+            [r.sfiyat_listesirano for r in rows if r.sfiyat_listesirano is not None],
+        ):
             holders.setdefault(account.cari_satis_fk, []).append(account)
-        return [(r, account) for r in rows for account in holders.get(r.sfiyat_listesirano, [])]
+        # A price of no list (NULL sfiyat_listesirano) goes on alone, to be a dead letter: no account holds it.
+        return [
+            (r, account)
+            for r in rows
+            for account in ([None] if r.sfiyat_listesirano is None else holders.get(r.sfiyat_listesirano, []))
+        ]
 
     def key(self, item: tuple[Any, Any]) -> str:
         row, account = item
-        return f"sfiyat:{guid_key(row.GUID)}:{account.cari_kod}"
+        return f"sfiyat:{guid_key(row.GUID)}:{'' if account is None else account.cari_kod}"
 
     def cursor(self, item: tuple[Any, Any]) -> dt.datetime | None:
         row, account = item
-        stamps = [s for s in (stamp(row.LASTUP, self.tz), stamp(account.cari_lastup_date, self.tz)) if s]
-        return max(stamps, default=None)
+        held = None if account is None else stamp(account.cari_lastup_date, self.tz)
+        return max((s for s in (stamp(row.LASTUP, self.tz), held) if s), default=None)
 
     def live_keys(self) -> Iterator[Sequence[str]]:
         for chunk in self.read(None):
-            yield [self.key(item) for item in chunk if self.map(item) is not None]
+            yield [self.key(item) for item in chunk if not self._deleted(item)]
+
+    def _deleted(self, item: tuple[Any, Any]) -> bool:
+        """Cancelled or hidden at the source; a row whose flags cannot be read is live (its dead letter stays)."""
+        row, _ = item
+        try:
+            return bit(row.sfiyat_iptal, "sfiyat_iptal") or bit(row.sfiyat_hidden, "sfiyat_hidden")
+        except RecordError:
+            return False
 
     def count(self) -> int | None:
         return sum(len(chunk) for chunk in self.read(None))
@@ -190,17 +214,20 @@ class _CustomerPrices(MikroStream):
 
     def map(self, item: tuple[Any, Any]) -> Discount | None:
         r, account = item
-        if r.sfiyat_iptal or r.sfiyat_hidden:
+        if bit(r.sfiyat_iptal, "sfiyat_iptal") or bit(r.sfiyat_hidden, "sfiyat_hidden"):
             return None
-        product = required(r.sfiyat_stokkod, "product_code", 100)
-        label = clean(r.sfl_aciklama) or str(r.sfiyat_listesirano)
+        if account is None:
+            raise RecordError("missing (NULL sfiyat_listesirano: the price is on no list)", "account_code")
+        product = required_code(r.sfiyat_stokkod, "product_code")
+        account_code = required_code(account.cari_kod, "account_code")
+        label = clean(r.sfl_aciklama, field="code") or str(r.sfiyat_listesirano)
         return Discount(
-            code=required(f"{label}:{product}:{account.cari_kod}", "code", 100),
-            scope=_scope(account.cari_kod, None, product, None),
-            account_code=account.cari_kod,
+            code=required_code(f"{label}:{product}:{account_code}", "code"),
+            scope=_scope(account_code, None, product, None),
+            account_code=account_code,
             product_code=product,
             kind="fixed_price",
-            value=unit_price(r.sfiyat_fiyati, "value"),  # type: ignore[arg-type]
+            value=fixed(r.sfiyat_fiyati, 4, "value"),
             currency=self.env.currency(r.sfiyat_doviz, "currency"),
         )
 

@@ -16,15 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.mikro import codes
-from connectors.mikro.masters import unit_factor
-from connectors.mikro.money import DocMoney
+from connectors.mikro.masters import pointed_unit, unit_factor
+from connectors.mikro.money import DocMoney, exact
 from connectors.mikro.movements import DISCOUNTS, VAT, Movements, identity, parse_key
-from connectors.mikro.streams import local_since, stamp
+from connectors.mikro.streams import bit, local_since, stamp
 from connectors.sql import for_refs
-from mapping.dates import business_date
+from mapping.dates import required_date
+from mapping.errors import RecordError
 from mapping.money import QUANTS, fixed, percent, to_decimal, unit_price
 from mapping.schema import Invoice, InvoiceLine, Totals
-from mapping.text import clean, required
+from mapping.text import code, required_code
 from mapping.units import unit_code
 
 __all__ = ["Invoices"]
@@ -160,12 +161,12 @@ class Invoices(Movements):
 
     def map(self, item: Item) -> Invoice | None:
         head, others, stock_lines = item
-        if head.cha_hidden:
+        if bit(head.cha_hidden, "cha_hidden"):
             return None
         reading = self.reading(head)
-        rows = [head, *(r for r in others if not r.cha_hidden)]
+        rows = [head, *(r for r in others if not bit(r.cha_hidden, "cha_hidden"))]
         money = DocMoney(self.env, head.cha_d_cins, head.cha_d_kur)
-        lines = [self.stock_line(ln, money) for ln in stock_lines if not ln.sth_hidden]
+        lines = [self.stock_line(ln, money) for ln in stock_lines if not bit(ln.sth_hidden, "lines.sth_hidden")]
         lines += [self.service_line(r, money) for r in rows if r.cha_kasa_hizmet == codes.SERVICE]
         lines.sort(key=lambda ln: ln.line_no)
         if reading.detail == "return":
@@ -184,19 +185,20 @@ class Invoices(Movements):
         totals = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=total)
         totals_local = money.totals_local(totals)
         money.spread(lines, totals_local)
+        uuid = code(head.cha_uuid, "e_invoice_uuid")
         return Invoice(
             number=self.number(head),
-            document_no=clean(head.cha_belge_no),
+            document_no=code(head.cha_belge_no, "document_no"),
             kind=kind,  # type: ignore[arg-type]
             account_code=self.account_code(head),
-            date=business_date(head.cha_tarihi, "date"),  # type: ignore[arg-type]
+            date=required_date(head.cha_tarihi, "date"),
             currency=money.currency,
             rate=money.rate,
             totals=totals,
             totals_local=totals_local,
-            cancelled=bool(head.cha_iptal),
-            e_invoice_uuid=(clean(head.cha_uuid) or "").lower() or None,
-            sales_rep_code=clean(head.cha_satici_kodu),
+            cancelled=bit(head.cha_iptal, "cancelled"),
+            e_invoice_uuid=uuid.lower() if uuid else None,  # a UUID's hex digits are the same in either case
+            sales_rep_code=code(head.cha_satici_kodu, "sales_rep_code"),
             lines=lines,
         )
 
@@ -204,33 +206,34 @@ class Invoices(Movements):
         """(rate, amount) of a stock line: sth_vergi is the amount (what sites read) or the rate (Mikro's
         docs), per the line_vat setting; as a rate, the amount is the net at that rate, rounded half-up."""
         if self.env.line_vat == "rate":
-            vat_rate = percent(ln.sth_vergi or 0, "lines.vat_rate")
-            assert vat_rate is not None
+            vat_rate = percent(ln.sth_vergi, "lines.vat_rate")
+            if vat_rate is None:
+                raise RecordError("missing (NULL sth_vergi)", "lines.vat_rate")
             return vat_rate, (net * vat_rate / 100).quantize(QUANTS[money.places], ROUND_HALF_UP)
         return self.env.vat.rate(ln.sth_vergi_pntr, "lines.vat_rate"), money.doc(ln.sth_vergi, "lines.vat")
 
     def stock_line(self, ln: Row[Any], money: DocMoney) -> InvoiceLine:
-        pointer = ln.sth_birim_pntr or 1
-        unit_name, factor_value = (
+        units = (
             (ln.sto_birim1_ad, 1.0),
             (ln.sto_birim2_ad, ln.sto_birim2_katsayi),
             (ln.sto_birim3_ad, ln.sto_birim3_katsayi),
-        )[min(max(pointer, 1), 3) - 1]
+        )
+        unit_name, factor_value = pointed_unit(ln.sth_birim_pntr, units, "lines.unit")
         factor = unit_factor(factor_value, "lines.quantity")
-        unit = clean(unit_name)
+        unit = code(unit_name, "lines.unit")
         gross = money.doc(ln.sth_tutar, "lines.gross")
         discount = money.doc(ln.DISCOUNT, "lines.discount")
         vat_rate, vat = self.line_vat(ln, gross - discount, money)
         # sth_miktar and sth_birimfiyat are per base unit; the feed states them in the line's unit.
         warehouse = ln.sth_giris_depo_no if ln.sth_tip == codes.IN else ln.sth_cikis_depo_no
         return InvoiceLine(
-            line_no=(ln.sth_satirno or 0) + 1,
+            line_no=line_no(ln.sth_satirno),
             kind="item",
-            product_code=required(ln.sth_stok_kod, "lines.product_code", 100),
+            product_code=required_code(ln.sth_stok_kod, "lines.product_code"),
             quantity=to_decimal(fixed(ln.sth_miktar, 6, "lines.quantity") / factor, 3, "lines.quantity"),  # type: ignore[arg-type]
             unit=unit,
             unit_code=unit_code(unit) if unit else None,
-            unit_price=unit_price(Decimal(repr(float(ln.sth_birimfiyat or 0))) * factor, "lines.unit_price"),  # type: ignore[arg-type]
+            unit_price=unit_price(exact(ln.sth_birimfiyat, "lines.unit_price") * factor, "lines.unit_price"),  # type: ignore[arg-type]
             gross=gross,
             discount=discount,
             net=gross - discount,
@@ -238,7 +241,7 @@ class Invoices(Movements):
             vat=vat,
             net_local=None,  # money.spread gives the document's local net out over the lines
             warehouse_code=str(warehouse) if warehouse else None,
-            sales_rep_code=clean(ln.sth_plasiyer_kodu),
+            sales_rep_code=code(ln.sth_plasiyer_kodu, "lines.sales_rep_code"),
         )
 
     def service_line(self, r: Row[Any], money: DocMoney) -> InvoiceLine:
@@ -246,9 +249,9 @@ class Invoices(Movements):
         discount = money.doc(r.DISCOUNT, "lines.discount")
         qty = fixed(r.cha_miktari, 3, "lines.quantity")
         return InvoiceLine(
-            line_no=(r.cha_satir_no or 0) + 1,
+            line_no=line_no(r.cha_satir_no),
             kind="service",
-            product_code=required(r.cha_kasa_hizkod, "lines.product_code", 100),
+            product_code=required_code(r.cha_kasa_hizkod, "lines.product_code"),
             quantity=qty,
             # A service row keeps no unit price: gross / quantity.
             unit_price=unit_price(gross / qty if qty else gross, "lines.unit_price"),  # type: ignore[arg-type]
@@ -258,5 +261,12 @@ class Invoices(Movements):
             vat_rate=self.env.vat.rate(r.cha_vergipntr, "lines.vat_rate"),
             vat=money.doc(r.VAT, "lines.vat"),
             net_local=None,
-            sales_rep_code=clean(r.cha_satici_kodu),
+            sales_rep_code=code(r.cha_satici_kodu, "lines.sales_rep_code"),
         )
+
+
+def line_no(satir: Any) -> int:
+    """The feed's 1-based line number of Mikro's 0-based *_satirno; NULL (Mikro writes none) is an error."""
+    if satir is None:
+        raise RecordError("missing (NULL satirno)", "lines.line_no")
+    return int(satir) + 1

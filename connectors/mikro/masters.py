@@ -10,23 +10,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.mikro import codes
-from connectors.mikro.streams import MikroStream, stamp
+from connectors.mikro.streams import MikroStream, bit, stamp
 from connectors.sql import for_refs
 from mapping.errors import RecordError
 from mapping.money import fixed
 from mapping.schema import Account, Product, UnitConversion
 from mapping.taxid import tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, flag, phone, required, required_code
 from mapping.units import unit_code
 
-__all__ = ["Accounts", "Products", "country_code"]
+__all__ = ["Accounts", "Products", "country_code", "pointed_unit", "unit_factor"]
 
 _TURKEY = frozenset({"TR", "TUR", "TÜRKİYE", "TURKIYE", "TÜRKIYE", "TURKEY"})
 
 
 def country_code(value: Any) -> str | None:
     """adr_ulke holds the country's name as typed ("TÜRKİYE"); Turkey becomes "TR", others stay as written."""
-    name = clean(value)
+    name = clean(value, field="country")
     if name is None:
         return None
     return "TR" if name.upper() in _TURKEY else name
@@ -88,7 +88,7 @@ class Accounts(MikroStream):
 
     def map(self, item: Row[Any]) -> Account | None:
         r = item
-        if r.cari_iptal or r.cari_hidden:
+        if bit(r.cari_iptal, "cari_iptal") or bit(r.cari_hidden, "cari_hidden"):
             return None
         kind = self.env.account_kinds.get(r.cari_baglanti_tipi)
         if kind is None:
@@ -96,35 +96,40 @@ class Accounts(MikroStream):
                 f"cari_baglanti_tipi {r.cari_baglanti_tipi!r} is not in the account_kinds setting", "kind"
             )
         country = country_code(r.adr_ulke)
+        # cari_sirket_turu is the company type (Şirket Türü): 1 is a natural person, every other value a company.
         individual = r.cari_sirket_turu == codes.NATURAL_PERSON
         # A mistyped tax number does not stop the dealer's record: it goes out flagged tax_id_valid false.
         tax = tax_identity(clean(r.cari_vdaire_no) or clean(r.cari_VergiKimlikNo), country or "TR", individual)
-        place = "/".join(p for p in (clean(r.adr_ilce), clean(r.adr_il)) if p)
-        street = [clean(r.adr_mahalle), clean(r.adr_cadde), clean(r.adr_sokak), place]
+        place = "/".join(p for p in (clean(r.adr_ilce, field="address"), clean(r.adr_il, field="city")) if p)
+        street = [clean(r.adr_mahalle, field="address"), clean(r.adr_cadde, field="address")]
+        street += [clean(r.adr_sokak, field="address"), place]
+        title = (clean(r.cari_unvan1, field="title"), clean(r.cari_unvan2, field="title"))
         return Account(
-            code=required(r.cari_kod, "code", 100),
-            title=required(" ".join(p for p in (clean(r.cari_unvan1), clean(r.cari_unvan2)) if p), "title", 2000),
+            code=required_code(r.cari_kod, "code"),
+            title=required(" ".join(p for p in title if p), "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
             tax_id_valid=tax.valid,
-            tax_office=clean(r.cari_vdaire_adi),
+            tax_office=clean(r.cari_vdaire_adi, field="tax_office"),
             kind=kind,
             is_individual=individual,
-            currency=self.env.currency(r.cari_doviz_cinsi, "currency"),
-            group_code=clean(r.cari_grup_kodu),
-            region_code=clean(r.cari_bolge_kodu),
-            sales_rep_code=clean(r.cari_temsilci_kodu),
-            parent_code=clean(r.cari_Ana_cari_kodu),
+            # Optional in the feed: NULL (which Mikro never writes) stays unknown, never the main currency.
+            currency=None if r.cari_doviz_cinsi is None else self.env.currency(r.cari_doviz_cinsi, "currency"),
+            group_code=code(r.cari_grup_kodu, "group_code"),
+            region_code=code(r.cari_bolge_kodu, "region_code"),
+            sales_rep_code=code(r.cari_temsilci_kodu, "sales_rep_code"),
+            parent_code=code(r.cari_Ana_cari_kodu, "parent_code"),
             phone=phone(r.cari_CepTel),
             email=email(r.cari_EMail),
             address=" ".join(p for p in street if p) or None,
-            city=clean(r.adr_il),
+            city=clean(r.adr_il, field="city"),
             country=country,
             created_at=stamp(r.cari_create_date, self.tz),
-            active=r.cari_faal_terk != codes.CEASED,
-            blocked=bool(r.cari_cari_kilitli_flg),
-            payment_terms=clean(r.odp_kodu),
-            e_invoice=None if r.cari_efatura_fl is None else bool(r.cari_efatura_fl),
+            # cari_faal_terk: 0 trading, 1 ceased; read as NULL where a release lacks it (all then active).
+            active=flag(r.cari_faal_terk, "active", (0, None), (codes.CEASED,)),
+            blocked=bit(r.cari_cari_kilitli_flg, "blocked"),
+            payment_terms=code(r.odp_kodu, "payment_terms"),
+            e_invoice=None if r.cari_efatura_fl is None else bit(r.cari_efatura_fl, "e_invoice"),
         )
 
 
@@ -182,19 +187,19 @@ class Products(MikroStream):
 
     def map(self, item: tuple[Row[Any], list[Row[Any]]]) -> Product | None:
         r, bars = item
-        if r.sto_iptal or r.sto_hidden:
+        if bit(r.sto_iptal, "sto_iptal") or bit(r.sto_hidden, "sto_hidden"):
             return None
         by_unit: dict[int, list[str]] = {}
         for bar in bars:
-            code = clean(bar.bar_kodu)
-            if code is not None:
-                by_unit.setdefault(bar.bar_birimpntr, []).append(code)
+            barcode = code(bar.bar_kodu, "barcodes")
+            if barcode is not None:
+                by_unit.setdefault(bar.bar_birimpntr, []).append(barcode)
         units: list[UnitConversion] = []
         for pointer, (name, factor) in enumerate(
             ((r.sto_birim1_ad, 1.0), (r.sto_birim2_ad, r.sto_birim2_katsayi), (r.sto_birim3_ad, r.sto_birim3_katsayi)),
             start=1,
         ):
-            unit = clean(name)
+            unit = code(name, "units.unit", 100)
             if unit is None:
                 continue
             barcodes = by_unit.get(pointer, [])
@@ -206,23 +211,36 @@ class Products(MikroStream):
                     barcode=barcodes[0] if barcodes else None,
                 )
             )
-        base = clean(r.sto_birim1_ad)
+        base = code(r.sto_birim1_ad, "base_unit", 100)
+        passive = self.env.passive_value
         return Product(
-            code=required(r.sto_kod, "code", 100),
+            code=required_code(r.sto_kod, "code"),
             name=required(r.sto_isim, "name", 2000),
             barcodes=by_unit.get(1, []),
             base_unit=base,
             base_unit_code=unit_code(base) if base else None,
             units=units,
-            category_code=clean(r.sto_kategori_kodu),
-            group_code=clean(r.sto_anagrup_kod),
-            brand=clean(r.sto_marka_kodu),
+            category_code=code(r.sto_kategori_kodu, "category_code"),
+            group_code=code(r.sto_anagrup_kod, "group_code"),
+            brand=code(r.sto_marka_kodu, "brand"),
             vat_rate=self.env.vat.rate(r.sto_toptan_vergi, "vat_rate"),
-            active=bool(r.sto_pasif_fl) != self.env.passive_value,
+            active=flag(r.sto_pasif_fl, "active", (not passive,), (passive,)),
         )
 
 
 def unit_factor(value: Any, field: str) -> Decimal:
     """Base units in one of a unit: Mikro keeps the katsayı signed (its sign says which way to convert),
-    the magnitude is the count; 0 (Mikro's "empty") means 1."""
-    return fixed(abs(value or 0.0) or 1.0, 3, field)
+    the magnitude is the count; 0 (Mikro's "empty") means 1. NULL, which Mikro never writes, is an error."""
+    if value is None:
+        raise RecordError("missing (NULL unit factor)", field)
+    return fixed(abs(value) or 1.0, 3, field)
+
+
+def pointed_unit(pointer: Any, units: tuple[tuple[Any, Any], ...], field: str) -> tuple[Any, Any]:
+    """The (name, katsayı) of the unit a line's *_birim_pntr points at: 1, 2 or 3, and 0 (Mikro's "nothing") is
+    the base unit. Anything else is an error: no pointer is ever bent onto another unit."""
+    if pointer == 0:
+        return units[0]
+    if pointer not in (1, 2, 3):
+        raise RecordError(f"unit pointer {pointer!r} is not 1, 2 or 3", field)
+    return units[int(pointer) - 1]

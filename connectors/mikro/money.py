@@ -21,6 +21,14 @@ from mapping.schema import DocumentLine, Totals
 ONE = Decimal("1.000000")
 
 
+def exact(value: Any, field: str) -> Decimal:
+    """A FLOAT column as the Decimal of its shortest repr, for arithmetic before rounding; NULL is missing (NaN
+    and infinity pass here and are refused when the result is rounded)."""
+    if value is None:
+        raise RecordError("missing (NULL where an amount is required)", field)
+    return Decimal(repr(float(value)))
+
+
 class DocMoney:
     """Per-document converter: FLOAT amounts -> Decimal in the document currency, and local figures at the
     document's rate (None: a foreign-currency document without a rate, whose local amounts are unknown)."""
@@ -30,7 +38,7 @@ class DocMoney:
     def __init__(self, env: MikroEnv, code: Any, kur: Any) -> None:
         self.currency = env.currency(code, "currency")
         self.local_currency = env.local_currency
-        self.local = code in (None, LOCAL_CURRENCY_CODE) or self.currency == env.local_currency
+        self.local = code == LOCAL_CURRENCY_CODE or self.currency == env.local_currency
         # Mikro writes 0 for "nothing": a foreign document with rate 0 has no rate.
         self.rate: Decimal | None = ONE if self.local else rate(kur, "rate") if kur and kur > 0 else None
         self.places = minor_units(self.currency)

@@ -16,7 +16,7 @@ from connectors.mikro.readings import MovementCode
 from connectors.mikro.streams import MikroStream
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["DISCOUNTS", "VAT", "Movements", "identity", "parse_key"]
 
@@ -90,12 +90,15 @@ class Movements(MikroStream):
     def account_code(self, r: Any) -> str:
         # A document closed to cash or bank (cha_tpoz 1) posts to the cash box or bank in cha_kod;
         # the customer is only in cha_ciro_cari_kodu.
-        code = r.cha_kod if r.cha_cari_cins == codes.CARI else r.cha_ciro_cari_kodu
-        return required(code, "account_code", 100)
+        if r.cha_cari_cins is None:
+            raise RecordError(
+                "missing (NULL cha_cari_cins: posted to an account, a bank or a cash box?)", "account_code"
+            )
+        return required_code(r.cha_kod if r.cha_cari_cins == codes.CARI else r.cha_ciro_cari_kodu, "account_code")
 
     def number(self, r: Any) -> str:
-        return required(
-            codes.document_number(self.env.number_format, r.cha_evrakno_seri, r.cha_evrakno_sira), "number", 100
+        return required_code(
+            codes.document_number(self.env.number_format, r.cha_evrakno_seri, r.cha_evrakno_sira), "number"
         )
 
     def row_key(self, row: Any) -> str:

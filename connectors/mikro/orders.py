@@ -14,14 +14,15 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.mikro import codes
-from connectors.mikro.masters import unit_factor
-from connectors.mikro.money import DocMoney
-from connectors.mikro.streams import SINCE, MikroEnv, MikroStream, local_since, stamp
+from connectors.mikro.documents import line_no
+from connectors.mikro.masters import pointed_unit, unit_factor
+from connectors.mikro.money import DocMoney, exact
+from connectors.mikro.streams import SINCE, MikroEnv, MikroStream, bit, local_since, stamp
 from connectors.sql import for_refs
-from mapping.dates import business_date
+from mapping.dates import required_date
 from mapping.money import fixed, to_decimal, unit_price
 from mapping.schema import Order, OrderLine, Totals
-from mapping.text import clean, required
+from mapping.text import code, flag, required_code
 from mapping.units import unit_code
 
 __all__ = ["Orders"]
@@ -63,7 +64,8 @@ class Orders(MikroStream):
         if since is not None:
             stmt = stmt.having(sa.func.max(self.col("lastup_date")) >= local_since(since, self.tz))
         if live:
-            visible = sa.func.sum(sa.case((self.col("hidden") == sa.false(), 1), else_=0))
+            # A NULL hidden is not hidden: the order is a dead letter, and reconcile must not delete it.
+            visible = sa.func.sum(sa.case((self.col("hidden") == sa.true(), 0), else_=1))
             stmt = stmt.having(visible > 0)
         return stmt
 
@@ -186,7 +188,7 @@ class Orders(MikroStream):
 
     def map(self, item: Item) -> Order | None:
         head, all_rows = item
-        rows = [r for r in all_rows if not r.sip_hidden]
+        rows = [r for r in all_rows if not bit(r.sip_hidden, "sip_hidden")]
         if not rows:
             return None
         first = rows[0]
@@ -198,7 +200,7 @@ class Orders(MikroStream):
         totals = Totals(gross=gross, discount=discount, net=gross - discount, vat=vat, total=gross - discount + vat)
         totals_local = money.totals_local(totals)
         money.spread(lines, totals_local)
-        if all(r.sip_iptal for r in rows):
+        if all([bit(r.sip_iptal, "cancelled") for r in rows]):  # a list: every row's flag is read
             status = "cancelled"
         elif self.env.order_kinds.get(head.sip_cins) == "proposal":
             status = "proposal"
@@ -209,42 +211,41 @@ class Orders(MikroStream):
         else:
             status = "open"
         return Order(
-            number=required(
-                codes.document_number(self.env.number_format, head.sip_evrakno_seri, head.sip_evrakno_sira),
-                "number",
-                100,
+            number=required_code(
+                codes.document_number(self.env.number_format, head.sip_evrakno_seri, head.sip_evrakno_sira), "number"
             ),
-            account_code=required(first.sip_musteri_kod, "account_code", 100),
-            date=business_date(first.sip_tarih, "date"),  # type: ignore[arg-type]
+            account_code=required_code(first.sip_musteri_kod, "account_code"),
+            date=required_date(first.sip_tarih, "date"),
             status=status,  # type: ignore[arg-type]
             currency=money.currency,
             rate=money.rate,
             totals=totals,
             totals_local=totals_local,
-            sales_rep_code=clean(first.sip_satici_kod),
+            sales_rep_code=code(first.sip_satici_kod, "sales_rep_code"),
             lines=lines,
         )
 
     def line(self, r: Row[Any], money: DocMoney) -> OrderLine:
-        pointer = min(max(r.sip_birim_pntr or 1, 1), 3)
-        unit_name, factor_value = (
+        units = (
             (r.sto_birim1_ad, 1.0),
             (r.sto_birim2_ad, r.sto_birim2_katsayi),
             (r.sto_birim3_ad, r.sto_birim3_katsayi),
-        )[pointer - 1]
+        )
+        unit_name, factor_value = pointed_unit(r.sip_birim_pntr, units, "lines.unit")
         factor = unit_factor(factor_value, "lines.quantity")
-        unit = clean(unit_name)
+        unit = code(unit_name, "lines.unit")
         gross = money.doc(r.sip_tutar, "lines.gross")
         discount = money.doc(r.DISCOUNT, "lines.discount")
         return OrderLine(
-            line_no=(r.sip_satirno or 0) + 1,
-            kind="service" if r.sip_harekettipi == 1 else "item",
-            product_code=required(r.sip_stok_kod, "lines.product_code", 100),
+            line_no=line_no(r.sip_satirno),
+            # sip_harekettipi: 0 a stock line, 1 a service line (UNCONFIRMED; other values are refused).
+            kind="service" if flag(r.sip_harekettipi, "lines.kind") else "item",
+            product_code=required_code(r.sip_stok_kod, "lines.product_code"),
             # sip_miktar, sip_teslim_miktar and sip_b_fiyat are per base unit; the feed uses the line's unit.
             quantity=to_decimal(fixed(r.sip_miktar, 6, "lines.quantity") / factor, 3, "lines.quantity"),  # type: ignore[arg-type]
             unit=unit,
             unit_code=unit_code(unit) if unit else None,
-            unit_price=unit_price(Decimal(repr(float(r.sip_b_fiyat or 0))) * factor, "lines.unit_price"),  # type: ignore[arg-type]
+            unit_price=unit_price(exact(r.sip_b_fiyat, "lines.unit_price") * factor, "lines.unit_price"),  # type: ignore[arg-type]
             gross=gross,
             discount=discount,
             net=gross - discount,
@@ -252,9 +253,9 @@ class Orders(MikroStream):
             vat=money.doc(r.sip_vergi, "lines.vat"),
             net_local=None,  # money.spread gives the order's local net out over the lines
             warehouse_code=str(r.sip_depono) if r.sip_depono else None,
-            sales_rep_code=clean(r.sip_satici_kod),
+            sales_rep_code=code(r.sip_satici_kod, "lines.sales_rep_code"),
             shipped_quantity=to_decimal(
                 fixed(r.sip_teslim_miktar, 6, "lines.shipped_quantity") / factor, 3, "lines.shipped_quantity"
             ),
-            closed=bool(r.sip_kapat_fl),
+            closed=bit(r.sip_kapat_fl, "lines.closed"),
         )

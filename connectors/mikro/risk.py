@@ -22,11 +22,12 @@ from connectors.mikro import codes
 from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import DISCOUNTS, VAT
 from connectors.mikro.snapshots import Snapshot
+from connectors.mikro.streams import bit
 from connectors.sql import for_refs, keyset_chunks
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, Totals
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["RiskLimits"]
 
@@ -54,6 +55,21 @@ class _Doc:
     def totals(self) -> Totals:
         net = self.gross - self.discount
         return Totals(gross=self.gross, discount=self.discount, net=net, vat=self.vat, total=self.total)
+
+
+def _failed(out: dict[Any, Any], code: Any, step: Callable[[], None]) -> None:
+    """Run one row's step of an account's figure; a RecordError (a NULL amount, an unknown currency) is kept as
+    the account's, so that account alone becomes a dead letter and the read goes on."""
+    if isinstance(out.get(code), RecordError):
+        return
+    try:
+        step()
+    except RecordError as exc:
+        out[code] = exc
+
+
+def _paper(money: DocMoney, amount: Any) -> Decimal:
+    return money.amount_local(money.doc(amount, "uncashed_cheques"), "uncashed_cheques")
 
 
 def _add(out: dict[Any, Any], code: Any, value: Callable[[], Decimal]) -> None:
@@ -189,6 +205,7 @@ class RiskLimits(Snapshot):
         h = self.env.tables.CARI_HESAP_HAREKETLERI.c
         movements = self.env.movements
         docs: dict[tuple[Any, ...], _Doc] = {}
+        out: dict[Any, Any] = {}
         for r in for_refs(conn, self.movements(), h.cha_kod, accounts):
             key = (r.cha_kod, r.cha_evrak_tip, r.cha_evrakno_seri, r.cha_evrakno_sira, r.cha_tip)
             doc = docs.get(key)
@@ -196,8 +213,13 @@ class RiskLimits(Snapshot):
                 reading = movements.reading(r.cha_evrak_tip, r.cha_cinsi, r.cha_tip, r.cha_normal_Iade)
                 invoice = reading is not None and reading.kind == "invoice"
                 doc = docs[key] = _Doc(r.cha_d_cins, r.cha_d_kur, r.cha_tip == codes.DEBIT, invoice)
-            doc.add(money(doc.cins, doc.kur), r.cha_aratoplam, r.DISCOUNT, r.VAT, r.cha_meblag)
-        out: dict[Any, Any] = {}
+            _failed(
+                out,
+                r.cha_kod,
+                lambda doc=doc, r=r: doc.add(
+                    money(doc.cins, doc.kur), r.cha_aratoplam, r.DISCOUNT, r.VAT, r.cha_meblag
+                ),
+            )
         for (code, *_), doc in docs.items():
             _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)) * (1 if doc.debit else -1))
         return out
@@ -207,20 +229,30 @@ class RiskLimits(Snapshot):
     ) -> dict[Any, Any]:
         """Per account: the local totals of its sales orders with a line still open."""
         o = self.env.tables.SIPARISLER.c
-        docs: dict[tuple[Any, ...], tuple[_Doc, list[bool]]] = {}
+        docs: dict[tuple[Any, ...], tuple[_Doc, list[Any]]] = {}
+        out: dict[Any, Any] = {}
         for r in for_refs(conn, self.orders(), o.sip_musteri_kod, accounts):
             key = (r.sip_musteri_kod, r.sip_evrakno_seri, r.sip_evrakno_sira)
             found = docs.get(key)
             if found is None:
                 found = docs[key] = (_Doc(r.sip_doviz_cinsi, r.sip_doviz_kuru, True, True), [])
-            doc, open_ = found
-            doc.add(money(doc.cins, doc.kur), r.sip_tutar, r.DISCOUNT, r.sip_vergi)
-            open_.append(not r.sip_kapat_fl)
-        out: dict[Any, Any] = {}
-        for (code, *_), (doc, open_) in docs.items():
-            if any(open_):
-                _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)))
+            doc, closed = found
+            _failed(
+                out,
+                key[0],
+                lambda doc=doc, r=r: doc.add(money(doc.cins, doc.kur), r.sip_tutar, r.DISCOUNT, r.sip_vergi),
+            )
+            closed.append(r.sip_kapat_fl)
+        for (code, *_), (doc, closed) in docs.items():
+            # Read inside _add: a line's bad flag makes its account a dead letter, not the whole read fail.
+            _add(out, code, lambda doc=doc, closed=closed: self._open(doc, closed, money(doc.cins, doc.kur)))
         return out
+
+    def _open(self, doc: _Doc, closed: list[Any], money: DocMoney) -> Decimal:
+        """An order's local total while a line is still open, else zero."""
+        if all([bit(flag, "open_orders") for flag in closed]):  # a list: every line's flag is read
+            return _ZERO
+        return self._local(doc, money)
 
     def uncashed(
         self, conn: sa.Connection, accounts: list[Any], money: Callable[[Any, Any], DocMoney]
@@ -229,10 +261,7 @@ class RiskLimits(Snapshot):
         k = self.env.tables.ODEME_EMIRLERI.c
         out: dict[Any, Any] = {}
         for code, doviz, kur, tutar in for_refs(conn, self.papers(), k.sck_sahip_cari_kodu, accounts):
-            m = money(doviz, kur)
-            _add(
-                out, code, lambda m=m, tutar=tutar: m.amount_local(m.doc(tutar, "uncashed_cheques"), "uncashed_cheques")
-            )
+            _add(out, code, lambda m=(doviz, kur), tutar=tutar: _paper(money(*m), tutar))
         return out
 
     def key(self, item: tuple[Any, Any]) -> str:
@@ -249,14 +278,15 @@ class RiskLimits(Snapshot):
             raise f
         places = minor_units(self.env.local_currency)
         return RiskLimit(
-            account_code=required(row.cari_kod, "account_code", 100),
+            account_code=required_code(row.cari_kod, "account_code"),
             limit=fixed(row.risk_limiti, places, "limit"),
             currency=self.env.local_currency,
             open_balance=f["balance"],
             open_orders=f["orders"],
             uncashed_cheques=f["uncashed"],
             exposure=f["balance"] + f["orders"] + f["uncashed"],
-            collateral=fixed(row.teminat, places, "collateral") or None,
-            blocked=bool(row.cari_cari_kilitli_flg),
+            # The integrator's view: no collateral is 0 or NULL.
+            collateral=None if row.teminat is None else fixed(row.teminat, places, "collateral") or None,
+            blocked=bit(row.cari_cari_kilitli_flg, "blocked"),
             as_of=self.as_of,
         )

@@ -24,7 +24,7 @@ from connectors.mikro.streams import MikroStream
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.money import fixed
 from mapping.schema import StockLevel
-from mapping.text import clean, required
+from mapping.text import clean, required_code
 
 __all__ = ["Snapshot", "StockLevels"]
 
@@ -71,8 +71,9 @@ class StockLevels(Snapshot):
             .where(
                 s.sth_iptal == sa.false(),
                 s.sth_hidden == sa.false(),
-                # A value-difference line (sth_cins 9) re-prices goods already delivered: it moves no stock.
-                s.sth_cins.not_in(sorted(self.env.no_stock_cins)),
+                # A value-difference line (sth_cins 9) re-prices goods already delivered: it moves no stock. NOT IN
+                # drops NULLs in SQL: a movement of no known kind still moved goods, so it counts.
+                sa.or_(s.sth_cins.is_(None), s.sth_cins.not_in(sorted(self.env.no_stock_cins))),
                 s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER)),
                 s.sth_stok_kod.in_(codes_),
             )
@@ -161,11 +162,11 @@ class StockLevels(Snapshot):
     def map(self, item: tuple[_Level, Any]) -> StockLevel:
         level, open_quantity = item
         on_hand = fixed(level.on_hand, 3, "on_hand")
-        reserved = fixed(open_quantity, 3, "reserved")
+        reserved = fixed(open_quantity, 3, "reserved", null_is_zero=True)  # no open order line holds any
         return StockLevel(
-            product_code=required(level.item, "product_code", 100),
+            product_code=required_code(level.item, "product_code"),
             warehouse_code=str(level.warehouse),
-            warehouse_name=clean(level.name),
+            warehouse_name=clean(level.name, field="warehouse_name"),
             on_hand=on_hand,
             reserved=reserved,
             available=on_hand - reserved,

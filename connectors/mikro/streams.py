@@ -27,6 +27,7 @@ from mapping.dates import NULL_DATES, timestamp
 from mapping.errors import RecordError
 from mapping.money import percent
 from mapping.schema import AccountKind
+from mapping.text import flag
 
 __all__ = ["SINCE", "MikroEnv", "MikroStream", "VatRates", "local_since"]
 
@@ -106,7 +107,11 @@ class MikroEnv:
         return sorted(cins for cins, kind in self.order_kinds.items() if kind in kinds)
 
     def currency(self, code: Any, field: str) -> str:
-        iso = self.currencies.get(code or 0)
+        """ISO code of a Mikro currency number: 0 is the main currency (Mikro's docs); NULL, which Mikro never
+        writes, is an error rather than the main currency."""
+        if code is None:
+            raise RecordError("missing (NULL; Mikro writes 0 for the main currency)", field)
+        iso = self.currencies.get(code)
         if iso is None:
             raise RecordError(f"unknown Mikro currency number {code!r} (add it to the currency_codes setting)", field)
         return iso
@@ -124,6 +129,11 @@ def stamp(value: Any, tz: ZoneInfo) -> dt.datetime | None:
         return timestamp(value, "stamp", tz, NULL_DATES)
     except RecordError:
         return None
+
+
+def bit(value: Any, field: str) -> bool:
+    """A BIT column (read as True/False: a bit holds nothing else). NULL, which Mikro never writes, is an error."""
+    return flag(value, field, (True,), (False,))
 
 
 def guid_key(value: Any) -> str:
@@ -153,8 +163,10 @@ class MikroStream(Stream):
         return None
 
     def live(self) -> sa.ColumnElement[bool]:
-        """Rows that exist for the feed: hidden rows are gone (map() deletes them)."""
-        return self.col("hidden") == sa.false()
+        """Rows that exist for the feed: hidden rows are gone (map() deletes them). A NULL is not hidden: such a
+        row is a dead letter, and reconcile must not delete what it sent before."""
+        hidden = self.col("hidden")
+        return sa.or_(hidden.is_(None), hidden == sa.false())
 
     def changed(self, since: dt.datetime) -> sa.ColumnElement[bool]:
         return self.col("lastup_date") >= local_since(since, self.tz)
