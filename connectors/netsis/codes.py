@@ -119,6 +119,10 @@ CURRENCY_SOURCE: Final = "production queries: 1 USD, 2 EUR (YigitErogluTr/Netsis
 DEFAULT_DISCOUNT_KINDS: Final[Mapping[str, DiscountKind]] = {"Y": "percent", "T": "amount", "F": "fixed_price"}
 
 YES: Final = "E"  # evet: KILIT, KAPALI and a cancel flag
+NO: Final = "H"  # hayır
+# The values a Netsis E/H flag is read with: blank and NULL read as "not set" (UNCONFIRMED: no source says what
+# a flag never set holds); any other value is a dead letter, never taken for "no".
+NOT_SET: Final = ("", None)
 ALL_WAREHOUSES: Final = 0  # TBLSTOKPH.DEPO_KODU of the all-warehouse total
 SERVICE_GROUP: Final = "HIZMET"  # TBLSTSABIT.GRUP_KODU of service cards (an install convention: setting)
 

@@ -18,14 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ClauseElement
 
+from connectors.netsis import codes
 from connectors.netsis.rates import ONE
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code
+from mapping.dates import business_date, required_date
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import Collection
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["Collections", "collected", "credit"]
 
@@ -97,20 +99,18 @@ class Collections(ScopedStream):
         if method is None:
             side = "a collection" if credit else "a collection reversed"
             raise RecordError(f"HAREKET_TURU {r.HAREKET_TURU!r} is not {side}", "method")
-        if r.TARIH is None:
-            raise RecordError("missing", "date")
-        day = r.TARIH.date()
+        day = required_date(r.TARIH, "date")
         currency = self.book.currency(r.DOVIZ_TURU, "currency")
         local_currency = self.settings.local_currency
         amount_local = fixed(r.ALACAK if credit else r.BORC, minor_units(local_currency), "amount_local")
-        local = not r.DOVIZ_TURU or currency == local_currency
+        local = r.DOVIZ_TURU == codes.LOCAL_CURRENCY_CODE or currency == local_currency
         amount = amount_local if local else fixed(r.DOVIZ_TUTAR, minor_units(currency), "amount")
         if not credit:  # money the dealer no longer paid: a negative collection
             amount, amount_local = -amount, -amount_local
-        due = r.VADE_TARIHI.date() if method in _DEFERRED and r.VADE_TARIHI is not None else None
+        due = business_date(r.VADE_TARIHI, "due_date") if method in _DEFERRED else None
         return Collection(
-            number=required(self.text(r.BELGE_NO), "number", 100),
-            account_code=required(self.text(r.CARI_KOD), "account_code", 100),
+            number=required_code(self.text(r.BELGE_NO), "number"),
+            account_code=required_code(self.text(r.CARI_KOD), "account_code"),
             date=day,
             amount=amount,
             currency=currency,

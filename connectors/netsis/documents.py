@@ -35,10 +35,11 @@ from connectors.netsis.rates import ONE, RateBook
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code, stamp_since
 from connectors.sql import for_refs
+from mapping.dates import business_date, required_date
 from mapping.errors import RecordError
 from mapping.money import QUANTS, apportion, fixed, minor_units
 from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
-from mapping.text import clean, required
+from mapping.text import clean, code, required_code
 from mapping.units import unit_code
 
 __all__ = ["Invoices", "Orders"]
@@ -59,7 +60,7 @@ class DocMoney:
 
     def __init__(self, book: RateBook, code: Any, day: dt.date, local_currency: str) -> None:
         self.currency = book.currency(code, "currency")
-        self.local = not code or self.currency == local_currency
+        self.local = code == codes.LOCAL_CURRENCY_CODE or self.currency == local_currency
         self.rate = ONE if self.local else book.rate(code, day)
         self.places = minor_units(self.currency)
         self.local_places = minor_units(local_currency)
@@ -267,27 +268,34 @@ class _Document(ScopedStream):
             raise RecordError("missing", "date")
         return DocMoney(self.book, r.DOVIZTIP, day, self.settings.local_currency)
 
-    def _decimal(self, value: Any) -> Decimal:
+    def _decimal(self, value: Any, field: str) -> Decimal:
         """A FLOAT column's value as the Decimal it was written as (its shortest repr), unrounded; a DECIMAL
-        column's (newer releases use decimal(28, 8)) as it is."""
-        if value is None:
-            return Decimal(0)
+        column's (newer releases use decimal(28, 8)) as it is. NULL, NaN and infinity are RecordErrors: a
+        quantity or price the line does not hold is never 0, and NaN would pass through rounding."""
         if type(value) is Decimal:
-            return value
-        hit = self.exact.get(value)
-        if hit is None:
-            if len(self.exact) >= _MEMO_MAX:
-                self.exact.clear()
-            hit = self.exact[value] = Decimal(repr(float(value)))
+            hit = value
+        else:
+            hit = self.exact.get(value)
+            if hit is None:
+                if value is None:
+                    raise RecordError("missing (NULL where a number is required)", field)
+                if len(self.exact) >= _MEMO_MAX:
+                    self.exact.clear()
+                hit = Decimal(repr(float(value)))
+                if hit.is_finite():
+                    self.exact[value] = hit
+        if not hit.is_finite():
+            raise RecordError(f"not a finite number: {hit}", field)
         return hit
 
-    def _clean(self, value: Any) -> str | None:
-        """Repaired, cleaned text of a code or name; memoised, since lines repeat a few hundred values."""
+    def _code(self, value: Any, field: str) -> str | None:
+        """Repaired text of a code, read as an identifier (mapping.text.code); memoised, since lines repeat a few
+        hundred values (a failure is not remembered: it raises)."""
         hit = self.texts.get(value, _MISSING)
         if hit is _MISSING:
             if len(self.texts) >= _MEMO_MAX:
                 self.texts.clear()
-            hit = self.texts[value] = clean(self.text(value))
+            hit = self.texts[value] = code(self.text(value), field)
         return hit  # type: ignore[return-value]
 
     def line(self, ln: Row[Any], money: DocMoney, number: int, cls: type[L], **extra: Any) -> L:
@@ -298,35 +306,39 @@ class _Document(ScopedStream):
         (_, _, _, _, _, sira, item, group, olcubr, unit, qty, qty2, bf, nf, dovfiat, *discounts, kdv, depot, rep) = ln[
             :_LINE_FIELDS
         ]
+        # Prices and discounts a site leaves empty (NULL or 0) are not held: the truth tests below skip them.
         d = self._decimal
-        first_qty = d(qty)
+        first_qty = d(qty, "lines.quantity")
         net_local: Decimal | None = None
         if money.local:
-            price = d(bf) if bf else None
-            net = money.amount(first_qty * d(nf)) if nf else None
+            price = d(bf, "lines.unit_price") if bf else None
+            net = money.amount(first_qty * d(nf, "lines.net")) if nf else None
         else:
             # A foreign line that kept no foreign price: its local price at the rate.
-            price = d(dovfiat) if dovfiat else (d(bf) / money.rate if bf else None)
-            net = None if price is not None or not nf else money.amount(first_qty * d(nf) / money.rate)
+            if dovfiat:
+                price = d(dovfiat, "lines.unit_price")
+            else:
+                price = d(bf, "lines.unit_price") / money.rate if bf else None
+            net = None if price is not None or not nf else money.amount(first_qty * d(nf, "lines.net") / money.rate)
             if nf:
-                net_local = money.amount_local(first_qty * d(nf))
+                net_local = money.amount_local(first_qty * d(nf, "lines.net_local"))
         if price is not None:
             gross = money.amount(first_qty * price)
             if net is None:
                 net = gross
                 for pct in discounts:
                     if pct:
-                        net -= money.amount(net * d(pct) / _HUNDRED)
+                        net -= money.amount(net * d(pct, "lines.discount") / _HUNDRED)
         elif net is not None:
             # Only the net price is held: the gross (price) is what the percentages took it (the net price) from.
             whole = _ONE
             for pct in discounts:
                 if pct:
-                    whole *= _ONE - d(pct) / _HUNDRED
+                    whole *= _ONE - d(pct, "lines.discount") / _HUNDRED
             if not whole:
                 whole = _ONE  # a 100 % discount left no trace of the gross
             gross = money.amount(net / whole)
-            price = (d(nf) if money.local else d(nf) / money.rate) / whole
+            price = (d(nf, "lines.net") if money.local else d(nf, "lines.net") / money.rate) / whole
         else:
             gross = net = money.amount(_ZERO)  # no price at all: the header's figures show what is missing
             price = _ZERO
@@ -335,21 +347,21 @@ class _Document(ScopedStream):
         vat_rate = None if kdv is None else fixed(kdv, 2, "lines.vat_rate")
         vat = money.amount(net * vat_rate / _HUNDRED) if vat_rate else money.amount(_ZERO)
         if olcubr and olcubr > 1 and qty2:
-            quantity = d(qty2)
+            quantity = d(qty2, "lines.quantity")
             per_unit = price * first_qty / quantity  # the line's unit price, not the first unit's
         else:
             quantity, per_unit = first_qty, price
-        unit = self._clean(unit)
-        code = self.unit_codes.get(unit, _MISSING)
-        if code is _MISSING:
-            code = self.unit_codes[unit] = unit_code(unit)
+        unit = self._code(unit, "lines.unit")
+        ece = self.unit_codes.get(unit, _MISSING)
+        if ece is _MISSING:
+            ece = self.unit_codes[unit] = unit_code(unit)
         return cls(
             line_no=sira if sira is not None else number,
-            kind="service" if self._clean(group) == self.settings.service_group else "item",
-            product_code=self._clean(item),
+            kind="service" if self._code(group, "lines.kind") == self.settings.service_group else "item",
+            product_code=self._code(item, "lines.product_code"),
             quantity=quantity.quantize(QUANTS[3], ROUND_HALF_UP),
             unit=unit,
-            unit_code=code,  # type: ignore[arg-type]
+            unit_code=ece,  # type: ignore[arg-type]
             unit_price=per_unit.quantize(QUANTS[4], ROUND_HALF_UP),
             gross=gross,
             discount=gross - net,
@@ -358,7 +370,7 @@ class _Document(ScopedStream):
             vat=vat,
             net_local=net_local,
             warehouse_code=None if depot is None else str(depot),
-            sales_rep_code=self._clean(rep),
+            sales_rep_code=self._code(rep, "lines.sales_rep_code"),
             **extra,
         )
 
@@ -393,15 +405,15 @@ class _Document(ScopedStream):
     def header_fields(self, r: Row[Any], money: DocMoney, totals: Totals, totals_local: Totals) -> dict[str, Any]:
         text = self.text
         return {
-            "number": required(text(r.FATIRS_NO), "number", 100),
-            "account_code": required(text(r.CARI_KODU), "account_code", 100),
-            "date": r.TARIH.date(),
+            "number": required_code(text(r.FATIRS_NO), "number"),
+            "account_code": required_code(text(r.CARI_KODU), "account_code"),
+            "date": required_date(r.TARIH, "date"),
             "currency": money.currency,
             "rate": money.rate,
             "totals": totals,
             "totals_local": totals_local,
             "warehouse_code": None if r.TOPDEPO is None else str(r.TOPDEPO),
-            "sales_rep_code": clean(text(r.PLA_KODU)),
+            "sales_rep_code": code(text(r.PLA_KODU), "sales_rep_code"),
         }
 
 
@@ -458,12 +470,12 @@ class Invoices(_Document):
                 kind = "sale"
         return Invoice(
             **header,
-            document_no=clean(r.GIB_FATIRS_NO),
+            document_no=code(r.GIB_FATIRS_NO, "document_no"),
             kind=kind,  # type: ignore[arg-type]
-            due_date=r.ODEMETARIHI.date() if r.ODEMETARIHI is not None else None,
+            due_date=business_date(r.ODEMETARIHI, "due_date"),
             cancelled=self.env.cancelled(r.CANCELLED),
-            # By convention the return's description holds the invoice it returns (README).
-            original_invoice=clean(self.text(r.ACIKLAMA)) if kind == "return" else None,
+            # By convention the return's description holds the invoice it returns (README): free text, cleaned.
+            original_invoice=clean(self.text(r.ACIKLAMA), field="original_invoice") if kind == "return" else None,
             lines=lines,
         )
 
@@ -499,9 +511,10 @@ class Orders(_Document):
 
     def _shipped(self, ln: Row[Any]) -> Decimal:
         """Delivered quantity (FIRMA_DOVTUT, first unit: 1 src) in the line's unit."""
-        done = self._decimal(ln.FIRMA_DOVTUT)
+        field = "lines.shipped_quantity"
+        done = self._decimal(ln.FIRMA_DOVTUT, field)
         if (ln.OLCUBR or 1) > 1 and ln.STHAR_GCMIK2 and ln.STHAR_GCMIK:
-            done = done * self._decimal(ln.STHAR_GCMIK2) / self._decimal(ln.STHAR_GCMIK)
+            done = done * self._decimal(ln.STHAR_GCMIK2, field) / self._decimal(ln.STHAR_GCMIK, field)
         return done.quantize(QUANTS[3], ROUND_HALF_UP)
 
     def _closed(self, ln: Row[Any]) -> bool:

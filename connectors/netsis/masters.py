@@ -10,11 +10,12 @@ from sqlalchemy.engine import Row
 
 from connectors.netsis import codes
 from connectors.netsis.streams import CardStream
+from mapping.dates import business_date
 from mapping.errors import RecordError
 from mapping.money import fixed, percent, quantity, unit_price
 from mapping.schema import Account, Discount, Product, UnitConversion
 from mapping.taxid import tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, flag, phone, required, required_code
 from mapping.units import unit_code
 
 __all__ = ["Accounts", "Discounts", "Products"]
@@ -63,30 +64,31 @@ class Accounts(CardStream):
         kind = self.settings.account_kinds.get(raw_kind := (r.CARI_TIP or "").strip())
         if kind is None:
             raise RecordError(f"unknown CARI_TIP {raw_kind!r} (add it to the account_kinds setting)", "kind")
-        country = clean(r.ULKE_KODU)
+        country = code(r.ULKE_KODU, "country")
         # A mistyped tax number still belongs to a dealer whose invoices arrive: it goes out marked invalid.
         tax = tax_identity(r.VERGI_NUMARASI, country or "TR")
-        currency = self.env.currencies.get(r.DOVIZ_TIPI or codes.LOCAL_CURRENCY_CODE)
-        if currency is None:
+        # Optional in the feed: a NULL currency number stays unknown, never the local currency.
+        currency = None if r.DOVIZ_TIPI is None else self.env.currencies.get(r.DOVIZ_TIPI)
+        if currency is None and r.DOVIZ_TIPI is not None:
             raise RecordError(f"unknown Netsis currency number {r.DOVIZ_TIPI!r} (see currency_codes)", "currency")
         return Account(
-            code=required(text(r.CARI_KOD), "code", 100),
+            code=required_code(text(r.CARI_KOD), "code"),
             title=required(text(r.CARI_ISIM), "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
             tax_id_valid=tax.valid,
-            tax_office=clean(text(r.VERGI_DAIRESI)),
+            tax_office=clean(text(r.VERGI_DAIRESI), field="tax_office"),
             kind=kind,
             is_individual=tax.kind == "TCKN",
             currency=currency,
-            group_code=clean(text(r.GRUP_KODU)),
-            region_code=clean(text(r.REGION)),
-            sales_rep_code=clean(text(r.PLASIYER_KODU)),
-            parent_code=clean(text(r.BAGLICARIKOD)),
+            group_code=code(text(r.GRUP_KODU), "group_code"),
+            region_code=code(text(r.REGION), "region_code"),
+            sales_rep_code=code(text(r.PLASIYER_KODU), "sales_rep_code"),
+            parent_code=code(text(r.BAGLICARIKOD), "parent_code"),
             phone=phone(r.CARI_TEL),
             email=email(r.EMAIL),
-            address=clean(text(r.CARI_ADRES)),
-            city=clean(text(r.CARI_IL)),
+            address=clean(text(r.CARI_ADRES), field="address"),
+            city=clean(text(r.CARI_IL), field="city"),
             country=country,
             created_at=self.aware(r.KAYITTARIHI),
             discount_rate=percent(r.ISKONTO_ORANI, "discount_rate") or None,
@@ -96,11 +98,16 @@ class Accounts(CardStream):
         )
 
 
-def _exact(value: Any) -> Decimal:
-    """A FLOAT's value as written (its shortest repr), or a DECIMAL's as it is; empty is 1 (no conversion)."""
-    if isinstance(value, Decimal):
-        return value or Decimal(1)
-    return Decimal(repr(float(value or 1.0)))
+def _exact(value: Any, field: str) -> Decimal:
+    """A FLOAT's value as written (its shortest repr), or a DECIMAL's as it is; NULL says no conversion."""
+    if value is None:
+        raise RecordError("missing (a unit without PAY/PAYDA)", field)
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def yes_no(value: Any, field: str) -> bool:
+    """A Netsis E/H flag (KILIT, KAPALI): E yes, H no, blank or NULL not set (codes.NOT_SET); else an error."""
+    return flag(value, field, (codes.YES,), (codes.NO, *codes.NOT_SET))
 
 
 class Products(CardStream):
@@ -144,7 +151,7 @@ class Products(CardStream):
         )
 
     def _factor(self, pay: Any, payda: Any, field: str) -> Decimal:
-        top, bottom = _exact(pay), _exact(payda)
+        top, bottom = _exact(pay, field), _exact(payda, field)
         if not top or not bottom:
             raise RecordError("unit conversion with a zero PAY/PAYDA", field)
         ratio = top / bottom if self.settings.unit_factor == "PAY/PAYDA" else bottom / top
@@ -152,8 +159,8 @@ class Products(CardStream):
 
     def map(self, item: Row[Any]) -> Product:
         r, text = item, self.text
-        base = clean(text(r.OLCU_BR1))
-        first_barcode = clean(r.BARKOD1)
+        base = code(text(r.OLCU_BR1), "base_unit", 100)
+        first_barcode = code(r.BARKOD1, "barcodes")
         units = []
         if base is not None:
             units.append(
@@ -163,24 +170,23 @@ class Products(CardStream):
             (r.OLCU_BR2, r.PAY_1, r.PAYDA_1, r.BARKOD2, "units[2].factor"),
             (r.OLCU_BR3, r.PAY2, r.PAYDA2, r.BARKOD3, "units[3].factor"),
         ):
-            name = clean(text(unit))
+            name = code(text(unit), "units.unit", 100)
             if name is not None and name != base:
                 factor = self._factor(pay, payda, field)
-                units.append(
-                    UnitConversion(unit=name, factor=factor, unit_code=unit_code(name), barcode=clean(barcode))
-                )
+                barcode = code(barcode, "units.barcode")
+                units.append(UnitConversion(unit=name, factor=factor, unit_code=unit_code(name), barcode=barcode))
         return Product(
-            code=required(text(r.STOK_KODU), "code", 100),
+            code=required_code(text(r.STOK_KODU), "code"),
             name=required(text(r.STOK_ADI), "name", 2000),
             barcodes=[first_barcode] if first_barcode else [],
             base_unit=base,
             base_unit_code=unit_code(base) if base else None,
             units=units,
-            category_code=clean(text(r.GRUP_KODU)),
-            group_code=clean(text(r.GROUPCODE)),
-            brand=clean(text(r.BRAND)),
+            category_code=code(text(r.GRUP_KODU), "category_code"),
+            group_code=code(text(r.GROUPCODE), "group_code"),
+            brand=code(text(r.BRAND), "brand"),
             vat_rate=percent(r.KDV_ORANI, "vat_rate"),
-            active=(r.KILIT or "").strip() != codes.YES,
+            active=not yes_no(r.KILIT, "active"),
         )
 
 
@@ -222,10 +228,10 @@ class Discounts(CardStream):
         if kind is None:
             raise RecordError(f"unknown ISKONTO_TIPI {r.ISKONTO_TIPI!r} (add it to the discount_kinds setting)", "kind")
         dims = {
-            "account": clean(text(r.CARI_KOD)),
-            "account_group": clean(text(r.CARI_GRUP_KODU)),
-            "product": clean(text(r.STOK_KODU)),
-            "product_group": clean(text(r.STOK_GRUP_KODU)),
+            "account": code(text(r.CARI_KOD), "account_code"),
+            "account_group": code(text(r.CARI_GRUP_KODU), "account_group_code"),
+            "product": code(text(r.STOK_KODU), "product_code"),
+            "product_group": code(text(r.STOK_GRUP_KODU), "product_group_code"),
         }
         currency = None
         if r.DOVIZ_TIPI is not None:
@@ -234,7 +240,7 @@ class Discounts(CardStream):
                 raise RecordError(f"unknown Netsis currency number {r.DOVIZ_TIPI!r} (see currency_codes)", "currency")
         value = unit_price(r.DEGER, "value") if kind == "fixed_price" else fixed(r.DEGER, 2, "value")
         return Discount(
-            code=required(text(r.KOSULKODU), "code", 100),
+            code=required_code(text(r.KOSULKODU), "code"),
             scope="+".join(name for name, v in dims.items() if v) or "all",
             account_code=dims["account"],
             account_group_code=dims["account_group"],
@@ -244,8 +250,8 @@ class Discounts(CardStream):
             value=value,  # type: ignore[arg-type]
             currency=currency,
             min_quantity=quantity(r.MIN_MIKTAR, "min_quantity") or None,
-            valid_from=r.BASTAR.date() if r.BASTAR else None,
-            valid_to=r.BITTAR.date() if r.BITTAR else None,
+            valid_from=business_date(r.BASTAR, "valid_from"),
+            valid_to=business_date(r.BITTAR, "valid_to"),
             priority=r.ONCELIK or 0,
-            active=(r.KAPALI or "").strip() != codes.YES,
+            active=not yes_no(r.KAPALI, "active"),
         )

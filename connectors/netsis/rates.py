@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connectors.netsis.codes import LOCAL_CURRENCY_CODE
 from mapping.errors import RecordError
 from mapping.money import rate
 
@@ -40,8 +39,11 @@ class RateBook:
         self.years: dict[tuple[int, int], tuple[list[dt.date], list[Decimal]]] = {}
 
     def currency(self, code: int | None, field: str) -> str:
-        """ISO code of a Netsis currency number; unknown numbers are an error, never guessed."""
-        iso = self.currencies.get(code or LOCAL_CURRENCY_CODE)
+        """ISO code of a Netsis currency number; unknown numbers are an error, never guessed. 0 is the local
+        currency (production queries); NULL no source explains, so it is an error too, never the local one."""
+        if code is None:
+            raise RecordError("missing (NULL; 0 is the local currency)", field)
+        iso = self.currencies.get(code)
         if iso is None:
             raise RecordError(f"unknown Netsis currency number {code!r} (add it to the currency_codes setting)", field)
         return iso

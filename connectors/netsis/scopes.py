@@ -30,7 +30,7 @@ from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
 from connectors.sql import make_engine
 from connectors.sql_schema import catalogue, full_name, read_around
-from mapping.text import repair_turkish
+from mapping.text import flag, repair_turkish
 
 __all__ = ["Database", "NetsisEnv", "database_names", "database_url", "open_env"]
 
@@ -123,7 +123,10 @@ class NetsisEnv:
         return RateBook(self.rates_engine, self.rates.DOVIZ, s.rate_column, s.rates_database, self.currencies)
 
     def cancelled(self, value: object) -> bool:
-        return value is not None and str(value).strip() == self.settings.cancelled_value
+        """The install's cancel flag (cancelled_column; NULL everywhere when there is none): cancelled_value, or
+        one of Netsis's "no" values (H, blank, NULL; 0 where the flag is numeric); anything else is an error."""
+        yes = self.settings.cancelled_value
+        return flag(value, "cancelled", (yes,), tuple(v for v in (codes.NO, "0", *codes.NOT_SET) if v != yes))
 
     def dispose(self) -> None:
         for engine in self.engines():

@@ -23,7 +23,7 @@ from connectors.netsis.streams import NetsisStream, raw_code
 from connectors.sql import for_refs, keyset_chunks
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
-from mapping.text import clean, required
+from mapping.text import clean, required_code
 
 __all__ = ["RiskLimits", "StockLevels"]
 
@@ -61,7 +61,7 @@ class StockLevels(_Snapshot):
         return (
             sa.select(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU, p.TOP_GIRIS_MIK, p.TOP_CIKIS_MIK, d.DEPO_ISMI)
             .select_from(t.STOKPH.outerjoin(t.STOKDP, d.DEPO_KODU == p.DEPO_KODU))
-            .where(p.DEPO_KODU != codes.ALL_WAREHOUSES)
+            .where(p.DEPO_KODU != codes.ALL_WAREHOUSES)  # part of the key: never NULL
             .order_by(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU)
         )
 
@@ -93,9 +93,9 @@ class StockLevels(_Snapshot):
     def map(self, item: Row[Any]) -> StockLevel:
         on_hand = fixed(item.TOP_GIRIS_MIK, 3, "on_hand") - fixed(item.TOP_CIKIS_MIK, 3, "on_hand")
         return StockLevel(
-            product_code=required(self.text(item.STOK_KODU), "product_code", 100),
+            product_code=required_code(self.text(item.STOK_KODU), "product_code"),
             warehouse_code=str(item.DEPO_KODU),
-            warehouse_name=clean(self.text(item.DEPO_ISMI)),
+            warehouse_name=clean(self.text(item.DEPO_ISMI), field="warehouse_name"),
             on_hand=on_hand,
             as_of=self.as_of,
         )
@@ -169,19 +169,19 @@ class RiskLimits(_Snapshot):
         currency = self.settings.local_currency  # Netsis keeps the limit and the totals in local currency
         places = minor_units(currency)
         balance = fixed(item.CM_BORCT, places, "open_balance") - fixed(item.CM_ALACT, places, "open_balance")
-        orders = fixed(item.OPENORDERS, places, "open_orders")
+        orders = fixed(item.OPENORDERS, places, "open_orders", null_is_zero=True)  # an account with no open order
         uncashed = sum(
             (fixed(getattr(item, name), places, "uncashed_cheques") for name in self.settings.uncashed_risk_columns),
             Decimal(0).quantize(Decimal(1).scaleb(-places)),
         )
         return RiskLimit(
-            account_code=required(self.text(item.CARI_KOD), "account_code", 100),
+            account_code=required_code(self.text(item.CARI_KOD), "account_code"),
             limit=fixed(item.RISK_SINIRI, places, "limit"),
             currency=currency,
             open_balance=balance,
             open_orders=orders,
             uncashed_cheques=uncashed,
             exposure=balance + orders + uncashed,
-            collateral=fixed(item.TEMINATI, places, "collateral") or None,
+            collateral=None if item.TEMINATI is None else fixed(item.TEMINATI, places, "collateral") or None,
             as_of=self.as_of,
         )
