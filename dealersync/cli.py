@@ -262,12 +262,14 @@ def _census_checks(adapter: Any) -> list[CheckResult]:
 
 
 def _state_check(cfg: Config) -> list[CheckResult]:
-    from engine.state import StateStore
+    from engine.state import StateError, StateStore
 
     store = StateStore(cfg.state.url)
     try:
         store.create()
         tracked = len(store.status())
+    except StateError as exc:  # locked, unreachable, damaged: the sentence says what to do
+        return [CheckResult("reachable", False, logs.scrub(str(exc)))]
     finally:
         store.close()
     return [CheckResult("reachable", True, f"{logs.scrub(cfg.state.url)} ({tracked} streams tracked)")]

@@ -122,6 +122,15 @@ def test_a_damaged_store_is_found_at_start(tmp_path: Path, damage: Callable[[Pat
     assert "damaged" in message and "backup" in message and str(path) in message
 
 
+def test_check_reports_a_damaged_store_on_its_own_line(tmp_path: Path, logo_db: Path) -> None:
+    filled_store(tmp_path / "state.db")
+    zero_header(tmp_path / "state.db")
+    code, output = cli(tmp_path, "check", logo=logo_db)
+    assert code == 1 and "Traceback" not in output, output
+    (line,) = [line for line in output.splitlines() if "state store" in line]
+    assert "FAILED" in line and "StateError" not in line
+
+
 @pytest.mark.parametrize("damage", [zero_header, damage_a_middle_page])
 @pytest.mark.parametrize("command", [("status",), ("sync",), ("outbox",), ("dead-letters",)])
 def test_every_command_says_so_in_one_line(tmp_path: Path, damage: Callable[[Path], None], command: tuple[str]) -> None:
