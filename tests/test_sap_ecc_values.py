@@ -49,7 +49,10 @@ def test_exchange_rates_direct_and_indirect() -> None:
 
 
 def test_flags_and_item_numbers() -> None:
-    assert v.flag("X") and not v.flag("") and not v.flag(None)
+    assert v.flag("X", "f") and not v.flag("", "f") and not v.flag(" ", "f")
+    for bad in (None, "Y", "1"):  # only X and blank are ABAP's: anything else is an error, never "not set"
+        with pytest.raises(RecordError, match="f: "):
+            v.flag(bad, "f")
     assert v.integer("000010", "line_no") == 10
     assert v.personnel("00000012") == "12" and v.personnel("00000000") is None and v.personnel("") is None
     with pytest.raises(RecordError, match="line_no"):

@@ -38,7 +38,7 @@ from mapping.errors import RecordError
 from mapping.money import amount, apportion, minor_units, quantity, to_local_totals, unit_price
 from mapping.money import rate as to_rate
 from mapping.schema import DocumentLine, Invoice, InvoiceLine, Order, OrderLine, Totals
-from mapping.text import clean, required
+from mapping.text import code, required_code
 
 __all__ = ["Invoices", "Orders"]
 
@@ -172,8 +172,8 @@ class _Document(EccStream):
             else:  # no price condition (free goods, manual items): the net value is all there is
                 each = unit_price(net / qty if qty else Decimal(0), "lines.unit_price")
                 gross = net
-            unit = clean(row["VRKME"])
-            storage = clean(row["LGORT"])
+            unit = code(row["VRKME"], "lines.unit")
+            storage = code(row["LGORT"], "lines.warehouse_code")
             out.append(
                 cls(
                     line_no=v.integer(posnr, "lines.line_no"),
@@ -285,8 +285,8 @@ class Orders(_Document):
         vat = sum((line.vat for line in lines), _ZERO)
         totals = _totals(lines, money.doc(r["NETWR"], "totals.net"), vat)
         return Order(
-            number=required(codes.alpha_out(r["VBELN"]), "number", 100),
-            account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
+            number=required_code(codes.alpha_out(r["VBELN"]), "number"),
+            account_code=required_code(codes.alpha_out(r["KUNNR"]), "account_code"),
             date=_required_date(r["AUDAT"], "date"),
             issued_at=v.stamp(r["ERDAT"], r["ERZET"], self.tz, "issued_at"),
             status=codes.order_status(status.get("GBSTK", ""), status.get("ABSTK", ""), r["LIFSK"]),
@@ -409,10 +409,10 @@ class Invoices(_Document):
         request = item["VBAK"][0] if item["VBAK"] else {}
         original = request.get("VGBEL") if request.get("VGTYP") == codes.VBTYP_INVOICE else None
         return Invoice(
-            number=required(codes.alpha_out(r["VBELN"]), "number", 100),
-            document_no=clean(r.get("XBLNR")),
+            number=required_code(codes.alpha_out(r["VBELN"]), "number"),
+            document_no=code(r.get("XBLNR"), "document_no"),
             kind=kind,
-            account_code=required(codes.alpha_out(r["KUNAG"]), "account_code", 100),
+            account_code=required_code(codes.alpha_out(r["KUNAG"]), "account_code"),
             date=date,
             issued_at=v.stamp(r["ERDAT"], r["ERZET"], self.tz, "issued_at"),
             due_date=self._due(date, r["ZTERM"], r["VBTYP"]),
@@ -420,7 +420,7 @@ class Invoices(_Document):
             rate=money.rate,
             totals=totals,
             totals_local=money.totals(totals, lines),
-            cancelled=v.flag(r["FKSTO"]),
+            cancelled=v.flag(r["FKSTO"], "cancelled"),
             original_invoice=(codes.alpha_out(original) or None) if kind == "return" else None,
             sales_rep_code=rep,
             lines=lines,

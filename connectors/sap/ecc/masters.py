@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from typing import Any
 
 from connectors.base import Partition
@@ -14,10 +13,11 @@ from connectors.sap.ecc import where as w
 from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
 from connectors.sap.ecc.streams import EccStream, Item, Join, latest
+from mapping.errors import RecordError
 from mapping.money import quantity
 from mapping.schema import Account, Product, UnitConversion
 from mapping.taxid import tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, phone, required, required_code
 
 __all__ = ["Accounts", "Products"]
 
@@ -109,32 +109,32 @@ class Accounts(EccStream):
         rep = next((p["PERNR"] for p in partners if p.get("PARVW") == s.sales_rep_partner_function), None)
         parent = next((p["KUNN2"] for p in partners if p.get("PARVW") == s.parent_partner_function), None)
         mails = sorted(item["ADR6"], key=lambda a: (a.get("FLGDEFAULT") != "X", a.get("CONSNUMBER", "")))
-        country = clean(r["LAND1"])
-        individual = v.flag(r.get("STKZN"))
+        country = code(r["LAND1"], "country")
+        individual = v.flag(r.get("STKZN"), "is_individual")
         tax = tax_identity(r.get(o.tax_number_field), country or "TR", individual)
         return Account(
-            code=required(codes.alpha_out(r["KUNNR"]), "code", 100),
+            code=required_code(codes.alpha_out(r["KUNNR"]), "code"),
             title=required(" ".join(r[f] for f in ("NAME1", "NAME2", "NAME3", "NAME4") if r.get(f)), "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
             tax_id_valid=tax.valid,
-            tax_office=clean(r.get(o.tax_office_field)),
+            tax_office=clean(r.get(o.tax_office_field), field="tax_office"),
             kind="both" if r.get("LIFNR") else "customer",
             is_individual=individual,
             currency=codes.sap_currency(sales.get("WAERS"), "currency"),
-            group_code=clean(sales.get("KDGRP")),
-            region_code=clean(sales.get("BZIRK")),
-            sales_rep_code=v.personnel(rep),
-            parent_code=codes.alpha_out(parent) or None,
+            group_code=code(sales.get("KDGRP"), "group_code"),
+            region_code=code(sales.get("BZIRK"), "region_code"),
+            sales_rep_code=code(v.personnel(rep), "sales_rep_code"),
+            parent_code=code(codes.alpha_out(parent), "parent_code"),
             phone=phone(r["TELF1"]),
             email=email(mails[0]["SMTP_ADDR"]) if mails else None,
-            address=clean(r["STRAS"]),
-            city=clean(r["ORT01"]),
+            address=clean(r["STRAS"], field="address"),
+            city=clean(r["ORT01"], field="city"),
             country=country,
             created_at=v.stamp(r["ERDAT"], None, self.tz, "created_at"),
             active=_DELETED not in (r["LOEVM"], sales.get("LOEVM"), company.get("LOEVM")),
             blocked=_DELETED in (r["SPERR"], company.get("SPERR")) or bool(r["AUFSD"] or sales.get("AUFSD")),
-            payment_terms=clean(sales.get("ZTERM")) or clean(company.get("ZTERM")),
+            payment_terms=code(sales.get("ZTERM"), "payment_terms") or code(company.get("ZTERM"), "payment_terms"),
         )
 
 
@@ -196,7 +196,7 @@ class Products(EccStream):
 
     def map(self, item: Item) -> Product:
         r = item["MARA"]
-        base = required(r["MEINS"], "base_unit", 100)
+        base = required_code(r["MEINS"], "base_unit")
         texts = {t["SPRAS"]: t["MAKTX"] for t in item["MAKT"]}
         name = texts.get(self.env.options.language) or next((texts[k] for k in sorted(texts) if texts[k]), None)
         sales = item["MVKE"][0] if item["MVKE"] else {}
@@ -207,15 +207,15 @@ class Products(EccStream):
         barcodes = [e["EAN11"] for e in eans] or ([r["EAN11"]] if r["EAN11"] else [])
         brand = self.env.options.brand_field
         return Product(
-            code=required(codes.alpha_out(r["MATNR"]), "code", 100),
+            code=required_code(codes.alpha_out(r["MATNR"]), "code"),
             name=required(name, "name", 2000),
             barcodes=barcodes,
             base_unit=base,
             base_unit_code=codes.sap_unit_code(base),
             units=self._units(item["MARM"], base),
-            category_code=clean(r["MATKL"]),
-            group_code=clean(sales.get("KONDM")),
-            brand=clean(r.get(brand)) if brand else None,
+            category_code=code(r["MATKL"], "category_code"),
+            group_code=code(sales.get("KONDM"), "group_code"),
+            brand=code(r.get(brand), "brand") if brand else None,
             vat_rate=self.vat_rate(item["MLAN"][0]["TAXM1"] if item["MLAN"] else None, "vat_rate"),
             active=_DELETED not in (r["LVORM"], sales.get("LVORM")),
         )
@@ -224,14 +224,16 @@ class Products(EccStream):
         ordered = sorted(rows, key=lambda u: (u["MEINH"] != base, u["MEINH"]))
         units = []
         for u in ordered:
-            denominator = v.number(u["UMREN"], "units.factor") or Decimal(1)
+            denominator = v.number(u["UMREN"], "units.factor")
+            if not denominator:
+                raise RecordError("zero denominator (MARM-UMREN)", "units.factor")
             factor = quantity(v.number(u["UMREZ"], "units.factor") / denominator, "units.factor")
             units.append(
                 UnitConversion(
-                    unit=u["MEINH"],
+                    unit=required_code(u["MEINH"], "units.unit"),
                     factor=factor,  # type: ignore[arg-type]
                     unit_code=codes.sap_unit_code(u["MEINH"]),
-                    barcode=clean(u["EAN11"]),
+                    barcode=code(u["EAN11"], "units.barcode"),
                 )
             )
         return units

@@ -26,7 +26,7 @@ from connectors.sap.ecc.streams import EccStream, Item
 from mapping.errors import RecordError
 from mapping.money import amount, percent, quantity, unit_price
 from mapping.schema import Discount, DiscountKind
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["DIMENSIONS", "KONM", "KONP", "Discounts"]
 
@@ -134,7 +134,7 @@ class Discounts(EccStream):
         valid_to = v.date(head["DATBI"], "valid_to")
         number = codes.alpha_out(head["KNUMH"])
         return Discount(
-            code=required(f"{number}/{v.integer(line['KLFN1'], 'code')}" if line else number, "code", 100),
+            code=required_code(f"{number}/{v.integer(line['KLFN1'], 'code')}" if line else number, "code"),
             scope="+".join(d for d in _SCOPE_ORDER if d in dims) or "all",
             account_code=dims.get("account"),
             account_group_code=dims.get("account_group"),
@@ -146,5 +146,5 @@ class Discounts(EccStream):
             min_quantity=quantity(v.number(line["KSTBM"], "min_quantity"), "min_quantity") if line else None,
             valid_from=v.date(head["DATAB"], "valid_from"),
             valid_to=None if valid_to == v.OPEN_END else valid_to,
-            active=not v.flag(position["LOEVM_KO"]),
+            active=not v.flag(position["LOEVM_KO"], "active"),
         )

@@ -33,7 +33,7 @@ from mapping.errors import RecordError
 from mapping.money import amount
 from mapping.money import rate as to_rate
 from mapping.schema import Collection
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["Collections"]
 
@@ -148,8 +148,8 @@ class Collections(EccStream):
         baseline = v.date(r["ZFBDT"], "due_date") or date
         due = baseline + dt.timedelta(days=int(v.number(r["ZBD1T"], "due_date")))
         return Collection(
-            number=required(codes.alpha_out(r["BELNR"]), "number", 100),
-            account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
+            number=required_code(codes.alpha_out(r["BELNR"]), "number"),
+            account_code=required_code(codes.alpha_out(r["KUNNR"]), "account_code"),
             date=date,
             amount=amount(external(r["WRBTR"], r["WAERS"], "amount"), "amount", currency),  # type: ignore[arg-type]
             currency=currency,

@@ -18,7 +18,7 @@ from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.streams import EccStream, Item
 from mapping.money import amount, minor_units, quantity
 from mapping.schema import RiskLimit, StockLevel
-from mapping.text import clean, required
+from mapping.text import clean, required_code
 
 __all__ = ["RiskLimits", "StockLevels"]
 
@@ -76,12 +76,12 @@ class StockLevels(_Snapshot):
         unrestricted = v.number(r["LABST"], "on_hand")
         on_hand = unrestricted + v.number(r["INSME"], "on_hand") + v.number(r["SPEME"], "on_hand")
         reserved = sum((v.number(q, "reserved") for q in item["VBBE"]), Decimal(0))
-        storage = required(r["LGORT"], "warehouse_code", 100)
+        storage = required_code(r["LGORT"], "warehouse_code")
         by_plant = self.env.options.warehouse_code == "plant_and_storage_location"
         return StockLevel(
-            product_code=required(codes.alpha_out(r["MATNR"]), "product_code", 100),
+            product_code=required_code(codes.alpha_out(r["MATNR"]), "product_code"),
             warehouse_code=f"{r['WERKS']}/{storage}" if by_plant else storage,
-            warehouse_name=clean(item["LGOBE"]),
+            warehouse_name=clean(item["LGOBE"], field="warehouse_name"),
             on_hand=quantity(on_hand, "on_hand"),  # type: ignore[arg-type]
             reserved=quantity(reserved, "reserved"),
             available=quantity(unrestricted - reserved, "available"),
@@ -120,13 +120,13 @@ class RiskLimits(_Snapshot):
             money("SAUFT", "open_orders"),
         )
         return RiskLimit(
-            account_code=required(codes.alpha_out(r["KUNNR"]), "account_code", 100),
+            account_code=required_code(codes.alpha_out(r["KUNNR"]), "account_code"),
             limit=money("KLIMK", "limit"),
             currency=currency,
             open_balance=receivables,
             open_orders=orders,
             uncashed_cheques=special,
             exposure=(receivables + special + orders).quantize(Decimal(1).scaleb(-places)),
-            blocked=v.flag(r["CRBLB"]),
+            blocked=v.flag(r["CRBLB"], "blocked"),
             as_of=self.as_of,
         )

@@ -14,14 +14,16 @@ from zoneinfo import ZoneInfo
 from connectors.sap.quotation import per_unit
 from mapping.dates import business_date, combine
 from mapping.errors import RecordError
+from mapping.text import flag as text_flag
 
 __all__ = ["OPEN_END", "date", "flag", "integer", "number", "personnel", "rate", "stamp"]
 
 OPEN_END = dt.date(9999, 12, 31)  # DATBI of a condition valid until further notice
 
 
-def flag(value: str | None) -> bool:
-    return (value or "").strip() == "X"
+def flag(value: str | None, field: str) -> bool:
+    """An ABAP flag: "X" set, blank not set; anything else is an error, never taken for "not set"."""
+    return text_flag(value, field, ("X",), ("",))
 
 
 def number(value: str | None, field: str) -> Decimal:

@@ -25,7 +25,7 @@ from connectors.sap.s4.streams import S4Stream, day, eq, number
 from connectors.sap.s4.values import all_of, date_literal, day_of, expanded, instant_of, wall_time
 from mapping.errors import RecordError
 from mapping.schema import Invoice, InvoiceLine, Order, OrderLine, Totals
-from mapping.text import clean, required
+from mapping.text import code, flag, required_code
 
 __all__ = ["BILLING_DOCUMENT", "SALES_ORDER", "Invoices", "Orders"]
 
@@ -179,11 +179,11 @@ class _SalesDocument(S4Stream):
         function = self.env.settings.sales_rep_partner_function
         for partner in expanded(item, "to_Partner"):
             if partner.get("PartnerFunction") == function:
-                return clean(codes.alpha_out(partner.get("Personnel")))
+                return code(codes.alpha_out(partner.get("Personnel")), "sales_rep_code")
         return None
 
     def warehouse(self, row: dict[str, Any]) -> str | None:
-        location = clean(row.get("StorageLocation"))
+        location = code(row.get("StorageLocation"), "lines.warehouse_code")
         if location is None or self.env.s4.plant:
             return location
         return f"{row.get(self.plant_field) or ''}/{location}"
@@ -196,11 +196,11 @@ class _SalesDocument(S4Stream):
         s = self.env.settings
         qty = number(row.get(self.quantity_field), 3, "lines.quantity")
         net = m.doc(row.get("NetAmount"), "lines.net")
-        vat = m.doc(row.get("TaxAmount") or 0, "lines.vat")
+        vat = m.doc(row.get("TaxAmount"), "lines.vat")
         price, gross, discount, vat_rate = price_line(
             expanded(row, "to_PricingElement"), m, net, qty, s.s4.condition_types, s.s4.condition_classes
         )
-        unit = clean(row.get(self.unit_field))
+        unit = code(row.get(self.unit_field), "lines.unit")
         kind = "service" if row.get(self.item_category) in s.service_item_categories else "item"
         try:
             line_no = int(str(row.get(self.item_number)))
@@ -209,7 +209,7 @@ class _SalesDocument(S4Stream):
         return cls(
             line_no=line_no,
             kind=kind,
-            product_code=clean(self.code(row.get("Material"))),
+            product_code=code(self.code(row.get("Material")), "lines.product_code"),
             quantity=qty,
             unit=unit,
             unit_code=self.unit_code(row, unit),
@@ -252,7 +252,7 @@ class Orders(_SalesDocument):
         return quoted(item.get("AccountingExchangeRate"), False, "rate")
 
     def unit_code(self, row: dict[str, Any], unit: str | None) -> str | None:
-        return clean(row.get("RequestedQuantityISOUnit")) or codes.sap_unit_code(unit)
+        return code(row.get("RequestedQuantityISOUnit"), "lines.unit_code") or codes.sap_unit_code(unit)
 
     def items(self, rows: list[dict[str, Any]], since: dt.datetime | None) -> Sequence[Any]:
         types = self.env.s4.sales_order_types
@@ -281,8 +281,8 @@ class Orders(_SalesDocument):
         local = m.local_totals(totals)
         m.spread(lines, local)
         return Order(
-            number=required(item.get("SalesOrder"), "number"),
-            account_code=required(self.code(item.get("SoldToParty")), "account_code"),
+            number=required_code(item.get("SalesOrder"), "number"),
+            account_code=required_code(self.code(item.get("SoldToParty")), "account_code"),
             date=day(item.get("SalesOrderDate") or item.get("CreationDate"), "date"),
             status=codes.order_status(
                 str(item.get("OverallSDProcessStatus") or ""),
@@ -329,7 +329,8 @@ class Invoices(_SalesDocument):
         return [*super().reads(), self.due]
 
     def own_rate(self, item: dict[str, Any]) -> Decimal | None:
-        return quoted(item.get("AbsltAccountingExchangeRate"), bool(item.get("AcctgExchangeRateIsIndrctQtan")), "rate")
+        indirect = flag(item.get("AcctgExchangeRateIsIndrctQtan"), "rate", (True,), (False,))
+        return quoted(item.get("AbsltAccountingExchangeRate"), indirect, "rate")
 
     def rate_day(self, item: dict[str, Any]) -> dt.date | None:
         return day_of(item.get("ExchangeRateDate"), "ExchangeRateDate") or super().rate_day(item)
@@ -398,15 +399,15 @@ class Invoices(_SalesDocument):
         original = None
         if kind == "return":
             original = next(
-                (clean(r.get("ReferenceSDDocument")) for r in rows
+                (code(r.get("ReferenceSDDocument"), "original_invoice") for r in rows
                  if r.get("ReferenceSDDocumentCategory") in (codes.VBTYP_INVOICE, codes.VBTYP_DEBIT_MEMO)),
                 None,
             )  # fmt: skip
         return Invoice(
-            number=required(item.get("BillingDocument"), "number"),
-            document_no=clean(item.get("DocumentReferenceID")),
+            number=required_code(item.get("BillingDocument"), "number"),
+            document_no=code(item.get("DocumentReferenceID"), "document_no"),
             kind=kind,
-            account_code=required(self.code(item.get("SoldToParty")), "account_code"),
+            account_code=required_code(self.code(item.get("SoldToParty")), "account_code"),
             date=day(item.get("BillingDocumentDate"), "date"),
             issued_at=wall_time(item.get("CreationDate"), item.get("CreationTime"), self.tz, "issued_at"),
             due_date=day_of(item.get(DUE_DATE), "due_date"),
@@ -414,7 +415,7 @@ class Invoices(_SalesDocument):
             rate=m.rate,
             totals=totals,
             totals_local=local,
-            cancelled=bool(item.get("BillingDocumentIsCancelled")),
+            cancelled=flag(item.get("BillingDocumentIsCancelled"), "cancelled", (True,), (False,)),
             original_invoice=original,
             sales_rep_code=rep,
             lines=lines,

@@ -22,7 +22,7 @@ from connectors.sap.s4.values import (
 from mapping.errors import RecordError
 from mapping.schema import Account, AccountKind, Product, UnitConversion
 from mapping.taxid import TaxIdentity, tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, flag, phone, required, required_code
 
 __all__ = ["BUSINESS_PARTNER", "PRODUCT", "Accounts", "Products"]
 
@@ -158,7 +158,7 @@ class Accounts(S4Stream):
         parent = _first(functions, PartnerFunction=s.parent_partner_function)
         addresses = expanded(item, "to_BusinessPartnerAddress")
         address = addresses[0] if addresses else None
-        country = clean(address.get("Country")) if address else None
+        country = code(address.get("Country"), "country") if address else None
         individual = item.get("BusinessPartnerCategory") == "1"
         tax, office = self._tax(expanded(item, "to_BusinessPartnerTax"), country, individual)
         flags = [item.get("BusinessPartnerIsBlocked"), (customer or {}).get("OrderIsBlockedForCustomer"),
@@ -168,7 +168,7 @@ class Accounts(S4Stream):
         currency = (area or {}).get("Currency") or (purchasing or {}).get("PurchaseOrderCurrency")
         terms = (area or {}).get("CustomerPaymentTerms") or (purchasing or {}).get("PaymentTerms")
         return Account(
-            code=required(self.code(number_), "code"),
+            code=required_code(self.code(number_), "code"),
             title=required(item.get("BusinessPartnerFullName"), "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
@@ -177,19 +177,19 @@ class Accounts(S4Stream):
             kind=kind,
             is_individual=individual,
             currency=codes.sap_currency(currency or None, "currency"),
-            group_code=clean((area or {}).get("CustomerGroup")),
-            region_code=clean((area or {}).get("SalesDistrict")),
-            sales_rep_code=clean(codes.alpha_out((rep or {}).get("PersonnelNumber"))),
-            parent_code=clean(codes.alpha_out((parent or {}).get("BPCustomerNumber"))),
+            group_code=code((area or {}).get("CustomerGroup"), "group_code"),
+            region_code=code((area or {}).get("SalesDistrict"), "region_code"),
+            sales_rep_code=code(codes.alpha_out((rep or {}).get("PersonnelNumber")), "sales_rep_code"),
+            parent_code=code(codes.alpha_out((parent or {}).get("BPCustomerNumber")), "parent_code"),
             phone=self._phone(address) if address else None,
             email=self._email(address) if address else None,
             address=self._address(address) if address else None,
-            city=clean(address.get("CityName")) if address else None,
+            city=clean(address.get("CityName"), field="city") if address else None,
             country=country,
             created_at=wall_time(item.get("CreationDate"), item.get("CreationTime"), self.tz, "created_at"),
             active=not any(deleted),
             blocked=any(bool(flag) for flag in flags),
-            payment_terms=clean(terms),
+            payment_terms=code(terms, "payment_terms"),
         )
 
     def _tax(self, rows: list[dict[str, Any]], country: str | None, individual: bool) -> tuple[TaxIdentity, str | None]:
@@ -200,7 +200,7 @@ class Accounts(S4Stream):
             meaning = self.env.s4.tax_types.get(row.get("BPTaxType") or "")
             value = row.get("BPTaxLongNumber") or row.get("BPTaxNumber")
             if meaning == "tax_office":
-                office = clean(value)
+                office = clean(value, field="tax_office")
             elif meaning not in (None, "ignored") and number_.value is None:
                 number_ = tax_identity(value, country or None, individual)
         return number_, office
@@ -224,8 +224,9 @@ class Accounts(S4Stream):
     @staticmethod
     def _address(address: dict[str, Any]) -> str | None:
         """Street and house number, then "district/city" as Turkish addresses end."""
-        street = " ".join(p for p in (clean(address.get("StreetName")), clean(address.get("HouseNumber"))) if p)
-        district, city = clean(address.get("District")), clean(address.get("CityName"))
+        parts = (clean(address.get("StreetName"), field="address"), clean(address.get("HouseNumber"), field="address"))
+        street = " ".join(p for p in parts if p)
+        district, city = clean(address.get("District"), field="address"), clean(address.get("CityName"), field="city")
         tail = f"{district}/{city}" if district and city else None
         return clean(" ".join(p for p in (street, tail) if p))
 
@@ -257,7 +258,7 @@ class Products(S4Stream):
 
     def map(self, item: Any) -> Product:
         s = self.env.settings
-        base = clean(item.get("BaseUnit"))
+        base = code(item.get("BaseUnit"), "base_unit")
         descriptions = expanded(item, "to_Description")
         text = _first(descriptions, Language=s.s4.language) or (descriptions[0] if descriptions else {})
         uoms = list(expanded(item, "to_ProductUnitsOfMeasure"))
@@ -270,22 +271,22 @@ class Products(S4Stream):
         if not barcodes and item.get("ProductStandardID"):
             barcodes = [str(item["ProductStandardID"])]
         return Product(
-            code=required(self.code(item.get("Product")), "code"),
+            code=required_code(self.code(item.get("Product")), "code"),
             name=required(text.get("ProductDescription"), "name", 2000),
             barcodes=barcodes,
             base_unit=base,
             base_unit_code=codes.sap_unit_code(base),
             units=units,
-            category_code=clean(item.get("ExternalProductGroup")),
-            group_code=clean(item.get("ProductGroup")),
-            brand=clean(item.get("Brand")),
+            category_code=code(item.get("ExternalProductGroup"), "category_code"),
+            group_code=code(item.get("ProductGroup"), "group_code"),
+            brand=code(item.get("Brand"), "brand"),
             vat_rate=self._vat(expanded(item, "to_ProductSalesTax")),
-            active=not item.get("IsMarkedForDeletion"),
+            active=not flag(item.get("IsMarkedForDeletion"), "active", (True,), (False,)),
         )
 
     @staticmethod
     def _unit(row: dict[str, Any]) -> UnitConversion:
-        unit = required(row.get("AlternativeUnit"), "units.unit")
+        unit = required_code(row.get("AlternativeUnit"), "units.unit")
         numerator = number(row.get("QuantityNumerator"), 6, "units.factor")
         denominator = number(row.get("QuantityDenominator"), 6, "units.factor")
         if not denominator:
@@ -294,7 +295,7 @@ class Products(S4Stream):
             unit=unit,
             factor=(numerator / denominator).quantize(Decimal("0.001")),
             unit_code=codes.sap_unit_code(unit),
-            barcode=clean(row.get("GlobalTradeItemNumber")),
+            barcode=code(row.get("GlobalTradeItemNumber"), "units.barcode"),
         )
 
     def _vat(self, rows: Sequence[dict[str, Any]]) -> Decimal | None:

@@ -24,7 +24,7 @@ from connectors.sap.s4.values import all_of, any_of, day_literal, day_of
 from mapping.errors import RecordError
 from mapping.money import Q_RATE, rate
 from mapping.schema import Collection
-from mapping.text import required
+from mapping.text import required_code
 
 __all__ = ["FI_KEY", "Collections"]
 
@@ -179,8 +179,8 @@ class Collections(S4Stream):
             raise RecordError(f"document type {doc_type!r} is not a collection (setting collection_methods)", "method")
         references = {str(r["InvoiceReference"]) for r in lines if r.get("InvoiceReference")}
         return Collection(
-            number=required(item.get("AccountingDocument"), "number"),
-            account_code=required(self.code(first.get("Customer")), "account_code"),
+            number=required_code(item.get("AccountingDocument"), "number"),
+            account_code=required_code(self.code(first.get("Customer")), "account_code"),
             date=day(first.get("PostingDate"), "date"),
             amount=money(total, currency, "amount"),
             currency=currency,

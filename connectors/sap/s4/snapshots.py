@@ -15,7 +15,7 @@ from connectors.sap.s4.values import any_of, day_of, expanded
 from mapping.errors import RecordError
 from mapping.money import percent, quantity, unit_price
 from mapping.schema import Discount, DiscountKind, RiskLimit, StockLevel
-from mapping.text import clean, required
+from mapping.text import code, flag, required_code
 
 __all__ = ["CONDITION_RECORD", "CREDIT_ACCOUNT", "STOCK", "STOCK_KEY", "Discounts", "RiskLimits", "StockLevels"]
 
@@ -159,14 +159,14 @@ class StockLevels(S4Stream):
                 )
             if counted == "on_hand":
                 on_hand += number(row.get("MatlWrhsStkQtyInMatlBaseUnit"), 3, "on_hand")
-        location = clean(item.get("StorageLocation"))
+        location = code(item.get("StorageLocation"), "warehouse_code")
         plant = str(item.get("Plant") or "")
         warehouse = (location if s4.plant else f"{plant}/{location}") if location else plant
         return StockLevel(
-            product_code=required(self.code(item.get("Material")), "product_code"),
-            warehouse_code=required(warehouse, "warehouse_code"),
+            product_code=required_code(self.code(item.get("Material")), "product_code"),
+            warehouse_code=required_code(warehouse, "warehouse_code"),
             special_stock=reading,  # type: ignore[arg-type]
-            special_stock_ref=clean(item.get("held_for")),
+            special_stock_ref=code(item.get("held_for"), "special_stock_ref"),
             on_hand=quantity(on_hand, "on_hand"),  # type: ignore[arg-type]
             as_of=dt.datetime.fromisoformat(item["as_of"]),
         )
@@ -208,17 +208,17 @@ class Discounts(S4Stream):
             raise RecordError("condition record without validity", "valid_from")
         validity = max(validities, key=lambda v: str(v.get("ConditionValidityStartDate") or ""))
         dims = {
-            "account": clean(self.code(validity.get("Customer"))),
-            "account_group": clean(validity.get("CustomerGroup")),
-            "product": clean(self.code(validity.get("Material"))),
-            "product_group": clean(validity.get("MaterialGroup")),
+            "account": code(self.code(validity.get("Customer")), "account_code"),
+            "account_group": code(validity.get("CustomerGroup"), "account_group_code"),
+            "product": code(self.code(validity.get("Material")), "product_code"),
+            "product_group": code(validity.get("MaterialGroup"), "product_group_code"),
         }
         kind, value, currency = self._value(item)
         scales = [number(s.get("ConditionScaleQuantity"), 3, "min_quantity")
                   for s in expanded(item, "to_SlsPrcgCndnRecordScale")]  # fmt: skip
         valid_to = day_of(validity.get("ConditionValidityEndDate"), "valid_to")
         return Discount(
-            code=required(self.key(item), "code"),
+            code=required_code(self.key(item), "code"),
             scope="+".join(name for name, v in dims.items() if v) or "all",
             account_code=dims["account"],
             account_group_code=dims["account_group"],
@@ -277,9 +277,9 @@ class RiskLimits(S4Stream):
         if currency is None:
             raise RecordError("missing", "currency")
         return RiskLimit(
-            account_code=required(self.code(item.get("BusinessPartner")), "account_code"),
+            account_code=required_code(self.code(item.get("BusinessPartner")), "account_code"),
             limit=money(item.get("CreditLimitAmount"), currency, "limit"),
             currency=currency,
-            blocked=bool(item.get("CreditAccountIsBlocked")),
+            blocked=flag(item.get("CreditAccountIsBlocked"), "blocked", (True,), (False,)),
             as_of=dt.datetime.now(self.tz).replace(microsecond=0),
         )
