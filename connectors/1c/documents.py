@@ -18,12 +18,12 @@ from typing import Any
 from connectors.base import Partition
 from mapping.dates import business_date, timestamp
 from mapping.errors import RecordError
-from mapping.text import required
+from mapping.text import required_code
 
 from .declare import Field, Read, flag, guid, number, text, unique, when, whole
 from .lookups import Lookups, currency_read, rate_read
 from .odata import Row, as_int, datetime_literal, is_ref
-from .streams import OneCStream, code_of
+from .streams import OneCStream, code_of, yes
 
 __all__ = ["Documents", "composite_ref"]
 
@@ -176,7 +176,7 @@ class Documents(OneCStream):
     def deleted(self, item: Row) -> bool:
         """An unposted document that is not marked for deletion: a draft, or a posting undone."""
         postable = item["_role"] != "orders" or self.flavour.orders_posted
-        return postable and not item.get("Posted") and not item.get("DeletionMark")
+        return postable and not yes(item, "Posted", "Posted") and not yes(item, "DeletionMark", "cancelled")
 
     def included(self, item: Row, stream: str, field: str | None) -> bool:
         """Whether the document's operation kind is one the feed carries (`operations` setting)."""
@@ -201,8 +201,8 @@ class Documents(OneCStream):
         who = item.get("Контрагент_Key") if payer is None else payer
         account = code_of(self.counterparties, who, "counterparty", "account_code", self.code("counterparties"))
         return {
-            "number": required(item.get("Number"), "number", 100),
-            "account_code": required(account, "account_code", 100),
+            "number": required_code(item.get("Number"), "number"),
+            "account_code": required_code(account, "account_code"),
             "date": day,
             "currency": iso,
             "rate": self.lookups.rate_on(iso, day),

@@ -9,6 +9,7 @@ from mapping.dates import timestamp
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import Invoice, InvoiceKind, InvoiceLine, Order, OrderLine, OrderStatus
+from mapping.text import code
 from mapping.units import unit_code
 
 from .declare import Field, Read, composite, flag, guid, number, text
@@ -18,7 +19,7 @@ from .lines import Money, line_money, totals
 from .lookups import Lookups
 from .masters import SERVICE_TYPES
 from .odata import Row, as_int, is_ref
-from .streams import code_of
+from .streams import code_of, yes
 from .vat import catalog_rate, rate_of
 
 __all__ = ["KINDS", "Invoices", "Orders"]
@@ -93,7 +94,7 @@ class _Goods(Documents):
         """(raw line, its normalised fields, its money) in section order. line_no is 1C's LineNumber; a later
         section's numbers follow the earlier sections' (БП sales keep services in Услуги, numbered from 1)."""
         places = minor_units(head["currency"])
-        vat_included = bool(doc.get(self.flavour.vat_included_field))
+        vat_included = yes(doc, self.flavour.vat_included_field, "totals")
         warehouse, rep = self.warehouse(doc), self.rep(doc)
         out: list[tuple[Row, dict[str, Any], Money]] = []
         offset = 0
@@ -129,7 +130,7 @@ class _Goods(Documents):
         return {
             "line_no": line_no,
             "kind": "service" if self._service(item, s) else "item",
-            "product_code": item.get(self.code("items")) or None,
+            "product_code": code(item.get(self.code("items")), "lines.product_code"),
             "quantity": money.quantity,
             "unit": unit,
             "unit_code": unit_code(unit),
@@ -148,7 +149,7 @@ class _Goods(Documents):
     def _service(self, item: Row, s: Section) -> bool:
         if self.flavour.trade:
             return item.get("ТипНоменклатуры") in SERVICE_TYPES
-        return s.name == "Услуги" or bool(item.get("Услуга"))
+        return s.name == "Услуги" or yes(item, "Услуга", "lines.kind")
 
     def _vat_rate(self, row: Row) -> Decimal | None:
         if self.flavour.trade:
@@ -217,7 +218,7 @@ class Invoices(_Goods):
             **money,
             kind=kind,
             issued_at=timestamp(item.get("Date"), "issued_at", self.tz),
-            cancelled=bool(item.get("DeletionMark")),
+            cancelled=yes(item, "DeletionMark", "cancelled"),
             original_invoice=item.get("_original") if kind == "return" else None,
             sales_rep_code=self.rep(item),
             warehouse_code=self.warehouse(item),
@@ -241,9 +242,9 @@ class Orders(_Goods):
             return None
         head = self.head(item)
         cancelled = self._sections("orders")[0].cancelled
-        money = self.money(item, head, OrderLine, closed=lambda row: bool(row.get("Отменено")) and cancelled)
+        money = self.money(item, head, OrderLine, closed=lambda row: cancelled and yes(row, "Отменено", "lines.closed"))
         status: OrderStatus = "open"
-        if item.get("DeletionMark"):
+        if yes(item, "DeletionMark", "status"):
             status = "cancelled"
         elif self.flavour.order_status:
             found = self.env.order_statuses.get(str(item.get("Статус") or ""))

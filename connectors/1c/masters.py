@@ -16,13 +16,13 @@ from mapping.errors import RecordError
 from mapping.money import quantity
 from mapping.schema import Account, AccountKind, Product, UnitConversion
 from mapping.taxid import tax_identity
-from mapping.text import clean, email, phone, required
+from mapping.text import clean, code, email, phone, required, required_code
 from mapping.units import unit_code
 
 from .declare import Field, Read, composite, flag, guid, number, text, when, whole
 from .lookups import Lookups, currency_read
 from .odata import Row, as_int, is_ref, string_literal
-from .streams import OneCEnv, OneCStream, code_of
+from .streams import OneCEnv, OneCStream, code_of, yes
 from .vat import catalog_rate, rate_of
 
 __all__ = ["SERVICE_TYPES", "Accounts", "Products"]
@@ -191,7 +191,7 @@ class Accounts(_Catalog):
         return rows
 
     def map(self, item: Row) -> Account | None:
-        if item.get("DeletionMark"):
+        if yes(item, "DeletionMark", "DeletionMark"):
             return None
         f = self.flavour
         individual = item.get(f.legal_form_field) in f.individual_forms
@@ -202,7 +202,7 @@ class Accounts(_Catalog):
             return None
         group = None if f.trade else code_of(self.counterparties, item.get("Parent_Key"), "group", "group_code")
         return Account(
-            code=required(item.get(self.code("counterparties")), "code", 100),
+            code=required_code(item.get(self.code("counterparties")), "code"),
             title=required(item.get("НаименованиеПолное") or item.get("Description"), "title", 2000),
             tax_id=tax.value,
             tax_id_kind=tax.kind,
@@ -211,8 +211,8 @@ class Accounts(_Catalog):
             group_code=group,
             phone=phone(contact.get("Телефон", {}).get("Представление")),
             email=email(contact.get("АдресЭлектроннойПочты", {}).get("Представление")),
-            address=clean(contact.get("Адрес", {}).get("Представление"), 2000),
-            city=clean(contact.get("Адрес", {}).get("Город")),
+            address=clean(contact.get("Адрес", {}).get("Представление"), 2000, "address"),
+            city=clean(contact.get("Адрес", {}).get("Город"), field="city"),
             country=code_of(self.countries, item.get("СтранаРегистрации_Key"), "country", "country", "КодАльфа2"),
             **facts,
         )
@@ -221,7 +221,7 @@ class Accounts(_Catalog):
         partner = self.partners.get(item.get("Партнер_Key") or "")
         if partner is None:
             raise RecordError("the legal entity has no business partner (Партнер) in Catalog_Партнеры", "kind")
-        kind = _KINDS.get((bool(partner.get("Клиент")), bool(partner.get("Поставщик"))))
+        kind = _KINDS.get((yes(partner, "Клиент", "kind"), yes(partner, "Поставщик", "kind")))
         if kind is None:
             return None  # neither client nor supplier (a bank, a carrier): not an account of the feed
         agreements = self.agreements_of.get(item["Ref_Key"]) or self.agreements_of.get(partner["Ref_Key"]) or []
@@ -352,29 +352,30 @@ class Products(_Catalog):
         return rows
 
     def map(self, item: Row) -> Product | None:
-        if item.get("DeletionMark"):
+        if yes(item, "DeletionMark", "DeletionMark"):
             return None
         base = code_of(self.units, item.get("ЕдиницаИзмерения_Key"), "unit", "base_unit", "Description")
         barcodes = item.get("_barcodes", [])
-        own = [clean(b.get("Штрихкод")) for b in barcodes if not is_ref(b.get("Упаковка_Key"))]
+        own = [code(b.get("Штрихкод"), "barcodes") for b in barcodes if not is_ref(b.get("Упаковка_Key"))]
         product_barcodes = [b for b in own if b]
         units: list[UnitConversion] = []
         if base is not None:
             first = product_barcodes[0] if product_barcodes else None
             units.append(UnitConversion(unit=base, factor=Decimal("1.000"), unit_code=unit_code(base), barcode=first))
         for packaging in self.packagings.get(item["Ref_Key"], []):
-            name = required(packaging.get("Description"), "units.unit", 100)
-            numerator, denominator = packaging.get("Числитель") or 0, packaging.get("Знаменатель") or 1
+            name = required_code(packaging.get("Description"), "units.unit")
+            numerator, denominator = packaging.get("Числитель"), packaging.get("Знаменатель")
+            if not numerator or not denominator:  # None or 0: the packaging says no count of base units
+                raise RecordError(f"Числитель/Знаменатель {numerator!r}/{denominator!r}", "units.factor")
             factor = quantity(Decimal(str(numerator)) / Decimal(str(denominator)), "units.factor")
             if not factor:
-                raise RecordError("a packaging holds no base units (Числитель is 0)", "units.factor")
-            barcode = next(
-                (clean(b.get("Штрихкод")) for b in barcodes if b.get("Упаковка_Key") == packaging["Ref_Key"]), None
-            )
+                raise RecordError("a packaging holds less than 0.001 base units", "units.factor")
+            mine = (b for b in barcodes if b.get("Упаковка_Key") == packaging["Ref_Key"])
+            barcode = next((code(b.get("Штрихкод"), "units.barcode") for b in mine), None)
             units.append(UnitConversion(unit=name, factor=factor, unit_code=unit_code(name), barcode=barcode))
         trade = self.flavour.trade
         return Product(
-            code=required(item.get(self.code("items")), "code", 100),
+            code=required_code(item.get(self.code("items")), "code"),
             name=required(item.get("Description"), "name", 2000),
             barcodes=product_barcodes,
             base_unit=base,

@@ -16,6 +16,7 @@ from .declare import Field, Read, composite, guid, text
 from .documents import Documents, composite_ref
 from .lines import to_local
 from .odata import Row
+from .streams import yes
 
 __all__ = ["Collections"]
 
@@ -74,6 +75,6 @@ class Collections(Documents):
             amount=amount,
             amount_local=to_local(amount, head["rate"]),
             method=item["_tag"],
-            cancelled=bool(item.get("DeletionMark")),
+            cancelled=yes(item, "DeletionMark", "cancelled"),
             settles=item["_settles"],
         )

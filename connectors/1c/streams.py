@@ -14,6 +14,7 @@ from connectors.base import Stream
 from connectors.catalog import Need
 from mapping.errors import RecordError
 from mapping.schema import CollectionMethod, OrderStatus
+from mapping.text import code, flag
 
 from .declare import Field, Query, Read, guid, unique
 from .flavours import Flavour
@@ -88,7 +89,12 @@ def code_of(table: Mapping[str, Row], ref: Any, what: str, field: str, attribute
     row = table.get(ref)
     if row is None:
         raise RecordError(f"refers to a {what} that is not in the published catalog ({ref})", field)
-    return str(row.get(attribute) or "") or None
+    return code(row.get(attribute), field)
+
+
+def yes(row: Row, name: str, field: str) -> bool:
+    """An Edm.Boolean attribute (DeletionMark, Posted, ...): true or false; a null or anything else is an error."""
+    return flag(row.get(name), field, (True,), (False,))
 
 
 class OneCStream(Stream):
