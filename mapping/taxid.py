@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from mapping.errors import RecordError
 from mapping.schema import TaxIdKind
+from mapping.text import utf8
 
 _VKN_POW2 = tuple(2 ** (9 - i) for i in range(9))
 _INN10_W = (2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -131,7 +132,10 @@ def tax_identity(
 ) -> TaxIdentity:
     """Like tax_id(), but a bad id never fails the record: a dealer with a mistyped VKN is still a dealer
     whose invoices arrive. The id is sent as the ERP holds it (separators removed) with `valid` False and the
-    kind its length suggests; callers keep it out of logs like any tax id."""
+    kind its length suggests; callers keep it out of logs like any tax id. Text that is not UTF-8 cannot be
+    sent as it is held: that alone is a RecordError (which never quotes it)."""
+    if isinstance(value, str) and not value.isascii():
+        utf8(value, field)
     try:
         normalised, kind = tax_id(value, field, country, individual)
     except RecordError:

@@ -26,14 +26,14 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _utf8(s: str, field: str | None) -> None:
+def utf8(s: str, field: str | None) -> None:
     """RecordError when `s` holds surrogates: bytes that were not UTF-8 (the SQL reader keeps them as
     surrogates so that only this row fails). The reason never quotes the text: it may be a name."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise RecordError(
-            f"text is not valid UTF-8 (an undecodable byte at position {exc.start}; fix the text in the ERP)", field
+            f"text is not valid UTF-8 (an undecodable byte at position {exc.start + 1}; fix the text in the ERP)", field
         ) from None
 
 
@@ -51,7 +51,7 @@ def clean(value: object, max_len: int | None = None, field: str | None = None) -
             return None
     else:
         if not s.isascii():
-            _utf8(s, field)
+            utf8(s, field)
         s = s.translate(_DROP_CONTROLS)
         if not unicodedata.is_normalized("NFC", s):
             s = unicodedata.normalize("NFC", s)
@@ -90,7 +90,7 @@ def code(value: object, field: str, max_len: int | None = None) -> str | None:
         elif s[:1] == " " or s[-1:] == " ":
             s = s.strip(" ")
     else:
-        _utf8(s, field)
+        utf8(s, field)
         s = s.strip(" ")
         for i, ch in enumerate(s):
             if unicodedata.category(ch) == "Cc":

@@ -145,3 +145,26 @@ def test_implausible_values_go_out_flagged(url: str, tmp_path: Path) -> None:
     late = out.feed["invoices", f"001:01:{ref_of(url, T.PAYTRANS.c.FICHEREF, T.PAYTRANS, due)}"]
     assert late is not None and late["due_date"] == "9999-12-31"
     assert {"rule": "date_out_of_range", "field": "due_date", "value": "9999-12-31"} in late["flags"]
+
+
+def test_text_that_is_not_utf8_is_a_dead_letter_that_does_not_quote_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'logo.db'}"
+    write(url, SCENARIO)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # cp1254 bytes where Logo's SQLite copy holds UTF-8: "ŞİŞLİ"
+        refs = conn.execute(sa.text("SELECT LOGICALREF FROM \"LG_001_CLCARD\" WHERE CODE != 'ÿ' ORDER BY 1")).scalars()
+        first, second, third = list(refs)[:3]
+        for column, ref in (("DEFINITION_", first), ("CODE", second), ("TAXNR", third)):
+            update = f"UPDATE \"LG_001_CLCARD\" SET {column} = CAST(X'DEDDDEDD' AS TEXT) WHERE LOGICALREF = :ref"
+            conn.execute(sa.text(update), {"ref": ref})
+    engine.dispose()
+    out = run(url, tmp_path / "sync", "accounts")
+    undecodable = "text is not valid UTF-8 (an undecodable byte at position 1; fix the text in the ERP)"
+    broken = {
+        ("accounts", f"001:{first}"): f"title: {undecodable}",
+        ("accounts", f"001:{second}"): f"code: {undecodable}",
+        ("accounts", f"001:{third}"): f"tax_id: {undecodable}",
+    }
+    assert broken.items() <= out.dead.items()
+    # The accounts whose parent is the card with the broken code cannot name it either.
+    assert {reason for key, reason in out.dead.items() if key not in broken} <= {f"parent_code: {undecodable}"}

@@ -10,6 +10,7 @@ import pytest
 
 from mapping.errors import RecordError
 from mapping.money import fixed
+from mapping.taxid import tax_identity
 from mapping.text import clean, code, flag, required, required_code
 
 BROKEN = b"Ahmet \xfe\xdd\xc7".decode("utf-8", "surrogateescape")  # how connectors/sql.py reads non-UTF-8 bytes
@@ -105,3 +106,10 @@ def test_fixed_null_is_missing_unless_it_means_zero() -> None:
         fixed(None, 2, "amount")
     assert fixed(None, 2, "open_orders", null_is_zero=True) == Decimal("0.00")
     assert str(fixed(12.345, 2, "amount")) == "12.35"
+
+
+def test_a_tax_id_that_is_not_utf8_is_an_error_that_does_not_quote_it() -> None:
+    with pytest.raises(RecordError, match="not valid UTF-8") as err:
+        tax_identity("12" + BROKEN, "TR")
+    assert err.value.field == "tax_id" and "Ahmet" not in str(err.value)
+    assert tax_identity("123 456 78 90", "TR").value == "1234567890"  # ordinary separators still go
