@@ -99,7 +99,8 @@ class Accounts(MikroStream):
         # cari_sirket_turu is the company type (Şirket Türü): 1 is a natural person, every other value a company.
         individual = r.cari_sirket_turu == codes.NATURAL_PERSON
         # A mistyped tax number does not stop the dealer's record: it goes out flagged tax_id_valid false.
-        tax = tax_identity(clean(r.cari_vdaire_no) or clean(r.cari_VergiKimlikNo), country or "TR", individual)
+        number = clean(r.cari_vdaire_no, field="tax_id") or clean(r.cari_VergiKimlikNo, field="tax_id")
+        tax = tax_identity(number, country or "TR", individual)
         place = "/".join(p for p in (clean(r.adr_ilce, field="address"), clean(r.adr_il, field="city")) if p)
         street = [clean(r.adr_mahalle, field="address"), clean(r.adr_cadde, field="address")]
         street += [clean(r.adr_sokak, field="address"), place]
