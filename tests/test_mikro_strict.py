@@ -142,3 +142,12 @@ def test_implausible_values_go_out_flagged(url: str, tmp_path: Path) -> None:
     assert data is not None and not out.dead
     assert [f["rule"] for f in data["flags"]] == ["negative_quantity"]
     assert data["flags"][0]["value"].startswith("-")
+
+
+def test_a_collection_whose_side_is_unknown_is_not_given_a_sign(url: str, tmp_path: Path) -> None:
+    h = T.CARI_HESAP_HAREKETLERI.c
+    receipt = first(url, T.CARI_HESAP_HAREKETLERI, sa.and_(h.cha_evrak_tip == 1, h.cha_tip == 1))
+    edit(url, "CARI_HESAP_HAREKETLERI", {"cha_tip": 5}, by_guid("cha", receipt))
+    out = run(url, tmp_path, "collections")
+    key = f"{invoice_key(receipt)}:{receipt.cha_satir_no}"
+    assert out.dead["collections", key] == "amount: 5 is not a known flag value (0 = yes, 1 = no)"

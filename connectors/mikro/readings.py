@@ -24,8 +24,10 @@ from typing import Any, Final, Literal, get_args
 
 import sqlalchemy as sa
 
-from connectors.mikro.codes import CINSI_LIST, DOCS_EVRAK, TRACE
+from connectors.mikro.codes import CINSI_LIST, CREDIT, DEBIT, DOCS_EVRAK, TRACE
+from mapping.errors import RecordError
 from mapping.schema import CollectionMethod
+from mapping.text import flag
 
 __all__ = ["DEFAULT_MOVEMENT_CODES", "MovementCode", "MovementCodes", "parse_movement_codes", "reverses"]
 
@@ -103,7 +105,10 @@ class MovementCode:
         if self.kind == "invoice":
             return f"invoice, kind {self.detail}{named}"
         if self.kind == "collection":
-            back = ", money back to the account: negative amount" if reverses(tip, iade) else ""
+            try:
+                back = ", money back to the account: negative amount" if reverses(tip, iade) else ""
+            except RecordError as exc:
+                return f"collection, method {self.detail}{named}, but a dead letter: {exc}"
             return f"collection, method {self.detail}{named}{back}"
         if self.kind == "promise":
             return f"a customer's promise to pay{named}, not money: {_CLOSING}"
@@ -111,8 +116,14 @@ class MovementCode:
 
 
 def reverses(tip: Any, iade: Any) -> bool:
-    """A collection row that debits the account or is marked a return gives money back."""
-    return tip != 1 or iade == 1
+    """A collection row that debits the account or is marked a return gives money back. cha_tip is 0 (debit) or
+    1 (credit) and cha_normal_Iade 0 or 1: anything else (NULL included) is an error, never a sign."""
+    return debits(tip, "amount") or flag(iade, "cha_normal_Iade")
+
+
+def debits(tip: Any, field: str) -> bool:
+    """Whether a movement's cha_tip debits the account: 0 yes, 1 no, anything else an error."""
+    return flag(tip, field, (DEBIT,), (CREDIT,))
 
 
 def _part(text: str, key: str) -> int | None:

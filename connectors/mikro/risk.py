@@ -21,6 +21,7 @@ from connectors.base import Partition
 from connectors.mikro import codes
 from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import DISCOUNTS, VAT
+from connectors.mikro.readings import debits
 from connectors.mikro.snapshots import Snapshot
 from connectors.mikro.streams import bit
 from connectors.sql import for_refs, keyset_chunks
@@ -38,10 +39,11 @@ Figures = dict[str, Decimal]
 class _Doc:
     """A document's rows summed in its own currency before it is converted once."""
 
-    __slots__ = ("cins", "debit", "discount", "gross", "invoice", "kur", "total", "vat")
+    __slots__ = ("cins", "discount", "gross", "invoice", "kur", "tip", "total", "vat")
 
-    def __init__(self, cins: Any, kur: Any, debit: bool, invoice: bool) -> None:
-        self.cins, self.kur, self.debit, self.invoice = cins, kur, debit, invoice
+    def __init__(self, cins: Any, kur: Any, tip: Any, invoice: bool) -> None:
+        """`tip`: a movement document's cha_tip (read when its sign is needed; None for an order)."""
+        self.cins, self.kur, self.tip, self.invoice = cins, kur, tip, invoice
         self.gross = self.discount = self.vat = self.total = _ZERO
 
     def add(self, money: DocMoney, gross: Any, discount: Any, vat: Any, total: Any = None) -> None:
@@ -66,6 +68,11 @@ def _failed(out: dict[Any, Any], code: Any, step: Callable[[], None]) -> None:
         step()
     except RecordError as exc:
         out[code] = exc
+
+
+def _sign(tip: Any) -> int:
+    """+1 for a debit of the account, -1 for a credit; a cha_tip that is neither makes the account a dead letter."""
+    return 1 if debits(tip, "open_balance") else -1
 
 
 def _paper(money: DocMoney, amount: Any) -> Decimal:
@@ -212,7 +219,7 @@ class RiskLimits(Snapshot):
             if doc is None:
                 reading = movements.reading(r.cha_evrak_tip, r.cha_cinsi, r.cha_tip, r.cha_normal_Iade)
                 invoice = reading is not None and reading.kind == "invoice"
-                doc = docs[key] = _Doc(r.cha_d_cins, r.cha_d_kur, r.cha_tip == codes.DEBIT, invoice)
+                doc = docs[key] = _Doc(r.cha_d_cins, r.cha_d_kur, r.cha_tip, invoice)
             _failed(
                 out,
                 r.cha_kod,
@@ -221,7 +228,7 @@ class RiskLimits(Snapshot):
                 ),
             )
         for (code, *_), doc in docs.items():
-            _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)) * (1 if doc.debit else -1))
+            _add(out, code, lambda doc=doc: self._local(doc, money(doc.cins, doc.kur)) * _sign(doc.tip))
         return out
 
     def open_orders(
@@ -235,7 +242,7 @@ class RiskLimits(Snapshot):
             key = (r.sip_musteri_kod, r.sip_evrakno_seri, r.sip_evrakno_sira)
             found = docs.get(key)
             if found is None:
-                found = docs[key] = (_Doc(r.sip_doviz_cinsi, r.sip_doviz_kuru, True, True), [])
+                found = docs[key] = (_Doc(r.sip_doviz_cinsi, r.sip_doviz_kuru, None, True), [])
             doc, closed = found
             _failed(
                 out,
