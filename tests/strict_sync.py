@@ -11,7 +11,7 @@ import msgspec
 
 from connectors.base import Adapter
 from engine.state import StateStore
-from engine.sync import Engine, RunResult
+from engine.sync import Engine, Policy, RunResult
 from sinks.file import FileSink, FileSinkSettings
 
 
@@ -22,12 +22,14 @@ class Outcome:
     feed: dict[tuple[str, str], dict[str, Any] | None]  # (stream, key) -> the data the feed carries (None: deleted)
 
 
-def sync(adapter: Adapter, folder: Path, *streams: str, reconcile: bool = False) -> Outcome:
+def sync(
+    adapter: Adapter, folder: Path, *streams: str, reconcile: bool = False, policy: Policy | None = None
+) -> Outcome:
     """Sync `streams` with the state and feed kept in `folder` (a second call goes on from the first)."""
     folder.mkdir(parents=True, exist_ok=True)
     state = StateStore(f"sqlite:///{folder / 'state.db'}")
     state.create()
-    engine = Engine(state, FileSink(FileSinkSettings(kind="file", path=folder / "feed", fsync=False)))
+    engine = Engine(state, FileSink(FileSinkSettings(kind="file", path=folder / "feed", fsync=False)), policy)
     results = engine.sync(adapter, list(streams), reconcile=reconcile)
     dead = {(d.stream, d.key): d.reason for d in state.dead_letters(limit=None)}
     feed: dict[tuple[str, str], dict[str, Any] | None] = {}

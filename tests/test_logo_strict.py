@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.logo.tables import logo_tables
+from engine.sync import Policy
 from scenario.generate import build
 from tests.conftest import database_url
 from tests.dbs import adapter, write
@@ -168,3 +169,17 @@ def test_text_that_is_not_utf8_is_a_dead_letter_that_does_not_quote_it(tmp_path:
     assert broken.items() <= out.dead.items()
     # The accounts whose parent is the card with the broken code cannot name it either.
     assert {reason for key, reason in out.dead.items() if key not in broken} <= {f"parent_code: {undecodable}"}
+
+
+@pytest.mark.parametrize("policy", ["dead_letter", "accept"])
+def test_the_implausible_policy_holds_back_or_accepts(url: str, tmp_path: Path, policy: str) -> None:
+    line = edit(url, T.STLINE, T.STLINE.c.AMOUNT > 0, AMOUNT=-3.0)
+    key = f"001:01:{ref_of(url, T.STLINE.c.INVOICEREF, T.STLINE, line)}"
+    with adapter(url, SCENARIO) as source:
+        out = sync(source, tmp_path, "invoices", policy=Policy(implausible=policy))  # type: ignore[arg-type]
+    if policy == "dead_letter":
+        assert ("invoices", key) not in out.feed
+        reason = out.dead["invoices", key]
+        assert reason.endswith(": implausible value -3.000 (negative_quantity; engine.implausible)")
+    else:
+        assert not out.dead and out.feed["invoices", key]["flags"] == []  # type: ignore[index]
