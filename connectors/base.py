@@ -135,11 +135,6 @@ class Stream(ABC):
             return dict(item)
         return {"item": item}
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        """Every live key, in chunks: the key set for reconciliation of deletes."""
-        for chunk in self.read(None):
-            yield [self.key(item) for item in chunk]
-
     def count(self) -> int | None:
         """Number of live items, for `discover`; None when unknown or costly."""
         return None

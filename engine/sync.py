@@ -2,12 +2,12 @@
 
 For each stream run:
 1. push batches a crashed run left in the outbox (same idempotency keys);
-2. read from `cursor - overlap` (everything on a full refresh), map each item, and
+2. read from `cursor - overlap` (everything on a full refresh or a reconcile), map each item, and
    drop records whose content hash equals the stored one;
 3. commit each batch, its hashes and its dead letters in one transaction, then push it,
    and mark it done only when the sink acknowledged it;
-4. find deletes: for snapshot streams and full refreshes from the keys seen, on
-   `reconcile` from the stream's key set;
+4. find deletes from the keys a whole read saw: snapshot streams, full refreshes and
+   `reconcile` read everything;
 5. advance the cursor to the newest item read - only now, once every batch is durable.
 """
 

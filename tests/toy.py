@@ -92,10 +92,6 @@ class ToyProducts(Stream):
         # "<ff>" stands for a byte the database could not decode (read with surrogateescape, see connectors/sql).
         return Product(code=item.code, name=item.name.replace("<ff>", "\udcff"), vat_rate=Decimal(item.vat))
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        with self.adapter.engine.connect() as conn:
-            yield [f"p{i}" for i in conn.execute(select(products.c.id)).scalars()]
-
     def count(self) -> int | None:
         with self.adapter.engine.connect() as conn:
             return len(conn.execute(select(products.c.id)).all())
