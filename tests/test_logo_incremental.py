@@ -1,5 +1,6 @@
 """Incremental reads: after the scenario's changes, a read since (last cursor - 10 min) returns the
-changed documents, and only documents stamped on or after that day (CAPIBLOCK is filtered by day)."""
+changed documents, and only documents stamped on or after that day (CAPIBLOCK is filtered by day). A physical
+delete, which no incremental read can see, reaches the feed at a reconcile."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from scenario.generate import build
 from tests.dbs import adapter, read, write
+from tests.reconcile import Feed
 
 SCENARIO = build(invoice_lines=2000)
 
@@ -55,16 +57,23 @@ def test_changes_come_back_and_nothing_older(url: str) -> None:
     assert cursor == changes["cancel_invoice"].at
 
 
-def test_physical_delete_disappears_from_keys(url: str) -> None:
+def test_a_physical_delete_reaches_the_feed_at_a_reconcile(url: str, tmp_path: Path) -> None:
+    """A deleted invoice leaves no row to stamp: an incremental sync cannot see it; a reconcile reads the whole
+    stream and sends its delete, once."""
     writer = write(url, SCENARIO)
-    with adapter(url, SCENARIO) as source:
+    with Feed(tmp_path) as feed, adapter(url, SCENARIO) as source:
         stream = source.stream("invoices")
-        before = {key for chunk in iter(stream.live_keys()) for key in chunk}
+        first, _ = feed.sync(source, "invoices")
         number = next(s.record.number for s in SCENARIO.invoices())
         key = next(k for k, r, _ in read(stream) if r.number == number)
         assert list(stream.fetch([key]))
         writer.delete_invoice(number)
-        after = {key for chunk in iter(stream.live_keys()) for key in chunk}
-        assert before - after == {key}
-        assert stream.count() == len(after)
+        _, incremental = feed.sync(source, "invoices")
+        reconciled, sent = feed.sync(source, "invoices", reconcile=True)
+        _, again = feed.sync(source, "invoices", reconcile=True)
+        assert stream.count() == first.read - 1
         assert list(stream.fetch([key])) == []
+    assert incremental == []
+    assert [(e["key"], e["op"], e["data"]) for e in sent] == [(key, "delete", None)]
+    assert reconciled.deleted == 1 and reconciled.read == first.read - 1
+    assert again == []

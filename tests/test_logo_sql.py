@@ -35,14 +35,12 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _statements(url: str, chunk_size: int) -> list[Any]:
-    """Every statement the streams execute (read, read since, keys, count, fetch), as SQLAlchemy objects."""
+    """Every statement the streams execute (read, read since, count, fetch), as SQLAlchemy objects."""
     seen: list[Any] = []
     with adapter(url, SCENARIO, chunk_size=chunk_size) as source:
         sa.event.listen(source.engine, "before_execute", lambda conn, stmt, *a: seen.append(stmt))
         for stream in source.streams():
-            key_chunks = stream.live_keys()
-            keys = [k for chunk in key_chunks for k in chunk]
-            list(stream.read(None))
+            keys = [stream.key(item) for chunk in stream.read(None) for item in chunk]
             list(stream.read(SCENARIO.as_of - dt.timedelta(days=3)))
             stream.count()
             stream.fetch(keys[:5])

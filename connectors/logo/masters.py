@@ -359,10 +359,6 @@ class Discounts(LogoStream):
     def map(self, item: Row[Any]) -> Discount:
         return self._part(item).map(item)
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for part in self.parts.values():
-            yield from part.live_keys()
-
     def count(self) -> int | None:
         return sum(part.count() or 0 for part in self.parts.values())
 

@@ -75,10 +75,6 @@ class StockLevels(_Snapshot):
     def key(self, item: Row[Any]) -> str:
         return f"{self.env.firm:03d}:{item.PERIOD:02d}:{item.STOCKREF}:{item.INVENNO}"
 
-    def live_keys(self) -> Any:
-        for chunk in self.read(None):
-            yield [self.key(row) for row in chunk]
-
     def map(self, item: Row[Any]) -> StockLevel:
         if item.INVENNO is None:
             raise RecordError("missing (NULL INVENNO)", "warehouse_code")

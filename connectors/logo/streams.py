@@ -197,18 +197,6 @@ class LogoStream(Stream):
             return {"header": dict(header._mapping), "lines": [dict(line._mapping) for line in lines]}
         return dict(item._mapping)
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for t in self._scopes():
-            ref = self.table(t).c.LOGICALREF
-            base = self._filtered(t, sa.select(ref), None)
-            prefix = self.prefix(t)
-
-            def page(last: int | None, base: sa.Select[Any] = base, ref: sa.Column[int] = ref) -> sa.Select[Any]:
-                return (base if last is None else base.where(ref > last)).order_by(ref)
-
-            for rows in keyset_chunks(self.env.engine, page, "LOGICALREF", max(self.env.chunk_size, 5000)):
-                yield [f"{prefix}{row[0]}" for row in rows]
-
     def count(self) -> int | None:
         total = 0
         with self.env.engine.connect() as conn:
