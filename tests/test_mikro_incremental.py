@@ -1,6 +1,7 @@
 """Incremental reads: after the scenario's changes, a read since (last cursor - the engine's overlap)
 returns exactly the changed documents (the cursor is *_lastup_date, a full timestamp), a changed
-line re-reads its document, and the engine end to end pushes only the changes on a second sync."""
+line re-reads its document, the engine end to end pushes only the changes on a second sync, and a physical
+delete, which no incremental read can see, reaches the feed at a reconcile."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from engine.sync import Engine, Policy
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 from tests.mikro_dbs import adapter, read, write
+from tests.reconcile import Feed
 
 SCENARIO = build(invoice_lines=2000)
 OVERLAP = Policy().overlap
@@ -93,7 +95,7 @@ def test_orders_key_is_the_document_and_cursor_its_newest_row(url: str) -> None:
     with adapter(url, SCENARIO) as source:
         stream = source.stream("orders")
         rows = read(stream, later - dt.timedelta(minutes=1))
-        keys = [k for chunk in stream.live_keys() for k in chunk]
+        keys = [stream.key(item) for chunk in stream.read(None) for item in chunk]
         fetched = list(stream.fetch([f"0:{seri}:{sira}"]))
     assert [(k, c) for k, _, c in rows] == [(f"0:{seri}:{sira}", later)]
     order = rows[0][1]
@@ -102,19 +104,26 @@ def test_orders_key_is_the_document_and_cursor_its_newest_row(url: str) -> None:
     assert len(fetched) == 1 and stream.map(fetched[0]) == order
 
 
-def test_physical_delete_disappears_from_keys(url: str) -> None:
+def test_a_physical_delete_reaches_the_feed_at_a_reconcile(url: str, tmp_path: Path) -> None:
+    """A deleted invoice leaves no row to stamp: an incremental sync cannot see it; a reconcile reads the whole
+    stream and sends its delete, once."""
     writer = write(url, SCENARIO)
-    with adapter(url, SCENARIO) as source:
+    with Feed(tmp_path) as feed, adapter(url, SCENARIO) as source:
         stream = source.stream("invoices")
-        before = {key for chunk in stream.live_keys() for key in chunk}
+        first, _ = feed.sync(source, "invoices")
         number = next(s.record.number for s in SCENARIO.invoices())
         key = next(k for k, r, _ in read(stream) if r.number == number)
         assert [stream.map(item).number for item in stream.fetch([key])] == [number]
         writer.delete_invoice(number)
-        after = {key for chunk in stream.live_keys() for key in chunk}
-        assert before - after == {key}
-        assert stream.count() == len(after)
+        _, incremental = feed.sync(source, "invoices")
+        reconciled, sent = feed.sync(source, "invoices", reconcile=True)
+        _, again = feed.sync(source, "invoices", reconcile=True)
+        assert stream.count() == first.read - 1
         assert list(stream.fetch([key])) == []
+    assert incremental == []
+    assert [(e["key"], e["op"], e["data"]) for e in sent] == [(key, "delete", None)]
+    assert reconciled.deleted == 1 and reconciled.read == first.read - 1
+    assert again == []
 
 
 def _feed(path: Path, stream: str) -> list[dict[str, Any]]:

@@ -46,12 +46,9 @@ class Collections(Movements):
         c = self.table().c
         return sa.and_(self.env.movements.selects("collection", c), on_account(c))
 
-    def row_key(self, row: Any) -> str:
-        tip, seri, sira = identity(row)
-        return f"{tip}:{seri}:{sira}:{row.cha_satir_no}"
-
     def key(self, item: Row[Any]) -> str:
-        return self.row_key(item)
+        tip, seri, sira = identity(item)
+        return f"{tip}:{seri}:{sira}:{item.cha_satir_no}"
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         wanted = {parsed for key in keys if (parsed := parse_key(key)) is not None}

@@ -68,10 +68,6 @@ class _Definitions(MikroStream):
     def key(self, item: Row[Any]) -> str:
         return f"isk:{guid_key(item.GUID)}"
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for chunk in super().live_keys():
-            yield [f"isk:{key}" for key in chunk]
-
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         return super().fetch([k[4:] for k in keys if k.startswith("isk:")])
 
@@ -187,18 +183,6 @@ class _CustomerPrices(MikroStream):
         held = None if account is None else stamp(account.cari_lastup_date, self.tz)
         return max((s for s in (stamp(row.LASTUP, self.tz), held) if s), default=None)
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for chunk in self.read(None):
-            yield [self.key(item) for item in chunk if not self._deleted(item)]
-
-    def _deleted(self, item: tuple[Any, Any]) -> bool:
-        """Cancelled or hidden at the source; a row whose flags cannot be read is live (its dead letter stays)."""
-        row, _ = item
-        try:
-            return bit(row.sfiyat_iptal, "sfiyat_iptal") or bit(row.sfiyat_hidden, "sfiyat_hidden")
-        except RecordError:
-            return False
-
     def count(self) -> int | None:
         return sum(len(chunk) for chunk in self.read(None))
 
@@ -271,10 +255,6 @@ class Discounts(MikroStream):
             row, account = item
             return {"price": dict(row._mapping), "account": dict(account._mapping)}
         return dict(item._mapping)
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for part in self.parts:
-            yield from part.live_keys()
 
     def count(self) -> int | None:
         return sum(part.count() or 0 for part in self.parts)

@@ -133,12 +133,9 @@ class Invoices(Movements):
             lines.setdefault(str(line.sth_fat_uid).lower(), []).append(line)
         return [(r, siblings.get(identity(r), []), lines.get(str(r.GUID).lower(), [])) for r in rows]
 
-    def row_key(self, row: Any) -> str:
-        tip, seri, sira = identity(row)
-        return f"{tip}:{seri}:{sira}"
-
     def key(self, item: Item) -> str:
-        return self.row_key(item[0])
+        tip, seri, sira = identity(item[0])
+        return f"{tip}:{seri}:{sira}"
 
     def cursor(self, item: Item) -> dt.datetime | None:
         head, others, lines = item

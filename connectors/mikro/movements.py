@@ -4,7 +4,6 @@ by the movement_codes readings (readings.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from connectors.base import Partition
 from connectors.mikro import codes
 from connectors.mikro.readings import MovementCode
 from connectors.mikro.streams import MikroStream
-from connectors.sql import in_chunks, keyset_chunks
+from connectors.sql import in_chunks
 from mapping.errors import RecordError
 from mapping.text import required_code
 
@@ -50,7 +49,7 @@ class Movements(MikroStream):
         return self.col("evrakno_sira") % partition.count == partition.index
 
     def columns(self) -> list[Any]:
-        """What every movement row is read with: its identity, stamps and codes first (the key set), its money."""
+        """What every movement row is read with: its identity, stamps, codes and money."""
         c = self.table().c
         return [
             c.cha_Guid.label("GUID"),
@@ -100,25 +99,6 @@ class Movements(MikroStream):
         return required_code(
             codes.document_number(self.env.number_format, r.cha_evrakno_seri, r.cha_evrakno_sira), "number"
         )
-
-    def row_key(self, row: Any) -> str:
-        raise NotImplementedError
-
-    def keys_select(self) -> sa.Select[Any]:
-        return self._filtered(sa.select(*self.columns()[:12]), None, live=True)
-
-    def statements(self) -> list[sa.Select[Any]]:
-        return [*super().statements(), self.keys_select()]
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        guid = self.col("Guid")
-        base = self.keys_select()
-
-        def page(last: Any) -> sa.Select[Any]:
-            return (base if last is None else base.where(guid > last)).order_by(guid)
-
-        for rows in keyset_chunks(self.env.engine, page, "GUID", max(self.env.chunk_size, 5000)):
-            yield [self.row_key(row) for row in rows]
 
     def fetch_rows(self, conn: sa.Connection, wanted: set[tuple[int, str, int, int]]) -> list[Row[Any]]:
         """Rows of the stream (its filter applied) whose (tip, seri, sira, satir) is wanted."""

@@ -64,13 +64,14 @@ class Orders(MikroStream):
         if since is not None:
             stmt = stmt.having(sa.func.max(self.col("lastup_date")) >= local_since(since, self.tz))
         if live:
-            # A NULL hidden is not hidden: the order is a dead letter, and reconcile must not delete it.
+            # A NULL hidden is not hidden: such an order is a dead letter, not a delete, so it counts.
             visible = sa.func.sum(sa.case((self.col("hidden") == sa.true(), 0), else_=1))
             stmt = stmt.having(visible > 0)
         return stmt
 
-    def _pages(self, stmt: sa.Select[Any], size: int) -> Iterator[tuple[sa.Connection, list[Row[Any]]]]:
+    def _pages(self, stmt: sa.Select[Any]) -> Iterator[tuple[sa.Connection, list[Row[Any]]]]:
         cins, seri, sira = self._doc_columns()
+        size = self.env.chunk_size
         last: Doc | None = None
         while True:
             page = stmt
@@ -89,7 +90,7 @@ class Orders(MikroStream):
             last = (heads[-1].sip_cins, heads[-1].sip_evrakno_seri, heads[-1].sip_evrakno_sira)
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
-        for conn, heads in self._pages(self.groups(since, partition, live=False), self.env.chunk_size):
+        for conn, heads in self._pages(self.groups(since, partition, live=False)):
             yield self.attach(conn, heads)
 
     def line_select(self) -> sa.Select[Any]:
@@ -157,10 +158,6 @@ class Orders(MikroStream):
     def raw(self, item: Item) -> dict[str, Any]:
         head, rows = item
         return {"order": dict(head._mapping), "rows": [dict(r._mapping) for r in rows]}
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for _, heads in self._pages(self.groups(None, None, live=True), max(self.env.chunk_size, 5000)):
-            yield [self.key(h) for h in heads]
 
     def count(self) -> int | None:
         docs = self.groups(None, None, live=True).subquery()

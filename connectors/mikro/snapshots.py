@@ -34,10 +34,6 @@ _ZERO = Decimal("0.00")
 class Snapshot(MikroStream):
     replication_key = None
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for chunk in self.read(None):
-            yield [self.key(item) for item in chunk]
-
     def count(self) -> int | None:
         return sum(len(chunk) for chunk in self.read(None))
 

@@ -2,7 +2,7 @@
 
 A concrete stream (masters.py, documents.py, orders.py, snapshots.py) declares its table, its
 SELECT (`select_rows`), its row filter and its field map; this base turns them into read(since),
-live_keys(), count() and fetch(keys), and lists every statement shape it executes (`statements()`),
+count() and fetch(keys), and lists every statement shape it executes (`statements()`),
 from which check proves the database has each column the stream reads.
 """
 
@@ -159,12 +159,12 @@ class MikroStream(Stream):
         raise NotImplementedError
 
     def where(self) -> sa.ColumnElement[bool] | None:
-        """The stream's row filter (also applied by live_keys() and count())."""
+        """The stream's row filter (also applied by count() and fetch())."""
         return None
 
     def live(self) -> sa.ColumnElement[bool]:
-        """Rows that exist for the feed: hidden rows are gone (map() deletes them). A NULL is not hidden: such a
-        row is a dead letter, and reconcile must not delete what it sent before."""
+        """Rows that exist for the feed, as count() counts them: hidden rows are gone (map() deletes them). A NULL
+        is not hidden: such a row is a dead letter, not a delete."""
         hidden = self.col("hidden")
         return sa.or_(hidden.is_(None), hidden == sa.false())
 
@@ -178,12 +178,10 @@ class MikroStream(Stream):
         return self.table().c[f"{self.prefix}_{name}"]
 
     def statements(self) -> list[sa.Select[Any]]:
-        """Every statement shape the stream executes: its rows (full and incremental), keys, count, and
+        """Every statement shape the stream executes: its rows (full and incremental), count, and
         whatever `attach` fetches more."""
-        guid = self.col("Guid")
         return [
-            self._filtered(self.select_rows(), SINCE).order_by(guid),
-            self._filtered(sa.select(guid.label("GUID")), None, live=True),
+            self._filtered(self.select_rows(), SINCE).order_by(self.col("Guid")),
             self._filtered(sa.select(sa.func.count()).select_from(self.table()), None, live=True),
             *self.attached(),
         ]
@@ -236,16 +234,6 @@ class MikroStream(Stream):
             head, *rest = item
             return {"row": dict(head._mapping), "related": [[dict(r._mapping) for r in part] for part in rest]}
         return dict(item._mapping)
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        guid = self.col("Guid")
-        base = self._filtered(sa.select(guid.label("GUID")), None, live=True)
-
-        def page(last: Any) -> sa.Select[Any]:
-            return (base if last is None else base.where(guid > last)).order_by(guid)
-
-        for rows in keyset_chunks(self.env.engine, page, "GUID", max(self.env.chunk_size, 5000)):
-            yield [guid_key(row.GUID) for row in rows]
 
     def count(self) -> int | None:
         with self.env.engine.connect() as conn:
