@@ -1,7 +1,7 @@
 """Incremental reads: after the scenario's changes, a read since (last cursor - the engine's overlap) returns
 exactly the changed documents and those already stamped in the overlap; an edited line re-reads its
-document; the engine end to end pushes only the changes; deletes show through the key set. Where the
-item cards carry no stamps (the vendor's TBLSTSABIT), every read returns every product, and the
+document; the engine end to end pushes only the changes; a physical delete reaches the feed at a reconcile.
+Where the item cards carry no stamps (the vendor's TBLSTSABIT), every read returns every product, and the
 engine's hashes send none unchanged."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.sync import Engine, Policy
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 from tests.netsis_dbs import STAMPED_SITE, Server, adapter, read, server, write
+from tests.reconcile import Feed
 
 SCENARIO = build(invoice_lines=2000)
 OVERLAP = Policy().overlap
@@ -160,19 +161,26 @@ def test_another_branchs_document_with_the_same_number_kind_and_account(where: S
     assert edited == []
 
 
-def test_physical_delete_disappears_from_keys(where: Server) -> None:
+def test_a_physical_delete_reaches_the_feed_at_a_reconcile(where: Server, tmp_path: Path) -> None:
+    """A deleted invoice leaves no row to stamp: an incremental sync cannot see it; a reconcile reads the whole
+    stream and sends its delete, once."""
     writer = write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
-    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+    with Feed(tmp_path) as feed, adapter(where.url("GIDA2026"), SCENARIO) as source:
         stream = source.stream("invoices")
-        before = {key for chunk in stream.live_keys() for key in chunk}
+        first, _ = feed.sync(source, "invoices")
         number = next(s.record.number for s in SCENARIO.invoices())
         key = next(k for k, r, _ in read(stream) if r.number == number)
         assert [stream.key(item) for item in stream.fetch([key])] == [key]
         writer.delete_invoice(number)
-        after = {key for chunk in stream.live_keys() for key in chunk}
-        assert before - after == {key}
-        assert stream.count() == len(after)
+        _, incremental = feed.sync(source, "invoices")
+        reconciled, sent = feed.sync(source, "invoices", reconcile=True)
+        _, again = feed.sync(source, "invoices", reconcile=True)
+        assert stream.count() == first.read - 1
         assert list(stream.fetch([key])) == []
+    assert incremental == []
+    assert [(e["key"], e["op"], e["data"]) for e in sent] == [(key, "delete", None)]
+    assert reconciled.deleted == 1 and reconciled.read == first.read - 1
+    assert again == []
 
 
 @pytest.mark.parametrize("name", ["invoices", "orders", "collections"])
@@ -182,7 +190,7 @@ def test_partitions_cover_every_item_once(where: Server, name: str) -> None:
         stream = source.stream(name)
         assert stream.partitionable
         parts = [[stream.key(i) for c in stream.read(None, Partition(n, 3)) for i in c] for n in range(3)]
-        everything = [key for chunk in stream.live_keys() for key in chunk]
+        everything = [stream.key(i) for c in stream.read(None) for i in c]
     assert all(parts) and sorted(k for part in parts for k in part) == sorted(everything)
 
 

@@ -82,9 +82,6 @@ class Collections(ScopedStream):
         self.book.prepare((r.DOVIZ_TURU, r.TARIH.date() if r.TARIH else None) for r in rows)
         return super().attach(conn, db, rows)
 
-    def key_columns(self) -> list[sa.ColumnElement[Any]]:
-        return [self.ref()]
-
     def key_parts(self, row: Any) -> str:
         return str(row.INC_KEY_NUMBER)
 

@@ -142,10 +142,6 @@ class _Document(ScopedStream):
     def ref(self) -> sa.Column[int]:
         return self.table().c.SIRANO
 
-    def key_columns(self) -> list[sa.ColumnElement[Any]]:
-        h = self.table().c
-        return [h.SUBE_KODU, h.FTIRSIP, h.FATIRS_NO, h.CARI_KODU]
-
     def key_parts(self, row: Any) -> str:
         # The number before the customer code: codes may hold ':', document numbers do not.
         return f"{row.SUBE_KODU}:{raw_code(row.FTIRSIP)}:{raw_code(row.FATIRS_NO)}:{raw_code(row.CARI_KODU)}"

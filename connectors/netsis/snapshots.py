@@ -86,10 +86,6 @@ class StockLevels(_Snapshot):
     def key(self, item: Any) -> str:
         return f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}"
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for chunk in self.rows():
-            yield [self.key(row) for row in chunk]
-
     def map(self, item: Row[Any]) -> StockLevel:
         on_hand = fixed(item.TOP_GIRIS_MIK, 3, "on_hand") - fixed(item.TOP_CIKIS_MIK, 3, "on_hand")
         return StockLevel(
@@ -160,10 +156,6 @@ class RiskLimits(_Snapshot):
 
     def key(self, item: Any) -> str:
         return f"{self.env.company}:{raw_code(item.CARI_KOD)}"
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for chunk in self.rows():
-            yield [self.key(row) for row in chunk]
 
     def map(self, item: Row[Any]) -> RiskLimit:
         currency = self.settings.local_currency  # Netsis keeps the limit and the totals in local currency

@@ -158,15 +158,11 @@ class CardStream(NetsisStream):
     def cursor(self, item: Any) -> dt.datetime | None:
         return self.aware(getattr(item, "KAYITTARIHI", None), getattr(item, "DUZELTMETARIHI", None))
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        code = self.code_column()
-        prefix = f"{self.env.company}:"
-        keys = self._filtered(sa.select(code), None)
-        for _, rows in self._pages(lambda db: keys, code.name):
-            yield [prefix + raw_code(r[0]) for r in rows]
-
     def count(self) -> int | None:
-        return sum(len(keys) for keys in self.live_keys())
+        # The codes, not COUNT(*): a card in several databases is one item, as read() gives it once.
+        code = self.code_column()
+        codes = self._filtered(sa.select(code), None)
+        return sum(len(rows) for _, rows in self._pages(lambda db: codes, code.name))
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
         prefix = f"{self.env.company}:"
@@ -213,10 +209,6 @@ class ScopedStream(NetsisStream):
         """Items of a page of rows; documents fetch their lines here."""
         return [Item(db.name, r, []) for r in rows]
 
-    def key_columns(self) -> list[sa.ColumnElement[Any]]:
-        """The columns key_parts() reads, for live_keys()."""
-        raise NotImplementedError
-
     def key_parts(self, row: Any) -> str:
         """The key after the database name."""
         raise NotImplementedError
@@ -234,39 +226,34 @@ class ScopedStream(NetsisStream):
             stmt = stmt.where(self.changed_since(self.moment(since)))
         return stmt
 
-    def _paged(self, db: Database, base: sa.Select[Any], then: Any, size: int) -> Iterator[Any]:
-        ref = self.ref()
-
-        def page(last: int | None) -> sa.Select[Any]:
-            return (base if last is None else base.where(ref > last)).order_by(ref)
-
-        return keyset_chunks(db.engine, page, ref.name, size, then)
-
     def start(self) -> None:
         """Called as a read begins (documents take a fresh rate book: today's rate may be new)."""
 
     def statements(self) -> list[ClauseElement]:
-        keys = sa.select(self.ref(), *self.key_columns())
         count = sa.select(sa.func.count()).select_from(self.table())
         column, _ = self.fetch_column()
         return [
             self._filtered(self.select_rows(), SHAPE),
-            self._filtered(keys, None),
             self._filtered(count, None),
             self.select_rows().where(column.in_(["-"])),
         ]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.start()
+        ref = self.ref()
         base = self._filtered(self.select_rows(), since)
         if partition is not None:
-            base = base.where(self.ref() % partition.count == partition.index)
+            base = base.where(ref % partition.count == partition.index)
+
+        def page(last: int | None) -> sa.Select[Any]:
+            return (base if last is None else base.where(ref > last)).order_by(ref)
+
         for db in self.env.databases:
 
             def then(conn: sa.Connection, rows: Sequence[Row[Any]], db: Database = db) -> list[Item]:
                 return self.attach(conn, db, rows)
 
-            yield from self._paged(db, base, then, self.env.chunk_size)
+            yield from keyset_chunks(db.engine, page, ref.name, self.env.chunk_size, then)
 
     def key(self, item: Any) -> str:
         try:
@@ -287,12 +274,6 @@ class ScopedStream(NetsisStream):
         if item.lines:
             out["lines"] = [dict(line._mapping) for line in item.lines]
         return out
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        base = self._filtered(sa.select(self.ref(), *self.key_columns()), None)
-        for db in self.env.databases:
-            for rows in self._paged(db, base, None, max(self.env.chunk_size, 5000)):
-                yield [f"{db.name}:{self.key_parts(r)}" for r in rows]
 
     def count(self) -> int | None:
         total = 0
