@@ -279,7 +279,7 @@ def test_every_call_carries_sap_client_and_paging_used_both_ways(
 
 
 def test_reads_use_only_declared_names(emulator: S4Emulator, source: SapAdapter, synced: dict[str, list[Any]]) -> None:
-    """The drift test: every request of a full sync, an incremental one, live_keys, count and fetch selected
+    """The drift test: every request of a full read, an incremental one, count and fetch selected
     exactly what a stream declares (the emulator answers a $select with nothing else and refuses names SAP's
     metadata lacks), and the mapping read no property outside the declarations."""
     s4 = source.source
@@ -289,7 +289,7 @@ def test_reads_use_only_declared_names(emulator: S4Emulator, source: SapAdapter,
         items = [item for chunk in stream.read(since) for item in chunk]
         for item in items:
             stream.map(item)
-        keys = [key for chunk in stream.live_keys() for key in chunk]
+        keys = [stream.key(item) for chunk in stream.read(None) for item in chunk]
         stream.count()
         for item in stream.fetch(keys[:3]):
             stream.map(item)

@@ -63,7 +63,7 @@ class Read:
         return self.path.split("/", 1)[1]
 
     def keys_only(self) -> Read:
-        """The same entity set, selecting its key alone (key sets for reconcile)."""
+        """The same entity set, selecting its key alone (check's probe that the stream's entity set answers)."""
         return Read(self.path, self.setting, self.key, Shape(tuple(f(k) for k in self.key)), self.filters, self.what)
 
     def containers(self) -> Iterator[tuple[str, Shape]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.base import Partition, Stream
+from connectors.base import Partition
 from connectors.sap import codes
 from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.streams import S4Stream, eq, money, number
@@ -133,9 +133,6 @@ class StockLevels(S4Stream):
         own = f"{item.get('Plant') or ''}/{item.get('StorageLocation') or ''}/{item.get('Material') or ''}"
         special = item.get("InventorySpecialStockType")
         return f"{own}/{special}/{item.get('held_for') or ''}" if special else own
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        return Stream.live_keys(self)  # a level is many rows: its key needs them all, as read() groups them
 
     def count(self) -> int | None:
         return None  # rows are per stock type and batch, not per stock level

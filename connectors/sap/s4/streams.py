@@ -2,7 +2,7 @@
 filter, and keys.
 
 A concrete stream (masters.py, snapshots.py, documents.py, receivables.py) declares its reads (shape.Read) and
-maps one row; this base turns the main read into read(since), live_keys(), count() and fetch(keys).
+maps one row; this base turns the main read into read(since), count() and fetch(keys).
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ class S4Stream(Stream):
         """The stream's main read."""
 
     def reads(self) -> list[Read]:
-        """Every read the stream sends (check proves each): the main one, its key set, and any others."""
+        """Every read the stream sends (check proves each): the main one, its key alone (check's probe of the
+        entity set), and any others."""
         return [self.main, self.main.keys_only()]
 
     def where(self) -> str | None:
@@ -120,10 +121,6 @@ class S4Stream(Stream):
 
     def key(self, item: Any) -> str:
         return "/".join(str(item.get(k) or "") for k in self.main.key)
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for rows in self.env.reader.pages(self.main.keys_only(), self.where()):
-            yield [self.key(row) for row in rows]
 
     def count(self) -> int | None:
         return self.env.reader.count(self.main, self.where())
