@@ -5,8 +5,8 @@ cursor minus the `lookback_days` setting (an old document can be re-posted until
 plus every document marked for deletion or unposted, whatever its date; DataVersion tells the engine
 which of them really changed. A page of headers comes first, then the tabular sections of the whole
 page, by or-ed Ref_Key lists. A document marked for deletion is cancelled; an unposted one (a draft,
-or a posting undone) is not in the feed: a delete. Documents removed physically disappear at the
-engine's key-set reconciliation (live_keys).
+or a posting undone) is not in the feed: a delete. Documents removed physically disappear at a
+reconcile: the engine reads every document (no date window) and deletes each key sent before it no longer sees.
 """
 
 from __future__ import annotations
@@ -134,12 +134,6 @@ class Documents(OneCStream):
             return None
         n = self.env.query(header).name
         return f"{n('Posted')} eq true or {n('DeletionMark')} eq true"
-
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        for header, _ in self.document_sets():
-            q = self.env.query(header)
-            for page in self.env.odata.pages(q, where=self._live(header), select=("Ref_Key",)):
-                yield [row["Ref_Key"] for row in page]
 
     def count(self) -> int | None:
         return sum(self.env.odata.count(self.env.query(h).set, self._live(h)) for h, _ in self.document_sets())

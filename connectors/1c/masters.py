@@ -80,11 +80,6 @@ class _Catalog(OneCStream):
         for page in self.env.odata.pages(self.env.query(self.main()), where=self.where()):
             yield self.attach(page, related)
 
-    def live_keys(self) -> Iterator[Sequence[str]]:
-        q = self.env.query(self.main())
-        for page in self.env.odata.pages(q, where=self.where(), select=("Ref_Key",)):
-            yield [row["Ref_Key"] for row in page]
-
     def count(self) -> int | None:
         return self.env.odata.count(self.env.query(self.main()).set, self.where())
 
