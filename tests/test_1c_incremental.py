@@ -1,6 +1,6 @@
 """Incremental syncs from 1C through the real Engine (SQLite StateStore, FileSink) against the emulator:
 only changed objects travel, unchanged DataVersions are not even mapped, deletes arrive by DeletionMark,
-by unposting and by key-set reconciliation."""
+by unposting and by a reconcile (a full read whose keys give the deletes)."""
 
 from __future__ import annotations
 
