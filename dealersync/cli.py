@@ -443,7 +443,12 @@ def sync(
     source: SourceOption = None,
     stream: Annotated[list[str] | None, typer.Option("--stream", "-t", help="Only this stream (repeatable).")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Read everything, ignoring cursors.")] = False,
-    reconcile: Annotated[bool, typer.Option("--reconcile", help="Read every row, whatever its cursor: send what changed and delete what is gone.")] = False,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile", help="Read every row, whatever its cursor: send what changed and delete what is gone."
+        ),
+    ] = False,
 ) -> None:
     """Sync now (once) and print a summary; exit 1 if any stream failed."""
     from engine.state import StateStore
