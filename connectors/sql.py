@@ -243,9 +243,14 @@ def in_chunks(values: Iterable[T], size: int = MAX_IN_LIST) -> Iterator[list[T]]
 def for_refs(
     conn: sa.Connection, stmt: sa.Select[Any], column: sa.ColumnElement[Any], refs: Iterable[Any]
 ) -> list[Any]:
-    """Rows of `stmt` WHERE column IN (refs), in IN lists SQL Server accepts (a page may exceed 1000)."""
+    """Rows of `stmt` WHERE column IN (refs), in IN lists SQL Server accepts (a page may exceed 1000).
+
+    A NULL reference matches no row in SQL, so it is left out of the lists (a row that holds one is its stream's
+    to dead-letter, not a reason to fail the page); references of mixed types (a damaged row of a loosely typed
+    database) are sorted per type, so that they never make the sort raise."""
     rows: list[Any] = []
-    for chunk in in_chunks(sorted(set(refs))):
+    present = {r for r in refs if r is not None}
+    for chunk in in_chunks(sorted(present, key=lambda v: (type(v).__name__, v))):
         rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
     return rows
 

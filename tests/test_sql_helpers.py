@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.sql import bulk_insert, make_engine
+from connectors.sql import bulk_insert, for_refs, make_engine
 from tests.conftest import DATABASE_KINDS, database_url
 
 METADATA = sa.MetaData()
@@ -122,3 +122,19 @@ def test_sqlite_text_that_is_not_utf8_reads_as_surrogates_instead_of_failing_the
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT id, name FROM t ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(1, "iyi"), (2, "Sa\udcffg"), (3, "de")]
+
+
+
+def test_for_refs_passes_over_null_references(engine: sa.Engine) -> None:
+    """A damaged row's NULL reference matches nothing and must not fail the page's lookup."""
+    with engine.begin() as conn:
+        bulk_insert(conn, ITEMS, [{"id": i, "name": f"item {i}"} for i in (1, 2, 3)])
+        assert sorted(r.id for r in for_refs(conn, sa.select(ITEMS.c.id), ITEMS.c.id, [3, None, 1, None, 1])) == [1, 3]
+        assert for_refs(conn, sa.select(ITEMS.c.id), ITEMS.c.id, [None]) == []
+
+
+def test_for_refs_takes_references_of_mixed_types(sqlite: sa.Engine) -> None:
+    """SQLite lets a text sit in an integer column: such a reference is looked up, not a TypeError in the sort."""
+    with sqlite.begin() as conn:
+        bulk_insert(conn, ITEMS, [{"id": i, "name": f"item {i}"} for i in (1, 2, 3)])
+        assert [r.id for r in for_refs(conn, sa.select(ITEMS.c.id), ITEMS.c.id, [2, "2x", None])] == [2]

@@ -225,7 +225,6 @@ LOGO = Erp(
     held_back={
         f"{_LP}GNTOTST": {"STOCKREF": None},  # test_logo_a_stock_row_of_no_item_is_accounted_for
         f"{_LP}CLRNUMS": {"CLCARDREF": None},  # test_logo_a_limit_of_no_account_is_accounted_for
-        f"{_LP}CLFLINE": {"SOURCEFREF": _is_null},  # test_logo_a_collection_of_no_source_document_stops_nothing
     },
 )
 
@@ -346,7 +345,6 @@ MIKRO = Erp(
     accounts=("CARI_HESAPLAR", "cari_kod"),
     products=("STOKLAR", "sto_kod"),
     held_back={
-        "STOKLAR": {"sto_kod": _is_null},  # test_mikro_a_product_without_a_code_stops_nothing
         # test_mikro_a_limit_of_an_account_with_a_null_bit_is_accounted_for; a code that is not UTF-8 goes into the
         # keys of its customer prices: test_netsis_a_card_code_that_is_not_utf8_stops_nothing
         "CARI_HESAPLAR": {"cari_iptal": _is_null, "cari_hidden": _is_null, "cari_kod": _not_utf8},
