@@ -43,7 +43,8 @@ class _Snapshot(LogoStream):
 
 class StockLevels(_Snapshot):
     """GNTOTST per warehouse (INVENNO >= 0; -1 is the all-warehouse total; a NULL INVENNO is read, to be a dead
-    letter) with item code and warehouse name."""
+    letter) with item code and warehouse name. The item is outer-joined: a level of no item card is a dead letter,
+    not a row the join drops unseen."""
 
     name = "stock_levels"
     primary_key = ("product_code", "warehouse_code")
@@ -62,12 +63,13 @@ class StockLevels(_Snapshot):
             period_column(t),
             g.STOCKREF,
             g.INVENNO,
+            t.ITEMS.c.LOGICALREF.label("ITEM"),
             t.ITEMS.c.CODE,
             w.NAME,
             g.ONHAND,
             g.ACTSORDER,
         ).select_from(
-            t.GNTOTST.join(t.ITEMS, t.ITEMS.c.LOGICALREF == g.STOCKREF).outerjoin(
+            t.GNTOTST.outerjoin(t.ITEMS, t.ITEMS.c.LOGICALREF == g.STOCKREF).outerjoin(
                 t.CAPIWHOUSE, sa.and_(t.firm == w.FIRMNR, w.NR == g.INVENNO)
             )
         )
@@ -78,6 +80,8 @@ class StockLevels(_Snapshot):
     def map(self, item: Row[Any]) -> StockLevel:
         if item.INVENNO is None:
             raise RecordError("missing (NULL INVENNO)", "warehouse_code")
+        if item.ITEM is None:
+            raise RecordError(f"STOCKREF {item.STOCKREF} names no item card", "product_code")
         on_hand = fixed(item.ONHAND, 3, "on_hand")
         reserved = fixed(item.ACTSORDER, 3, "reserved")
         return StockLevel(
@@ -95,7 +99,8 @@ class RiskLimits(_Snapshot):
     """CLRNUMS limits, GNTOTCL local balance (TOTTYP 1: DEBIT - CREDIT) and open sales orders' totals.
 
     An order counts as open while it is not cancelled, STATUS is open/shippable (2, 4) and a line is
-    not CLOSED. Sub-limits stored as 0 mean "no limit" and map to None.
+    not CLOSED. Sub-limits stored as 0 mean "no limit" and map to None. The account is outer-joined: a limit of
+    no account card is a dead letter, not a row the join drops unseen.
     """
 
     name = "risk_limits"
@@ -134,6 +139,8 @@ class RiskLimits(_Snapshot):
         return sa.select(
             r.LOGICALREF,
             period_column(t),
+            r.CLCARDREF,
+            t.CLCARD.c.LOGICALREF.label("CARD"),
             t.CLCARD.c.CODE,
             t.CLCARD.c.BLOCKED,
             r.ACCRISKLIMIT,
@@ -144,9 +151,11 @@ class RiskLimits(_Snapshot):
             r.COLLATERAL,
             balance.label("BALANCE"),
             open_orders.label("OPENORDERS"),
-        ).select_from(t.CLRNUMS.join(t.CLCARD, t.CLCARD.c.LOGICALREF == r.CLCARDREF))
+        ).select_from(t.CLRNUMS.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == r.CLCARDREF))
 
     def map(self, item: Row[Any]) -> RiskLimit:
+        if item.CARD is None:
+            raise RecordError(f"CLCARDREF {item.CLCARDREF} names no account card", "account_code")
         currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
         places = minor_units(currency)
         # Sums over no rows (no balance lines, no open orders) are NULL: zero.

@@ -222,10 +222,6 @@ LOGO = Erp(
     },
     accounts=(f"{_L}CLCARD", "CODE"),
     products=(f"{_L}ITEMS", "CODE"),
-    held_back={
-        f"{_LP}GNTOTST": {"STOCKREF": None},  # test_logo_a_stock_row_of_no_item_is_accounted_for
-        f"{_LP}CLRNUMS": {"CLCARDREF": None},  # test_logo_a_limit_of_no_account_is_accounted_for
-    },
 )
 
 
