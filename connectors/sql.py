@@ -28,6 +28,7 @@ __all__ = [
     "BULK_CHUNK",
     "MAX_IN_LIST",
     "SqlAdapter",
+    "bound",
     "bulk_insert",
     "describe_db_error",
     "for_refs",
@@ -219,7 +220,7 @@ def keyset_chunks(
     last: Any = None
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(stmt_factory(last).limit(chunk_size)).all()
+            rows = conn.execute(stmt_factory(bound(last)).limit(chunk_size)).all()
             if not rows:
                 return
             yield then(conn, rows) if then is not None else rows
@@ -251,8 +252,22 @@ def for_refs(
     rows: list[Any] = []
     present = {r for r in refs if r is not None}
     for chunk in in_chunks(sorted(present, key=lambda v: (type(v).__name__, v))):
-        rows.extend(conn.execute(stmt.where(column.in_(chunk))).all())
+        rows.extend(conn.execute(stmt.where(column.in_([bound(r) for r in chunk]))).all())
     return rows
+
+
+def bound(value: Any) -> Any:
+    """A value read from a row, as a parameter that finds that row again.
+
+    Text whose bytes are not UTF-8 reads back with lone surrogates (SQLite, see make_engine), which no driver
+    can send as text: it goes back as its original bytes, cast to text in SQL, so that `code > last` and
+    `code IN (...)` still match the row (paging past a damaged code instead of failing the stream)."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return sa.cast(sa.literal(value.encode("utf-8", "surrogateescape"), sa.LargeBinary), sa.Text)
+    return value
 
 
 def bulk_insert(

@@ -21,7 +21,7 @@ from mapping.invariants import discrepancies
 from mapping.plausibility import ImplausiblePolicy, apply_policy
 from mapping.schema import Document, Record, encode
 
-__all__ = ["Mapped", "content_hash", "describe", "first_line", "has_versions", "map_items"]
+__all__ = ["Mapped", "content_hash", "describe", "escaped_key", "first_line", "has_versions", "map_items"]
 
 
 def content_hash(data: bytes) -> str:
@@ -47,6 +47,24 @@ def _unexpected(exc: BaseException, step: str) -> str:
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
     return f"unexpected {type(exc).__name__} while {step}{where} (the raw row is kept with this dead letter)"
+
+
+_NOT_TEXT = "the key holds bytes that are not UTF-8 text (shown escaped in the key): correct the code in the ERP"
+
+
+def _is_text(key: str) -> bool:
+    """False for a key holding lone surrogates: the bytes of a code that is not UTF-8, as the reader kept them.
+    Such a key could be neither stored nor sent; its row is a dead letter under the escaped key."""
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escaped_key(key: str) -> str:
+    """A key as the engine stores it: bytes that are not UTF-8 shown as \\xNN escapes (other keys unchanged)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _safe(call: Any, item: Any, default: Any) -> Any:
@@ -98,6 +116,9 @@ def map_items(
             out.append(Mapped("raw:" + content_hash(raw.encode()), None, None, None, _unexpected(exc, "keying"), raw))
             continue  # a record without its key cannot be sent: it could never be updated or deleted
         at = _safe(stream.cursor, item, None)
+        if not _is_text(key):
+            out.append(Mapped(escaped_key(key), at, None, None, _NOT_TEXT, _raw_json(stream, item)))
+            continue
         version = _safe(stream.version, item, None) if versioned else None
         if known and version is not None and known.get(key) == version:
             out.append(Mapped(key, at, None, None, version=version, same_version=True))

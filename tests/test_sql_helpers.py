@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.sql import bulk_insert, for_refs, make_engine
+from connectors.sql import bulk_insert, for_refs, keyset_chunks, make_engine
 from tests.conftest import DATABASE_KINDS, database_url
 
 METADATA = sa.MetaData()
@@ -123,6 +123,26 @@ def test_sqlite_text_that_is_not_utf8_reads_as_surrogates_instead_of_failing_the
         rows = conn.execute(sa.text("SELECT id, name FROM t ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(1, "iyi"), (2, "Sa\udcffg"), (3, "de")]
 
+
+def test_a_code_that_is_not_utf8_is_paged_past_and_found_again(tmp_path: Path) -> None:
+    """Keyset pages on a text code, and IN lists of codes a page read, bind the damaged code as its bytes: the
+    page after it and the rows it names are read, instead of the driver failing to encode the surrogates."""
+    path = tmp_path / "codes.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (code TEXT, qty INTEGER)")
+        conn.execute("INSERT INTO t VALUES ('A', 1), (CAST(x'42ff' AS TEXT), 2), ('C', 3), ('D', 4)")
+    engine = make_engine(f"sqlite:///{path}", read_only=True)
+    t = sa.table("t", sa.column("code", sa.String), sa.column("qty", sa.Integer))
+
+    def page(last: Any) -> sa.Select[Any]:
+        stmt = sa.select(t.c.code)
+        return (stmt if last is None else stmt.where(t.c.code > last)).order_by(t.c.code)
+
+    def then(conn: sa.Connection, rows: Any) -> list[Any]:
+        return [tuple(r) for r in for_refs(conn, sa.select(t.c.code, t.c.qty), t.c.code, [r.code for r in rows])]
+
+    pages = list(keyset_chunks(engine, page, "code", 2, then))
+    assert [sorted(p) for p in pages] == [[("A", 1), ("B\udcff", 2)], [("C", 3), ("D", 4)]]
 
 
 def test_for_refs_passes_over_null_references(engine: sa.Engine) -> None:

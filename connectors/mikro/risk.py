@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from connectors.base import Partition
+from connectors.base import Excluded, Partition
 from connectors.mikro import codes
 from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import DISCOUNTS, VAT
@@ -103,12 +103,17 @@ class RiskLimits(Snapshot):
     def limits(self) -> sa.Select[Any]:
         t = self.env.tables
         r, c = t.RISK.c, t.CARI_HESAPLAR.c
-        return sa.select(r.cari_kod, r.risk_limiti, r.teminat, c.cari_cari_kilitli_flg).select_from(
-            t.RISK.join(
-                t.CARI_HESAPLAR,
-                sa.and_(c.cari_kod == r.cari_kod, c.cari_iptal == sa.false(), c.cari_hidden == sa.false()),
-            )
-        )
+        # Outer-joined: a limit of no account is a dead letter and one of a cancelled or hidden account a named
+        # exclusion, where an inner join would drop either unseen.
+        return sa.select(
+            r.cari_kod,
+            r.risk_limiti,
+            r.teminat,
+            c.cari_kod.label("ACCOUNT"),
+            c.cari_iptal,
+            c.cari_hidden,
+            c.cari_cari_kilitli_flg,
+        ).select_from(t.RISK.outerjoin(t.CARI_HESAPLAR, c.cari_kod == r.cari_kod))
 
     def movements(self) -> sa.Select[Any]:
         h = self.env.tables.CARI_HESAP_HAREKETLERI.c
@@ -279,8 +284,13 @@ class RiskLimits(Snapshot):
         shown = {"error": str(figures)} if isinstance(figures, RecordError) else {k: str(v) for k, v in figures.items()}
         return {**dict(row._mapping), **shown}
 
-    def map(self, item: tuple[Any, Figures | RecordError]) -> RiskLimit:
+    def map(self, item: tuple[Any, Figures | RecordError]) -> RiskLimit | Excluded:
         row, f = item
+        if row.ACCOUNT is None:
+            raise RecordError("the credit-limit view names no account card", "account_code")
+        # Both flags are read, so that a NULL in either is this record's dead letter.
+        if any([bit(row.cari_iptal, "account_cancelled"), bit(row.cari_hidden, "account_hidden")]):
+            return Excluded("cancelled or hidden account")
         if isinstance(f, RecordError):
             raise f
         places = minor_units(self.env.local_currency)

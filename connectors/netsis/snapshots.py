@@ -21,6 +21,7 @@ from connectors.netsis import codes
 from connectors.netsis.scopes import Database
 from connectors.netsis.streams import NetsisStream, raw_code
 from connectors.sql import for_refs, keyset_chunks
+from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
 from mapping.text import clean, required_code
@@ -50,7 +51,8 @@ class _Snapshot(NetsisStream):
 
 class StockLevels(_Snapshot):
     """TBLSTOKPH per warehouse (DEPO_KODU 0 is the all-warehouse total, never a level); on hand =
-    TOP_GIRIS_MIK - TOP_CIKIS_MIK; warehouse name from TBLSTOKDP. Pages follow the item cards."""
+    TOP_GIRIS_MIK - TOP_CIKIS_MIK; warehouse name from TBLSTOKDP. Pages follow the levels' own item codes, and
+    the item card is outer-joined: a level of no card (or of no code) is a dead letter, never a row left unread."""
 
     name = "stock_levels"
     primary_key = ("product_code", "warehouse_code")
@@ -59,34 +61,51 @@ class StockLevels(_Snapshot):
         t = self.env.tables
         p, d = t.STOKPH.c, t.STOKDP.c
         return (
-            sa.select(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU, p.TOP_GIRIS_MIK, p.TOP_CIKIS_MIK, d.DEPO_ISMI)
-            .select_from(t.STOKPH.outerjoin(t.STOKDP, d.DEPO_KODU == p.DEPO_KODU))
+            sa.select(
+                p.STOK_KODU,
+                p.SUBE_KODU,
+                p.DEPO_KODU,
+                p.TOP_GIRIS_MIK,
+                p.TOP_CIKIS_MIK,
+                d.DEPO_ISMI,
+                t.STSABIT.c.STOK_KODU.label("CARD"),
+            )
+            .select_from(
+                t.STOKPH.outerjoin(t.STOKDP, d.DEPO_KODU == p.DEPO_KODU).outerjoin(
+                    t.STSABIT, t.STSABIT.c.STOK_KODU == p.STOK_KODU
+                )
+            )
             .where(p.DEPO_KODU != codes.ALL_WAREHOUSES)  # part of the key: never NULL
             .order_by(p.STOK_KODU, p.SUBE_KODU, p.DEPO_KODU)
         )
 
     def statements(self) -> list[ClauseElement]:
-        return [self.levels(), sa.select(self.env.tables.STSABIT.c.STOK_KODU)]
+        return [self.levels()]
 
     def rows(self) -> Iterator[Sequence[Any]]:
-        t = self.env.tables
-        code = t.STSABIT.c.STOK_KODU
-        p = t.STOKPH.c
+        code = self.env.tables.STOKPH.c.STOK_KODU
         levels = self.levels()
 
-        def page(last: str | None) -> sa.Select[Any]:
-            stmt = sa.select(code)
+        def page(last: Any) -> sa.Select[Any]:
+            stmt = sa.select(code).distinct().where(code.is_not(None))
             return (stmt if last is None else stmt.where(code > last)).order_by(code)
 
-        def then(conn: sa.Connection, cards: Sequence[Row[Any]]) -> list[Row[Any]]:
-            return for_refs(conn, levels, p.STOK_KODU, [c.STOK_KODU for c in cards])
+        def then(conn: sa.Connection, found: Sequence[Row[Any]]) -> list[Row[Any]]:
+            return for_refs(conn, levels, code, [c.STOK_KODU for c in found])
 
-        yield from keyset_chunks(self.env.master.engine, page, "STOK_KODU", self.env.chunk_size, then)
+        engine = self.env.master.engine
+        yield from keyset_chunks(engine, page, "STOK_KODU", self.env.chunk_size, then)
+        with engine.connect() as conn:  # no page's code is NULL: such levels come last, to be dead letters
+            orphans = conn.execute(levels.where(code.is_(None))).all()
+        if orphans:
+            yield orphans
 
     def key(self, item: Any) -> str:
         return f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}"
 
     def map(self, item: Row[Any]) -> StockLevel:
+        if item.STOK_KODU is not None and item.CARD is None:
+            raise RecordError("STOK_KODU names no item card (TBLSTSABIT)", "product_code")
         on_hand = fixed(item.TOP_GIRIS_MIK, 3, "on_hand") - fixed(item.TOP_CIKIS_MIK, 3, "on_hand")
         return StockLevel(
             product_code=required_code(self.text(item.STOK_KODU), "product_code"),

@@ -28,7 +28,6 @@ from connectors.mikro.writer import MikroSite, MikroWriter
 from connectors.netsis import codes as netsis_codes
 from connectors.netsis.writer import NetsisWriter
 from scenario.facts import Change, Scenario
-from tests.adversarial.values import NotUtf8
 
 __all__ = ["ERPS", "Ctx", "Erp", "Target"]
 
@@ -130,14 +129,6 @@ class Erp:
 def primary_key(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
     info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
     return tuple(r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"])
-
-
-def _is_null(value: Any) -> bool:
-    return value is None
-
-
-def _not_utf8(value: Any) -> bool:
-    return isinstance(value, NotUtf8)
 
 
 def _bad_rate(value: Any) -> bool:
@@ -247,16 +238,6 @@ def _mikro_prices(ctx: Ctx, r: Row) -> list[str]:
     return [key + h["cari_kod"] for h in holders]
 
 
-def _mikro_risk(ctx: Ctx, r: Row) -> bool:
-    # A limit of a cancelled or hidden account is left out (the adapter joins live accounts). A limit of no account
-    # should not be, but is held back here: test_mikro_a_limit_of_no_account_is_accounted_for.
-    live = ctx.one(
-        f"SELECT 1 FROM CARI_HESAPLAR WHERE cari_kod = {TEXT} AND cari_iptal IS NOT 1 AND cari_hidden IS NOT 1",
-        r["cari_kod"],
-    )
-    return live is not None
-
-
 def _mikro_line(ctx: Ctx, r: Row) -> list[str]:
     parent = ctx.one("SELECT * FROM CARI_HESAP_HAREKETLERI WHERE cha_Guid = ?", r["sth_fat_uid"])
     return MIKRO.parent_keys(ctx, "invoices", "CARI_HESAP_HAREKETLERI", parent)
@@ -290,7 +271,7 @@ MIKRO = Erp(
             _mikro_prices,
             lambda ctx, r: r["sfiyat_listesirano"] not in ctx.settings.general_price_lists,
         ),
-        Target("risk_limits", "DEALERSYNC_CARI_RISK", lambda ctx, r: [str(r["cari_kod"])], _mikro_risk),
+        Target("risk_limits", "DEALERSYNC_CARI_RISK", lambda ctx, r: [str(r["cari_kod"])], lambda ctx, r: True),
         Target(
             "orders",
             "SIPARISLER",
@@ -340,14 +321,6 @@ MIKRO = Erp(
     },
     accounts=("CARI_HESAPLAR", "cari_kod"),
     products=("STOKLAR", "sto_kod"),
-    held_back={
-        # test_mikro_a_limit_of_an_account_with_a_null_bit_is_accounted_for; a code that is not UTF-8 goes into the
-        # keys of its customer prices: test_netsis_a_card_code_that_is_not_utf8_stops_nothing
-        "CARI_HESAPLAR": {"cari_iptal": _is_null, "cari_hidden": _is_null, "cari_kod": _not_utf8},
-        # Document numbers are in the keys (the same cause as the Netsis case)
-        "CARI_HESAP_HAREKETLERI": {"cha_evrakno_seri": _not_utf8},
-        "SIPARISLER": {"sip_evrakno_seri": _not_utf8},
-    },
 )
 
 
@@ -399,12 +372,6 @@ def _netsis_collection(ctx: Ctx, r: Row) -> bool:
     return debit is not None and debit > 0 and letter in s.debit_reversals
 
 
-def _netsis_level(ctx: Ctx, r: Row) -> bool:
-    # A level of no item card should belong too, but is held back: test_netsis_a_stock_row_of_no_item_is_accounted_for
-    card = ctx.one(f"SELECT 1 FROM TBLSTSABIT WHERE STOK_KODU = {TEXT}", r["STOK_KODU"])
-    return r["DEPO_KODU"] != netsis_codes.ALL_WAREHOUSES and card is not None
-
-
 def _netsis_card(column: str) -> Callable[[Ctx, Row], list[str]]:
     return lambda ctx, r: [f"netsis:{_raw(r[column])}"]
 
@@ -433,7 +400,7 @@ NETSIS = Erp(
             "stock_levels",
             "TBLSTOKPH",
             lambda ctx, r: [f"netsis:{r['SUBE_KODU']}:{r['DEPO_KODU']}:{_raw(r['STOK_KODU'])}"],
-            _netsis_level,
+            lambda ctx, r: r["DEPO_KODU"] != netsis_codes.ALL_WAREHOUSES,
         ),
         Target(
             "orders",
@@ -464,12 +431,6 @@ NETSIS = Erp(
     accounts=("TBLCASABIT", "CARI_KOD"),
     products=("TBLSTSABIT", "STOK_KODU"),
     held_back={
-        # Codes and numbers that make keys: test_netsis_a_card_code_that_is_not_utf8_stops_nothing
-        "TBLCASABIT": {"CARI_KOD": _not_utf8},
-        "TBLSTSABIT": {"STOK_KODU": _not_utf8},
-        "TBLKOSULMAS": {"KOSULKODU": _not_utf8},
-        "TBLSIPAMAS": {"FATIRS_NO": _not_utf8, "CARI_KODU": _not_utf8, "FTIRSIP": _not_utf8},
-        "TBLFATUIRS": {"FATIRS_NO": _not_utf8, "CARI_KODU": _not_utf8, "FTIRSIP": _not_utf8},
         # test_netsis_a_bad_rate_stops_nothing
         "DOVIZ": {name: _bad_rate for name in ("DOV_ALIS", "DOV_SATIS", "EFF_ALIS", "EFF_SATIS")},
     },

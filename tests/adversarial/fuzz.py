@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from connectors.base import Adapter, SourceContext
 from connectors.registry import load
-from engine.items import map_items
+from engine.items import escaped_key, map_items
 from engine.state import StateStore
 from engine.sync import Engine, RunResult
 from scenario.facts import Change, Scenario
@@ -196,7 +196,7 @@ def _books(
             for row in conn.execute(f'SELECT * FROM "{target.table}"'):
                 if not erp.member(ctx, target, row):
                     continue
-                for key in target.keys(ctx, row):
+                for key in map(escaped_key, target.keys(ctx, row)):
                     if (target.stream, key) in sent:
                         outcome.categories["delivered"] += 1
                     elif (target.stream, key) in dead:
