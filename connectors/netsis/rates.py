@@ -2,7 +2,9 @@
 not its rate; the rate is the day's row in the system database's DOVIZ table (by default [NETSIS].dbo.DOVIZ).
 
 The rate of a day is the latest DOVIZ row on or before it: the central bank publishes no rates
-at weekends and on holidays, and Netsis then applies the last published one.
+at weekends and on holidays, and Netsis then applies the last published one. A DOVIZ row whose rate is
+impossible (negative, out of range) is kept as that day's error: the documents that would use it become dead
+letters saying so, never converted at another day's rate, and the rest of the read goes on.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class RateBook:
         self.column = table.c[column]
         self.database = database
         self.currencies = currencies
-        self.years: dict[tuple[int, int], tuple[list[dt.date], list[Decimal]]] = {}
+        self.years: dict[tuple[int, int], tuple[list[dt.date], list[Decimal | RecordError]]] = {}
 
     def currency(self, code: int | None, field: str) -> str:
         """ISO code of a Netsis currency number; unknown numbers are an error, never guessed. 0 is the local
@@ -61,7 +63,13 @@ class RateBook:
             days, values = self.years.get((code, year)) or self._load(code, year)
             at = bisect.bisect_right(days, day) if year == day.year else len(days)
             if at:
-                return values[at - 1]
+                found = values[at - 1]
+                if isinstance(found, RecordError):
+                    raise RecordError(
+                        f"{self.database}.DOVIZ's rate of currency number {code} on {days[at - 1]} is {found.reason}",
+                        field,
+                    )
+                return found
         raise RecordError(
             f"no exchange rate for currency number {code} on or before {day} in {self.database}.DOVIZ", field
         )
@@ -75,14 +83,17 @@ class RateBook:
             .order_by(t.TARIH)
         )
 
-    def _load(self, code: int, year: int) -> tuple[list[dt.date], list[Decimal]]:
+    def _load(self, code: int, year: int) -> tuple[list[dt.date], list[Decimal | RecordError]]:
         stmt = self.select(code, year)
         days: list[dt.date] = []
-        values: list[Decimal] = []
+        values: list[Decimal | RecordError] = []
         with self.engine.connect() as conn:
             for day, value in conn.execute(stmt):
                 if value:  # an empty rate cell is no rate
                     days.append(day.date())
-                    values.append(rate(value, "rate"))  # type: ignore[arg-type]
+                    try:
+                        values.append(rate(value, "rate"))  # type: ignore[arg-type]
+                    except RecordError as exc:
+                        values.append(exc)
         self.years[(code, year)] = (days, values)
         return days, values

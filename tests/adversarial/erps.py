@@ -131,10 +131,6 @@ def primary_key(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
     return tuple(r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"])
 
 
-def _bad_rate(value: Any) -> bool:
-    return isinstance(value, float) and value != 0 and not 0 < value < 1e9
-
-
 # -- Logo ----------------------------------------------------------------------------------------------------
 
 _L = "LG_001_"
@@ -430,10 +426,6 @@ NETSIS = Erp(
     },
     accounts=("TBLCASABIT", "CARI_KOD"),
     products=("TBLSTSABIT", "STOK_KODU"),
-    held_back={
-        # test_netsis_a_bad_rate_stops_nothing
-        "DOVIZ": {name: _bad_rate for name in ("DOV_ALIS", "DOV_SATIS", "EFF_ALIS", "EFF_SATIS")},
-    },
 )
 
 ERPS: dict[str, Erp] = {erp.name: erp for erp in (LOGO, MIKRO, NETSIS)}
