@@ -215,7 +215,7 @@ class BatchWrite:
     versions: dict[str, str] = field(default_factory=dict)  # source versions to store (new, changed or not)
 
     def __bool__(self) -> bool:
-        return bool(self.lines or self.dead_letters or self.dropped_hashes or self.versions)
+        return bool(self.lines or self.dead_letters or self.dropped_hashes or self.versions or self.resolved_keys)
 
 
 DEFAULT_BUSY_SECONDS = 30.0  # how long a write waits for another process's write on a SQLite store
@@ -547,17 +547,17 @@ class StateStore:
             ).rowcount
 
     # -- dead letters ----------------------------------------------------------------------
-    def open_dead_letter_keys(self, source: str, stream: str) -> set[str]:
+    def open_dead_letter_keys(self, source: str, stream: str, stage: str | None = None) -> set[str]:
+        """Keys with an open dead letter (of `stage` only: "map" or "sink", when given)."""
+        where = [
+            dead_letters_t.c.source == source,
+            dead_letters_t.c.stream == stream,
+            dead_letters_t.c.resolved_at.is_(None),
+        ]
+        if stage is not None:
+            where.append(dead_letters_t.c.stage == stage)
         with self.engine.connect() as conn:
-            return set(
-                conn.execute(
-                    select(dead_letters_t.c.key).where(
-                        dead_letters_t.c.source == source,
-                        dead_letters_t.c.stream == stream,
-                        dead_letters_t.c.resolved_at.is_(None),
-                    )
-                ).scalars()
-            )
+            return set(conn.execute(select(dead_letters_t.c.key).where(*where)).scalars())
 
     def dead_letters(
         self,

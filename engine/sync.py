@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -204,9 +204,9 @@ class Engine:
                 result = RunResult(source, name)
                 items = list(st.fetch(keys))
                 found = {st.key(item) for item in items}
-                writer = self._batcher(source, st, result, force=True, seen=None)
+                writer = self._batcher(source, st, result, force=True)
                 writer.add(items)
-                writer.flush()
+                writer.finish()
                 still_open = self.state.open_dead_letter_keys(source, name)
                 gone = [k for k in keys if k not in found]
                 for key in keys:
@@ -256,9 +256,7 @@ class Engine:
         # past (backdated, or a clock put right) is found and sent, not only a deleted row.
         incremental = stream.replication_key is not None and not full_refresh and not reconcile and cursor is not None
         since = cursor - self.policy.overlap if incremental and cursor is not None else None
-        # Every live key passes by when the read is complete: deletes come for free.
-        seen: set[str] | None = None if incremental else set()
-        batcher = self._batcher(source, stream, result, force=full_refresh, seen=seen)
+        batcher = self._batcher(source, stream, result, force=full_refresh)
         newest = cursor
         for mapped in self._mapped(adapter, stream, since, force=full_refresh):
             batcher.take(mapped)
@@ -267,9 +265,9 @@ class Engine:
             self._renew(source, stream.name)
             if self.progress:
                 self.progress(source, stream.name, result.read)
-        batcher.flush()
-        if seen is not None:
-            self._delete_missing(source, stream, seen, result)
+        batcher.finish()
+        if not incremental:  # every live key passed by in a complete read: deletes come for free
+            self._delete_missing(source, stream, batcher.seen, result)
         if newest is not None and newest > ceiling:
             # Rows stamped ahead are read again, run after run, until their time has come.
             ahead = newest - (ceiling + self.policy.clock_skew)
@@ -304,10 +302,8 @@ class Engine:
             )
         return (map_items(stream, chunk, implausible=self.policy.implausible) for chunk in chunks)
 
-    def _batcher(
-        self, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
-    ) -> _Batcher:
-        return _Batcher(self, source, stream, result, force=force, seen=seen)
+    def _batcher(self, source: str, stream: Stream, result: RunResult, *, force: bool) -> _Batcher:
+        return _Batcher(self, source, stream, result, force=force)
 
     def _delete_missing(self, source: str, stream: Stream, live: set[str], result: RunResult) -> None:
         envelopes = _Envelopes(source, stream.name)
@@ -394,18 +390,21 @@ def park_batch(state: StateStore, batch_id: str) -> int:
 class _Batcher:
     """Turns raw items into envelope lines, skipping unchanged records, and flushes full batches."""
 
-    def __init__(
-        self, engine: Engine, source: str, stream: Stream, result: RunResult, *, force: bool, seen: set[str] | None
-    ) -> None:
+    def __init__(self, engine: Engine, source: str, stream: Stream, result: RunResult, *, force: bool) -> None:
         self.engine = engine
         self.source = source
         self.stream = stream
         self.result = result
         self.force = force
-        self.seen = seen
+        self.seen: set[str] = set()  # the keys this read gave: a complete read's live keys, and twins found
         self.newest: dt.datetime | None = None
         self.envelopes = _Envelopes(source, stream.name)
         self.open_dead = engine.state.open_dead_letter_keys(source, stream.name)
+        # Keys whose only open dead letters are the mapping's: a row read unchanged again settles them (one the
+        # sink refused, in a parked batch, stays open: the receiver never took it).
+        self.settleable = self.open_dead - engine.state.open_dead_letter_keys(source, stream.name, "sink")
+        self.settled: set[str] = set()
+        self.twin_keys: set[str] = set()
         self.any_hashes = engine.state.has_hashes(source, stream.name)
         self.write = BatchWrite(source, stream.name)
         self.bytes = 0
@@ -416,33 +415,32 @@ class _Batcher:
     def take(self, mapped: Sequence[Mapped]) -> None:
         """Book mapped items: unchanged ones are counted, the rest go into the current batch."""
         result, policy = self.result, self.engine.policy
+        twins: list[Mapped] = []
+        firsts: list[Mapped] = []
         for m in mapped:
             result.read += 1
             if m.cursor is not None and (self.newest is None or m.cursor > self.newest):
                 self.newest = m.cursor
-            if m.same_version:
-                if self.seen is not None:
-                    self.seen.add(m.key)
-            elif m.error is not None:
-                if policy.on_record_error == "stop":
-                    raise StopRun(f"record {m.key} of {self.stream.name} is invalid: {m.error}")
-                self.write.dead_letters.append((m.key, "map", m.error, m.raw or "{}"))
-                result.dead_lettered += 1
-                if self.seen is not None:
-                    self.seen.add(m.key)  # it exists at the source; an invalid row is not a delete
-            elif m.data is not None and self.seen is not None:
-                self.seen.add(m.key)
+            if m.key in self.seen:
+                twins.append(m)
+                continue
+            firsts.append(m)
+            if m.data is not None or m.error is not None or m.same_version:
+                self.seen.add(m.key)  # it exists at the source (an invalid row too: it is not a delete)
+            if m.error is not None:
+                self._dead_letter(m.key, m.error, m.raw)
         # A stream with no stored hashes yet (its first sync) needs no look-ups.
         stored = (
             self.engine.state.stored(
-                self.source, self.stream.name, [m.key for m in mapped if m.error is None and not m.same_version]
+                self.source, self.stream.name, [m.key for m in firsts if m.error is None and not m.same_version]
             )
             if self.any_hashes
             else {}
         )
-        for m in mapped:
+        for m in firsts:
             if m.same_version:
                 result.unchanged += 1
+                self._settle(m.key)
                 continue
             if m.error is not None:
                 continue
@@ -463,6 +461,7 @@ class _Batcher:
                     result.deleted += 1
             elif digest == old and not self.force:
                 result.unchanged += 1
+                self._settle(key)
                 continue
             else:
                 if m.flagged:
@@ -478,6 +477,44 @@ class _Batcher:
             self.bytes += len(line)
             if len(self.write.lines) >= policy.batch_size or self.bytes >= policy.max_batch_bytes:
                 self.flush()
+        if twins:
+            self._twins(twins, {m.key: m.digest for m in firsts})
+
+    def _dead_letter(self, key: str, reason: str, raw: str | None) -> None:
+        if self.engine.policy.on_record_error == "stop":
+            raise StopRun(f"record {key} of {self.stream.name} is invalid: {reason}")
+        self.write.dead_letters.append((key, "map", reason, raw or "{}"))
+        self.result.dead_lettered += 1
+
+    def _twins(self, twins: Sequence[Mapped], here: Mapping[str, str | None]) -> None:
+        """Rows of this read with a key an earlier row of it gave. Two ERP rows that map to one record (a
+        duplicate code, a join that repeats a row) must not have the later replace the earlier at the receiver
+        unseen: the first is taken, and a later one is a dead letter unless it is the very same record. `here`
+        holds the digests of this chunk's first rows; those of earlier chunks are in the state (or the batch)."""
+        w = self.write
+        stored = self.engine.state.stored(self.source, self.stream.name, [m.key for m in twins])
+        for m in twins:
+            first = here.get(m.key) or w.new_hashes.get(m.key) or w.changed_hashes.get(m.key)
+            if first is None:
+                first = stored.get(m.key, (None, None))[0]
+            if m.error is None and m.digest is not None and m.digest == first:
+                self.result.unchanged += 1
+                continue
+            self.twin_keys.add(m.key)
+            evidence = m.raw or (m.data.decode("utf-8", "replace") if m.data is not None else None)
+            self._dead_letter(m.key, m.error or _TWIN, evidence)
+
+    def _settle(self, key: str) -> None:
+        """An unchanged record of a key with an open dead letter: the row is right again, as it was when sent.
+        Settled when the read ends, unless a twin of the key turned up (its dead letter then stays open)."""
+        if key in self.settleable:
+            self.settled.add(key)
+
+    def finish(self) -> None:
+        """The read is over: settle what it found right again, and write the last batch."""
+        self.write.resolved_keys.extend(sorted(self.settled - self.twin_keys))
+        self.settled.clear()
+        self.flush()
 
     def flush(self) -> None:
         if self.write:
@@ -487,6 +524,10 @@ class _Batcher:
             self.engine.commit_and_push(write, self.result)
 
 
+_TWIN = (
+    "another row of this read gave the same key: the source holds two rows that map to one record (a duplicate"
+    " code or reference); the first was taken and this one is held back (kept here as the record it would be)"
+)
 _DONE = object()
 
 

@@ -66,5 +66,6 @@ def test_hostile_rows_never_stop_a_stream_and_are_all_accounted_for(clean: Templ
             outcome = trial(clean, changes, Path(folder))
         assert outcome.failed == [], outcome.failed
         assert outcome.problems == [], outcome.problems
+        assert outcome.collisions == [], outcome.collisions
 
     check()

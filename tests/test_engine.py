@@ -150,6 +150,43 @@ def test_a_row_that_breaks_the_adapter_in_any_way_is_a_dead_letter_and_the_strea
     assert later.status == "ok" and "p11" in sink.pushed_keys() and len(engine.state.dead_letters()) == 3
 
 
+def test_a_second_row_with_a_key_the_read_already_gave_is_a_dead_letter_not_a_silent_replacement(
+    tmp_path: Path, erp: ToyAdapter
+) -> None:
+    erp.put_stock("P001 ", "01", "9")  # a padded duplicate of P001's row: two ERP rows, one key
+    erp.put_stock("P002 ", "01", "7")  # the same record twice over: harmless
+    engine, sink = make_engine(tmp_path)
+    result = engine.sync(erp, ["stock_levels"])[0]
+    assert (result.status, result.pushed, result.dead_lettered, result.unchanged) == ("ok", 2, 1, 1)
+    assert sorted(sink.pushed_keys("stock_levels")) == ["P001:01", "P002:01"]  # each sent once: the first row
+    sent = {e["key"]: e["data"]["on_hand"] for e in sink.envelopes()}
+    assert sent["P001:01"] == "5"
+    [letter] = engine.state.dead_letters()
+    assert letter.key == "P001:01" and letter.reason.startswith("another row of this read gave the same key")
+    assert letter.raw["on_hand"] == "9"  # the held-back record is kept as evidence
+
+    for _ in range(2):  # while the duplicate lasts: one open dead letter, not a new one per run
+        again = engine.sync(erp, ["stock_levels"])[0]
+        assert (again.pushed, again.dead_lettered) == (0, 1)
+    assert len(engine.state.dead_letters(include_resolved=True)) == 1
+
+    erp.drop_stock("P001 ", "01")  # the ERP is put right: the dead letter settles
+    engine.sync(erp, ["stock_levels"])
+    assert engine.state.dead_letters() == []
+
+
+def test_a_row_put_back_as_it_was_sent_settles_its_dead_letter(tmp_path: Path, erp: ToyAdapter) -> None:
+    engine, sink = make_engine(tmp_path)
+    engine.sync(erp, ["products"])
+    erp.put(4, None, "Ürün 4", at="2026-11-20T11:00:00")  # broken: no code
+    assert engine.sync(erp, ["products"])[0].dead_lettered == 1
+    sink.batches.clear()
+    erp.put(4, "P004", "Ürün 4", at="2026-11-20T11:01:00")  # put right, exactly as it was sent
+    result = engine.sync(erp, ["products"])[0]
+    assert sink.pushed_keys() == [] and result.unchanged >= 1
+    assert engine.state.dead_letters() == []
+
+
 def test_invalid_rows_are_dead_lettered_and_the_rest_goes_on(tmp_path: Path, erp: ToyAdapter) -> None:
     erp.put(4, None, "Kodsuz ürün", at="2026-11-20T10:04:00")
     engine, sink = make_engine(tmp_path)

@@ -114,11 +114,12 @@ class ToyStock(Stream):
             yield conn.execute(select(stock).order_by(stock.c.product, stock.c.warehouse)).all()
 
     def key(self, item: Any) -> str:
-        return f"{item.product}:{item.warehouse}"
+        # Trimmed, as adapters trim CHAR codes: "P001" and "P001 " are two rows of the ERP with one key.
+        return f"{item.product.strip()}:{item.warehouse}"
 
     def map(self, item: Any) -> StockLevel:
         return StockLevel(
-            product_code=item.product,
+            product_code=item.product.strip(),
             warehouse_code=item.warehouse,
             on_hand=Decimal(item.qty),
             as_of=self.adapter.as_of,

@@ -113,8 +113,7 @@ class Outcome:
     dead_lettered: int = 0
     failed: list[str] = field(default_factory=list)  # "stream: error" of streams that failed
     problems: list[str] = field(default_factory=list)  # everything the books do not account for
-    # Keys two rows of one read claimed with different content: the later silently replaced the earlier (see
-    # test_adversarial_defects.py: asserted there until fixed).
+    # Keys sent with different content by one trial: a later row silently replacing an earlier one.
     collisions: list[str] = field(default_factory=list)
     accounted: dict[str, set[str]] = field(default_factory=dict)  # per stream: keys sent or dead-lettered
     categories: Counter[str] = field(default_factory=Counter)  # how the stream rows were accounted for
