@@ -185,8 +185,9 @@ def test_policy_accept_sends_it_unmarked() -> None:
 
 def test_the_policy_is_a_setting(tmp_path: Path) -> None:
     env = {"LOGO_DB_PASSWORD": PASSWORD}
+    assert "  implausible: flag\n" in EXAMPLE  # init's example says the default
     assert load_config(write(tmp_path, EXAMPLE), env=env).engine.implausible == "flag"
-    text = EXAMPLE.replace("engine:\n", "engine:\n  implausible: dead_letter\n", 1)
+    text = EXAMPLE.replace("  implausible: flag\n", "  implausible: dead_letter\n", 1)
     assert load_config(write(tmp_path, text), env=env).engine.policy().implausible == "dead_letter"
     with pytest.raises(ConfigError, match=r"engine\.implausible"):
-        load_config(write(tmp_path, EXAMPLE.replace("engine:\n", "engine:\n  implausible: fix\n", 1)), env=env)
+        load_config(write(tmp_path, EXAMPLE.replace("  implausible: flag\n", "  implausible: fix\n", 1)), env=env)
