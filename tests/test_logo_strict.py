@@ -121,6 +121,31 @@ def test_a_null_currency_is_not_the_local_one(url: str, tmp_path: Path) -> None:
     assert out.dead.get(("collections", f"001:01:{collection}"), expected) == expected  # the row may be a kind not read
 
 
+def test_a_null_a_risk_sum_would_skip_makes_the_limit_a_dead_letter(url: str, tmp_path: Path) -> None:
+    """SUM passes over NULL terms and = never matches NULL: a balance row or an order of the account holding one
+    would make its exposure quietly too small."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        r, o, g = T.CLRNUMS.c, T.ORFICHE.c, T.GNTOTCL.c
+        ordering = sa.select(r.LOGICALREF, r.CLCARDREF).where(
+            sa.exists().where(o.CLIENTREF == r.CLCARDREF, o.TRCODE == 1),
+            sa.exists().where(g.CARDREF == r.CLCARDREF, g.TOTTYP == 1),
+        )
+        (limit_a, card_a), (limit_b, card_b) = conn.execute(ordering.order_by(r.LOGICALREF).limit(2)).all()
+    engine.dispose()
+    edit(url, T.ORFICHE, sa.and_(card_a == o.CLIENTREF, o.TRCODE == 1), CANCELLED=None)
+    edit(url, T.GNTOTCL, sa.and_(card_b == g.CARDREF, g.TOTTYP == 1), DEBIT=None)
+    out = run(url, tmp_path, "risk_limits")
+    assert out.dead["risk_limits", f"001:01:{limit_a}"] == (
+        "open_orders: 1 sales order(s) of the account have a NULL CANCELLED, STATUS or NETTOTAL, or a line with a "
+        "NULL CLOSED"
+    )
+    assert out.dead["risk_limits", f"001:01:{limit_b}"] == (
+        "open_balance: 1 GNTOTCL row(s) of the account have a NULL TOTTYP, DEBIT or CREDIT"
+    )
+    assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
+
+
 def ref_of(url: str, column: sa.Column[Any], table: sa.Table, ref: int) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -97,6 +97,35 @@ def test_a_row_whose_hidden_flag_is_null_is_not_deleted_by_reconcile(url: str, t
     assert out.dead["accounts", key] == "cari_hidden: missing (no flag value)"
 
 
+def test_a_null_a_risk_figure_would_pass_over_makes_the_limit_a_dead_letter(url: str, tmp_path: Path) -> None:
+    """The balance, open orders and portfolio filters read NULL flags too: a NULL there is the account's dead
+    letter, not a row its exposure quietly leaves out."""
+    h, k = T.CARI_HESAP_HAREKETLERI.c, T.ODEME_EMIRLERI.c
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        limited = sa.select(T.RISK.c.cari_kod)
+        moving = conn.execute(
+            sa.select(h.cha_Guid, h.cha_kod).where(h.cha_kod.in_(limited), h.cha_cari_cins == 0).order_by(h.cha_Guid)
+        ).first()
+        paper = conn.execute(
+            sa.select(k.sck_Guid, k.sck_sahip_cari_kodu)
+            .where(k.sck_sahip_cari_kodu.in_(limited), k.sck_sahip_cari_kodu != moving.cha_kod, k.sck_sonpoz == 0)
+            .order_by(k.sck_Guid)
+        ).first()
+    engine.dispose()
+    assert moving is not None and paper is not None
+    edit(url, "CARI_HESAP_HAREKETLERI", {"cha_iptal": None}, lambda c: c.cha_Guid == moving.cha_Guid)
+    edit(url, "ODEME_EMIRLERI", {"sck_sonpoz": None}, lambda c: c.sck_Guid == paper.sck_Guid)
+    out = run(url, tmp_path, "risk_limits")
+    assert out.dead["risk_limits", moving.cha_kod] == (
+        "open_balance: a row of the account has a NULL cancelled or hidden flag (iptal, hidden)"
+    )
+    assert out.dead["risk_limits", paper.sck_sahip_cari_kodu] == (
+        "uncashed_cheques: a cheque or note of the account has a NULL position (sck_sonpoz)"
+    )
+    assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
+
+
 def test_a_stock_movement_of_no_known_kind_still_counts(url: str, tmp_path: Path) -> None:
     before = run(url, tmp_path / "before", "stock_levels").feed
     assert edit(url, "STOK_HAREKETLERI", {"sth_cins": None}, lambda c: c.sth_cins != 9) > 0

@@ -125,6 +125,30 @@ class RiskLimits(_Snapshot):
             .scalar_subquery()
         )
         open_line = sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED == 0)
+        # Rows a sum would pass over in silence (SUM skips NULL terms; = and IN never match NULL): counted, so
+        # that the account's record is a dead letter rather than an exposure quietly too small.
+        broken_balance = (
+            sa.select(sa.func.count())
+            .where(
+                g.CARDREF == r.CLCARDREF,
+                sa.or_(g.TOTTYP.is_(None), sa.and_(g.TOTTYP == codes.GNTOTCL_LOCAL, (g.DEBIT - g.CREDIT).is_(None))),
+            )
+            .scalar_subquery()
+        )
+        broken_orders = (
+            sa.select(sa.func.count())
+            .where(
+                o.CLIENTREF == r.CLCARDREF,
+                o.TRCODE.in_(self.env.sales_order_trcodes),
+                sa.or_(
+                    o.CANCELLED.is_(None),
+                    o.STATUS.is_(None),
+                    o.NETTOTAL.is_(None),
+                    sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED.is_(None)),
+                ),
+            )
+            .scalar_subquery()
+        )
         open_orders = (
             sa.select(sa.func.sum(o.NETTOTAL))
             .where(
@@ -151,11 +175,24 @@ class RiskLimits(_Snapshot):
             r.COLLATERAL,
             balance.label("BALANCE"),
             open_orders.label("OPENORDERS"),
+            broken_balance.label("BROKEN_BALANCE"),
+            broken_orders.label("BROKEN_ORDERS"),
         ).select_from(t.CLRNUMS.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == r.CLCARDREF))
 
     def map(self, item: Row[Any]) -> RiskLimit:
         if item.CARD is None:
             raise RecordError(f"CLCARDREF {item.CLCARDREF} names no account card", "account_code")
+        if item.BROKEN_BALANCE:
+            raise RecordError(
+                f"{item.BROKEN_BALANCE} GNTOTCL row(s) of the account have a NULL TOTTYP, DEBIT or CREDIT",
+                "open_balance",
+            )
+        if item.BROKEN_ORDERS:
+            raise RecordError(
+                f"{item.BROKEN_ORDERS} sales order(s) of the account have a NULL CANCELLED, STATUS or NETTOTAL, or a "
+                "line with a NULL CLOSED",
+                "open_orders",
+            )
         currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
         places = minor_units(currency)
         # Sums over no rows (no balance lines, no open orders) are NULL: zero.

@@ -70,6 +70,23 @@ def _failed(out: dict[Any, Any], code: Any, step: Callable[[], None]) -> None:
         out[code] = exc
 
 
+def _not_set(flag: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """A BIT filter that reads NULL too: a NULL is damage (Mikro writes none), and a sum must not pass over it."""
+    return sa.or_(flag.is_(None), flag == sa.false())
+
+
+def _live(cancelled: Any, hidden: Any, field: str) -> None:
+    """A row read by `_not_set` filters: a NULL flag makes its account's record a dead letter."""
+    if cancelled is None or hidden is None:
+        raise RecordError("a row of the account has a NULL cancelled or hidden flag (iptal, hidden)", field)
+
+
+def _in_portfolio(r: Any) -> None:
+    _live(r.sck_iptal, r.sck_hidden, "uncashed_cheques")
+    if r.sck_sonpoz is None:
+        raise RecordError("a cheque or note of the account has a NULL position (sck_sonpoz)", "uncashed_cheques")
+
+
 def _sign(tip: Any) -> int:
     """+1 for a debit of the account, -1 for a credit; a cha_tip that is neither makes the account a dead letter."""
     return 1 if debits(tip, "open_balance") else -1
@@ -131,7 +148,9 @@ class RiskLimits(Snapshot):
             sum((h[n] for n in DISCOUNTS[1:]), h[DISCOUNTS[0]]).label("DISCOUNT"),
             sum((h[n] for n in VAT[1:]), h[VAT[0]]).label("VAT"),
             h.cha_meblag,
-        ).where(h.cha_cari_cins == codes.CARI, h.cha_iptal == sa.false(), h.cha_hidden == sa.false())
+            h.cha_iptal,
+            h.cha_hidden,
+        ).where(h.cha_cari_cins == codes.CARI, _not_set(h.cha_iptal), _not_set(h.cha_hidden))
 
     def orders(self) -> sa.Select[Any]:
         o = self.env.tables.SIPARISLER.c
@@ -145,21 +164,25 @@ class RiskLimits(Snapshot):
             sum((o[f"sip_iskonto_{n}"] for n in range(2, 7)), o.sip_iskonto_1).label("DISCOUNT"),
             o.sip_vergi,
             o.sip_kapat_fl,
+            o.sip_iptal,
+            o.sip_hidden,
         ).where(
             o.sip_tip == self.env.sales_order_tip,
             o.sip_cins.in_(self.env.order_cins("order")),
-            o.sip_iptal == sa.false(),
-            o.sip_hidden == sa.false(),
+            _not_set(o.sip_iptal),
+            _not_set(o.sip_hidden),
         )
 
     def papers(self) -> sa.Select[Any]:
         k = self.env.tables.ODEME_EMIRLERI.c
-        return sa.select(k.sck_sahip_cari_kodu, k.sck_doviz, k.sck_doviz_kur, k.sck_tutar).where(
+        return sa.select(
+            k.sck_sahip_cari_kodu, k.sck_doviz, k.sck_doviz_kur, k.sck_tutar, k.sck_sonpoz, k.sck_iptal, k.sck_hidden
+        ).where(
             k.sck_tip.in_(codes.CHEQUE_NOTE_TYPES),
-            k.sck_sonpoz == codes.IN_PORTFOLIO,
+            sa.or_(k.sck_sonpoz.is_(None), k.sck_sonpoz == codes.IN_PORTFOLIO),
             k.sck_sahip_cari_cins == codes.CARI,
-            k.sck_iptal == sa.false(),
-            k.sck_hidden == sa.false(),
+            _not_set(k.sck_iptal),
+            _not_set(k.sck_hidden),
         )
 
     def statements(self) -> list[sa.Select[Any]]:
@@ -219,6 +242,7 @@ class RiskLimits(Snapshot):
         docs: dict[tuple[Any, ...], _Doc] = {}
         out: dict[Any, Any] = {}
         for r in for_refs(conn, self.movements(), h.cha_kod, accounts):
+            _failed(out, r.cha_kod, lambda r=r: _live(r.cha_iptal, r.cha_hidden, "open_balance"))
             key = (r.cha_kod, r.cha_evrak_tip, r.cha_evrakno_seri, r.cha_evrakno_sira, r.cha_tip)
             doc = docs.get(key)
             if doc is None:
@@ -244,6 +268,7 @@ class RiskLimits(Snapshot):
         docs: dict[tuple[Any, ...], tuple[_Doc, list[Any]]] = {}
         out: dict[Any, Any] = {}
         for r in for_refs(conn, self.orders(), o.sip_musteri_kod, accounts):
+            _failed(out, r.sip_musteri_kod, lambda r=r: _live(r.sip_iptal, r.sip_hidden, "open_orders"))
             key = (r.sip_musteri_kod, r.sip_evrakno_seri, r.sip_evrakno_sira)
             found = docs.get(key)
             if found is None:
@@ -272,8 +297,9 @@ class RiskLimits(Snapshot):
         """Per account: its cheques and notes still in the portfolio, in local currency."""
         k = self.env.tables.ODEME_EMIRLERI.c
         out: dict[Any, Any] = {}
-        for code, doviz, kur, tutar in for_refs(conn, self.papers(), k.sck_sahip_cari_kodu, accounts):
-            _add(out, code, lambda m=(doviz, kur), tutar=tutar: _paper(money(*m), tutar))
+        for r in for_refs(conn, self.papers(), k.sck_sahip_cari_kodu, accounts):
+            _failed(out, r.sck_sahip_cari_kodu, lambda r=r: _in_portfolio(r))
+            _add(out, r.sck_sahip_cari_kodu, lambda r=r: _paper(money(r.sck_doviz, r.sck_doviz_kur), r.sck_tutar))
         return out
 
     def key(self, item: tuple[Any, Any]) -> str:
