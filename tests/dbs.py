@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from connectors.logo import LogoAdapter, LogoSettings
 from connectors.logo.writer import LogoWriter
 from mapping.errors import RecordError
 from scenario.facts import Scenario
+from scenario.generate import build
 
 
 def write(url: str, scenario: Scenario, firm: int = 1, period: int = 1) -> LogoWriter:
@@ -21,6 +23,15 @@ def write(url: str, scenario: Scenario, firm: int = 1, period: int = 1) -> LogoW
     writer.create_tables()
     writer.write(scenario)
     return writer
+
+
+def logo_file(folder: Path, invoice_lines: int) -> Path:
+    """A Logo SQLite database of a scenario of that size in `folder`, its engine closed (a test's child process,
+    not this one, must be the last to hold it open)."""
+    path = folder / "logo.db"
+    writer = write(f"sqlite:///{path}", build(invoice_lines=invoice_lines))
+    writer.engine.dispose()
+    return path
 
 
 def adapter(url: str, scenario: Scenario, chunk_size: int = 1000, **settings: Any) -> LogoAdapter:

@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
-from connectors.logo.writer import LogoWriter
-from scenario.generate import build
+from tests.dbs import logo_file
 from tests.loyalty_server import LoyaltyServer
 
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
@@ -28,13 +26,7 @@ DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 
 @pytest.fixture(scope="module")
 def logo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("logo") / "logo.db"
-    engine = create_engine(f"sqlite:///{path}")
-    writer = LogoWriter(engine, firm=1, period=1)
-    writer.create_tables()
-    writer.write(build(invoice_lines=300))
-    engine.dispose()
-    return path
+    return logo_file(tmp_path_factory.mktemp("logo"), invoice_lines=300)
 
 
 class Install:

@@ -17,10 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
-from connectors.logo.writer import LogoWriter
-from scenario.generate import build
+from tests.dbs import logo_file
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; the parent-death signal is Linux's")
 
@@ -29,13 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def logo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("logo") / "logo.db"
-    engine = create_engine(f"sqlite:///{path}")
-    writer = LogoWriter(engine, firm=1, period=1)
-    writer.create_tables()
-    writer.write(build(invoice_lines=20_000))
-    engine.dispose()  # this process must not be the one holding it open at the end
-    return path
+    return logo_file(tmp_path_factory.mktemp("logo"), invoice_lines=20_000)
 
 
 def write_config(folder: Path, db: Path, workers: int = 2) -> Path:

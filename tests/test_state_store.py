@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from connectors.logo.writer import LogoWriter
 from engine.state import BatchWrite, StateError, StateStore
-from scenario.generate import build
+from tests.dbs import logo_file
 
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 BTREE_PAGE_TYPES = {2, 5, 10, 13}  # interior/leaf index, interior/leaf table: the first byte of a b-tree page
@@ -30,13 +29,7 @@ BTREE_PAGE_TYPES = {2, 5, 10, 13}  # interior/leaf index, interior/leaf table: t
 
 @pytest.fixture(scope="module")
 def logo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("logo") / "logo.db"
-    engine = create_engine(f"sqlite:///{path}")
-    writer = LogoWriter(engine, firm=1, period=1)
-    writer.create_tables()
-    writer.write(build(invoice_lines=300))
-    engine.dispose()
-    return path
+    return logo_file(tmp_path_factory.mktemp("logo"), invoice_lines=300)
 
 
 def filled_store(path: Path, batches: int = 40) -> None:
