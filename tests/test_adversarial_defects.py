@@ -118,3 +118,11 @@ def test_two_rows_claiming_one_key_are_not_resolved_in_silence(clean: dict[str, 
     copy = Edit("LG_001_01_GNTOTST", row, {"ONHAND": 12345.0}, copy=True, fresh={"LOGICALREF": 900_000})
     outcome = run(base, tmp_path, copy)
     assert (outcome.collisions, outcome.problems, outcome.dead_lettered) == ([], [], 1)
+
+
+def test_mikro_an_item_code_that_is_not_utf8_stops_no_stock_level(clean: dict[str, Template], tmp_path: Path) -> None:
+    """Found by the long form: the stock levels' movement look-up bound the page's item codes as text."""
+    base = clean["mikro"]
+    row = first(base, "SELECT sto_Guid FROM STOKLAR ORDER BY sto_kod")
+    outcome = run(base, tmp_path, Edit("STOKLAR", row, {"sto_kod": NotUtf8(b"STK\xff")}))
+    assert (outcome.failed, outcome.problems) == ([], [])

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 from connectors.base import Partition
 from connectors.mikro import codes
 from connectors.mikro.streams import MikroStream
-from connectors.sql import in_chunks, keyset_chunks
+from connectors.sql import bound, in_chunks, keyset_chunks
 from mapping.money import fixed
 from mapping.schema import StockLevel
 from mapping.text import clean, required_code
@@ -71,7 +71,7 @@ class StockLevels(Snapshot):
                 # drops NULLs in SQL: a movement of no known kind still moved goods, so it counts.
                 sa.or_(s.sth_cins.is_(None), s.sth_cins.not_in(sorted(self.env.no_stock_cins))),
                 s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER)),
-                s.sth_stok_kod.in_(codes_),
+                s.sth_stok_kod.in_([bound(c) for c in codes_]),  # a code that is not UTF-8 goes as its bytes
             )
             .group_by(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no)
             .order_by(s.sth_stok_kod)
