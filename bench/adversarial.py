@@ -112,7 +112,7 @@ def kills(erps: list[str], trials: int, seed: int, work: Path, postgres: str | N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--erp", choices=sorted(ERPS), nargs="+", default=sorted(ERPS))
-    parser.add_argument("--trials", type=int, default=500, help="hostile-row trials per ERP")
+    parser.add_argument("--trials", type=int, default=500, help="hostile-row trials per ERP (0: none)")
     parser.add_argument("--most", type=int, default=12, help="most rows one trial changes or inserts")
     parser.add_argument("--kills", type=int, default=100, help="kill -9 trials per ERP and state store (0: none)")
     parser.add_argument(
@@ -131,7 +131,7 @@ def main() -> None:
         work = args.dir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         figures: dict[str, Any] = {"seed": seed, "fuzz": [], "kills": []}
-        for name in args.erp:
+        for name in args.erp if args.trials else []:
             figures["fuzz"].append(fuzz(name, args.trials, args.most, seed, work))
             print(json.dumps(figures["fuzz"][-1]), flush=True)
         if args.kills:
