@@ -5,6 +5,7 @@ delete, which no incremental read can see, reaches the feed at a reconcile."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.mikro.tables import mikro_tables
+from connectors.mikro.writer import MikroWriter
 from engine.state import StateStore
 from engine.sync import Engine, Policy
 from scenario.generate import build
@@ -160,3 +162,25 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
     assert [e["data"]["number"] for e in _feed(tmp_path / "second", "collections")] == [collection.number]
     assert [e["data"]["code"] for e in _feed(tmp_path / "second", "discounts")] == [changes["discount_value"].number]
     assert results["accounts"].pushed == results["products"].pushed == results["orders"].pushed == 0
+
+
+def test_a_writer_that_did_not_lay_the_database_makes_guids_it_does_not_hold(tmp_path: Path) -> None:
+    """A second writer (apply() alone, as the kill matrix and the fuzz use it) counts its Guids from 1 again: it
+    must pass over those the database holds, however many documents it adds."""
+    url = f"sqlite:///{tmp_path / 'mikro.db'}"
+    small = build(invoice_lines=300)
+    write(url, small).engine.dispose()
+    engine = sa.create_engine(url)
+    later = MikroWriter(engine)
+    model = next(c for c in small.changes if c.kind == "new_invoice")
+    assert model.invoice is not None
+    t = mikro_tables(sa.MetaData())
+    with engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(t.STOK_HAREKETLERI)).scalar_one()
+    for n in range(120):  # well past the serials the first writer gave its movement rows
+        invoice = msgspec.structs.replace(model.invoice, number=f"SF2026{900000 + n}")
+        later.apply(dataclasses.replace(model, invoice=invoice))
+    with engine.connect() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(t.STOK_HAREKETLERI)).scalar_one()
+    engine.dispose()
+    assert after == before + 120 * len(model.invoice.lines)

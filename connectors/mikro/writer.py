@@ -81,6 +81,7 @@ class MikroWriter(DocumentRows):
         self.vat_rates = dict(vat_rates)
         self.blanks = {t.name: {c.name: _blank(c) for c in t.columns} for t in self.t.all()}
         self.price_lists: dict[str, int] = {}  # account -> its customer price list
+        self.continuing = False  # True once it writes into a database another writer laid (apply() alone)
 
     # -- plumbing --------------------------------------------------------------------------
     def create_tables(self) -> None:
@@ -410,10 +411,18 @@ class MikroWriter(DocumentRows):
             if not done:
                 raise ValueError(f"no discount definition named {code!r}")
 
+    def _taken(self, table: sa.Table, column: str, guid: str) -> bool:
+        # A writer that did not write the scenario counts its Guids from 1 again: skip those the database holds.
+        if not self.continuing:
+            return False
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(table.c[column]).where(table.c[column] == guid)).first() is not None
+
     def _load_lookups(self) -> None:
         """Units and accounts from the database, for a writer that did not write the scenario."""
         if self.accounts:
             return
+        self.continuing = True
         t = self.t
         with self.engine.connect() as conn:
             for r in conn.execute(sa.select(t.STOKLAR)):

@@ -123,6 +123,10 @@ class DocumentRows:
         self.suppliers: list[str] = []
         self.stock: dict[tuple[str, int], Decimal] = {}  # (product, warehouse) -> base units moved
 
+    def _taken(self, table: sa.Table, column: str, guid: str) -> bool:
+        """Whether the database already holds a row with this Guid: never, for the writer of the whole scenario."""
+        return False
+
     def _local(self, moment: dt.datetime) -> dt.datetime:
         assert self.tz is not None
         return moment.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
@@ -132,7 +136,10 @@ class DocumentRows:
     ) -> dict[str, Any]:
         """The values a row sets; the insert fills every other column with Mikro's blank."""
         # Deterministic, so the same scenario makes the same database (and rows come in the same Guid order).
-        values[f"{prefix}_Guid"] = str(uuid.uuid5(GUIDS, f"{prefix}:{next(self._serial)}"))
+        guid = str(uuid.uuid5(GUIDS, f"{prefix}:{next(self._serial)}"))
+        while self._taken(table, f"{prefix}_Guid", guid):
+            guid = str(uuid.uuid5(GUIDS, f"{prefix}:{next(self._serial)}"))
+        values[f"{prefix}_Guid"] = guid
         values[f"{prefix}_create_user"] = values[f"{prefix}_lastup_user"] = 1
         values[f"{prefix}_create_date"] = self._local(created)
         values.setdefault(f"{prefix}_lastup_date", self._local(modified or created))
