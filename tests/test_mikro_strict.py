@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from connectors.mikro import codes
 from connectors.mikro.tables import mikro_tables
 from scenario.generate import build
 from tests.conftest import database_url
@@ -135,6 +136,35 @@ def test_a_stock_movement_of_no_known_kind_still_counts(url: str, tmp_path: Path
         return {key: (data["on_hand"], data["reserved"]) for key, data in feed.items()}
 
     assert levels(after) == levels(before)
+
+
+def test_a_null_a_stock_sum_would_pass_over_makes_the_level_a_dead_letter(url: str, tmp_path: Path) -> None:
+    s, o = T.STOK_HAREKETLERI.c, T.SIPARISLER.c
+    moved = first(url, T.STOK_HAREKETLERI, sa.and_(s.sth_tip == 0, s.sth_giris_depo_no > 0))
+    edit(url, "STOK_HAREKETLERI", {"sth_iptal": None}, by_guid("sth", moved))
+    line = first(
+        url,
+        T.SIPARISLER,
+        sa.and_(
+            o.sip_tip == 0,
+            o.sip_cins == codes.NORMAL_ORDER,
+            o.sip_iptal == sa.false(),
+            o.sip_miktar > o.sip_teslim_miktar,
+            o.sip_stok_kod != moved.sth_stok_kod,
+            # a level the movements make: a reservation alone makes none
+            sa.exists().where(s.sth_stok_kod == o.sip_stok_kod, s.sth_giris_depo_no == o.sip_depono, s.sth_tip == 0),
+        ),
+    )
+    edit(url, "SIPARISLER", {"sip_kapat_fl": None}, by_guid("sip", line))
+    out = run(url, tmp_path, "stock_levels")
+    assert out.dead["stock_levels", f"{moved.sth_stok_kod}:{moved.sth_giris_depo_no}"] == (
+        "on_hand: 1 movement(s) of the item here have a NULL sth_iptal, sth_hidden, sth_tip or sth_miktar"
+    )
+    assert out.dead["stock_levels", f"{line.sip_stok_kod}:{line.sip_depono}"] == (
+        "reserved: 1 open sales order line(s) of the item here have a NULL sip_iptal, sip_hidden, sip_kapat_fl or "
+        "quantity"
+    )
+    assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
 
 
 def test_values_that_cannot_be_represented_are_dead_letters(url: str, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import DISCOUNTS, VAT
 from connectors.mikro.readings import debits
 from connectors.mikro.snapshots import Snapshot
-from connectors.mikro.streams import bit
+from connectors.mikro.streams import bit, not_set
 from connectors.sql import for_refs, keyset_chunks
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
@@ -70,13 +70,8 @@ def _failed(out: dict[Any, Any], code: Any, step: Callable[[], None]) -> None:
         out[code] = exc
 
 
-def _not_set(flag: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """A BIT filter that reads NULL too: a NULL is damage (Mikro writes none), and a sum must not pass over it."""
-    return sa.or_(flag.is_(None), flag == sa.false())
-
-
 def _live(cancelled: Any, hidden: Any, field: str) -> None:
-    """A row read by `_not_set` filters: a NULL flag makes its account's record a dead letter."""
+    """A row read by `not_set` filters: a NULL flag makes its account's record a dead letter."""
     if cancelled is None or hidden is None:
         raise RecordError("a row of the account has a NULL cancelled or hidden flag (iptal, hidden)", field)
 
@@ -150,7 +145,7 @@ class RiskLimits(Snapshot):
             h.cha_meblag,
             h.cha_iptal,
             h.cha_hidden,
-        ).where(h.cha_cari_cins == codes.CARI, _not_set(h.cha_iptal), _not_set(h.cha_hidden))
+        ).where(h.cha_cari_cins == codes.CARI, not_set(h.cha_iptal), not_set(h.cha_hidden))
 
     def orders(self) -> sa.Select[Any]:
         o = self.env.tables.SIPARISLER.c
@@ -169,8 +164,8 @@ class RiskLimits(Snapshot):
         ).where(
             o.sip_tip == self.env.sales_order_tip,
             o.sip_cins.in_(self.env.order_cins("order")),
-            _not_set(o.sip_iptal),
-            _not_set(o.sip_hidden),
+            not_set(o.sip_iptal),
+            not_set(o.sip_hidden),
         )
 
     def papers(self) -> sa.Select[Any]:
@@ -181,8 +176,8 @@ class RiskLimits(Snapshot):
             k.sck_tip.in_(codes.CHEQUE_NOTE_TYPES),
             sa.or_(k.sck_sonpoz.is_(None), k.sck_sonpoz == codes.IN_PORTFOLIO),
             k.sck_sahip_cari_cins == codes.CARI,
-            _not_set(k.sck_iptal),
-            _not_set(k.sck_hidden),
+            not_set(k.sck_iptal),
+            not_set(k.sck_hidden),
         )
 
     def statements(self) -> list[sa.Select[Any]]:

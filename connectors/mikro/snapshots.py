@@ -20,8 +20,9 @@ from sqlalchemy.engine import Row
 
 from connectors.base import Partition
 from connectors.mikro import codes
-from connectors.mikro.streams import MikroStream
+from connectors.mikro.streams import MikroStream, not_set
 from connectors.sql import bound, in_chunks, keyset_chunks
+from mapping.errors import RecordError
 from mapping.money import fixed
 from mapping.schema import StockLevel
 from mapping.text import clean, required_code
@@ -46,6 +47,7 @@ class _Level(NamedTuple):
     warehouse: Any
     on_hand: float
     name: Any
+    broken: int  # movements of the level a sum would pass over (a NULL flag, type or quantity)
 
 
 class StockLevels(Snapshot):
@@ -62,15 +64,25 @@ class StockLevels(Snapshot):
         """Quantities per item, movement type and both warehouses: one pass over the lines (a transfer
         counts into one warehouse and out of the other; levels() splits the sides)."""
         s = self.env.tables.STOK_HAREKETLERI.c
+        # A NULL flag, type or quantity is damage: such rows are read and counted, so that their level is a dead
+        # letter rather than a sum quietly without them.
+        broken = sa.or_(s.sth_iptal.is_(None), s.sth_hidden.is_(None), s.sth_tip.is_(None), s.sth_miktar.is_(None))
         return (
-            sa.select(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no, sa.func.sum(s.sth_miktar))
+            sa.select(
+                s.sth_stok_kod,
+                s.sth_tip,
+                s.sth_giris_depo_no,
+                s.sth_cikis_depo_no,
+                sa.func.sum(s.sth_miktar),
+                sa.func.sum(sa.case((broken, 1), else_=0)),
+            )
             .where(
-                s.sth_iptal == sa.false(),
-                s.sth_hidden == sa.false(),
+                not_set(s.sth_iptal),
+                not_set(s.sth_hidden),
                 # A value-difference line (sth_cins 9) re-prices goods already delivered: it moves no stock. NOT IN
                 # drops NULLs in SQL: a movement of no known kind still moved goods, so it counts.
                 sa.or_(s.sth_cins.is_(None), s.sth_cins.not_in(sorted(self.env.no_stock_cins))),
-                s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER)),
+                sa.or_(s.sth_tip.is_(None), s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER))),
                 s.sth_stok_kod.in_([bound(c) for c in codes_]),  # a code that is not UTF-8 goes as its bytes
             )
             .group_by(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no)
@@ -80,15 +92,26 @@ class StockLevels(Snapshot):
     def levels(self, groups: Iterable[Row[Any]], names: dict[Any, Any]) -> list[_Level]:
         """On hand per (item, warehouse > 0), items in the database's order, warehouses ascending."""
         sides: dict[Any, dict[Any, list[float]]] = {}
-        for item, tip, into, out_of, quantity in groups:
+        broken: dict[tuple[Any, Any], int] = {}
+        for item, tip, into, out_of, quantity, damaged in groups:
             per_warehouse = sides.setdefault(item, {})
-            if tip != codes.OUT and into is not None and into > 0:
-                per_warehouse.setdefault(into, []).append(quantity)
-            if tip != codes.IN and out_of is not None and out_of > 0:
-                per_warehouse.setdefault(out_of, []).append(-quantity)
+            for warehouse, sign in ((into, 1), (out_of, -1)):
+                if warehouse is None or warehouse <= 0 or tip == (codes.IN if sign < 0 else codes.OUT):
+                    continue  # no such side: an entry has no source warehouse, an issue no target
+                per_warehouse.setdefault(warehouse, [])
+                if damaged:  # a NULL type may be either side: both warehouses' levels are in doubt
+                    broken[item, warehouse] = broken.get((item, warehouse), 0) + damaged
+                elif quantity is not None:
+                    per_warehouse[warehouse].append(sign * quantity)
         # fsum: the total of the per-type sums does not depend on the order they arrive in.
         return [
-            _Level(item, warehouse, math.fsum(per_warehouse[warehouse]), names.get(warehouse))
+            _Level(
+                item,
+                warehouse,
+                math.fsum(per_warehouse[warehouse]),
+                names.get(warehouse),
+                broken.get((item, warehouse), 0),
+            )
             for item, per_warehouse in sides.items()
             for warehouse in sorted(per_warehouse)
         ]
@@ -101,15 +124,22 @@ class StockLevels(Snapshot):
         """Open quantity per (item, warehouse) of every open sales order line: one grouped pass for the
         whole snapshot, not one per page."""
         o = self.env.tables.SIPARISLER.c
+        open_ = o.sip_miktar - o.sip_teslim_miktar
+        broken = sa.or_(o.sip_iptal.is_(None), o.sip_hidden.is_(None), o.sip_kapat_fl.is_(None), open_.is_(None))
         return (
-            sa.select(o.sip_stok_kod, o.sip_depono, sa.func.sum(o.sip_miktar - o.sip_teslim_miktar))
+            sa.select(
+                o.sip_stok_kod,
+                o.sip_depono,
+                sa.func.sum(sa.case((broken, None), else_=open_)),
+                sa.func.sum(sa.case((broken, 1), else_=0)),
+            )
             .where(
                 o.sip_tip == self.env.sales_order_tip,
                 o.sip_cins.in_(self.env.order_cins("order")),
-                o.sip_iptal == sa.false(),
-                o.sip_hidden == sa.false(),
-                o.sip_kapat_fl == sa.false(),
-                o.sip_miktar > o.sip_teslim_miktar,
+                not_set(o.sip_iptal),
+                not_set(o.sip_hidden),
+                not_set(o.sip_kapat_fl),
+                sa.or_(open_.is_(None), open_ > 0),
             )
             .group_by(o.sip_stok_kod, o.sip_depono)
         )
@@ -125,7 +155,7 @@ class StockLevels(Snapshot):
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
         with self.env.engine.connect() as conn:
             names = {number: name for number, name in conn.execute(self.warehouse_names())}
-            held = {(item, warehouse): open_ for item, warehouse, open_ in conn.execute(self.reservations())}
+            held = {(item, place): (open_, bad) for item, place, open_, bad in conn.execute(self.reservations())}
         s = self.table().c
         base = self.items()
 
@@ -136,7 +166,7 @@ class StockLevels(Snapshot):
             items: list[tuple[_Level, Any]] = []
             for chunk in in_chunks([r.sto_kod for r in rows]):
                 levels = self.levels(conn.execute(self.movements(chunk)), names)
-                items.extend((level, held.get((level.item, level.warehouse))) for level in levels)
+                items.extend((level, held.get((level.item, level.warehouse), (None, 0))) for level in levels)
             return items
 
         yield from keyset_chunks(self.env.engine, page, "sto_kod", self.env.chunk_size, then)
@@ -146,17 +176,30 @@ class StockLevels(Snapshot):
         return f"{level.item}:{level.warehouse}"
 
     def raw(self, item: tuple[_Level, Any]) -> dict[str, Any]:
-        level, reserved = item
+        level, (reserved, broken_orders) = item
         return {
             "STOK": level.item,
             "DEPO": level.warehouse,
             "ONHAND": level.on_hand,
             "NAME": level.name,
             "reserved": reserved,
+            "broken_movements": level.broken,
+            "broken_order_lines": broken_orders,
         }
 
     def map(self, item: tuple[_Level, Any]) -> StockLevel:
-        level, open_quantity = item
+        level, (open_quantity, broken_orders) = item
+        if level.broken:
+            raise RecordError(
+                f"{level.broken} movement(s) of the item here have a NULL sth_iptal, sth_hidden, sth_tip or sth_miktar",
+                "on_hand",
+            )
+        if broken_orders:
+            raise RecordError(
+                f"{broken_orders} open sales order line(s) of the item here have a NULL sip_iptal, sip_hidden, "
+                "sip_kapat_fl or quantity",
+                "reserved",
+            )
         on_hand = fixed(level.on_hand, 3, "on_hand")
         reserved = fixed(open_quantity, 3, "reserved", null_is_zero=True)  # no open order line holds any
         return StockLevel(

@@ -131,6 +131,11 @@ def stamp(value: Any, tz: ZoneInfo) -> dt.datetime | None:
         return None
 
 
+def not_set(flag: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """A BIT filter that reads NULL too: a NULL is damage (Mikro writes none), and a sum must not pass over it."""
+    return sa.or_(flag.is_(None), flag == sa.false())
+
+
 def bit(value: Any, field: str) -> bool:
     """A BIT column (read as True/False: a bit holds nothing else). NULL, which Mikro never writes, is an error."""
     return flag(value, field, (True,), (False,))
