@@ -108,3 +108,35 @@ def _first(url: str) -> Any:
         number = conn.execute(sa.select(s.FISNO).where(ref == s.INCKEYNO)).scalar_one()
     engine.dispose()
     return number
+
+
+def test_a_null_the_open_orders_sum_would_pass_over_makes_the_limit_a_dead_letter(site: Server, tmp_path: Path) -> None:
+    url = site.url("GIDA2026")
+    o, ln, c = T.SIPAMAS.c, T.SIPATRA.c, T.CASABIT.c
+    open_line = sa.exists().where(
+        ln.FISNO == o.FATIRS_NO,
+        ln.STHAR_FTIRSIP == o.FTIRSIP,
+        ln.SUBE_KODU == o.SUBE_KODU,
+        ln.STHAR_CARIKOD == o.CARI_KODU,
+        sa.or_(ln.STHAR_HTUR.is_(None), ln.STHAR_HTUR != codes.CLOSED_ORDER_LINE),
+    )
+    limited = sa.select(c.CARI_KOD).where(c.RISK_SINIRI > 0)
+    live = [k for k, v in codes.DEFAULT_ORDER_STATUSES.items() if v in ("open", "shippable")]
+    flag = T.cancelled(T.SIPAMAS)
+    assert flag is not None
+    counted = sa.and_(
+        o.FTIRSIP == codes.CUSTOMER_ORDER,
+        o.CARI_KODU.in_(limited),
+        o.ONAYTIPI.in_(live),
+        sa.or_(flag.is_(None), flag != "E"),
+        open_line,
+    )
+    number = edit(url, T.SIPAMAS, o.FATIRS_NO, counted, GENELTOPLAM=None)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        account = conn.execute(sa.select(o.CARI_KODU).where(counted, number == o.FATIRS_NO)).scalars().first()
+    engine.dispose()
+    out = run(site, tmp_path, "risk_limits")
+    (key,) = out.dead
+    assert key[1].endswith(f":{account.rstrip()}")
+    assert out.dead[key] == "open_orders: 1 open customer order(s) of the account have a NULL ONAYTIPI or GENELTOPLAM"

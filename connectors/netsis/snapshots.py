@@ -135,14 +135,21 @@ class RiskLimits(_Snapshot):
             sa.or_(ln.STHAR_HTUR.is_(None), s.closed_line_code != ln.STHAR_HTUR),
         )
         live = sorted(code for code, status in s.order_statuses.items() if status in ("open", "shippable"))
-        conditions = [o.FTIRSIP == codes.CUSTOMER_ORDER, o.ONAYTIPI.in_(live), open_line]
+        # An approval code or a total that is NULL is damage: read and counted, so that the account's limit is a
+        # dead letter rather than an exposure without that order.
+        conditions = [o.FTIRSIP == codes.CUSTOMER_ORDER, sa.or_(o.ONAYTIPI.is_(None), o.ONAYTIPI.in_(live)), open_line]
+        broken = sa.or_(o.ONAYTIPI.is_(None), o.GENELTOPLAM.is_(None))
         flag = t.cancelled(t.SIPAMAS)
         if flag is not None:
             conditions.append(sa.or_(flag.is_(None), flag != s.cancelled_value))
         # Summed per account in one pass over the orders, not in a subquery per account: that would scan
         # TBLSIPAMAS once per account wherever CARI_KODU has no index.
         open_orders = (
-            sa.select(o.CARI_KODU.label("CARI"), sa.func.sum(o.GENELTOPLAM).label("OPENORDERS"))
+            sa.select(
+                o.CARI_KODU.label("CARI"),
+                sa.func.sum(o.GENELTOPLAM).label("OPENORDERS"),
+                sa.func.sum(sa.case((broken, 1), else_=0)).label("BROKEN"),
+            )
             .where(*conditions)
             .group_by(o.CARI_KODU)
             .subquery("OPEN_ORDERS")
@@ -156,6 +163,7 @@ class RiskLimits(_Snapshot):
                 c.CM_ALACT,
                 *(c[name] for name in s.uncashed_risk_columns),
                 open_orders.c.OPENORDERS,
+                open_orders.c.BROKEN,
             )
             .select_from(t.CASABIT.outerjoin(open_orders, open_orders.c.CARI == c.CARI_KOD))
             .where(c.RISK_SINIRI > 0)
@@ -177,6 +185,11 @@ class RiskLimits(_Snapshot):
         return f"{self.env.company}:{raw_code(item.CARI_KOD)}"
 
     def map(self, item: Row[Any]) -> RiskLimit:
+        if item.BROKEN:
+            raise RecordError(
+                f"{item.BROKEN} open customer order(s) of the account have a NULL ONAYTIPI or GENELTOPLAM",
+                "open_orders",
+            )
         currency = self.settings.local_currency  # Netsis keeps the limit and the totals in local currency
         places = minor_units(currency)
         balance = fixed(item.CM_BORCT, places, "open_balance") - fixed(item.CM_ALACT, places, "open_balance")
