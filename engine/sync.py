@@ -425,8 +425,10 @@ class _Batcher:
                 twins.append(m)
                 continue
             firsts.append(m)
-            if m.data is not None or m.error is not None or m.same_version:
-                self.seen.add(m.key)  # it exists at the source (an invalid row too: it is not a delete)
+            # Every keyed row, a deleted or excluded one too: a later row with its key is a twin, never a second
+            # "first" that would undo (or be undone by) the delete it sent. A complete read's deletes of rows it
+            # read as deleted are sent here, so _delete_missing only finds the keys no row gave.
+            self.seen.add(m.key)
             if m.error is not None:
                 self._dead_letter(m.key, m.error, m.raw)
         # A stream with no stored hashes yet (its first sync) needs no look-ups.
@@ -438,9 +440,8 @@ class _Batcher:
             else {}
         )
         for m in firsts:
-            if m.same_version:
+            if m.same_version:  # not mapped: whether the record is valid now is unknown, so it settles nothing
                 result.unchanged += 1
-                self._settle(m.key)
                 continue
             if m.error is not None:
                 continue
@@ -449,6 +450,7 @@ class _Batcher:
             if m.version is not None and data is not None and m.version != old_version:
                 self.write.versions[key] = m.version
             if data is None:  # deleted at the source, or left out of the feed by a named rule
+                self._settle(key)  # a row gone or left out on purpose is no longer a row to mend
                 if m.excluded is not None:
                     result.excluded[m.excluded] = result.excluded.get(m.excluded, 0) + 1
                 elif old is None:
@@ -478,7 +480,8 @@ class _Batcher:
             if len(self.write.lines) >= policy.batch_size or self.bytes >= policy.max_batch_bytes:
                 self.flush()
         if twins:
-            self._twins(twins, {m.key: m.digest for m in firsts})
+            here = {m.key: (_ERROR if m.error is not None else m.digest) for m in firsts if not m.same_version}
+            self._twins(twins, here)
 
     def _dead_letter(self, key: str, reason: str, raw: str | None) -> None:
         if self.engine.policy.on_record_error == "stop":
@@ -486,18 +489,28 @@ class _Batcher:
         self.write.dead_letters.append((key, "map", reason, raw or "{}"))
         self.result.dead_lettered += 1
 
-    def _twins(self, twins: Sequence[Mapped], here: Mapping[str, str | None]) -> None:
+    def _twins(self, twins: Sequence[Mapped], here: Mapping[str, object]) -> None:
         """Rows of this read with a key an earlier row of it gave. Two ERP rows that map to one record (a
         duplicate code, a join that repeats a row) must not have the later replace the earlier at the receiver
-        unseen: the first is taken, and a later one is a dead letter unless it is the very same record. `here`
-        holds the digests of this chunk's first rows; those of earlier chunks are in the state (or the batch)."""
+        unseen: the first is taken, and a later one is a dead letter unless it is the very same record (the same
+        digest; None for two deleted or excluded rows). `here` holds what this chunk's first rows became (a
+        digest, None, or _ERROR); the first rows of earlier chunks, and unmapped ones, are in the batch or state."""
         w = self.write
         stored = self.engine.state.stored(self.source, self.stream.name, [m.key for m in twins])
         for m in twins:
-            first = here.get(m.key) or w.new_hashes.get(m.key) or w.changed_hashes.get(m.key)
-            if first is None:
+            if m.key in here:
+                first = here[m.key]
+            elif m.key in w.new_hashes or m.key in w.changed_hashes:
+                first = w.new_hashes.get(m.key) or w.changed_hashes.get(m.key)
+            elif m.key in w.dropped_hashes:
+                first = None
+            else:
                 first = stored.get(m.key, (None, None))[0]
-            if m.error is None and m.digest is not None and m.digest == first:
+            if first is _ERROR:  # the first row is a dead letter already: it keeps its own reason and raw row
+                self.result.dead_lettered += 1
+                continue
+            mine = stored.get(m.key, (None, None))[0] if m.same_version else m.digest
+            if m.error is None and mine == first:
                 self.result.unchanged += 1
                 continue
             self.twin_keys.add(m.key)
@@ -524,6 +537,7 @@ class _Batcher:
             self.engine.commit_and_push(write, self.result)
 
 
+_ERROR = object()  # what a first row that failed mapping became, for its twins
 _TWIN = (
     "another row of this read gave the same key: the source holds two rows that map to one record (a duplicate"
     " code or reference); the first was taken and this one is held back (kept here as the record it would be)"

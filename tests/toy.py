@@ -117,7 +117,9 @@ class ToyStock(Stream):
         # Trimmed, as adapters trim CHAR codes: "P001" and "P001 " are two rows of the ERP with one key.
         return f"{item.product.strip()}:{item.warehouse}"
 
-    def map(self, item: Any) -> StockLevel:
+    def map(self, item: Any) -> StockLevel | Excluded:
+        if item.qty == "none kept":
+            return Excluded("not stocked here")
         return StockLevel(
             product_code=item.product.strip(),
             warehouse_code=item.warehouse,
