@@ -5,6 +5,7 @@ and due dates that are no date. Implausible values go out flagged."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from connectors.mikro import codes
 from connectors.mikro.tables import mikro_tables
 from scenario.generate import build
 from tests.conftest import database_url
-from tests.mikro_dbs import adapter, edit, write
+from tests.mikro_dbs import adapter, edit, insert, write
 from tests.strict_sync import Outcome, sync
 
 SCENARIO = build(invoice_lines=300)
@@ -125,6 +126,23 @@ def test_a_null_a_risk_figure_would_pass_over_makes_the_limit_a_dead_letter(url:
         "uncashed_cheques: a cheque or note of the account has a NULL position (sck_sonpoz)"
     )
     assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
+
+
+def test_a_cancelled_namesake_of_a_limited_account_changes_nothing(url: str, tmp_path: Path) -> None:
+    """One row per limit: the outer join takes the live account only, so a cancelled card with the same code
+    (an old card kept) neither doubles the limit's row nor makes it a dead letter."""
+    limit = first(url, T.RISK, sa.true())
+    account = first(url, T.CARI_HESAPLAR, T.CARI_HESAPLAR.c.cari_kod == limit.cari_kod)
+    before = run(url, tmp_path / "before", "risk_limits").feed["risk_limits", limit.cari_kod]
+    guid = uuid.uuid4()
+    namesake = {**account._mapping, "cari_iptal": True}
+    namesake["cari_Guid"] = guid if isinstance(account.cari_Guid, uuid.UUID) else str(guid)
+    insert(url, "CARI_HESAPLAR", namesake)
+    out = run(url, tmp_path / "after", "risk_limits")
+    assert out.dead == {} and all(r.status == "ok" for r in out.results)
+    after = out.feed["risk_limits", limit.cari_kod]
+    assert before is not None and after is not None
+    assert {k: v for k, v in after.items() if k != "as_of"} == {k: v for k, v in before.items() if k != "as_of"}
 
 
 def test_a_stock_movement_of_no_known_kind_still_counts(url: str, tmp_path: Path) -> None:

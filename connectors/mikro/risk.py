@@ -115,17 +115,26 @@ class RiskLimits(Snapshot):
     def limits(self) -> sa.Select[Any]:
         t = self.env.tables
         r, c = t.RISK.c, t.CARI_HESAPLAR.c
-        # Outer-joined: a limit of no account is a dead letter and one of a cancelled or hidden account a named
-        # exclusion, where an inner join would drop either unseen.
+        # The live account (or one whose flags are NULL: a dead letter) is outer-joined, and whether the code names
+        # any account at all is asked apart: one row per limit, where an outer join on the code alone would give
+        # a second row for a cancelled or hidden namesake. No live account: a cancelled or hidden one makes a
+        # named exclusion, none a dead letter; an inner join dropped both unseen.
+        any_account = t.CARI_HESAPLAR.alias("ANY_ACCOUNT")
         return sa.select(
             r.cari_kod,
             r.risk_limiti,
             r.teminat,
             c.cari_kod.label("ACCOUNT"),
+            # CASE: SQL Server takes EXISTS in a condition only, never as a column.
+            sa.case((sa.exists().where(any_account.c.cari_kod == r.cari_kod), 1), else_=0).label("KNOWN"),
             c.cari_iptal,
             c.cari_hidden,
             c.cari_cari_kilitli_flg,
-        ).select_from(t.RISK.outerjoin(t.CARI_HESAPLAR, c.cari_kod == r.cari_kod))
+        ).select_from(
+            t.RISK.outerjoin(
+                t.CARI_HESAPLAR, sa.and_(c.cari_kod == r.cari_kod, not_set(c.cari_iptal), not_set(c.cari_hidden))
+            )
+        )
 
     def movements(self) -> sa.Select[Any]:
         h = self.env.tables.CARI_HESAP_HAREKETLERI.c
@@ -308,10 +317,11 @@ class RiskLimits(Snapshot):
     def map(self, item: tuple[Any, Figures | RecordError]) -> RiskLimit | Excluded:
         row, f = item
         if row.ACCOUNT is None:
+            if row.KNOWN:
+                return Excluded("cancelled or hidden account")
             raise RecordError("the credit-limit view names no account card", "account_code")
-        # Both flags are read, so that a NULL in either is this record's dead letter.
-        if any([bit(row.cari_iptal, "account_cancelled"), bit(row.cari_hidden, "account_hidden")]):
-            return Excluded("cancelled or hidden account")
+        bit(row.cari_iptal, "account_cancelled")  # the join admits NULL flags: each is this record's dead letter
+        bit(row.cari_hidden, "account_hidden")
         if isinstance(f, RecordError):
             raise f
         places = minor_units(self.env.local_currency)
