@@ -261,7 +261,9 @@ def bound(value: Any) -> Any:
 
     Text whose bytes are not UTF-8 reads back with lone surrogates (SQLite, see make_engine), which no driver
     can send as text: it goes back as its original bytes, cast to text in SQL, so that `code > last` and
-    `code IN (...)` still match the row (paging past a damaged code instead of failing the stream)."""
+    `code IN (...)` still match the row (paging past a damaged code instead of failing the stream). Only SQLite
+    gives such text (its text_factory, in make_engine): the drivers of the servers decode by their encodings and
+    never hand back surrogates, and the cast would mean something else there."""
     if isinstance(value, str) and not value.isascii():
         try:
             value.encode()

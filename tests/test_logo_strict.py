@@ -126,15 +126,25 @@ def test_a_null_a_risk_sum_would_skip_makes_the_limit_a_dead_letter(url: str, tm
     would make its exposure quietly too small."""
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        r, o, g = T.CLRNUMS.c, T.ORFICHE.c, T.GNTOTCL.c
-        ordering = sa.select(r.LOGICALREF, r.CLCARDREF).where(
-            sa.exists().where(o.CLIENTREF == r.CLCARDREF, o.TRCODE == 1),
-            sa.exists().where(g.CARDREF == r.CLCARDREF, g.TOTTYP == 1),
+        r, o, g, ol = T.CLRNUMS.c, T.ORFICHE.c, T.GNTOTCL.c, T.ORFLINE.c
+        # An order that counts (open or shippable, not cancelled, a line open): a NULL in it is what matters.
+        counts = sa.and_(
+            o.TRCODE == 1,
+            o.CANCELLED == 0,
+            o.STATUS.in_([2, 4]),
+            sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED == 0),
         )
-        (limit_a, card_a), (limit_b, card_b) = conn.execute(ordering.order_by(r.LOGICALREF).limit(2)).all()
+        ordering = sa.select(r.LOGICALREF, r.CLCARDREF).where(sa.exists().where(o.CLIENTREF == r.CLCARDREF, counts))
+        limit_a, card_a = conn.execute(ordering.order_by(r.LOGICALREF)).first()  # type: ignore[misc]
+        balanced = sa.select(r.LOGICALREF, r.CLCARDREF).where(
+            sa.exists().where(g.CARDREF == r.CLCARDREF, g.TOTTYP == 1), card_a != r.CLCARDREF
+        )
+        limit_b, card_b = conn.execute(balanced.order_by(r.LOGICALREF)).first()  # type: ignore[misc]
     engine.dispose()
-    edit(url, T.ORFICHE, sa.and_(card_a == o.CLIENTREF, o.TRCODE == 1), CANCELLED=None)
+    edit(url, T.ORFICHE, sa.and_(card_a == o.CLIENTREF, counts), CANCELLED=None)
     edit(url, T.GNTOTCL, sa.and_(card_b == g.CARDREF, g.TOTTYP == 1), DEBIT=None)
+    # An order its known values rule out (cancelled) holds no limit back, whatever it leaves NULL.
+    assert edit(url, T.ORFICHE, sa.and_(o.TRCODE == 1, o.CANCELLED == 1), NETTOTAL=None) is not None
     out = run(url, tmp_path, "risk_limits")
     assert out.dead["risk_limits", f"001:01:{limit_a}"] == (
         "open_orders: 1 sales order(s) of the account have a NULL CANCELLED, STATUS or NETTOTAL, or a line with a "

@@ -135,16 +135,22 @@ class RiskLimits(_Snapshot):
             )
             .scalar_subquery()
         )
+        # Only an order that could count: one its known values already rule out (cancelled, a closed status,
+        # every line closed) is no reason to hold the limit back, whatever else it leaves NULL.
+        unsure_line = sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED.is_(None))
         broken_orders = (
             sa.select(sa.func.count())
             .where(
                 o.CLIENTREF == r.CLCARDREF,
                 o.TRCODE.in_(self.env.sales_order_trcodes),
+                sa.or_(o.CANCELLED.is_(None), o.CANCELLED == 0),
+                sa.or_(o.STATUS.is_(None), o.STATUS.in_(self.open_statuses())),
+                sa.or_(open_line, unsure_line),
                 sa.or_(
                     o.CANCELLED.is_(None),
                     o.STATUS.is_(None),
                     o.NETTOTAL.is_(None),
-                    sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED.is_(None)),
+                    sa.and_(~open_line, unsure_line),
                 ),
             )
             .scalar_subquery()
