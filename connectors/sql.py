@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from connectors.base import Adapter, AdapterSettings, CheckResult, ConnectorError, SourceContext, Stream
 from connectors.sql_schema import read_around, unknown_column_keys, verify_streams
+from mapping.text import undecodable
 
 __all__ = [
     "BULK_CHUNK",
@@ -264,11 +265,8 @@ def bound(value: Any) -> Any:
     `code IN (...)` still match the row (paging past a damaged code instead of failing the stream). Only SQLite
     gives such text (its text_factory, in make_engine): the drivers of the servers decode by their encodings and
     never hand back surrogates, and the cast would mean something else there."""
-    if isinstance(value, str) and not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return sa.cast(sa.literal(value.encode("utf-8", "surrogateescape"), sa.LargeBinary), sa.Text)
+    if isinstance(value, str) and undecodable(value) is not None:
+        return sa.cast(sa.literal(value.encode("utf-8", "surrogateescape"), sa.LargeBinary), sa.Text)
     return value
 
 

@@ -20,6 +20,7 @@ from connectors.base import ConnectorError, Excluded, RecordError, Stream
 from mapping.invariants import discrepancies
 from mapping.plausibility import ImplausiblePolicy, apply_policy
 from mapping.schema import Document, Record, encode
+from mapping.text import undecodable
 
 __all__ = ["Mapped", "content_hash", "describe", "escaped_key", "first_line", "has_versions", "map_items"]
 
@@ -49,17 +50,9 @@ def _unexpected(exc: BaseException, step: str) -> str:
     return f"unexpected {type(exc).__name__} while {step}{where} (the raw row is kept with this dead letter)"
 
 
+# A key holding bytes that are not UTF-8 could be neither stored nor sent: its row is a dead letter under the
+# escaped key.
 _NOT_TEXT = "the key holds bytes that are not UTF-8 text (shown escaped in the key): correct the code in the ERP"
-
-
-def _is_text(key: str) -> bool:
-    """False for a key holding lone surrogates: the bytes of a code that is not UTF-8, as the reader kept them.
-    Such a key could be neither stored nor sent; its row is a dead letter under the escaped key."""
-    try:
-        key.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def escaped_key(key: str) -> str:
@@ -116,7 +109,7 @@ def map_items(
             out.append(Mapped("raw:" + content_hash(raw.encode()), None, None, None, _unexpected(exc, "keying"), raw))
             continue  # a record without its key cannot be sent: it could never be updated or deleted
         at = _safe(stream.cursor, item, None)
-        if not _is_text(key):
+        if undecodable(key) is not None:
             out.append(Mapped(escaped_key(key), at, None, None, _NOT_TEXT, _raw_json(stream, item)))
             continue
         version = _safe(stream.version, item, None) if versioned else None

@@ -26,15 +26,25 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def utf8(s: str, field: str | None) -> None:
-    """RecordError when `s` holds surrogates: bytes that were not UTF-8 (the SQL reader keeps them as
-    surrogates so that only this row fails). The reason never quotes the text: it may be a name."""
+def undecodable(s: str) -> int | None:
+    """Where `s` holds its first surrogate (0-based), or None: a byte that was not UTF-8, which the SQL reader
+    keeps as a surrogate so that only its row fails."""
+    if s.isascii():
+        return None
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def utf8(s: str, field: str | None) -> None:
+    """RecordError when `s` holds bytes that were not UTF-8. The reason never quotes the text: it may be a name."""
+    at = undecodable(s)
+    if at is not None:
         raise RecordError(
-            f"text is not valid UTF-8 (an undecodable byte at position {exc.start + 1}; fix the text in the ERP)", field
-        ) from None
+            f"text is not valid UTF-8 (an undecodable byte at position {at + 1}; fix the text in the ERP)", field
+        )
 
 
 def clean(value: object, max_len: int | None = None, field: str | None = None) -> str | None:
