@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 from connectors.base import Partition
 from connectors.mikro import codes
 from connectors.mikro.streams import MikroStream, not_set
-from connectors.sql import bound, in_chunks, keyset_chunks
+from connectors.sql import for_refs, keyset_chunks
 from mapping.errors import RecordError
 from mapping.money import fixed
 from mapping.schema import StockLevel
@@ -60,7 +60,7 @@ class StockLevels(Snapshot):
     def table(self) -> sa.Table:
         return self.env.tables.STOKLAR
 
-    def movements(self, codes_: list[str]) -> sa.Select[Any]:
+    def movements(self) -> sa.Select[Any]:
         """Quantities per item, movement type and both warehouses: one pass over the lines (a transfer
         counts into one warehouse and out of the other; levels() splits the sides)."""
         s = self.env.tables.STOK_HAREKETLERI.c
@@ -83,7 +83,6 @@ class StockLevels(Snapshot):
                 # drops NULLs in SQL: a movement of no known kind still moved goods, so it counts.
                 sa.or_(s.sth_cins.is_(None), s.sth_cins.not_in(sorted(self.env.no_stock_cins))),
                 sa.or_(s.sth_tip.is_(None), s.sth_tip.in_((codes.IN, codes.OUT, codes.TRANSFER))),
-                s.sth_stok_kod.in_([bound(c) for c in codes_]),  # a code that is not UTF-8 goes as its bytes
             )
             .group_by(s.sth_stok_kod, s.sth_tip, s.sth_giris_depo_no, s.sth_cikis_depo_no)
             .order_by(s.sth_stok_kod)
@@ -149,7 +148,7 @@ class StockLevels(Snapshot):
         return sa.select(s.sto_kod).where(s.sto_iptal == sa.false(), s.sto_hidden == sa.false())
 
     def statements(self) -> list[sa.Select[Any]]:
-        return [self.items(), self.movements([]), self.warehouse_names(), self.reservations()]
+        return [self.items(), self.movements(), self.warehouse_names(), self.reservations()]
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
@@ -157,17 +156,15 @@ class StockLevels(Snapshot):
             names = {number: name for number, name in conn.execute(self.warehouse_names())}
             held = {(item, place): (open_, bad) for item, place, open_, bad in conn.execute(self.reservations())}
         s = self.table().c
+        movement_item = self.env.tables.STOK_HAREKETLERI.c.sth_stok_kod
         base = self.items()
 
         def page(last: Any) -> sa.Select[Any]:
             return (base if last is None else base.where(s.sto_kod > last)).order_by(s.sto_kod)
 
         def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[_Level, Any]]:
-            items: list[tuple[_Level, Any]] = []
-            for chunk in in_chunks([r.sto_kod for r in rows]):
-                levels = self.levels(conn.execute(self.movements(chunk)), names)
-                items.extend((level, held.get((level.item, level.warehouse), (None, 0))) for level in levels)
-            return items
+            moved = for_refs(conn, self.movements(), movement_item, [r.sto_kod for r in rows])
+            return [(level, held.get((level.item, level.warehouse), (None, 0))) for level in self.levels(moved, names)]
 
         yield from keyset_chunks(self.env.engine, page, "sto_kod", self.env.chunk_size, then)
 
