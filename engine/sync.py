@@ -518,8 +518,9 @@ class _Batcher:
             self._dead_letter(m.key, m.error or _TWIN, evidence)
 
     def _settle(self, key: str) -> None:
-        """An unchanged record of a key with an open dead letter: the row is right again, as it was when sent.
-        Settled when the read ends, unless a twin of the key turned up (its dead letter then stays open)."""
+        """A key with an open mapping dead letter whose row now reads as it was sent, or as deleted or left out on
+        purpose: nothing is left to mend. Settled when the read ends, unless a twin of the key turned up (its dead
+        letter then stays open)."""
         if key in self.settleable:
             self.settled.add(key)
 
