@@ -15,12 +15,14 @@ It prints `listening on <url>` once ready, appends each newly stored batch to th
 (one JSON line, fsync'd) and reloads the file on start, so it dedups across its own restarts
 like the real service. `spawn()` and `read_store()` wrap both ends.
 
-What it does like the real service: gunzips and validates the body, dedups on Idempotency-Key
-(a resend is answered with the original result, or 409 with `duplicate_status=409`, and is not
-stored twice), checks bearer tokens / API keys / OAuth2 access tokens it issued at /oauth/token,
-answers rejected keys, and says at GET /checkpoint?source= which batches of a source it holds
-(`checkpoint=False`, `--no-checkpoint`: a core that predates it, answering 404). Records of rejected
-keys are not stored. Faults (`fail_next`) apply to POST /batches only, in order, one per request,
+What it does like the real service: decodes (zstd, gzip or none) and validates the body, dedups on
+Idempotency-Key (a resend is answered with the original result, or 409 with `duplicate_status=409`,
+and is not stored twice), checks bearer tokens / API keys / OAuth2 access tokens it issued at
+/oauth/token, answers rejected keys, and says at GET /checkpoint?source= which batches of a source it
+holds (`checkpoint=False`, `--no-checkpoint`: a core that predates it, answering 404). It names the
+content codings it takes in an Accept-Encoding header on its answers and answers 415 to any other
+(`encodings=("gzip",), advertise=False`: a core that predates zstd). Records of rejected keys are not
+stored. Faults (`fail_next`) apply to POST /batches only, in order, one per request,
 before authentication (as a gateway would).
 """
 
@@ -43,13 +45,15 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
+
+import zstandard
 
 from mapping.schema import SCHEMA_VERSION
 
@@ -93,6 +97,8 @@ class LoyaltyServer:
         client_ca: Path | None = None,
         store: Path | None = None,
         checkpoint: bool = True,
+        encodings: Sequence[str] = ("zstd", "gzip"),
+        advertise: bool = True,
         max_body_bytes: int = 64 * 1024 * 1024,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -109,6 +115,8 @@ class LoyaltyServer:
         self.max_body_bytes = max_body_bytes
         self.store = store
         self.checkpoint = checkpoint
+        self.encodings = tuple(encodings)  # besides identity; tests may change both to play a rollback
+        self.advertise = advertise
         self.batches: dict[str, list[dict[str, Any]]] = {}
         self.received: dict[str, tuple[str, str, str]] = {}  # batch id -> source, stream, received_at
         self.requests: list[RequestLog] = []
@@ -217,11 +225,13 @@ class LoyaltyServer:
             return _Reply(400, {"error": "Idempotency-Key header is required"})
         if not headers.get("content-type", "").startswith("application/json"):
             return _Reply(415, {"error": "Content-Type must be application/json"})
+        coding = headers.get("content-encoding", "identity").strip().lower()
+        if coding != "identity" and coding not in self.encodings:
+            return _Reply(415, {"error": f"Content-Encoding {coding} is not supported"})
         try:
-            text = gzip.decompress(raw) if headers.get("content-encoding") == "gzip" else raw
-            document = json.loads(text)
-        except (OSError, EOFError, zlib.error, ValueError) as exc:
-            return _Reply(400, {"error": f"body is not (gzip'd) JSON: {exc}"})
+            document = json.loads(_decode(raw, coding))
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as exc:
+            return _Reply(400, {"error": f"body is not {coding} JSON: {exc}"})
         problems = _validate(document, key)
         if problems:
             return _Reply(422, {"error": "invalid batch", "problems": problems})
@@ -275,6 +285,15 @@ class LoyaltyServer:
             self.batches[line["batch_id"]] = line["records"]
             self.received[line["batch_id"]] = (line["source"], line["stream"], line["received_at"])
             self._replies[line["batch_id"]] = _Reply(200, line.get("reply", {"accepted": len(line["records"])}))
+
+
+def _decode(raw: bytes, coding: str) -> bytes:
+    if coding == "gzip":
+        return gzip.decompress(raw)
+    if coding == "zstd":
+        # decompressobj, unlike decompress(), also reads frames that do not state their content size.
+        return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    return raw
 
 
 def _validate(document: Any, key: str) -> list[str]:
@@ -410,7 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, int | tuple):
             status, retry_after = fault if isinstance(fault, tuple) else (fault, None)
             extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            return self._answer(path, headers, _Reply(status, {"error": "injected fault"}), extra)
+            return self._answer(path, headers, _Reply(status, {"error": "injected fault"}), extra, from_core=False)
         if not self.loyalty._authorized(headers):
             return self._answer(path, headers, _Reply(401, {"error": "unauthorized"}), {"WWW-Authenticate": "Bearer"})
         reply = self.loyalty._ingest(headers, body)
@@ -424,15 +443,27 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.loyalty.ack_delay)
         return self._answer(path, headers, reply)
 
-    def _answer(self, path: str, headers: dict[str, str], reply: _Reply, extra: dict[str, str] | None = None) -> None:
+    def _answer(
+        self,
+        path: str,
+        headers: dict[str, str],
+        reply: _Reply,
+        extra: dict[str, str] | None = None,
+        *,
+        from_core: bool = True,
+    ) -> None:
         self.loyalty._log("POST", path, headers, reply.status)
-        self._send(reply, extra)
+        self._send(reply, extra, from_core=from_core)
 
-    def _send(self, reply: _Reply, extra: dict[str, str] | None = None) -> None:
+    def _send(self, reply: _Reply, extra: dict[str, str] | None = None, *, from_core: bool = True) -> None:
+        """`from_core=False`: an injected fault, answered as a gateway would, without the core's headers."""
         payload = json.dumps(reply.body).encode()
+        own = {"Content-Type": "application/json"}
+        if from_core and self.loyalty.advertise:
+            own["Accept-Encoding"] = ", ".join(self.loyalty.encodings)  # RFC 7694: what request bodies may be
         try:
             self.send_response(reply.status)
-            for name, value in {"Content-Type": "application/json", **(extra or {})}.items():
+            for name, value in {**own, **(extra or {})}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -6,6 +6,7 @@ import gzip
 import json
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +15,23 @@ from typing import Any
 import msgspec
 import pytest
 import responses
+import zstandard
 from pydantic import TypeAdapter, ValidationError
 from structlog.testing import capture_logs
 
 from mapping.schema import SCHEMA_VERSION, Envelope, encode
 from sinks import SinkSettings, build_sink
 from sinks.base import Ack, Batch, Holdings, SinkError
-from sinks.http import HttpSink, HttpSinkError, HttpSinkSettings, build_body, parse_checkpoint, retry_after_seconds
+from sinks.http import (
+    HttpSink,
+    HttpSinkError,
+    HttpSinkSettings,
+    accepted_codings,
+    build_body,
+    encode_body,
+    parse_checkpoint,
+    retry_after_seconds,
+)
 from tests.loyalty_server import LoyaltyServer, Pki, make_pki, read_store, spawn
 
 TOKEN = "tok-3f9a7c1e5b"
@@ -99,6 +110,144 @@ def test_wire_body_is_gzip() -> None:
     HttpSink(settings("http://loyalty.test/api/?code=q")).push(make_batch())
     sent = responses.calls[0].request
     assert json.loads(gzip.decompress(sent.body))["batch_id"] == "batch-1"
+
+
+# --- content coding ------------------------------------------------------------------------------------------
+
+
+def codings(server: LoyaltyServer) -> list[tuple[str, str, int]]:
+    """(Content-Encoding, Idempotency-Key, status) of each POST /batches, in order."""
+    return [
+        (r.headers.get("content-encoding", "identity"), r.headers["idempotency-key"], r.status)
+        for r in server.requests_to("/batches")
+    ]
+
+
+def test_auto_sends_gzip_until_the_core_names_zstd_then_zstd(server: LoyaltyServer, sink: HttpSink) -> None:
+    first, second = make_batch("b-1"), make_batch("b-2", stream="invoices")
+    assert sink.coding == "gzip"
+    sink.push(first)
+    assert sink.coding == "zstd"  # learnt from the first answer's Accept-Encoding
+    sink.push(second)
+    assert codings(server) == [("gzip", "b-1", 200), ("zstd", "b-2", 200)]
+    assert server.batches == {"b-1": envelopes(first), "b-2": envelopes(second)}
+
+
+def test_the_checkpoint_answer_is_enough_to_learn_zstd(server: LoyaltyServer, sink: HttpSink) -> None:
+    sink.holdings("logo")
+    sink.push(make_batch())
+    assert codings(server) == [("zstd", "batch-1", 200)]
+    assert server.records() == envelopes(make_batch())
+
+
+def test_an_older_core_that_names_no_coding_only_ever_gets_gzip() -> None:
+    with LoyaltyServer(token=TOKEN, encodings=("gzip",), advertise=False) as older:
+        sink = HttpSink(settings(older.url))
+        assert sink.holdings("logo") == Holdings(None)
+        for i in range(3):
+            sink.push(make_batch(f"b-{i}"))
+    assert codings(older) == [("gzip", f"b-{i}", 200) for i in range(3)]
+
+
+def test_a_415_to_zstd_resends_the_batch_gzipped_under_its_key_and_gzip_stays(
+    server: LoyaltyServer, sink: HttpSink
+) -> None:
+    sink.push(make_batch("b-1"))
+    sink.push(make_batch("b-2"))
+    # Rolled back to a release without zstd (or a node behind the same URL that lacks it):
+    server.encodings, server.advertise = ("gzip",), False
+    with capture_logs() as logs:
+        assert sink.push(make_batch("b-3")) == Ack()
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+        "loyalty core refused zstd, sending gzip from now on"
+    ]
+    sink.push(make_batch("b-4"))
+    # Even a core that names zstd again does not get it before the sink is made anew: it was wrong once.
+    server.encodings, server.advertise = ("zstd", "gzip"), True
+    sink.push(make_batch("b-5"))
+    assert codings(server) == [
+        ("gzip", "b-1", 200),
+        ("zstd", "b-2", 200),
+        ("zstd", "b-3", 415),
+        ("gzip", "b-3", 200),
+        ("gzip", "b-4", 200),
+        ("gzip", "b-5", 200),
+    ]
+    assert list(server.batches) == ["b-1", "b-2", "b-3", "b-4", "b-5"]
+    assert server.duplicates == 0
+
+
+def test_forced_zstd_from_the_first_batch_and_a_415_is_a_permanent_error_not_about_the_batch() -> None:
+    with LoyaltyServer(token=TOKEN) as core:
+        sink = HttpSink(settings(core.url, compression="zstd"))
+        sink.push(make_batch())
+        assert codings(core) == [("zstd", "batch-1", 200)]
+    with LoyaltyServer(token=TOKEN, encodings=("gzip",)) as older:
+        with pytest.raises(HttpSinkError) as failure:
+            HttpSink(settings(older.url, compression="zstd")).push(make_batch())
+        assert codings(older) == [("zstd", "batch-1", 415)]
+    assert failure.value.permanent and not failure.value.about_batch and failure.value.status == 415
+    assert "set compression to auto or gzip" in str(failure.value)
+
+
+@pytest.mark.parametrize(("compression", "coding"), [("gzip", "gzip"), ("none", "identity")])
+def test_forced_gzip_or_none_ignores_what_the_core_names(server: LoyaltyServer, compression: str, coding: str) -> None:
+    sink = HttpSink(settings(server.url, compression=compression))
+    sink.holdings("logo")
+    for i in range(2):
+        sink.push(make_batch(f"b-{i}"))
+    assert codings(server) == [(coding, f"b-{i}", 200) for i in range(2)]
+    assert len(server.records()) == 8
+
+
+def test_encode_body_round_trips() -> None:
+    plain = build_body(make_batch(n=500))
+    assert zstandard.ZstdDecompressor().decompress(encode_body(plain, "zstd", 1)) == plain
+    assert gzip.decompress(encode_body(plain, "gzip", 1)) == plain
+    assert len(encode_body(plain, "gzip", 9)) < len(encode_body(plain, "gzip", 1)) < len(plain)
+    assert encode_body(plain, "identity", 1) is plain
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("zstd, gzip", {"zstd", "gzip"}),
+        ("gzip;q=1.0, ZSTD ; q=0.5, br;q=0", {"gzip", "zstd"}),
+        ("gzip, zstd;q=0", {"gzip"}),
+        ("zstd;q=zero", set()),
+        ("", set()),
+        ("*", {"*"}),
+    ],
+)
+def test_accepted_codings(value: str, expected: set[str]) -> None:
+    assert accepted_codings(value) == expected
+
+
+def test_push_from_other_threads_and_several_at_once(server: LoyaltyServer, sink: HttpSink) -> None:
+    # The engine's pusher thread is not the one that made the sink; the scheduler's sources share it.
+    def push(names: list[str]) -> None:
+        for name in names:
+            sink.push(make_batch(name, n=200))
+
+    threads = [threading.Thread(target=push, args=([f"t{t}-b{i}" for i in range(5)],)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(server.batches) == sorted(f"t{t}-b{i}" for t in range(4) for i in range(5))
+    assert all(len(records) == 201 for records in server.batches.values())
+    assert server.duplicates == 0
+    assert {r.status for r in server.requests_to("/batches")} == {200}
+
+
+@responses.activate
+def test_a_gateways_cookies_are_not_kept() -> None:
+    # A jar the pushing threads share would be iterated by one while another fills it.
+    responses.post("http://loyalty.test/batches", status=200, headers={"Set-Cookie": "AWSALB=sticky; Path=/"})
+    sink = HttpSink(settings("http://loyalty.test"))
+    sink.push(make_batch())
+    sink.push(make_batch("b-2"))
+    assert "Cookie" not in responses.calls[1].request.headers
 
 
 def test_api_key_auth(server: LoyaltyServer) -> None:
@@ -502,6 +651,21 @@ def test_bad_auth_settings(auth: dict[str, Any]) -> None:
 def test_bad_settings(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         HttpSinkSettings(**{"kind": "http", "url": "https://x.test", "auth": {"kind": "none"}} | overrides)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("compression", "brotli"), ("compression", "ZSTD"), ("compress_level", 0), ("compress_level", 10)],
+)
+def test_bad_compression_settings_name_the_field(field: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as failure:
+        HttpSinkSettings(kind="http", url="https://x.test", auth={"kind": "none"}, **{field: value})
+    assert [error["loc"] for error in failure.value.errors()] == [(field,)]
+
+
+def test_compression_defaults() -> None:
+    s = HttpSinkSettings(kind="http", url="https://x.test", auth={"kind": "none"})
+    assert (s.compression, s.compress_level) == ("auto", 1)
 
 
 def test_build_sink_http() -> None:
