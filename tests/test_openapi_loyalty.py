@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 import pytest
@@ -11,7 +12,7 @@ import yaml
 
 from mapping.schema import STREAMS, Envelope
 from sinks.base import Holdings
-from sinks.http import BATCHES_PATH, CHECKPOINT_PATH, HEALTH_PATH, parse_checkpoint
+from sinks.http import BATCHES_PATH, CHECKPOINT_PATH, HEALTH_PATH, Coding, accepted_codings, parse_checkpoint
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "openapi" / "loyalty-ingest.yaml"
 
@@ -50,7 +51,25 @@ def test_idempotency_key_is_required(spec: dict[str, Any]) -> None:
     by_name = {p["name"]: p for p in parameters}
     assert by_name["Idempotency-Key"]["in"] == "header"
     assert by_name["Idempotency-Key"]["required"] is True
-    assert by_name["Content-Encoding"]["schema"]["const"] == "gzip"
+
+
+def test_content_codings_are_the_ones_the_sink_sends(spec: dict[str, Any]) -> None:
+    operation = spec["paths"][BATCHES_PATH]["post"]
+    encoding = {p["name"]: p for p in map(partial(resolve, spec), operation["parameters"])}["Content-Encoding"]
+    # Optional: `compression: none` sends plain JSON without the header.
+    assert encoding["required"] is False
+    assert set(encoding["schema"]["enum"]) == set(get_args(Coding)) - {"identity"}
+    # Every answer a sink learns the codings from declares the header, and its example names zstd.
+    answers = [
+        operation["responses"]["415"],
+        resolve(spec, operation["responses"]["200"]),
+        spec["paths"][CHECKPOINT_PATH]["get"]["responses"]["200"],
+        spec["paths"][HEALTH_PATH]["get"]["responses"]["200"],
+    ]
+    for answer in answers:
+        header = resolve(spec, answer["headers"]["Accept-Encoding"])
+        [example] = header["schema"]["examples"]
+        assert "zstd" in accepted_codings(example)
 
 
 def test_envelope_and_streams_match_the_code(spec: dict[str, Any]) -> None:
