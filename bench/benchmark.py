@@ -342,10 +342,13 @@ def measure_http(args: argparse.Namespace, out: Figures) -> None:
         return
     figures = push_rate(records=args.http_records)
     out.data["http_push"] = figures
-    shown = (
-        f"{key} {value:,.2f}" if isinstance(value, int | float) else f"{key} {value}" for key, value in figures.items()
-    )
-    print("http push: " + ", ".join(shown), flush=True)
+    print("http push: " + ", ".join(f"{key} {shown(value)}" for key, value in figures.items()), flush=True)
+
+
+def shown(value: object) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if isinstance(value, int | float) else str(value)
 
 
 def progress(entry: tuple[str, Measured | None, str], lines: int | None) -> None:
