@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
+
+import msgspec
 
 from mapping.errors import RecordError
 from mapping.schema import Account, Discount, Document, Flag, FlagRule, Order, Record, RiskLimit, Totals
@@ -83,10 +86,25 @@ def _rate(value: Decimal | None, field: str, found: list[Flag]) -> None:
 
 
 def _dates(record: Record, found: list[Flag]) -> None:
-    for name in record.__struct_fields__:
+    for name in _date_fields(type(record)):
         value = getattr(record, name)
         if isinstance(value, dt.date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
             _flag("date_out_of_range", name, value, found)
+
+
+@cache
+def _date_fields(cls: type[Record]) -> tuple[str, ...]:
+    """The fields of `cls` whose type admits a date or an instant (a record has few: looking at every field of
+    every record was a fifth of this module's cost)."""
+    return tuple(f.name for f in msgspec.inspect.type_info(cls).fields if _holds_date(f.type))
+
+
+def _holds_date(t: Any) -> bool:
+    if isinstance(t, msgspec.inspect.Metadata):
+        return _holds_date(t.type)
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_holds_date(u) for u in t.types)
+    return isinstance(t, msgspec.inspect.DateType | msgspec.inspect.DateTimeType | msgspec.inspect.AnyType)
 
 
 def _totals(totals: Totals | None, prefix: str, found: list[Flag]) -> None:
@@ -98,10 +116,29 @@ def _totals(totals: Totals | None, prefix: str, found: list[Flag]) -> None:
 def _document(record: Document, found: list[Flag]) -> None:
     _totals(record.totals, "totals", found)
     _totals(record.totals_local, "totals_local", found)
-    lines = record.lines  # type: ignore[attr-defined]
-    for i, line in enumerate(lines):
-        _negative(line.quantity, f"lines[{i}].quantity", "negative_quantity", found)
-        for name in _LINE_AMOUNTS:
-            _negative(getattr(line, name), f"lines[{i}].{name}", "negative_amount", found)
-        if isinstance(record, Order):
-            _negative(line.shipped_quantity, f"lines[{i}].shipped_quantity", "negative_quantity", found)
+    is_order = isinstance(record, Order)
+    for i, line in enumerate(record.lines):  # type: ignore[attr-defined]
+        # The common case, a line with nothing negative, in one expression; a field name is only built for a flag.
+        try:
+            suspect = (
+                line.quantity.is_signed()
+                or line.unit_price.is_signed()
+                or line.gross.is_signed()
+                or line.discount.is_signed()
+                or line.net.is_signed()
+                or line.vat.is_signed()
+                or (line.net_local is not None and line.net_local.is_signed())
+                or (is_order and line.shipped_quantity is not None and line.shipped_quantity.is_signed())
+            )
+        except AttributeError:  # an amount left None: the careful path below skips it
+            suspect = True
+        if suspect:
+            _line(line, i, is_order, found)
+
+
+def _line(line: Any, i: int, is_order: bool, found: list[Flag]) -> None:
+    _negative(line.quantity, f"lines[{i}].quantity", "negative_quantity", found)
+    for name in _LINE_AMOUNTS:
+        _negative(getattr(line, name), f"lines[{i}].{name}", "negative_amount", found)
+    if is_order:
+        _negative(line.shipped_quantity, f"lines[{i}].shipped_quantity", "negative_quantity", found)
