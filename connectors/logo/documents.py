@@ -19,7 +19,7 @@ from connectors.logo.tables import LogoTables
 from connectors.sql import for_refs
 from mapping.dates import business_date, required_date
 from mapping.errors import RecordError
-from mapping.money import fixed, rate
+from mapping.money import FIXED, fixed, rate
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, Totals
 from mapping.text import code, flag, required_code
 from mapping.units import unit_code as to_unit_code
@@ -29,6 +29,8 @@ __all__ = ["Collections", "Invoices", "Orders"]
 Item = tuple[Row[Any], list[Row[Any]]]
 L = TypeVar("L", InvoiceLine, OrderLine)
 _MISSING = object()
+_QUANTITY = FIXED[3]
+_RATE = FIXED[2]
 
 
 def _group_lines(rows: Sequence[Row[Any]], lines: Any, ref_index: int = 0) -> list[Item]:
@@ -78,7 +80,7 @@ class _Document(LogoStream):
         )
         if money.local:
             return local, local
-        da = money.doc_amount
+        da = money.amount
         doc = Totals(
             gross=da(r.GROSSTOTAL, "totals.gross"),
             discount=da(r.TOTALDISCOUNTS, "totals.discount"),
@@ -113,7 +115,7 @@ class _Document(LogoStream):
         kind = self.line_kinds.get(linetype)
         if kind is None:
             raise RecordError(f"unknown LINETYPE {linetype!r} (map it with the line_kinds setting)", "lines.kind")
-        da = money.doc_amount
+        da = money.amount
         unit = code(unit, "lines.unit")
         unit_code = self.unit_codes.get(unit, _MISSING)
         if unit_code is _MISSING:
@@ -122,14 +124,14 @@ class _Document(LogoStream):
             line_no=line_no,
             kind=kind,
             product_code=code(service_code if kind == "service" else item_code, "lines.product_code"),
-            quantity=fixed(qty, 3, "lines.quantity"),
+            quantity=_QUANTITY(qty, "lines.quantity"),
             unit=unit,
             unit_code=unit_code,  # type: ignore[arg-type]
             unit_price=money.unit_price(price, prprice, prcurr),
             gross=da(total, "lines.gross"),
             discount=da(distdisc, "lines.discount"),
             net=da(linenet, "lines.net"),
-            vat_rate=None if vat_rate is None else fixed(vat_rate, 2, "lines.vat_rate"),
+            vat_rate=None if vat_rate is None else _RATE(vat_rate, "lines.vat_rate"),
             vat=da(vatamnt, "lines.vat"),
             net_local=money.local_amount(linenet, "lines.net_local"),
             warehouse_code=None if warehouse is None else self.warehouse_codes(warehouse),

@@ -9,8 +9,7 @@ from typing import Any
 
 from connectors.logo.codes import LOCAL_CURRENCY_CODE
 from connectors.logo.streams import currency_of
-from mapping.errors import RecordError
-from mapping.money import fixed, minor_units, rate, to_decimal
+from mapping.money import FIXED, divided, fixed, minor_units, rate
 
 ONE = Decimal("1.000000")
 
@@ -23,7 +22,7 @@ class DocMoney:
     shrinks that error below half a unit, so rounding lands on the original document amount.
     """
 
-    __slots__ = ("currency", "local", "local_places", "places", "rate", "trcurr")
+    __slots__ = ("amount", "currency", "local", "local_amount", "local_places", "places", "rate", "trcurr")
 
     def __init__(self, currencies: Mapping[int, str], local_currency: str, trcurr: Any, trrate: Any) -> None:
         self.trcurr = trcurr
@@ -32,15 +31,16 @@ class DocMoney:
         self.rate = ONE if self.local else rate(trrate, "rate")
         self.places = minor_units(self.currency)
         self.local_places = minor_units(local_currency)
-
-    def local_amount(self, value: Any, field: str) -> Decimal:
-        return fixed(value, self.local_places, field)
+        # (value, field) -> Decimal, chosen once per document: these run for every amount of every line.
+        self.local_amount = FIXED[self.local_places]
+        self.amount = FIXED[self.places] if self.local else self._in_document_currency
 
     def doc_amount(self, value: Any, field: str) -> Decimal:
         """A local amount in document currency (the same value for a local-currency document)."""
-        if self.local:
-            return fixed(value, self.places, field)
-        return self._converted(value, self.places, field)
+        return self.amount(value, field)
+
+    def _in_document_currency(self, value: Any, field: str) -> Decimal:
+        return divided(value, self.rate, self.places, field)
 
     def unit_price(self, price: Any, prprice: Any, prcurr: Any) -> Decimal:
         """A unit price (4 places): PRICE is local; PRPRICE is in the price currency PRCURR."""
@@ -48,10 +48,4 @@ class DocMoney:
             return fixed(price, 4, "unit_price")
         if prcurr == self.trcurr and prprice is not None:
             return fixed(prprice, 4, "unit_price")
-        return self._converted(price, 4, "unit_price")
-
-    def _converted(self, value: Any, places: int, field: str) -> Decimal:
-        if value is None:
-            raise RecordError("missing (NULL where an amount is required)", field)
-        # NaN and infinity survive the division and are refused by to_decimal.
-        return to_decimal(Decimal(repr(float(value))) / self.rate, places, field)  # type: ignore[return-value]
+        return divided(price, self.rate, 4, "unit_price")
