@@ -129,6 +129,7 @@ class Engine:
         self.progress = progress
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renewed: dict[tuple[str, str], float] = {}
+        self._pusher: _Pusher | None = None  # while a stream runs: pushes its batches while the next is made
 
     # -- public ----------------------------------------------------------------------------
     def sync(
@@ -161,7 +162,8 @@ class Engine:
             return result
         log.info("stream.start", source=source, stream=stream.name, full_refresh=full_refresh, reconcile=reconcile)
         try:
-            cursor = self._run(adapter, stream, result, full_refresh=full_refresh, reconcile=reconcile)
+            with self._pushing(result):
+                cursor = self._run(adapter, stream, result, full_refresh=full_refresh, reconcile=reconcile)
             result.cursor = cursor
             result.seconds = time.monotonic() - started
             self.state.finish(
@@ -204,9 +206,10 @@ class Engine:
                 result = RunResult(source, name)
                 items = list(st.fetch(keys))
                 found = {st.key(item) for item in items}
-                writer = self._batcher(source, st, result, force=True)
-                writer.add(items)
-                writer.finish()
+                with self._pushing(result):
+                    writer = self._batcher(source, st, result, force=True)
+                    writer.add(items)
+                    writer.finish()
                 still_open = self.state.open_dead_letter_keys(source, name)
                 gone = [k for k in keys if k not in found]
                 for key in keys:
@@ -221,6 +224,22 @@ class Engine:
             finally:
                 self.state.release(source, name, self.owner)
         return outcome
+
+    @contextlib.contextmanager
+    def _pushing(self, result: RunResult) -> Iterator[None]:
+        """Within: committed batches are pushed by a pusher thread, in order, while the caller makes the next one.
+        On the way out every handed batch has been pushed (or has failed): the caller moves the cursor only
+        after that, and a push's failure is raised here unless the block is already failing."""
+        self._pusher = pusher = _Pusher(self, result)
+        try:
+            yield
+        except BaseException:
+            pusher.close(raise_error=False)
+            raise
+        else:
+            pusher.close(raise_error=True)
+        finally:
+            self._pusher = None
 
     def _acquire(self, source: str, stream: str) -> bool:
         if self.state.acquire(source, stream, self.owner, self.policy.lock_ttl):
@@ -323,6 +342,8 @@ class Engine:
 
     # -- outbox and sink -------------------------------------------------------------------
     def commit_and_push(self, write: BatchWrite, result: RunResult) -> None:
+        if self._pusher is not None:  # the batch before this one must be through first: one in flight at most
+            self._pusher.wait()
         if write.lines:
             write.batch_id = str(uuid.uuid4())
         write.created_at = dt.datetime.now(dt.UTC)
@@ -337,7 +358,10 @@ class Engine:
             payload=b"".join(write.lines),
             created_at=write.created_at,
         )
-        self._push(outbox_id, batch, result)
+        if self._pusher is not None:
+            self._pusher.hand(outbox_id, batch)
+        else:
+            self._push(outbox_id, batch, result)
 
     def _push_pending(self, source: str, stream: str, result: RunResult) -> None:
         for pending in self.state.pending(source, stream):
@@ -369,6 +393,55 @@ class Engine:
             )
             if self.policy.on_sink_reject == "stop":
                 raise StopRun(f"the sink rejected {len(rejected)} record(s) of batch {batch.id}; see dead-letters")
+
+
+class _Pusher:
+    """A thread that pushes each committed batch while the engine reads and maps the next one.
+
+    One batch in flight at most: the engine waits for it to be acknowledged before it commits the next, so the
+    outbox holds what it held before (after a failed push, that batch alone, pending for the next run) and memory
+    stays flat. A failed push is raised in the engine's thread at its next commit or at close."""
+
+    def __init__(self, engine: Engine, result: RunResult) -> None:
+        self.engine = engine
+        self.result = result
+        self.mine = RunResult(result.source, result.stream)  # the pusher's counts, merged into result at close
+        self.handoff: queue.Queue[tuple[int, Batch] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="dealersync-pusher", daemon=True)
+        self.thread.start()
+
+    def hand(self, outbox_id: int, batch: Batch) -> None:
+        self.handoff.put((outbox_id, batch))
+
+    def wait(self) -> None:
+        """Until the batch in flight is acknowledged; its failure is raised here."""
+        self.handoff.join()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        while True:
+            item = self.handoff.get()
+            try:
+                if item is None:
+                    return
+                self.engine._push(*item, self.mine)
+            except BaseException as exc:  # raised in the engine's thread
+                self.error = exc
+            finally:
+                self.handoff.task_done()
+
+    def close(self, *, raise_error: bool) -> None:
+        if self.error is None:
+            self.handoff.join()
+        self.handoff.put(None)
+        self.thread.join()
+        self.result.batches += self.mine.batches
+        self.result.pushed += self.mine.pushed
+        self.result.dead_lettered += self.mine.dead_lettered
+        if raise_error and self.error is not None:
+            raise self.error
 
 
 def park_batch(state: StateStore, batch_id: str) -> int:
