@@ -9,7 +9,8 @@ Builds the scenario at the given size (invoice lines) and lays it into the ERP t
 SQLite copy of its tables, or its emulator on loopback, served from this process); with --source-db postgresql
 the SQLite copy's tables are then copied into a fresh PostgreSQL database on localhost, which the source reads.
 Then, each measured as a child process (CPU seconds: user + system of the child and the processes it waited for;
-peak RSS: the child's VmHWM and its workers' high-water mark):
+peak RSS: the child's VmHWM and its workers' high-water mark; a PostgreSQL server's own CPU is not counted, for
+any run):
 
 - dealersync: for each `engine.workers` setting, `dealersync sync -t invoices` alone, then a full sync of all
   streams and a no-change incremental sync of all streams (file sink with fsync on, SQLite state);
@@ -301,13 +302,12 @@ def measure_replay(erp: Erp, captured: replay.Capture, out: Figures) -> None:
     out.data["replay"] = figures
 
 
-def measure_dlt(erp: Erp, captured: replay.Capture, out: Figures) -> None:
+def measure_dlt(erp: Erp, url: str, captured: replay.Capture, out: Figures) -> None:
     absent = dlt_compare.missing()
     if absent:
         out.data["dlt"] = {"skipped": f"{absent}: {dlt_compare.INSTALL}"}
         print(f"dlt: skipped ({absent}); install it with {dlt_compare.INSTALL}", flush=True)
         return
-    assert erp.url is not None
     tables = [captured.header_table, *captured.line_tables]
     script = str(ROOT / "bench" / "dlt_compare.py")
     figures: dict[str, Any] = {"tables": tables}
@@ -315,7 +315,7 @@ def measure_dlt(erp: Erp, captured: replay.Capture, out: Figures) -> None:
         folder = erp.folder / f"dlt-{backend}"
         folder.mkdir()
         result = folder / "result.json"
-        args = ["--url", erp.url, *(a for t in tables for a in ("--table", t)), "--backend", backend]
+        args = ["--url", url, *(a for t in tables for a in ("--table", t)), "--backend", backend]
         # dlt's data dir and pipelines stay in the run folder (never $HOME), and it sends nothing.
         env = {"DLT_DATA_DIR": str(folder / "dlt-data"), "RUNTIME__DLTHUB_TELEMETRY": "false"}
         label = f"dlt sql_table, {backend} -> {file_format}"
@@ -605,7 +605,7 @@ def measure_first(args: argparse.Namespace, erp: Erp, out: Figures) -> None:
     if "replay" in args.parts:
         measure_replay(erp, captured, out)
     if "dlt" in args.parts:
-        measure_dlt(erp, captured, out)
+        measure_dlt(erp, erp.url, captured, out)
 
 
 def first_size(args: argparse.Namespace, erp: Erp, out: Figures) -> dict[str, Any]:
