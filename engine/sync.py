@@ -31,6 +31,7 @@ import structlog
 
 from connectors.base import Adapter, Stream
 from engine.items import Mapped, describe, first_line, has_versions, map_items
+from engine.keyset import KeySet
 from engine.parallel import mapped_in_workers, portable
 from engine.state import BatchWrite, StateStore
 from mapping.plausibility import ImplausiblePolicy
@@ -324,7 +325,7 @@ class Engine:
     def _batcher(self, source: str, stream: Stream, result: RunResult, *, force: bool) -> _Batcher:
         return _Batcher(self, source, stream, result, force=force)
 
-    def _delete_missing(self, source: str, stream: Stream, live: set[str], result: RunResult) -> None:
+    def _delete_missing(self, source: str, stream: Stream, live: KeySet, result: RunResult) -> None:
         envelopes = _Envelopes(source, stream.name)
         write = BatchWrite(source, stream.name)
         for key in self.state.known_keys(source, stream.name):
@@ -469,7 +470,7 @@ class _Batcher:
         self.stream = stream
         self.result = result
         self.force = force
-        self.seen: set[str] = set()  # the keys this read gave: a complete read's live keys, and twins found
+        self.seen = KeySet()  # the keys this read gave: a complete read's live keys, and twins found
         self.newest: dt.datetime | None = None
         self.envelopes = _Envelopes(source, stream.name)
         self.open_dead = engine.state.open_dead_letter_keys(source, stream.name)
@@ -494,14 +495,13 @@ class _Batcher:
             result.read += 1
             if m.cursor is not None and (self.newest is None or m.cursor > self.newest):
                 self.newest = m.cursor
-            if m.key in self.seen:
-                twins.append(m)
-                continue
-            firsts.append(m)
             # Every keyed row, a deleted or excluded one too: a later row with its key is a twin, never a second
             # "first" that would undo (or be undone by) the delete it sent. A complete read's deletes of rows it
             # read as deleted are sent here, so _delete_missing only finds the keys no row gave.
-            self.seen.add(m.key)
+            if not self.seen.add(m.key):
+                twins.append(m)
+                continue
+            firsts.append(m)
             if m.error is not None:
                 self._dead_letter(m.key, m.error, m.raw)
         # A stream with no stored hashes yet (its first sync) needs no look-ups.
