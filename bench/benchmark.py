@@ -104,7 +104,7 @@ finally:
 
 
 class ChildFailed(Exception):
-    pass
+    """A measured child exited non-zero; the message ends with its output."""
 
 
 @dataclass(frozen=True)
