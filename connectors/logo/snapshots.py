@@ -2,6 +2,12 @@
 
 Balances live in period tables; these read the last configured period (the current one).
 The engine treats keys a snapshot no longer returns as deleted.
+
+Logo keeps the figures themselves (GNTOTST per item and warehouse, GNTOTCL per account, both updated by Logo as
+documents are saved, cancelled or deleted), so a snapshot reads one short row per level or account and never the
+movements. Each item's version is a digest of everything its record is mapped from (connectors.versions): the
+engine maps only the rows that moved. The open sales orders a risk limit counts are the one figure Logo keeps no
+total of: they are summed once per read in one grouped pass, never per account.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from connectors.logo import codes
 from connectors.logo.masters import blocked_values
 from connectors.logo.streams import LogoEnv, LogoStream, period_column
 from connectors.logo.tables import LogoTables
+from connectors.versions import row_version, salt
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
@@ -29,6 +36,17 @@ __all__ = ["RiskLimits", "StockLevels"]
 class _Snapshot(LogoStream):
     per_period = True
     replication_key = None
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        # What the records are mapped with besides the row (connectors.versions).
+        self.salt = salt(
+            self.name,
+            env.local_currency,
+            env.blocked_value,
+            sorted(env.order_statuses.items()),
+            env.sales_order_trcodes,
+        )
 
     def _scopes(self) -> tuple[LogoTables, ...]:
         return self.env.periods[-1:]
@@ -77,6 +95,9 @@ class StockLevels(_Snapshot):
     def key(self, item: Row[Any]) -> str:
         return f"{self.env.firm:03d}:{item.PERIOD:02d}:{item.STOCKREF}:{item.INVENNO}"
 
+    def version(self, item: Row[Any]) -> str:
+        return row_version(self.salt, tuple(item))
+
     def map(self, item: Row[Any]) -> StockLevel:
         if item.INVENNO is None:
             raise RecordError("missing (NULL INVENNO)", "warehouse_code")
@@ -100,7 +121,7 @@ class RiskLimits(_Snapshot):
 
     An order counts as open while it is not cancelled, STATUS is open/shippable (2, 4) and a line is
     not CLOSED. Sub-limits stored as 0 mean "no limit" and map to None. The account is outer-joined: a limit of
-    no account card is a dead letter, not a row the join drops unseen.
+    no account card is a dead letter, not a row the join drops unseen. An item is (row, open orders, broken orders).
     """
 
     name = "risk_limits"
@@ -118,13 +139,12 @@ class RiskLimits(_Snapshot):
         return sorted(k for k, v in self.env.order_statuses.items() if v in ("open", "shippable")) or [-1]
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
-        r, g, o, ol = t.CLRNUMS.c, t.GNTOTCL.c, t.ORFICHE.c, t.ORFLINE.c
+        r, g = t.CLRNUMS.c, t.GNTOTCL.c
         balance = (
             sa.select(sa.func.sum(g.DEBIT - g.CREDIT))
             .where(g.CARDREF == r.CLCARDREF, g.TOTTYP == codes.GNTOTCL_LOCAL)
             .scalar_subquery()
         )
-        open_line = sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED == 0)
         # Rows a sum would pass over in silence (SUM skips NULL terms; = and IN never match NULL): counted, so
         # that the account's record is a dead letter rather than an exposure quietly too small.
         broken_balance = (
@@ -132,37 +152,6 @@ class RiskLimits(_Snapshot):
             .where(
                 g.CARDREF == r.CLCARDREF,
                 sa.or_(g.TOTTYP.is_(None), sa.and_(g.TOTTYP == codes.GNTOTCL_LOCAL, (g.DEBIT - g.CREDIT).is_(None))),
-            )
-            .scalar_subquery()
-        )
-        # Only an order that could count: one its known values already rule out (cancelled, a closed status,
-        # every line closed) is no reason to hold the limit back, whatever else it leaves NULL.
-        unsure_line = sa.exists().where(ol.ORDFICHEREF == o.LOGICALREF, ol.CLOSED.is_(None))
-        broken_orders = (
-            sa.select(sa.func.count())
-            .where(
-                o.CLIENTREF == r.CLCARDREF,
-                o.TRCODE.in_(self.env.sales_order_trcodes),
-                sa.or_(o.CANCELLED.is_(None), o.CANCELLED == 0),
-                sa.or_(o.STATUS.is_(None), o.STATUS.in_(self.open_statuses())),
-                sa.or_(open_line, unsure_line),
-                sa.or_(
-                    o.CANCELLED.is_(None),
-                    o.STATUS.is_(None),
-                    o.NETTOTAL.is_(None),
-                    sa.and_(~open_line, unsure_line),
-                ),
-            )
-            .scalar_subquery()
-        )
-        open_orders = (
-            sa.select(sa.func.sum(o.NETTOTAL))
-            .where(
-                o.CLIENTREF == r.CLCARDREF,
-                o.TRCODE.in_(self.env.sales_order_trcodes),
-                o.CANCELLED == 0,
-                o.STATUS.in_(self.open_statuses()),
-                open_line,
             )
             .scalar_subquery()
         )
@@ -180,45 +169,96 @@ class RiskLimits(_Snapshot):
             r.CSTCSRISKTOTAL,
             r.COLLATERAL,
             balance.label("BALANCE"),
-            open_orders.label("OPENORDERS"),
             broken_balance.label("BROKEN_BALANCE"),
-            broken_orders.label("BROKEN_ORDERS"),
         ).select_from(t.CLRNUMS.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == r.CLCARDREF))
 
-    def map(self, item: Row[Any]) -> RiskLimit:
-        if item.CARD is None:
-            raise RecordError(f"CLCARDREF {item.CLCARDREF} names no account card", "account_code")
-        if item.BROKEN_BALANCE:
+    def open_orders(self, t: LogoTables) -> sa.Select[Any]:
+        """Per account: the NETTOTAL of its open sales orders and the number of orders that could count but leave
+        a value NULL, in one pass over the orders. Which orders have an open (or an unknown) line is one scan of
+        the lines each, not one look-up per order."""
+        o, ol = t.ORFICHE.c, t.ORFLINE.c
+        open_line = o.LOGICALREF.in_(sa.select(ol.ORDFICHEREF).where(ol.CLOSED == 0, ol.ORDFICHEREF.is_not(None)))
+        unsure_line = o.LOGICALREF.in_(
+            sa.select(ol.ORDFICHEREF).where(ol.CLOSED.is_(None), ol.ORDFICHEREF.is_not(None))
+        )
+        counts = sa.and_(o.CANCELLED == 0, o.STATUS.in_(self.open_statuses()), open_line)
+        # Only an order that could count: one its known values already rule out (cancelled, a closed status,
+        # every line closed) is no reason to hold the limit back, whatever else it leaves NULL.
+        broken = sa.or_(
+            o.CANCELLED.is_(None), o.STATUS.is_(None), o.NETTOTAL.is_(None), sa.and_(~open_line, unsure_line)
+        )
+        return (
+            sa.select(
+                o.CLIENTREF,
+                sa.func.sum(sa.case((counts, o.NETTOTAL))).label("OPENORDERS"),
+                sa.func.sum(sa.case((broken, 1), else_=0)).label("BROKEN_ORDERS"),
+            )
+            .where(
+                o.TRCODE.in_(self.env.sales_order_trcodes),
+                sa.or_(o.CANCELLED.is_(None), o.CANCELLED == 0),
+                sa.or_(o.STATUS.is_(None), o.STATUS.in_(self.open_statuses())),
+                sa.or_(open_line, unsure_line),
+            )
+            .group_by(o.CLIENTREF)
+        )
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.open_orders(t)]
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Any:
+        self._orders: dict[int, dict[Any, tuple[Any, Any]]] = {}
+        return super().read(since, partition)
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[tuple[Any, Any, Any]]:
+        orders = self._orders.get(t.period)
+        if orders is None:  # once per read: the whole snapshot's orders in one pass
+            found = conn.execute(self.open_orders(t))
+            orders = self._orders[t.period] = {ref: (total, broken) for ref, total, broken in found}
+        return [(row, *orders.get(row.CLCARDREF, (None, 0))) for row in rows]
+
+    def version(self, item: tuple[Row[Any], Any, Any]) -> str:
+        row, total, broken = item
+        return row_version(self.salt, tuple(row), total, broken)
+
+    def raw(self, item: tuple[Row[Any], Any, Any]) -> dict[str, Any]:
+        row, total, broken = item
+        return {**dict(row._mapping), "OPENORDERS": total, "BROKEN_ORDERS": broken}
+
+    def map(self, item: tuple[Row[Any], Any, Any]) -> RiskLimit:
+        row, open_orders, broken_orders = item
+        if row.CARD is None:
+            raise RecordError(f"CLCARDREF {row.CLCARDREF} names no account card", "account_code")
+        if row.BROKEN_BALANCE:
             raise RecordError(
-                f"{item.BROKEN_BALANCE} GNTOTCL row(s) of the account have a NULL TOTTYP, DEBIT or CREDIT",
+                f"{row.BROKEN_BALANCE} GNTOTCL row(s) of the account have a NULL TOTTYP, DEBIT or CREDIT",
                 "open_balance",
             )
-        if item.BROKEN_ORDERS:
+        if broken_orders:
             raise RecordError(
-                f"{item.BROKEN_ORDERS} sales order(s) of the account have a NULL CANCELLED, STATUS or NETTOTAL, or a "
+                f"{broken_orders} sales order(s) of the account have a NULL CANCELLED, STATUS or NETTOTAL, or a "
                 "line with a NULL CLOSED",
                 "open_orders",
             )
         currency = self.env.local_currency  # CLRNUMS and TOTTYP 1 balances are in local currency
         places = minor_units(currency)
         # Sums over no rows (no balance lines, no open orders) are NULL: zero.
-        balance = fixed(item.BALANCE, places, "open_balance", null_is_zero=True)
-        orders = fixed(item.OPENORDERS, places, "open_orders", null_is_zero=True)
+        balance = fixed(row.BALANCE, places, "open_balance", null_is_zero=True)
+        orders = fixed(open_orders, places, "open_orders", null_is_zero=True)
         # CSTCSRISKTOTAL is optional (NULL where a release lacks it): the field stays empty, exposure without it.
-        uncashed = None if item.CSTCSRISKTOTAL is None else fixed(item.CSTCSRISKTOTAL, places, "uncashed_cheques")
+        uncashed = None if row.CSTCSRISKTOTAL is None else fixed(row.CSTCSRISKTOTAL, places, "uncashed_cheques")
         return RiskLimit(
-            account_code=required_code(item.CODE, "account_code"),
-            limit=fixed(item.ACCRISKLIMIT, places, "limit"),
+            account_code=required_code(row.CODE, "account_code"),
+            limit=fixed(row.ACCRISKLIMIT, places, "limit"),
             currency=currency,
             open_balance=balance,
             open_orders=orders,
             uncashed_cheques=uncashed,
             exposure=balance + orders + (uncashed or 0),
-            collateral=_sub_limit(item.COLLATERAL, places, "collateral"),
-            order_limit=_sub_limit(item.ORDRISKLIMIT, places, "order_limit"),
-            dispatch_limit=_sub_limit(item.DESPRISKLIMIT, places, "dispatch_limit"),
-            cheque_note_limit=_sub_limit(item.CSTCSRISKLIMIT, places, "cheque_note_limit"),
-            blocked=flag(item.BLOCKED, "blocked", *self.blocked),
+            collateral=_sub_limit(row.COLLATERAL, places, "collateral"),
+            order_limit=_sub_limit(row.ORDRISKLIMIT, places, "order_limit"),
+            dispatch_limit=_sub_limit(row.DESPRISKLIMIT, places, "dispatch_limit"),
+            cheque_note_limit=_sub_limit(row.CSTCSRISKLIMIT, places, "cheque_note_limit"),
+            blocked=flag(row.BLOCKED, "blocked", *self.blocked),
             as_of=self.as_of,
         )
 
