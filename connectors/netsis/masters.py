@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.netsis import codes
+from connectors.netsis.scopes import NetsisEnv
 from connectors.netsis.streams import CardStream
+from connectors.versions import row_version, salt
 from mapping.dates import business_date
 from mapping.errors import RecordError
 from mapping.money import fixed, percent, quantity, unit_price
@@ -111,10 +113,20 @@ def yes_no(value: Any, field: str) -> bool:
 
 
 class Products(CardStream):
-    """TBLSTSABIT without service cards (GRUP_KODU = service_group); units and barcodes are on the card."""
+    """TBLSTSABIT without service cards (GRUP_KODU = service_group); units and barcodes are on the card.
+
+    Where the cards carry no stamps (the public layout has none) every card is read on every sync: its version, a
+    digest of the row (connectors.versions), spares mapping the cards that did not move."""
 
     name = "products"
     primary_key = ("code",)
+
+    def __init__(self, env: NetsisEnv) -> None:
+        super().__init__(env)
+        self.salt = salt(self.name, env.company, env.settings.model_dump_json())
+
+    def version(self, item: Row[Any]) -> str:
+        return row_version(self.salt, tuple(item))
 
     def table(self) -> sa.Table:
         return self.env.tables.STSABIT

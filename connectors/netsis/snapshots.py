@@ -3,6 +3,12 @@
 Both read the master database only: balances are per fiscal year, and the year copy carries the
 closing balances into the new year's database. The engine treats keys a snapshot no longer
 returns as deleted.
+
+Netsis keeps the figures themselves (TBLSTOKPH's in and out totals per item and warehouse, TBLCASABIT's debit and
+credit totals per account), so a snapshot reads one short row per level or account and never the movements. Each
+item's version is a digest of everything its record is mapped from (connectors.versions): the engine maps only the
+rows that moved. Open customer orders, which Netsis keeps no total of, are summed once per read in one grouped
+pass.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from sqlalchemy.sql import ClauseElement
 
 from connectors.base import Partition
 from connectors.netsis import codes
-from connectors.netsis.scopes import Database
+from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.streams import NetsisStream, raw_code
 from connectors.sql import for_refs, keyset_chunks
+from connectors.versions import row_version, salt
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
@@ -31,6 +38,10 @@ __all__ = ["RiskLimits", "StockLevels"]
 
 class _Snapshot(NetsisStream):
     replication_key = None
+
+    def __init__(self, env: NetsisEnv) -> None:
+        super().__init__(env)
+        self.salt = salt(self.name, env.company, env.settings.model_dump_json())  # what else records are mapped with
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
@@ -103,6 +114,9 @@ class StockLevels(_Snapshot):
     def key(self, item: Any) -> str:
         return f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}"
 
+    def version(self, item: Row[Any]) -> str:
+        return row_version(self.salt, tuple(item))
+
     def map(self, item: Row[Any]) -> StockLevel:
         if item.STOK_KODU is not None and item.CARD is None:
             raise RecordError("STOK_KODU names no item card (TBLSTSABIT)", "product_code")
@@ -124,7 +138,8 @@ class RiskLimits(_Snapshot):
     name = "risk_limits"
     primary_key = ("account_code",)
 
-    def select_rows(self) -> sa.Select[Any]:
+    def open_orders(self) -> sa.Select[Any]:
+        """Per account: GENELTOPLAM of its open customer orders and how many of them leave a value NULL."""
         t, s = self.env.tables, self.settings
         c, o, ln = t.CASABIT.c, t.SIPAMAS.c, t.SIPATRA.c
         open_line = sa.exists().where(
@@ -137,75 +152,93 @@ class RiskLimits(_Snapshot):
         live = sorted(code for code, status in s.order_statuses.items() if status in ("open", "shippable"))
         # An approval code or a total that is NULL is damage: read and counted, so that the account's limit is a
         # dead letter rather than an exposure without that order.
-        conditions = [o.FTIRSIP == codes.CUSTOMER_ORDER, sa.or_(o.ONAYTIPI.is_(None), o.ONAYTIPI.in_(live)), open_line]
+        conditions = [
+            c.RISK_SINIRI > 0,
+            o.FTIRSIP == codes.CUSTOMER_ORDER,
+            sa.or_(o.ONAYTIPI.is_(None), o.ONAYTIPI.in_(live)),
+            open_line,
+        ]
         broken = sa.or_(o.ONAYTIPI.is_(None), o.GENELTOPLAM.is_(None))
         flag = t.cancelled(t.SIPAMAS)
         if flag is not None:
             conditions.append(sa.or_(flag.is_(None), flag != s.cancelled_value))
-        # Summed per account in one pass over the orders, not in a subquery per account: that would scan
-        # TBLSIPAMAS once per account wherever CARI_KODU has no index.
-        open_orders = (
-            sa.select(
-                o.CARI_KODU.label("CARI"),
-                sa.func.sum(o.GENELTOPLAM).label("OPENORDERS"),
-                sa.func.sum(sa.case((broken, 1), else_=0)).label("BROKEN"),
-            )
-            .where(*conditions)
-            .group_by(o.CARI_KODU)
-            .subquery("OPEN_ORDERS")
-        )
+        # Summed per account in one pass over the orders, once per read: a subquery per account would scan
+        # TBLSIPAMAS once per account wherever CARI_KODU has no index, and one joined to each page once per page.
+        # Grouped by the card's own code, so that orders match accounts as the database compares codes.
         return (
             sa.select(
                 c.CARI_KOD,
-                c.RISK_SINIRI,
-                c.TEMINATI,
-                c.CM_BORCT,
-                c.CM_ALACT,
-                *(c[name] for name in s.uncashed_risk_columns),
-                open_orders.c.OPENORDERS,
-                open_orders.c.BROKEN,
+                sa.func.sum(o.GENELTOPLAM).label("OPENORDERS"),
+                sa.func.sum(sa.case((broken, 1), else_=0)).label("BROKEN"),
             )
-            .select_from(t.CASABIT.outerjoin(open_orders, open_orders.c.CARI == c.CARI_KOD))
-            .where(c.RISK_SINIRI > 0)
+            .select_from(t.CASABIT.join(t.SIPAMAS, o.CARI_KODU == c.CARI_KOD))
+            .where(*conditions)
+            .group_by(c.CARI_KOD)
         )
 
+    def select_rows(self) -> sa.Select[Any]:
+        c = self.env.tables.CASABIT.c
+        return sa.select(
+            c.CARI_KOD,
+            c.RISK_SINIRI,
+            c.TEMINATI,
+            c.CM_BORCT,
+            c.CM_ALACT,
+            *(c[name] for name in self.settings.uncashed_risk_columns),
+        ).where(c.RISK_SINIRI > 0)
+
     def statements(self) -> list[ClauseElement]:
-        return [self.select_rows()]
+        return [self.select_rows(), self.open_orders()]
 
     def rows(self) -> Iterator[Sequence[Any]]:
         code = self.env.tables.CASABIT.c.CARI_KOD
         base = self.select_rows()
+        engine = self.env.master.engine
+        with engine.connect() as conn:
+            orders = {cari: (total, broken) for cari, total, broken in conn.execute(self.open_orders())}
 
         def page(last: str | None) -> sa.Select[Any]:
             return (base if last is None else base.where(code > last)).order_by(code)
 
-        yield from keyset_chunks(self.env.master.engine, page, "CARI_KOD", self.env.chunk_size)
+        def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Row[Any], Any, Any]]:
+            return [(row, *orders.get(row.CARI_KOD, (None, 0))) for row in rows]
 
-    def key(self, item: Any) -> str:
-        return f"{self.env.company}:{raw_code(item.CARI_KOD)}"
+        yield from keyset_chunks(engine, page, "CARI_KOD", self.env.chunk_size, then)
 
-    def map(self, item: Row[Any]) -> RiskLimit:
-        if item.BROKEN:
+    def version(self, item: tuple[Row[Any], Any, Any]) -> str:
+        row, total, broken = item
+        return row_version(self.salt, tuple(row), total, broken)
+
+    def raw(self, item: tuple[Row[Any], Any, Any]) -> dict[str, Any]:
+        row, total, broken = item
+        return {**dict(row._mapping), "OPENORDERS": total, "BROKEN": broken}
+
+    def key(self, item: tuple[Row[Any], Any, Any]) -> str:
+        return f"{self.env.company}:{raw_code(item[0].CARI_KOD)}"
+
+    def map(self, item: tuple[Row[Any], Any, Any]) -> RiskLimit:
+        row, open_orders, broken = item
+        if broken:
             raise RecordError(
-                f"{item.BROKEN} open customer order(s) of the account have a NULL ONAYTIPI or GENELTOPLAM",
+                f"{broken} open customer order(s) of the account have a NULL ONAYTIPI or GENELTOPLAM",
                 "open_orders",
             )
         currency = self.settings.local_currency  # Netsis keeps the limit and the totals in local currency
         places = minor_units(currency)
-        balance = fixed(item.CM_BORCT, places, "open_balance") - fixed(item.CM_ALACT, places, "open_balance")
-        orders = fixed(item.OPENORDERS, places, "open_orders", null_is_zero=True)  # an account with no open order
+        balance = fixed(row.CM_BORCT, places, "open_balance") - fixed(row.CM_ALACT, places, "open_balance")
+        orders = fixed(open_orders, places, "open_orders", null_is_zero=True)  # an account with no open order
         uncashed = sum(
-            (fixed(getattr(item, name), places, "uncashed_cheques") for name in self.settings.uncashed_risk_columns),
+            (fixed(getattr(row, name), places, "uncashed_cheques") for name in self.settings.uncashed_risk_columns),
             Decimal(0).quantize(Decimal(1).scaleb(-places)),
         )
         return RiskLimit(
-            account_code=required_code(self.text(item.CARI_KOD), "account_code"),
-            limit=fixed(item.RISK_SINIRI, places, "limit"),
+            account_code=required_code(self.text(row.CARI_KOD), "account_code"),
+            limit=fixed(row.RISK_SINIRI, places, "limit"),
             currency=currency,
             open_balance=balance,
             open_orders=orders,
             uncashed_cheques=uncashed,
             exposure=balance + orders + uncashed,
-            collateral=None if item.TEMINATI is None else fixed(item.TEMINATI, places, "collateral") or None,
+            collateral=None if row.TEMINATI is None else fixed(row.TEMINATI, places, "collateral") or None,
             as_of=self.as_of,
         )
