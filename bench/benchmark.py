@@ -340,6 +340,9 @@ def measure_http(args: argparse.Namespace, out: Figures) -> None:
         out.data["http_push"] = {"skipped": f"not available ({exc})"}
         print(f"http push: not available ({exc})", flush=True)
         return
+    from dealersync.logs import setup
+
+    setup("WARNING", "json")  # the sink runs in this process: its per-batch info lines would bury the figures
     figures = push_rate(records=args.http_records)
     out.data["http_push"] = figures
     print("http push: " + ", ".join(f"{key} {shown(value)}" for key, value in figures.items()), flush=True)
