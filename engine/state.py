@@ -46,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import IntegrityError
 
+from connectors.sql import bulk_insert
+
 
 class StateError(Exception):
     """The state store cannot be used as it is; the message (one line, no secrets) says what to do."""
@@ -434,13 +436,12 @@ class StateStore:
                     )
                 ).inserted_primary_key[0]
             versions = write.versions
-            if write.new_hashes:
-                conn.execute(
-                    insert(hashes_t),
-                    [
-                        {"source": source, "stream": stream, "key": k, "hash": h, "version": versions.get(k)}
-                        for k, h in write.new_hashes.items()
-                    ],
+            if write.new_hashes:  # a full read's every record: at the driver, without Core's per-row handling
+                bulk_insert(
+                    conn,
+                    hashes_t,
+                    [{"key": k, "hash": h, "version": versions.get(k)} for k, h in write.new_hashes.items()],
+                    defaults={"source": source, "stream": stream},
                 )
             by_key = (hashes_t.c.source == source, hashes_t.c.stream == stream, hashes_t.c.key == bindparam("k"))
             if write.changed_hashes:
