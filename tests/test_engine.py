@@ -7,7 +7,9 @@ The real sinks and real processes are exercised in test_end_to_end.py.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -16,7 +18,7 @@ from engine.state import StateStore
 from engine.sync import Engine, Policy, _Envelopes, park_batch
 from mapping.schema import SCHEMA_VERSION, Envelope, Product, encode
 from sinks.base import Ack, Batch, Sink, SinkError
-from tests.toy import TZ, ToyAdapter, toy
+from tests.toy import TZ, ToyAdapter, ToyProducts, toy
 
 
 class RecordingSink(Sink):
@@ -462,3 +464,31 @@ def test_a_backdated_edit_is_missed_by_an_incremental_read_and_found_by_a_reconc
     swept = engine.sync(erp, ["products"], reconcile=True)[0]
     assert swept.pushed == 1 and sink.pushed_keys() == ["p3"]
     assert [e["data"]["name"] for e in sink.envelopes()] == ["Geriye tarihli düzenleme"]
+
+
+def test_the_next_batch_is_read_and_mapped_while_one_is_in_flight(
+    tmp_path: Path, erp: ToyAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first push waits until the engine has mapped the last product, which comes after the first batch: with
+    # pushes made in the engine's own thread it would wait out its timeout and the sync would fail.
+    mapped_last = threading.Event()
+    original = ToyProducts.map
+
+    def map_and_tell(self: ToyProducts, item: Any) -> Any:
+        if item.id == 7:
+            mapped_last.set()
+        return original(self, item)
+
+    class InFlightSink(RecordingSink):
+        def push(self, batch: Batch) -> Ack:
+            if not self.batches and not mapped_last.wait(10):
+                raise SinkError("the engine did not go on while a batch was in flight", permanent=True)
+            return super().push(batch)
+
+    monkeypatch.setattr(ToyProducts, "map", map_and_tell)
+    engine, _ = make_engine(tmp_path)
+    engine.sink = sink = InFlightSink()
+    result = engine.sync(erp, ["products"])[0]
+    assert result.status == "ok" and result.batches == 2 and result.pushed == 7
+    assert sorted(sink.pushed_keys()) == [f"p{i}" for i in range(1, 8)]
+    assert engine.state.status()[0].pending_batches == 0  # both acknowledged before the run ended
