@@ -6,6 +6,7 @@ IN (...) query. Lines carry no CAPIBLOCK stamp; a changed line shows through its
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -50,14 +51,22 @@ class _Document(LogoStream):
         self.local_currency = env.local_currency
         self.line_kinds = env.line_kinds
         self.unit_codes: dict[str | None, str | None] = {}
+        self._money: dict[tuple[Any, Any], DocMoney] = {}
+
+    def money(self, r: Row[Any]) -> DocMoney:
+        """The document's converter, shared by the documents with its currency and rate (it holds no state)."""
+        found = self._money.get((r.TRCURR, r.TRRATE))
+        if found is None:
+            if len(self._money) >= 10_000:
+                self._money.clear()
+            found = self._money[r.TRCURR, r.TRRATE] = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
+        return found
 
     def issued_at(self, r: Row[Any]) -> Any:
         d = r.DATE_
         if d is None:
             return None
         h, m, s = codes.unpack_time(r.TIME_)
-        import datetime as dt
-
         try:
             return dt.datetime(d.year, d.month, d.day, h, m, s, tzinfo=self.tz)
         except ValueError:
@@ -243,7 +252,7 @@ class Invoices(_Document):
         kind = self.env.invoice_kinds.get(r.TRCODE)
         if kind is None:
             raise RecordError(f"INVOICE.TRCODE {r.TRCODE!r} is not a sales invoice", "kind")
-        money = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
+        money = self.money(r)
         totals, totals_local = self.totals(r, money)
         return Invoice(
             number=required_code(r.FICHENO, "number"),
@@ -296,14 +305,14 @@ class Orders(_Document):
 
     def map(self, item: Item) -> Order:
         r, lines = item
-        money = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
+        money = self.money(r)
         totals, totals_local = self.totals(r, money)
         order_lines = [
             self.line(
                 ln,
                 money,
                 OrderLine,
-                shipped_quantity=fixed(ln.SHIPPEDAMOUNT, 3, "lines.shipped_quantity"),
+                shipped_quantity=_QUANTITY(ln.SHIPPEDAMOUNT, "lines.shipped_quantity"),
                 closed=flag(ln.CLOSED, "lines.closed"),
             )
             for ln in lines
