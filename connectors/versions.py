@@ -17,7 +17,7 @@ from typing import Any
 
 from mapping.schema import SCHEMA_VERSION
 
-__all__ = ["row_version", "salt"]
+__all__ = ["row_version", "salt", "storable"]
 
 
 def _release() -> str:
@@ -39,3 +39,11 @@ def row_version(salt_: str, *values: Any) -> str:
     """A digest of the values (rows as tuples; floats, Decimals, dates and text by their repr, which is exact).
     32 characters: the engine stores up to 64."""
     return hashlib.blake2b(repr((salt_, values)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def storable(key: str) -> str:
+    """A key as text the state store can hold: bytes that are not UTF-8 (lone surrogates, as SQLite hands them
+    back) shown as \\xNN escapes, the engine's own escaping. A stream with versions needs it: the engine asks the
+    store for the versions of a chunk's keys before it sets such a key apart, and one key the driver cannot send
+    would fail the whole stream; the row stays a dead letter, from map() (codes refuse such bytes)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

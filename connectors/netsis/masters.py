@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 from connectors.netsis import codes
 from connectors.netsis.scopes import NetsisEnv
 from connectors.netsis.streams import CardStream
-from connectors.versions import row_version, salt
+from connectors.versions import row_version, salt, storable
 from mapping.dates import business_date
 from mapping.errors import RecordError
 from mapping.money import fixed, percent, quantity, unit_price
@@ -124,6 +124,9 @@ class Products(CardStream):
     def __init__(self, env: NetsisEnv) -> None:
         super().__init__(env)
         self.salt = salt(self.name, env.company, env.settings.model_dump_json())
+
+    def key(self, item: Any) -> str:
+        return storable(super().key(item))
 
     def version(self, item: Row[Any]) -> str:
         return row_version(self.salt, tuple(item))

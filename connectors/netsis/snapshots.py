@@ -27,7 +27,7 @@ from connectors.netsis import codes
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.streams import NetsisStream, raw_code
 from connectors.sql import for_refs, keyset_chunks
-from connectors.versions import row_version, salt
+from connectors.versions import row_version, salt, storable
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
 from mapping.schema import RiskLimit, StockLevel
@@ -112,7 +112,7 @@ class StockLevels(_Snapshot):
             yield orphans
 
     def key(self, item: Any) -> str:
-        return f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}"
+        return storable(f"{self.env.company}:{item.SUBE_KODU}:{item.DEPO_KODU}:{raw_code(item.STOK_KODU)}")
 
     def version(self, item: Row[Any]) -> str:
         return row_version(self.salt, tuple(item))
@@ -214,7 +214,7 @@ class RiskLimits(_Snapshot):
         return {**dict(row._mapping), "OPENORDERS": total, "BROKEN": broken}
 
     def key(self, item: tuple[Row[Any], Any, Any]) -> str:
-        return f"{self.env.company}:{raw_code(item[0].CARI_KOD)}"
+        return storable(f"{self.env.company}:{raw_code(item[0].CARI_KOD)}")
 
     def map(self, item: tuple[Row[Any], Any, Any]) -> RiskLimit:
         row, open_orders, broken = item
