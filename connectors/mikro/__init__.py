@@ -16,6 +16,7 @@ from connectors.base import CheckResult, ConnectorError, Stream
 from connectors.census import CodeCount
 from connectors.mikro import codes, evidence
 from connectors.mikro.census import census
+from connectors.mikro.changes import ChangedRiskLimits, ChangedStockLevels
 from connectors.mikro.collections import Collections
 from connectors.mikro.discounts import Discounts
 from connectors.mikro.documents import Invoices
@@ -72,17 +73,19 @@ class MikroAdapter(SqlAdapter):
                 order_kinds=dict(s.order_kinds),
                 general_price_lists=frozenset(s.general_price_lists),
                 vat=VatRates(self.engine, s.vat_rates, s.vat_function, s.vat_pointers),
+                fingerprint=s.model_dump_json(),
             )
         return self._env
 
     def streams(self) -> list[Stream]:
         env = self.env()
+        changes = self.settings.snapshot_reads == "changes"
         return [
             Accounts(env),
             Products(env),
-            StockLevels(env),
+            ChangedStockLevels(env) if changes else StockLevels(env),
             Discounts(env),
-            RiskLimits(env),
+            ChangedRiskLimits(env) if changes else RiskLimits(env),
             Orders(env),
             Invoices(env),
             Collections(env),
@@ -111,7 +114,21 @@ class MikroAdapter(SqlAdapter):
         results.append(self._vat_check())
         if all(r.ok for r in results):
             results += evidence.checks(self.env(), self.context.disabled)
-        return results
+        return results + self._snapshot_check()
+
+    def _snapshot_check(self) -> list[CheckResult]:
+        """A warning when stock levels follow the stamps and no reconcile is scheduled: a movement deleted outright
+        (or moved to another item or warehouse) would then never reach the level it left."""
+        context = self.context
+        if self.settings.snapshot_reads != "changes" or context.reconciles or "stock_levels" in context.disabled:
+            return []
+        detail = (
+            "snapshot_reads: changes recomputes a stock level when one of its rows is stamped; a movement an "
+            "integration deletes outright, or moves to another item or warehouse, reaches the level it left only "
+            "at a reconcile, and this source has none scheduled: add reconcile: {cron: ...} (e.g. '0 2 * * *', "
+            "nightly), or set snapshot_reads: every_row"
+        )
+        return [CheckResult("stock levels", True, detail, warning=True)]
 
     def _vat_check(self) -> CheckResult:
         try:

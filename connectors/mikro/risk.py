@@ -203,18 +203,23 @@ class RiskLimits(Snapshot):
         yield from keyset_chunks(self.env.engine, page, "cari_kod", self.env.chunk_size, self.attach)
 
     def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[Any, Figures | RecordError]]:
-        accounts = [row.cari_kod for row in rows]
+        figures = self.figures(conn, [row.cari_kod for row in rows])
+        return [(row, figures[row.cari_kod]) for row in rows]
+
+    def figures(self, conn: sa.Connection, accounts: Sequence[Any]) -> dict[Any, Figures | RecordError]:
+        """Per account: its balance, open orders and uncashed papers, or the RecordError that makes it a dead
+        letter."""
         money = self.monies()
         parts = (
-            self.balances(conn, accounts, money),
-            self.open_orders(conn, accounts, money),
-            self.uncashed(conn, accounts, money),
+            self.balances(conn, list(accounts), money),
+            self.open_orders(conn, list(accounts), money),
+            self.uncashed(conn, list(accounts), money),
         )
-        out: list[tuple[Any, Figures | RecordError]] = []
-        for row in rows:
-            values = [part.get(row.cari_kod, _ZERO) for part in parts]
+        out: dict[Any, Figures | RecordError] = {}
+        for account in accounts:
+            values = [part.get(account, _ZERO) for part in parts]
             error = next((v for v in values if isinstance(v, RecordError)), None)
-            out.append((row, error or dict(zip(("balance", "orders", "uncashed"), values, strict=True))))
+            out[account] = error or dict(zip(("balance", "orders", "uncashed"), values, strict=True))
         return out
 
     def monies(self) -> Callable[[Any, Any], DocMoney]:

@@ -72,6 +72,12 @@ class MikroSettings(SqlSourceSettings):
         default_factory=lambda: dict(codes.DEFAULT_ORDER_KINDS),  # type: ignore[arg-type]
         description="sip_cins of sales orders -> order (status from the lines), proposal, or exclude",
     )
+    snapshot_reads: Literal["changes", "every_row"] = Field(
+        "changes",
+        description="stock_levels and risk_limits: 'changes' recomputes only what rows stamped since the last sync "
+        "belong to (a stock movement deleted outright or moved to another item reaches its old item's level at a "
+        "reconcile; UNCONFIRMED that Mikro itself never does either); 'every_row' sums every movement on every sync",
+    )
     risk_limit_view: str = Field(
         "DEALERSYNC_CARI_RISK",
         description="view (cari_kod, risk_limiti, teminat, lastup_date) over wherever this install keeps credit limits",

@@ -153,20 +153,31 @@ class StockLevels(Snapshot):
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.as_of = dt.datetime.now(self.tz).replace(microsecond=0)
         with self.env.engine.connect() as conn:
-            names = {number: name for number, name in conn.execute(self.warehouse_names())}
-            held = {(item, place): (open_, bad) for item, place, open_, bad in conn.execute(self.reservations())}
+            names = self.names(conn)
+            held = self.held(conn, self.reservations())
         s = self.table().c
-        movement_item = self.env.tables.STOK_HAREKETLERI.c.sth_stok_kod
         base = self.items()
 
         def page(last: Any) -> sa.Select[Any]:
             return (base if last is None else base.where(s.sto_kod > last)).order_by(s.sto_kod)
 
         def then(conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[tuple[_Level, Any]]:
-            moved = for_refs(conn, self.movements(), movement_item, [r.sto_kod for r in rows])
-            return [(level, held.get((level.item, level.warehouse), (None, 0))) for level in self.levels(moved, names)]
+            return self.page_levels(conn, [r.sto_kod for r in rows], names, held)
 
         yield from keyset_chunks(self.env.engine, page, "sto_kod", self.env.chunk_size, then)
+
+    def names(self, conn: sa.Connection) -> dict[Any, Any]:
+        return {number: name for number, name in conn.execute(self.warehouse_names())}
+
+    def held(self, conn: sa.Connection, reservations: sa.Select[Any]) -> dict[tuple[Any, Any], tuple[Any, int]]:
+        return {(item, place): (open_, bad) for item, place, open_, bad in conn.execute(reservations)}
+
+    def page_levels(
+        self, conn: sa.Connection, items: Sequence[Any], names: dict[Any, Any], held: dict[tuple[Any, Any], Any]
+    ) -> list[tuple[_Level, Any]]:
+        """The levels of some live items, each with its reservation (open quantity, NULL count)."""
+        moved = for_refs(conn, self.movements(), self.env.tables.STOK_HAREKETLERI.c.sth_stok_kod, items)
+        return [(level, held.get((level.item, level.warehouse), (None, 0))) for level in self.levels(moved, names)]
 
     def key(self, item: tuple[_Level, Any]) -> str:
         level, _ = item

@@ -101,6 +101,7 @@ class MikroEnv:
     order_kinds: Mapping[int, str]  # sip_cins -> order | proposal | exclude
     general_price_lists: frozenset[int]
     vat: VatRates = field(compare=False)
+    fingerprint: str = ""  # the settings, for the versions of records mapped with them (connectors.versions)
 
     def order_cins(self, *kinds: str) -> list[int]:
         """The sip_cins values read as the given order kinds."""

@@ -126,11 +126,14 @@ class MikroWriter(DocumentRows):
             self._risk(conn, scenario)
 
     def _masters(self, conn: sa.Connection, s: Scenario) -> None:
-        t, at = self.t, s.as_of
+        t = self.t
+        # The scenario gives warehouses no dates: they exist before any goods are kept in them, not since as_of
+        # (a warehouse stamped as_of would read as edited in the last minutes before every later sync).
+        opened = min((st.created_at for st in s.products), default=s.as_of)
         self._insert(
             conn,
             t.DEPOLAR,
-            [self._row(t.DEPOLAR, "dep", at, None, dep_no=w.number + 1, dep_adi=w.name) for w in s.warehouses],
+            [self._row(t.DEPOLAR, "dep", opened, None, dep_no=w.number + 1, dep_adi=w.name) for w in s.warehouses],
         )
         self._discounts(conn, s)
         plans: dict[str, int] = {}
@@ -148,7 +151,7 @@ class MikroWriter(DocumentRows):
             conn,
             t.ODEME_PLANLARI,
             [
-                self._row(t.ODEME_PLANLARI, "odp", at, None, odp_no=n, odp_kodu=code, odp_adi=code)
+                self._row(t.ODEME_PLANLARI, "odp", s.as_of, None, odp_no=n, odp_kodu=code, odp_adi=code)
                 for code, n in plans.items()
             ],
         )
