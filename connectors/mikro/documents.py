@@ -73,8 +73,16 @@ class Invoices(Movements):
             o.cha_satir_no > 0,
             o.cha_lastup_date >= at,
         )
-        line_changed = sa.exists().where(s.sth_fat_uid == h.cha_Guid, s.sth_lastup_date >= at)
-        return sa.or_(h.cha_lastup_date >= at, row_changed, line_changed)
+        # Semi-joins the database evaluates once (one pass over the stamps), where a correlated EXISTS alone is
+        # one look-up per header of the whole table; the sibling's EXISTS then runs only for the few headers
+        # whose sequence a recent row carries.
+        recent_sira = h.cha_evrakno_sira.in_(
+            sa.select(o.cha_evrakno_sira).where(o.cha_satir_no > 0, o.cha_lastup_date >= at)
+        )
+        line_changed = h.cha_Guid.in_(
+            sa.select(s.sth_fat_uid).where(s.sth_lastup_date >= at, s.sth_fat_uid.is_not(None))
+        )
+        return sa.or_(h.cha_lastup_date >= at, sa.and_(recent_sira, row_changed), line_changed)
 
     def line_select(self) -> sa.Select[Any]:
         t = self.env.tables
