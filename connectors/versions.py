@@ -11,6 +11,7 @@ is cheap, mapping them is what costs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from importlib import metadata
 from typing import Any
@@ -35,10 +36,17 @@ def salt(*parts: Any) -> str:
     return repr((_RELEASE, SCHEMA_VERSION, parts))
 
 
+@functools.lru_cache(maxsize=64)
+def _salted(salt_: str) -> Any:
+    return hashlib.blake2b(salt_.encode("utf-8", "surrogatepass"), digest_size=16)
+
+
 def row_version(salt_: str, *values: Any) -> str:
-    """A digest of the values (rows as tuples; floats, Decimals, dates and text by their repr, which is exact).
-    32 characters: the engine stores up to 64."""
-    return hashlib.blake2b(repr((salt_, values)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    """A digest of the salt and the values (rows as tuples; floats, Decimals, dates and text by their repr, which is
+    exact). 32 characters: the engine stores up to 64."""
+    digest = _salted(salt_).copy()  # the salt hashed once per stream, not once per row
+    digest.update(b"\0" + repr(values).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def storable(key: str) -> str:
@@ -46,4 +54,6 @@ def storable(key: str) -> str:
     back) shown as \\xNN escapes, the engine's own escaping. A stream with versions needs it: the engine asks the
     store for the versions of a chunk's keys before it sets such a key apart, and one key the driver cannot send
     would fail the whole stream; the row stays a dead letter, from map() (codes refuse such bytes)."""
+    if key.isascii():
+        return key
     return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
