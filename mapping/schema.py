@@ -19,7 +19,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-SCHEMA_VERSION = "2.0.0"
+SCHEMA_VERSION = "2.1.0"
+# 2.1.0: the derived stream `dealer_kpis` (a dealer's month, computed by dealersync from the documents it read).
 # 2.0.0: documents may carry null `rate`, `totals_local` and lines' `net_local` (the ERP gave no
 # rate: local amounts unknown) and list `discrepancies` (invariants the ERP's figures break);
 # accounts say `tax_id_valid`; stock levels may be special stock (`special_stock`, `special_stock_ref`);
@@ -290,6 +291,51 @@ class Collection(Record, kw_only=True):
     settles: list[str] = []
 
 
+KpiMatching = Literal["erp_links", "oldest_first", "mixed", "none"]
+
+
+class SalesShare(msgspec.Struct, kw_only=True):
+    """Net sales (returns subtracted) of the lines of one product group or brand, in local currency."""
+
+    code: Annotated[str | None, Meta(description="null: lines with no product, or whose product has none")]
+    net_sales: Decimal
+
+
+class DealerKpi(Record, kw_only=True):
+    """One dealer's month, computed by dealersync from the invoices, collections, orders and products it read
+    (the same for every ERP). Money is in the source's local currency (the documents' `*_local` figures),
+    VAT excluded for sales and included for what is owed and paid. Cancelled documents count nowhere."""
+
+    account_code: Code
+    month: Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+    sales: Annotated[Decimal, Meta(description="net of the month's sale, service and price-difference invoices")]
+    returns: Annotated[Decimal, Meta(description="net of the month's return invoices, positive")]
+    net_sales: Annotated[Decimal, Meta(description="sales - returns")]
+    by_group: list[SalesShare] = []
+    by_brand: list[SalesShare] = []
+    invoices: Annotated[int, Meta(description="sale, service and price-difference invoices dated in the month")]
+    return_invoices: int
+    orders: Annotated[int, Meta(description="orders dated in the month, cancelled ones not counted")]
+    first_invoice_date: dt.date | None
+    tenure_months: Annotated[int, Meta(description="months since the first invoice's, this one counted; 0 before")]
+    collections: Annotated[Decimal, Meta(description="collections dated in the month (money given back negative)")]
+    paid_on_time: Annotated[Decimal, Meta(description="of the month's collections: paid to invoices by their due date")]
+    paid_late: Annotated[Decimal, Meta(description="of the month's collections: paid to invoices after their due date")]
+    average_days_to_pay: Annotated[
+        Decimal | None, Meta(description="invoice date to payment, weighted by the amount paid; null: nothing paid")
+    ]
+    balance: Annotated[Decimal, Meta(description="at month end: invoiced (VAT included) less returns and collections")]
+    overdue: Annotated[Decimal, Meta(description="at month end: the unpaid part of invoices due by then")]
+    matching: Annotated[
+        KpiMatching,
+        Meta(description="how the month's collections were matched to invoices: the ERP's own settlement links, "
+             "oldest invoice first where it records none, both, or none to match"),
+    ]
+    without_local: Annotated[
+        int, Meta(description="documents of the month left out of the money figures: their local amounts are unknown")
+    ] = 0
+
+
 STREAMS: dict[str, type[Record]] = {
     "accounts": Account,
     "products": Product,
@@ -299,6 +345,7 @@ STREAMS: dict[str, type[Record]] = {
     "orders": Order,
     "invoices": Invoice,
     "collections": Collection,
+    "dealer_kpis": DealerKpi,
 }
 
 
