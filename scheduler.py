@@ -163,7 +163,9 @@ class _Service:
         self._idle = threading.Condition()
 
     def available(self) -> dict[str, list[str]]:
-        return {name: [s.name for s in adapter.streams()] for name, adapter in self.adapters.items()}
+        from engine.derived import stream_names
+
+        return {name: stream_names(adapter) for name, adapter in self.adapters.items()}
 
     def _progress(self, _source: str, _stream: str, _read: int) -> None:
         if self.abandon.is_set():

@@ -143,6 +143,10 @@ class Stream(ABC):
         """The current raw items for some keys (dead-letter retry); empty if unsupported."""
         return ()
 
+    def done(self) -> None:  # noqa: B027 - optional hook
+        """A read ended well: every record it gave is pushed and its cursor stored (a derived stream then
+        forgets what it was asked to recompute)."""
+
 
 class Adapter(ABC):
     """An ERP connector. Subclasses set `kind` and `Settings`, and build their streams."""

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     URL,
+    BigInteger,
     Column,
     DateTime,
     Engine,
@@ -47,6 +49,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import IntegrityError
 
 from connectors.sql import bulk_insert
+from engine.kpis import StoredFact
 
 
 class StateError(Exception):
@@ -86,6 +89,36 @@ hashes_t = Table(
     # The source's own version of the record (1C's DataVersion), when its stream declares one.
     Column("version", String(64), nullable=True),
 )
+
+# Dealer KPIs (engine/kpis.py): the fact of each record the fact streams sent, written with its batch; the dealers
+# whose facts moved since the dealer_kpis stream last ran ('*': all of them); which streams' facts are complete.
+kpi_facts_t = Table(
+    "ds_kpi_facts",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Index("ix_ds_kpi_facts_account", "source", "account"),
+)
+
+kpi_dirty_t = Table(
+    "ds_kpi_dirty",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("account", String(200), primary_key=True),
+    Column("seq", BigInteger, nullable=False),  # when marked (ns): a mark made during a run outlives the run
+)
+
+kpi_ready_t = Table(
+    "ds_kpi_ready",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+)
+
+ALL_DEALERS = "*"
 
 # Columns later releases added to existing tables: (table, column, type as DDL), created by create().
 _ADDED_COLUMNS = (
@@ -215,9 +248,12 @@ class BatchWrite:
     dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, stage, reason, raw json
     resolved_keys: list[str] = field(default_factory=list)  # keys whose open dead letters this batch settles
     versions: dict[str, str] = field(default_factory=dict)  # source versions to store (new, changed or not)
+    facts: dict[str, StoredFact | None] = field(default_factory=dict)  # KPI facts to store (None: drop)
 
     def __bool__(self) -> bool:
-        return bool(self.lines or self.dead_letters or self.dropped_hashes or self.versions or self.resolved_keys)
+        return bool(
+            self.lines or self.dead_letters or self.dropped_hashes or self.versions or self.resolved_keys or self.facts
+        )
 
 
 DEFAULT_BUSY_SECONDS = 30.0  # how long a write waits for another process's write on a SQLite store
@@ -458,7 +494,139 @@ class StateStore:
                 self._resolve(conn, source, stream, write.resolved_keys, moment)
             for key, stage, reason, raw in write.dead_letters:
                 self._dead_letter(conn, source, stream, key, stage, reason, raw, moment)
+            if write.facts:
+                self._write_facts(conn, source, stream, write.facts)
         return outbox_id
+
+    # -- dealer KPIs -----------------------------------------------------------------------
+    def _write_facts(self, conn: Any, source: str, stream: str, facts: dict[str, StoredFact | None]) -> None:
+        """Replace the facts of these keys, and mark the dealers whose facts moved (a product's: every dealer)."""
+        old: dict[str, tuple[str, bytes]] = {}
+        known = list(facts)
+        for start in range(0, len(known), 1000):
+            rows = conn.execute(
+                select(kpi_facts_t.c.key, kpi_facts_t.c.account, kpi_facts_t.c.payload).where(
+                    kpi_facts_t.c.source == source,
+                    kpi_facts_t.c.stream == stream,
+                    kpi_facts_t.c.key.in_(known[start : start + 1000]),
+                )
+            )
+            old.update((k, (a, bytes(p))) for k, a, p in rows)
+        moved: set[str] = set()
+        for key, fact in facts.items():
+            before = old.get(key)
+            if (None if before is None else StoredFact(*before)) == fact:
+                continue
+            if before is not None:
+                moved.add(before[0])
+            if fact is not None:
+                moved.add(fact.account)
+        gone = list(old)
+        for start in range(0, len(gone), 1000):
+            conn.execute(
+                delete(kpi_facts_t).where(
+                    kpi_facts_t.c.source == source,
+                    kpi_facts_t.c.stream == stream,
+                    kpi_facts_t.c.key.in_(gone[start : start + 1000]),
+                )
+            )
+        bulk_insert(
+            conn,
+            kpi_facts_t,
+            [{"key": k, "account": f.account, "payload": f.payload} for k, f in facts.items() if f is not None],
+            defaults={"source": source, "stream": stream},
+        )
+        if moved:
+            self._mark_dirty(conn, source, {ALL_DEALERS} if stream == "products" else moved)
+
+    @staticmethod
+    def _mark_dirty(conn: Any, source: str, accounts: Iterable[str]) -> None:
+        marked = sorted(accounts)
+        seq = time.time_ns()
+        for start in range(0, len(marked), 1000):
+            chunk = marked[start : start + 1000]
+            conn.execute(delete(kpi_dirty_t).where(kpi_dirty_t.c.source == source, kpi_dirty_t.c.account.in_(chunk)))
+            bulk_insert(conn, kpi_dirty_t, [{"account": a} for a in chunk], defaults={"source": source, "seq": seq})
+
+    def dirty_dealers(self, source: str) -> list[tuple[str, int]]:
+        """(account, mark) of the dealers whose facts moved since their KPIs were last computed."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kpi_dirty_t.c.account, kpi_dirty_t.c.seq)
+                .where(kpi_dirty_t.c.source == source)
+                .order_by(kpi_dirty_t.c.account)
+            )
+            return [(a, s) for a, s in rows]
+
+    def clear_dirty(self, source: str, marks: Sequence[tuple[str, int]]) -> None:
+        """Drop these marks; a dealer marked again since (another mark) stays dirty."""
+        with self.engine.begin() as conn:
+            for account, seq in marks:
+                conn.execute(
+                    delete(kpi_dirty_t).where(
+                        kpi_dirty_t.c.source == source, kpi_dirty_t.c.account == account, kpi_dirty_t.c.seq == seq
+                    )
+                )
+
+    def facts(self, source: str, accounts: Sequence[str] | None = None) -> Iterator[tuple[str, str, str, bytes]]:
+        """(account, stream, key, payload) of the dealers' facts (all dealers: None), grouped by account."""
+        stmt = select(kpi_facts_t.c.account, kpi_facts_t.c.stream, kpi_facts_t.c.key, kpi_facts_t.c.payload).where(
+            kpi_facts_t.c.source == source, kpi_facts_t.c.stream != "products"
+        )
+        with self.engine.connect() as conn:
+            if accounts is None:
+                result = conn.execution_options(yield_per=5000).execute(stmt.order_by(kpi_facts_t.c.account))
+                for account, stream, key, payload in result:
+                    yield account, stream, key, bytes(payload)
+                return
+            for start in range(0, len(accounts), 500):
+                chunk = list(accounts[start : start + 500])
+                rows = conn.execute(
+                    stmt.where(kpi_facts_t.c.account.in_(chunk)).order_by(kpi_facts_t.c.account)
+                ).all()
+                for account, stream, key, payload in rows:
+                    yield account, stream, key, bytes(payload)
+
+    def product_facts(self, source: str) -> Iterator[tuple[str, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kpi_facts_t.c.key, kpi_facts_t.c.payload).where(
+                    kpi_facts_t.c.source == source, kpi_facts_t.c.stream == "products"
+                )
+            )
+            for key, payload in rows:
+                yield key, bytes(payload)
+
+    def keys_of_dealer(self, source: str, stream: str, account: str) -> list[str]:
+        """The stored keys of a derived stream that start with `account|`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(hashes_t.c.key).where(
+                    hashes_t.c.source == source,
+                    hashes_t.c.stream == stream,
+                    hashes_t.c.key.startswith(f"{account}|", autoescape=True),
+                )
+            )
+            return [k for (k,) in rows]
+
+    def facts_ready(self, source: str, stream: str) -> bool:
+        """Whether every record of the stream sent so far has its fact (a store from before facts has none)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(kpi_ready_t.c.stream).where(kpi_ready_t.c.source == source, kpi_ready_t.c.stream == stream)
+            ).first()
+        return found is not None
+
+    def forget_facts(self, source: str, stream: str) -> None:
+        if self.facts_ready(source, stream):
+            with self.engine.begin() as conn:
+                for table in (kpi_facts_t, kpi_ready_t):
+                    conn.execute(delete(table).where(table.c.source == source, table.c.stream == stream))
+
+    def mark_facts_ready(self, source: str, stream: str) -> None:
+        if not self.facts_ready(source, stream):
+            with self.engine.begin() as conn:
+                conn.execute(insert(kpi_ready_t).values(source=source, stream=stream))
 
     def pending(self, source: str, stream: str) -> Iterator[PendingBatch]:
         """Unacknowledged batches, oldest first, read one at a time so memory stays flat."""

@@ -30,8 +30,10 @@ import msgspec
 import structlog
 
 from connectors.base import Adapter, Stream
+from engine.derived import DERIVED, derived_streams, kpis_enabled
 from engine.items import Mapped, describe, first_line, has_versions, map_items
 from engine.keyset import KeySet
+from engine.kpis import FACT_TYPES, fact_of
 from engine.parallel import mapped_in_workers, portable
 from engine.state import BatchWrite, StateStore
 from mapping.plausibility import ImplausiblePolicy
@@ -142,6 +144,10 @@ class Engine:
         reconcile: bool = False,
     ) -> list[RunResult]:
         chosen = adapter.streams()
+        if kpis_enabled(adapter):
+            chosen = [*chosen, *derived_streams(self.state, adapter)]
+        elif streams and set(streams) & set(DERIVED):
+            raise ValueError(f"source {adapter.context.name} disables {', '.join(sorted(set(streams) & set(DERIVED)))}")
         if streams:
             unknown = set(streams) - {s.name for s in chosen}
             if unknown:
@@ -161,15 +167,35 @@ class Engine:
             result.error = "another run of this stream holds the lock"
             log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
             return result
+        facts = stream.name in FACT_TYPES and kpis_enabled(adapter)
+        # A stream sent before the engine kept facts (an upgraded store): one complete read gives every record's.
+        capture_all = facts and self.state.has_hashes(source, stream.name) and not self.state.facts_ready(
+            source, stream.name
+        )
+        if capture_all:
+            log.info("stream.facts_catch_up", source=source, stream=stream.name)
+        elif stream.name in FACT_TYPES and not facts:  # kept no longer: a later enabling catches up afresh
+            self.state.forget_facts(source, stream.name)
         log.info("stream.start", source=source, stream=stream.name, full_refresh=full_refresh, reconcile=reconcile)
         try:
             with self._pushing(result):
-                cursor = self._run(adapter, stream, result, full_refresh=full_refresh, reconcile=reconcile)
+                cursor = self._run(
+                    adapter,
+                    stream,
+                    result,
+                    full_refresh=full_refresh,
+                    reconcile=reconcile or capture_all,
+                    facts=facts,
+                    capture_all=capture_all,
+                )
             result.cursor = cursor
             result.seconds = time.monotonic() - started
             self.state.finish(
                 source, stream.name, status="ok", counts=result.counts(), cursor=cursor, excluded=result.excluded
             )
+            if facts:
+                self.state.mark_facts_ready(source, stream.name)
+            stream.done()
             log.info("stream.done", **_summary(result))
         except Exception as exc:  # one stream's failure must not stop the others
             result.status = "error"
@@ -208,7 +234,9 @@ class Engine:
                 items = list(st.fetch(keys))
                 found = {st.key(item) for item in items}
                 with self._pushing(result):
-                    writer = self._batcher(source, st, result, force=True)
+                    writer = self._batcher(
+                        source, st, result, force=True, facts=name in FACT_TYPES and kpis_enabled(adapter)
+                    )
                     writer.add(items)
                     writer.finish()
                 still_open = self.state.open_dead_letter_keys(source, name)
@@ -262,7 +290,15 @@ class Engine:
 
     # -- one stream ------------------------------------------------------------------------
     def _run(
-        self, adapter: Adapter, stream: Stream, result: RunResult, *, full_refresh: bool, reconcile: bool
+        self,
+        adapter: Adapter,
+        stream: Stream,
+        result: RunResult,
+        *,
+        full_refresh: bool,
+        reconcile: bool,
+        facts: bool = False,
+        capture_all: bool = False,
     ) -> dt.datetime | None:
         source = adapter.context.name
         self._push_pending(source, stream.name, result)
@@ -276,9 +312,9 @@ class Engine:
         # past (backdated, or a clock put right) is found and sent, not only a deleted row.
         incremental = stream.replication_key is not None and not full_refresh and not reconcile and cursor is not None
         since = cursor - self.policy.overlap if incremental and cursor is not None else None
-        batcher = self._batcher(source, stream, result, force=full_refresh)
+        batcher = self._batcher(source, stream, result, force=full_refresh, facts=facts, capture_all=capture_all)
         newest = cursor
-        for mapped in self._mapped(adapter, stream, since, force=full_refresh):
+        for mapped in self._mapped(adapter, stream, since, force=full_refresh or capture_all):
             batcher.take(mapped)
             if batcher.newest is not None and (newest is None or batcher.newest > newest):
                 newest = batcher.newest
@@ -322,8 +358,11 @@ class Engine:
             )
         return (map_items(stream, chunk, implausible=self.policy.implausible) for chunk in chunks)
 
-    def _batcher(self, source: str, stream: Stream, result: RunResult, *, force: bool) -> _Batcher:
-        return _Batcher(self, source, stream, result, force=force)
+    def _batcher(
+        self, source: str, stream: Stream, result: RunResult, *, force: bool, facts: bool = False,
+        capture_all: bool = False
+    ) -> _Batcher:
+        return _Batcher(self, source, stream, result, force=force, facts=facts, capture_all=capture_all)
 
     def _delete_missing(self, source: str, stream: Stream, live: KeySet, result: RunResult) -> None:
         envelopes = _Envelopes(source, stream.name)
@@ -333,6 +372,8 @@ class Engine:
                 continue
             write.lines.append(envelopes.line(key, None))
             write.dropped_hashes.append(key)
+            if stream.name in FACT_TYPES:
+                write.facts[key] = None
             if len(write.lines) >= self.policy.batch_size:
                 result.deleted += len(write.lines)
                 self.commit_and_push(write, result)
@@ -464,8 +505,21 @@ def park_batch(state: StateStore, batch_id: str) -> int:
 class _Batcher:
     """Turns raw items into envelope lines, skipping unchanged records, and flushes full batches."""
 
-    def __init__(self, engine: Engine, source: str, stream: Stream, result: RunResult, *, force: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        source: str,
+        stream: Stream,
+        result: RunResult,
+        *,
+        force: bool,
+        facts: bool = False,
+        capture_all: bool = False,
+    ) -> None:
         self.engine = engine
+        # KPI facts of the records sent (engine/kpis.py); with capture_all, of the unchanged ones too.
+        self.facts = stream.name if facts else None
+        self.capture_all = capture_all
         self.source = source
         self.stream = stream
         self.result = result
@@ -531,12 +585,16 @@ class _Batcher:
                 if old is None:
                     continue
                 self.write.dropped_hashes.append(key)  # sent before: the feed drops it
+                if self.facts:
+                    self.write.facts[key] = None
                 line = self.envelopes.line(key, None)
                 if m.excluded is None:
                     result.deleted += 1
             elif digest == old and not self.force:
                 result.unchanged += 1
                 self._settle(key)
+                if self.capture_all and self.facts:
+                    self.write.facts[key] = fact_of(self.facts, data)
                 continue
             else:
                 if m.flagged:
@@ -547,6 +605,8 @@ class _Batcher:
                     self.write.changed_hashes[key] = digest  # type: ignore[assignment]
                 if key in self.open_dead:
                     self.write.resolved_keys.append(key)
+                if self.facts:
+                    self.write.facts[key] = fact_of(self.facts, data)
                 line = self.envelopes.line(key, data)
             self.write.lines.append(line)
             self.bytes += len(line)

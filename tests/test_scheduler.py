@@ -121,7 +121,7 @@ def test_run_until_sigterm(tmp_path: Path) -> None:
     assert service.returncode == 0, stderr[-3000:]
     events = _runs(stderr)
     runs = [e for e in events if e.get("event") in ("stream.done", "stream.failed", "stream.skipped")]
-    assert len({(r["stream"]) for r in runs}) == 8, "every stream ran at least once"
+    assert len({(r["stream"]) for r in runs}) == 9, "every stream ran at least once"
     assert sum(1 for r in runs if r["stream"] == "stock_levels") >= 2, "the 1s schedule repeats"
     assert all(r["event"] != "stream.failed" for r in runs), [r for r in runs if r["event"] == "stream.failed"]
     assert all(r.get("job") for r in runs), "each run's log line names its job"

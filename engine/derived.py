@@ -1,0 +1,107 @@
+"""Streams dealersync computes from what it has read, for every adapter alike: `dealer_kpis`.
+
+A derived stream runs through the engine like any other (hashes, outbox, deletes), after the streams it is made
+from. Its incremental read recomputes the dealers whose facts moved since it last ran; a complete read
+(the first, `--full-refresh`, `--reconcile`) recomputes every dealer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from itertools import groupby
+from typing import Any
+
+from connectors.base import Adapter, Partition, Stream
+from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, product_facts
+from engine.state import ALL_DEALERS, StateStore
+from mapping.schema import DealerKpi
+
+DERIVED = ("dealer_kpis",)
+_DEALERS_PER_CHUNK = 50
+
+# An item: (key, the record, or None for a month the dealer no longer has).
+Item = tuple[str, DealerKpi | None]
+# The cursor every item carries: what is recomputed is what the dirty marks say, so the engine's cursor only
+# tells a first (complete) read from the later ones. A fixed past instant never runs ahead of the clock.
+_READ_BEFORE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def stream_names(adapter: Adapter) -> list[str]:
+    """Every stream a source offers: the adapter's, then the derived ones."""
+    return [*(s.name for s in adapter.streams()), *DERIVED]
+
+
+def derived_streams(state: StateStore, adapter: Adapter) -> list[Stream]:
+    return [DealerKpis(state, adapter.context.name)]
+
+
+def kpis_enabled(adapter: Adapter) -> bool:
+    """Whether the engine keeps facts for dealer_kpis: unless the source's configuration disables the stream."""
+    return "dealer_kpis" not in adapter.context.disabled
+
+
+class DealerKpis(Stream):
+    name = "dealer_kpis"
+    primary_key = ("account_code", "month")
+    replication_key = "computed"  # not a field: see _READ_BEFORE
+
+    def __init__(self, state: StateStore, source: str) -> None:
+        self.state = state
+        self.source = source
+        self._taken: list[tuple[str, int]] = []
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Item]]:
+        marks = self.state.dirty_dealers(self.source)
+        self._taken = marks
+        marked = [account for account, _ in marks if account != ALL_DEALERS]
+        everyone = since is None or len(marked) < len(marks)
+        accounts = None if everyone else marked
+        # Months a dealer no longer has are sent as deletes here; a complete read leaves that to the engine,
+        # which deletes every key it did not read.
+        recheck = set() if since is None else set(marked)
+        products = product_facts(self.state, self.source)
+        chunk: list[Item] = []
+        done: set[str] = set()
+        for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
+            facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
+            chunk.extend(self._months(account, kpis(dealer(account, facts), products), recheck))
+            done.add(account)
+            if len(done) % _DEALERS_PER_CHUNK == 0:
+                yield chunk
+                chunk = []
+        for account in sorted(recheck - done):  # no facts left: every document of the dealer deleted
+            chunk.extend(self._months(account, [], recheck))
+        if chunk:
+            yield chunk
+
+    def _months(self, account: str, records: list[DealerKpi], recheck: set[str]) -> list[Item]:
+        items: list[Item] = [(f"{account}|{r.month}", r) for r in records]
+        if account in recheck:
+            kept = {key for key, _ in items}
+            items.extend(
+                (key, None)
+                for key in self.state.keys_of_dealer(self.source, self.name, account)
+                if key not in kept and _is_month(key[len(account) + 1 :])
+            )
+        return items
+
+    def done(self) -> None:
+        self.state.clear_dirty(self.source, self._taken)
+        self._taken = []
+
+    def key(self, item: Any) -> str:
+        return str(item[0])
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        return _READ_BEFORE
+
+    def map(self, item: Any) -> DealerKpi | None:
+        return item[1]  # type: ignore[no-any-return]
+
+    def raw(self, item: Any) -> dict[str, Any]:
+        return {"key": item[0]}
+
+
+def _is_month(text: str) -> bool:
+    return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()

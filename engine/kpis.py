@@ -1,0 +1,393 @@
+"""Dealer KPIs: what the engine keeps of the documents it sends (facts), and a dealer's months computed from them.
+
+A fact is the part of a sent record that a KPI needs, decoded from the record as sent, so every adapter's
+invoices, collections, orders and products give the same facts. The state store keeps them beside the hashes,
+committed with the batch that sent the record (a crash leaves no fact out of step with the feed).
+
+Matching collections to invoices: a collection (or a return) pays first the invoices the ERP links it to
+(`settles`, a return's `original_invoice`), then the oldest open invoice by due date. A collection with a
+negative amount (a bounced cheque, money given back) is owed again from its own date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from mapping.schema import DealerKpi, KpiMatching, SalesShare
+
+if TYPE_CHECKING:
+    from engine.state import StateStore
+
+
+class _Totals(msgspec.Struct, kw_only=True):
+    net: Decimal
+    total: Decimal
+
+
+class _Line(msgspec.Struct, kw_only=True, omit_defaults=True):
+    product_code: str | None = None
+    net_local: Decimal | None = None
+
+
+class InvoiceFact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    number: str
+    account_code: str
+    date: dt.date
+    kind: str
+    due_date: dt.date | None = None
+    cancelled: bool = False
+    original_invoice: str | None = None
+    totals_local: _Totals | None = None
+    lines: list[_Line] = []
+
+
+class CollectionFact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    number: str
+    account_code: str
+    date: dt.date
+    amount_local: Decimal
+    cancelled: bool = False
+    settles: list[str] = []
+
+
+class OrderFact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    number: str
+    account_code: str
+    date: dt.date
+    status: str
+
+
+class ProductFact(msgspec.Struct, kw_only=True, omit_defaults=True):
+    code: str
+    group_code: str | None = None
+    brand: str | None = None
+
+
+Fact = InvoiceFact | CollectionFact | OrderFact | ProductFact
+FACT_TYPES: dict[str, type[Fact]] = {
+    "products": ProductFact,
+    "orders": OrderFact,
+    "invoices": InvoiceFact,
+    "collections": CollectionFact,
+}
+_DECODERS = {stream: msgspec.json.Decoder(kind) for stream, kind in FACT_TYPES.items()}
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+
+
+class StoredFact(msgspec.Struct, frozen=True):
+    """What the state store keeps per record: the dealer it counts for ('' for a product) and the fact."""
+
+    account: str
+    payload: bytes
+
+
+def fact_of(stream: str, data: bytes) -> StoredFact:
+    """The fact of one sent record (its encoded JSON): decoding only the fields a KPI reads."""
+    fact = _DECODERS[stream].decode(data)
+    return StoredFact("" if isinstance(fact, ProductFact) else fact.account_code, _encode(fact))
+
+
+def decode_fact(stream: str, payload: bytes) -> Fact:
+    return _DECODERS[stream].decode(payload)
+
+
+def product_facts(state: StateStore, source: str) -> dict[str, ProductFact]:
+    """The source's products by code (an invoice line names its product by code)."""
+    out = {}
+    for _, payload in state.product_facts(source):
+        fact = _DECODERS["products"].decode(payload)
+        if isinstance(fact, ProductFact):
+            out[fact.code] = fact
+    return out
+
+
+# -- a dealer's facts, matched ---------------------------------------------------------------------------
+SALES_KINDS = frozenset({"sale", "service", "price_difference"})
+How = Literal["erp_links", "oldest_first"]
+
+
+@dataclass
+class Debit:
+    """Something the dealer owes from `date`, due on `due`: an invoice, or a collection given back."""
+
+    ref: str  # "invoice S-1" or "collection TH-2 (given back)"
+    number: str
+    date: dt.date
+    due: dt.date
+    amount: Decimal
+    open: Decimal = Decimal(0)
+
+
+@dataclass
+class Credit:
+    ref: str
+    kind: Literal["collection", "return"]
+    date: dt.date
+    amount: Decimal
+    links: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    credit: Credit
+    debit: Debit
+    amount: Decimal
+    how: How
+
+    @property
+    def on_time(self) -> bool:
+        return self.credit.date <= self.debit.due
+
+    @property
+    def days(self) -> int:
+        """Invoice date to payment; a payment made before the invoice counts 0 days."""
+        return max(0, (self.credit.date - self.debit.date).days)
+
+
+@dataclass
+class Dealer:
+    """One dealer's live facts and how its credits paid its debits."""
+
+    account: str
+    invoices: list[InvoiceFact] = field(default_factory=list)
+    collections: list[CollectionFact] = field(default_factory=list)
+    orders: list[OrderFact] = field(default_factory=list)
+    debits: list[Debit] = field(default_factory=list)
+    credits: list[Credit] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+
+
+def dealer(account: str, facts: Iterable[Fact]) -> Dealer:
+    """Sort a dealer's facts (cancelled documents count nowhere) and match its credits to its debits."""
+    d = Dealer(account)
+    for fact in facts:
+        if isinstance(fact, InvoiceFact) and not fact.cancelled:
+            d.invoices.append(fact)
+        elif isinstance(fact, CollectionFact) and not fact.cancelled:
+            d.collections.append(fact)
+        elif isinstance(fact, OrderFact) and fact.status != "cancelled":
+            d.orders.append(fact)
+    for inv in d.invoices:
+        if inv.totals_local is None:
+            continue
+        total = inv.totals_local.total
+        if inv.kind == "return":
+            links = (inv.original_invoice,) if inv.original_invoice else ()
+            d.credits.append(Credit(f"return {inv.number}", "return", inv.date, total, links))
+        elif total > 0:
+            d.debits.append(Debit(f"invoice {inv.number}", inv.number, inv.date, inv.due_date or inv.date, total))
+    for col in d.collections:
+        if col.amount_local > 0:
+            d.credits.append(Credit(f"collection {col.number}", "collection", col.date, col.amount_local,
+                                    tuple(col.settles)))
+        elif col.amount_local < 0:
+            d.debits.append(Debit(f"collection {col.number} (given back)", col.number, col.date, col.date,
+                                  -col.amount_local))
+    d.debits.sort(key=lambda x: (x.due, x.date, x.number))
+    d.credits.sort(key=lambda x: (x.date, x.kind, x.ref))
+    _match(d)
+    return d
+
+
+def _match(d: Dealer) -> None:
+    by_number: dict[str, Debit] = {}
+    for debit in d.debits:
+        debit.open = debit.amount
+        if debit.ref.startswith("invoice "):
+            by_number.setdefault(debit.number, debit)
+    first_open = 0
+    for credit in d.credits:
+        left = credit.amount
+        for number in credit.links:
+            debit = by_number.get(number)
+            if debit is None or debit.open <= 0 or left <= 0:
+                continue
+            take = min(left, debit.open)
+            debit.open -= take
+            left -= take
+            d.allocations.append(Allocation(credit, debit, take, "erp_links"))
+        while left > 0 and first_open < len(d.debits):
+            debit = d.debits[first_open]
+            if debit.open <= 0:
+                first_open += 1
+                continue
+            take = min(left, debit.open)
+            debit.open -= take
+            left -= take
+            d.allocations.append(Allocation(credit, debit, take, "oldest_first"))
+
+
+# -- months ----------------------------------------------------------------------------------------------
+def month_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _months(first: str, last: str) -> list[str]:
+    year, month = int(first[:4]), int(first[5:])
+    out = []
+    while True:
+        label = f"{year:04d}-{month:02d}"
+        out.append(label)
+        if label >= last:
+            return out
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _tenure(first_invoice: dt.date | None, month: str) -> int:
+    if first_invoice is None:
+        return 0
+    months = (int(month[:4]) - first_invoice.year) * 12 + int(month[5:]) - first_invoice.month + 1
+    return max(0, months)
+
+
+_ZERO = Decimal(0)
+_CENTS = Decimal("0.01")
+
+
+def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
+    """The dealer's months, from the month of its first document or collection to that of its last."""
+    dated = [*(i.date for i in d.invoices), *(c.date for c in d.collections), *(o.date for o in d.orders)]
+    if not dated:
+        return []
+    months = _months(month_of(min(dated)), month_of(max(dated)))
+    first_month = months[0]
+    sales: dict[str, Decimal] = defaultdict(Decimal)
+    returns: dict[str, Decimal] = defaultdict(Decimal)
+    groups: dict[str, dict[str | None, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    brands: dict[str, dict[str | None, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # invoices, returns, orders, without local
+    first_invoice: dt.date | None = None
+    for inv in d.invoices:
+        month = month_of(inv.date)
+        is_return = inv.kind == "return"
+        if not is_return and inv.kind in SALES_KINDS and (first_invoice is None or inv.date < first_invoice):
+            first_invoice = inv.date
+        counts[month][1 if is_return else 0] += 1
+        if inv.totals_local is None:
+            counts[month][3] += 1
+            continue
+        sign = -1 if is_return else 1
+        (returns if is_return else sales)[month] += inv.totals_local.net
+        for line in inv.lines:
+            if line.net_local is None:
+                continue
+            product = products.get(line.product_code) if line.product_code is not None else None
+            amount = line.net_local * sign
+            groups[month][product.group_code if product else None] += amount
+            brands[month][product.brand if product else None] += amount
+    for order in d.orders:
+        counts[month_of(order.date)][2] += 1
+    collected: dict[str, Decimal] = defaultdict(Decimal)
+    for col in d.collections:
+        collected[month_of(col.date)] += col.amount_local
+    # Month-end balances by bucketing each movement at the first month end it counts at: a debit owes from its
+    # date (balance) and is overdue from its due date; a payment to it lowers the overdue sum from the later of
+    # its own month and the debit's due month.
+    balance_moves: dict[str, Decimal] = defaultdict(Decimal)
+    overdue_moves: dict[str, Decimal] = defaultdict(Decimal)
+    for debit in d.debits:
+        balance_moves[max(month_of(debit.date), first_month)] += debit.amount
+        overdue_moves[max(month_of(debit.due), first_month)] += debit.amount
+    for credit in d.credits:
+        balance_moves[max(month_of(credit.date), first_month)] -= credit.amount
+    paid: dict[str, list[Decimal]] = defaultdict(lambda: [_ZERO, _ZERO, _ZERO])  # on time, late, amount x days
+    hows: dict[str, set[str]] = defaultdict(set)
+    for a in d.allocations:
+        overdue_moves[max(month_of(a.credit.date), month_of(a.debit.due), first_month)] -= a.amount
+        if a.credit.kind != "collection":
+            continue
+        month = month_of(a.credit.date)
+        figures = paid[month]
+        figures[0 if a.on_time else 1] += a.amount
+        figures[2] += a.amount * a.days
+        hows[month].add(a.how)
+    out = []
+    balance = overdue = _ZERO
+    for month in months:
+        balance += balance_moves.get(month, _ZERO)
+        overdue += overdue_moves.get(month, _ZERO)
+        on_time, late, weighted = paid.get(month, (_ZERO, _ZERO, _ZERO))
+        invoices_n, returns_n, orders_n, without_local = counts.get(month, (0, 0, 0, 0))
+        s, r = sales.get(month, _ZERO), returns.get(month, _ZERO)
+        out.append(
+            DealerKpi(
+                account_code=d.account,
+                month=month,
+                sales=s,
+                returns=r,
+                net_sales=s - r,
+                by_group=_shares(groups.get(month)),
+                by_brand=_shares(brands.get(month)),
+                invoices=invoices_n,
+                return_invoices=returns_n,
+                orders=orders_n,
+                first_invoice_date=first_invoice if first_invoice is not None and month_of(first_invoice) <= month
+                else None,
+                tenure_months=_tenure(first_invoice, month),
+                collections=collected.get(month, _ZERO),
+                paid_on_time=on_time,
+                paid_late=late,
+                average_days_to_pay=(weighted / (on_time + late)).quantize(_CENTS) if on_time + late else None,
+                balance=balance,
+                overdue=overdue,
+                matching=_matching(hows.get(month)),
+                without_local=without_local,
+            )
+        )
+    return out
+
+
+def _shares(amounts: Mapping[str | None, Decimal] | None) -> list[SalesShare]:
+    if not amounts:
+        return []
+    return [SalesShare(code=code, net_sales=amounts[code]) for code in sorted(amounts, key=lambda c: (c is None, c))]
+
+
+def _matching(hows: set[str] | None) -> KpiMatching:
+    if not hows:
+        return "none"
+    if len(hows) == 2:
+        return "mixed"
+    return "erp_links" if "erp_links" in hows else "oldest_first"
+
+
+# -- explain ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Explained:
+    """The documents behind one dealer-month's figures."""
+
+    record: DealerKpi
+    invoices: Sequence[InvoiceFact]  # dated in the month, returns included
+    orders: Sequence[OrderFact]
+    collections: Sequence[CollectionFact]
+    payments: Sequence[Allocation]  # the month's collections and returns, matched to what they paid
+    overdue: Sequence[tuple[Debit, Decimal]]  # due by the month's end and not paid by then: (debit, unpaid)
+
+
+def explain(d: Dealer, products: Mapping[str, ProductFact], month: str) -> Explained | None:
+    record = next((k for k in kpis(d, products) if k.month == month), None)
+    if record is None:
+        return None
+    end = month
+    unpaid: dict[int, Decimal] = {}
+    for debit in d.debits:
+        if month_of(debit.due) <= end:
+            unpaid[id(debit)] = debit.amount
+    for a in d.allocations:
+        if id(a.debit) in unpaid and month_of(a.credit.date) <= end:
+            unpaid[id(a.debit)] -= a.amount
+    return Explained(
+        record=record,
+        invoices=[i for i in d.invoices if month_of(i.date) == month],
+        orders=[o for o in d.orders if month_of(o.date) == month],
+        collections=[c for c in d.collections if month_of(c.date) == month],
+        payments=[a for a in d.allocations if month_of(a.credit.date) == month],
+        overdue=[(debit, unpaid[id(debit)]) for debit in d.debits if unpaid.get(id(debit), _ZERO) > 0],
+    )

@@ -1,0 +1,256 @@
+"""The dealer_kpis stream through the real engine: every demo ERP's feed against the scenario's own documents, and
+what an incremental sync, a catch-up, a deleted document and a disabled stream do to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.base import Adapter, AdapterSettings, CheckResult, Partition, SourceContext, Stream
+from connectors.registry import load
+from dealersync.demo import open_demo
+from engine.state import kpi_facts_t, kpi_ready_t
+from mapping.schema import Collection, Invoice, Record, Totals
+from scenario.generate import build
+from tests.nochange import held
+from tests.reconcile import Feed
+
+D = Decimal
+
+
+def feed_in(folder: Path) -> Feed:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Feed(folder)
+
+
+SALES = {"sale", "service", "price_difference"}
+
+
+def _expected(invoices: Sequence[Any], collections: Sequence[Any], orders: Sequence[Any]) -> dict[str, dict]:
+    """Per `account|month`, the sums a dealer-month must show, added up here from the documents themselves."""
+    out: dict[str, dict] = defaultdict(lambda: defaultdict(Decimal))
+
+    def at(account: str, day: Any) -> dict:
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        return out[f"{account}|{day:%Y-%m}"]
+
+    for i in invoices:
+        if _get(i, "cancelled"):
+            continue
+        month = at(_get(i, "account_code"), _get(i, "date"))
+        totals = _get(i, "totals_local")
+        is_return = _get(i, "kind") == "return"
+        month["return_invoices" if is_return else "invoices"] += 1
+        if totals is not None:
+            month["returns" if is_return else "sales"] += D(_get(totals, "net"))
+    for c in collections:
+        if not _get(c, "cancelled"):
+            at(_get(c, "account_code"), _get(c, "date"))["collections"] += D(_get(c, "amount_local"))
+    for o in orders:
+        if _get(o, "status") != "cancelled":
+            at(_get(o, "account_code"), _get(o, "date"))["orders"] += 1
+    return out
+
+
+def _demo(erp: str, scenario: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ERP laid as `dealersync demo` lays it; a SQL demo's database URL is relative to its folder."""
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(folder)
+    return open_demo(erp, scenario, folder)
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def _check(kpis: dict[str, Any], expected: dict[str, dict]) -> None:
+    assert set(expected) <= set(kpis), sorted(set(expected) - set(kpis))[:5]
+    for key, record in kpis.items():
+        want = expected.get(key, {})
+        for name in ("sales", "returns", "collections"):
+            assert D(record[name]) == want.get(name, D(0)), (key, name)
+        for name in ("invoices", "return_invoices", "orders"):
+            assert record[name] == want.get(name, 0), (key, name)
+        assert D(record["net_sales"]) == D(record["sales"]) - D(record["returns"])
+
+
+@pytest.mark.parametrize("erp", ["logo", "mikro", "netsis", "sap", "1c"])
+def test_every_erp_gives_dealer_months_that_add_up_to_its_own_documents(
+    erp: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = build(invoice_lines=400)
+    side = _demo(erp, scenario, tmp_path / "erp", monkeypatch)
+    try:
+        adapter_type = load(erp)
+        settings = adapter_type.Settings(**side.settings)
+        context = SourceContext(f"{erp}-kpis", ZoneInfo(scenario.timezone))
+        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
+            results = feed.engine.sync(adapter)
+            assert [r.stream for r in results][-1] == "dealer_kpis"
+            assert all(r.status == "ok" for r in results), [(r.stream, r.error) for r in results]
+            sent = {s: list(held(feed, s).values()) for s in ("invoices", "collections", "orders")}
+            kpis = held(feed, "dealer_kpis")
+    finally:
+        side.close()
+    assert kpis and len(kpis) >= len(scenario.accounts) // 2
+    _check(kpis, _expected(sent["invoices"], sent["collections"], sent["orders"]))
+    if erp in ("logo", "mikro", "netsis"):  # the same account codes and local figures as the scenario's
+        documents = [list(x.record for x in it()) for it in (scenario.invoices, scenario.collections, scenario.orders)]
+        _check(kpis, _expected(*documents))
+
+
+def test_an_incremental_sync_recomputes_the_dealers_whose_documents_moved_and_ends_as_a_fresh_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = build(invoice_lines=600)
+    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
+    try:
+        adapter_type = load("logo")
+        settings = adapter_type.Settings(**side.settings)
+        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone))
+        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
+            feed.engine.sync(adapter)
+            first = held(feed, "dealer_kpis")
+            accounts = {i.record.number: i.record.account_code for i in scenario.invoices()}
+            touched = set()
+            for change in scenario.changes:
+                side.apply(change)
+                record = change.invoice or change.collection
+                if record is not None:
+                    touched.add(record.account_code)
+                elif change.kind == "cancel_invoice":
+                    touched.add(accounts[change.number])
+            assert touched
+            result, sent = feed.sync(adapter, "invoices")
+            assert result.pushed
+            feed.sync(adapter, "collections")
+            result, sent = feed.sync(adapter, "dealer_kpis")
+            assert sent and {e["key"].split("|")[0] for e in sent} <= touched
+            assert result.read < len(first) / 2  # only the dealers whose documents moved
+            after = held(feed, "dealer_kpis")
+            assert after != first
+            # A second run has nothing to recompute.
+            result, sent = feed.sync(adapter, "dealer_kpis")
+            assert (result.read, sent) == (0, [])
+        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "fresh") as fresh:
+            fresh.engine.sync(adapter)
+            assert held(fresh, "dealer_kpis") == after
+    finally:
+        side.close()
+
+
+def test_a_store_without_facts_catches_up_in_one_complete_read_and_resends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = build(invoice_lines=300)
+    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
+    try:
+        adapter_type = load("logo")
+        settings = adapter_type.Settings(**side.settings)
+        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone))
+        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
+            feed.engine.sync(adapter)
+            with feed.state.engine.begin() as conn:
+                facts = conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one()
+                conn.execute(sa.delete(kpi_facts_t))
+                conn.execute(sa.delete(kpi_ready_t))  # as a store from before this release
+            results = {r.stream: r for r in feed.engine.sync(adapter)}
+            assert all(r.status == "ok" for r in results.values())
+            assert all(r.pushed == 0 for r in results.values()), {s: r.pushed for s, r in results.items()}
+            assert results["dealer_kpis"].unchanged == results["dealer_kpis"].read > 0
+            with feed.state.engine.connect() as conn:
+                assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == facts
+    finally:
+        side.close()
+
+
+def test_a_source_that_disables_dealer_kpis_keeps_no_facts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = build(invoice_lines=200)
+    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
+    try:
+        adapter_type = load("logo")
+        settings = adapter_type.Settings(**side.settings)
+        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone), disabled=frozenset({"dealer_kpis"}))
+        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
+            assert "dealer_kpis" not in [r.stream for r in feed.engine.sync(adapter)]
+            with feed.state.engine.connect() as conn:
+                assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == 0
+            with pytest.raises(ValueError, match="disables dealer_kpis"):
+                feed.engine.sync(adapter, ["dealer_kpis"])
+    finally:
+        side.close()
+
+
+# -- documents deleted or moved, on a source whose documents are a list -----------------------------------
+class _Docs(Stream):
+    """A snapshot of records held in a list: a complete read each time, so a record taken out is a delete."""
+
+    primary_key = ("number",)
+
+    def __init__(self, name: str, records: list[Record]) -> None:
+        self.name = name  # type: ignore[misc]
+        self.records = records
+
+    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
+        yield list(self.records)
+
+    def key(self, item: Any) -> str:
+        return str(item.number)
+
+    def map(self, item: Any) -> Record:
+        return item  # type: ignore[no-any-return]
+
+
+class _Listed(Adapter):
+    kind = "listed"
+    Settings = AdapterSettings
+
+    def __init__(self, invoices: list[Record], collections: list[Record]) -> None:
+        super().__init__(SourceContext("listed", ZoneInfo("Europe/Istanbul")), AdapterSettings())
+        self._streams = [_Docs("invoices", invoices), _Docs("collections", collections)]
+
+    def check(self) -> list[CheckResult]:
+        return []
+
+    def streams(self) -> list[Stream]:
+        return list(self._streams)
+
+
+def _invoice(number: str, account: str, day: str, total: str) -> Invoice:
+    t = Totals(gross=D(total), discount=D(0), net=D(total), vat=D(0), total=D(total))
+    return Invoice(number=number, account_code=account, date=dt.date.fromisoformat(day), currency="TRY",
+                   rate=D(1), totals=t, totals_local=t, kind="sale")  # fmt: skip
+
+
+def test_a_dealer_whose_documents_are_deleted_or_moved_loses_its_months(tmp_path: Path) -> None:
+    invoices: list[Record] = [
+        _invoice("S1", "A", "2026-01-10", "100"),
+        _invoice("S2", "A", "2026-03-10", "50"),
+        _invoice("S3", "B|X", "2026-02-10", "70"),  # a code with the key's separator in it
+    ]
+    collections: list[Record] = [
+        Collection(number="C1", account_code="A", date=dt.date(2026, 2, 1), amount=D(100), currency="TRY",
+                   rate=D(1), amount_local=D(100), method="cash"),
+    ]  # fmt: skip
+    adapter = _Listed(invoices, collections)
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter)
+        assert sorted(held(feed, "dealer_kpis")) == ["A|2026-01", "A|2026-02", "A|2026-03", "B|X|2026-02"]
+        invoices.pop(1)  # S2 deleted: A's March goes
+        invoices[1] = _invoice("S3", "B", "2026-02-10", "70")  # moved from dealer "B|X" to "B"
+        feed.engine.sync(adapter)
+        kpis = held(feed, "dealer_kpis")
+        assert sorted(kpis) == ["A|2026-01", "A|2026-02", "B|2026-02"]
+        assert D(kpis["A|2026-02"]["balance"]) == D(0) and kpis["B|2026-02"]["invoices"] == 1
+        invoices.clear()
+        collections.clear()
+        feed.engine.sync(adapter)
+        assert held(feed, "dealer_kpis") == {}
