@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -451,6 +452,7 @@ def sync(
     ] = False,
 ) -> None:
     """Sync now (once) and print a summary; exit 1 if any stream failed."""
+    from engine.derived import stream_names
     from engine.state import StateStore
     from engine.sync import Engine
     from mapping.schema import STREAMS
@@ -474,7 +476,7 @@ def sync(
             engine = Engine(state, sink, cfg.engine.policy(), progress=progress)
             for src, names in plan:
                 with src.build_adapter() as adapter:
-                    available = [s.name for s in adapter.streams()]
+                    available = stream_names(adapter)
                     if names is None:
                         chosen = [n for n in available if src.enabled(n)]
                     else:
@@ -677,6 +679,35 @@ def _retry_dead_letters(cfg: Config, store: Any, source: str | None, stream: str
 
 
 # --- schema ------------------------------------------------------------------------------------------------------
+
+
+# --- dealer KPIs -------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def kpis(
+    account: Annotated[str, typer.Argument(help="The dealer's account code.")],
+    config: ConfigOption = Path(DEFAULT_CONFIG),
+    source: SourceOption = None,
+    month: Annotated[str | None, typer.Option("--month", "-m", help="Only this month (YYYY-MM).")] = None,
+    why: Annotated[
+        bool, typer.Option("--explain", help="With --month: the documents behind the month's figures.")
+    ] = False,
+) -> None:
+    """A dealer's months as the dealer_kpis stream computes them; --explain lists the documents behind one."""
+    if month is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+        raise typer.BadParameter("use YYYY-MM, e.g. 2026-03", param_hint="--month")
+    if why and month is None:
+        raise typer.BadParameter("--explain needs --month", param_hint="--explain")
+    from dealersync.kpis_view import show
+
+    with _handled(), _state_of(config, source) as (cfg, store):
+        if source is None and len(cfg.sources) > 1:
+            names = ", ".join(s.name for s in cfg.sources)
+            raise ConfigError(f"{cfg.path}: several sources ({names}): say which with --source")
+        name = source or cfg.sources[0].name
+        if not show(out, store, name, account, month, why):
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -166,6 +166,33 @@ def _figures_table(figures: dict[str, Any], months: list, currency: str) -> tupl
     return summary, chart
 
 
+def _dealer_year(feed: dict[str, dict[str, dict[str, Any]]], config_path: Path) -> Table | None:
+    """The last twelve months of the dealer_kpis stream for the dealer with the most net sales in them."""
+    import msgspec
+
+    from dealersync.kpis_view import months_table
+    from mapping.schema import DealerKpi
+
+    by_dealer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in _live(feed.get("dealer_kpis", {})):
+        by_dealer[record["account_code"]].append(record)
+    if not by_dealer:
+        return None
+    last = max(r["month"] for months in by_dealer.values() for r in months)
+    year_ago = f"{int(last[:4]) - 1}-{last[5:]}"
+
+    def year(account: str) -> list[dict[str, Any]]:
+        return sorted((r for r in by_dealer[account] if r["month"] > year_ago), key=lambda r: r["month"])
+
+    top = max(by_dealer, key=lambda a: sum(Decimal(r["net_sales"]) for r in year(a)))
+    records = [msgspec.convert(r, DealerKpi) for r in year(top)]
+    title = (
+        f"A dealer's year from the dealer_kpis stream ({top}; the documents behind a month: "
+        f"dealersync kpis -c {config_path} {top} --month {last} --explain)"
+    )
+    return months_table(title, records)
+
+
 def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
     """Build, sync, change, sync again; print what happened. Raises ConfigError for a bad --erp or --dir."""
     if erp not in demo_erps():
@@ -215,6 +242,9 @@ def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: i
             currency = getattr(erp_side, "local_currency", scenario.local_currency)
             for table in _figures_table(figures, months, currency):
                 console.print(table)
+            dealer_year = _dealer_year(read_feed(feed_path), config_path)
+            if dealer_year is not None:
+                console.print(dealer_year)
 
             for change in scenario.changes:
                 erp_side.apply(change)
