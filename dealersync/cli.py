@@ -291,6 +291,8 @@ def discover(
     ] = None,
 ) -> None:
     """List each source's streams: key, replication key (or snapshot), row count; or, with --codes, the census."""
+    from engine.derived import DERIVED
+
     with _handled():
         cfg = _load(config)
         sources = [cfg.source(source)] if source else cfg.sources
@@ -313,6 +315,10 @@ def discover(
                         stream.replication_key or "snapshot",
                         "?" if count is None else f"{count:,}",
                         "yes" if src.enabled(stream.name) else "no",
+                    )
+                for name in DERIVED:
+                    table.add_row(
+                        src.name, name, "account_code, month", "derived", "-", "yes" if src.enabled(name) else "no"
                     )
         out.print(table)
 

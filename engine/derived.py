@@ -60,6 +60,8 @@ class DealerKpis(Stream):
         # Months a dealer no longer has are sent as deletes here; a complete read leaves that to the engine,
         # which deletes every key it did not read.
         recheck = set() if since is None else set(marked)
+        if not everyone and not marked:  # nothing moved since the last run
+            return
         products = product_facts(self.state, self.source)
         chunk: list[Item] = []
         done: set[str] = set()
