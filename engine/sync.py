@@ -162,6 +162,14 @@ class Engine:
         source = adapter.context.name
         result = RunResult(source, stream.name)
         started = time.monotonic()
+        waiting = self._inputs_failed(source, stream)
+        if waiting:
+            # Its inputs' facts are partial until their next good run: a figure made from them now would be sent
+            # only to be corrected. The dealers stay marked and are recomputed then.
+            result.status = "skipped"
+            result.error = f"waits for {', '.join(waiting)} (the last run failed)"
+            log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
+            return result
         if not self._acquire(source, stream.name):
             result.status = "skipped"
             result.error = "another run of this stream holds the lock"
@@ -269,6 +277,12 @@ class Engine:
             pusher.close(raise_error=True)
         finally:
             self._pusher = None
+
+    def _inputs_failed(self, source: str, stream: Stream) -> list[str]:
+        inputs = getattr(stream, "inputs", ())
+        if not inputs:
+            return []
+        return [s.stream for s in self.state.status(source) if s.stream in inputs and s.last_status == "error"]
 
     def _acquire(self, source: str, stream: str) -> bool:
         if self.state.acquire(source, stream, self.owner, self.policy.lock_ttl):

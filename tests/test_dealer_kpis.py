@@ -198,9 +198,13 @@ class _Docs(Stream):
     def __init__(self, name: str, records: list[Record]) -> None:
         self.name = name  # type: ignore[misc]
         self.records = records
+        self.broken = False
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
-        yield list(self.records)
+        yield list(self.records[:1])
+        if self.broken:
+            raise ConnectionError("the ERP went away mid-read")
+        yield list(self.records[1:])
 
     def key(self, item: Any) -> str:
         return str(item.number)
@@ -283,3 +287,18 @@ def test_the_kpis_command_shows_a_dealers_months_and_the_documents_behind_one(
         assert runner.invoke(app, ["kpis", "-c", "cfg.yaml", "X", "--explain"]).exit_code == 2
     finally:
         side.close()
+
+
+def test_dealer_kpis_wait_while_a_stream_they_are_made_from_has_failed(tmp_path: Path) -> None:
+    invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100"), _invoice("S2", "A", "2026-01-11", "50")]
+    adapter = _Listed(invoices, [])
+    with Feed(tmp_path) as feed:
+        adapter._streams[0].broken = True  # type: ignore[attr-defined]
+        results = {r.stream: r for r in feed.engine.sync(adapter)}
+        assert results["invoices"].status == "error" and results["dealer_kpis"].status == "skipped"
+        assert "waits for invoices" in (results["dealer_kpis"].error or "")
+        assert held(feed, "dealer_kpis") == {}  # S1's fact is kept, but no figure is made from half a read
+        adapter._streams[0].broken = False  # type: ignore[attr-defined]
+        results = {r.stream: r for r in feed.engine.sync(adapter)}
+        assert results["dealer_kpis"].status == "ok"
+        assert D(held(feed, "dealer_kpis")["A|2026-01"]["sales"]) == D(150)

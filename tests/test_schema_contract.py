@@ -107,7 +107,18 @@ def first_records() -> dict[str, Any]:
         "discounts": scenario.discounts[0].record,
         "stock_levels": scenario.stock_levels[0],
         "risk_limits": scenario.risk_limits[0],
+        "dealer_kpis": _first_dealer_month(scenario),
     }
+
+
+def _first_dealer_month(scenario: Any) -> Any:
+    """The derived stream's first record, computed from the dealer's invoices as the engine keeps them."""
+    from engine.kpis import dealer, decode_fact, fact_of, kpis
+
+    first = next(scenario.invoices()).record
+    mine = [i.record for i in scenario.invoices() if i.record.account_code == first.account_code]
+    facts = [decode_fact("invoices", fact_of("invoices", encode(r)).payload) for r in mine]
+    return kpis(dealer(first.account_code, facts), {})[0]
 
 
 @pytest.mark.parametrize("stream", list(STREAMS))
