@@ -7,15 +7,15 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from engine.kpis import Dealer, Explained, ProductFact, dealer, decode_fact, explain, kpis, product_facts
+from engine.kpis import Dealer, Explained, Labels, dealer, decode_fact, explain, kpis, product_labels
 from engine.state import StateStore
 from mapping.schema import DealerKpi
 
 
-def load_dealer(store: StateStore, source: str, account: str) -> tuple[Dealer, dict[str, ProductFact]]:
-    products = product_facts(store, source)
+def load_dealer(store: StateStore, source: str, account: str) -> tuple[Dealer, Labels]:
+    labels = product_labels(store, source)
     facts = [decode_fact(stream, payload) for _, stream, _, payload in store.facts(source, [account])]
-    return dealer(account, facts), products
+    return dealer(account, facts), labels
 
 
 def _money(value: Decimal | None) -> str:
@@ -41,8 +41,8 @@ def months_table(title: str, records: list[DealerKpi]) -> Table:
 
 def show(console: Console, store: StateStore, source: str, account: str, month: str | None, why: bool) -> bool:
     """Print the dealer's months (or one month, and with `why` the documents behind it); False: nothing known."""
-    d, products = load_dealer(store, source, account)
-    records = kpis(d, products)
+    d, labels = load_dealer(store, source, account)
+    records = kpis(d, labels)
     if month is not None:
         records = [k for k in records if k.month == month]
     if not records:
@@ -61,7 +61,7 @@ def show(console: Console, store: StateStore, source: str, account: str, month: 
             table.add_row(share.code or "(none)", _money(share.net_sales))
         console.print(table)
     if why:
-        explained = explain(d, products, month)
+        explained = explain(d, labels, month)
         if explained is not None:
             for table in documents_tables(explained):
                 console.print(table)

@@ -13,7 +13,7 @@ from itertools import groupby
 from typing import Any
 
 from connectors.base import Adapter, Partition, Stream
-from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, product_facts
+from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, product_labels
 from engine.state import ALL_DEALERS, StateStore
 from mapping.schema import DealerKpi
 
@@ -63,12 +63,12 @@ class DealerKpis(Stream):
         recheck = set() if since is None else set(marked)
         if not everyone and not marked:  # nothing moved since the last run
             return
-        products = product_facts(self.state, self.source)
+        labels = product_labels(self.state, self.source)
         chunk: list[Item] = []
         done: set[str] = set()
         for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
             facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
-            chunk.extend(self._months(account, kpis(dealer(account, facts), products), recheck))
+            chunk.extend(self._months(account, kpis(dealer(account, facts), labels), recheck))
             done.add(account)
             if len(done) % _DEALERS_PER_CHUNK == 0:
                 yield chunk

@@ -12,6 +12,7 @@ negative amount (a bounced cheque, money given back) is owed again from its own 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class _Line(msgspec.Struct, kw_only=True, omit_defaults=True):
     net_local: Decimal | None = None
 
 
-class InvoiceFact(msgspec.Struct, kw_only=True, omit_defaults=True):
+class _InvoiceFields(msgspec.Struct, kw_only=True, omit_defaults=True):
     number: str
     account_code: str
     date: dt.date
@@ -45,7 +46,16 @@ class InvoiceFact(msgspec.Struct, kw_only=True, omit_defaults=True):
     cancelled: bool = False
     original_invoice: str | None = None
     totals_local: _Totals | None = None
+
+
+class _InvoiceIn(_InvoiceFields, kw_only=True):
     lines: list[_Line] = []
+
+
+class InvoiceFact(_InvoiceFields, kw_only=True):
+    # The lines' net_local summed per product ("": lines with no product): what the group and brand split needs,
+    # and a pass over a few products instead of every line when a dealer's months are recomputed.
+    by_product: dict[str, Decimal] = {}
 
 
 class CollectionFact(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -78,6 +88,7 @@ FACT_TYPES: dict[str, type[Fact]] = {
     "collections": CollectionFact,
 }
 _DECODERS = {stream: msgspec.json.Decoder(kind) for stream, kind in FACT_TYPES.items()}
+_FROM_RECORD = {**_DECODERS, "invoices": msgspec.json.Decoder(_InvoiceIn)}
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 
 
@@ -90,21 +101,36 @@ class StoredFact(msgspec.Struct, frozen=True):
 
 def fact_of(stream: str, data: bytes) -> StoredFact:
     """The fact of one sent record (its encoded JSON): decoding only the fields a KPI reads."""
-    fact = _DECODERS[stream].decode(data)
+    fact = _FROM_RECORD[stream].decode(data)
+    if isinstance(fact, _InvoiceIn):
+        fact = _invoice_fact(fact)
     return StoredFact("" if isinstance(fact, ProductFact) else fact.account_code, _encode(fact))
+
+
+def _invoice_fact(record: _InvoiceIn) -> InvoiceFact:
+    by_product: dict[str, Decimal] = {}
+    for line in record.lines:
+        if line.net_local is not None:
+            code = line.product_code or ""
+            by_product[code] = by_product.get(code, _ZERO) + line.net_local
+    fields = {f: getattr(record, f) for f in _InvoiceFields.__struct_fields__}
+    return InvoiceFact(**fields, by_product=by_product)
 
 
 def decode_fact(stream: str, payload: bytes) -> Fact:
     return _DECODERS[stream].decode(payload)
 
 
-def product_facts(state: StateStore, source: str) -> dict[str, ProductFact]:
-    """The source's products by code (an invoice line names its product by code)."""
+Labels = Mapping[str, tuple[str | None, str | None]]  # product code -> (group code, brand)
+
+
+def product_labels(state: StateStore, source: str) -> dict[str, tuple[str | None, str | None]]:
+    """The source's products' group and brand by product code (an invoice line names its product by code)."""
     out = {}
     for _, payload in state.product_facts(source):
         fact = _DECODERS["products"].decode(payload)
         if isinstance(fact, ProductFact):
-            out[fact.code] = fact
+            out[fact.code] = (fact.group_code, fact.brand)
     return out
 
 
@@ -225,6 +251,7 @@ def _match(d: Dealer) -> None:
 
 
 # -- months ----------------------------------------------------------------------------------------------
+@functools.cache
 def month_of(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -251,7 +278,7 @@ _ZERO = Decimal(0)
 _CENTS = Decimal("0.01")
 
 
-def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
+def kpis(d: Dealer, labels: Labels) -> list[DealerKpi]:
     """The dealer's months, from the month of its first document or collection to that of its last."""
     dated = [*(i.date for i in d.invoices), *(c.date for c in d.collections), *(o.date for o in d.orders)]
     if not dated:
@@ -260,8 +287,7 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
     first_month = months[0]
     sales: dict[str, Decimal] = defaultdict(Decimal)
     returns: dict[str, Decimal] = defaultdict(Decimal)
-    groups: dict[str, dict[str | None, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    brands: dict[str, dict[str | None, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    by_product: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # invoices, returns, orders, without local
     first_invoice: dt.date | None = None
     for inv in d.invoices:
@@ -273,15 +299,10 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
         if inv.totals_local is None:
             counts[month][3] += 1
             continue
-        sign = -1 if is_return else 1
         (returns if is_return else sales)[month] += inv.totals_local.net
-        for line in inv.lines:
-            if line.net_local is None:
-                continue
-            product = products.get(line.product_code) if line.product_code is not None else None
-            amount = line.net_local * sign
-            groups[month][product.group_code if product else None] += amount
-            brands[month][product.brand if product else None] += amount
+        products = by_product[month]
+        for code, amount in inv.by_product.items():
+            products[code] += -amount if is_return else amount
     for order in d.orders:
         counts[month_of(order.date)][2] += 1
     collected: dict[str, Decimal] = defaultdict(Decimal)
@@ -293,14 +314,14 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
     balance_moves: dict[str, Decimal] = defaultdict(Decimal)
     overdue_moves: dict[str, Decimal] = defaultdict(Decimal)
     for debit in d.debits:
-        balance_moves[max(month_of(debit.date), first_month)] += debit.amount
+        balance_moves[month_of(debit.date)] += debit.amount  # every date is in the months
         overdue_moves[max(month_of(debit.due), first_month)] += debit.amount
     for credit in d.credits:
-        balance_moves[max(month_of(credit.date), first_month)] -= credit.amount
+        balance_moves[month_of(credit.date)] -= credit.amount
     paid: dict[str, list[Decimal]] = defaultdict(lambda: [_ZERO, _ZERO, _ZERO])  # on time, late, amount x days
     hows: dict[str, set[str]] = defaultdict(set)
     for a in d.allocations:
-        overdue_moves[max(month_of(a.credit.date), month_of(a.debit.due), first_month)] -= a.amount
+        overdue_moves[max(month_of(a.credit.date), month_of(a.debit.due))] -= a.amount
         if a.credit.kind != "collection":
             continue
         month = month_of(a.credit.date)
@@ -316,6 +337,7 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
         on_time, late, weighted = paid.get(month, (_ZERO, _ZERO, _ZERO))
         invoices_n, returns_n, orders_n, without_local = counts.get(month, (0, 0, 0, 0))
         s, r = sales.get(month, _ZERO), returns.get(month, _ZERO)
+        by_group, by_brand = _shares(by_product.get(month), labels)
         out.append(
             DealerKpi(
                 account_code=d.account,
@@ -323,8 +345,8 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
                 sales=s,
                 returns=r,
                 net_sales=s - r,
-                by_group=_shares(groups.get(month)),
-                by_brand=_shares(brands.get(month)),
+                by_group=by_group,
+                by_brand=by_brand,
                 invoices=invoices_n,
                 return_invoices=returns_n,
                 orders=orders_n,
@@ -344,9 +366,23 @@ def kpis(d: Dealer, products: Mapping[str, ProductFact]) -> list[DealerKpi]:
     return out
 
 
-def _shares(amounts: Mapping[str | None, Decimal] | None) -> list[SalesShare]:
-    if not amounts:
-        return []
+_UNLABELLED = (None, None)
+
+
+def _shares(by_product: Mapping[str, Decimal] | None, labels: Labels) -> tuple[list[SalesShare], list[SalesShare]]:
+    """A month's net sales per product, summed per product group and per brand."""
+    if not by_product:
+        return [], []
+    groups: dict[str | None, Decimal] = defaultdict(Decimal)
+    brands: dict[str | None, Decimal] = defaultdict(Decimal)
+    for code, amount in by_product.items():
+        group, brand = labels.get(code, _UNLABELLED)
+        groups[group] += amount
+        brands[brand] += amount
+    return _listed(groups), _listed(brands)
+
+
+def _listed(amounts: Mapping[str | None, Decimal]) -> list[SalesShare]:
     return [SalesShare(code=code, net_sales=amounts[code]) for code in sorted(amounts, key=lambda c: (c is None, c))]
 
 
@@ -371,8 +407,8 @@ class Explained:
     overdue: Sequence[tuple[Debit, Decimal]]  # due by the month's end and not paid by then: (debit, unpaid)
 
 
-def explain(d: Dealer, products: Mapping[str, ProductFact], month: str) -> Explained | None:
-    record = next((k for k in kpis(d, products) if k.month == month), None)
+def explain(d: Dealer, labels: Labels, month: str) -> Explained | None:
+    record = next((k for k in kpis(d, labels) if k.month == month), None)
     if record is None:
         return None
     end = month

@@ -13,8 +13,6 @@ from engine.kpis import (
     CollectionFact,
     InvoiceFact,
     OrderFact,
-    ProductFact,
-    _Line,
     _Totals,
     dealer,
     decode_fact,
@@ -36,7 +34,7 @@ def inv(number: str, day: str, total: str, *, kind: str = "sale", due: str | Non
     return InvoiceFact(
         number=number, account_code=ACC, date=dt.date.fromisoformat(day), kind=kind,
         due_date=dt.date.fromisoformat(due) if due else None, cancelled=cancelled, original_invoice=original,
-        totals_local=totals, lines=[_Line(product_code=p, net_local=D(n)) for p, n in lines],
+        totals_local=totals, by_product={p or "": D(n) for p, n in lines},
     )  # fmt: skip
 
 
@@ -76,7 +74,7 @@ def test_a_return_credits_the_invoice_it_returns_and_counts_as_neither_payment_n
         inv("S2", "2026-03-02", "240", net="200", due="2026-04-01", lines=(("P2", "200"),)),
         inv("R1", "2026-03-15", "60", net="50", kind="return", original="S2", lines=(("P2", "50"),)),
     ]
-    products = {"P1": ProductFact(code="P1", group_code="G1", brand="B"), "P2": ProductFact(code="P2", brand="B")}
+    products = {"P1": ("G1", "B"), "P2": (None, "B")}
     march = by_month(facts, products)["2026-03"]
     assert (march.sales, march.returns, march.net_sales) == (D(300), D(50), D(250))
     assert (march.invoices, march.return_invoices) == (2, 1)
@@ -146,14 +144,14 @@ def test_a_fact_is_decoded_from_the_record_as_sent() -> None:
         number="S1", account_code=ACC, date=dt.date(2026, 1, 2), currency="USD", rate=D("30"), kind="sale",
         totals=Totals(gross=D(10), discount=D(0), net=D(10), vat=D(2), total=D(12)),
         totals_local=Totals(gross=D(300), discount=D(0), net=D(300), vat=D(60), total=D(360)),
-        lines=[InvoiceLine(line_no=1, product_code="P", quantity=D(1), unit_price=D(10), gross=D(10),
-                           discount=D(0), net=D(10), vat=D(2), net_local=D(300))],
+        lines=[InvoiceLine(line_no=n, product_code=p, quantity=D(1), unit_price=D(10), gross=D(10),
+                           discount=D(0), net=D(10), vat=D(2), net_local=D(v))
+               for n, p, v in ((1, "P", 200), (2, None, 50), (3, "P", 50))],
     )  # fmt: skip
     stored = fact_of("invoices", encode(record))
     fact = decode_fact("invoices", stored.payload)
     assert stored.account == ACC and isinstance(fact, InvoiceFact)
-    assert fact.totals_local == _Totals(net=D(300), total=D(360)) and fact.lines == [_Line(product_code="P",
-                                                                                          net_local=D(300))]
+    assert fact.totals_local == _Totals(net=D(300), total=D(360)) and fact.by_product == {"P": D(250), "": D(50)}
     payment = Collection(number="C", account_code="X", date=dt.date(2026, 1, 3), amount=D(1), currency="TRY",
                          rate=D(1), amount_local=D(1), method="cash", settles=["S1"])  # fmt: skip
     assert fact_of("collections", encode(payment)).account == "X"
