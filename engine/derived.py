@@ -18,6 +18,7 @@ from engine.state import ALL_DEALERS, StateStore
 from mapping.schema import DealerKpi
 
 DERIVED = ("dealer_kpis",)
+_DEALER_DOCUMENTS = frozenset({"invoices", "collections", "orders"})
 _DEALERS_PER_CHUNK = 50
 
 # An item: (key, the record, or None for a month the dealer no longer has).
@@ -33,6 +34,9 @@ def stream_names(adapter: Adapter) -> list[str]:
 
 
 def derived_streams(state: StateStore, adapter: Adapter) -> list[Stream]:
+    """The derived streams of a source that reads dealers' documents (a catalog-only source has none)."""
+    if not {s.name for s in adapter.streams()} & _DEALER_DOCUMENTS:
+        return []
     return [DealerKpis(state, adapter.context.name)]
 
 

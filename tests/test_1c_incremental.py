@@ -59,7 +59,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
 def test_only_changes_travel(setup: Setup) -> None:
     bp = setup.erp.configuration == "bp3"
     first = setup.sync()
-    assert set(first) == set(STREAMS) - ({"risk_limits"} if bp else set())  # БП 3 keeps no credit limit
+    assert set(first) == {*STREAMS, "dealer_kpis"} - ({"risk_limits"} if bp else set())  # БП 3: no credit limit
     assert all(r.pushed > 0 and r.dead_lettered == 0 for r in first.values()), first
     assert first["invoices"].unchanged >= 1  # an unposted draft: read, never in the feed
 
@@ -81,6 +81,8 @@ def test_only_changes_travel(setup: Setup) -> None:
     rules = {d.record.code: d.record for d in SCENARIO.discounts}
     changed = rules[changes["discount_value"].number or ""]
     priced = changed.kind == "fixed_price" and changed.active
+    # Only the months of the dealers whose documents changed are recomputed and sent.
+    assert 0 < pushed.pop("dealer_kpis") < first["dealer_kpis"].pushed / 10
     assert pushed == {"invoices": 2, "collections": 1, **({"discounts": 1} if priced else {})}
     invoices = {e["data"]["number"]: e["data"] for e in setup.feed_of("invoices").values() if e["data"]}
     new = changes["new_invoice"].invoice

@@ -20,6 +20,7 @@ from engine.state import StateStore
 from engine.sync import Engine, Policy
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
+from tests.kpi_checks import only_touched_dealers
 from tests.mikro_dbs import adapter, read, write
 from tests.reconcile import Feed
 
@@ -156,7 +157,9 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
     assert new is not None and collection is not None
     pushed = {name: r.pushed for name, r in results.items() if r.pushed}
     # The snapshot streams change too: the new invoice moves stock and both documents move balances.
-    assert pushed.keys() <= {"invoices", "collections", "discounts", "stock_levels", "risk_limits"}
+    assert pushed.keys() <= {"invoices", "collections", "discounts", "stock_levels", "risk_limits", "dealer_kpis"}
+    documents = [*_feed(tmp_path / "second", "invoices"), *_feed(tmp_path / "second", "collections")]
+    only_touched_dealers(_feed(tmp_path / "second", "dealer_kpis"), documents)
     invoices = {(e["data"]["number"], e["data"]["cancelled"]) for e in _feed(tmp_path / "second", "invoices")}
     assert invoices == {(new.number, False), (changes["cancel_invoice"].number, True)}
     assert [e["data"]["number"] for e in _feed(tmp_path / "second", "collections")] == [collection.number]

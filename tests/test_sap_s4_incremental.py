@@ -19,6 +19,7 @@ from engine.state import StateStore
 from engine.sync import Engine
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
+from tests.kpi_checks import only_touched_dealers
 
 SCENARIO = build(invoice_lines=2000)
 CHANGES = {c.kind: c for c in SCENARIO.changes}
@@ -60,7 +61,9 @@ def test_second_sync_pushes_only_the_changes(tmp_path: Path, touches: bool) -> N
 
     assert all(r.status == "ok" and r.dead_lettered == 0 for r in results.values()), results
     pushed = {name: r.pushed for name, r in results.items() if r.pushed}
-    assert pushed == {"invoices": 2, "collections": 1, "discounts": 1}
+    assert pushed.pop("dealer_kpis") > 0 and pushed == {"invoices": 2, "collections": 1, "discounts": 1}
+    documents = [*_feed(tmp_path / "second", "invoices"), *_feed(tmp_path / "second", "collections")]
+    only_touched_dealers(_feed(tmp_path / "second", "dealer_kpis"), documents)
     new, collection = CHANGES["new_invoice"].invoice, CHANGES["new_collection"].collection
     assert new is not None and collection is not None
     invoices = {(e["data"]["number"], e["data"]["cancelled"]) for e in _feed(tmp_path / "second", "invoices")}

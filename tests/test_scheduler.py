@@ -28,7 +28,10 @@ from scheduler import build_jobs
 DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 
 
-ALL = ("accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections")
+ALL = (
+    "accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections",
+    "dealer_kpis",
+)  # fmt: skip
 
 
 def config(tmp_path: Path, **source: object) -> Config:
@@ -67,7 +70,7 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
         "logo-main/default", "logo-main/stock_levels+risk_limits", "logo-main/invoices", "logo-main/reconcile",
     }  # fmt: skip
     default = jobs["logo-main/default"]
-    assert default.streams == ("accounts", "products", "orders", "collections")
+    assert default.streams == ("accounts", "products", "orders", "collections", "dealer_kpis")
     cron = default.trigger()
     assert type(cron).__name__ == "CronTrigger" and str(cron.timezone) == "Europe/Istanbul"
     # Saturday 22:55 local -> next run Monday 06:00 local.
@@ -77,7 +80,7 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     assert jobs["logo-main/invoices"].trigger().interval == dt.timedelta(hours=2, minutes=30)
     reconcile = jobs["logo-main/reconcile"]
     assert reconcile.reconcile and not reconcile.run_at_start
-    assert "discounts" not in reconcile.streams and len(reconcile.streams) == 7
+    assert "discounts" not in reconcile.streams and len(reconcile.streams) == 8
     assert all("discounts" not in job.streams for job in jobs.values())
 
 
