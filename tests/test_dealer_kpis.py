@@ -20,6 +20,7 @@ from dealersync.demo import open_demo
 from engine.state import kpi_facts_t, kpi_ready_t
 from mapping.schema import Collection, Invoice, Record, Totals
 from scenario.generate import build
+from tests.commands import with_source
 from tests.nochange import held
 from tests.reconcile import Feed
 
@@ -263,28 +264,23 @@ def test_a_dealer_whose_documents_are_deleted_or_moved_loses_its_months(tmp_path
 def test_the_kpis_command_shows_a_dealers_months_and_the_documents_behind_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from typer.testing import CliRunner
-
-    from dealersync.cli import app
-    from dealersync.demo import _config_text
-
     scenario = build(invoice_lines=300)
     side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
     try:
-        config = _config_text("logo", side.description, side.settings)
-        (tmp_path / "erp" / "cfg.yaml").write_text(config, encoding="utf-8")
-        runner = CliRunner()
-        assert runner.invoke(app, ["sync", "-c", "cfg.yaml"]).exit_code == 0
+        source = {"name": "logo-demo", "kind": "logo", **side.settings}
+        source["url"] = f"sqlite:///{tmp_path / 'erp' / 'logo.db'}"
+        run = with_source(tmp_path, source)
+        assert run("sync").returncode == 0
         invoice = next(i.record for i in scenario.invoices() if not i.record.cancelled and i.record.kind == "sale")
         month = f"{invoice.date:%Y-%m}"
-        shown = runner.invoke(app, ["kpis", "-c", "cfg.yaml", invoice.account_code])
-        assert shown.exit_code == 0 and month in shown.output and "Overdue" in shown.output
-        why = runner.invoke(app, ["kpis", "-c", "cfg.yaml", invoice.account_code, "-m", month, "--explain"])
-        assert why.exit_code == 0 and invoice.number in why.output and "Net sales by product group" in why.output
-        unknown = runner.invoke(app, ["kpis", "-c", "cfg.yaml", "NO-SUCH-DEALER"])
-        assert unknown.exit_code == 1 and "no invoice, order or collection" in unknown.output
-        assert runner.invoke(app, ["kpis", "-c", "cfg.yaml", "X", "-m", "2026-13"]).exit_code == 2
-        assert runner.invoke(app, ["kpis", "-c", "cfg.yaml", "X", "--explain"]).exit_code == 2
+        shown = run("kpis", invoice.account_code)
+        assert shown.returncode == 0 and month in shown.stdout and "Overdue" in shown.stdout
+        why = run("kpis", invoice.account_code, "-m", month, "--explain")
+        assert why.returncode == 0 and invoice.number in why.stdout and "Net sales by product group" in why.stdout
+        unknown = run("kpis", "NO-SUCH-DEALER")
+        assert unknown.returncode == 1 and "no invoice, order or collection" in unknown.stdout
+        assert run("kpis", "X", "-m", "2026-13").returncode == 2
+        assert run("kpis", "X", "--explain").returncode == 2
     finally:
         side.close()
 
