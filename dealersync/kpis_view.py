@@ -79,11 +79,11 @@ def documents_tables(e: Explained) -> list[Table]:
             (inv.due_date or inv.date).isoformat(),
         )  # fmt: skip
     payments = Table(title=f"What the collections and returns of {e.record.month} paid", title_justify="left")
-    for column in ("Paid by", "Date", "Paid", "Amount", "Due", "On time", "Days", "Matched by"):
+    for column in ("Paid by", "Paid on", "Paid", "Amount", "Due", "On time", "Days", "Matched by"):
         payments.add_column(column, justify="right" if column in ("Amount", "Days") else "left")
     for a in e.payments:
         payments.add_row(
-            a.credit.ref, a.credit.date.isoformat(), a.debit.ref, _money(a.amount), a.debit.due.isoformat(),
+            a.credit.ref, a.credit.paid.isoformat(), a.debit.ref, _money(a.amount), a.debit.due.isoformat(),
             "yes" if a.on_time else "no", f"{a.days}", a.how,
         )  # fmt: skip
     collections = Table(title=f"Collections of {e.record.month}", title_justify="left")

@@ -8,7 +8,8 @@ from. Its incremental read recomputes the dealers whose facts moved since it las
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -30,14 +31,19 @@ _READ_BEFORE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 def stream_names(adapter: Adapter) -> list[str]:
     """Every stream a source offers: the adapter's, then the derived ones."""
-    return [*(s.name for s in adapter.streams()), *DERIVED]
+    own = [s.name for s in adapter.streams()]
+    return [*own, *(DERIVED if _reads_documents(own) else ())]
 
 
 def derived_streams(state: StateStore, adapter: Adapter) -> list[Stream]:
     """The derived streams of a source that reads dealers' documents (a catalog-only source has none)."""
-    if not {s.name for s in adapter.streams()} & _DEALER_DOCUMENTS:
+    if not _reads_documents(s.name for s in adapter.streams()):
         return []
     return [DealerKpis(state, adapter.context.name)]
+
+
+def _reads_documents(names: Iterable[str]) -> bool:
+    return not _DEALER_DOCUMENTS.isdisjoint(names)
 
 
 def kpis_enabled(adapter: Adapter) -> bool:
@@ -67,31 +73,42 @@ class DealerKpis(Stream):
         recheck = set() if since is None else set(marked)
         if not everyone and not marked:  # nothing moved since the last run
             return
+        sent = self._sent_months(recheck)
         labels = product_labels(self.state, self.source)
         chunk: list[Item] = []
         done: set[str] = set()
         for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
             facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
-            chunk.extend(self._months(account, kpis(dealer(account, facts), labels), recheck))
+            chunk.extend(_items(account, kpis(dealer(account, facts), labels), sent.get(account, ())))
             done.add(account)
             if len(done) % _DEALERS_PER_CHUNK == 0:
                 yield chunk
                 chunk = []
         for account in sorted(recheck - done):  # no facts left: every document of the dealer deleted
-            chunk.extend(self._months(account, [], recheck))
+            chunk.extend(_items(account, [], sent.get(account, ())))
         if chunk:
             yield chunk
 
-    def _months(self, account: str, records: list[DealerKpi], recheck: set[str]) -> list[Item]:
-        items: list[Item] = [(f"{account}|{r.month}", r) for r in records]
-        if account in recheck:
-            kept = {key for key, _ in items}
-            items.extend(
-                (key, None)
-                for key in self.state.keys_of_dealer(self.source, self.name, account)
-                if key not in kept and _is_month(key[len(account) + 1 :])
-            )
-        return items
+    def _sent_months(self, accounts: set[str]) -> dict[str, list[str]]:
+        """The keys the feed holds for these dealers, split exactly in Python (an account code may hold '|', and a
+        LIKE would fold case): one pass over the stream's keys."""
+        out: dict[str, list[str]] = defaultdict(list)
+        if accounts:
+            for key in self.state.known_keys(self.source, self.name):
+                account, _, month = key.rpartition("|")
+                if account in accounts and _is_month(month):
+                    out[account].append(key)
+        return out
+
+    def fetch(self, keys: Sequence[str]) -> list[Item]:
+        """Dead-letter retry: the dealers of these keys recomputed, as the keys' items now."""
+        accounts = sorted({key.rpartition("|")[0] for key in keys})
+        labels = product_labels(self.state, self.source)
+        found: dict[str, Item] = {}
+        for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
+            facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
+            found.update((key, (key, r)) for key, r in _items(account, kpis(dealer(account, facts), labels), ()))
+        return [found.get(key, (key, None)) for key in keys]
 
     def done(self) -> None:
         self.state.clear_dirty(self.source, self._taken)
@@ -108,6 +125,14 @@ class DealerKpis(Stream):
 
     def raw(self, item: Any) -> dict[str, Any]:
         return {"key": item[0]}
+
+
+def _items(account: str, records: list[DealerKpi], sent: Iterable[str]) -> list[Item]:
+    """The dealer's months, and a delete for each month the feed holds that the dealer no longer has."""
+    items: list[Item] = [(f"{account}|{r.month}", r) for r in records]
+    kept = {key for key, _ in items}
+    items.extend((key, None) for key in sent if key not in kept)
+    return items
 
 
 def _is_month(text: str) -> bool:

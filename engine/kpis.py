@@ -63,6 +63,7 @@ class CollectionFact(msgspec.Struct, kw_only=True, omit_defaults=True):
     account_code: str
     date: dt.date
     amount_local: Decimal
+    due_date: dt.date | None = None  # a cheque's or note's maturity
     cancelled: bool = False
     settles: list[str] = []
 
@@ -154,10 +155,15 @@ class Debit:
 @dataclass
 class Credit:
     ref: str
-    kind: Literal["collection", "return"]
-    date: dt.date
+    kind: Literal["collection", "return", "credit"]  # credit: an invoice of negative total (a price lowered)
+    date: dt.date  # when it was received or booked: the balance and the month it counts in
     amount: Decimal
     links: tuple[str, ...]
+    paid_on: dt.date | None = None  # a cheque or note: its maturity, when the money is really there
+
+    @property
+    def paid(self) -> dt.date:
+        return self.paid_on or self.date
 
 
 @dataclass(frozen=True)
@@ -169,12 +175,12 @@ class Allocation:
 
     @property
     def on_time(self) -> bool:
-        return self.credit.date <= self.debit.due
+        return self.credit.paid <= self.debit.due
 
     @property
     def days(self) -> int:
-        """Invoice date to payment; a payment made before the invoice counts 0 days."""
-        return max(0, (self.credit.date - self.debit.date).days)
+        """Invoice date to payment (a cheque's or note's maturity); a payment before the invoice counts 0 days."""
+        return max(0, (self.credit.paid - self.debit.date).days)
 
 
 @dataclass
@@ -209,10 +215,13 @@ def dealer(account: str, facts: Iterable[Fact]) -> Dealer:
             d.credits.append(Credit(f"return {inv.number}", "return", inv.date, total, links))
         elif total > 0:
             d.debits.append(Debit(f"invoice {inv.number}", inv.number, inv.date, inv.due_date or inv.date, total))
+        elif total < 0:  # a price lowered after the sale: it lowers what is owed, like a return
+            links = (inv.original_invoice,) if inv.original_invoice else ()
+            d.credits.append(Credit(f"invoice {inv.number}", "credit", inv.date, -total, links))
     for col in d.collections:
         if col.amount_local > 0:
             d.credits.append(Credit(f"collection {col.number}", "collection", col.date, col.amount_local,
-                                    tuple(col.settles)))
+                                    tuple(col.settles), col.due_date))
         elif col.amount_local < 0:
             d.debits.append(Debit(f"collection {col.number} (given back)", col.number, col.date, col.date,
                                   -col.amount_local))
@@ -278,12 +287,17 @@ _ZERO = Decimal(0)
 _CENTS = Decimal("0.01")
 
 
-def kpis(d: Dealer, labels: Labels) -> list[DealerKpi]:
-    """The dealer's months, from the month of its first document or collection to that of its last."""
+def kpis(d: Dealer, labels: Labels, today: dt.date | None = None) -> list[DealerKpi]:
+    """The dealer's months: from the month of its first document or collection to that of its last, or to the
+    month of the latest due date once that month has begun (an invoice left unpaid is seen overdue)."""
     dated = [*(i.date for i in d.invoices), *(c.date for c in d.collections), *(o.date for o in d.orders)]
     if not dated:
         return []
-    months = _months(month_of(min(dated)), month_of(max(dated)))
+    last = max(dated)
+    due = max((x.due for x in d.debits), default=last)
+    if due > last:
+        last = min(due, today or dt.date.today())
+    months = _months(month_of(min(dated)), month_of(max(last, max(dated))))
     first_month = months[0]
     sales: dict[str, Decimal] = defaultdict(Decimal)
     returns: dict[str, Decimal] = defaultdict(Decimal)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import IntegrityError
 
@@ -108,7 +110,7 @@ kpi_dirty_t = Table(
     metadata,
     Column("source", String(100), primary_key=True),
     Column("account", String(200), primary_key=True),
-    Column("seq", BigInteger, nullable=False),  # when marked (ns): a mark made during a run outlives the run
+    Column("seq", BigInteger, nullable=False),  # the mark: one made while the derived stream runs outlives the run
 )
 
 kpi_ready_t = Table(
@@ -118,7 +120,7 @@ kpi_ready_t = Table(
     Column("stream", String(50), primary_key=True),
 )
 
-ALL_DEALERS = "*"
+ALL_DEALERS = "*" * 101  # never an account code: the feed's codes are at most 100 characters
 
 # Columns later releases added to existing tables: (table, column, type as DDL), created by create().
 _ADDED_COLUMNS = (
@@ -541,12 +543,22 @@ class StateStore:
 
     @staticmethod
     def _mark_dirty(conn: Any, source: str, accounts: Iterable[str]) -> None:
+        """Mark dealers (again) with a fresh mark: an upsert, so two writers marking one dealer at once both land."""
         marked = sorted(accounts)
-        seq = time.time_ns()
+        mark = secrets.randbits(62)  # compared for equality only: a run clears exactly the marks it read
+        dialect = conn.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            upsert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+            for start in range(0, len(marked), 1000):
+                stmt = upsert(kpi_dirty_t).values(
+                    [{"source": source, "account": a, "seq": mark} for a in marked[start : start + 1000]]
+                )
+                conn.execute(stmt.on_conflict_do_update(index_elements=["source", "account"], set_={"seq": mark}))
+            return
         for start in range(0, len(marked), 1000):
             chunk = marked[start : start + 1000]
             conn.execute(delete(kpi_dirty_t).where(kpi_dirty_t.c.source == source, kpi_dirty_t.c.account.in_(chunk)))
-            bulk_insert(conn, kpi_dirty_t, [{"account": a} for a in chunk], defaults={"source": source, "seq": seq})
+            bulk_insert(conn, kpi_dirty_t, [{"account": a} for a in chunk], defaults={"source": source, "seq": mark})
 
     def dirty_dealers(self, source: str) -> list[tuple[str, int]]:
         """(account, mark) of the dealers whose facts moved since their KPIs were last computed."""
@@ -597,17 +609,13 @@ class StateStore:
             for key, payload in rows:
                 yield key, bytes(payload)
 
-    def keys_of_dealer(self, source: str, stream: str, account: str) -> list[str]:
-        """The stored keys of a derived stream that start with `account|`."""
+    def fact_keys(self, source: str, stream: str) -> Iterator[str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(hashes_t.c.key).where(
-                    hashes_t.c.source == source,
-                    hashes_t.c.stream == stream,
-                    hashes_t.c.key.startswith(f"{account}|", autoescape=True),
-                )
+            result = conn.execution_options(yield_per=5000).execute(
+                select(kpi_facts_t.c.key).where(kpi_facts_t.c.source == source, kpi_facts_t.c.stream == stream)
             )
-            return [k for (k,) in rows]
+            for (key,) in result:
+                yield key
 
     def facts_ready(self, source: str, stream: str) -> bool:
         """Whether every record of the stream sent so far has its fact (a store from before facts has none)."""
@@ -699,6 +707,8 @@ class StateStore:
             )
             if rejected and forget_hashes:
                 self._drop_hashes(conn, row.source, row.stream, [key for key, _, _ in rejected])
+            if rejected:  # the receiver does not hold them: they count in no KPI until they are sent again
+                self._write_facts(conn, row.source, row.stream, dict.fromkeys((key for key, _, _ in rejected), None))
             for key, reason, raw in rejected:
                 self._dead_letter(conn, row.source, row.stream, key, "sink", reason, raw, moment)
 

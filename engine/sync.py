@@ -162,12 +162,13 @@ class Engine:
         source = adapter.context.name
         result = RunResult(source, stream.name)
         started = time.monotonic()
-        waiting = self._inputs_failed(source, stream)
+        waiting = self._inputs_waiting(adapter, stream)
         if waiting:
-            # Its inputs' facts are partial until their next good run: a figure made from them now would be sent
-            # only to be corrected. The dealers stay marked and are recomputed then.
+            # An input that has not run well since it keeps facts (a first sync or an upgrade's catch-up still to
+            # come, a failed run) holds partial facts: a figure made from them now would be sent only to be
+            # corrected. The dealers stay marked and are recomputed then.
             result.status = "skipped"
-            result.error = f"waits for {', '.join(waiting)} (the last run failed)"
+            result.error = f"waits for a complete, good run of {', '.join(waiting)}"
             log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
             return result
         if not self._acquire(source, stream.name):
@@ -233,7 +234,7 @@ class Engine:
             by_stream.setdefault(letter.stream, []).append(letter.key)
         source = adapter.context.name
         for name, keys in by_stream.items():
-            st = adapter.stream(name)
+            st = self._stream(adapter, name)
             if not self._acquire(source, name):
                 outcome.failed += len(keys)
                 continue
@@ -278,11 +279,26 @@ class Engine:
         finally:
             self._pusher = None
 
-    def _inputs_failed(self, source: str, stream: Stream) -> list[str]:
+    def _inputs_waiting(self, adapter: Adapter, stream: Stream) -> list[str]:
+        """The input streams of a derived stream whose facts are not yet whole: never read since facts are kept,
+        or whose last run failed (inputs the source does not have, or disables, do not count)."""
         inputs = getattr(stream, "inputs", ())
         if not inputs:
             return []
-        return [s.stream for s in self.state.status(source) if s.stream in inputs and s.last_status == "error"]
+        source = adapter.context.name
+        offered = {s.name for s in adapter.streams()} - adapter.context.disabled
+        failed = {s.stream for s in self.state.status(source) if s.last_status == "error"}
+        return [
+            name
+            for name in inputs
+            if name in offered and (name in failed or not self.state.facts_ready(source, name))
+        ]
+
+    def _stream(self, adapter: Adapter, name: str) -> Stream:
+        for stream in derived_streams(self.state, adapter):
+            if stream.name == name:
+                return stream
+        return adapter.stream(name)
 
     def _acquire(self, source: str, stream: str) -> bool:
         if self.state.acquire(source, stream, self.owner, self.policy.lock_ttl):
@@ -395,6 +411,13 @@ class Engine:
         if write.lines:
             result.deleted += len(write.lines)
             self.commit_and_push(write, result)
+        if stream.name in FACT_TYPES:  # facts of records the receiver no longer holds (rejected, then deleted)
+            write = BatchWrite(source, stream.name)
+            for key in self.state.fact_keys(source, stream.name):
+                if key not in live:
+                    write.facts[key] = None
+            if write:
+                self.commit_and_push(write, result)
 
     # -- outbox and sink -------------------------------------------------------------------
     def commit_and_push(self, write: BatchWrite, result: RunResult) -> None:
@@ -596,11 +619,12 @@ class _Batcher:
                     result.excluded[m.excluded] = result.excluded.get(m.excluded, 0) + 1
                 elif old is None:
                     result.unchanged += 1
+                if self.facts:  # with or without a hash: a fact whose record was rejected goes too
+                    self.write.facts[key] = None
                 if old is None:
+                    self._flush_facts()
                     continue
                 self.write.dropped_hashes.append(key)  # sent before: the feed drops it
-                if self.facts:
-                    self.write.facts[key] = None
                 line = self.envelopes.line(key, None)
                 if m.excluded is None:
                     result.deleted += 1
@@ -609,6 +633,7 @@ class _Batcher:
                 self._settle(key)
                 if self.capture_all and self.facts:
                     self.write.facts[key] = fact_of(self.facts, data)
+                    self._flush_facts()
                 continue
             else:
                 if m.flagged:
@@ -629,6 +654,12 @@ class _Batcher:
         if twins:
             here = {m.key: (_ERROR if m.error is not None else m.digest) for m in firsts if not m.same_version}
             self._twins(twins, here)
+
+    def _flush_facts(self) -> None:
+        """Facts without lines (a catch-up's unchanged records, rows deleted before they were sent) are written in
+        batches too, not held to the end of the read in one transaction."""
+        if len(self.write.facts) >= self.engine.policy.batch_size:
+            self.flush()
 
     def _dead_letter(self, key: str, reason: str, raw: str | None) -> None:
         if self.engine.policy.on_record_error == "stop":

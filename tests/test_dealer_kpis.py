@@ -292,9 +292,106 @@ def test_dealer_kpis_wait_while_a_stream_they_are_made_from_has_failed(tmp_path:
         adapter._streams[0].broken = True  # type: ignore[attr-defined]
         results = {r.stream: r for r in feed.engine.sync(adapter)}
         assert results["invoices"].status == "error" and results["dealer_kpis"].status == "skipped"
-        assert "waits for invoices" in (results["dealer_kpis"].error or "")
+        assert "waits for a complete, good run of invoices" in (results["dealer_kpis"].error or "")
         assert held(feed, "dealer_kpis") == {}  # S1's fact is kept, but no figure is made from half a read
         adapter._streams[0].broken = False  # type: ignore[attr-defined]
         results = {r.stream: r for r in feed.engine.sync(adapter)}
         assert results["dealer_kpis"].status == "ok"
         assert D(held(feed, "dealer_kpis")["A|2026-01"]["sales"]) == D(150)
+
+
+def _kpis_of(engine: Any, sink: Any) -> dict[str, Any]:
+    """What a receiver holds of dealer_kpis after every batch the recording sink took."""
+    import msgspec
+
+    out: dict[str, Any] = {}
+    for batch in sink.batches:
+        if batch.stream == "dealer_kpis":
+            for line in batch.payload.splitlines():
+                e = msgspec.json.decode(line)
+                if e["op"] == "delete":
+                    out.pop(e["key"], None)
+                else:
+                    out[e["key"]] = e["data"]
+    return out
+
+
+def test_dealers_whose_codes_differ_only_by_case_keep_their_own_months(tmp_path: Path) -> None:
+    invoices: list[Record] = [
+        _invoice("S1", "abc", "2026-01-10", "100"),
+        _invoice("S2", "ABC", "2026-02-10", "70"),
+        _invoice("S3", "ABC", "2026-03-10", "30"),
+    ]
+    adapter = _Listed(invoices, [])
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter)
+        invoices[0] = _invoice("S1", "abc", "2026-01-10", "101")  # only abc moves
+        results = {r.stream: r for r in feed.engine.sync(adapter)}
+        assert results["dealer_kpis"].deleted == 0
+        assert sorted(held(feed, "dealer_kpis")) == ["ABC|2026-02", "ABC|2026-03", "abc|2026-01"]
+
+
+def test_a_record_the_receiver_rejected_counts_in_no_kpi_and_its_fact_goes_when_it_is_deleted(
+    tmp_path: Path,
+) -> None:
+    from tests.test_engine import make_engine
+
+    invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100"), _invoice("S2", "A", "2026-01-11", "50")]
+    adapter = _Listed(invoices, [])
+    engine, sink = make_engine(tmp_path)
+    sink.reject = {"S2": "unknown dealer"}
+    engine.sync(adapter)
+    assert D(_kpis_of(engine, sink)["A|2026-01"]["sales"]) == D(100)  # S2 is not at the receiver
+    invoices.pop()  # S2 deleted in the ERP before it was ever taken
+    sink.reject = {}
+    engine.sync(adapter)
+    with engine.state.engine.connect() as conn:
+        keys = sorted(conn.execute(sa.select(kpi_facts_t.c.key)).scalars())
+    assert keys == ["S1"] and D(_kpis_of(engine, sink)["A|2026-01"]["sales"]) == D(100)
+
+
+def test_dealer_kpis_wait_until_every_input_stream_has_run_since_facts_are_kept(tmp_path: Path) -> None:
+    invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100")]
+    collections: list[Record] = [
+        Collection(number="C1", account_code="A", date=dt.date(2026, 1, 20), amount=D(100), currency="TRY",
+                   rate=D(1), amount_local=D(100), method="cash"),
+    ]  # fmt: skip
+    adapter = _Listed(invoices, collections)
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter, ["invoices"])
+        [waiting] = feed.engine.sync(adapter, ["dealer_kpis"])
+        assert waiting.status == "skipped" and "collections" in (waiting.error or "")
+        feed.engine.sync(adapter, ["collections", "dealer_kpis"])
+        assert D(held(feed, "dealer_kpis")["A|2026-01"]["balance"]) == D(0)
+
+
+def test_a_dead_lettered_dealer_month_is_recomputed_on_retry(tmp_path: Path) -> None:
+    from tests.test_engine import make_engine
+
+    adapter = _Listed([_invoice("S1", "A", "2026-01-10", "100")], [])
+    engine, sink = make_engine(tmp_path)
+    sink.reject = {"A|2026-01": "the core refused it"}
+    engine.sync(adapter)
+    assert [d.key for d in engine.state.dead_letters()] == ["A|2026-01"]
+    sink.reject = {}
+    outcome = engine.retry_dead_letters(adapter)
+    assert (outcome.retried, outcome.fixed) == (1, 1)
+    assert D(_kpis_of(engine, sink)["A|2026-01"]["sales"]) == D(100)
+
+
+def test_a_catch_up_writes_its_facts_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.state import StateStore
+    from tests.test_engine import make_engine
+
+    invoices: list[Record] = [_invoice(f"S{i}", "A", "2026-01-10", "1") for i in range(10)]
+    adapter = _Listed(invoices, [])
+    engine, _ = make_engine(tmp_path)  # batches of 4
+    engine.sync(adapter)
+    with engine.state.engine.begin() as conn:
+        conn.execute(sa.delete(kpi_facts_t))
+        conn.execute(sa.delete(kpi_ready_t))
+    sizes: list[int] = []
+    commit = StateStore.commit
+    monkeypatch.setattr(StateStore, "commit", lambda self, w: (sizes.append(len(w.facts)), commit(self, w))[1])
+    engine.sync(adapter, ["invoices"])
+    assert sum(sizes) == 10 and max(sizes) <= 4

@@ -168,8 +168,8 @@ def dealers_facts(draw: st.DrawFn) -> list:
     for i in range(draw(st.integers(0, 12))):
         day = draw(days)
         due = day + dt.timedelta(days=draw(st.integers(0, 90)))
-        kind = draw(st.sampled_from(["sale", "sale", "return", "service"]))
-        amount = abs(draw(cents))
+        kind = draw(st.sampled_from(["sale", "sale", "return", "service", "price_difference"]))
+        amount = draw(cents) if kind == "price_difference" else abs(draw(cents))  # a price lowered: negative
         facts.append(inv(f"S{i}", day.isoformat(), str(amount), kind=kind, due=due.isoformat(),
                          original=f"S{draw(st.integers(0, 12))}" if kind == "return" else None,
                          cancelled=draw(st.booleans()) and draw(st.booleans())))  # fmt: skip
@@ -208,3 +208,26 @@ def test_matching_never_pays_more_than_owed_or_paid_and_month_ends_match_a_brute
             (c.amount_local for c in d.collections if month_of(c.date) == end and c.amount_local > 0), D(0)
         )
         assert k.net_sales == k.sales - k.returns
+
+
+def test_an_invoice_of_negative_total_lowers_what_is_owed_like_a_return() -> None:
+    facts = [
+        inv("S1", "2026-01-05", "120", net="100", due="2026-02-04"),
+        inv("K1", "2026-01-10", "-24", net="-20", kind="price_difference", original="S1"),
+        col("C1", "2026-02-01", "96"),
+    ]
+    months = by_month(facts)
+    assert months["2026-01"].sales == D(80) and months["2026-01"].balance == D(96)
+    assert (months["2026-02"].balance, months["2026-02"].overdue, months["2026-02"].paid_on_time) == (D(0), D(0), D(96))
+
+
+def test_a_cheque_pays_at_its_maturity_and_an_unpaid_invoice_shows_overdue_after_the_last_document() -> None:
+    cheque = CollectionFact(number="C1", account_code=ACC, date=dt.date(2026, 1, 15), amount_local=D(100),
+                            due_date=dt.date(2026, 4, 15))  # fmt: skip
+    facts = [inv("S1", "2026-01-05", "100", due="2026-02-04"), cheque, inv("S2", "2026-01-06", "50", due="2026-03-10")]
+    months = {k.month: k for k in kpis(dealer(ACC, facts), {}, today=dt.date(2026, 12, 4))}
+    assert months["2026-01"].paid_late == D(100) and months["2026-01"].average_days_to_pay == D("100.00")
+    assert list(months) == ["2026-01", "2026-02", "2026-03"]  # S2 falls due in March, unpaid
+    assert months["2026-03"].overdue == D(50)
+    early = kpis(dealer(ACC, facts), {}, today=dt.date(2026, 2, 20))
+    assert [k.month for k in early] == ["2026-01", "2026-02"]  # a month that has not begun is not made
