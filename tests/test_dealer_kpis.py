@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ def _demo(erp: str, scenario: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
     return open_demo(erp, scenario, folder)
 
 
+@contextmanager
+def _logo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: int, disabled: frozenset[str] = frozenset()
+) -> Iterator[tuple[Any, Any, Callable[[], Any]]]:
+    """The scenario laid into Logo's demo tables: (scenario, the demo, a maker of adapters reading it)."""
+    scenario = build(invoice_lines=lines)
+    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
+    adapter_type = load("logo")
+    settings = adapter_type.Settings(**side.settings)
+    context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone), disabled=disabled)
+    try:
+        yield scenario, side, lambda: adapter_type(context, settings)
+    finally:
+        side.close()
+
+
 def _get(obj: Any, name: str) -> Any:
     return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
@@ -111,13 +128,8 @@ def test_every_erp_gives_dealer_months_that_add_up_to_its_own_documents(
 def test_an_incremental_sync_recomputes_the_dealers_whose_documents_moved_and_ends_as_a_fresh_sync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scenario = build(invoice_lines=600)
-    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
-    try:
-        adapter_type = load("logo")
-        settings = adapter_type.Settings(**side.settings)
-        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone))
-        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
+    with _logo(tmp_path, monkeypatch, 600) as (scenario, side, logo):
+        with logo() as adapter, feed_in(tmp_path / "run") as feed:
             feed.engine.sync(adapter)
             first = held(feed, "dealer_kpis")
             accounts = {i.record.number: i.record.account_code for i in scenario.invoices()}
@@ -141,53 +153,36 @@ def test_an_incremental_sync_recomputes_the_dealers_whose_documents_moved_and_en
             # A second run has nothing to recompute.
             result, sent = feed.sync(adapter, "dealer_kpis")
             assert (result.read, sent) == (0, [])
-        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "fresh") as fresh:
+        with logo() as adapter, feed_in(tmp_path / "fresh") as fresh:
             fresh.engine.sync(adapter)
             assert held(fresh, "dealer_kpis") == after
-    finally:
-        side.close()
 
 
 def test_a_store_without_facts_catches_up_in_one_complete_read_and_resends_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scenario = build(invoice_lines=300)
-    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
-    try:
-        adapter_type = load("logo")
-        settings = adapter_type.Settings(**side.settings)
-        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone))
-        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
-            feed.engine.sync(adapter)
-            with feed.state.engine.begin() as conn:
-                facts = conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one()
-                conn.execute(sa.delete(kpi_facts_t))
-                conn.execute(sa.delete(kpi_ready_t))  # as a store from before this release
-            results = {r.stream: r for r in feed.engine.sync(adapter)}
-            assert all(r.status == "ok" for r in results.values())
-            assert all(r.pushed == 0 for r in results.values()), {s: r.pushed for s, r in results.items()}
-            assert results["dealer_kpis"].unchanged == results["dealer_kpis"].read > 0
-            with feed.state.engine.connect() as conn:
-                assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == facts
-    finally:
-        side.close()
+    with _logo(tmp_path, monkeypatch, 300) as (_, _, logo), logo() as adapter, feed_in(tmp_path / "run") as feed:
+        feed.engine.sync(adapter)
+        with feed.state.engine.begin() as conn:
+            facts = conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one()
+            conn.execute(sa.delete(kpi_facts_t))
+            conn.execute(sa.delete(kpi_ready_t))  # as a store from before this release
+        results = {r.stream: r for r in feed.engine.sync(adapter)}
+        assert all(r.status == "ok" for r in results.values())
+        assert all(r.pushed == 0 for r in results.values()), {s: r.pushed for s, r in results.items()}
+        assert results["dealer_kpis"].unchanged == results["dealer_kpis"].read > 0
+        with feed.state.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == facts
 
 
 def test_a_source_that_disables_dealer_kpis_keeps_no_facts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    scenario = build(invoice_lines=200)
-    side = _demo("logo", scenario, tmp_path / "erp", monkeypatch)
-    try:
-        adapter_type = load("logo")
-        settings = adapter_type.Settings(**side.settings)
-        context = SourceContext("logo-kpis", ZoneInfo(scenario.timezone), disabled=frozenset({"dealer_kpis"}))
-        with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
-            assert "dealer_kpis" not in [r.stream for r in feed.engine.sync(adapter)]
-            with feed.state.engine.connect() as conn:
-                assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == 0
-            with pytest.raises(ValueError, match="disables dealer_kpis"):
-                feed.engine.sync(adapter, ["dealer_kpis"])
-    finally:
-        side.close()
+    disabled = frozenset({"dealer_kpis"})
+    with _logo(tmp_path, monkeypatch, 200, disabled) as (_, _, logo), logo() as adapter, feed_in(tmp_path) as feed:
+        assert "dealer_kpis" not in [r.stream for r in feed.engine.sync(adapter)]
+        with feed.state.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == 0
+        with pytest.raises(ValueError, match="disables dealer_kpis"):
+            feed.engine.sync(adapter, ["dealer_kpis"])
 
 
 # -- documents deleted or moved, on a source whose documents are a list -----------------------------------
