@@ -548,12 +548,11 @@ class StateStore:
         mark = secrets.randbits(62)  # compared for equality only: a run clears exactly the marks it read
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            upsert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-            for start in range(0, len(marked), 1000):
-                stmt = upsert(kpi_dirty_t).values(
-                    [{"source": source, "account": a, "seq": mark} for a in marked[start : start + 1000]]
-                )
-                conn.execute(stmt.on_conflict_do_update(index_elements=["source", "account"], set_={"seq": mark}))
+            insert_ = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(kpi_dirty_t)
+            upsert = insert_.on_conflict_do_update(
+                index_elements=["source", "account"], set_={"seq": insert_.excluded.seq}
+            )
+            conn.execute(upsert, [{"source": source, "account": a, "seq": mark} for a in marked])  # executemany
             return
         for start in range(0, len(marked), 1000):
             chunk = marked[start : start + 1000]

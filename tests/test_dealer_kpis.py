@@ -390,3 +390,19 @@ def test_a_catch_up_writes_its_facts_in_batches(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(StateStore, "commit", lambda self, w: (sizes.append(len(w.facts)), commit(self, w))[1])
     engine.sync(adapter, ["invoices"])
     assert sum(sizes) == 10 and max(sizes) <= 4
+
+
+@pytest.mark.postgres
+def test_dealer_kpis_with_the_state_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    from tests.test_engine import make_engine
+
+    invoices: list[Record] = [_invoice("S1", "a|b", "2026-01-10", "100"), _invoice("S2", "A|B", "2026-02-10", "50")]
+    adapter = _Listed(invoices, [])
+    engine, sink = make_engine(tmp_path, url=pg_url)
+    engine.sync(adapter)
+    invoices[0] = _invoice("S1", "a|b", "2026-01-10", "120")  # marks a|b again: the upsert of a mark
+    invoices.pop()  # A|B's only invoice deleted: its month goes
+    engine.sync(adapter)
+    kpis = _kpis_of(engine, sink)
+    assert sorted(kpis) == ["a|b|2026-01"] and D(kpis["a|b|2026-01"]["sales"]) == D(120)
+    assert engine.state.dirty_dealers("listed") == []
