@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import defaultdict
+import heapq
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -135,6 +136,9 @@ def product_labels(state: StateStore, source: str) -> dict[str, tuple[str | None
     return out
 
 
+_PLAUSIBLE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))  # mapping.plausibility's range of dates
+
+
 # -- a dealer's facts, matched ---------------------------------------------------------------------------
 SALES_KINDS = frozenset({"sale", "service", "price_difference"})
 How = Literal["erp_links", "oldest_first"]
@@ -200,6 +204,8 @@ def dealer(account: str, facts: Iterable[Fact]) -> Dealer:
     """Sort a dealer's facts (cancelled documents count nowhere) and match its credits to its debits."""
     d = Dealer(account)
     for fact in facts:
+        if not isinstance(fact, ProductFact) and not _PLAUSIBLE[0] <= fact.date <= _PLAUSIBLE[1]:
+            continue  # flagged date_out_of_range in the feed; here it would make months by the thousand
         if isinstance(fact, InvoiceFact) and not fact.cancelled:
             d.invoices.append(fact)
         elif isinstance(fact, CollectionFact) and not fact.cancelled:
@@ -214,7 +220,8 @@ def dealer(account: str, facts: Iterable[Fact]) -> Dealer:
             links = (inv.original_invoice,) if inv.original_invoice else ()
             d.credits.append(Credit(f"return {inv.number}", "return", inv.date, total, links))
         elif total > 0:
-            d.debits.append(Debit(f"invoice {inv.number}", inv.number, inv.date, inv.due_date or inv.date, total))
+            due = inv.due_date if inv.due_date is not None and inv.due_date <= _PLAUSIBLE[1] else inv.date
+            d.debits.append(Debit(f"invoice {inv.number}", inv.number, inv.date, due, total))
         elif total < 0:  # a price lowered after the sale: it lowers what is owed, like a return
             links = (inv.original_invoice,) if inv.original_invoice else ()
             d.credits.append(Credit(f"invoice {inv.number}", "credit", inv.date, -total, links))
@@ -232,15 +239,39 @@ def dealer(account: str, facts: Iterable[Fact]) -> Dealer:
 
 
 def _match(d: Dealer) -> None:
+    """Credits in date order: each pays the debits the ERP links it to, then the open debit due first among those
+    dated by then; what is left is an advance, which pays the next debits as they come, oldest advance first. So
+    a later invoice never takes a payment from an earlier one, and a month's figures do not change afterwards
+    unless a document of or before it does."""
     by_number: dict[str, Debit] = {}
     for debit in d.debits:
         debit.open = debit.amount
         if debit.ref.startswith("invoice "):
             by_number.setdefault(debit.number, debit)
-    first_open = 0
+    arrivals = sorted(d.debits, key=lambda x: (x.date, x.due, x.number))
+    owed: list[tuple[dt.date, dt.date, str, int, Debit]] = []  # a heap of the debits dated so far, due first
+    advances: deque[list[Any]] = deque()  # [credit, what is left of it]
+    arrived = 0
+
+    def arrive(debit: Debit) -> None:
+        while advances and debit.open > 0:
+            credit, left = advances[0]
+            take = min(left, debit.open)
+            debit.open -= take
+            d.allocations.append(Allocation(credit, debit, take, "oldest_first"))
+            if left - take > 0:
+                advances[0][1] = left - take
+            else:
+                advances.popleft()
+        if debit.open > 0:
+            heapq.heappush(owed, (debit.due, debit.date, debit.number, id(debit), debit))
+
     for credit in d.credits:
+        while arrived < len(arrivals) and arrivals[arrived].date <= credit.date:
+            arrive(arrivals[arrived])
+            arrived += 1
         left = credit.amount
-        for number in credit.links:
+        for number in credit.links:  # the ERP's word, whatever the dates
             debit = by_number.get(number)
             if debit is None or debit.open <= 0 or left <= 0:
                 continue
@@ -248,15 +279,19 @@ def _match(d: Dealer) -> None:
             debit.open -= take
             left -= take
             d.allocations.append(Allocation(credit, debit, take, "erp_links"))
-        while left > 0 and first_open < len(d.debits):
-            debit = d.debits[first_open]
+        while left > 0 and owed:
+            debit = owed[0][-1]
             if debit.open <= 0:
-                first_open += 1
+                heapq.heappop(owed)
                 continue
             take = min(left, debit.open)
             debit.open -= take
             left -= take
             d.allocations.append(Allocation(credit, debit, take, "oldest_first"))
+        if left > 0:
+            advances.append([credit, left])
+    for debit in arrivals[arrived:]:
+        arrive(debit)
 
 
 # -- months ----------------------------------------------------------------------------------------------
@@ -335,7 +370,8 @@ def kpis(d: Dealer, labels: Labels, today: dt.date | None = None) -> list[Dealer
     paid: dict[str, list[Decimal]] = defaultdict(lambda: [_ZERO, _ZERO, _ZERO])  # on time, late, amount x days
     hows: dict[str, set[str]] = defaultdict(set)
     for a in d.allocations:
-        overdue_moves[max(month_of(a.credit.date), month_of(a.debit.due))] -= a.amount
+        # Paid when the money is there (a cheque's maturity): till then the invoice is still overdue.
+        overdue_moves[max(month_of(a.credit.paid), month_of(a.debit.due))] -= a.amount
         if a.credit.kind != "collection":
             continue
         month = month_of(a.credit.date)
@@ -431,7 +467,7 @@ def explain(d: Dealer, labels: Labels, month: str) -> Explained | None:
         if month_of(debit.due) <= end:
             unpaid[id(debit)] = debit.amount
     for a in d.allocations:
-        if id(a.debit) in unpaid and month_of(a.credit.date) <= end:
+        if id(a.debit) in unpaid and month_of(a.credit.paid) <= end:
             unpaid[id(a.debit)] -= a.amount
     return Explained(
         record=record,

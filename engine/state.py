@@ -51,7 +51,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import IntegrityError
 
 from connectors.sql import bulk_insert
-from engine.kpis import StoredFact
+from engine.kpis import ProductFact, StoredFact, decode_fact
 
 
 class StateError(Exception):
@@ -538,8 +538,14 @@ class StateStore:
             [{"key": k, "account": f.account, "payload": f.payload} for k, f in facts.items() if f is not None],
             defaults={"source": source, "stream": stream},
         )
-        if moved:
-            self._mark_dirty(conn, source, {ALL_DEALERS} if stream == "products" else moved)
+        if stream == "products":
+            # Every dealer's group and brand split moves only when a product it may have bought changes labels
+            # or goes: a new product is named by no invoice fact yet (products are read before invoices).
+            relabelled = [k for k, (_, payload) in old.items() if _labels(payload) != _labels(facts[k])]
+            if relabelled:
+                self._mark_dirty(conn, source, {ALL_DEALERS})
+        elif moved:
+            self._mark_dirty(conn, source, moved)
 
     @staticmethod
     def _mark_dirty(conn: Any, source: str, accounts: Iterable[str]) -> None:
@@ -571,13 +577,15 @@ class StateStore:
 
     def clear_dirty(self, source: str, marks: Sequence[tuple[str, int]]) -> None:
         """Drop these marks; a dealer marked again since (another mark) stays dirty."""
+        if not marks:
+            return
+        stmt = delete(kpi_dirty_t).where(
+            kpi_dirty_t.c.source == source,
+            kpi_dirty_t.c.account == bindparam("a"),
+            kpi_dirty_t.c.seq == bindparam("s"),
+        )
         with self.engine.begin() as conn:
-            for account, seq in marks:
-                conn.execute(
-                    delete(kpi_dirty_t).where(
-                        kpi_dirty_t.c.source == source, kpi_dirty_t.c.account == account, kpi_dirty_t.c.seq == seq
-                    )
-                )
+            conn.execute(stmt, [{"a": account, "s": seq} for account, seq in marks])
 
     def facts(self, source: str, accounts: Sequence[str] | None = None) -> Iterator[tuple[str, str, str, bytes]]:
         """(account, stream, key, payload) of the dealers' facts (all dealers: None), grouped by account."""
@@ -625,10 +633,17 @@ class StateStore:
         return found is not None
 
     def forget_facts(self, source: str, stream: str) -> None:
+        """Facts are kept no longer: the next dealer_kpis run, once they are caught up again, is a complete read
+        (the dealers whose documents went meanwhile have no marks)."""
         if self.facts_ready(source, stream):
             with self.engine.begin() as conn:
                 for table in (kpi_facts_t, kpi_ready_t):
                     conn.execute(delete(table).where(table.c.source == source, table.c.stream == stream))
+                conn.execute(
+                    update(streams_t)
+                    .where(streams_t.c.source == source, streams_t.c.stream == "dealer_kpis")
+                    .values(cursor=None)
+                )
 
     def mark_facts_ready(self, source: str, stream: str) -> None:
         if not self.facts_ready(source, stream):
@@ -879,6 +894,14 @@ class StateStore:
                     attempts=1,
                 )
             )
+
+
+def _labels(payload: bytes | StoredFact | None) -> tuple[str | None, str | None] | None:
+    """A product fact's (group, brand); None for no fact."""
+    if payload is None:
+        return None
+    fact = decode_fact("products", payload.payload if isinstance(payload, StoredFact) else payload)
+    return (fact.group_code, fact.brand) if isinstance(fact, ProductFact) else None
 
 
 def _where(url: URL) -> str:

@@ -164,11 +164,11 @@ class Engine:
         started = time.monotonic()
         waiting = self._inputs_waiting(adapter, stream)
         if waiting:
-            # An input that has not run well since it keeps facts (a first sync or an upgrade's catch-up still to
-            # come, a failed run) holds partial facts: a figure made from them now would be sent only to be
-            # corrected. The dealers stay marked and are recomputed then.
+            # An input that has not yet finished a read since facts are kept (a first sync, an upgrade's catch-up)
+            # holds part of its facts: a figure made from them would be sent only to be corrected. The dealers
+            # stay marked. (A failed run later is no reason to wait: its facts are those of the batches it sent.)
             result.status = "skipped"
-            result.error = f"waits for a complete, good run of {', '.join(waiting)}"
+            result.error = f"waits for a first complete read of {', '.join(waiting)}"
             log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
             return result
         if not self._acquire(source, stream.name):
@@ -280,19 +280,14 @@ class Engine:
             self._pusher = None
 
     def _inputs_waiting(self, adapter: Adapter, stream: Stream) -> list[str]:
-        """The input streams of a derived stream whose facts are not yet whole: never read since facts are kept,
-        or whose last run failed (inputs the source does not have, or disables, do not count)."""
+        """The input streams of a derived stream that have not finished a read since facts are kept (inputs the
+        source does not have, or disables, do not count)."""
         inputs = getattr(stream, "inputs", ())
         if not inputs:
             return []
         source = adapter.context.name
         offered = {s.name for s in adapter.streams()} - adapter.context.disabled
-        failed = {s.stream for s in self.state.status(source) if s.last_status == "error"}
-        return [
-            name
-            for name in inputs
-            if name in offered and (name in failed or not self.state.facts_ready(source, name))
-        ]
+        return [name for name in inputs if name in offered and not self.state.facts_ready(source, name)]
 
     def _stream(self, adapter: Adapter, name: str) -> Stream:
         for stream in derived_streams(self.state, adapter):
@@ -567,7 +562,8 @@ class _Batcher:
         self.open_dead = engine.state.open_dead_letter_keys(source, stream.name)
         # Keys whose only open dead letters are the mapping's: a row read unchanged again settles them (one the
         # sink refused, in a parked batch, stays open: the receiver never took it).
-        self.settleable = self.open_dead - engine.state.open_dead_letter_keys(source, stream.name, "sink")
+        self.unsent = engine.state.open_dead_letter_keys(source, stream.name, "sink")  # the receiver refused them
+        self.settleable = self.open_dead - self.unsent
         self.settled: set[str] = set()
         self.twin_keys: set[str] = set()
         self.any_hashes = engine.state.has_hashes(source, stream.name)
@@ -631,7 +627,7 @@ class _Batcher:
             elif digest == old and not self.force:
                 result.unchanged += 1
                 self._settle(key)
-                if self.capture_all and self.facts:
+                if self.capture_all and self.facts and key not in self.unsent:
                     self.write.facts[key] = fact_of(self.facts, data)
                     self._flush_facts()
                 continue

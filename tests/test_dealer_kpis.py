@@ -280,19 +280,54 @@ def test_the_kpis_command_shows_a_dealers_months_and_the_documents_behind_one(
         side.close()
 
 
-def test_dealer_kpis_wait_while_a_stream_they_are_made_from_has_failed(tmp_path: Path) -> None:
+def test_dealer_kpis_wait_for_a_first_complete_read_of_an_input_but_not_for_a_later_failure(tmp_path: Path) -> None:
     invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100"), _invoice("S2", "A", "2026-01-11", "50")]
     adapter = _Listed(invoices, [])
     with Feed(tmp_path) as feed:
         adapter._streams[0].broken = True  # type: ignore[attr-defined]
         results = {r.stream: r for r in feed.engine.sync(adapter)}
         assert results["invoices"].status == "error" and results["dealer_kpis"].status == "skipped"
-        assert "waits for a complete, good run of invoices" in (results["dealer_kpis"].error or "")
+        assert "waits for a first complete read of invoices" in (results["dealer_kpis"].error or "")
         assert held(feed, "dealer_kpis") == {}  # S1's fact is kept, but no figure is made from half a read
         adapter._streams[0].broken = False  # type: ignore[attr-defined]
         results = {r.stream: r for r in feed.engine.sync(adapter)}
         assert results["dealer_kpis"].status == "ok"
         assert D(held(feed, "dealer_kpis")["A|2026-01"]["sales"]) == D(150)
+        # A later failure leaves the facts of the batches it sent, in step with the receiver: no reason to wait.
+        invoices.append(_invoice("S3", "A", "2026-01-12", "25"))
+        invoices.append(_invoice("S4", "A", "2026-01-13", "5"))
+        adapter._streams[0].broken = True  # type: ignore[attr-defined]
+        results = {r.stream: r for r in feed.engine.sync(adapter)}
+        assert results["invoices"].status == "error" and results["dealer_kpis"].status == "ok"
+        assert D(held(feed, "dealer_kpis")["A|2026-01"]["sales"]) == D(150)  # S3 and S4 were not sent yet
+
+
+def test_a_new_product_recomputes_no_dealer_and_a_relabelled_one_recomputes_every_dealer(tmp_path: Path) -> None:
+    from mapping.schema import Product
+
+    products: list[Record] = [Product(code="P1", name="one", group_code="G1")]
+    adapter = _Listed([_invoice("S1", "A", "2026-01-10", "100"), _invoice("S2", "B", "2026-01-10", "100")], [])
+    adapter._streams.insert(0, _Docs("products", products))
+    adapter._streams[0].key = lambda item: str(item.code)  # type: ignore[method-assign]
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter)
+        products.append(Product(code="P2", name="two", group_code="G2"))
+        assert {r.stream: r.read for r in feed.engine.sync(adapter)}["dealer_kpis"] == 0
+        products[0] = Product(code="P1", name="one", group_code="G9")
+        assert {r.stream: r.read for r in feed.engine.sync(adapter)}["dealer_kpis"] == 2
+
+
+def test_kpis_disabled_then_enabled_again_start_from_a_complete_read(tmp_path: Path) -> None:
+    invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100"), _invoice("S2", "B", "2026-01-10", "50")]
+    adapter = _Listed(invoices, [])
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter)
+        adapter.context = SourceContext("listed", ZoneInfo("Europe/Istanbul"), disabled=frozenset({"dealer_kpis"}))
+        invoices.pop()  # B's only invoice goes while the stream is off
+        feed.engine.sync(adapter)
+        adapter.context = SourceContext("listed", ZoneInfo("Europe/Istanbul"))
+        feed.engine.sync(adapter)
+        assert sorted(held(feed, "dealer_kpis")) == ["A|2026-01"]
 
 
 def _kpis_of(engine: Any, sink: Any) -> dict[str, Any]:

@@ -228,6 +228,26 @@ def test_a_cheque_pays_at_its_maturity_and_an_unpaid_invoice_shows_overdue_after
     months = {k.month: k for k in kpis(dealer(ACC, facts), {}, today=dt.date(2026, 12, 4))}
     assert months["2026-01"].paid_late == D(100) and months["2026-01"].average_days_to_pay == D("100.00")
     assert list(months) == ["2026-01", "2026-02", "2026-03"]  # S2 falls due in March, unpaid
-    assert months["2026-03"].overdue == D(50)
+    assert months["2026-03"].overdue == D(150)  # S2, and S1 until the cheque matures in April
     early = kpis(dealer(ACC, facts), {}, today=dt.date(2026, 2, 20))
     assert [k.month for k in early] == ["2026-01", "2026-02"]  # a month that has not begun is not made
+
+
+def test_a_payment_never_goes_to_an_invoice_dated_after_it_and_an_advance_pays_the_next_one() -> None:
+    facts = [
+        inv("S1", "2026-01-05", "100", due="2026-03-31"),
+        col("C1", "2026-01-20", "150"),  # pays S1; 50 is an advance
+        inv("S2", "2026-02-01", "100", due="2026-02-15"),  # dated after C1: takes the advance, not S1's payment
+    ]
+    d = dealer(ACC, facts)
+    paid = [(a.credit.ref, a.debit.ref, a.amount, a.days) for a in d.allocations]
+    assert paid == [("collection C1", "invoice S1", D(100), 15), ("collection C1", "invoice S2", D(50), 0)]
+    months = by_month(facts)
+    # January's collection paid 100 to S1 after 15 days and 50 ahead of S2 (0 days): all of it on time.
+    assert (months["2026-01"].average_days_to_pay, months["2026-01"].paid_on_time) == (D("10.00"), D(150))
+    assert (months["2026-02"].overdue, months["2026-03"].overdue) == (D(50), D(50))  # S2's rest; S1 paid
+
+
+def test_documents_dated_out_of_any_plausible_range_make_no_months() -> None:
+    facts = [inv("S1", "2026-01-05", "100"), inv("S2", "2206-01-05", "100"), inv("S3", "0206-01-05", "100")]
+    assert list(by_month(facts)) == ["2026-01"]
