@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from connectors.base import Adapter, Partition, Stream
-from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, product_labels
+from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, month_of, product_labels
 from engine.state import ALL_DEALERS, StateStore
 from mapping.schema import DealerKpi
 
@@ -55,18 +55,26 @@ class DealerKpis(Stream):
     name = "dealer_kpis"
     primary_key = ("account_code", "month")
     replication_key = "computed"  # not a field: see _READ_BEFORE
-    inputs = tuple(FACT_TYPES)  # the engine skips a run while one of these has failed
+    inputs = tuple(FACT_TYPES)  # the engine skips a run until each of these has finished a read
+    today = staticmethod(dt.date.today)  # which months have begun
 
     def __init__(self, state: StateStore, source: str) -> None:
         self.state = state
         self.source = source
         self._taken: list[tuple[str, int]] = []
+        self._computed: list[str] | None = []  # None: every dealer
+        self._later: dict[str, str] = {}
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Item]]:
         marks = self.state.dirty_dealers(self.source)
         self._taken = marks
-        marked = [account for account, _ in marks if account != ALL_DEALERS]
-        everyone = since is None or len(marked) < len(marks)
+        today = self.today()
+        this_month = month_of(today)
+        due = self.state.dealers_due(self.source, this_month)  # a month they waited for has begun
+        marked = sorted({account for account, _ in marks if account != ALL_DEALERS} | set(due))
+        everyone = since is None or any(account == ALL_DEALERS for account, _ in marks)
+        self._computed = None if everyone else marked
+        self._later = {}
         accounts = None if everyone else marked
         # Months a dealer no longer has are sent as deletes here; a complete read leaves that to the engine,
         # which deletes every key it did not read.
@@ -79,7 +87,11 @@ class DealerKpis(Stream):
         done: set[str] = set()
         for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
             facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
-            chunk.extend(_items(account, kpis(dealer(account, facts), labels), sent.get(account, ())))
+            d = dealer(account, facts)
+            chunk.extend(_items(account, kpis(d, labels, today), sent.get(account, ())))
+            latest = max((x.due for x in d.debits), default=None)
+            if latest is not None and month_of(latest) > this_month:
+                self._later[account] = _next_month(this_month)
             done.add(account)
             if len(done) % _DEALERS_PER_CHUNK == 0:
                 yield chunk
@@ -111,8 +123,9 @@ class DealerKpis(Stream):
         return [found.get(key, (key, None)) for key in keys]
 
     def done(self) -> None:
+        self.state.reschedule(self.source, self._computed, self._later)
         self.state.clear_dirty(self.source, self._taken)
-        self._taken = []
+        self._taken, self._computed, self._later = [], [], {}
 
     def key(self, item: Any) -> str:
         return str(item[0])
@@ -133,6 +146,11 @@ def _items(account: str, records: list[DealerKpi], sent: Iterable[str]) -> list[
     kept = {key for key, _ in items}
     items.extend((key, None) for key in sent if key not in kept)
     return items
+
+
+def _next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
 
 
 def _is_month(text: str) -> bool:

@@ -113,6 +113,16 @@ kpi_dirty_t = Table(
     Column("seq", BigInteger, nullable=False),  # the mark: one made while the derived stream runs outlives the run
 )
 
+# Dealers to recompute once a month has begun: one with an invoice due in a month not yet begun gains that month
+# (unpaid, overdue) with no document of its own to mark it.
+kpi_later_t = Table(
+    "ds_kpi_later",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("account", String(200), primary_key=True),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+)
+
 kpi_ready_t = Table(
     "ds_kpi_ready",
     metadata,
@@ -574,6 +584,31 @@ class StateStore:
                 .order_by(kpi_dirty_t.c.account)
             )
             return [(a, s) for a, s in rows]
+
+    def dealers_due(self, source: str, month: str) -> list[str]:
+        """Dealers to recompute because `month` (or an earlier one they waited for) has begun."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(kpi_later_t.c.account).where(kpi_later_t.c.source == source, kpi_later_t.c.month <= month)
+            )
+            return [a for (a,) in rows]
+
+    def reschedule(self, source: str, computed: Sequence[str] | None, later: dict[str, str]) -> None:
+        """After a good run: the computed dealers (None: every dealer) wait for the months in `later` only."""
+        with self.engine.begin() as conn:
+            if computed is None:
+                conn.execute(delete(kpi_later_t).where(kpi_later_t.c.source == source))
+            elif computed:
+                by_account = delete(kpi_later_t).where(
+                    kpi_later_t.c.source == source, kpi_later_t.c.account == bindparam("a")
+                )
+                conn.execute(by_account, [{"a": a} for a in computed])
+            bulk_insert(
+                conn,
+                kpi_later_t,
+                [{"account": a, "month": m} for a, m in later.items()],
+                defaults={"source": source},
+            )
 
     def clear_dirty(self, source: str, marks: Sequence[tuple[str, int]]) -> None:
         """Drop these marks; a dealer marked again since (another mark) stays dirty."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -441,3 +442,26 @@ def test_dealer_kpis_with_the_state_on_postgresql(tmp_path: Path, pg_url: str) -
     kpis = _kpis_of(engine, sink)
     assert sorted(kpis) == ["a|b|2026-01"] and D(kpis["a|b|2026-01"]["sales"]) == D(120)
     assert engine.state.dirty_dealers("listed") == []
+
+
+def test_a_quiet_dealer_gains_the_month_its_unpaid_invoice_falls_due_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.derived import DealerKpis
+
+    day = [dt.date(2026, 1, 20)]
+    monkeypatch.setattr(DealerKpis, "today", staticmethod(lambda: day[0]))
+    invoice = _invoice("S1", "A", "2026-01-10", "100")
+    invoices: list[Record] = [msgspec.structs.replace(invoice, due_date=dt.date(2026, 3, 10))]
+    adapter = _Listed(invoices, [])
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(adapter)
+        assert sorted(held(feed, "dealer_kpis")) == ["A|2026-01"]
+        day[0] = dt.date(2026, 2, 5)
+        feed.engine.sync(adapter)  # nothing changed in the ERP; February has begun
+        assert sorted(held(feed, "dealer_kpis")) == ["A|2026-01", "A|2026-02"]
+        day[0] = dt.date(2026, 4, 2)
+        feed.engine.sync(adapter)
+        kpis = held(feed, "dealer_kpis")
+        assert sorted(kpis) == ["A|2026-01", "A|2026-02", "A|2026-03"] and D(kpis["A|2026-03"]["overdue"]) == D(100)
+        assert feed.engine.sync(adapter)[-1].read == 0  # and then it waits no more
