@@ -102,6 +102,9 @@ kpi_facts_t = Table(
     Column("key", String(200), primary_key=True),
     Column("account", String(200), nullable=False),
     Column("payload", LargeBinary, nullable=False),
+    # The fact this one replaced: put back if the receiver rejects the new version (it holds the old one).
+    Column("previous_account", String(200)),
+    Column("previous", LargeBinary),
     Index("ix_ds_kpi_facts_account", "source", "account"),
 )
 
@@ -545,7 +548,17 @@ class StateStore:
         bulk_insert(
             conn,
             kpi_facts_t,
-            [{"key": k, "account": f.account, "payload": f.payload} for k, f in facts.items() if f is not None],
+            [
+                {
+                    "key": k,
+                    "account": f.account,
+                    "payload": f.payload,
+                    "previous_account": old[k][0] if k in old else None,
+                    "previous": old[k][1] if k in old else None,
+                }
+                for k, f in facts.items()
+                if f is not None
+            ],
             defaults={"source": source, "stream": stream},
         )
         if stream == "products":
@@ -556,6 +569,33 @@ class StateStore:
                 self._mark_dirty(conn, source, {ALL_DEALERS})
         elif moved:
             self._mark_dirty(conn, source, moved)
+
+    def _put_back_facts(self, conn: Any, source: str, stream: str, keys: Sequence[str]) -> None:
+        """The facts of rejected records back to the version before them; a record never taken has none."""
+        moved: set[str] = set()
+        for start in range(0, len(keys), 1000):
+            rows = conn.execute(
+                select(kpi_facts_t.c.key, kpi_facts_t.c.account, kpi_facts_t.c.previous_account, kpi_facts_t.c.previous)
+                .where(
+                    kpi_facts_t.c.source == source,
+                    kpi_facts_t.c.stream == stream,
+                    kpi_facts_t.c.key.in_(list(keys[start : start + 1000])),
+                )
+            ).all()
+            for key, account, previous_account, previous in rows:
+                by_key = (kpi_facts_t.c.source == source, kpi_facts_t.c.stream == stream, kpi_facts_t.c.key == key)
+                moved.add(account)
+                if previous is None:
+                    conn.execute(delete(kpi_facts_t).where(*by_key))
+                    continue
+                moved.add(previous_account)
+                conn.execute(
+                    update(kpi_facts_t)
+                    .where(*by_key)
+                    .values(account=previous_account, payload=previous, previous_account=None, previous=None)
+                )
+        if moved:
+            self._mark_dirty(conn, source, {ALL_DEALERS} if stream == "products" else moved)
 
     @staticmethod
     def _mark_dirty(conn: Any, source: str, accounts: Iterable[str]) -> None:
@@ -756,8 +796,8 @@ class StateStore:
             )
             if rejected and forget_hashes:
                 self._drop_hashes(conn, row.source, row.stream, [key for key, _, _ in rejected])
-            if rejected:  # the receiver does not hold them: they count in no KPI until they are sent again
-                self._write_facts(conn, row.source, row.stream, dict.fromkeys((key for key, _, _ in rejected), None))
+            if rejected:  # the receiver holds the version before (if any): so do the KPIs, till the next is taken
+                self._put_back_facts(conn, row.source, row.stream, [key for key, _, _ in rejected])
             for key, reason, raw in rejected:
                 self._dead_letter(conn, row.source, row.stream, key, "sink", reason, raw, moment)
 

@@ -465,3 +465,19 @@ def test_a_quiet_dealer_gains_the_month_its_unpaid_invoice_falls_due_in(
         kpis = held(feed, "dealer_kpis")
         assert sorted(kpis) == ["A|2026-01", "A|2026-02", "A|2026-03"] and D(kpis["A|2026-03"]["overdue"]) == D(100)
         assert feed.engine.sync(adapter)[-1].read == 0  # and then it waits no more
+
+
+def test_a_rejected_update_leaves_the_kpis_at_the_version_the_receiver_holds(tmp_path: Path) -> None:
+    from tests.test_engine import make_engine
+
+    invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100")]
+    adapter = _Listed(invoices, [])
+    engine, sink = make_engine(tmp_path)
+    engine.sync(adapter)
+    invoices[0] = _invoice("S1", "A", "2026-01-10", "120")
+    sink.reject = {"S1": "the core refused the change"}
+    engine.sync(adapter)
+    assert D(_kpis_of(engine, sink)["A|2026-01"]["sales"]) == D(100)  # what the receiver holds
+    sink.reject = {}
+    engine.sync(adapter)  # the rejected record's hash was dropped: it is sent again, and taken
+    assert D(_kpis_of(engine, sink)["A|2026-01"]["sales"]) == D(120)
