@@ -7,15 +7,14 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from engine.kpis import Dealer, Explained, Labels, dealer, decode_fact, explain, kpis, product_labels
+from engine.kpis import Dealer, Explained, Labels, dealer, dealers, explain, kpis, product_labels
 from engine.state import StateStore
 from mapping.schema import DealerKpi
 
 
 def load_dealer(store: StateStore, source: str, account: str) -> tuple[Dealer, Labels]:
     labels = product_labels(store, source)
-    facts = [decode_fact(stream, payload) for _, stream, _, payload in store.facts(source, [account])]
-    return dealer(account, facts), labels
+    return next(dealers(store, source, [account]), None) or dealer(account, []), labels
 
 
 def _money(value: Decimal | None) -> str:

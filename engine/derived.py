@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import groupby
 from typing import Any
 
 from connectors.base import Adapter, Partition, Stream
-from engine.kpis import FACT_TYPES, dealer, decode_fact, kpis, month_of, product_labels
+from engine.kpis import FACT_TYPES, dealers, kpis, month_of, product_labels
 from engine.state import ALL_DEALERS, StateStore
 from mapping.schema import DealerKpi
 
@@ -85,9 +84,8 @@ class DealerKpis(Stream):
         labels = product_labels(self.state, self.source)
         chunk: list[Item] = []
         done: set[str] = set()
-        for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
-            facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
-            d = dealer(account, facts)
+        for d in dealers(self.state, self.source, accounts):
+            account = d.account
             chunk.extend(_items(account, kpis(d, labels, today), sent.get(account, ())))
             latest = max((x.due for x in d.debits), default=None)
             if latest is not None and month_of(latest) > this_month:
@@ -117,9 +115,8 @@ class DealerKpis(Stream):
         accounts = sorted({key.rpartition("|")[0] for key in keys})
         labels = product_labels(self.state, self.source)
         found: dict[str, Item] = {}
-        for account, rows in groupby(self.state.facts(self.source, accounts), key=lambda r: r[0]):
-            facts = [decode_fact(stream, payload) for _, stream, _, payload in rows if stream in FACT_TYPES]
-            found.update((key, (key, r)) for key, r in _items(account, kpis(dealer(account, facts), labels), ()))
+        for d in dealers(self.state, self.source, accounts):
+            found.update((key, (key, r)) for key, r in _items(d.account, kpis(d, labels, self.today()), ()))
         return [found.get(key, (key, None)) for key in keys]
 
     def done(self) -> None:

@@ -15,9 +15,10 @@ import datetime as dt
 import functools
 import heapq
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -137,6 +138,12 @@ def product_labels(state: StateStore, source: str) -> dict[str, tuple[str | None
 
 
 _PLAUSIBLE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))  # mapping.plausibility's range of dates
+
+
+def dealers(state: StateStore, source: str, accounts: Sequence[str] | None) -> Iterator[Dealer]:
+    """The dealers' facts from the state store (every dealer: None), each matched, in account order."""
+    for account, rows in groupby(state.facts(source, accounts), key=lambda row: row[0]):
+        yield dealer(account, [decode_fact(stream, payload) for _, stream, _, payload in rows])
 
 
 # -- a dealer's facts, matched ---------------------------------------------------------------------------

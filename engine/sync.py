@@ -615,7 +615,9 @@ class _Batcher:
                     result.excluded[m.excluded] = result.excluded.get(m.excluded, 0) + 1
                 elif old is None:
                     result.unchanged += 1
-                if self.facts:  # with or without a hash: a fact whose record was rejected goes too
+                # A fact to drop: the record's, sent before, or one the receiver rejected (its hash is gone). A row
+                # always left out (a purchase invoice) has none, and costs no look-up on every read.
+                if self.facts and (old is not None or key in self.unsent):
                     self.write.facts[key] = None
                 if old is None:
                     self._flush_facts()

@@ -231,6 +231,11 @@ def _invoice(number: str, account: str, day: str, total: str) -> Invoice:
                    rate=D(1), totals=t, totals_local=t, kind="sale")  # fmt: skip
 
 
+def _collection(number: str, account: str, day: str, amount: str) -> Collection:
+    return Collection(number=number, account_code=account, date=dt.date.fromisoformat(day), amount=D(amount),
+                      currency="TRY", rate=D(1), amount_local=D(amount), method="cash")  # fmt: skip
+
+
 def test_a_dealer_whose_documents_are_deleted_or_moved_loses_its_months(tmp_path: Path) -> None:
     invoices: list[Record] = [
         _invoice("S1", "A", "2026-01-10", "100"),
@@ -238,9 +243,8 @@ def test_a_dealer_whose_documents_are_deleted_or_moved_loses_its_months(tmp_path
         _invoice("S3", "B|X", "2026-02-10", "70"),  # a code with the key's separator in it
     ]
     collections: list[Record] = [
-        Collection(number="C1", account_code="A", date=dt.date(2026, 2, 1), amount=D(100), currency="TRY",
-                   rate=D(1), amount_local=D(100), method="cash"),
-    ]  # fmt: skip
+        _collection("C1", "A", "2026-02-01", "100"),
+    ]
     adapter = _Listed(invoices, collections)
     with Feed(tmp_path) as feed:
         feed.engine.sync(adapter)
@@ -384,9 +388,8 @@ def test_a_record_the_receiver_rejected_counts_in_no_kpi_and_its_fact_goes_when_
 def test_dealer_kpis_wait_until_every_input_stream_has_run_since_facts_are_kept(tmp_path: Path) -> None:
     invoices: list[Record] = [_invoice("S1", "A", "2026-01-10", "100")]
     collections: list[Record] = [
-        Collection(number="C1", account_code="A", date=dt.date(2026, 1, 20), amount=D(100), currency="TRY",
-                   rate=D(1), amount_local=D(100), method="cash"),
-    ]  # fmt: skip
+        _collection("C1", "A", "2026-01-20", "100"),
+    ]
     adapter = _Listed(invoices, collections)
     with Feed(tmp_path) as feed:
         feed.engine.sync(adapter, ["invoices"])
