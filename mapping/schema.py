@@ -19,7 +19,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-SCHEMA_VERSION = "2.1.0"
+SCHEMA_VERSION = "2.2.0"
+# 2.2.0: the stream `account_ledger` (every debit and credit on a dealer's account, notes and openings included).
 # 2.1.0: the derived stream `dealer_kpis` (a dealer's month, computed by dealersync from the documents it read).
 # 2.0.0: documents may carry null `rate`, `totals_local` and lines' `net_local` (the ERP gave no
 # rate: local amounts unknown) and list `discrepancies` (invariants the ERP's figures break);
@@ -291,6 +292,54 @@ class Collection(Record, kw_only=True):
     settles: list[str] = []
 
 
+LedgerKind = Literal[
+    "opening",  # an opening balance carried into the books or the year
+    "invoice",  # a sale, service or price-difference invoice (the invoices stream's document)
+    "return",  # a return invoice
+    "collection",  # money received (the collections stream's document)
+    "payment",  # money paid to the dealer, or a collection undone
+    "debit_note",  # a debit note (borç dekontu): interest on late payment, a charge
+    "credit_note",  # a credit note (alacak dekontu): a rebate, a bonus, a write-off
+    "exchange_difference",  # a currency revaluation posted to the account
+    "cheque_return",  # a cheque or note that bounced, debited back
+    "other",  # a movement whose ERP code the adapter has no reading for (erp_kind says which)
+]
+
+
+class LedgerEntry(Record, kw_only=True):
+    """One debit or credit on a dealer's account, as the ERP's account ledger (cari hareket) holds it.
+
+    Exactly one of debit and credit is non-zero (both are positive or zero). Sorting an account's
+    entries by (date, sequence) gives the ERP's own order.
+    """
+
+    account_code: Code
+    date: dt.date
+    sequence: Annotated[
+        int | None,
+        Meta(description="the ERP's own order of movements within a date (a record number); null where it keeps none"),
+    ] = None
+    kind: LedgerKind
+    erp_kind: Annotated[str, Meta(min_length=1, max_length=40, description="the ERP's own code of the movement")]
+    document_no: Annotated[
+        str | None,
+        Meta(description="for invoices, returns and collections: the number that document has in its own stream"),
+    ] = None
+    description: Text | None = None
+    currency: Currency
+    rate: Annotated[Decimal | None, Meta(description="local per unit of the currency; null where the ERP gave none")]
+    debit: Decimal
+    credit: Decimal
+    debit_local: Decimal
+    credit_local: Decimal
+    due_date: dt.date | None = None
+    balance: Annotated[
+        Decimal | None,
+        Meta(description="running balance after the entry (local, debit positive), where the ERP keeps one"),
+    ] = None
+    cancelled: bool = False
+
+
 KpiMatching = Literal["erp_links", "oldest_first", "mixed", "none"]
 
 
@@ -345,6 +394,7 @@ STREAMS: dict[str, type[Record]] = {
     "orders": Order,
     "invoices": Invoice,
     "collections": Collection,
+    "account_ledger": LedgerEntry,
     "dealer_kpis": DealerKpi,
 }
 

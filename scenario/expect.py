@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from mapping.schema import Account, Collection, Invoice, Order, StockLevel
+from mapping.schema import Account, Collection, Invoice, LedgerEntry, Order, StockLevel
+from scenario.facts import Note
 
 _ZERO = Decimal("0.00")
 
@@ -59,6 +60,102 @@ def on_hand_by_product(levels: Iterable[StockLevel]) -> dict[str, Decimal]:
 def dealer_codes(accounts: Iterable[Account]) -> set[str]:
     """Codes of the accounts that buy (customers and accounts that are both), not pure suppliers."""
     return {a.code for a in accounts if a.kind != "supplier"}
+
+
+def ledger_entries(
+    invoices: Iterable[Invoice], collections: Iterable[Collection], notes: Iterable[Note]
+) -> list[LedgerEntry]:
+    """The account ledger the documents and notes make, one entry each, cancelled ones included (flagged):
+    an invoice debits its total (VAT included), a return credits it, a collection credits its amount
+    (a negative one debits it back as a payment), a note debits or credits its amount in local currency.
+    `erp_kind` and `sequence` are the ERP's own and left empty here: compare without them."""
+    out: list[LedgerEntry] = []
+    for inv in invoices:
+        total, local = inv.totals.total, inv.totals_local.total if inv.totals_local is not None else None
+        credit = inv.kind == "return"
+        out.append(
+            _entry(
+                inv.account_code,
+                inv.date,
+                "return" if credit else "invoice",
+                inv.number,
+                inv.currency,
+                inv.rate,
+                total,
+                local,
+                credit,
+                inv.due_date,
+                inv.cancelled,
+            )
+        )
+    for c in collections:
+        back = c.amount < 0
+        out.append(
+            _entry(
+                c.account_code,
+                c.date,
+                "payment" if back else "collection",
+                c.number,
+                c.currency,
+                c.rate,
+                abs(c.amount),
+                abs(c.amount_local),
+                not back,
+                c.due_date,
+                c.cancelled,
+            )
+        )
+    for n in notes:
+        out.append(
+            _entry(
+                n.account_code,
+                n.date,
+                n.kind,
+                n.number,
+                "TRY",
+                Decimal("1.000000"),
+                n.amount,
+                n.amount,
+                n.kind == "credit_note",
+                None,
+                False,
+                n.description,
+            )
+        )
+    return out
+
+
+def _entry(
+    account: str,
+    date: Any,
+    kind: Any,
+    number: str,
+    currency: str,
+    rate: Decimal | None,
+    amount: Decimal,
+    local: Decimal | None,
+    credit: bool,
+    due: Any,
+    cancelled: bool,
+    description: str | None = None,
+) -> LedgerEntry:
+    zero, zero_local = amount * 0, (amount if local is None else local) * 0
+    return LedgerEntry(
+        account_code=account,
+        date=date,
+        kind=kind,
+        erp_kind="",
+        document_no=number,
+        description=description,
+        currency=currency,
+        rate=rate,
+        debit=zero if credit else amount,
+        credit=amount if credit else zero,
+        debit_local=zero_local if credit or local is None else local,
+        credit_local=local if credit and local is not None else zero_local,
+        due_date=due,
+        cancelled=cancelled,
+    )
 
 
 def comparable(record: Any, ignore: set[str] | frozenset[str] = frozenset()) -> Any:

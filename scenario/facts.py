@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from mapping.schema import (
     Account,
@@ -62,6 +62,22 @@ class SalesRep:
     name: str
 
 
+NoteKind = Literal["opening", "debit_note", "credit_note"]
+
+
+class Note(Record, kw_only=True):
+    """An account movement with no invoice or collection behind it: an opening balance carried into
+    the books, or a debit or credit note (dekont). Always in local currency; `amount` is positive,
+    a debit for openings and debit notes, a credit for credit notes."""
+
+    number: str
+    account_code: str
+    date: dt.date
+    kind: NoteKind
+    amount: Decimal
+    description: str
+
+
 @dataclass(frozen=True)
 class Change:
     """One edit made in the ERP after the first sync (the demo and the incremental tests)."""
@@ -92,6 +108,7 @@ class Scenario:
     order_facts: Callable[[], Iterator[Stamped[Order]]] = field(repr=False)
     invoice_facts: Callable[[], Iterator[Stamped[Invoice]]] = field(repr=False)
     collection_facts: Callable[[], Iterator[Stamped[Collection]]] = field(repr=False)
+    note_facts: Callable[[], Iterator[Stamped[Note]]] = field(repr=False, default=lambda: iter(()))
     changes: list[Change] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
 
@@ -103,3 +120,6 @@ class Scenario:
 
     def collections(self) -> Iterator[Stamped[Collection]]:
         return self.collection_facts()
+
+    def notes(self) -> Iterator[Stamped[Note]]:
+        return self.note_facts()

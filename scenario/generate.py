@@ -23,6 +23,7 @@ from scenario.facts import Change, Scenario, Service
 from scenario.lines import PriceList, item_specs
 from scenario.master import DealerProfile, ProductProfile, clamp
 from scenario.money import Rates, dec2
+from scenario.notes import notes
 from scenario.orders import OPEN_ORDER_DAYS, orders
 from scenario.payments import DEFERRED, Ledger, collections, new_collection
 from scenario.pricing import discounts
@@ -87,6 +88,7 @@ def build(
         order_facts=lambda: orders(ctx),
         invoice_facts=lambda: invoices(ctx),
         collection_facts=lambda: collections(ctx, books.ledger),
+        note_facts=lambda: notes(ctx),
         changes=books.changes(random.Random(derive_seed(seed, 9, 0)), rules),
         services=[
             Service(code=s.code, name=name, unit=s.unit, unit_code=s.unit_code, vat_rate=dec2(s.vat * 100))
@@ -102,7 +104,7 @@ class _Books:
 
     ctx: Context
     ledger: Ledger = field(default_factory=Ledger)
-    balance: dict[str, Decimal] = field(default_factory=dict)  # local: debit invoices - returns - collections
+    balance: dict[str, Decimal] = field(default_factory=dict)  # local: debits (invoices, notes) - credits
     invoiced: dict[str, int] = field(default_factory=dict)  # local cents, debit invoices only: sizes the limits
     open_orders: dict[str, Decimal] = field(default_factory=dict)
     uncashed: dict[str, Decimal] = field(default_factory=dict)
@@ -139,6 +141,10 @@ class _Books:
             balance[c.account_code] = balance.get(c.account_code, _ZERO) - c.amount_local
             if c.method in DEFERRED and c.due_date is not None and c.due_date > today:
                 books.uncashed[c.account_code] = books.uncashed.get(c.account_code, _ZERO) + c.amount_local
+        for fact in notes(ctx):
+            n = fact.record
+            signed = -n.amount if n.kind == "credit_note" else n.amount
+            balance[n.account_code] = balance.get(n.account_code, _ZERO) + signed
         for fact in orders(ctx, since=today - dt.timedelta(days=OPEN_ORDER_DAYS)):
             o = fact.record
             if o.status in ("open", "shippable"):

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from dealersync.cli import app
 from mapping.schema import SCHEMA_VERSION, STREAMS, encode
+from scenario import expect
 from scenario.generate import build
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -108,6 +109,7 @@ def first_records() -> dict[str, Any]:
         "stock_levels": scenario.stock_levels[0],
         "risk_limits": scenario.risk_limits[0],
         "dealer_kpis": _first_dealer_month(scenario),
+        "account_ledger": expect.ledger_entries([], [], [next(scenario.notes()).record])[0],
     }
 
 
