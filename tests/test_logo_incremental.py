@@ -24,7 +24,7 @@ def url(tmp_path: Path) -> str:
 def test_changes_come_back_and_nothing_older(url: str) -> None:
     writer = write(url, SCENARIO)
     with adapter(url, SCENARIO) as source:
-        names = ("invoices", "collections", "discounts")
+        names = ("invoices", "collections", "discounts", "account_ledger")
         first = {name: read(source.stream(name)) for name in names}
         last = max(c for rows in first.values() for _, _, c in rows if c is not None)
         assert last <= SCENARIO.as_of
@@ -52,6 +52,11 @@ def test_changes_come_back_and_nothing_older(url: str) -> None:
     rule = changes["discount_value"]
     discounts = {r.code: r for _, r, _ in again["discounts"]}
     assert discounts[rule.number or ""].value == rule.value
+    # The ledger: the new sale's debit, the cancelled sale's posting flagged, the new collection's credit.
+    ledger = {(r.document_no, r.kind): r for _, r, _ in again["account_ledger"]}
+    assert ledger[new.number, "invoice"].debit_local == new.totals_local.total
+    assert ledger[changes["cancel_invoice"].number or "", "invoice"].cancelled is True
+    assert ledger[collection.number, "collection"].credit_local == collection.amount_local
     # The cancelled invoice's cursor is the change's time, from MODIFIEDDATE + MODIFIEDHOUR/MIN/SEC.
     cursor = next(c for _, r, c in again["invoices"] if r.number == changes["cancel_invoice"].number)
     assert cursor == changes["cancel_invoice"].at

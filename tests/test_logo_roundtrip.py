@@ -159,6 +159,36 @@ def test_risk_limits(synced: dict[str, Any]) -> None:
         assert expect.comparable(got[fact.account_code], AS_OF) == expect.comparable(want, AS_OF), fact.account_code
 
 
+def test_account_ledger(synced: dict[str, Any]) -> None:
+    """Every CLFLINE row comes back as the entry the facts make. Logo keeps every field of the entry except a
+    running balance (none on the row: null); `erp_kind` is 'MODULENR:TRCODE' and `sequence` the row's
+    LOGICALREF, which the facts cannot know."""
+    got = synced["account_ledger"]
+    want = expect.ledger_entries(
+        [s.record for s in SCENARIO.invoices()],
+        [s.record for s in SCENARIO.collections()],
+        [s.record for s in SCENARIO.notes()],
+    )
+    by_doc = {(e.document_no, e.kind): e for e in got}
+    assert len(by_doc) == len(got) == len(want)
+    assert {e.kind for e in got} == {"invoice", "return", "collection", "opening", "debit_note", "credit_note"}
+    own = {"erp_kind", "sequence"}
+    for fact in want:
+        entry = by_doc[fact.document_no, fact.kind]
+        assert expect.comparable(entry, own) == expect.comparable(fact, own), fact.document_no
+        assert entry.balance is None and entry.sequence is not None
+    assert {e.erp_kind for e in got if e.kind == "opening"} == {"5:14"}
+    assert {e.erp_kind for e in got if e.kind == "debit_note"} == {"5:3"}
+    assert {e.erp_kind for e in got if e.kind == "credit_note"} == {"5:4"}
+    # The ledger adds up to the balance the risk figures carry (Logo's own GNTOTCL totals).
+    balance: dict[str, Decimal] = {}
+    for e in got:
+        if not e.cancelled:
+            balance[e.account_code] = balance.get(e.account_code, Decimal(0)) + e.debit_local - e.credit_local
+    for fact in SCENARIO.risk_limits:
+        assert balance.get(fact.account_code, Decimal(0)) == fact.open_balance, fact.account_code
+
+
 def test_discounts(synced: dict[str, Any]) -> None:
     got = _by(synced["discounts"])
     assert set(got) == {d.record.code for d in SCENARIO.discounts}

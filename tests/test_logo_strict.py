@@ -218,3 +218,25 @@ def test_the_implausible_policy_holds_back_or_accepts(url: str, tmp_path: Path, 
         assert reason.endswith(": implausible value -3.000 (negative_quantity; engine.implausible)")
     else:
         assert not out.dead and out.feed["invoices", key]["flags"] == []  # type: ignore[index]
+
+
+def test_a_broken_ledger_row_is_a_dead_letter_and_the_rest_flows(url: str, tmp_path: Path) -> None:
+    slips = T.CLFLINE.c.MODULENR == 5
+    nan = edit(url, T.CLFLINE, slips, AMOUNT=float("nan"))
+    side = edit(url, T.CLFLINE, sa.and_(slips, T.CLFLINE.c.LOGICALREF.notin_([nan])), SIGN=7)
+    unknown = edit(url, T.CLFLINE, sa.and_(slips, T.CLFLINE.c.LOGICALREF.notin_([nan, side])), TRCODE=99)
+    out = run(url, tmp_path, "account_ledger")
+    assert out.dead["account_ledger", f"001:01:{nan}"] in (
+        "amount_local: missing (NULL where an amount is required)",
+        "amount_local: not a finite number: nan",
+    )
+    assert out.dead["account_ledger", f"001:01:{side}"].startswith("credit: ")
+    assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
+    # A pair no setting names is sent as 'other' with its code, not dropped and not guessed.
+    entry = out.feed["account_ledger", f"001:01:{unknown}"]
+    assert entry is not None and entry["kind"] == "other" and entry["erp_kind"] == "5:99"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(T.CLFLINE)).scalar_one()
+    engine.dispose()
+    assert sum(1 for stream, _ in out.feed if stream == "account_ledger") == rows - 2

@@ -19,12 +19,13 @@ from connectors.census import CodeCount
 from connectors.logo import codes
 from connectors.logo.census import census
 from connectors.logo.documents import Collections, Invoices, Orders
+from connectors.logo.ledger import AccountLedger
 from connectors.logo.masters import Accounts, Discounts, Products
 from connectors.logo.snapshots import RiskLimits, StockLevels
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import LogoTables, logo_tables, validate_firm, validate_period
 from connectors.sql import SqlAdapter, SqlSourceSettings, table_exists
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind
 
 __all__ = ["LogoAdapter", "LogoSettings"]
 
@@ -36,6 +37,11 @@ class LogoSettings(SqlSourceSettings):
     collection_codes: dict[str, CollectionMethod] = Field(
         default_factory=lambda: dict(codes.DEFAULT_COLLECTION_CODES),
         description="'MODULENR:TRCODE' of SIGN=1 CLFLINE rows that are collections -> method",
+    )
+    ledger_kinds: dict[str, LedgerKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_LEDGER_KINDS),
+        description="'MODULENR:TRCODE' of CLFLINE rows -> account_ledger kind, for rows that are neither an "
+        "invoice of invoice_kinds nor a collection of collection_codes (UNCONFIRMED; others read as 'other')",
     )
     currency_codes: dict[int, str] = Field(
         default_factory=lambda: dict(codes.DEFAULT_CURRENCY_CODES),
@@ -91,6 +97,12 @@ class LogoSettings(SqlSourceSettings):
         codes.parse_collection_codes(value)
         return value
 
+    @field_validator("ledger_kinds")
+    @classmethod
+    def _ledger(cls, value: dict[str, LedgerKind]) -> dict[str, LedgerKind]:
+        codes.parse_pairs(value, "ledger_kinds")
+        return value
+
     @field_validator("discount_view")
     @classmethod
     def _view(cls, value: str | None) -> str | None:
@@ -119,6 +131,7 @@ class LogoAdapter(SqlAdapter):
                 currencies=currencies,
                 local_currency=s.local_currency,
                 collection_codes=codes.parse_collection_codes(s.collection_codes),
+                ledger_kinds=codes.parse_pairs(s.ledger_kinds, "ledger_kinds"),
                 blocked_value=s.blocked_means,
                 account_kinds=dict(s.account_kinds),
                 invoice_kinds=dict(s.invoice_kinds),
@@ -152,6 +165,7 @@ class LogoAdapter(SqlAdapter):
             Orders(env),
             Invoices(env),
             Collections(env),
+            AccountLedger(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

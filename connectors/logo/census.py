@@ -68,6 +68,28 @@ def _columns(env: LogoEnv) -> dict[str, CodeColumn]:
             return excluded("a debit (SIGN 0): not money received", codes.LDDS)
         return None
 
+    ledger_defaults = codes.parse_pairs(codes.DEFAULT_LEDGER_KINDS, "ledger_kinds")
+
+    def ledger(value: tuple[Any, ...]) -> Reading | None:
+        module, trcode = value
+        if module == codes.CLFLINE_INVOICE_MODULE and trcode is not None:
+            kind = kinds.get(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET)
+            if kind is not None:
+                return mapped(
+                    "ledger entry, kind " + ("return" if kind == "return" else "invoice") + " (by invoice_kinds)",
+                    _source(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET, kinds, invoice_kinds, codes.LDDS_CODES),
+                )
+        pair = (module, trcode)
+        if pair in methods:
+            source = _source(pair, methods, default_methods, codes.LDDS_CODES)
+            return mapped("ledger entry, kind collection (a debit: payment) (by collection_codes)", source)
+        if pair in env.ledger_kinds:
+            return mapped(
+                f"ledger entry, kind {env.ledger_kinds[pair]}",
+                _source(pair, env.ledger_kinds, ledger_defaults, codes.LEDGER),
+            )
+        return None  # sent as kind 'other': name it in ledger_kinds
+
     def status(value: tuple[Any, ...]) -> Reading | None:
         code = value[0]
         found = env.order_statuses.get(code)
@@ -116,6 +138,9 @@ def _columns(env: LogoEnv) -> dict[str, CodeColumn]:
         ),
         "CLFLINE": CodeColumn(
             "CLFLINE.MODULENR x TRCODE x SIGN", "collections", "collection_codes", "AMOUNT, local", movement
+        ),
+        "CLFLINE ledger": CodeColumn(
+            "CLFLINE.MODULENR x TRCODE", "account_ledger", "ledger_kinds", "AMOUNT, local", ledger
         ),
         "ORFICHE.TRCODE": CodeColumn("ORFICHE.TRCODE", "orders", "sales_order_trcodes", "NETTOTAL, local", order_kind),
         "ORFICHE.STATUS": CodeColumn("ORFICHE.STATUS", "orders", "order_statuses", "NETTOTAL, local", status),
@@ -180,6 +205,9 @@ def _period(
     yield from count_codes(conn, columns["STLINE.LINETYPE"], [s.LINETYPE], s.LINENET, lines, within(i.DATE_, sales))
     yield from count_codes(
         conn, columns["CLFLINE"], [c.MODULENR, c.TRCODE, c.SIGN], c.AMOUNT, t.CLFLINE, within(c.DATE_)
+    )
+    yield from count_codes(
+        conn, columns["CLFLINE ledger"], [c.MODULENR, c.TRCODE], c.AMOUNT, t.CLFLINE, within(c.DATE_)
     )
     yield from count_codes(conn, columns["ORFICHE.TRCODE"], [o.TRCODE], o.NETTOTAL, t.ORFICHE, within(o.DATE_))
     yield from count_codes(conn, columns["ORFICHE.STATUS"], [o.STATUS], o.NETTOTAL, t.ORFICHE, within(o.DATE_, orders))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeVar
 
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, OrderStatus
+
+V = TypeVar("V")
 
 LDDS = "LDDS (Logo data dictionary)"
 LDDS_CODES = "LDDS code lists (LDDS.xls) and integrators' tables"
@@ -77,6 +79,31 @@ CLFLINE_OTHER: Final[Mapping[tuple[int, int], str]] = {
     (7, 21): "outgoing wire (a payment)",
     (10, 2): "cash-box payment",
 }
+
+# The account ledger's reading of CLFLINE (MODULENR, TRCODE) pairs that are neither an invoice posting of
+# `invoice_kinds` nor a collection code. LDDS relates module 5 TRCODEs 1-6, 12 and 14 to the account slip
+# (CLFICHE) and module 61 TRCODE 3 to a cheque transaction, but names none of them; the names come from two
+# integrators' published CASE lists that agree (UNCONFIRMED): 3 borç dekontu, 4 alacak dekontu, 6 kur farkı
+# işlemi, 14 açılış fişi, 41 verilen vade farkı faturası, 61/3 müşteriye iade edilen çek.
+LEDGER = "integrators' CLFLINE code lists (two agree; not LDDS: UNCONFIRMED)"
+DEFAULT_LEDGER_KINDS: Final[Mapping[str, LedgerKind]] = {
+    "5:2": "payment",  # cash payment
+    "5:3": "debit_note",
+    "5:4": "credit_note",
+    "5:5": "other",  # transfer between accounts (virman)
+    "5:6": "exchange_difference",
+    "5:12": "other",  # special slip
+    "5:14": "opening",
+    "5:71": "payment",  # card refund
+    "4:41": "debit_note",  # interest-difference invoice given (vade farkı): charged to the dealer
+    "6:63": "payment",  # cheque given to the account
+    "6:64": "payment",  # note given to the account
+    "7:21": "payment",  # outgoing wire
+    "10:2": "payment",  # cash-box payment
+    "61:3": "cheque_return",  # a customer's cheque given back (bounced or swapped)
+}
+# Account slips the writer stores for the scenario's notes: (TRCODE, SIGN) in module 5.
+CLFLINE_SLIP_MODULE: Final = 5
 
 # ORFICHE.TRCODE 1 = received (sales) order; 2 = given (purchase) order, never read (LDDS).
 SALES_ORDER_TRCODES: Final = (1,)
@@ -169,10 +196,15 @@ def packed(moment: dt.datetime | dt.time) -> int:
 
 def parse_collection_codes(codes: Mapping[str, CollectionMethod]) -> dict[tuple[int, int], CollectionMethod]:
     """{"5:1": "cash"} as {(5, 1): "cash"}; raises ValueError on a malformed key."""
-    parsed: dict[tuple[int, int], CollectionMethod] = {}
-    for pair, method in codes.items():
+    return parse_pairs(codes, "collection_codes")
+
+
+def parse_pairs(codes: Mapping[str, V], setting: str) -> dict[tuple[int, int], V]:
+    """A setting keyed 'MODULENR:TRCODE' as {(MODULENR, TRCODE): value}; raises ValueError on a malformed key."""
+    parsed: dict[tuple[int, int], V] = {}
+    for pair, value in codes.items():
         module, sep, trcode = pair.partition(":")
         if not sep or not module.strip().isdigit() or not trcode.strip().isdigit():
-            raise ValueError(f"collection_codes key {pair!r} must be 'MODULENR:TRCODE', e.g. '5:1'")
-        parsed[(int(module), int(trcode))] = method
+            raise ValueError(f"{setting} key {pair!r} must be 'MODULENR:TRCODE', e.g. '5:1'")
+        parsed[(int(module), int(trcode))] = value
     return parsed

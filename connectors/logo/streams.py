@@ -20,7 +20,7 @@ from connectors.base import Partition, Stream
 from connectors.logo.tables import LogoTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LineKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, OrderStatus
 
 __all__ = ["LogoEnv", "LogoStream", "currency_of", "period_column", "stamp_columns"]
 
@@ -37,6 +37,7 @@ class LogoEnv:
     currencies: Mapping[int, str]  # Logo code -> ISO, including 0 -> the local currency
     local_currency: str
     collection_codes: Mapping[tuple[int, int], CollectionMethod]
+    ledger_kinds: Mapping[tuple[int, int], LedgerKind]
     blocked_value: int  # the CLCARD.BLOCKED value that means "blocked"
     account_kinds: Mapping[int, AccountKind]
     invoice_kinds: Mapping[int, InvoiceKind]

@@ -3,7 +3,8 @@
 Not part of the sync path: the adapter never writes. The layout is the reading the adapter
 relies on: local-currency FLOAT amounts, TRCURR/TRRATE/TRNET for the document currency, packed
 TIME_, CAPIBLOCK stamps (date at midnight plus hour/minute/second), CANCELLED flags, CLFLINE
-postings for invoices (module 4) and collections, PAYTRANS due-date items and closing links.
+postings for invoices (module 4), collections and account slips (module 5: opening slips and debit
+and credit notes), PAYTRANS due-date items and closing links.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from connectors.logo import codes
 from connectors.logo.tables import LogoTables, logo_tables
 from connectors.sql import Batch, bulk_insert, insert_batched
 from mapping.schema import Collection, Invoice, Order
-from scenario.facts import Change, Scenario, Stamped
+from scenario.facts import Change, Note, Scenario, Stamped
 
 __all__ = ["LogoWriter"]
 
@@ -29,6 +30,8 @@ Q2 = Decimal("0.01")
 Q4 = Decimal("0.0001")
 # Collection method -> (MODULENR, TRCODE), the first default pair of each method.
 METHOD_CODES = {m: pair for pair, m in reversed(codes.parse_collection_codes(codes.DEFAULT_COLLECTION_CODES).items())}
+# Note kind -> (CLFLINE TRCODE of an account slip, module 5; SIGN): açılış fişi, borç dekontu, alacak dekontu.
+NOTE_CODES = {"opening": (14, 0), "debit_note": (3, 0), "credit_note": (4, 1)}
 PAYMENT_TYPES = {"cash": 1, "bank_transfer": 1, "cheque": 2, "promissory_note": 3, "card": 4, "other": 1}
 
 
@@ -132,6 +135,7 @@ class LogoWriter:
         self._documents(scenario.orders(), self._order_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
+        self._documents(scenario.notes(), self._note_rows)
         with self.engine.begin() as conn:
             self._balances(conn, scenario)
 
@@ -614,6 +618,34 @@ class LogoWriter:
         if not c.cancelled:
             self.balances.setdefault(c.account_code, [Decimal(0), Decimal(0)])[1] += c.amount_local
         return 1 + len(crossrefs)
+
+    def _note_rows(self, fact: Stamped[Note], batch: Batch) -> int:
+        """An account slip (CLFICHE) of one line: only its CLFLINE posting is written, which is all the
+        ledger reads; like collections, the slip reference is the line's own (its number space is ours)."""
+        t, note = self.t, fact.record
+        trcode, sign = NOTE_CODES[note.kind]
+        ref = self._ref(t.CLFLINE)
+        batch.setdefault("CLFLINE", []).append(
+            {
+                "LOGICALREF": ref,
+                "CLIENTREF": self.refs["CLCARD"][note.account_code],
+                "SOURCEFREF": ref,
+                "MODULENR": codes.CLFLINE_SLIP_MODULE,
+                "TRCODE": trcode,
+                "DATE_": _day(note.date),
+                "SIGN": sign,
+                "AMOUNT": float(note.amount),
+                "TRCURR": codes.LOCAL_CURRENCY_CODE,
+                "TRRATE": 1.0,
+                "TRNET": float(note.amount),
+                "TRANNO": note.number,
+                "LINEEXP": note.description,
+                "CANCELLED": 0,
+                **_stamp(fact.created_at, fact.modified_at, self.tz),
+            }
+        )
+        self.balances.setdefault(note.account_code, [Decimal(0), Decimal(0)])[sign] += note.amount
+        return 1
 
     # -- balances ------------------------------------------------------------------------
     def _balances(self, conn: sa.Connection, s: Scenario) -> None:

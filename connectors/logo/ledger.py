@@ -1,0 +1,145 @@
+"""The account ledger (cari hareket dökümü): every CLFLINE row of a dealer, in Logo's own order.
+
+CLFLINE holds one row per debit (SIGN 0) or credit (SIGN 1) on an account, whatever module posted it:
+invoices (MODULENR 4), account slips (5: cash, notes, openings, exchange differences), cheques and
+notes (6, 61), bank (7) and cash box (10). AMOUNT is local and always positive; TRNET is the
+amount in the row's currency (TRCURR, TRRATE). Logo keeps no running balance on the row.
+Due dates come from the PAYTRANS items of the posting's slip, as the invoices and collections
+streams read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.logo import codes
+from connectors.logo.money import DocMoney
+from connectors.logo.streams import LogoEnv, LogoStream, period_column, stamp_columns
+from connectors.logo.tables import LogoTables
+from connectors.sql import for_refs
+from mapping.dates import business_date, required_date
+from mapping.errors import RecordError
+from mapping.money import fixed
+from mapping.schema import LedgerEntry, LedgerKind
+from mapping.text import clean, code, flag, required_code
+
+__all__ = ["AccountLedger"]
+
+Item = tuple[Row[Any], list[Row[Any]]]
+_DEFERRED = (2, 3)  # PAYTRANS.PAYMENTTYPE cheque, note: their date is the maturity
+
+
+class AccountLedger(LogoStream):
+    name = "account_ledger"
+    primary_key = ("sequence",)  # CLFLINE.LOGICALREF: unique within a period (the envelope key adds firm and period)
+    replication_key = "modified"
+    per_period = True
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        self.invoice_kinds = env.invoice_kinds
+        self.collection_codes = env.collection_codes
+        self.ledger_kinds = env.ledger_kinds
+        self._money: dict[tuple[Any, Any], DocMoney] = {}
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.CLFLINE
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        c = t.CLFLINE.c
+        return sa.select(
+            c.LOGICALREF,
+            period_column(t),
+            c.MODULENR,
+            c.TRCODE,
+            c.SIGN,
+            c.SOURCEFREF,
+            c.TRANNO,
+            c.LINEEXP,
+            c.DATE_,
+            t.CLCARD.c.CODE.label("CLCODE"),
+            c.AMOUNT,
+            c.TRCURR,
+            c.TRRATE,
+            c.TRNET,
+            c.CANCELLED,
+            *stamp_columns(t.CLFLINE),
+        ).select_from(t.CLFLINE.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == c.CLIENTREF))
+
+    def due_items(self, t: LogoTables) -> sa.Select[Any]:
+        """The PAYTRANS items of the slips the rows were posted from (FICHEREF IN ... added per page)."""
+        p = t.PAYTRANS.c
+        return sa.select(p.MODULENR, p.FICHEREF, p.DATE_, p.PAYMENTTYPE).order_by(p.MODULENR, p.FICHEREF, p.DATE_)
+
+    def related(self, t: LogoTables) -> list[sa.Select[Any]]:
+        return [self.due_items(t)]
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+        stmt = self.due_items(t)
+        found: dict[tuple[Any, Any], list[Row[Any]]] = {}
+        for p in for_refs(conn, stmt, stmt.selected_columns.FICHEREF, [r.SOURCEFREF for r in rows]):
+            found.setdefault((p.MODULENR, p.FICHEREF), []).append(p)
+        return [(r, found.get((r.MODULENR, r.SOURCEFREF), [])) for r in rows]
+
+    def kind(self, module: Any, trcode: Any, credit: bool) -> LedgerKind:
+        """What the row is: an invoice of `invoice_kinds`, a collection of `collection_codes` (a debit under a
+        collection's code gives money back), else `ledger_kinds`; a pair none of them names is 'other'."""
+        if module == codes.CLFLINE_INVOICE_MODULE and trcode is not None:
+            invoice = self.invoice_kinds.get(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET)
+            if invoice is not None:
+                return "return" if invoice == "return" else "invoice"
+        pair = (module, trcode)
+        if pair in self.collection_codes:
+            return "collection" if credit else "payment"
+        return self.ledger_kinds.get(pair, "other")
+
+    def money(self, r: Row[Any]) -> DocMoney:
+        found = self._money.get((r.TRCURR, r.TRRATE))
+        if found is None:
+            if len(self._money) >= 10_000:
+                self._money.clear()
+            found = self._money[r.TRCURR, r.TRRATE] = DocMoney(
+                self.env.currencies, self.env.local_currency, r.TRCURR, r.TRRATE
+            )
+        return found
+
+    def map(self, item: Item) -> LedgerEntry:
+        r, items = item
+        credit = flag(r.SIGN, "credit")
+        money = self.money(r)
+        local = money.local_amount(r.AMOUNT, "amount_local")
+        amount = local if money.local else fixed(r.TRNET, money.places, "amount")
+        if local < 0 or amount < 0:
+            raise RecordError("negative (Logo keeps AMOUNT and TRNET positive; SIGN gives the side)", "amount")
+        zero, zero_local = amount * 0, local * 0
+        kind = self.kind(r.MODULENR, r.TRCODE, credit)
+        return LedgerEntry(
+            account_code=required_code(r.CLCODE, "account_code"),
+            date=required_date(r.DATE_, "date"),
+            sequence=r.LOGICALREF,
+            kind=kind,
+            erp_kind=f"{r.MODULENR}:{r.TRCODE}",
+            document_no=code(r.TRANNO, "document_no"),
+            description=clean(r.LINEEXP, 2000, "description"),
+            currency=money.currency,
+            rate=money.rate,
+            debit=zero if credit else amount,
+            credit=amount if credit else zero,
+            debit_local=zero_local if credit else local,
+            credit_local=local if credit else zero_local,
+            due_date=self.due(r.MODULENR, items),
+            cancelled=flag(r.CANCELLED, "cancelled"),
+        )
+
+    @staticmethod
+    def due(module: Any, items: list[Row[Any]]) -> Any:
+        """An invoice's first due date; a cheque's or note's maturity; nothing for money paid at once."""
+        if module == codes.PAYTRANS_INVOICE_MODULE:
+            dates = [p.DATE_ for p in items if p.DATE_ is not None]
+        else:
+            dates = [p.DATE_ for p in items if p.PAYMENTTYPE in _DEFERRED and p.DATE_ is not None]
+        return business_date(min(dates), "due_date") if dates else None
