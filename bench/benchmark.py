@@ -13,7 +13,8 @@ peak RSS: the child's VmHWM and its workers' high-water mark; a PostgreSQL serve
 any run):
 
 - dealersync: for each `engine.workers` setting, `dealersync sync -t invoices` alone, then a full sync of all
-  streams and a no-change incremental sync of all streams (file sink with fsync on, SQLite state);
+  streams and a no-change incremental sync of all streams (file sink with fsync on, SQLite state); and each of
+  --alone (the streams issue 12 added) alone with workers 1, then again with nothing changed;
 - replay: the exact SELECTs the adapter's invoices stream executes in one read (captured as untimed setup),
   replayed with the bare DB-API driver, fetch only, then fetch + one nested dict per invoice encoded with
   msgspec to an NDJSON file (bench/replay.py);
@@ -67,6 +68,7 @@ RATIO_GOALS: dict[str, tuple[str, float] | None] = {
 INVOICES_GOAL = 52_000  # invoice lines per CPU-second, the invoices stream alone
 ALL_STREAMS_GOAL = 35_000  # invoice lines per CPU-second, the full sync of all streams
 RSS_GOAL_MB = 200  # peak RSS, below
+ALONE = ("account_ledger",)  # streams measured alone by default: the ones issue 12 added
 COMPARISONS = {">=": operator.ge, ">": operator.gt, "<": operator.lt}
 
 CONFIG = """\
@@ -272,6 +274,28 @@ def measure_dealersync(args: argparse.Namespace, erp: Erp, out: Figures) -> None
         out.runs.append((f"dealersync all streams, workers {workers}", full, f"{sum(counts.values()):,} records"))
         progress(out.runs[-1], lines)
         out.runs.append((f"  no-change sync, workers {workers}", again, f"{resent} resent"))
+        progress(out.runs[-1], None)
+
+
+    out.data["alone"] = {}
+    for stream in args.alone:
+        name = f"alone-{stream}"
+        config = write_config(args, erp, name, 1)
+        run, seconds = run_sync(erp.folder, config, [stream])
+        records = feed_counts(erp.folder / name / "feed").get(stream, 0)
+        again, _ = run_sync(erp.folder, config, [stream])
+        out.data["alone"][stream] = {
+            "records": records,
+            "seconds": round(run.seconds, 2),
+            "cpu_seconds": round(run.cpu, 2),
+            "records_per_cpu_second": round(records / run.cpu),
+            "peak_rss_mb": round(run.peak_mb),
+            "no_change_cpu_seconds": round(again.cpu, 2),
+            "stream_seconds": seconds.get(stream),
+        }
+        out.runs.append((f"dealersync -t {stream}, workers 1", run, f"{records:,} records"))
+        progress(out.runs[-1], lines)
+        out.runs.append((f"  no-change sync -t {stream}", again, ""))
         progress(out.runs[-1], None)
 
 
@@ -485,6 +509,21 @@ def summary(args: argparse.Namespace, out: Figures, goals: list[list[str]] | Non
             rate = "" if label.lstrip().startswith("no-change") else f"{per_cpu(lines, run):,}"
             rows.append([label, f"{run.seconds:.1f}", f"{run.cpu:.1f}", rate, f"{run.peak_mb:.0f}", note])
         print(text_table(rows, frozenset({0, 5})))
+    if out.data.get("alone"):
+        print("\n== streams alone (workers 1): their own records per CPU-second")
+        rows = [["stream", "records", "CPU s", "records/CPU-s", "peak RSS MB", "no-change CPU s"]]
+        for stream, f in out.data["alone"].items():
+            rows.append(
+                [
+                    stream,
+                    f"{f['records']:,}",
+                    f"{f['cpu_seconds']:.1f}",
+                    f"{f['records_per_cpu_second']:,}",
+                    f"{f['peak_rss_mb']}",
+                    f"{f['no_change_cpu_seconds']:.2f}",
+                ]
+            )
+        print(text_table(rows))
     if goals is not None:
         print("\n== dealersync's invoices stream against the yardsticks (lines per CPU-second), goals of issue 11")
         print(text_table(goals))
@@ -540,6 +579,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="engine.workers settings to measure")
+    parser.add_argument(
+        "--alone", nargs="*", default=list(ALONE), help="streams to measure alone (workers 1); none: --alone"
+    )
     parser.add_argument("--http-records", type=int, default=100_000, help="records the HTTP push rate sends")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
