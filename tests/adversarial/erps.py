@@ -188,6 +188,7 @@ LOGO = Erp(
         Target("invoices", f"{_LP}INVOICE", _ref("001:01:"), lambda ctx, r: r["TRCODE"] in ctx.settings.invoice_kinds),
         Target("invoices", f"{_LP}STLINE", _logo_line(f"{_LP}INVOICE", "INVOICEREF"), lambda ctx, r: True),
         Target("collections", f"{_LP}CLFLINE", _ref("001:01:"), _logo_collection),
+        Target("account_ledger", f"{_LP}CLFLINE", _ref("001:01:"), lambda ctx, r: True),
     ),
     edited={
         name: frozenset()
