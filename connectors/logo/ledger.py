@@ -45,6 +45,7 @@ class AccountLedger(LogoStream):
         self.collection_codes = env.collection_codes
         self.ledger_kinds = env.ledger_kinds
         self._money: dict[tuple[Any, Any], DocMoney] = {}
+        self._kinds: dict[tuple[Any, Any, bool], LedgerKind] = {}  # a handful of code pairs: read once each
 
     def table(self, t: LogoTables) -> sa.Table:
         return t.CLFLINE
@@ -109,29 +110,33 @@ class AccountLedger(LogoStream):
 
     def map(self, item: Item) -> LedgerEntry:
         r, items = item
-        credit = flag(r.SIGN, "credit")
-        money = self.money(r)
-        local = money.local_amount(r.AMOUNT, "amount_local")
-        amount = local if money.local else fixed(r.TRNET, money.places, "amount")
+        # The row unpacks in select_rows' column order (a hot loop: no name lookups).
+        ref, _, module, trcode, sign, _, tranno, lineexp, date, clcode, amount_local, trcurr, trrate, trnet = r[:14]
+        credit = flag(sign, "credit")
+        money = self._money.get((trcurr, trrate)) or self.money(r)
+        local = money.local_amount(amount_local, "amount_local")
+        amount = local if money.local else fixed(trnet, money.places, "amount")
         if local < 0 or amount < 0:
             raise RecordError("negative (Logo keeps AMOUNT and TRNET positive; SIGN gives the side)", "amount")
+        kind = self._kinds.get((module, trcode, credit))
+        if kind is None:
+            kind = self._kinds[module, trcode, credit] = self.kind(module, trcode, credit)
         zero, zero_local = amount * 0, local * 0
-        kind = self.kind(r.MODULENR, r.TRCODE, credit)
         return LedgerEntry(
-            account_code=required_code(r.CLCODE, "account_code"),
-            date=required_date(r.DATE_, "date"),
-            sequence=r.LOGICALREF,
+            account_code=required_code(clcode, "account_code"),
+            date=required_date(date, "date"),
+            sequence=ref,
             kind=kind,
-            erp_kind=f"{r.MODULENR}:{r.TRCODE}",
-            document_no=code(r.TRANNO, "document_no"),
-            description=clean(r.LINEEXP, 2000, "description"),
+            erp_kind=f"{module}:{trcode}",
+            document_no=code(tranno, "document_no"),
+            description=clean(lineexp, 2000, "description"),
             currency=money.currency,
             rate=money.rate,
             debit=zero if credit else amount,
             credit=amount if credit else zero,
             debit_local=zero_local if credit else local,
             credit_local=local if credit else zero_local,
-            due_date=self.due(r.MODULENR, items),
+            due_date=self.due(module, items) if items else None,
             cancelled=flag(r.CANCELLED, "cancelled"),
         )
 
