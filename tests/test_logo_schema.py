@@ -303,3 +303,35 @@ def test_a_columns_key_that_names_nothing_the_adapter_reads_fails_check(template
         (result,) = source.check()
     assert not result.ok and result.name == "settings"
     assert result.detail.startswith("columns: CLCARD.DEFINITON_ name no column the adapter reads")
+
+
+def test_the_census_names_every_ledger_code_and_an_unnamed_one_is_mapped_by_ledger_kinds(
+    template: Path, tmp_path: Path
+) -> None:
+    notes = [s.record for s in SCENARIO.notes()]
+    with adapter(f"sqlite:///{template}", SCENARIO) as source:
+        by_name = {(c.column.name, c.shown): c for c in source.census() if c.column.stream == "account_ledger"}
+    debit_notes = by_name[("CLFLINE.MODULENR x TRCODE", "5 x 3")]
+    assert debit_notes.rows == sum(1 for n in notes if n.kind == "debit_note")
+    assert debit_notes.reading.action == "ledger entry, kind debit_note" and "UNCONFIRMED" in debit_notes.reading.source
+    assert by_name[("CLFLINE.MODULENR x TRCODE", "4 x 38")].reading.action.startswith("ledger entry, kind invoice")
+    url = altered(
+        template,
+        tmp_path,
+        'UPDATE "LG_001_01_CLFLINE" SET "TRCODE" = 99 WHERE "LOGICALREF" = (SELECT MIN("LOGICALREF") FROM '
+        '"LG_001_01_CLFLINE" WHERE "MODULENR" = 5 AND "TRCODE" = 4)',
+    )
+    with adapter(url, SCENARIO) as source:
+        unknown = [(c.column.name, c.shown, c.rows) for c in source.census() if c.reading is None]
+        other = [e for e in records(source.stream("account_ledger")) if e.erp_kind == "5:99"]
+    # Unknown to both readers of CLFLINE: the ledger (kind other) and collections (a credit may be money received).
+    assert sorted(unknown) == [
+        ("CLFLINE.MODULENR x TRCODE", "5 x 99", 1),
+        ("CLFLINE.MODULENR x TRCODE x SIGN", "5 x 99 x 1", 1),
+    ]
+    assert [e.kind for e in other] == ["other"]
+    kinds = {**LogoSettings(url=url, firm=1, periods=[1]).ledger_kinds, "5:99": "credit_note"}
+    with adapter(url, SCENARIO, ledger_kinds=kinds) as source:
+        assert all(c.reading is not None for c in source.census() if c.column.stream == "account_ledger")
+        mapped = [e for e in records(source.stream("account_ledger")) if e.erp_kind == "5:99"]
+    assert [e.kind for e in mapped] == ["credit_note"] and mapped[0].credit > 0
