@@ -144,8 +144,8 @@ class AccountLedger(Movements):
         if head.cha_cari_cins != codes.CARI:
             return Excluded(CLOSED)
         evrak, cinsi, tip, iade = head.cha_evrak_tip, head.cha_cinsi, head.cha_tip, head.cha_normal_Iade
+        debit = debits(tip, "debit")  # the side first: a cha_tip that is neither 0 nor 1 is this entry's dead letter
         kind = self.env.ledger.of(evrak, cinsi, tip, iade)
-        debit = debits(tip, "debit")
         side = "debit_local" if debit else "credit_local"
         money = DocMoney(self.env, head.cha_d_cins, head.cha_d_kur)
         movement = self.env.movements.reading(evrak, cinsi, tip, iade)
