@@ -78,7 +78,9 @@ def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             some = [key for key, record in mapped if isinstance(record, LedgerEntry)][::97]
             fetched = [(stream.key(item), stream.map(item)) for item in stream.fetch(some)]
             risk = records(source.stream("risk_limits"))
-        yield {"mapped": mapped, "fetched": fetched, "risk": risk}
+            invoices = records(source.stream("invoices"))
+            collections = records(source.stream("collections"))
+        yield {"mapped": mapped, "fetched": fetched, "risk": risk, "invoices": invoices, "collections": collections}
 
 
 def entries(synced: dict[str, Any]) -> list[LedgerEntry]:
@@ -95,6 +97,23 @@ def test_the_ledger_is_the_scenarios_entry_by_entry(synced: dict[str, Any]) -> N
     assert {e.kind for e in got.values()} == {"opening", "debit_note", "credit_note", "invoice", "return", "collection"}
     assert any(e.cancelled for e in got.values()) and {"USD", "EUR"} <= {e.currency for e in got.values()}
     assert any(e.due_date for e in got.values())  # the cheques' and notes' maturities
+
+
+def test_document_entries_carry_their_documents_numbers_and_figures(synced: dict[str, Any]) -> None:
+    """An invoice's or return's entry has the number, account and local total the invoices stream gives it; a
+    collection's the number, account and local amount the collections stream gives it."""
+    invoices = {i.number: i for i in synced["invoices"]}
+    collections = {c.number: c for c in synced["collections"]}
+    documents = [e for e in entries(synced) if e.kind in ("invoice", "return", "collection")]
+    assert len(documents) > 700
+    for e in documents:
+        if e.kind == "collection":
+            c = collections[e.document_no]  # type: ignore[index]
+            assert (c.account_code, c.amount_local, c.cancelled) == (e.account_code, e.credit_local, e.cancelled)
+        else:
+            i = invoices[e.document_no]  # type: ignore[index]
+            local = e.debit_local if e.kind == "invoice" else e.credit_local
+            assert i.totals_local is not None and (i.account_code, i.totals_local.total) == (e.account_code, local)
 
 
 def test_notes_are_mikros_opening_slips_and_dekonts_and_every_entry_has_its_record_number(
