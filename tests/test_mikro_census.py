@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.census import UNCONFIRMED, CodeCount, census_warnings
+from connectors.census import mapped as mapped_reading
 from scenario.generate import build
 from tests.mikro_dbs import adapter, insert, read, write
 
@@ -67,6 +68,26 @@ def test_the_demo_data_has_no_unknown_code(url: str) -> None:
     assert movements[1, 17, 1, 0].reading is not None and not movements[1, 17, 1, 0].reading.sent
     assert movements[93, 17, 1, 0].money == movements[1, 17, 1, 0].money  # the promises' money, once, when closed
     assert movements[63, 6, 0, 0].reading is not None and movements[63, 6, 0, 0].reading.source != UNCONFIRMED
+    # The notes are no invoice or collection: the ledger carries them, each read from Mikro's evrak list.
+    assert all(movements[code].reading.sent is False for code in ((29, 16, 0, 0), (31, 5, 0, 0), (32, 5, 1, 0)))
+    ledger = {c.value: c.reading for c in counts if c.column.setting == "ledger_kinds"}
+    assert {code: (r.action, r.source) for code, r in ledger.items() if code[0] in (29, 31, 32)} == {
+        (29, 16, 0, 0): (
+            "ledger entry, kind opening (29 Açılış Fişi)",
+            "Mikro docs: SIPARISLER.sip_onodeme_evrak_tip list",
+        ),
+        (31, 5, 0, 0): (
+            "ledger entry, kind debit_note (31 Borç Dekontu)",
+            "Mikro docs: SIPARISLER.sip_onodeme_evrak_tip list",
+        ),
+        (32, 5, 1, 0): (
+            "ledger entry, kind credit_note (32 Alacak Dekontu)",
+            "Mikro docs: SIPARISLER.sip_onodeme_evrak_tip list",
+        ),
+    }
+    assert ledger[63, 6, 0, 0].action.startswith("ledger entry, kind invoice")
+    assert ledger[1, 17, 1, 0].action.startswith("ledger entry, kind collection")  # the promise credits the account
+    assert (93, 17, 1, 0) not in ledger  # the closing posts to the bank, not to the account
 
 
 def test_money_adds_up_to_the_feed_in_local_currency(url: str) -> None:
@@ -95,11 +116,16 @@ def test_an_unknown_code_is_shown_with_its_money_and_check_warns_until_it_is_map
     assert "movement_codes" in warning.detail
     with adapter(url, SCENARIO) as source:
         assert "98:AV:7:0" not in {k for k, _, _ in read(source.stream("collections"))}
+    # The ledger sends the row all the same, as kind other, and says it has no reading for it.
+    other = next(c.reading for c in counts if c.value == (98, 0, 1, 0) and c.column.setting == "ledger_kinds")
+    assert other is not None and other.action.startswith("ledger entry, kind other") and other.source == UNCONFIRMED
     mapped = {"98": "collection:cash"}
     counts = _census(url, since, movement_codes=mapped)
     assert census_warnings(counts, since) == []
-    reading = next(c.reading for c in counts if c.value == (98, 0, 1, 0))
+    readings = {c.column.setting: c.reading for c in counts if c.value == (98, 0, 1, 0)}
+    reading = readings["movement_codes"]
     assert reading is not None and reading.sent and reading.source == "your settings"
+    assert readings["ledger_kinds"] == mapped_reading("ledger entry, kind collection", "your settings")
     with adapter(url, SCENARIO, movement_codes=mapped) as source:
         got = {k: r for k, r, _ in read(source.stream("collections"))}
     advance = got["98:AV:7:0"]

@@ -157,7 +157,15 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
     assert new is not None and collection is not None
     pushed = {name: r.pushed for name, r in results.items() if r.pushed}
     # The snapshot streams change too: the new invoice moves stock and both documents move balances.
-    assert pushed.keys() <= {"invoices", "collections", "discounts", "stock_levels", "risk_limits", "dealer_kpis"}
+    assert pushed.keys() <= {
+        "invoices",
+        "collections",
+        "account_ledger",
+        "discounts",
+        "stock_levels",
+        "risk_limits",
+        "dealer_kpis",
+    }
     documents = [*_feed(tmp_path / "second", "invoices"), *_feed(tmp_path / "second", "collections")]
     only_touched_dealers(_feed(tmp_path / "second", "dealer_kpis"), documents)
     invoices = {(e["data"]["number"], e["data"]["cancelled"]) for e in _feed(tmp_path / "second", "invoices")}

@@ -20,6 +20,8 @@ from connectors.mikro.changes import ChangedRiskLimits, ChangedStockLevels
 from connectors.mikro.collections import Collections
 from connectors.mikro.discounts import Discounts
 from connectors.mikro.documents import Invoices
+from connectors.mikro.ledger import AccountLedger
+from connectors.mikro.ledger_kinds import LedgerKinds
 from connectors.mikro.masters import Accounts, Products
 from connectors.mikro.orders import Orders
 from connectors.mikro.readings import MovementCodes
@@ -55,6 +57,7 @@ class MikroAdapter(SqlAdapter):
     def env(self) -> MikroEnv:
         if self._env is None:
             s = self.settings
+            movements = MovementCodes(s.movement_codes)
             self._env = MikroEnv(
                 engine=self.engine,
                 tables=self.tables(),
@@ -63,7 +66,8 @@ class MikroAdapter(SqlAdapter):
                 currencies={**s.currency_codes, codes.LOCAL_CURRENCY_CODE: s.local_currency},
                 local_currency=s.local_currency,
                 number_format=s.number_format,
-                movements=MovementCodes(s.movement_codes),
+                movements=movements,
+                ledger=LedgerKinds(s.ledger_kinds, movements),
                 account_kinds=dict(s.account_kinds),
                 passive_value=bool(s.product_passive_value),
                 master_barcode_value=bool(s.master_barcode_value),
@@ -89,6 +93,7 @@ class MikroAdapter(SqlAdapter):
             Orders(env),
             Invoices(env),
             Collections(env),
+            AccountLedger(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

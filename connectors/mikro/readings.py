@@ -29,7 +29,15 @@ from mapping.errors import RecordError
 from mapping.schema import CollectionMethod
 from mapping.text import flag
 
-__all__ = ["DEFAULT_MOVEMENT_CODES", "MovementCode", "MovementCodes", "parse_movement_codes", "reverses"]
+__all__ = [
+    "DEFAULT_MOVEMENT_CODES",
+    "CodePattern",
+    "MovementCode",
+    "MovementCodes",
+    "parse_movement_codes",
+    "reverses",
+    "split_key",
+]
 
 Kind = Literal["invoice", "collection", "promise", "ignore"]
 _METHODS = frozenset(get_args(CollectionMethod))
@@ -67,6 +75,28 @@ DEFAULT_MOVEMENT_CODES: Final[Mapping[str, tuple[str, str, str]]] = {
         DOCS_EVRAK,
         "Müşteri Havale Sözü İade Çıkış",
     ),
+    "29": (
+        "ignore:an opening balance, not a document (the account_ledger stream carries it)",
+        DOCS_EVRAK,
+        "Açılış Fişi",
+    ),
+    "31": ("ignore:a debit note, not a document (the account_ledger stream carries it)", DOCS_EVRAK, "Borç Dekontu"),
+    "32": ("ignore:a credit note, not a document (the account_ledger stream carries it)", DOCS_EVRAK, "Alacak Dekontu"),
+    "100": (
+        "ignore:a debit note, not a document (the account_ledger stream carries it)",
+        DOCS_EVRAK,
+        "Cari Borç Dekontu",
+    ),
+    "101": (
+        "ignore:a credit note, not a document (the account_ledger stream carries it)",
+        DOCS_EVRAK,
+        "Cari Alacak Dekontu",
+    ),
+    "59": (
+        "ignore:an exchange difference (the account_ledger stream carries it)",
+        DOCS_EVRAK,
+        "Kur Farkı Virman Dekontu",
+    ),
     "64": ("ignore:payment to the account (the feed carries collections)", TRACE, "Tediye Makbuzu"),
     "65": ("ignore:payment to the account (the feed carries collections)", DOCS_EVRAK, "Kasa Tediye Fişi"),
 }
@@ -74,18 +104,14 @@ YOURS = "your settings"
 
 
 @dataclass(frozen=True)
-class MovementCode:
-    """One key of movement_codes: which rows it matches and what they are."""
+class CodePattern:
+    """The rows a key "evrak_tip[:cinsi[:tip[:iade]]]" matches ('*' or a part left out: any value)."""
 
     key: str
     evrak: int
     cinsi: int | None
     tip: int | None
     iade: int | None
-    kind: Kind
-    detail: str  # invoice kind, collection method, or why left out
-    source: str
-    label: str = ""  # what Mikro calls these rows
 
     def matches(self, cinsi: Any, tip: Any, iade: Any) -> bool:
         return (
@@ -96,8 +122,19 @@ class MovementCode:
 
     @property
     def rank(self) -> tuple[int, bool, bool, bool]:
+        """The most specific key first: more parts given, then cinsi before tip before iade."""
         given = (self.cinsi is not None) + (self.tip is not None) + (self.iade is not None)
         return (-given, self.cinsi is None, self.tip is None, self.iade is None)
+
+
+@dataclass(frozen=True)
+class MovementCode(CodePattern):
+    """One key of movement_codes: which rows it matches and what they are."""
+
+    kind: Kind
+    detail: str  # invoice kind, collection method, or why left out
+    source: str
+    label: str = ""  # what Mikro calls these rows
 
     def describe(self, tip: Any, iade: Any) -> str:
         """What the feed makes of a row this reading matches (a collection's sign depends on the row)."""
@@ -126,23 +163,30 @@ def debits(tip: Any, field: str) -> bool:
     return flag(tip, field, (DEBIT,), (CREDIT,))
 
 
-def _part(text: str, key: str) -> int | None:
+def _part(text: str, key: str, setting: str) -> int | None:
     text = text.strip()
     if text == "*":
         return None
     if not text.isdigit():
-        raise ValueError(f"movement_codes key {key!r}: {text!r} is not a code number or '*'")
+        raise ValueError(f"{setting} key {key!r}: {text!r} is not a code number or '*'")
     return int(text)
 
 
-def _reading(key: str, value: str, source: str, label: str) -> MovementCode:
+def split_key(key: str, setting: str = "movement_codes") -> tuple[int, int | None, int | None, int | None]:
+    """(evrak_tip, cinsi, tip, iade) of a key "evrak_tip[:cinsi[:tip[:iade]]]", None for '*'; ValueError naming
+    the setting and the key when it is not of that form."""
     parts = key.split(":")
     if not 1 <= len(parts) <= 4:
-        raise ValueError(f"movement_codes key {key!r} must be evrak_tip[:cinsi[:tip[:iade]]]")
-    evrak = _part(parts[0], key)
+        raise ValueError(f"{setting} key {key!r} must be evrak_tip[:cinsi[:tip[:iade]]]")
+    evrak = _part(parts[0], key, setting)
     if evrak is None:
-        raise ValueError(f"movement_codes key {key!r}: the evrak_tip must be a number")
-    cinsi, tip, iade = (_part(p, key) for p in (*parts[1:], "*", "*", "*")[:3])
+        raise ValueError(f"{setting} key {key!r}: the evrak_tip must be a number")
+    cinsi, tip, iade = (_part(p, key, setting) for p in (*parts[1:], "*", "*", "*")[:3])
+    return evrak, cinsi, tip, iade
+
+
+def _reading(key: str, value: str, source: str, label: str) -> MovementCode:
+    evrak, cinsi, tip, iade = split_key(key)
     kind, _, detail = value.partition(":")
     detail = detail.strip()
     if kind == "invoice" and detail not in ("sale", "return"):

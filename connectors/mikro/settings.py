@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from connectors.base import ConnectorError
 from connectors.mikro import codes
+from connectors.mikro.ledger_kinds import parse_ledger_kinds
 from connectors.mikro.readings import parse_movement_codes
 from connectors.mikro.tables import validate_table_name
 from connectors.sql import SqlSourceSettings
@@ -34,6 +35,12 @@ class MikroSettings(SqlSourceSettings):
         description="CARI_HESAP_HAREKETLERI readings merged over the defaults: 'evrak_tip[:cinsi[:tip[:iade]]]' "
         "('*' for any) -> 'invoice:sale' | 'invoice:return' | 'collection:<method>' | 'promise' | 'ignore[:why]'; "
         "null drops a default",
+    )
+    ledger_kinds: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="account_ledger kinds merged over the defaults: 'evrak_tip[:cinsi[:tip[:iade]]]' ('*' for any) -> "
+        "opening | invoice | return | collection | payment | debit_note | credit_note | exchange_difference | "
+        "cheque_return | other; null drops a default. A row no key matches takes its movement_codes reading",
     )
     account_kinds: dict[int, AccountKind] = Field(
         default_factory=lambda: dict(codes.DEFAULT_ACCOUNT_KINDS),
@@ -98,6 +105,12 @@ class MikroSettings(SqlSourceSettings):
     @classmethod
     def _movement_codes(cls, value: dict[str, str | None]) -> dict[str, str | None]:
         parse_movement_codes(value)  # raises ValueError naming the key
+        return value
+
+    @field_validator("ledger_kinds")
+    @classmethod
+    def _ledger_kinds(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        parse_ledger_kinds(value)  # raises ValueError naming the key
         return value
 
     @field_validator("risk_limit_view")

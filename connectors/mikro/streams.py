@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from connectors.base import ConnectorError, Partition, Stream
+from connectors.mikro.ledger_kinds import LedgerKinds
 from connectors.mikro.readings import MovementCodes
 from connectors.mikro.tables import MikroTables
 from connectors.sql import in_chunks, keyset_chunks
@@ -92,6 +93,7 @@ class MikroEnv:
     local_currency: str
     number_format: str
     movements: MovementCodes = field(compare=False)
+    ledger: LedgerKinds = field(compare=False)
     account_kinds: Mapping[int, AccountKind]
     passive_value: bool  # the sto_pasif_fl value that means "passive"
     master_barcode_value: bool  # the bar_master value marking a unit's main barcode

@@ -283,6 +283,17 @@ def mikro_tables(
                 text("cha_trefno", 25),
                 Column("cha_sntck_poz", TINYINT),
                 text("cha_uuid", 40, optional("invoices.e_invoice_uuid", source="Mikro V15 SQL trace")),
+                # The record number (an identity, the table's primary key in V15): the order Mikro's own statement
+                # lists an account's movements in. The v16/v17 pages open with *_SpecRECno and no *_RECno.
+                Column(
+                    "cha_RECno",
+                    Integer,
+                    info=optional(
+                        "account_ledger.sequence",
+                        source="Mikro V15 SQL trace (Where cha_RECno = ...) and developer notes "
+                        "(NDX_CARI_HESAP_HAREKETLERI_00 PRIMARY KEY cha_RECno)",
+                    ),
+                ),
             ),
             STOK_HAREKETLERI=table(
                 "STOK_HAREKETLERI",

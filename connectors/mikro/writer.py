@@ -6,7 +6,8 @@ the movement's currency beside its rate, invoices as a cha_satir_no 0 row in CAR
 with STOK_HAREKETLERI lines (a service invoice as one row per service), returns as credit-side
 purchase invoices with the iade flag, cash-sale invoices closed to a cash box or bank with the
 customer in cha_ciro_cari_kodu, orders as one SIPARISLER row per line (and some purchase orders to
-suppliers), collections as receipts, slips, incoming wires and closed transfer promises
+suppliers), collections as receipts, slips, incoming wires and closed transfer promises,
+opening balances and debit / credit notes as opening slips (29) and dekonts (31 / 32) on the account
 (writer_docs.py), quantities and unit prices per base unit, and stock that exists only as
 movements. What sites differ in follows the MikroSite it is given.
 """
@@ -14,6 +15,7 @@ movements. What sites differ in follows the MikroSite it is given.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -121,6 +123,7 @@ class MikroWriter(DocumentRows):
             self._documents(purchases, self._purchase_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
+        self._documents(scenario.notes(), self._note_rows)
         with self.engine.begin() as conn:
             self._stock(conn, scenario)
             self._risk(conn, scenario)
@@ -435,6 +438,9 @@ class MikroWriter(DocumentRows):
                     if name:
                         factor = Decimal(repr(abs(getattr(r, f"sto_birim{pointer}_katsayi") or 1.0)))
                         units[name] = (pointer, factor)
+            # Record numbers go on from the highest the database holds, as Mikro's identity does.
+            last = conn.execute(sa.select(sa.func.max(t.CARI_HESAP_HAREKETLERI.c.cha_RECno))).scalar_one()
+            self.recno = itertools.count((last or 0) + 1)
             c, p = t.CARI_HESAPLAR.c, t.ODEME_PLANLARI.c
             rows = conn.execute(
                 sa.select(c.cari_kod, c.cari_unvan1, c.cari_efatura_fl, p.odp_kodu).select_from(

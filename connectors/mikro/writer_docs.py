@@ -23,7 +23,7 @@ from connectors.mikro import codes
 from connectors.mikro.tables import MikroTables
 from connectors.sql import Batch
 from mapping.schema import Account, Collection, Invoice, Order
-from scenario.facts import Stamped
+from scenario.facts import Note, Stamped
 
 __all__ = ["BANK", "CASHED", "CASH_BOX", "DocumentRows", "MikroSite", "pays_at_once"]
 
@@ -94,6 +94,10 @@ SLIPS = {
     "bank_transfer": Layout(34, 0, codes.BANK, BANK, 0, None, ""),
 }
 CLOSING = Layout(93, TRANSFER_PROMISE, codes.BANK, BANK, 2, None, "MH")  # 93 Müşteri Havale Sözü Kapatma
+# Notes (cha_evrak_tip, cha_cinsi, cha_tip): Mikro's evrak list names 29 Açılış Fişi, 31 Borç Dekontu and 32 Alacak
+# Dekontu, its cha_cinsi list 16 Cari Açılış and 5 Dekont. No trace shows these screens' rows: one row on the
+# account, in the main currency, shaped as a receipt's.
+NOTES = {"opening": (29, 16, codes.DEBIT), "debit_note": (31, 5, codes.DEBIT), "credit_note": (32, 5, codes.CREDIT)}
 
 
 class DocumentRows:
@@ -111,6 +115,7 @@ class DocumentRows:
         self.t = tables
         self.site = site
         self._serial = itertools.count(1)
+        self.recno = itertools.count(1)  # CARI_HESAP_HAREKETLERI.cha_RECno
         self.sira_digits = sira_digits
         # The lowest pointer of each rate (pointer 0 is "none" in Mikro's screens).
         self.pointer_of = {rate: p for p, rate in sorted(vat_rates.items(), reverse=True) if p}
@@ -140,6 +145,8 @@ class DocumentRows:
         while self._taken(table, f"{prefix}_Guid", guid):
             guid = str(uuid.uuid5(GUIDS, f"{prefix}:{next(self._serial)}"))
         values[f"{prefix}_Guid"] = guid
+        if prefix == "cha":  # Mikro's identity: the movements' record order
+            values.setdefault("cha_RECno", next(self.recno))
         values[f"{prefix}_create_user"] = values[f"{prefix}_lastup_user"] = 1
         values[f"{prefix}_create_date"] = self._local(created)
         values.setdefault(f"{prefix}_lastup_date", self._local(modified or created))
@@ -385,6 +392,35 @@ class DocumentRows:
             cha_trefno=reference,
             cha_sntck_poz=layout.position,
         )
+
+    def _note_rows(self, fact: Stamped[Note], batch: Batch) -> int:
+        """An opening balance or a debit or credit note: one row on the account."""
+        n = fact.record
+        evrak, cinsi, tip = NOTES[n.kind]
+        seri, sira = self._split(n.number)
+        day = dt.datetime.combine(n.date, dt.time())
+        row = self._row(
+            self.t.CARI_HESAP_HAREKETLERI,
+            "cha",
+            fact.created_at,
+            fact.modified_at,
+            cha_evrak_tip=evrak,
+            cha_evrakno_seri=seri,
+            cha_evrakno_sira=sira,
+            cha_tarihi=day,
+            cha_belge_tarih=day,
+            cha_tip=tip,
+            cha_cinsi=cinsi,
+            cha_aciklama=n.description,
+            cha_cari_cins=codes.CARI,
+            cha_kod=n.account_code,
+            cha_d_cins=codes.LOCAL_CURRENCY_CODE,
+            cha_d_kur=1.0,
+            cha_meblag=float(n.amount),
+            cha_aratoplam=float(n.amount),
+        )
+        batch.setdefault("CARI_HESAP_HAREKETLERI", []).append(row)
+        return 1
 
     def _paper(self, fact: Stamped[Collection], layout: Layout, reference: str, seri: str, sira: int) -> dict[str, Any]:
         """The ODEME_EMIRLERI row Mikro keeps beside a cheque, note, card payment or transfer promise."""
