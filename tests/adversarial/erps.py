@@ -291,6 +291,15 @@ MIKRO = Erp(
                 f"{r['cha_evrak_tip']}:{_seri(r['cha_evrakno_seri'])}:{r['cha_evrakno_sira']}:{r['cha_satir_no']}"
             ],
         ),
+        # One entry per row on an account (an invoice's further rows are read with its header, whose key they
+        # do not give): membership as in the clean database, decided by the same unedited columns.
+        Target(
+            "account_ledger",
+            "CARI_HESAP_HAREKETLERI",
+            lambda ctx, r: [
+                f"{r['cha_evrak_tip']}:{_seri(r['cha_evrakno_seri'])}:{r['cha_evrakno_sira']}:{r['cha_satir_no']}"
+            ],
+        ),
     ),
     edited={
         "CARI_HESAPLAR": frozenset(),
