@@ -90,6 +90,7 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
         ("TBLSTHAR", "STHAR_BF", None),
         ("TBLCAHAR", "HAREKET_TURU", None),
         ("TBLCAHAR", "DOVIZ_TUTAR", None),
+        ("TBLCAHAR", "ACIKLAMA", None),  # only the account ledger reads the movement's text
         ("TBLSIPAMAS", "ONAYTIPI", None),
     )
     got = _check(years)
@@ -104,6 +105,10 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
         "columns: {TBLCAHAR.HAREKET_TURU: <its name here>, TBLCAHAR.DOVIZ_TUTAR: <its name here>}" in collections.detail
     )
     assert "disable the stream: streams: {collections: {enabled: false}}" in collections.detail
+    ledger = got["stream account_ledger: schema"][0]
+    assert not ledger.ok
+    assert _missing(ledger.detail, f"TBLCAHAR (database {old})") == {"HAREKET_TURU", "DOVIZ_TUTAR", "ACIKLAMA"}
+    assert "disable the stream: streams: {account_ledger: {enabled: false}}" in ledger.detail
     new = years.database("GIDA2026")
     assert all(f"(database {new})" not in r.detail for r in (invoices, orders, collections))
     # The streams whose schema passed are counted; the three that failed are not.

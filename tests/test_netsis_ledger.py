@@ -25,7 +25,10 @@ from typing import Any
 import msgspec
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
+from connectors.netsis import NetsisSettings
+from connectors.netsis.ledger import ledger_kind
 from connectors.netsis.tables import netsis_tables
 from engine.sync import Policy
 from mapping.schema import LedgerEntry
@@ -241,3 +244,26 @@ def test_a_broken_movement_is_a_dead_letter_and_the_rest_flows(site: Server, tmp
     assert len(sent) == len(_facts(cancelled=True)) - 4
     other = sent[f"{prefix}{refs[4]}"]
     assert other is not None and (other["kind"], other["erp_kind"]) == ("other", "Z")
+
+
+def test_one_setting_decides_each_letter() -> None:
+    """Collections and bounced cheques are what the collections stream reads: ledger_credits/ledger_debits cannot
+    say otherwise for their letters, nor invent collections the collections stream would not carry."""
+    url = "sqlite:///GIDA2026.db"
+    with pytest.raises(ValidationError, match="'K' is both in ledger_credits and in collection_kinds"):
+        NetsisSettings(url=url, ledger_credits={"K": "credit_note"})
+    with pytest.raises(ValidationError, match="'J' is both in ledger_debits and in debit_reversals"):
+        NetsisSettings(url=url, ledger_debits={"J": "cheque_return"})
+    with pytest.raises(ValidationError, match="ledger_credits may not map to collection"):
+        NetsisSettings(url=url, ledger_credits={"N": "collection"})
+    # A site whose dekont credits are rebates, not transfers, says so in both settings.
+    site = NetsisSettings(
+        url=url,
+        collection_kinds={"D": "cash", "E": "promissory_note", "G": "cheque", "M": "card"},
+        ledger_credits={"A": "opening", "C": "return", "K": "credit_note"},
+    )
+    assert ledger_kind(site, "K", credit=True) == ("credit_note", None)
+    assert ledger_kind(site, "K", credit=False) == ("debit_note", None)
+    assert ledger_kind(site, "G", credit=True) == ("collection", "cheque")
+    assert ledger_kind(site, "J", credit=False) == ("cheque_return", "cheque")
+    assert ledger_kind(site, "Z", credit=True) == ("other", None)
