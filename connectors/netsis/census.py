@@ -140,13 +140,15 @@ def _ledger(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | N
             if method is not None:
                 return mapped(f"collection, method {method}", _source(settings, "collection_kinds"))
             why = settings.credits_left_out.get(letter)
-            return None if why is None else excluded(why, _source(settings, "credits_left_out"))
+            source = _source(settings, "credits_left_out", codes.LEDGER_SOURCES.get((letter, _CREDIT), UNCONFIRMED))
+            return None if why is None else excluded(why, source)
         method = settings.debit_reversals.get(letter)
         if method is not None:
             reading = f"collection reversed: a negative collection, method {method}"
             return mapped(reading, _source(settings, "debit_reversals"))
         why = settings.debits_left_out.get(letter)
-        return None if why is None else excluded(f"a debit: {why}", _source(settings, "debits_left_out"))
+        source = _source(settings, "debits_left_out", codes.LEDGER_SOURCES.get((letter, _DEBIT), UNCONFIRMED))
+        return None if why is None else excluded(f"a debit: {why}", source)
 
     return explain
 
