@@ -16,6 +16,7 @@ their postings, so the comparison there takes the live facts; a site with a canc
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -201,7 +202,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 
 
 def _break(url: str) -> dict[int, dict[str, Any]]:
-    """Break four movements, each its own way; a fifth gets a letter nobody maps. Their INC_KEY_NUMBERs -> edit."""
+    """Break five movements, each its own way; another gets a letter nobody maps. Their INC_KEY_NUMBERs -> edit."""
     c = T.CAHAR.c
     edits: list[dict[str, Any]] = [
         {"ALACAK": 125.0},  # on an invoice posting: a debit and a credit at once
@@ -216,6 +217,10 @@ def _break(url: str) -> dict[int, dict[str, Any]]:
             sa.select(c.INC_KEY_NUMBER).where(c.HAREKET_TURU == "B").order_by(c.INC_KEY_NUMBER).limit(len(edits))
         ).scalars()
         broken = dict(zip(refs, edits, strict=True))
+        foreign = conn.execute(
+            sa.select(sa.func.min(c.INC_KEY_NUMBER)).where(c.DOVIZ_TURU != 0, c.INC_KEY_NUMBER.not_in(list(broken)))
+        ).scalar_one()
+        broken[foreign] = {"DOVIZ_TUTAR": 0.0}  # a foreign movement without its foreign amount
         for ref, values in broken.items():
             conn.execute(T.CAHAR.update().where(ref == c.INC_KEY_NUMBER).values(values))
     engine.dispose()
@@ -231,6 +236,10 @@ def test_a_broken_movement_is_a_dead_letter_and_the_rest_flows(site: Server, tmp
         out = sync(source, tmp_path, "account_ledger")
     prefix = f"{site.database('GIDA2026')}:"
     refs = list(broken)
+    foreign = out.dead.pop(("account_ledger", f"{prefix}{refs[5]}"))
+    assert re.fullmatch(
+        r"(debit|credit): DOVIZ_TUTAR is 0\.00 on a (USD|EUR) movement: its amount must be positive", foreign
+    )
     assert out.dead == {
         ("account_ledger", f"{prefix}{refs[0]}"): "debit: both BORC and ALACAK hold an amount: a movement is a debit "
         "or a credit",
@@ -241,7 +250,7 @@ def test_a_broken_movement_is_a_dead_letter_and_the_rest_flows(site: Server, tmp
         "on its side",
     }
     sent = {key: data for (_, key), data in out.feed.items()}
-    assert len(sent) == len(_facts(cancelled=True)) - 4
+    assert len(sent) == len(_facts(cancelled=True)) - 5
     other = sent[f"{prefix}{refs[4]}"]
     assert other is not None and (other["kind"], other["erp_kind"]) == ("other", "Z")
 

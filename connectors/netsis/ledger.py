@@ -134,8 +134,8 @@ class AccountLedger(ScopedStream):
         local = r.DOVIZ_TURU == codes.LOCAL_CURRENCY_CODE or currency == local_currency
         amount_local = fixed(r.ALACAK if credit else r.BORC, minor_units(local_currency), f"{side}_local")
         amount = amount_local if local else fixed(r.DOVIZ_TUTAR, minor_units(currency), side)
-        if amount < 0:
-            raise RecordError(f"DOVIZ_TUTAR is {amount}: a movement's amount is positive on its side", side)
+        if amount <= 0:  # a foreign movement without its amount in that currency: never converted back by guess
+            raise RecordError(f"DOVIZ_TUTAR is {amount} on a {currency} movement: its amount must be positive", side)
         due = kind in _DUE or method in _DEFERRED
         number = self.text(r.BELGE_NO)
         return LedgerEntry(
