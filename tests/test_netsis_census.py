@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.census import census_warnings
+from connectors.netsis import NetsisSettings
+from connectors.netsis.ledger import ledger_kind
 from connectors.netsis.tables import netsis_tables
 from mapping.errors import RecordError
 from scenario import expect
@@ -45,6 +47,8 @@ COLUMNS = {
     "TBLSIPATRA.STHAR_HTUR",
     "TBLCAHAR.HAREKET_TURU x side",
     "TBLCAHAR.DOVIZ_TURU",
+    "TBLCAHAR.HAREKET_TURU x side, every movement",
+    "TBLCAHAR.DOVIZ_TURU, every movement",
     "TBLCASABIT.CARI_TIP",
     "TBLCASABIT.DOVIZ_TIPI",
     "TBLKOSULMAS.ISKONTO_TIPI",
@@ -81,6 +85,19 @@ def test_the_demo_census_knows_every_value(demo: Server) -> None:
     collected = [c for c in counts if c.column.name == "TBLCAHAR.HAREKET_TURU x side" and c.reading.sent]  # type: ignore[union-attr]
     assert sum(c.rows for c in collected) == len(live)
     assert sum((c.money or Decimal(0) for c in collected), Decimal(0)) == sum(c.amount_local for c in live)
+    # The ledger's census counts every movement: one per live invoice, return, collection and note, each kind read.
+    movements = [c for c in counts if c.column.name == "TBLCAHAR.HAREKET_TURU x side, every movement"]
+    facts = expect.ledger_entries(
+        [s.record for s in SCENARIO.invoices() if not s.record.cancelled], live, [s.record for s in SCENARIO.notes()]
+    )
+    assert sum(c.rows for c in movements) == len(facts)
+    kinds = Counter(f.kind for f in facts)
+    settings = NetsisSettings(url=demo.url("GIDA2026"))
+    found: Counter[str] = Counter()
+    for c in movements:
+        assert c.reading is not None and c.reading.action.startswith("ledger kind "), c.shown
+        found[ledger_kind(settings, c.value[0].strip(), c.value[1] == "ALACAK")[0]] += c.rows
+    assert found == kinds
 
 
 def _site(tmp_path: Path) -> str:
@@ -109,7 +126,10 @@ def test_a_sites_own_collection_codes(tmp_path: Path) -> None:
     assert cheque_codes.reading is None
     assert (cheque_codes.rows, cheque_codes.money) == (len(cheques), sum(c.amount_local for c in cheques))
     warnings = census_warnings(counts.values())
-    assert [w.name for w in warnings] == ["codes collections"] and all(w.ok and w.warning for w in warnings)
+    # The ledger reads the same rows: the site's letters are unknown to it as well (kind other) until mapped.
+    assert [w.name for w in warnings] == ["codes collections", "codes account_ledger"]
+    assert all(w.ok and w.warning for w in warnings)
+    assert "H x ALACAK" in warnings[1].detail and "N x ALACAK" in warnings[1].detail
     detail = warnings[0].detail
     assert f"H x ALACAK ({len(cheques)} rows, {sum(c.amount_local for c in cheques):,.2f})" in detail
     assert "N x ALACAK" in detail and "collection_kinds" in detail
@@ -181,4 +201,5 @@ def test_discover_codes_prints_the_census(tmp_path: Path) -> None:
         s.record.amount_local for s in SCENARIO.collections() if s.record.method == "cheque" and not s.record.cancelled
     )
     assert "TBLCAHAR.HAREKET_TURU" in line and f"{cheques:,.2f}" in line and "unknown: not in the feed" in line
-    assert "2 code value(s) unknown to dealersync: their rows are not in the feed" in result.stdout
+    # H and N credits, unknown to the collections stream and to the ledger (whose census counts them too).
+    assert "4 code value(s) unknown to dealersync: their rows are not in the feed" in result.stdout

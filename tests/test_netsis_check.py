@@ -90,6 +90,7 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
         ("TBLSTHAR", "STHAR_BF", None),
         ("TBLCAHAR", "HAREKET_TURU", None),
         ("TBLCAHAR", "DOVIZ_TUTAR", None),
+        ("TBLCAHAR", "ACIKLAMA", None),  # only the account ledger reads the movement's text
         ("TBLSIPAMAS", "ONAYTIPI", None),
     )
     got = _check(years)
@@ -104,6 +105,10 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
         "columns: {TBLCAHAR.HAREKET_TURU: <its name here>, TBLCAHAR.DOVIZ_TUTAR: <its name here>}" in collections.detail
     )
     assert "disable the stream: streams: {collections: {enabled: false}}" in collections.detail
+    ledger = got["stream account_ledger: schema"][0]
+    assert not ledger.ok
+    assert _missing(ledger.detail, f"TBLCAHAR (database {old})") == {"HAREKET_TURU", "DOVIZ_TUTAR", "ACIKLAMA"}
+    assert "disable the stream: streams: {account_ledger: {enabled: false}}" in ledger.detail
     new = years.database("GIDA2026")
     assert all(f"(database {new})" not in r.detail for r in (invoices, orders, collections))
     # The streams whose schema passed are counted; the three that failed are not.
@@ -180,7 +185,8 @@ def test_a_cancel_column_the_database_lacks(tmp_path: Path) -> None:
     write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
     with adapter(where.url("GIDA2026"), SCENARIO, cancelled_column="IPTAL") as source:
         got = {r.name: r for r in source.check() if not r.warning}
-    for stream, table in (("invoices", "TBLFATUIRS"), ("orders", "TBLSIPAMAS"), ("collections", "TBLCAHAR")):
+    streams = (("invoices", "TBLFATUIRS"), ("orders", "TBLSIPAMAS"), ("collections", "TBLCAHAR"))
+    for stream, table in (*streams, ("account_ledger", "TBLCAHAR")):
         line = got[f"stream {stream}: schema"]
         assert not line.ok and _missing(line.detail, f"{table} (database GIDA2026)") == {"IPTAL"}, line
         assert "name them with cancelled_column: <the column marking cancelled documents, or null>" in line.detail
@@ -259,8 +265,9 @@ def test_an_upgraded_install_with_an_iptal_column_fails_check(tmp_path: Path, ba
         assert f"TBLFATUIRS, TBLSIPAMAS, TBLCAHAR (database {old}) have a column IPTAL" in line.detail
         assert where.database("GIDA2026") not in line.detail
         assert "Set cancelled_column: IPTAL (or name the column that marks cancellations)" in line.detail
-        # Only the streams that read a table count: with invoices and collections disabled, orders still do.
-        orders_only = _check(where, frozenset({"invoices", "collections"}), reconciles=True)["cancellations"]
+        # Only the streams that read a table count: with invoices and the ledger rows disabled, orders still do.
+        disabled = frozenset({"invoices", "collections", "account_ledger"})
+        orders_only = _check(where, disabled, reconciles=True)["cancellations"]
         assert [r.ok for r in orders_only] == [False] and f"TBLSIPAMAS (database {old}) has" in orders_only[0].detail
     finally:
         where.close()
@@ -281,5 +288,5 @@ def test_deletes_without_a_reconcile_schedule_warn(years: Server) -> None:
     assert "deleted (cancelled) invoices, orders and collections reach the feed only at a reconcile" in line.detail
     assert "add reconcile: {cron: ...} to the source" in line.detail
     assert "cancellations" not in _check(years, reconciles=True)
-    streams = frozenset({"invoices", "orders", "collections"})
+    streams = frozenset({"invoices", "orders", "collections", "account_ledger"})
     assert "cancellations" not in _check(years, streams)

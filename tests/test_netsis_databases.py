@@ -152,3 +152,28 @@ def test_the_branch_is_part_of_a_documents_identity(years: Server) -> None:
     assert [x.warehouse_code for x in branch1.lines] == ["9"] and branch1.warehouse_code == "9"
     assert all(x.warehouse_code != "9" for x in same[f"{db}:0:1:{number}:{account}"].lines)
     assert len(fetched) == 2
+
+
+def test_the_ledger_comes_from_every_year(years: Server) -> None:
+    """Each year's TBLCAHAR holds that year's movements (the notes included), keyed by its database; together
+    they are the scenario's ledger, and they add up to the balances of the master's account cards."""
+    old, new = years.database("GIDA2025"), years.database("GIDA2026")
+    with adapter(years.url("GIDA2026"), SCENARIO, **_settings(years)) as source:
+        rows = read(source.stream("account_ledger"))
+        limits = records(source.stream("risk_limits"))
+    facts = expect.ledger_entries(
+        [s.record for s in SCENARIO.invoices() if not s.record.cancelled],
+        [s.record for s in SCENARIO.collections() if not s.record.cancelled],
+        [s.record for s in SCENARIO.notes()],
+    )
+    assert sorted((e.document_no or "", e.kind) for _, e, _ in rows) == sorted(
+        (f.document_no or "", f.kind) for f in facts
+    )
+    assert len({key for key, _, _ in rows}) == len(rows)
+    for key, entry, _ in rows:
+        assert key.startswith(f"{new}:" if entry.date.year == 2026 else f"{old}:"), key
+    assert {e.kind for _, e, _ in rows if e.date.year < 2026} >= {"opening", "debit_note", "credit_note"}
+    balance: Counter[str] = Counter()
+    for _, e, _ in rows:
+        balance[e.account_code] += e.debit_local - e.credit_local  # type: ignore[assignment]
+    assert limits and all(balance[r.account_code] == r.open_balance for r in limits)

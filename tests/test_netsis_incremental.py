@@ -183,7 +183,7 @@ def test_a_physical_delete_reaches_the_feed_at_a_reconcile(where: Server, tmp_pa
     assert again == []
 
 
-@pytest.mark.parametrize("name", ["invoices", "orders", "collections"])
+@pytest.mark.parametrize("name", ["invoices", "orders", "collections", "account_ledger"])
 def test_partitions_cover_every_item_once(where: Server, name: str) -> None:
     write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
     with adapter(where.url("GIDA2026"), SCENARIO, chunk_size=100) as source:
@@ -220,6 +220,13 @@ def test_the_engine_pushes_only_the_changes(where: Server, tmp_path: Path) -> No
     for name in ("accounts", "products", "stock_levels", "orders"):
         assert second[name].pushed == second[name].deleted == 0, name
     assert second["invoices"].pushed == 2 and second["collections"].pushed == 1 and second["discounts"].pushed == 1
+    # The ledger: the new invoice's and the new collection's postings, and the cancelled invoice's, now flagged.
+    assert second["account_ledger"].pushed == 3 and second["account_ledger"].deleted == 0
+    assert {(e["data"]["document_no"], e["data"]["cancelled"]) for e in _last_batch(feed, "account_ledger")} == {
+        (CHANGES["new_invoice"].invoice.number, False),  # type: ignore[union-attr]
+        (CHANGES["new_collection"].collection.number, False),  # type: ignore[union-attr]
+        (CHANGES["cancel_invoice"].number, True),
+    }
     new_invoice = CHANGES["new_invoice"].invoice
     assert new_invoice is not None
     assert {(e["data"]["number"], e["data"]["cancelled"]) for e in _last_batch(feed, "invoices")} == {

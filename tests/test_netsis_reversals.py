@@ -91,22 +91,55 @@ def test_bounced_cheques_and_protested_notes_are_negative_collections(url: str) 
     assert counts["D x BORC"].reading is not None and not counts["D x BORC"].reading.sent
 
 
+def test_the_ledger_debits_bounced_cheques_back(url: str) -> None:
+    """In the account ledger the three debits are entries of their own: the bounced cheque and the protested note
+    are cheque_return entries on the collection's number (the negative collection's), the cash paid out a payment;
+    each in the currency of the movement, debit positive."""
+    undone = _bounced(url)
+    with adapter(url, SCENARIO) as source:
+        entries = records(source.stream("account_ledger"))
+    debits = {(e.erp_kind, e.document_no): e for e in entries if e.erp_kind in ("I", "J", "D") and e.debit_local}
+    cash = next(c for c in LIVE if c.method == "cash")
+    assert sorted(debits) == sorted([("J", undone["J"].number), ("I", undone["I"].number), ("D", cash.number)])
+    for letter, x in (*undone.items(), ("D", cash)):
+        e = debits[(letter, x.number)]
+        assert (e.kind, e.account_code, e.currency) == (
+            "payment" if letter == "D" else "cheque_return",
+            x.account_code,
+            x.currency,
+        )
+        assert (e.debit, e.debit_local, e.credit, e.credit_local) == (x.amount, x.amount_local, 0, 0)
+        assert e.rate == x.rate and e.sequence is not None and e.date > x.date
+        assert e.due_date == (x.due_date if letter != "D" else None)
+
+
 def test_an_integrator_switches_reversals_off(url: str) -> None:
     """debit_reversals: {} with the letters left out on purpose: no reversal is sent, and the census says why."""
-    _bounced(url)
+    undone = _bounced(url)
     with adapter(url, SCENARIO, debit_reversals={}) as source:
-        warned = census_warnings(source.census(None))
-    assert len(warned) == 1 and "debit_reversals" in warned[0].detail
-    assert "I x BORC (1 rows" in warned[0].detail and "J x BORC (1 rows" in warned[0].detail
+        warned = {w.name: w for w in census_warnings(source.census(None))}
+    # Unknown to the collections stream, and to the ledger too (kind other) until ledger_debits reads them.
+    assert sorted(warned) == ["codes account_ledger", "codes collections"]
+    assert "debit_reversals" in warned["codes collections"].detail
+    for line in warned.values():
+        assert "I x BORC (1 rows" in line.detail and "J x BORC (1 rows" in line.detail
     left_out = {**NetsisSettings(url=url).debits_left_out, **LEFT_OUT}
-    with adapter(url, SCENARIO, debit_reversals={}, debits_left_out=left_out) as source:
+    ledger_debits = {**NetsisSettings(url=url).ledger_debits, "I": "cheque_return", "J": "cheque_return"}
+    settings: dict[str, Any] = {"debit_reversals": {}, "debits_left_out": left_out, "ledger_debits": ledger_debits}
+    with adapter(url, SCENARIO, **settings) as source:
         got = records(source.stream("collections"))
-        counts = {c.shown: c for c in source.census(None) if c.column.name == LEDGER}
+        entries = records(source.stream("account_ledger"))
+        census = source.census(None)
+        counts = {c.shown: c for c in census if c.column.name == LEDGER}
     assert sorted(c.number for c in got) == sorted(c.number for c in LIVE)
     assert all(c.amount_local > 0 for c in got)
     reading = counts["J x BORC"].reading
     assert reading is not None and not reading.sent and reading.source == "your settings"
-    assert census_warnings(counts.values()) == []
+    assert census_warnings(census) == []
+    # The ledger still debits the bounced cheque and the protested note back, read through ledger_debits.
+    assert sorted(e.document_no or "" for e in entries if e.kind == "cheque_return") == sorted(
+        c.number for c in undone.values()
+    )
 
 
 def test_a_letter_cannot_be_both_reversed_and_left_out() -> None:

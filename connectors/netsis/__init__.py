@@ -17,6 +17,7 @@ from connectors.netsis.cancels import cancellations
 from connectors.netsis.census import Census, census, census_statements, specs
 from connectors.netsis.collections import Collections
 from connectors.netsis.documents import Invoices, Orders
+from connectors.netsis.ledger import AccountLedger
 from connectors.netsis.masters import Accounts, Discounts, Products
 from connectors.netsis.schema import verify_schema
 from connectors.netsis.scopes import Database, NetsisEnv, database_url, open_env
@@ -57,6 +58,7 @@ class NetsisAdapter(Adapter):
             Orders(env),
             Invoices(env),
             Collections(env),
+            AccountLedger(env),
         ]
 
     def _enabled(self) -> list[NetsisStream]:

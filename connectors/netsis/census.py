@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
-from connectors.netsis import codes, collections
+from connectors.netsis import codes, collections, ledger
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.settings import NetsisSettings
 
@@ -140,13 +140,33 @@ def _ledger(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | N
             if method is not None:
                 return mapped(f"collection, method {method}", _source(settings, "collection_kinds"))
             why = settings.credits_left_out.get(letter)
-            return None if why is None else excluded(why, _source(settings, "credits_left_out"))
+            source = _source(settings, "credits_left_out", codes.LEDGER_SOURCES.get((letter, _CREDIT), UNCONFIRMED))
+            return None if why is None else excluded(why, source)
         method = settings.debit_reversals.get(letter)
         if method is not None:
             reading = f"collection reversed: a negative collection, method {method}"
             return mapped(reading, _source(settings, "debit_reversals"))
         why = settings.debits_left_out.get(letter)
-        return None if why is None else excluded(f"a debit: {why}", _source(settings, "debits_left_out"))
+        source = _source(settings, "debits_left_out", codes.LEDGER_SOURCES.get((letter, _DEBIT), UNCONFIRMED))
+        return None if why is None else excluded(f"a debit: {why}", source)
+
+    return explain
+
+
+def _ledger_kinds(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        letter, side = _ftirsip(value[0]) or "", value[1]
+        credit = side == _CREDIT
+        kind, method = ledger.ledger_kind(settings, letter, credit)
+        if kind == "collection":
+            return mapped(f"ledger kind collection ({method})", _source(settings, "collection_kinds"))
+        if kind == "cheque_return":
+            return mapped(f"ledger kind cheque_return ({method} bounced)", _source(settings, "debit_reversals"))
+        setting = "ledger_credits" if credit else "ledger_debits"
+        if letter not in getattr(settings, setting):
+            return None  # kind other, with no reading: check warns where it carries money
+        source = _source(settings, setting, codes.LEDGER_SOURCES.get((letter, side), UNCONFIRMED))
+        return mapped(f"ledger kind {kind}", source)
 
     return explain
 
@@ -326,6 +346,34 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             sa.case((credit, c.ALACAK), else_=c.BORC),
             t.CAHAR,
             collections.collected(t.CAHAR, s),
+            c.TARIH,
+        ),
+        Census(
+            column(
+                "TBLCAHAR.HAREKET_TURU x side, every movement",
+                "account_ledger",
+                "collection_kinds, debit_reversals, ledger_debits, ledger_credits",
+                f"ALACAK (credit) or BORC (debit), {local}",
+                _ledger_kinds(s),
+            ),
+            [c.HAREKET_TURU, sa.case((credit, _CREDIT), else_=_DEBIT)],
+            sa.case((credit, c.ALACAK), else_=c.BORC),
+            t.CAHAR,
+            None,
+            c.TARIH,
+        ),
+        Census(
+            column(
+                "TBLCAHAR.DOVIZ_TURU, every movement",
+                "account_ledger",
+                "currency_codes",
+                f"ALACAK (credit) or BORC (debit), {local}",
+                currencies,
+            ),
+            [c.DOVIZ_TURU],
+            sa.case((credit, c.ALACAK), else_=c.BORC),
+            t.CAHAR,
+            None,
             c.TARIH,
         ),
         Census(

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Final, Literal
 
 from connectors.census import UNCONFIRMED
-from mapping.schema import AccountKind, CollectionMethod, DiscountKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, OrderStatus
 
 VENDOR_FTIRSIP: Final = "vendor docs: STHAR_FTIRSIP (mobilteg TBLSTHAR)"
 VENDOR_CAHAR: Final = "vendor docs: BORC/ALACAK (mobilteg TBLCAHAR)"
@@ -63,9 +63,10 @@ DEFAULT_COLLECTION_KINDS: Final[Mapping[str, CollectionMethod]] = {
     "M": "card",
 }
 DEFAULT_CREDITS_LEFT_OUT: Final[Mapping[str, str]] = {
-    "A": "opening balance carried over from the previous year",
+    "A": "opening balance carried over from the previous year: account_ledger carries it",
     "B": "invoice posting (a supplier's purchase invoice; the feed carries sales only)",
     "C": "return invoice posting: the invoices stream carries the sales return",
+    "L": "miscellaneous credit (a credit note, a rebate): account_ledger carries it",
 }
 # Debit rows I and J (a protested note, a bounced cheque: "karşılıksız çek") undo a collection the feed has sent.
 # They go out as negative collections of the method they reverse, as the Mikro adapter sends returned cheques and
@@ -73,7 +74,7 @@ DEFAULT_CREDITS_LEFT_OUT: Final[Mapping[str, str]] = {
 DEFAULT_DEBIT_REVERSALS: Final[Mapping[str, CollectionMethod]] = {"I": "promissory_note", "J": "cheque"}
 # The other debit rows are charges to the account, never collections.
 DEFAULT_DEBITS_LEFT_OUT: Final[Mapping[str, str]] = {
-    "A": "opening balance carried over from the previous year",
+    "A": "opening balance carried over from the previous year: account_ledger carries it",
     "B": "invoice posting: the invoices stream carries the invoice",
     "C": "return invoice posting (a purchase return)",
     "D": "cash paid out",
@@ -81,10 +82,53 @@ DEFAULT_DEBITS_LEFT_OUT: Final[Mapping[str, str]] = {
     "F": "our promissory note given",
     "G": "customer cheque given back or endorsed",
     "H": "our cheque given",
-    "K": "dekont (debit note)",
+    "K": "dekont (debit note): account_ledger carries it",
     "L": "other debit",
 }
 CreditSide = Literal["ALACAK", "BORC"]
+
+# The account ledger (account_ledger stream) reads every TBLCAHAR row. Two production queries name the letters
+# the way the reference does (A Devir, B Fatura, C İade Fatura, D Kasa, E Müşteri Senedi, F Borç Senedi, G Müşteri
+# Çeki, H Borç Çeki, I Protestolu Senet, J Karşılıksız Çek, K Dekont, L Muhtelif: veyucu/atakodb2b
+# CariEkstreService.cs; mirkankacan/Otomar ClientRepository.cs reads A Devir, B invoice, C return, D and K
+# collections, E notes, G and H cheques). Which ledger kind a letter is on each side is this adapter's reading
+# (settings ledger_debits, ledger_credits); credits of collection_kinds letters are collections and debits of
+# debit_reversals letters bounced cheques and notes, as the collections stream reads them.
+CAHAR_OPENING: Final = "A"
+CAHAR_DEKONT: Final = "K"
+CAHAR_OTHER: Final = "L"
+LEDGER_LETTERS_SOURCE: Final = (
+    "production queries: A Devir, B Fatura, C İade Fatura (veyucu/atakodb2b CariEkstreService, mirkankacan/Otomar)"
+)
+# Opening balances, invoices and returns: the letters both production queries name. A dekont (K) on the debit side
+# is a debit note (borç dekontu: interest on late payment); money paid out or a customer's cheque or note given
+# back (D, E, F, G, H debits) is a payment to the account.
+DEFAULT_LEDGER_DEBITS: Final[Mapping[str, LedgerKind]] = {
+    "A": "opening",
+    "B": "invoice",
+    "D": "payment",
+    "E": "payment",
+    "F": "payment",
+    "G": "payment",
+    "H": "payment",
+    "K": "debit_note",
+    "C": "other",  # a purchase return: the feed's invoices stream carries sales only
+}
+# Credits: an opening balance in the dealer's favour, a sales return's posting, and a credit note (rebate). K credits
+# are bank transfers in collection_kinds (a production query reads D and K credits as collections), so a rebate is
+# read from the miscellaneous letter L (Muhtelif), where this adapter's test writer puts it: UNCONFIRMED.
+DEFAULT_LEDGER_CREDITS: Final[Mapping[str, LedgerKind]] = {
+    "A": "opening",
+    "B": "other",  # a purchase invoice on a supplier's account: the feed's invoices stream carries sales only
+    "C": "return",
+    "L": "credit_note",
+}
+LEDGER_SOURCES: Final[Mapping[tuple[str, str], str]] = {
+    ("A", "BORC"): LEDGER_LETTERS_SOURCE,
+    ("A", "ALACAK"): LEDGER_LETTERS_SOURCE,
+    ("B", "BORC"): LEDGER_LETTERS_SOURCE,
+    ("C", "ALACAK"): LEDGER_LETTERS_SOURCE,
+}
 
 # TBLCASABIT.CARI_TIP: A alıcı (buyer), S satıcı (seller) as production queries filter them; H (both) is
 # UNCONFIRMED.

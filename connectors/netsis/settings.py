@@ -11,7 +11,7 @@ from connectors.base import ConnectorError
 from connectors.netsis import codes
 from connectors.netsis.tables import validate_identifier
 from connectors.sql import SqlSourceSettings
-from mapping.schema import AccountKind, CollectionMethod, DiscountKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, OrderStatus
 
 __all__ = ["NetsisSettings"]
 
@@ -87,6 +87,16 @@ class NetsisSettings(SqlSourceSettings):
     debits_left_out: dict[str, str] = Field(
         default_factory=lambda: dict(codes.DEFAULT_DEBITS_LEFT_OUT),
         description="HAREKET_TURU of debit (BORC) rows known to dealersync that are not reversals -> what they are",
+    )
+    ledger_debits: dict[str, LedgerKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_LEDGER_DEBITS),
+        description="TBLCAHAR.HAREKET_TURU of debit (BORC) rows -> account_ledger kind (UNCONFIRMED but A, B); "
+        "debit_reversals letters are cheque_return, a letter in neither is kind other",
+    )
+    ledger_credits: dict[str, LedgerKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_LEDGER_CREDITS),
+        description="TBLCAHAR.HAREKET_TURU of credit (ALACAK) rows -> account_ledger kind (UNCONFIRMED but A, C); "
+        "collection_kinds letters are collections, a letter in neither is kind other",
     )
     order_statuses: dict[str, OrderStatus] = Field(
         default_factory=lambda: dict(codes.DEFAULT_ORDER_STATUSES),
@@ -168,6 +178,8 @@ class NetsisSettings(SqlSourceSettings):
         "credits_left_out",
         "debit_reversals",
         "debits_left_out",
+        "ledger_debits",
+        "ledger_credits",
         "account_kinds",
         "order_statuses",
         "discount_kinds",
@@ -207,6 +219,23 @@ class NetsisSettings(SqlSourceSettings):
                 "debits_left_out to send its rows as negative collections (the default for I and J), or set "
                 "debit_reversals without it to leave them out"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ledger_once(self) -> NetsisSettings:
+        """A collection (or a bounced cheque) is what the collections stream reads: one setting decides it."""
+        for setting, kinds, decided, by in (
+            ("ledger_credits", self.ledger_credits, self.collection_kinds, "collection_kinds"),
+            ("ledger_debits", self.ledger_debits, self.debit_reversals, "debit_reversals"),
+        ):
+            if "collection" in kinds.values():
+                raise ValueError(f"{setting} may not map to collection: collection_kinds names the collections")
+            both = sorted(set(kinds) & set(decided))
+            if both:
+                raise ValueError(
+                    f"HAREKET_TURU {both[0]!r} is both in {setting} and in {by}, which decides its ledger kind "
+                    f"(collection, cheque_return): remove it from {setting}"
+                )
         return self
 
     def given(self, name: str) -> bool:

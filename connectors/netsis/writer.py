@@ -7,6 +7,10 @@ document total in DOVIZTUT, quantities and unit prices per the item's first unit
 as percentages, TBLCAHAR postings with separate BORC/ALACAK, balances and risk on the account
 card, the day's rates in the rates database's DOVIZ, KAYITTARIHI/DUZELTMETARIHI stamps.
 
+The scenario's notes go into TBLCAHAR beside the invoice and collection postings: an opening balance
+(devir, A), a debit note (dekont, K debit) and a credit note (L credit), in local currency, and into the
+account card's CM_BORCT/CM_ALACT with everything else.
+
 It also writes what the adapter must skip: a purchase invoice, a purchase return and a sales
 dispatch, invoice postings in TBLCAHAR, the all-warehouse (DEPO_KODU 0) stock rows.
 
@@ -38,7 +42,7 @@ from connectors.netsis import codes
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
 from connectors.sql import Batch, bulk_insert, insert_batch, insert_batched
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
-from scenario.facts import Change, Scenario, Stamped
+from scenario.facts import Change, Note, NoteKind, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
 
 __all__ = ["VENDOR_LAYOUT", "LinePrices", "NetsisWriter", "damage"]
@@ -57,6 +61,13 @@ _TERM_DAYS = {name: days for name, days, _ in PAYMENT_TERMS}
 _TYPES = {kind: code for code, kind in codes.DEFAULT_ACCOUNT_KINDS.items()}
 _METHODS = {method: kind for kind, method in codes.DEFAULT_COLLECTION_KINDS.items()}
 _DISCOUNT_TYPES = {kind: code for code, kind in codes.DEFAULT_DISCOUNT_KINDS.items()}
+# Notes as the adapter's defaults read them: an opening (devir) A, a debit note a dekont K debit, a credit note
+# (rebate) an L credit (K credits are the bank transfers of collection_kinds).
+_NOTE_LETTERS: dict[NoteKind, str] = {
+    "opening": codes.CAHAR_OPENING,
+    "debit_note": codes.CAHAR_DEKONT,
+    "credit_note": codes.CAHAR_OTHER,
+}
 # Closed and cancelled orders were approved once; their lines and the cancel flag say the rest.
 _APPROVAL = {status: code for code, status in codes.DEFAULT_ORDER_STATUSES.items()} | {"closed": "A", "cancelled": "A"}
 
@@ -182,6 +193,7 @@ class NetsisWriter:
         self._documents(scenario.orders(), self._order_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
+        self._documents(scenario.notes(), self._note_rows)
         with self.engine.begin() as conn:
             self._decoys(conn, scenario)
             self._accounts(conn, scenario)
@@ -612,6 +624,35 @@ class NetsisWriter:
                 "DOVIZ_TUTAR": float(c.amount) if code else 0.0,
                 "ACIKLAMA": self.text(f"Tahsilat {c.number}"),
                 **self._flag(c.cancelled),
+                **self._stamps(fact.created_at, fact.modified_at),
+            }
+        )
+        return 1
+
+    def _note_rows(self, fact: Stamped[Note], batch: Batch) -> int:
+        """An opening balance or a debit or credit note: one TBLCAHAR row in local currency, no document behind it
+        (VADE_TARIHI the movement's day, as integrators' inserts fill it when nothing falls due)."""
+        n = fact.record
+        credit = n.kind == "credit_note"
+        self.balances.setdefault(n.account_code, [Decimal(0), Decimal(0)])[1 if credit else 0] += n.amount
+        if not self._mine(n.date):
+            return 0
+        amount = float(n.amount)
+        batch.setdefault("CAHAR", []).append(
+            {
+                "INC_KEY_NUMBER": self._id(self.t.CAHAR),
+                "SUBE_KODU": BRANCH,
+                "CARI_KOD": self.text(n.account_code),
+                "TARIH": _day(n.date),
+                "VADE_TARIHI": _day(n.date),
+                "BELGE_NO": self.text(n.number),
+                "HAREKET_TURU": _NOTE_LETTERS[n.kind],
+                "BORC": 0.0 if credit else amount,
+                "ALACAK": amount if credit else 0.0,
+                "DOVIZ_TURU": codes.LOCAL_CURRENCY_CODE,
+                "DOVIZ_TUTAR": 0.0,
+                "ACIKLAMA": self.text(n.description),
+                **self._flag(False),
                 **self._stamps(fact.created_at, fact.modified_at),
             }
         )
