@@ -418,6 +418,7 @@ NETSIS = Erp(
         Target("invoices", "TBLFATUIRS", lambda ctx, r: _doc_key(r), _netsis_invoice),
         Target("invoices", "TBLSTHAR", _netsis_line("TBLFATUIRS", "STHAR_ACIKLAMA", "invoices"), lambda ctx, r: True),
         Target("collections", "TBLCAHAR", lambda ctx, r: [f"netsis:{r['INC_KEY_NUMBER']}"], _netsis_collection),
+        Target("account_ledger", "TBLCAHAR", lambda ctx, r: [f"netsis:{r['INC_KEY_NUMBER']}"], lambda ctx, r: True),
     ),
     edited={
         name: frozenset()
