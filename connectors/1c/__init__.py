@@ -17,10 +17,11 @@ from mapping.errors import RecordError
 from .census import census
 from .flavours import FLAVOURS, Flavour
 from .goods import Invoices, Orders
+from .ledger import Ledger
 from .masters import Accounts, Products
 from .odata import OData
 from .payments import Collections
-from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, operation_defaults
+from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, ledger_defaults, operation_defaults
 from .schema import check_schema
 from .settings import OneCSettings
 from .snapshots import Discounts, RiskLimits, StockLevels
@@ -61,6 +62,7 @@ class OneCAdapter(Adapter):
                 vat_rates={**VAT_RATES, **s.vat_rates},
                 vat_kinds={**VAT_KINDS, **s.vat_kinds},
                 order_statuses={**ORDER_STATUSES, **s.order_statuses},
+                ledger_kinds={**ledger_defaults(), **s.ledger_kinds},
                 currency_codes=dict(s.currency_codes),
                 stock_reserved=tuple(s.stock_reserved),
                 stock_accounts=tuple(s.stock_accounts),
@@ -71,6 +73,8 @@ class OneCAdapter(Adapter):
         env = self.env()
         # БП 3 keeps no credit limit (its contracts have no ДопустимаяСуммаЗадолженности): no risk_limits stream.
         risk = [RiskLimits(env)] if self.flavour.trade else []
+        # The account ledger is РасчетыСКлиентами's movements (УТ / ERP); БП's account 62 is not read yet.
+        ledger = [Ledger(env)] if self.flavour.trade else []
         return [
             Accounts(env),
             Products(env),
@@ -80,6 +84,7 @@ class OneCAdapter(Adapter):
             Orders(env),
             Invoices(env),
             Collections(env),
+            *ledger,
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

@@ -111,6 +111,9 @@ _TRADE = Flavour(
         "price_types": "Catalog_ВидыЦен",
         "stock": "AccumulationRegister_ТоварыНаСкладах",
         "receivables": "AccumulationRegister_РасчетыСКлиентами",
+        "settlements": "AccumulationRegister_РасчетыСКлиентами_RecordType",  # its movements: the account ledger
+        "debt_adjustments": "Document_КорректировкаЗадолженности",  # debit and credit notes
+        "opening_balances": "Document_ВводОстатковВзаиморасчетов",
         "settlement_keys": "Catalog_КлючиАналитикиУчетаПоПартнерам",
         "orders": "Document_ЗаказКлиента",
         "returns": "Document_ВозвратТоваровОтКлиента",

@@ -198,6 +198,21 @@ def _trade(base: Infobase) -> None:
     d("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
     receivable = ("АналитикаУчетаПоПартнерам_Key", "Валюта_Key", "СуммаBalance")
     d("AccumulationRegister_РасчетыСКлиентами/Balance", receivable)
+    movement = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active", "RecordType", *receivable[:2])
+    attributes = ("ХозяйственнаяОперация", "ДатаРегистратора", "ДатаПлатежа", "СуммаРегл", "ВалютаДокумента_Key")
+    d(
+        "AccumulationRegister_РасчетыСКлиентами_RecordType",
+        (*movement, "ОбъектРасчетов_Key", "Сумма", *attributes, "Сторно"),
+    )
+    note = (*_DOCUMENT[:6], "ХозяйственнаяОперация", "Комментарий")
+    debt = ("Ref_Key", "LineNumber", "Партнер_Key", "ВалютаВзаиморасчетов_Key", "Сумма", "ДатаПлатежа")
+    payee = ("Контрагент", "Контрагент_Type")
+    for name, extra, section, line in (
+        ("Document_ВводОстатковВзаиморасчетов", (), "РасчетыСПартнерами", (*debt, *payee, "СуммаРегл")),
+        ("Document_КорректировкаЗадолженности", (*payee, "ЭтоНачисление"), "Задолженность", debt),
+    ):
+        d(name, (*note, *extra), [f"{name}_{section}"])
+        d(f"{name}_{section}", line)
     header = (*_DOCUMENT, "Партнер_Key", "Валюта_Key", "Склад_Key", "Менеджер_Key", "ЦенаВключаетНДС")
     header = (*header, "ХозяйственнаяОперация")
     goods = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key", "КоличествоУпаковок")

@@ -11,15 +11,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
 
-from mapping.schema import OrderStatus
+from mapping.schema import LedgerKind, OrderStatus
 
 __all__ = [
     "ENUM_VAT",
+    "LEDGER_KINDS",
     "OPERATIONS",
     "ORDER_STATUSES",
     "VAT_KINDS",
     "VAT_RATES",
     "Operation",
+    "ledger_defaults",
     "operation_defaults",
 ]
 
@@ -135,3 +137,43 @@ OPERATIONS: Mapping[str, Mapping[str, Mapping[str, tuple[Operation, str]]]] = {
 def operation_defaults(layout: str) -> dict[str, dict[str, Operation]]:
     """The `operations` setting's default for a layout: stream -> operation kind -> include / exclude."""
     return {stream: {v: r[0] for v, r in values.items()} for stream, values in OPERATIONS[layout].items()}
+
+
+# account_ledger (УТ 11 / ERP 2): the ХозяйственнаяОперация a movement of РасчетыСКлиентами carries (the values
+# are Enums.ХозяйственныеОперации, vendor/) -> the ledger's kind, with the source that ties the value to that
+# meaning; UNCONFIRMED where only the value's name says so. A movement without an operation is read by its
+# recorder's document name (the same setting). Values nobody listed are kind "other".
+LEDGER_SOURCE = "УТ 11.5.20.68 dump (vendor/README.md)"
+LEDGER_KINDS: Mapping[str, tuple[LedgerKind, str]] = {
+    # the operations the invoices and collections streams carry (OPERATIONS above)
+    "РеализацияКлиенту": ("invoice", "the invoices stream's sale"),
+    "РеализацияКлиентуРеглУчет": ("invoice", "the invoices stream's sale"),
+    "КорректировкаПоСогласованиюСторон": ("invoice", "the invoices stream's correction (price difference)"),
+    "КорректировкаРеализацииУвеличениеЗадолженностиСводно": ("invoice", "the invoices stream's correction"),
+    "КорректировкаРеализацииУменьшениеЗадолженностиСводно": ("invoice", "the invoices stream's correction"),
+    "ВозвратТоваровОтКлиента": ("return", "the invoices stream's return"),
+    "ВозвратТоваровОтКлиентаПрошлыхПериодов": ("return", "the invoices stream's return"),
+    "ПоступлениеОплатыОтКлиента": ("collection", "the collections stream's payment"),
+    "ПоступлениеОплатыОтКлиентаПоПлатежнойКарте": ("collection", "the collections stream's card payment"),
+    # Document_ВводОстатковВзаиморасчетов (its manager module) and Document_КорректировкаЗадолженности (its object
+    # module: ЭтоНачисление, an accrual, or a write-off of the client's debt)
+    "ВводОстатковЗадолженностиКлиентов": ("opening", "ВводОстатковВзаиморасчетов: a client's opening debt"),
+    "ВводОстатковАвансовКлиентов": ("opening", "ВводОстатковВзаиморасчетов: a client's opening advance"),
+    "НачислениеДебиторскойЗадолженности": ("debit_note", "КорректировкаЗадолженности: debt accrued"),
+    "СписаниеДебиторскойЗадолженности": ("credit_note", "КорректировкаЗадолженности: debt written off"),
+}
+# Readings by the value's name only: no document module read says so.
+LEDGER_UNCONFIRMED: Mapping[str, LedgerKind] = {
+    "ВозвратОплатыКлиенту": "payment",
+    "ВозвратОплатыКлиентуНаПлатежнуюКарту": "payment",
+    "СписаниеБезнадежнойЗадолженностиЗаСчетРезервовПоСомнительнымДолгам": "credit_note",
+    "ОтражениеПремииКлиентаРетроБонус": "credit_note",
+    "ПереоценкаРасчетовСКлиентами": "exchange_difference",
+    "КурсовыеРазницыКлиентыПрибыль": "exchange_difference",
+    "КурсовыеРазницыКлиентыУбыток": "exchange_difference",
+}
+
+
+def ledger_defaults() -> dict[str, LedgerKind]:
+    """The `ledger_kinds` setting's default: operation (or recorder document) -> kind."""
+    return {**LEDGER_UNCONFIRMED, **{value: reading[0] for value, reading in LEDGER_KINDS.items()}}

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from connectors.http import HttpSourceSettings
 from mapping.errors import RecordError
 from mapping.money import currency
-from mapping.schema import CollectionMethod, OrderStatus
+from mapping.schema import CollectionMethod, LedgerKind, OrderStatus
 
 from .flavours import FLAVOURS
 from .readings import Operation
@@ -52,6 +52,11 @@ class OneCSettings(HttpSourceSettings):
     )
     order_statuses: dict[str, OrderStatus] = Field(
         default_factory=dict, description="УТ orders' Статус -> order status; added to the defaults"
+    )
+    ledger_kinds: dict[str, LedgerKind] = Field(
+        default_factory=dict,
+        description="account_ledger (УТ/ERP): a movement's ХозяйственнаяОперация (or, when it has none, its recorder "
+        "document's name) -> ledger kind; added to the defaults, anything else is kind other",
     )
     currency_codes: dict[str, str] = Field(
         default_factory=dict, description="Catalog_Валюты code -> ISO 4217, for codes that are not ISO numbers"
