@@ -1,0 +1,207 @@
+"""account_ledger of УТ 11 and 1C:ERP 2: the movements of AccumulationRegister_РасчетыСКлиентами, posted by the
+emulator for every client document and for the scenario's notes, read over HTTP and synced through the engine.
+
+How 1C holds the ledger differently (applied to the expected entries before comparing):
+  * УТ's legal entities have no code: an entry's account_code is the counterparty's Ref_Key;
+  * settlements are kept in the agreement's currency, which the emulator keeps in roubles: every entry is in RUB
+    at rate 1, its debit and credit the document's local figures (the document's own currency stays on the
+    recorder); the scenario's lira notes read as roubles (amounts kept);
+  * a document marked for deletion is unposted and unposting removes its movements: a cancelled invoice or
+    collection has no entry (the incremental test sees its entry deleted);
+  * cheques and promissory notes are banked: a collection's movement has no payment date (due_date None).
+Compared without: erp_kind (1C's ХозяйственнаяОперация, checked on its own), sequence (null: LineNumber orders a
+recorder's own records only, nothing orders movements across documents), balance (null: 1C keeps balances per
+register dimensions, none per movement), flags (the engine's).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+
+from connectors.base import SourceContext
+from mapping.schema import LedgerEntry
+from scenario import expect
+from scenario.generate import build
+from tests.strict_sync import sync
+
+onec = importlib.import_module("connectors.1c")
+emulator = importlib.import_module("connectors.1c.emulator")
+infobase = importlib.import_module("connectors.1c.infobase")
+ledger = importlib.import_module("connectors.1c.ledger")
+
+SCENARIO = build(invoice_lines=1500)
+IGNORE = frozenset({"erp_kind", "sequence", "balance", "flags"})
+MOVEMENTS = "AccumulationRegister_РасчетыСКлиентами_RecordType"
+ONE = Decimal("1.000000")
+
+
+def adapter(erp: Any, **overrides: Any) -> Any:
+    context = SourceContext("1c", ZoneInfo(SCENARIO.timezone), 250)
+    return onec.OneCAdapter(context, onec.OneCSettings(**{**erp.settings(), **overrides}))
+
+
+def entries(source: Any) -> list[LedgerEntry]:
+    stream = source.stream("account_ledger")
+    return [stream.map(item) for chunk in stream.read(None) for item in chunk]
+
+
+@pytest.fixture(scope="module", params=["ut11", "erp2"])
+def synced(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    with emulator.OneCEmulator(SCENARIO, configuration=request.param) as erp, adapter(erp) as source:
+        limits = source.stream("risk_limits")
+        yield {"ledger": entries(source), "risk_limits": [limits.map(item) for c in limits.read(None) for item in c]}
+
+
+def as_held(entry: LedgerEntry) -> LedgerEntry:
+    """The scenario's entry as 1C keeps it (the module's docstring says why)."""
+    return msgspec.structs.replace(
+        entry,
+        account_code=infobase.guid("counterparty", entry.account_code),
+        currency="RUB",
+        rate=ONE,
+        debit=entry.debit_local,
+        credit=entry.credit_local,
+        due_date=entry.due_date if entry.kind in ("invoice", "return") else None,
+    )
+
+
+def expected() -> list[LedgerEntry]:
+    facts = expect.ledger_entries(
+        (s.record for s in SCENARIO.invoices()),
+        (s.record for s in SCENARIO.collections()),
+        (s.record for s in SCENARIO.notes()),
+    )
+    return [as_held(e) for e in facts if not e.cancelled]
+
+
+def test_the_ledger_is_the_scenarios(synced: dict[str, Any]) -> None:
+    got = {(e.document_no, e.kind): e for e in synced["ledger"]}
+    assert len(got) == len(synced["ledger"])  # one movement per document here
+    want = {(e.document_no, e.kind): e for e in expected()}
+    assert set(got) == set(want)  # no draft, retail sale or supplier's refund: they settle with no dealer
+    for key, entry in want.items():
+        assert expect.comparable(got[key], IGNORE) == expect.comparable(entry, IGNORE), key
+    assert {e.kind for e in got.values()} == {"opening", "invoice", "return", "collection", "debit_note", "credit_note"}
+    notes = [e for e in got.values() if e.kind in ("opening", "debit_note", "credit_note")]
+    assert notes and all(e.description for e in notes)  # the document's Комментарий
+
+
+def test_erp_kind_is_the_registers_operation(synced: dict[str, Any]) -> None:
+    kinds: dict[str, set[str]] = {}
+    for e in synced["ledger"]:
+        kinds.setdefault(e.kind, set()).add(e.erp_kind)
+    assert kinds == {
+        "invoice": {"РеализацияКлиенту", "КорректировкаПоСогласованиюСторон"},
+        "return": {"ВозвратТоваровОтКлиента"},
+        "collection": {"ПоступлениеОплатыОтКлиента", "ПоступлениеОплатыОтКлиентаПоПлатежнойКарте"}
+        & {e.erp_kind for e in synced["ledger"]},
+        "opening": {"ВводОстатковЗадолженностиКлиентов"},
+        "debit_note": {"НачислениеДебиторскойЗадолженности"},
+        "credit_note": {"СписаниеДебиторскойЗадолженности"},
+    }
+
+
+def test_the_balance_of_each_dealer_is_its_risk_limits_open_balance(synced: dict[str, Any]) -> None:
+    """The entries' sums per dealer are the scenario's balances (openings and notes included), and the risk
+    limits stream, which reads РасчетыСКлиентами/Balance, gives the same figures."""
+    sums: dict[str, Decimal] = {}
+    for e in synced["ledger"]:
+        if not e.cancelled:
+            sums[e.account_code] = sums.get(e.account_code, Decimal("0.00")) + e.debit_local - e.credit_local
+    limits = {r.account_code: r for r in SCENARIO.risk_limits if r.open_balance is not None}
+    assert limits
+    for code, limit in limits.items():
+        assert sums.get(infobase.guid("counterparty", code), Decimal("0.00")) == limit.open_balance, code
+    read = {r.account_code: r.open_balance for r in synced["risk_limits"]}
+    assert read == {code: sums.get(code, Decimal("0.00")) for code in read}
+
+
+# -- through the engine ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ut(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    with emulator.OneCEmulator(SCENARIO, configuration="ut11") as erp, adapter(erp) as source:
+        yield erp, source
+
+
+def test_after_the_changes_only_the_changed_entries_travel(ut: tuple[Any, Any], tmp_path: Path) -> None:
+    erp, source = ut
+    first = sync(source, tmp_path, "account_ledger")
+    assert not first.dead and len(first.feed) == len(expected())
+    for change in SCENARIO.changes:
+        erp.apply(change)
+    before = dict(first.feed)
+    second = sync(source, tmp_path, "account_ledger")
+    [result] = second.results
+    changed = {key: data for key, data in second.feed.items() if before.get(key, "new") != data}
+    changes = {c.kind: c for c in SCENARIO.changes}
+    new, paid = changes["new_invoice"].invoice, changes["new_collection"].collection
+    assert new is not None and paid is not None
+    cancelled = infobase.guid("document", changes["cancel_invoice"].number)
+    assert set(changed) == {
+        ("account_ledger", f"{infobase.guid('document', new.number)}:1"),
+        ("account_ledger", f"{infobase.guid('document', paid.number)}:1"),
+        ("account_ledger", f"{cancelled}:1"),
+    }
+    assert changed["account_ledger", f"{cancelled}:1"] is None  # unposted with its deletion mark: a delete
+    assert (result.pushed, result.deleted, result.dead_lettered) == (3, 1, 0)
+    want = expect.ledger_entries([new], [paid], [])
+    for entry in want:
+        sent = changed["account_ledger", f"{infobase.guid('document', entry.document_no)}:1"]
+        got = msgspec.convert(sent, LedgerEntry)
+        assert expect.comparable(got, IGNORE) == expect.comparable(as_held(entry), IGNORE)
+
+
+def test_a_bad_movement_is_a_dead_letter_and_the_rest_flows(ut: tuple[Any, Any], tmp_path: Path) -> None:
+    erp, source = ut
+    rows = erp.infobase.sets[MOVEMENTS].rows
+    bad = rows[3]
+    bad["RecordType"] = "Turnover"  # neither Receipt nor Expense
+    erp.infobase.replace_rows(MOVEMENTS, rows)
+    outcome = sync(source, tmp_path, "account_ledger")
+    key = f"{bad['Recorder']}:{bad['LineNumber']}"
+    assert outcome.dead == {("account_ledger", key): "debit: RecordType 'Turnover' is neither Receipt nor Expense"}
+    assert len(outcome.feed) == len(rows) - 1
+
+
+def test_what_1c_can_hold_beside_the_facts(ut: tuple[Any, Any]) -> None:
+    """A movement switched off (Active false) is cancelled; a storno record (a negative Сумма) moves the other way;
+    an operation with no reading is kind other with its raw code; a value longer than erp_kind keeps a checksum."""
+    erp, source = ut
+    rows = erp.infobase.sets[MOVEMENTS].rows
+    sale = next(r for r in rows if r["ХозяйственнаяОперация"] == "РеализацияКлиенту")
+    paid = next(r for r in rows if r["ХозяйственнаяОперация"] == "ПоступлениеОплатыОтКлиента")
+    note = next(r for r in rows if r["ХозяйственнаяОперация"] == "НачислениеДебиторскойЗадолженности")
+    sale["Active"] = False
+    paid.update(Сумма=-paid["Сумма"], СуммаРегл=-paid["СуммаРегл"])  # a payment stornoed: the debt is back
+    note["ХозяйственнаяОперация"] = "КорректировкаРеализацииУменьшениеЗадолженностиСводно" + "Новая"
+    erp.infobase.replace_rows(MOVEMENTS, rows)
+    got = {e.document_no: e for e in entries(source)}
+    numbers = {r["Recorder"]: number_of(erp, r) for r in (sale, paid, note)}
+    assert got[numbers[sale["Recorder"]]].cancelled is True
+    stornoed = got[numbers[paid["Recorder"]]]
+    assert stornoed.kind == "payment" and stornoed.debit == Decimal(repr(-paid["Сумма"])).quantize(Decimal("0.01"))
+    assert stornoed.credit == Decimal("0.00")
+    other = got[numbers[note["Recorder"]]]
+    assert other.kind == "other" and len(other.erp_kind) == 40
+    assert (
+        other.erp_kind
+        == ledger.erp_code(note["ХозяйственнаяОперация"])
+        != ledger.erp_code("КорректировкаРеализацииУменьшениеЗадолженностиСводно" + "Иная")
+    )
+    with adapter(erp, ledger_kinds={note["ХозяйственнаяОперация"]: "credit_note"}) as mapped:
+        assert {e.document_no: e for e in entries(mapped)}[numbers[note["Recorder"]]].kind == "credit_note"
+
+
+def number_of(erp: Any, movement: dict[str, Any]) -> str:
+    """The Number of a movement's recorder, as the emulator holds it."""
+    return str(erp.infobase.get(movement["Recorder_Type"].rsplit(".", 1)[-1], movement["Recorder"])["Number"])
