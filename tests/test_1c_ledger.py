@@ -27,6 +27,7 @@ import msgspec
 import pytest
 
 from connectors.base import SourceContext
+from connectors.census import census_warnings
 from mapping.schema import LedgerEntry
 from scenario import expect
 from scenario.generate import build
@@ -205,3 +206,24 @@ def test_what_1c_can_hold_beside_the_facts(ut: tuple[Any, Any]) -> None:
 def number_of(erp: Any, movement: dict[str, Any]) -> str:
     """The Number of a movement's recorder, as the emulator holds it."""
     return str(erp.infobase.get(movement["Recorder_Type"].rsplit(".", 1)[-1], movement["Recorder"])["Number"])
+
+
+def test_the_census_shows_each_operation_with_its_reading(ut: tuple[Any, Any]) -> None:
+    erp, source = ut
+    found = {c.shown: c for c in source.census() if c.column.stream == "account_ledger"}
+    assert found["ВводОстатковЗадолженностиКлиентов"].reading.source.startswith("УТ 11.5.20.68 dump")
+    assert found["СписаниеДебиторскойЗадолженности"].reading.action.startswith("account_ledger kind credit_note")
+    paid = found["ПоступлениеОплатыОтКлиента"]
+    assert paid.money is not None and paid.money < 0  # an Expense lowers the debt
+    rows = erp.infobase.sets[MOVEMENTS].rows
+    odd = next(r for r in rows if r["ХозяйственнаяОперация"] == "НачислениеДебиторскойЗадолженности")
+    odd["ХозяйственнаяОперация"] = "НачислениеПроцентовПоДисконтированию"  # no reading: kind other, and a warning
+    erp.infobase.replace_rows(MOVEMENTS, rows)
+    counts = source.census()
+    [unknown] = [c for c in counts if c.shown == "НачислениеПроцентовПоДисконтированию"]
+    assert unknown.reading is None and unknown.rows == 1 and unknown.money == Decimal(repr(odd["Сумма"]))
+    [warning] = [w for w in census_warnings(counts) if w.name == "codes account_ledger"]
+    assert "with the setting ledger_kinds" in warning.detail
+    with adapter(erp, ledger_kinds={"НачислениеПроцентовПоДисконтированию": "debit_note"}) as mapped:
+        [shown] = [c for c in mapped.census() if c.shown == "НачислениеПроцентовПоДисконтированию"]
+        assert shown.reading is not None and shown.reading.source == "your settings"

@@ -89,7 +89,8 @@ class OneCAdapter(Adapter):
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         env = self.env()
-        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), since)
+        ledger = Ledger(env) if self.flavour.trade else None
+        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), ledger, since)
 
     def close(self) -> None:
         if self._client is not None:
