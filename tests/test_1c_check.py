@@ -35,7 +35,7 @@ STREAMS = (
     "collections",
     "account_ledger",
 )
-TRADE_ONLY = frozenset({"risk_limits", "account_ledger"})  # БП 3: no credit limit, no РасчетыСКлиентами
+TRADE_ONLY = frozenset({"risk_limits"})  # БП 3 keeps no credit limit
 
 
 def adapter(erp: Any, context: SourceContext = CONTEXT, **overrides: Any) -> Any:
@@ -99,7 +99,7 @@ def test_unpublished_sets_are_named_per_stream_with_the_setting_that_renames_the
     erp.unpublish(missing, "Document_КорректировкаРеализации")
     failed = {n: r.detail for n, r in checked(erp).items() if not r.ok}
     contracts = {"stream discounts: schema"} if bp else set()
-    ledger = set() if bp else {"stream account_ledger: schema"}  # a recorder whose numbers it reads
+    ledger = {"stream account_ledger: schema"}  # a recorder whose numbers it reads
     assert set(failed) == {
         "stream accounts: schema",
         "stream invoices: schema",
@@ -229,6 +229,12 @@ def test_bp3_ledger_accounts_must_exist() -> None:
     with emulator.OneCEmulator(SCENARIO, configuration="bp3") as erp:
         failed = {n: r.detail for n, r in checked(erp, stock_accounts=["41.99"]).items() if not r.ok}
     assert failed == {"stream stock_levels": "account: none of the accounts 41.99 is in ChartOfAccounts_Хозрасчетный"}
+    with emulator.OneCEmulator(SCENARIO, configuration="bp3") as erp:
+        failed = {n: r.detail for n, r in checked(erp, receivable_accounts=["62.99"]).items() if not r.ok}
+    assert failed == {
+        "stream account_ledger": "account: none of the accounts 62.99 is in ChartOfAccounts_Хозрасчетный "
+        "(set receivable_accounts)"
+    }
 
 
 def test_the_captured_bp_metadata_reads_as_1c_declares_it() -> None:

@@ -35,7 +35,7 @@ STREAMS = (
     "collections",
     "account_ledger",
 )
-TRADE_ONLY = frozenset({"risk_limits", "account_ledger"})  # БП 3: no credit limit, no РасчетыСКлиентами
+TRADE_ONLY = frozenset({"risk_limits"})  # БП 3 keeps no credit limit
 
 
 class Setup:
@@ -96,7 +96,7 @@ def test_only_changes_travel(setup: Setup) -> None:
     assert 0 < pushed.pop("dealer_kpis") < first["dealer_kpis"].pushed / 10
     # The ledger: the new sale's and the new payment's movements; the cancelled sale's, removed with its posting,
     # go out as a delete (test_1c_ledger.py checks which).
-    ledger = {} if bp else {"account_ledger": 3}
+    ledger = {"account_ledger": 3}
     # УТ's receivables are the Balance of those movements: the limits of the dealers they moved are sent again.
     invoices_by_number = {s.record.number: s.record for s in SCENARIO.invoices()}
     moved = {
@@ -107,7 +107,7 @@ def test_only_changes_travel(setup: Setup) -> None:
     limited = len(moved & {r.account_code for r in SCENARIO.risk_limits})
     limits = {"risk_limits": limited} if limited and not bp else {}
     assert pushed == {"invoices": 2, "collections": 1, **ledger, **limits, **({"discounts": 1} if priced else {})}
-    assert {name: r.deleted for name, r in third.items() if r.deleted} == ({} if bp else {"account_ledger": 1})
+    assert {name: r.deleted for name, r in third.items() if r.deleted} == {"account_ledger": 1}
     invoices = {e["data"]["number"]: e["data"] for e in setup.feed_of("invoices").values() if e["data"]}
     new = changes["new_invoice"].invoice
     assert new is not None and invoices[new.number]["totals_local"]["total"] == str(new.totals_local.total)

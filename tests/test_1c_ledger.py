@@ -1,14 +1,16 @@
-"""account_ledger of УТ 11 and 1C:ERP 2: the movements of AccumulationRegister_РасчетыСКлиентами, posted by the
-emulator for every client document and for the scenario's notes, read over HTTP and synced through the engine.
+"""account_ledger of УТ 11 and 1C:ERP 2 (the movements of AccumulationRegister_РасчетыСКлиентами) and БП 3 (the
+records of AccountingRegister_Хозрасчетный on the receivable accounts), posted by the emulator for every client
+document and for the scenario's notes, read over HTTP and synced through the engine.
 
 How 1C holds the ledger differently (applied to the expected entries before comparing):
-  * УТ's legal entities have no code: an entry's account_code is the counterparty's Ref_Key;
+  * УТ's legal entities have no code: an entry's account_code is the counterparty's Ref_Key (БП: its Code);
   * settlements are kept in the agreement's currency, which the emulator keeps in roubles: every entry is in RUB
     at rate 1, its debit and credit the document's local figures (the document's own currency stays on the
     recorder); the scenario's lira notes read as roubles (amounts kept);
   * a document marked for deletion is unposted and unposting removes its movements: a cancelled invoice or
     collection has no entry (the incremental test sees its entry deleted);
-  * cheques and promissory notes are banked: a collection's movement has no payment date (due_date None).
+  * cheques and promissory notes are banked: a collection's movement has no payment date (due_date None);
+    БП's accounting records keep no payment date at all (due_date None).
 Compared without: erp_kind (1C's ХозяйственнаяОперация, checked on its own), sequence (null: LineNumber orders a
 recorder's own records only, nothing orders movements across documents), balance (null: 1C keeps balances per
 register dimensions, none per movement), flags (the engine's).
@@ -26,8 +28,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from connectors.base import SourceContext
+from connectors.base import Excluded, SourceContext
 from connectors.census import census_warnings
+from mapping.errors import RecordError
 from mapping.schema import LedgerEntry
 from scenario import expect
 from scenario.generate import build
@@ -54,39 +57,46 @@ def entries(source: Any) -> list[LedgerEntry]:
     return [stream.map(item) for chunk in stream.read(None) for item in chunk]
 
 
-@pytest.fixture(scope="module", params=["ut11", "erp2"])
+@pytest.fixture(scope="module", params=["ut11", "erp2", "bp3"])
 def synced(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     with emulator.OneCEmulator(SCENARIO, configuration=request.param) as erp, adapter(erp) as source:
-        limits = source.stream("risk_limits")
-        yield {"ledger": entries(source), "risk_limits": [limits.map(item) for c in limits.read(None) for item in c]}
+        out = {"bp": request.param == "bp3", "ledger": entries(source), "risk_limits": []}
+        if not out["bp"]:  # БП keeps no credit limit
+            limits = source.stream("risk_limits")
+            out["risk_limits"] = [limits.map(item) for chunk in limits.read(None) for item in chunk]
+        yield out
 
 
-def as_held(entry: LedgerEntry) -> LedgerEntry:
+def code(account: str, bp: bool = False) -> str:
+    return account if bp else infobase.guid("counterparty", account)
+
+
+def as_held(entry: LedgerEntry, bp: bool = False) -> LedgerEntry:
     """The scenario's entry as 1C keeps it (the module's docstring says why)."""
     return msgspec.structs.replace(
         entry,
-        account_code=infobase.guid("counterparty", entry.account_code),
+        account_code=code(entry.account_code, bp),
         currency="RUB",
         rate=ONE,
         debit=entry.debit_local,
         credit=entry.credit_local,
-        due_date=entry.due_date if entry.kind in ("invoice", "return") else None,
+        due_date=entry.due_date if entry.kind in ("invoice", "return") and not bp else None,
     )
 
 
-def expected() -> list[LedgerEntry]:
+def expected(bp: bool = False) -> list[LedgerEntry]:
     facts = expect.ledger_entries(
         (s.record for s in SCENARIO.invoices()),
         (s.record for s in SCENARIO.collections()),
         (s.record for s in SCENARIO.notes()),
     )
-    return [as_held(e) for e in facts if not e.cancelled]
+    return [as_held(e, bp) for e in facts if not e.cancelled]
 
 
 def test_the_ledger_is_the_scenarios(synced: dict[str, Any]) -> None:
     got = {(e.document_no, e.kind): e for e in synced["ledger"]}
     assert len(got) == len(synced["ledger"])  # one movement per document here
-    want = {(e.document_no, e.kind): e for e in expected()}
+    want = {(e.document_no, e.kind): e for e in expected(synced["bp"])}
     assert set(got) == set(want)  # no draft, retail sale or supplier's refund: they settle with no dealer
     for key, entry in want.items():
         assert expect.comparable(got[key], IGNORE) == expect.comparable(entry, IGNORE), key
@@ -99,6 +109,16 @@ def test_erp_kind_is_the_registers_operation(synced: dict[str, Any]) -> None:
     kinds: dict[str, set[str]] = {}
     for e in synced["ledger"]:
         kinds.setdefault(e.kind, set()).add(e.erp_kind)
+    if synced["bp"]:  # the recorder's document
+        assert kinds == {
+            "invoice": {"РеализацияТоваровУслуг", "КорректировкаРеализации"},
+            "return": {"ВозвратТоваровОтПокупателя"},
+            "collection": {"ПоступлениеНаРасчетныйСчет", "ПриходныйКассовыйОрдер"},
+            "opening": {"ВводНачальныхОстатков"},
+            "debit_note": {"ОперацияБух"},
+            "credit_note": {"КорректировкаДолга"},
+        }
+        return
     assert kinds == {
         "invoice": {"РеализацияКлиенту", "КорректировкаПоСогласованиюСторон"},
         "return": {"ВозвратТоваровОтКлиента"},
@@ -111,7 +131,7 @@ def test_erp_kind_is_the_registers_operation(synced: dict[str, Any]) -> None:
 
 
 def test_the_balance_of_each_dealer_is_its_risk_limits_open_balance(synced: dict[str, Any]) -> None:
-    """The entries' sums per dealer are the scenario's balances (openings and notes included), and the risk
+    """The entries' sums per dealer are the scenario's balances (openings and notes included), and (УТ) the risk
     limits stream, which reads РасчетыСКлиентами/Balance, gives the same figures."""
     sums: dict[str, Decimal] = {}
     for e in synced["ledger"]:
@@ -119,10 +139,11 @@ def test_the_balance_of_each_dealer_is_its_risk_limits_open_balance(synced: dict
             sums[e.account_code] = sums.get(e.account_code, Decimal("0.00")) + e.debit_local - e.credit_local
     limits = {r.account_code: r for r in SCENARIO.risk_limits if r.open_balance is not None}
     assert limits
-    for code, limit in limits.items():
-        assert sums.get(infobase.guid("counterparty", code), Decimal("0.00")) == limit.open_balance, code
+    for account, limit in limits.items():
+        assert sums.get(code(account, synced["bp"]), Decimal("0.00")) == limit.open_balance, account
     read = {r.account_code: r.open_balance for r in synced["risk_limits"]}
-    assert read == {code: sums.get(code, Decimal("0.00")) for code in read}
+    assert read == {account: sums.get(account, Decimal("0.00")) for account in read}
+    assert synced["bp"] or read
 
 
 # -- through the engine ------------------------------------------------------------------------------------
@@ -199,8 +220,8 @@ def test_what_1c_can_hold_beside_the_facts(ut: tuple[Any, Any]) -> None:
         == ledger.erp_code(note["ХозяйственнаяОперация"])
         != ledger.erp_code("КорректировкаРеализацииУменьшениеЗадолженностиСводно" + "Иная")
     )
-    with adapter(erp, ledger_kinds={note["ХозяйственнаяОперация"]: "credit_note"}) as mapped:
-        assert {e.document_no: e for e in entries(mapped)}[numbers[note["Recorder"]]].kind == "credit_note"
+    with adapter(erp, ledger_kinds={note["ХозяйственнаяОперация"]: "exchange_difference"}) as mapped:
+        assert {e.document_no: e for e in entries(mapped)}[numbers[note["Recorder"]]].kind == "exchange_difference"
 
 
 def number_of(erp: Any, movement: dict[str, Any]) -> str:
@@ -227,3 +248,30 @@ def test_the_census_shows_each_operation_with_its_reading(ut: tuple[Any, Any]) -
     with adapter(erp, ledger_kinds={"НачислениеПроцентовПоДисконтированию": "debit_note"}) as mapped:
         [shown] = [c for c in mapped.census() if c.shown == "НачислениеПроцентовПоДисконтированию"]
         assert shown.reading is not None and shown.reading.source == "your settings"
+
+
+def test_bp_records_between_receivable_accounts_in_currency_and_without_a_buyer() -> None:
+    """БП: an advance set off (62.02 against 62.01) is left out by name; a currency account's record is in its
+    currency (ВалютнаяСумма) beside the roubles (Сумма); a record whose subconto names no buyer is a RecordError."""
+    records = "AccountingRegister_Хозрасчетный/RecordsWithExtDimensions"
+    with emulator.OneCEmulator(SCENARIO, configuration="bp3") as erp, adapter(erp) as source:
+        rows = erp.infobase.sets[records].rows
+        sales = [r for r in rows if r["Recorder_Type"].endswith("РеализацияТоваровУслуг")]
+        offset, foreign, orphan = sales[0], sales[-1], sales[2]  # the last: a day with a dollar rate
+        offset["AccountCr_Key"] = infobase.guid("ledger-account", "62.02")
+        foreign.update(ВалютаDr_Key=infobase.guid("currency", "USD"), ВалютнаяСуммаDr=12.5)
+        orphan["ExtDimensionDr1_Type"] = "StandardODATA.Catalog_ФизическиеЛица"
+        erp.infobase.replace_rows(records, rows)
+        stream = source.stream("account_ledger")
+        items = {stream.key(i): i for chunk in stream.read(None) for i in chunk}
+        left_out = Excluded("a move between receivable accounts (an advance set off)")
+        assert stream.map(items[stream.key(offset)]) == left_out
+        entry = stream.map(items[stream.key(foreign)])
+        assert (entry.currency, entry.debit, entry.debit_local) == (
+            "USD",
+            Decimal("12.50"),
+            Decimal(repr(foreign["Сумма"])).quantize(Decimal("0.01")),
+        )
+        assert entry.rate == stream.lookups.rate_on("USD", entry.date) != ONE
+        with pytest.raises(RecordError, match=r"^account_code: the record has no Контрагенты subconto on its Dr side$"):
+            stream.map(items[stream.key(orphan)])

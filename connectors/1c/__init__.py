@@ -17,7 +17,8 @@ from mapping.errors import RecordError
 from .census import census
 from .flavours import FLAVOURS, Flavour
 from .goods import Invoices, Orders
-from .ledger import Ledger
+from .ledger import TradeLedger
+from .ledger_bp import AccountingLedger
 from .masters import Accounts, Products
 from .odata import OData
 from .payments import Collections
@@ -62,10 +63,11 @@ class OneCAdapter(Adapter):
                 vat_rates={**VAT_RATES, **s.vat_rates},
                 vat_kinds={**VAT_KINDS, **s.vat_kinds},
                 order_statuses={**ORDER_STATUSES, **s.order_statuses},
-                ledger_kinds={**ledger_defaults(), **s.ledger_kinds},
+                ledger_kinds={**ledger_defaults(f.layout), **s.ledger_kinds},
                 currency_codes=dict(s.currency_codes),
                 stock_reserved=tuple(s.stock_reserved),
                 stock_accounts=tuple(s.stock_accounts),
+                receivable_accounts=tuple(s.receivable_accounts),
             )
         return self._env
 
@@ -73,8 +75,7 @@ class OneCAdapter(Adapter):
         env = self.env()
         # БП 3 keeps no credit limit (its contracts have no ДопустимаяСуммаЗадолженности): no risk_limits stream.
         risk = [RiskLimits(env)] if self.flavour.trade else []
-        # The account ledger is РасчетыСКлиентами's movements (УТ / ERP); БП's account 62 is not read yet.
-        ledger = [Ledger(env)] if self.flavour.trade else []
+        ledger = [self.ledger(env)]
         return [
             Accounts(env),
             Products(env),
@@ -87,10 +88,13 @@ class OneCAdapter(Adapter):
             *ledger,
         ]
 
+    def ledger(self, env: OneCEnv) -> TradeLedger | AccountingLedger:
+        """РасчетыСКлиентами's records (УТ / ERP), or the accounting register's on the receivable accounts (БП)."""
+        return TradeLedger(env) if self.flavour.trade else AccountingLedger(env)
+
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         env = self.env()
-        ledger = Ledger(env) if self.flavour.trade else None
-        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), ledger, since)
+        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), self.ledger(env), since)
 
     def close(self) -> None:
         if self._client is not None:

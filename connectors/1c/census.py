@@ -123,18 +123,21 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
         found = env.ledger_kinds.get(value)
         if found is None:
             return None
-        if value in LEDGER_KINDS and LEDGER_KINDS[value][0] == found:
-            return mapped(f"account_ledger kind {found}: {LEDGER_KINDS[value][1]}", LEDGER_SOURCE)
-        source = UNCONFIRMED if LEDGER_UNCONFIRMED.get(value) == found else YOURS
+        confirmed = LEDGER_KINDS[layout].get(value)
+        if confirmed is not None and confirmed[0] == found:
+            return mapped(f"account_ledger kind {found}: {confirmed[1]}", LEDGER_SOURCE[layout])
+        source = UNCONFIRMED if LEDGER_UNCONFIRMED[layout].get(value) == found else YOURS
         return mapped(f"account_ledger kind {found}", source)
 
     op = f.operation_field
     return {
         "ledger": CodeColumn(
-            "РасчетыСКлиентами.ХозяйственнаяОперация (empty: the recorder's document)",
+            "РасчетыСКлиентами.ХозяйственнаяОперация (empty: the recorder's document)"
+            if f.trade
+            else "the recorder's document (Хозрасчетный on the receivable accounts)",
             "account_ledger",
             "ledger_kinds",
-            "Сумма, Receipt - Expense, settlement currency",
+            "Сумма, debits - credits" + (", settlement currency" if f.trade else ", local currency"),
             _first(ledger_kind),
         ),
         "invoices set": CodeColumn("document set", "invoices", "sets", MONEY, _first(document_set)),
@@ -199,7 +202,7 @@ def census(
     invoices: Invoices,
     collections: Documents,
     orders: Documents,
-    ledger: Ledger | None,
+    ledger: Ledger,
     since: dt.date | None,
 ) -> list[CodeCount]:
     kinds = {env.query(h).set: _KINDS[role] for h, role in invoices.document_sets()}
@@ -236,8 +239,7 @@ def census(
         if status:
             counter.add("status", (str(row.get("Статус") or ""),), money)
     _items(products, counter)
-    if ledger is not None:
-        _movements(ledger, since, counter)
+    _movements(ledger, since, counter)
     return [
         CodeCount(columns[c], value, n, money if columns[c].money else None)
         for (c, value), (n, money) in counter.found.items()
@@ -293,5 +295,8 @@ def _movements(ledger: Ledger, since: dt.date | None, counter: _Counter) -> None
     """The operation of every settlement movement dated `since` or later, with its signed Сумма."""
     rows = ledger.dated_from(since) if since is not None else (r for page in ledger.read(None) for r in page)
     for row in rows:
-        sign = -1 if row.get("RecordType") == "Expense" else 1
-        counter.add("ledger", (ledger.erp_kind(row),), sign * fixed(row.get("Сумма"), 2, "Сумма"))
+        try:
+            money = ledger.signed(row)
+        except RecordError:
+            money = Decimal("0.00")  # a record the stream dead-letters: counted, its money unknown
+        counter.add("ledger", (ledger.erp_kind(row),), money)

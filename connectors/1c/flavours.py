@@ -167,6 +167,9 @@ FLAVOURS: Mapping[str, Flavour] = {
             "units": "Catalog_КлассификаторЕдиницИзмерения",
             "price_types": "Catalog_ТипыЦенНоменклатуры",
             "ledger": "AccountingRegister_Хозрасчетный",
+            "debt_adjustments": "Document_КорректировкаДолга",  # debit and credit notes
+            "opening_balances": "Document_ВводНачальныхОстатков",
+            "manual_entries": "Document_ОперацияБух",  # an entry made by hand (a note)
             "chart_of_accounts": "ChartOfAccounts_Хозрасчетный",
             "orders": "Document_СчетНаОплатуПокупателю",
             "returns": "Document_ВозвратТоваровОтПокупателя",

@@ -55,8 +55,8 @@ class OneCSettings(HttpSourceSettings):
     )
     ledger_kinds: dict[str, LedgerKind] = Field(
         default_factory=dict,
-        description="account_ledger (УТ/ERP): a movement's ХозяйственнаяОперация (or, when it has none, its recorder "
-        "document's name) -> ledger kind; added to the defaults, anything else is kind other",
+        description="account_ledger: a movement's ХозяйственнаяОперация (УТ/ERP; when it has none, and in БП, its "
+        "recorder document's name) -> ledger kind; added to the defaults, anything else is kind other",
     )
     currency_codes: dict[str, str] = Field(
         default_factory=dict, description="Catalog_Валюты code -> ISO 4217, for codes that are not ISO numbers"
@@ -65,6 +65,11 @@ class OneCSettings(HttpSourceSettings):
         ["КОтгрузке"], description="УТ/ERP: ТоварыНаСкладах resources summed as reserved (empty: no reserves)"
     )
     stock_accounts: list[str] = Field(["41.01"], description="BP 3: chart-of-accounts codes of goods in stock")
+    receivable_accounts: list[str] = Field(
+        ["62.01", "62.02", "62.21", "62.22", "62.31", "62.32"],
+        description="BP 3: chart-of-accounts codes of settlements with buyers (account_ledger); those the chart "
+        "lacks are skipped",
+    )
     refs_per_request: int = Field(
         25, ge=1, le=200, description="GUIDs per or-ed $filter: keeps the URL under IIS's default 2048-byte query"
     )

@@ -46,6 +46,7 @@ class OneCEnv:
     currency_codes: Mapping[str, str]
     stock_reserved: tuple[str, ...]
     stock_accounts: tuple[str, ...]
+    receivable_accounts: tuple[str, ...]
     _queries: dict[Read, Query] = field(default_factory=dict)
 
     def physical(self, read: Read) -> str:
