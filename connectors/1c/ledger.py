@@ -1,4 +1,5 @@
-"""account_ledger (УТ 11 / 1C:ERP 2): the movements of AccumulationRegister_РасчетыСКлиентами, one entry each.
+"""account_ledger (УТ 11 / 1C:ERP 2): the movements of AccumulationRegister_РасчетыСКлиентами, one entry each;
+what БП 3's ledger (ledger_bp.py) shares with it.
 
 Every client document that moves the client's debt writes records of that register when it is posted: a sale, a
 return, a correction, a payment, an opening balance (Document_ВводОстатковВзаиморасчетов), a debit or credit
@@ -43,8 +44,8 @@ _ERP_KIND = 40  # LedgerEntry.erp_kind's length
 
 def erp_code(value: str) -> str:
     """The raw code as the feed's erp_kind: as 1C holds it, or, for the few enumeration values longer than the
-    field (КорректировкаРеализацииУменьшениеЗадолженностиСводно), its head and a checksum of the whole value, so
-    two long values never read alike."""
+    field (КорректировкаРеализацииУменьшениеЗадолженностиСводно), its head and a CRC-32 of the whole value, so two
+    long values with the same head still read apart."""
     if len(value) <= _ERP_KIND:
         return value
     return f"{value[:31]}~{zlib.crc32(value.encode()):08x}"
