@@ -24,7 +24,18 @@ vendor_data = importlib.import_module("connectors.1c.vendor_data")
 
 SCENARIO = build(invoice_lines=600)
 CONTEXT = SourceContext("1c", ZoneInfo(SCENARIO.timezone), 200)
-STREAMS = ("accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections")
+STREAMS = (
+    "accounts",
+    "products",
+    "stock_levels",
+    "discounts",
+    "risk_limits",
+    "orders",
+    "invoices",
+    "collections",
+    "account_ledger",
+)
+TRADE_ONLY = frozenset({"risk_limits"})  # БП 3 keeps no credit limit
 
 
 def adapter(erp: Any, context: SourceContext = CONTEXT, **overrides: Any) -> Any:
@@ -55,7 +66,7 @@ def test_the_registry_finds_the_adapter() -> None:
 def test_a_good_setup_proves_every_stream_against_metadata(erp: Any) -> None:
     results = checked(erp)
     assert all(r.ok and not r.warning for r in results.values()), results
-    streams = [s for s in STREAMS if erp.configuration != "bp3" or s != "risk_limits"]
+    streams = [s for s in STREAMS if erp.configuration != "bp3" or s not in TRADE_ONLY]
     assert list(results) == ["connect", *(f"stream {s}: schema" for s in streams), *(f"stream {s}" for s in streams)]
     assert "schema from $metadata" in results["connect"].detail
     assert results["stream invoices: schema"].detail.endswith("entity sets present")
@@ -88,11 +99,13 @@ def test_unpublished_sets_are_named_per_stream_with_the_setting_that_renames_the
     erp.unpublish(missing, "Document_КорректировкаРеализации")
     failed = {n: r.detail for n, r in checked(erp).items() if not r.ok}
     contracts = {"stream discounts: schema"} if bp else set()
+    ledger = {"stream account_ledger: schema"}  # a recorder whose numbers it reads
     assert set(failed) == {
         "stream accounts: schema",
         "stream invoices: schema",
         "stream collections: schema",
         *contracts,
+        *ledger,
     }
     role = "contracts" if bp else "partners"
     assert f"entity set {missing} not found (not published: add it (" in failed["stream accounts: schema"]
@@ -216,6 +229,12 @@ def test_bp3_ledger_accounts_must_exist() -> None:
     with emulator.OneCEmulator(SCENARIO, configuration="bp3") as erp:
         failed = {n: r.detail for n, r in checked(erp, stock_accounts=["41.99"]).items() if not r.ok}
     assert failed == {"stream stock_levels": "account: none of the accounts 41.99 is in ChartOfAccounts_Хозрасчетный"}
+    with emulator.OneCEmulator(SCENARIO, configuration="bp3") as erp:
+        failed = {n: r.detail for n, r in checked(erp, receivable_accounts=["62.99"]).items() if not r.ok}
+    assert failed == {
+        "stream account_ledger": "account: none of the accounts 62.99 is in ChartOfAccounts_Хозрасчетный "
+        "(set receivable_accounts)"
+    }
 
 
 def test_the_captured_bp_metadata_reads_as_1c_declares_it() -> None:

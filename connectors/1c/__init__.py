@@ -17,10 +17,12 @@ from mapping.errors import RecordError
 from .census import census
 from .flavours import FLAVOURS, Flavour
 from .goods import Invoices, Orders
+from .ledger import TradeLedger
+from .ledger_bp import AccountingLedger
 from .masters import Accounts, Products
 from .odata import OData
 from .payments import Collections
-from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, operation_defaults
+from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, ledger_defaults, operation_defaults
 from .schema import check_schema
 from .settings import OneCSettings
 from .snapshots import Discounts, RiskLimits, StockLevels
@@ -61,9 +63,11 @@ class OneCAdapter(Adapter):
                 vat_rates={**VAT_RATES, **s.vat_rates},
                 vat_kinds={**VAT_KINDS, **s.vat_kinds},
                 order_statuses={**ORDER_STATUSES, **s.order_statuses},
+                ledger_kinds={**ledger_defaults(f.layout), **s.ledger_kinds},
                 currency_codes=dict(s.currency_codes),
                 stock_reserved=tuple(s.stock_reserved),
                 stock_accounts=tuple(s.stock_accounts),
+                receivable_accounts=tuple(s.receivable_accounts),
             )
         return self._env
 
@@ -71,6 +75,7 @@ class OneCAdapter(Adapter):
         env = self.env()
         # БП 3 keeps no credit limit (its contracts have no ДопустимаяСуммаЗадолженности): no risk_limits stream.
         risk = [RiskLimits(env)] if self.flavour.trade else []
+        ledger = [self.ledger(env)]
         return [
             Accounts(env),
             Products(env),
@@ -80,11 +85,16 @@ class OneCAdapter(Adapter):
             Orders(env),
             Invoices(env),
             Collections(env),
+            *ledger,
         ]
+
+    def ledger(self, env: OneCEnv) -> TradeLedger | AccountingLedger:
+        """РасчетыСКлиентами's records (УТ / ERP), or the accounting register's on the receivable accounts (БП)."""
+        return TradeLedger(env) if self.flavour.trade else AccountingLedger(env)
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         env = self.env()
-        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), since)
+        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), self.ledger(env), since)
 
     def close(self) -> None:
         if self._client is not None:

@@ -23,10 +23,20 @@ from .declare import Read
 from .documents import Documents
 from .goods import KINDS as _KINDS
 from .goods import Invoices
+from .ledger import Ledger
 from .lookups import currency_read
 from .masters import Products
 from .odata import Row, datetime_literal
-from .readings import ENUM_VAT, OPERATIONS, ORDER_STATUSES, VAT_KINDS, VAT_RATES
+from .readings import (
+    ENUM_VAT,
+    LEDGER_KINDS,
+    LEDGER_SOURCE,
+    LEDGER_UNCONFIRMED,
+    OPERATIONS,
+    ORDER_STATUSES,
+    VAT_KINDS,
+    VAT_RATES,
+)
 from .streams import OneCEnv
 
 __all__ = ["census"]
@@ -108,8 +118,28 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
             return None
         return mapped(f"order status {found}", vendor if ORDER_STATUSES.get(value) == found else YOURS)
 
+    def ledger_kind(value: Any) -> Reading | None:
+        """A movement's operation (or recorder document): unlisted ones go out as kind other, shown unknown."""
+        found = env.ledger_kinds.get(value)
+        if found is None:
+            return None
+        confirmed = LEDGER_KINDS[layout].get(value)
+        if confirmed is not None and confirmed[0] == found:
+            return mapped(f"account_ledger kind {found}: {confirmed[1]}", LEDGER_SOURCE[layout])
+        source = UNCONFIRMED if LEDGER_UNCONFIRMED[layout].get(value) == found else YOURS
+        return mapped(f"account_ledger kind {found}", source)
+
     op = f.operation_field
     return {
+        "ledger": CodeColumn(
+            "РасчетыСКлиентами.ХозяйственнаяОперация (empty: the recorder's document)"
+            if f.trade
+            else "the recorder's document (Хозрасчетный on the receivable accounts)",
+            "account_ledger",
+            "ledger_kinds",
+            "Сумма, debits - credits" + (", settlement currency" if f.trade else ", local currency"),
+            _first(ledger_kind),
+        ),
         "invoices set": CodeColumn("document set", "invoices", "sets", MONEY, _first(document_set)),
         "collections set": CodeColumn(
             "document set", "collections", "collection_documents", MONEY, _first(document_set)
@@ -172,6 +202,7 @@ def census(
     invoices: Invoices,
     collections: Documents,
     orders: Documents,
+    ledger: Ledger,
     since: dt.date | None,
 ) -> list[CodeCount]:
     kinds = {env.query(h).set: _KINDS[role] for h, role in invoices.document_sets()}
@@ -208,6 +239,7 @@ def census(
         if status:
             counter.add("status", (str(row.get("Статус") or ""),), money)
     _items(products, counter)
+    _movements(ledger, since, counter)
     return [
         CodeCount(columns[c], value, n, money if columns[c].money else None)
         for (c, value), (n, money) in counter.found.items()
@@ -257,3 +289,14 @@ def _vat_lines(invoices: Invoices, header: Read, refs: set[str], counter: _Count
                 elif env.flavour.trade:
                     code = ""  # no rate on the line
                 counter.add("vat", (code,), fixed(line.get("Сумма"), 2, "Сумма"))
+
+
+def _movements(ledger: Ledger, since: dt.date | None, counter: _Counter) -> None:
+    """The operation of every settlement movement dated `since` or later, with its signed Сумма."""
+    rows = ledger.dated_from(since) if since is not None else (r for page in ledger.read(None) for r in page)
+    for row in rows:
+        try:
+            money = ledger.signed(row)
+        except RecordError:
+            money = Decimal("0.00")  # a record the stream dead-letters: counted, its money unknown
+        counter.add("ledger", (ledger.erp_kind(row),), money)

@@ -39,7 +39,7 @@ __all__ = ["Fault", "OneCEmulator"]
 
 # An HTTP status, (status, Retry-After), or "timeout": answer only after `timeout_sleep` seconds.
 Fault = int | tuple[int, int | float] | str
-_VIRTUAL_TABLES = ("Balance",)
+_VIRTUAL_TABLES = ("Balance", "RecordsWithExtDimensions")
 
 
 class _Reply:

@@ -111,6 +111,9 @@ _TRADE = Flavour(
         "price_types": "Catalog_ВидыЦен",
         "stock": "AccumulationRegister_ТоварыНаСкладах",
         "receivables": "AccumulationRegister_РасчетыСКлиентами",
+        "settlements": "AccumulationRegister_РасчетыСКлиентами_RecordType",  # its movements: the account ledger
+        "debt_adjustments": "Document_КорректировкаЗадолженности",  # debit and credit notes
+        "opening_balances": "Document_ВводОстатковВзаиморасчетов",
         "settlement_keys": "Catalog_КлючиАналитикиУчетаПоПартнерам",
         "orders": "Document_ЗаказКлиента",
         "returns": "Document_ВозвратТоваровОтКлиента",
@@ -164,6 +167,9 @@ FLAVOURS: Mapping[str, Flavour] = {
             "units": "Catalog_КлассификаторЕдиницИзмерения",
             "price_types": "Catalog_ТипыЦенНоменклатуры",
             "ledger": "AccountingRegister_Хозрасчетный",
+            "debt_adjustments": "Document_КорректировкаДолга",  # debit and credit notes
+            "opening_balances": "Document_ВводНачальныхОстатков",
+            "manual_entries": "Document_ОперацияБух",  # an entry made by hand (a note)
             "chart_of_accounts": "ChartOfAccounts_Хозрасчетный",
             "orders": "Document_СчетНаОплатуПокупателю",
             "returns": "Document_ВозвратТоваровОтПокупателя",

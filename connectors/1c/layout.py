@@ -141,6 +141,22 @@ def _accounting(base: Infobase) -> None:
     d("ChartOfAccounts_Хозрасчетный", (*_CATALOG, "Code"))
     subconto = ("ExtDimension1", "ExtDimension1_Type", "ExtDimension2", "ExtDimension2_Type")
     d("AccountingRegister_Хозрасчетный/Balance", ("Account_Key", *subconto, "КоличествоBalance", "СуммаBalance"))
+    sides = [
+        f
+        for side in ("Dr", "Cr")
+        for f in (
+            f"Account{side}_Key",
+            f"Валюта{side}_Key",
+            f"ВалютнаяСумма{side}",
+            *(f"ExtDimension{side}{n}{t}" for n in (1, 2, 3) for t in ("", "_Type")),
+        )
+    ]
+    record = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active", "Сумма", "Содержание")
+    d("AccountingRegister_Хозрасчетный/RecordsWithExtDimensions", (*record, *sides))
+    note = (*_DOCUMENT[:6], "Комментарий")
+    d("Document_ВводНачальныхОстатков", (*note, "РазделУчета"))
+    d("Document_ОперацияБух", (*note, "СуммаОперации", "Содержание"))
+    d("Document_КорректировкаДолга", (*note, "ВидОперации", "КонтрагентДебитор_Key"))
     header = (*_DOCUMENT, "ДоговорКонтрагента_Key", "ВалютаДокумента_Key", "Склад_Key", "Ответственный_Key")
     header = (*header, "СуммаВключаетНДС")
     line = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Количество", "Цена", "Сумма", "СтавкаНДС", "СуммаНДС")
@@ -198,6 +214,21 @@ def _trade(base: Infobase) -> None:
     d("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
     receivable = ("АналитикаУчетаПоПартнерам_Key", "Валюта_Key", "СуммаBalance")
     d("AccumulationRegister_РасчетыСКлиентами/Balance", receivable)
+    movement = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active", "RecordType", *receivable[:2])
+    attributes = ("ХозяйственнаяОперация", "ДатаРегистратора", "ДатаПлатежа", "СуммаРегл", "ВалютаДокумента_Key")
+    d(
+        "AccumulationRegister_РасчетыСКлиентами_RecordType",
+        (*movement, "ОбъектРасчетов_Key", "Сумма", *attributes, "Сторно"),
+    )
+    note = (*_DOCUMENT[:6], "ХозяйственнаяОперация", "Комментарий")
+    debt = ("Ref_Key", "LineNumber", "Партнер_Key", "ВалютаВзаиморасчетов_Key", "Сумма", "ДатаПлатежа")
+    payee = ("Контрагент", "Контрагент_Type")
+    for name, extra, section, line in (
+        ("Document_ВводОстатковВзаиморасчетов", (), "РасчетыСПартнерами", (*debt, *payee, "СуммаРегл")),
+        ("Document_КорректировкаЗадолженности", (*payee, "ЭтоНачисление"), "Задолженность", debt),
+    ):
+        d(name, (*note, *extra), [f"{name}_{section}"])
+        d(f"{name}_{section}", line)
     header = (*_DOCUMENT, "Партнер_Key", "Валюта_Key", "Склад_Key", "Менеджер_Key", "ЦенаВключаетНДС")
     header = (*header, "ХозяйственнаяОперация")
     goods = ("Ref_Key", "LineNumber", "Номенклатура_Key", "Характеристика_Key", "Упаковка_Key", "КоличествоУпаковок")

@@ -88,6 +88,8 @@ class Publisher(DocumentWriter):
             if number % REFUND_EVERY == REFUND_EVERY - 1:
                 refund = "ВозвратОтПоставщика" if self.bp else "ВозвратДенежныхСредствОтПоставщика"
                 self.add_collection(_renumber(collection.record, "-В"), refund)
+        for note in self.scenario.notes():
+            self.add_note(note.record)
         self.balances()
         self.write_rates()
         self.published = True
@@ -518,16 +520,7 @@ class Publisher(DocumentWriter):
                     }
                 )
         self.base.replace_rows("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
-        receivables = [
-            {
-                "АналитикаУчетаПоПартнерам_Key": guid("settlement-key", r.account_code),
-                "Валюта_Key": self.currency_ref(self.local),
-                "СуммаBalance": as_number(r.open_balance),
-            }
-            for r in self.scenario.risk_limits
-            if r.open_balance
-        ]
-        self.base.replace_rows("AccumulationRegister_РасчетыСКлиентами/Balance", receivables)
+        self.receivable_balances()  # summed from the settlement movements, as 1C's Balance table is
 
     def _ledger_balances(self) -> None:
         for code, name in (
@@ -535,6 +528,12 @@ class Publisher(DocumentWriter):
             ("62.01", "Расчеты с покупателями и заказчиками"),
             ("62.02", "Расчеты по авансам полученным"),
             ("60.01", "Расчеты с поставщиками"),
+            ("90.01.1", "Выручка по деятельности с основной системой налогообложения"),
+            ("91.01", "Прочие доходы"),
+            ("91.02", "Прочие расходы"),
+            ("51", "Расчетные счета"),
+            ("50.01", "Касса организации"),
+            ("000", "Вспомогательный счет"),
         ):
             self._catalog("ChartOfAccounts_Хозрасчетный", guid("ledger-account", code), name, Code=code)
         rows: list[Row] = []

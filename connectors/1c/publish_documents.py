@@ -24,10 +24,10 @@ from .layout import (
     UNDEFINED_TYPE,
     VAT_CODES,
     Configuration,
-    References,
     as_day,
     as_number,
 )
+from .publish_ledger import LedgerWriter
 
 __all__ = ["DocumentWriter", "vat_included"]
 
@@ -44,7 +44,7 @@ def _cents(value: Decimal) -> float:
     return float(value.quantize(_CENT, ROUND_HALF_UP))
 
 
-class DocumentWriter(References):
+class DocumentWriter(LedgerWriter):
     """Writes documents in one configuration's layout."""
 
     def __init__(self, infobase: Infobase, scenario: Scenario, configuration: Configuration) -> None:
@@ -120,6 +120,11 @@ class DocumentWriter(References):
         if not suffix:
             self.invoices[invoice.number] = (ref, set_name)
         self._lines(set_name, ref, invoice.lines, vat_included(number), header)
+        if not suffix and header["Posted"]:  # drafts are unposted; a retail sale settles with no dealer
+            local = (invoice.totals_local or invoice.totals).total
+            receipt = invoice.kind != "return"
+            date, account, due = header["Date"], invoice.account_code, invoice.due_date
+            self.settle(ref, set_name, date, account, local, receipt, operation, invoice.currency, due)
 
     def add_draft(self, invoice: Invoice) -> None:
         """An unposted copy of a sale (a draft someone saved, with its lines): a live base has them, the feed
@@ -262,6 +267,7 @@ class DocumentWriter(References):
     def cancel_invoice(self, number: str) -> None:
         """Mark a sale for deletion, which also unposts it: how a 1C user voids a shipment."""
         self.base.update("Document_РеализацияТоваровУслуг", self.sales[number], DeletionMark=True, Posted=False)
+        self.unpost(self.sales[number])
 
     def add_collection(self, collection: Collection, operation: str | None = None) -> None:
         self._remember_rate(collection.currency, collection.date, collection.rate)
@@ -298,6 +304,12 @@ class DocumentWriter(References):
                 self.operation_field: operation or ("ОплатаПокупателя" if self.bp else "ПоступлениеОплатыОтКлиента"),
             },
         )
+        if operation is None and not collection.cancelled:  # a client's payment (not a supplier's refund)
+            local = collection.amount_local
+            op = self.base.get(set_name, ref)[self.operation_field]
+            date, account = as_day(collection.date), collection.account_code
+            # Money given back (a negative amount) raises the debt again: a Receipt.
+            self.settle(ref, set_name, date, account, abs(local), local < 0, op, collection.currency)
         settled = [self.sales[n] for n in collection.settles if n in self.sales] or [EMPTY_REF]
         share = round(float(collection.amount) / len(settled), 2)
         field = "Сделка" if self.bp else "ОснованиеПлатежа"

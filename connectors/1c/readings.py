@@ -11,15 +11,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
 
-from mapping.schema import OrderStatus
+from mapping.schema import LedgerKind, OrderStatus
 
 __all__ = [
     "ENUM_VAT",
+    "LEDGER_KINDS",
     "OPERATIONS",
     "ORDER_STATUSES",
     "VAT_KINDS",
     "VAT_RATES",
     "Operation",
+    "ledger_defaults",
     "operation_defaults",
 ]
 
@@ -135,3 +137,70 @@ OPERATIONS: Mapping[str, Mapping[str, Mapping[str, tuple[Operation, str]]]] = {
 def operation_defaults(layout: str) -> dict[str, dict[str, Operation]]:
     """The `operations` setting's default for a layout: stream -> operation kind -> include / exclude."""
     return {stream: {v: r[0] for v, r in values.items()} for stream, values in OPERATIONS[layout].items()}
+
+
+# account_ledger -> layout -> the raw code -> (the ledger's kind, what ties the code to that meaning). УТ 11 / ERP 2:
+# the ХозяйственнаяОперация a РасчетыСКлиентами record carries (Enums.ХозяйственныеОперации, vendor/), or its
+# recorder's document name when it has none. БП 3: the recorder's document name (accounting records carry no
+# operation). A debit_note / credit_note reading met on the other side reads as the other note, and a collection
+# that raises the debt as a payment (ledger._by_side). Values nobody listed are kind "other".
+LEDGER_SOURCE = {
+    "trade": "УТ 11.5.20.68 dump (vendor/README.md)",
+    "accounting": "БП 3.0.83.25 dump (vendor/README.md)",
+}
+LEDGER_KINDS: Mapping[str, Mapping[str, tuple[LedgerKind, str]]] = {
+    "trade": {
+        # the operations the invoices and collections streams carry (OPERATIONS above)
+        "РеализацияКлиенту": ("invoice", "the invoices stream's sale"),
+        "РеализацияКлиентуРеглУчет": ("invoice", "the invoices stream's sale"),
+        "КорректировкаПоСогласованиюСторон": ("invoice", "the invoices stream's correction (price difference)"),
+        "КорректировкаРеализацииУвеличениеЗадолженностиСводно": ("invoice", "the invoices stream's correction"),
+        "КорректировкаРеализацииУменьшениеЗадолженностиСводно": ("invoice", "the invoices stream's correction"),
+        "ВозвратТоваровОтКлиента": ("return", "the invoices stream's return"),
+        "ВозвратТоваровОтКлиентаПрошлыхПериодов": ("return", "the invoices stream's return"),
+        "ПоступлениеОплатыОтКлиента": ("collection", "the collections stream's payment"),
+        "ПоступлениеОплатыОтКлиентаПоПлатежнойКарте": ("collection", "the collections stream's card payment"),
+        # Document_ВводОстатковВзаиморасчетов (its manager module) and Document_КорректировкаЗадолженности (its
+        # object module: ЭтоНачисление, an accrual, or a write-off of the client's debt)
+        "ВводОстатковЗадолженностиКлиентов": ("opening", "ВводОстатковВзаиморасчетов: a client's opening debt"),
+        "ВводОстатковАвансовКлиентов": ("opening", "ВводОстатковВзаиморасчетов: a client's opening advance"),
+        "НачислениеДебиторскойЗадолженности": ("debit_note", "КорректировкаЗадолженности: debt accrued"),
+        "СписаниеДебиторскойЗадолженности": ("credit_note", "КорректировкаЗадолженности: debt written off"),
+    },
+    "accounting": {
+        # the sets the invoices and collections streams read (flavours.py)
+        "РеализацияТоваровУслуг": ("invoice", "the invoices stream's sale"),
+        "КорректировкаРеализации": ("invoice", "the invoices stream's correction"),
+        "ВозвратТоваровОтПокупателя": ("return", "the invoices stream's return"),
+        "ПоступлениеНаРасчетныйСчет": ("collection", "the collections stream's bank receipt"),
+        "ПриходныйКассовыйОрдер": ("collection", "the collections stream's cash receipt"),
+        # documents whose RegisterRecords include Хозрасчетный: ВводНачальныхОстатков (РазделУчета
+        # РасчетыСПокупателямиИЗаказчиками) and КорректировкаДолга (ВидыОперацийКорректировкаДолга:
+        # СписаниеЗадолженности)
+        "ВводНачальныхОстатков": ("opening", "ВводНачальныхОстатков: opening balances"),
+        "КорректировкаДолга": ("credit_note", "КорректировкаДолга: a debt written off or corrected"),
+    },
+}
+# Readings by the value's name only: no document module read says so.
+LEDGER_UNCONFIRMED: Mapping[str, Mapping[str, LedgerKind]] = {
+    "trade": {
+        "ВозвратОплатыКлиенту": "payment",
+        "ВозвратОплатыКлиентуНаПлатежнуюКарту": "payment",
+        "СписаниеБезнадежнойЗадолженностиЗаСчетРезервовПоСомнительнымДолгам": "credit_note",
+        "ОтражениеПремииКлиентаРетроБонус": "credit_note",
+        "ПереоценкаРасчетовСКлиентами": "exchange_difference",
+        "КурсовыеРазницыКлиентыПрибыль": "exchange_difference",
+        "КурсовыеРазницыКлиентыУбыток": "exchange_difference",
+    },
+    "accounting": {
+        "ОперацияБух": "debit_note",  # a hand-made entry on the account: a note, by its side
+        "СписаниеСРасчетногоСчета": "payment",
+        "РасходныйКассовыйОрдер": "payment",
+        "РегламентнаяОперация": "exchange_difference",  # month-end closing revalues currency settlements
+    },
+}
+
+
+def ledger_defaults(layout: str) -> dict[str, LedgerKind]:
+    """The `ledger_kinds` setting's default for a layout: raw code -> kind."""
+    return {**LEDGER_UNCONFIRMED[layout], **{value: reading[0] for value, reading in LEDGER_KINDS[layout].items()}}

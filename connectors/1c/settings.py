@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from connectors.http import HttpSourceSettings
 from mapping.errors import RecordError
 from mapping.money import currency
-from mapping.schema import CollectionMethod, OrderStatus
+from mapping.schema import CollectionMethod, LedgerKind, OrderStatus
 
 from .flavours import FLAVOURS
 from .readings import Operation
@@ -53,6 +53,11 @@ class OneCSettings(HttpSourceSettings):
     order_statuses: dict[str, OrderStatus] = Field(
         default_factory=dict, description="УТ orders' Статус -> order status; added to the defaults"
     )
+    ledger_kinds: dict[str, LedgerKind] = Field(
+        default_factory=dict,
+        description="account_ledger: a movement's ХозяйственнаяОперация (УТ/ERP; when it has none, and in БП, its "
+        "recorder document's name) -> ledger kind; added to the defaults, anything else is kind other",
+    )
     currency_codes: dict[str, str] = Field(
         default_factory=dict, description="Catalog_Валюты code -> ISO 4217, for codes that are not ISO numbers"
     )
@@ -60,6 +65,11 @@ class OneCSettings(HttpSourceSettings):
         ["КОтгрузке"], description="УТ/ERP: ТоварыНаСкладах resources summed as reserved (empty: no reserves)"
     )
     stock_accounts: list[str] = Field(["41.01"], description="BP 3: chart-of-accounts codes of goods in stock")
+    receivable_accounts: list[str] = Field(
+        ["62.01", "62.02", "62.21", "62.22", "62.31", "62.32"],
+        description="BP 3: chart-of-accounts codes of settlements with buyers (account_ledger); those the chart "
+        "lacks are skipped",
+    )
     refs_per_request: int = Field(
         25, ge=1, le=200, description="GUIDs per or-ed $filter: keeps the URL under IIS's default 2048-byte query"
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from connectors.base import Stream
 from connectors.catalog import Need
 from mapping.errors import RecordError
-from mapping.schema import CollectionMethod, OrderStatus
+from mapping.schema import CollectionMethod, LedgerKind, OrderStatus
 from mapping.text import code, flag
 
 from .declare import Field, Query, Read, guid, unique
@@ -42,9 +42,11 @@ class OneCEnv:
     vat_rates: Mapping[str, Decimal | None]
     vat_kinds: Mapping[str, Decimal | None]
     order_statuses: Mapping[str, OrderStatus]
+    ledger_kinds: Mapping[str, LedgerKind]  # account_ledger: operation or recorder document -> kind
     currency_codes: Mapping[str, str]
     stock_reserved: tuple[str, ...]
     stock_accounts: tuple[str, ...]
+    receivable_accounts: tuple[str, ...]
     _queries: dict[Read, Query] = field(default_factory=dict)
 
     def physical(self, read: Read) -> str:
