@@ -320,7 +320,7 @@ class LedgerEntry(Record, kw_only=True):
         Meta(description="the ERP's own order of movements within a date (a record number); null where it keeps none"),
     ] = None
     kind: LedgerKind
-    erp_kind: Annotated[str, Meta(min_length=1, max_length=40, description="the ERP's own code of the movement")]
+    erp_kind: Annotated[str, Meta(min_length=1, max_length=100, description="the ERP's own code of the movement")]
     document_no: Annotated[
         str | None,
         Meta(description="for invoices, returns and collections: the number that document has in its own stream"),

@@ -16,7 +16,6 @@ for the movements of a document unposted since. A record switched off (Active fa
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -36,19 +35,9 @@ from .lookups import Lookups, currency_read, rate_read
 from .odata import Row, datetime_literal, is_ref
 from .streams import OneCStream, code_of, yes
 
-__all__ = ["Ledger", "TradeLedger", "erp_code"]
+__all__ = ["Ledger", "TradeLedger"]
 
 _NOTES = ("debt_adjustments", "opening_balances", "manual_entries")  # their Комментарий is the note's text
-_ERP_KIND = 40  # LedgerEntry.erp_kind's length
-
-
-def erp_code(value: str) -> str:
-    """The raw code as the feed's erp_kind: as 1C holds it, or, for the few enumeration values longer than the
-    field (КорректировкаРеализацииУменьшениеЗадолженностиСводно), its head and a CRC-32 of the whole value, so two
-    long values with the same head still read apart."""
-    if len(value) <= _ERP_KIND:
-        return value
-    return f"{value[:31]}~{zlib.crc32(value.encode()):08x}"
 
 
 class Ledger(OneCStream):
@@ -156,7 +145,7 @@ class Ledger(OneCStream):
             date=day,
             sequence=None,  # LineNumber orders a recorder's own records only: no order across documents
             kind=kind,
-            erp_kind=erp_code(raw),
+            erp_kind=raw,
             document_no=number,
             description=comment,
             currency=iso,
