@@ -50,6 +50,14 @@ TAX_CLASSES = Read("MLAN", ("MATNR", "ALAND"), ("TAXM1",))
 _REFERENCE = "ERP reference 4.2 (VBTYP)"
 _KRECH = "DDIC domain KRECH: A percentage, B fixed amount, C quantity (datapanda KONV)"
 _SHKZG = "ERP reference 4.2 (SHKZG S debit, H credit)"
+# The readings of the default ledger_kinds that a public source confirms: the document type's meaning (SAP Help,
+# "Classifying Accounting Transactions"; T003 lists name RV "billing doc. transfer") and the side (SHKZG).
+_DOCUMENT_TYPES = "SAP Help: standard document types (DZ customer payment; RV billing doc. transfer, T003)"
+_LEDGER_SOURCES = {
+    "RV:S": f"{_DOCUMENT_TYPES}; {_SHKZG}",
+    "RV:H": f"{_DOCUMENT_TYPES}; {_SHKZG}",
+    "DZ:H": f"{_DOCUMENT_TYPES}; {_SHKZG}",
+}
 _KRECH_KINDS = {"A": "percent", "B": "amount", "C": "fixed_price"}
 # Sales document categories that are not orders (VBAK-VBTYP), UNCONFIRMED beyond C and K.
 _NOT_ORDERS = {
@@ -222,12 +230,16 @@ class Census:
                 self.payment,
             )
         )
+        ledger = _Counter(
+            CodeColumn("BSID/BSAD BLART x SHKZG", "account_ledger", "ledger_kinds", "DMBTR, local currency", self.entry)
+        )
         local = self.settings.local_currency
         for table in ("BSID", "BSAD"):
             for r in self.rows(items(table), self.window("BLDAT"), self.env.company()):
                 money = _money(lambda r=r: self.external(r["DMBTR"], local, "DMBTR"))
                 counter.add((r["BLART"], r["ZLSCH"], r["SHKZG"]), money)
-        return counter.counts()
+                ledger.add((r["BLART"], r["SHKZG"]), money)
+        return [*counter.counts(), *ledger.counts()]
 
     def payment(self, value: tuple[Any, ...]) -> Reading | None:
         blart, zlsch, shkzg = value
@@ -238,6 +250,21 @@ class Census:
             return excluded("debit item of a payment document: a refund or a reversal, not a collection", _SHKZG)
         why = self.options.other_document_types.get(blart)
         return None if why is None else excluded(why, _source(self.options, "other_document_types"))
+
+    def entry(self, value: tuple[Any, ...]) -> Reading | None:
+        """A customer item's ledger kind; None (unknown: sent as kind other, warned about) when ledger_kinds has none.
+        Reversal and SD cancellation documents are left out by BKPF-STBLG and VBRK-SFAKN, whatever their type."""
+        blart, shkzg = value
+        kinds = self.settings.ledger_kinds
+        key = f"{blart}:{shkzg}" if f"{blart}:{shkzg}" in kinds else blart
+        kind = kinds.get(key)
+        if kind is None:
+            return None
+        if "ledger_kinds" in self.settings.model_fields_set:
+            source = "your settings"
+        else:
+            source = _LEDGER_SOURCES.get(key, UNCONFIRMED)
+        return mapped(f"ledger kind {kind}", source)
 
     # -- products ----------------------------------------------------------------------------------------
     def products(self) -> list[CodeCount]:
