@@ -196,9 +196,26 @@ DEFAULT_LEDGER_KINDS: Final[Mapping[str, LedgerKind]] = {
 }
 
 
+# The default readings a public source confirms: the document type's meaning (SAP Help, "Classifying Accounting
+# Transactions": DZ customer payment; T003 lists: RV "billing doc. transfer") and the side (SHKZG S debit, H credit).
+_DOCUMENT_TYPES = "SAP Help: standard document types (DZ customer payment; RV billing doc. transfer, T003)"
+LEDGER_KIND_SOURCES: Final[Mapping[str, str]] = dict.fromkeys(
+    ("RV:S", "RV:H", "DZ:H"), f"{_DOCUMENT_TYPES}; ERP reference 4.2 (SHKZG S debit, H credit)"
+)
+
+
+def ledger_key(document_type: str, side: str, kinds: Mapping[str, LedgerKind]) -> str | None:
+    """The key of `kinds` that reads a customer item of `document_type` on `side`: "BLART:SHKZG" before "BLART"."""
+    for key in (f"{document_type}:{side}", document_type):
+        if key in kinds:
+            return key
+    return None
+
+
 def ledger_kind(document_type: str, side: str, kinds: Mapping[str, LedgerKind] = DEFAULT_LEDGER_KINDS) -> LedgerKind:
     """The ledger kind of a customer item of `document_type` on `side` (S/H); "other" when the setting has none."""
-    return kinds.get(f"{document_type}:{side}") or kinds.get(document_type) or "other"
+    key = ledger_key(document_type, side, kinds)
+    return "other" if key is None else kinds[key]
 
 
 def parse_ledger_key(key: str) -> tuple[str, str]:

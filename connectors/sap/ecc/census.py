@@ -50,14 +50,6 @@ TAX_CLASSES = Read("MLAN", ("MATNR", "ALAND"), ("TAXM1",))
 _REFERENCE = "ERP reference 4.2 (VBTYP)"
 _KRECH = "DDIC domain KRECH: A percentage, B fixed amount, C quantity (datapanda KONV)"
 _SHKZG = "ERP reference 4.2 (SHKZG S debit, H credit)"
-# The readings of the default ledger_kinds that a public source confirms: the document type's meaning (SAP Help,
-# "Classifying Accounting Transactions"; T003 lists name RV "billing doc. transfer") and the side (SHKZG).
-_DOCUMENT_TYPES = "SAP Help: standard document types (DZ customer payment; RV billing doc. transfer, T003)"
-_LEDGER_SOURCES = {
-    "RV:S": f"{_DOCUMENT_TYPES}; {_SHKZG}",
-    "RV:H": f"{_DOCUMENT_TYPES}; {_SHKZG}",
-    "DZ:H": f"{_DOCUMENT_TYPES}; {_SHKZG}",
-}
 _KRECH_KINDS = {"A": "percent", "B": "amount", "C": "fixed_price"}
 # Sales document categories that are not orders (VBAK-VBTYP), UNCONFIRMED beyond C and K.
 _NOT_ORDERS = {
@@ -254,17 +246,11 @@ class Census:
     def entry(self, value: tuple[Any, ...]) -> Reading | None:
         """A customer item's ledger kind; None (unknown: sent as kind other, warned about) when ledger_kinds has none.
         Reversal and SD cancellation documents are left out by BKPF-STBLG and VBRK-SFAKN, whatever their type."""
-        blart, shkzg = value
-        kinds = self.settings.ledger_kinds
-        key = f"{blart}:{shkzg}" if f"{blart}:{shkzg}" in kinds else blart
-        kind = kinds.get(key)
-        if kind is None:
+        key = codes.ledger_key(value[0], value[1], self.settings.ledger_kinds)
+        if key is None:
             return None
-        if "ledger_kinds" in self.settings.model_fields_set:
-            source = "your settings"
-        else:
-            source = _LEDGER_SOURCES.get(key, UNCONFIRMED)
-        return mapped(f"ledger kind {kind}", source)
+        default = codes.LEDGER_KIND_SOURCES.get(key, UNCONFIRMED)
+        return mapped(f"ledger kind {self.settings.ledger_kinds[key]}", _source(self.settings, "ledger_kinds", default))
 
     # -- products ----------------------------------------------------------------------------------------
     def products(self) -> list[CodeCount]:
