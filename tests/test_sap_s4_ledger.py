@@ -29,10 +29,13 @@ from connectors.base import Excluded, SourceContext
 from connectors.sap import SapAdapter, SapSettings, codes
 from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, S4Emulator
 from connectors.sap.emulator.s4_system import COMPANY_CODE, local_at, rate5
+from engine.state import StateStore
+from engine.sync import Engine, RetryResult
 from mapping.money import to_local_totals
 from mapping.schema import Collection, Invoice, LedgerEntry
 from scenario import expect
 from scenario.generate import build
+from sinks.file import FileSink, FileSinkSettings
 from tests.strict_sync import sync
 
 SCENARIO = build(invoice_lines=2000)
@@ -180,7 +183,9 @@ def test_a_bad_item_is_dead_lettered_and_the_rest_flows(tmp_path: Path) -> None:
         feed_key = "/".join((COMPANY_CODE, key[1], key[2]))
         assert outcome.dead == {("account_ledger", feed_key): "currency: unknown currency 'XYZ'"}
         items.override(key, TransactionCurrency=SCENARIO.local_currency)
-        again = sync(source, tmp_path, "account_ledger", reconcile=True)
+        retried = retry(source, tmp_path)  # fetch(): the document read again by its key
+        again = sync(source, tmp_path, "account_ledger")
+    assert (retried.retried, retried.fixed, retried.failed) == (1, 1, 0)
     assert again.dead == {}
     assert again.feed[("account_ledger", feed_key)]["document_no"] == note.number  # type: ignore[index]
 
@@ -199,3 +204,13 @@ def test_a_reversed_collection_is_read_again_through_its_reversal() -> None:
     assert "reversal document: the reversed document's entry is sent cancelled" in {
         r.rule for r in got if isinstance(r, Excluded)
     }
+
+
+def retry(source: SapAdapter, folder: Path) -> RetryResult:
+    """`dealersync dead-letters --retry` on the state and feed strict_sync.sync keeps in `folder`."""
+    state = StateStore(f"sqlite:///{folder / 'state.db'}")
+    sink = FileSink(FileSinkSettings(kind="file", path=folder / "feed", fsync=False))
+    try:
+        return Engine(state, sink).retry_dead_letters(source)
+    finally:
+        state.engine.dispose()
