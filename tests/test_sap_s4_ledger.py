@@ -180,7 +180,7 @@ def test_a_bad_item_is_dead_lettered_and_the_rest_flows(tmp_path: Path) -> None:
         [result] = outcome.results
         assert result.status == "ok" and result.dead_lettered == 1
         assert result.pushed == len(expected()) - 1
-        feed_key = "/".join((COMPANY_CODE, key[1], key[2]))
+        feed_key = "/".join((COMPANY_CODE, key[1], key[2], items.row(key)["Customer"]))
         assert outcome.dead == {("account_ledger", feed_key): "currency: unknown currency 'XYZ'"}
         items.override(key, TransactionCurrency=SCENARIO.local_currency)
         retried = retry(source, tmp_path)  # fetch(): the document read again by its key
@@ -214,3 +214,24 @@ def retry(source: SapAdapter, folder: Path) -> RetryResult:
         return Engine(state, sink).retry_dead_letters(source)
     finally:
         state.engine.dispose()
+
+
+def test_a_document_on_two_customers_is_an_entry_for_each() -> None:
+    """A payment whose lines credit two dealers (one pays for the other) is two entries, each with its own lines."""
+    lines: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    with S4Emulator(SCENARIO) as sap, adapter(sap) as source:
+        items = sap.layout.items
+        for key, line in items.facts.items():
+            if line.doc_type == "DZ" and not line.reversal and not line.reversed_by:
+                lines.setdefault(key[:3], []).append(key)
+        doc, (first, second, *_) = next((d, keys) for d, keys in lines.items() if len(keys) > 1)
+        other = next(st.record.code for st in SCENARIO.accounts if st.record.code != items.facts[first].account)
+        items.override(second, Customer=other)
+        stream = source.stream("account_ledger")
+        got = [
+            stream.map(i) for i in stream.fetch(["/".join((*doc, c)) for c in (items.row(first)["Customer"], other)])
+        ]
+    amounts = {r.account_code: r.credit for r in got if isinstance(r, LedgerEntry)}
+    assert set(amounts) == {items.facts[first].account, other}
+    assert amounts[other] == -items.facts[second].amount
+    assert {r.document_no for r in got if isinstance(r, LedgerEntry)} == {doc[2]}

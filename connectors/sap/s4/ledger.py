@@ -1,5 +1,6 @@
 """The account ledger from the receivables items (API_OPLACCTGDOCITEMCUBE_SRV): every customer line of the
-company code, one entry per accounting document and customer.
+company code, one entry per accounting document and customer (key CompanyCode/FiscalYear/AccountingDocument/
+Customer).
 
 A document's customer lines are one entry (a payment split over the invoices it pays partly, REBZG, is one
 collection, as the collections stream sends it): the lines' amounts added, the side by the sum's sign (positive
@@ -105,11 +106,16 @@ class Ledger(S4Stream):
             billing |= self._billing({str(r.get("BillingDocument") or "") for r in rows_of(more)})
         fresh = {doc: lines for doc, lines in groups.items() if doc not in seen}
         seen.update(fresh)
-        return [
-            {"CompanyCode": doc[0], "FiscalYear": doc[1], "AccountingDocument": doc[2], "lines": lines,
-             "billing": billing.get(str(lines[0].get("BillingDocument") or ""))}
-            for doc, lines in fresh.items()
-        ]  # fmt: skip
+        out = []
+        for doc, lines in fresh.items():
+            by_customer: dict[str, list[dict[str, Any]]] = {}
+            for line in lines:  # one entry per customer of the document (a payment may clear several)
+                by_customer.setdefault(str(line.get("Customer") or ""), []).append(line)
+            for customer, mine in by_customer.items():
+                billing_document = str(mine[0].get("BillingDocument") or "")
+                out.append({"CompanyCode": doc[0], "FiscalYear": doc[1], "AccountingDocument": doc[2],
+                            "Customer": customer, "lines": mine, "billing": billing.get(billing_document)})  # fmt: skip
+        return out
 
     def _more(self, field: str, values: set[str]) -> dict[Doc, list[dict[str, Any]]]:
         """The documents whose lines have `field` in `values`, all their lines."""
@@ -127,7 +133,7 @@ class Ledger(S4Stream):
         return out
 
     def key(self, item: Any) -> str:
-        return "/".join(_doc(item))
+        return "/".join((*_doc(item), str(item.get("Customer") or "")))
 
     def cursor(self, item: Any) -> dt.datetime | None:
         lines = item.get("lines") or [item]
@@ -141,7 +147,7 @@ class Ledger(S4Stream):
         return None  # rows are document lines, not entries
 
     def fetch(self, keys: Sequence[str]) -> list[Any]:
-        wanted = {key.split("/")[-1] for key in keys}
+        wanted = {key.split("/")[2] for key in keys if key.count("/") == 3}
         found: list[Any] = []
         for rows in self.env.reader.by_keys(self.main, "AccountingDocument", wanted, self.where()):
             found.extend(self._documents(_grouped(rows), False, set()))
