@@ -64,6 +64,7 @@ def test_the_demo_census_knows_every_value(ecc: EccEmulator) -> None:
         "condition table x KSCHL",
         "KONP KSCHL x KRECH",
         "BSID/BSAD BLART x ZLSCH x SHKZG",
+        "BSID/BSAD BLART x SHKZG",
         "MARA MTART",
         "MLAN TAXM1",
     }
@@ -113,16 +114,26 @@ def test_an_unknown_payment_document_type_is_counted_and_arrives_once_mapped(ecc
     belnr = item["BELNR"].strip()
     clone(ecc, "BKPF", "BELNR", belnr, BELNR="TX2026000001", BLART="DX")
     clone(ecc, "BSID", "BELNR", belnr, BELNR="TX2026000001", BLART="DX", ZLSCH="")
-    [unknown] = [c for c in census(ecc) if c.reading is None]
+    unknown, in_ledger = sorted(
+        (c for c in census(ecc) if c.reading is None), key=lambda c: c.column.stream != "collections"
+    )
     assert (unknown.shown, unknown.rows, unknown.money) == ("DX x  x H", 1, packed(item["DMBTR"]))
     assert "setting collection_methods" in census_warnings([unknown])[0].detail
+    # The ledger carries it as kind other until ledger_kinds reads it; the census warns about it there too.
+    assert (in_ledger.column.stream, in_ledger.shown, in_ledger.money) == ("account_ledger", "DX x H", unknown.money)
+    assert "setting ledger_kinds" in census_warnings([in_ledger])[0].detail
 
     methods = {**codes.DEFAULT_COLLECTION_METHODS, "DX": "cash"}
-    assert all(c.reading is not None for c in census(ecc, collection_methods=methods))
+    kinds = {**codes.DEFAULT_LEDGER_KINDS, "DX": "collection"}
+    assert all(c.reading is not None for c in census(ecc, collection_methods=methods, ledger_kinds=kinds))
     with adapter(ecc, collection_methods=methods) as source:
         stream = source.stream("collections")
         got = {r.number: r for r in (stream.map(i) for chunk in stream.read(None) for i in chunk) if r is not None}
+        ledger = source.stream("account_ledger")
+        entries = [ledger.map(i) for chunk in ledger.read(None) for i in chunk]
     assert got["TX2026000001"].method == "cash"  # type: ignore[attr-defined]
+    [entry] = [e for e in entries if getattr(e, "erp_kind", None) == "DX:H"]
+    assert entry.kind == "other"  # type: ignore[union-attr]
 
 
 def test_readings_name_their_source_and_documents_count_in_the_window(ecc: EccEmulator) -> None:
@@ -134,7 +145,7 @@ def test_readings_name_their_source_and_documents_count_in_the_window(ecc: EccEm
     cash = next(c for c in mine if c.shown == "DZ x B x H").reading
     assert cash is not None and cash.source == "your settings"
     later = census(ecc, since=dt.date(2100, 1, 1))
-    assert not [c for c in later if c.column.stream in ("invoices", "orders", "collections")]
+    assert not [c for c in later if c.column.stream in ("invoices", "orders", "collections", "account_ledger")]
     assert [c for c in later if c.column.stream in ("discounts", "products")]  # master data has no window
 
 

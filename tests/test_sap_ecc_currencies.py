@@ -197,6 +197,6 @@ def test_check_proves_tcurx_for_every_stream_that_reads_amounts(ecc: EccEmulator
     with adapter(ecc) as source:
         results: dict[str, Any] = {r.name: r for r in source.check()}
     failed = sorted(n for n, r in results.items() if n.endswith(": schema") and not r.ok)
-    amounts = ["collections", "discounts", "invoices", "orders", "risk_limits"]
+    amounts = ["account_ledger", "collections", "discounts", "invoices", "orders", "risk_limits"]
     assert failed == [f"stream {name}: schema" for name in amounts]
     assert all("missing field CURRDEC in TCURX" in results[name].detail for name in failed)

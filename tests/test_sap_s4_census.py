@@ -71,7 +71,9 @@ def test_the_demo_census_knows_every_value_and_names_each_reading_s_source(sap: 
     assert census_warnings(counts) == []
     assert [c.shown for c in counts if c.reading is None] == []
     streams = {c.column.stream for c in counts}
-    assert streams == {"accounts", "products", "stock_levels", "discounts", "orders", "invoices", "collections"}
+    assert streams == {
+        "accounts", "products", "stock_levels", "discounts", "orders", "invoices", "collections", "account_ledger"
+    }  # fmt: skip
     sales = _find(counts, "BillingDocumentType", "F2", "M")
     f2 = [i for i in (st.record for st in SCENARIO.invoices()) if i.kind in ("sale", "service")]
     assert sales.rows == len(f2) and sales.money == sum(i.totals.net for i in f2)

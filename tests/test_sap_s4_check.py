@@ -253,7 +253,9 @@ def test_paging_by_another_key_than_the_services_fails(sap: S4Emulator) -> None:
 
 
 def test_check_proves_only_the_enabled_streams(sap: S4Emulator) -> None:
-    context = SourceContext("sap-test", ZoneInfo(SCENARIO.timezone), disabled=frozenset({"invoices", "orders"}))
+    # account_ledger reads the billing API too (cancellations), so it is disabled with the document streams.
+    disabled = frozenset({"invoices", "orders", "account_ledger"})
+    context = SourceContext("sap-test", ZoneInfo(SCENARIO.timezone), disabled=disabled)
     with SapAdapter(context, _settings(sap)) as source:
         results = {r.name: r for r in source.check()}
     assert all(r.ok for r in results.values())

@@ -18,7 +18,7 @@ from connectors.http import HttpSourceSettings
 from connectors.sap import codes
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.s4.options import S4Options
-from mapping.schema import CollectionMethod
+from mapping.schema import CollectionMethod, LedgerKind
 
 __all__ = ["SapAdapter", "SapSettings"]
 
@@ -43,6 +43,11 @@ class SapSettings(HttpSourceSettings):
         default_factory=lambda: dict(codes.DEFAULT_COLLECTION_METHODS),
         description="'BLART' or 'BLART:ZLSCH' of customer payment documents -> collection method",
     )
+    ledger_kinds: dict[str, LedgerKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_LEDGER_KINDS),
+        description="'BLART' or 'BLART:S'/'BLART:H' of customer items -> account_ledger kind (UNCONFIRMED but RV, DZ); "
+        "others are kind other",
+    )
     sales_rep_partner_function: str = Field("VE", max_length=2, description="partner function of the sales rep")
     parent_partner_function: str = Field(
         "1A", max_length=2, description="partner function naming a dealer's parent account (UNCONFIRMED)"
@@ -60,6 +65,13 @@ class SapSettings(HttpSourceSettings):
     def _methods(cls, value: dict[str, CollectionMethod]) -> dict[str, CollectionMethod]:
         for key in value:
             codes.parse_method_key(key)
+        return value
+
+    @field_validator("ledger_kinds")
+    @classmethod
+    def _ledger_kinds(cls, value: dict[str, LedgerKind]) -> dict[str, LedgerKind]:
+        for key in value:
+            codes.parse_ledger_key(key)
         return value
 
 

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from mapping.errors import RecordError
 from mapping.money import currency as iso_currency
-from mapping.schema import CollectionMethod, InvoiceKind, OrderStatus
+from mapping.schema import CollectionMethod, InvoiceKind, LedgerKind, OrderStatus
 from mapping.units import unit_code
 
 # --- ALPHA conversion -------------------------------------------------------------------
@@ -175,6 +175,55 @@ def parse_method_key(key: str) -> tuple[str, str]:
     if not doc_type.strip() or len(doc_type.strip()) > 2 or len(method.strip()) > 1:
         raise ValueError(f"collection_methods key {key!r} must be 'BLART' or 'BLART:ZLSCH', e.g. 'DZ' or 'DZ:C'")
     return doc_type.strip(), method.strip()
+
+
+# --- Account ledger -------------------------------------------------------------------------
+# Customer item -> ledger kind, keyed "BLART:SHKZG" (document type : debit/credit) or "BLART" alone; the
+# more specific key wins; a type in neither is kind "other" (its raw code still travels in erp_kind).
+# The document types are SAP's standard ones (SAP Help, "Classifying Accounting Transactions": AB general,
+# DG customer credit memo, DZ customer payment, DR customer invoice, DA customer document; RV "billing doc.
+# transfer" in T003 lists). Which business fact each stands for is customising (T003, OBA7): every reading
+# below but RV and DZ is UNCONFIRMED and the default of the setting `ledger_kinds`.
+DEFAULT_LEDGER_KINDS: Final[Mapping[str, LedgerKind]] = {
+    "RV:S": "invoice",  # a billing document's receivable (invoice, debit memo)
+    "RV:H": "return",  # a credit memo's credit
+    "DZ:H": "collection",  # incoming payment
+    "DZ:S": "payment",  # money paid back to the customer (refund)
+    "DR": "debit_note",  # customer invoice entered in FI (FB70): interest, charges
+    "DG": "credit_note",  # customer credit memo entered in FI (FB75): rebates, bonuses
+    "DA": "opening",  # customer document: the balances carried in at go-live (UNCONFIRMED: sites use UE or Z types)
+    "AB": "other",  # general document (clearing, transfer postings); its reversals are read by BKPF-STBLG, not by type
+}
+
+
+# The default readings a public source confirms: the document type's meaning (SAP Help, "Classifying Accounting
+# Transactions": DZ customer payment; T003 lists: RV "billing doc. transfer") and the side (SHKZG S debit, H credit).
+_DOCUMENT_TYPES = "SAP Help: standard document types (DZ customer payment; RV billing doc. transfer, T003)"
+LEDGER_KIND_SOURCES: Final[Mapping[str, str]] = dict.fromkeys(
+    ("RV:S", "RV:H", "DZ:H"), f"{_DOCUMENT_TYPES}; ERP reference 4.2 (SHKZG S debit, H credit)"
+)
+
+
+def ledger_key(document_type: str, side: str, kinds: Mapping[str, LedgerKind]) -> str | None:
+    """The key of `kinds` that reads a customer item of `document_type` on `side`: "BLART:SHKZG" before "BLART"."""
+    for key in (f"{document_type}:{side}", document_type):
+        if key in kinds:
+            return key
+    return None
+
+
+def ledger_kind(document_type: str, side: str, kinds: Mapping[str, LedgerKind] = DEFAULT_LEDGER_KINDS) -> LedgerKind:
+    """The ledger kind of a customer item of `document_type` on `side` (S/H); "other" when the setting has none."""
+    key = ledger_key(document_type, side, kinds)
+    return "other" if key is None else kinds[key]
+
+
+def parse_ledger_key(key: str) -> tuple[str, str]:
+    """("DZ", "H") of "DZ:H", ("DR", "") of "DR"; ValueError on a malformed key."""
+    doc_type, _, side = key.partition(":")
+    if not doc_type.strip() or len(doc_type.strip()) > 2 or side.strip() not in ("", DEBIT, CREDIT):
+        raise ValueError(f"ledger_kinds key {key!r} must be 'BLART' or 'BLART:S' / 'BLART:H', e.g. 'DR' or 'DZ:H'")
+    return doc_type.strip(), side.strip()
 
 
 # --- Products ----------------------------------------------------------------------------

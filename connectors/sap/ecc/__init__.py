@@ -16,6 +16,7 @@ from connectors.sap.ecc import ddic
 from connectors.sap.ecc.currencies import Currencies
 from connectors.sap.ecc.declare import needs
 from connectors.sap.ecc.documents import Invoices, Orders
+from connectors.sap.ecc.ledger import Ledger
 from connectors.sap.ecc.masters import Accounts, Products
 from connectors.sap.ecc.pricing import Discounts
 from connectors.sap.ecc.read_table import TableReader
@@ -63,6 +64,7 @@ class EccSource:
             Orders(env),
             Invoices(env),
             Collections(env),
+            Ledger(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

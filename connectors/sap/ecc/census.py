@@ -222,12 +222,16 @@ class Census:
                 self.payment,
             )
         )
+        ledger = _Counter(
+            CodeColumn("BSID/BSAD BLART x SHKZG", "account_ledger", "ledger_kinds", "DMBTR, local currency", self.entry)
+        )
         local = self.settings.local_currency
         for table in ("BSID", "BSAD"):
             for r in self.rows(items(table), self.window("BLDAT"), self.env.company()):
                 money = _money(lambda r=r: self.external(r["DMBTR"], local, "DMBTR"))
                 counter.add((r["BLART"], r["ZLSCH"], r["SHKZG"]), money)
-        return counter.counts()
+                ledger.add((r["BLART"], r["SHKZG"]), money)
+        return [*counter.counts(), *ledger.counts()]
 
     def payment(self, value: tuple[Any, ...]) -> Reading | None:
         blart, zlsch, shkzg = value
@@ -238,6 +242,15 @@ class Census:
             return excluded("debit item of a payment document: a refund or a reversal, not a collection", _SHKZG)
         why = self.options.other_document_types.get(blart)
         return None if why is None else excluded(why, _source(self.options, "other_document_types"))
+
+    def entry(self, value: tuple[Any, ...]) -> Reading | None:
+        """A customer item's ledger kind; None (unknown: sent as kind other, warned about) when ledger_kinds has none.
+        Reversal and SD cancellation documents are left out by BKPF-STBLG and VBRK-SFAKN, whatever their type."""
+        key = codes.ledger_key(value[0], value[1], self.settings.ledger_kinds)
+        if key is None:
+            return None
+        default = codes.LEDGER_KIND_SOURCES.get(key, UNCONFIRMED)
+        return mapped(f"ledger kind {self.settings.ledger_kinds[key]}", _source(self.settings, "ledger_kinds", default))
 
     # -- products ----------------------------------------------------------------------------------------
     def products(self) -> list[CodeCount]:

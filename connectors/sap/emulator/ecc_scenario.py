@@ -17,7 +17,11 @@ What SAP cannot hold as the scenario states it is translated the way an ECC syst
     whose SFAKN names it; a return is a credit memo (G2) whose credit memo request references the
     invoice it returns;
   * a cheque's or note's maturity is its item's baseline date (ZFBDT), as FI keeps it for bills;
-  * pure suppliers would be vendors (LFA1), outside the customer tables: they are not laid.
+  * pure suppliers would be vendors (LFA1), outside the customer tables: they are not laid;
+  * notes are FI documents posted on the customer directly (no billing document): openings as customer
+    documents (DA), debit notes as customer invoices (DR, FB70), credit notes as customer credit memos (DG,
+    FB75), numbered from 1800000001 (an FI number range), their own number in the reference
+    (XBLNR), their text in the item text (SGTXT); due at once (ZFBDT their date, no terms); they stay open.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from connectors.sap.emulator.ecc_vendor import currency_decimals
 from connectors.sap.emulator.ecc_where import packed
 from mapping.schema import Account, Collection, Discount, Invoice, Order
 from scenario import names
-from scenario.facts import Change, Scenario, Stamped
+from scenario.facts import Change, Note, Scenario, Stamped
 
 __all__ = ["BUKRS", "SPART", "VKORG", "VTWEG", "WERKS", "EccScenario", "internal"]
 
@@ -52,6 +56,7 @@ _BILLING = {
 }
 _CANCEL = {"M": ("S1", "N"), "P": ("S1", "N"), "O": ("S2", "S")}
 _ZLSCH = {"cash": "B", "card": "K", "cheque": "C", "promissory_note": "W", "bank_transfer": "U"}
+_NOTE_TYPES = {"opening": "DA", "debit_note": "DR", "credit_note": "DG"}
 _TAXM1 = {rate: code for code, rate in codes.DEFAULT_VAT_RATES.items()}
 _TERM_DAYS = {name: days for name, days, _ in names.PAYMENT_TERMS}
 # Condition table and condition type per discount scope (the installation's own tables are A9xx).
@@ -211,6 +216,8 @@ class EccScenario:
             self._invoice(invoice.record, invoice.created_at, invoice.modified_at)
         for collection in s.collections():
             self._collection(collection.record, collection.created_at, collection.modified_at)
+        for note in s.notes():
+            self._note(note.record, note.created_at)
         for item in self._open_items.values():
             self._add("BSID", **item)
         for table, rows in self._rows.items():
@@ -784,6 +791,33 @@ class EccScenario:
         """Take a cleared invoice item out of BSID (during the bulk load it was never put there)."""
         if not self._bulk:
             self.db.delete("BSID", {k: item.get(k) for k in self.db.stores["BSID"].table.key[1:]})
+
+    # -- notes ------------------------------------------------------------------------------------------
+    def _note(self, n: Note, created: dt.datetime) -> None:
+        blart = _NOTE_TYPES[n.kind]
+        number = self.numbers.take("FI-18", 1_800_000_001)
+        currency = self.scenario.local_currency
+        self._document(blart, number, n.date, created, currency, Decimal(1), XBLNR=n.number)
+        self._add(
+            "BSID",
+            BUKRS=BUKRS,
+            KUNNR=n.account_code,
+            GJAHR=n.date.year,
+            BELNR=number,
+            BUZEI=1,
+            BUDAT=n.date,
+            BLDAT=n.date,
+            CPUDT=created.date(),
+            WAERS=currency,
+            XBLNR=n.number,
+            BLART=blart,
+            SHKZG="H" if n.kind == "credit_note" else "S",
+            WRBTR=internal(n.amount, currency),
+            DMBTR=internal(n.amount, currency),
+            SGTXT=n.description,
+            ZFBDT=n.date,
+            ZBD1T=0,
+        )
 
     # -- changes ----------------------------------------------------------------------------------------
     def apply(self, change: Change) -> None:

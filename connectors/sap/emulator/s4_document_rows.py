@@ -64,6 +64,9 @@ class CustomerLine:
     cleared_on: dt.date | None = None
     reversal: bool = False
     reversed_by: str = ""
+    billing: str = ""  # the billing document whose receivable this is (VBRK-VBELN)
+    reference: str = ""  # the reference printed on the document (BKPF-XBLNR): a note's own number
+    text: str = ""  # the item text (BSEG-SGTXT)
 
 
 _BILLING_TYPES: Mapping[str, tuple[str, str]] = {
@@ -279,4 +282,7 @@ class DocumentRows:
             "IsReversal": p.reversal,
             "ReverseDocument": p.reversed_by,
             "AccountingDocumentCreationDate": edm_date(entered.date()),
+            "BillingDocument": p.billing,
+            "DocumentReferenceID": p.reference,
+            "DocumentItemText": p.text,
         }

@@ -2,7 +2,9 @@
 
 What S/4 cannot hold as the scenario states it is recorded the way an S/4 system would:
   * a cancelled invoice keeps its number and gets a cancellation billing document (S1) X<number> naming it;
-    the cancellation's accounting document clears the invoice's receivable;
+    the cancellation's accounting document X<number> posts the opposite of the invoice's receivable and clears it;
+  * receivables of billing documents carry the billing document (BillingDocument); notes are FI documents DA/DR/DG
+    with their number in DocumentReferenceID and their text in DocumentItemText;
   * a collection is an FI document of customer lines: one per invoice that other collections pay too,
     referencing it (REBZG), and one for the rest, which clears itself and the receivables of the invoices
     it alone pays; a cancelled collection is reversed by document R<number>;
@@ -33,10 +35,11 @@ from connectors.sap.emulator.s4_metadata import RATES_SERVICE, Service
 from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, local_at, rate5
 from mapping.money import to_local_totals
 from mapping.schema import Collection, Invoice, StockLevel
-from scenario.facts import Change, Scenario
+from scenario.facts import Change, Note, Scenario
 
 __all__ = ["S4Layout"]
 
+_NOTE_TYPES = {"opening": "DA", "debit_note": "DR", "credit_note": "DG"}
 _METHOD_LETTERS = {"cash": "B", "card": "K", "cheque": "C", "promissory_note": "W", "bank_transfer": "U"}
 
 
@@ -137,6 +140,8 @@ class S4Layout:
         posted = {st.record.number: st.record.date for st in collections}
         for st in collections:
             self._add_collection(st.record, st.created_at, st.modified_at, settlers)
+        for i, st in enumerate(s.notes(), start=1):
+            self._add_note(st.record, st.created_at, i)
         for record in [*(st.record for st in orders), *invoices.values(), *(st.record for st in collections)]:
             self._add_rate(record.currency, record.date, record.rate)
         # A single payment clears the invoice's receivable; partial payments reference it (REBZG) instead.
@@ -199,6 +204,7 @@ class S4Layout:
                 # The cancellation's accounting document clears the receivable it reverses.
                 cleared_by=f"X{inv.number}" if inv.cancelled else "",
                 cleared_on=changed.astimezone(self.tz).date() if inv.cancelled else None,
+                billing=inv.number,
             ),
         )
 
@@ -212,6 +218,55 @@ class S4Layout:
         """The S1 document that cancelled `inv`: its own billing document pointing at the original."""
         cancel = msgspec.structs.replace(inv, number=f"X{inv.number}", lines=[], date=at.astimezone(self.tz).date())
         self.billing.put((cancel.number,), DocumentFact(cancel, at, at, cancels=inv.number))
+        # Its accounting document posts the opposite of the receivable and clears both.
+        sign = 1 if inv.kind == "return" else -1
+        self.items.put(
+            (COMPANY_CODE, str(cancel.date.year), cancel.number, "001"),
+            CustomerLine(
+                doc=cancel.number,
+                item="001",
+                doc_type="RV",
+                account=inv.account_code,
+                posted=cancel.date,
+                due=cancel.date,
+                amount=sign * inv.totals.total,
+                amount_local=sign * self._local_total(inv),
+                currency=inv.currency,
+                rate=inv.rate,
+                method="",
+                entered=at,
+                cleared_by=cancel.number,
+                cleared_on=cancel.date,
+                billing=cancel.number,
+            ),
+        )
+
+    def _add_note(self, n: Note, created: dt.datetime, number: int) -> None:
+        """A note as an FI document on the customer (no billing document): an opening as a customer document (DA),
+        a debit note as a customer invoice (DR, FB70), a credit note as a customer credit memo (DG, FB75), numbered
+        from 1800000001 (an FI number range), its own number in the reference, its text in the item text; due at
+        once; left open."""
+        doc = f"{1_800_000_000 + number:010d}"
+        amount = -n.amount if n.kind == "credit_note" else n.amount
+        self.items.put(
+            (COMPANY_CODE, str(n.date.year), doc, "001"),
+            CustomerLine(
+                doc=doc,
+                item="001",
+                doc_type=_NOTE_TYPES[n.kind],
+                account=n.account_code,
+                posted=n.date,
+                due=n.date,
+                amount=amount,
+                amount_local=amount,
+                currency=self.scenario.local_currency,
+                rate=Decimal(1),
+                method="",
+                entered=created,
+                reference=n.number,
+                text=n.description,
+            ),
+        )
 
     def _add_collection(
         self, c: Collection, created: dt.datetime, modified: dt.datetime | None, settlers: Mapping[str, list[str]]

@@ -11,6 +11,7 @@ from connectors.http import HttpClient
 from connectors.sap.s4.census import census
 from connectors.sap.s4.check import check
 from connectors.sap.s4.documents import Invoices, Orders
+from connectors.sap.s4.ledger import Ledger
 from connectors.sap.s4.masters import Accounts, Products
 from connectors.sap.s4.odata import ODataReader
 from connectors.sap.s4.receivables import Collections
@@ -24,7 +25,7 @@ __all__ = ["S4Source"]
 
 
 class S4Source:
-    """The eight streams of one S/4 system, over one HTTP client (sap-client on every call)."""
+    """The nine streams of one S/4 system, over one HTTP client (sap-client on every call)."""
 
     def __init__(self, context: SourceContext, settings: SapSettings) -> None:
         self.context = context
@@ -41,6 +42,7 @@ class S4Source:
             Orders(self.env),
             Invoices(self.env),
             Collections(self.env),
+            Ledger(self.env),
         ]
 
     def streams(self) -> list[Stream]:

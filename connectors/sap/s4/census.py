@@ -86,6 +86,9 @@ class _Columns:
         self.payments = CodeColumn("AccountingDocumentType x PaymentMethod (customer items)", "collections",
                                    "collection_methods / s4.non_collection_document_types",
                                    "AmountInCompanyCodeCurrency, local currency", self._payment)  # fmt: skip
+        self.ledger = CodeColumn("AccountingDocumentType x DebitCreditCode (customer items)", "account_ledger",
+                                 "ledger_kinds", "AmountInCompanyCodeCurrency, local currency",
+                                 self._ledger)  # fmt: skip
         self.special = CodeColumn("InventorySpecialStockType", "stock_levels", "s4.special_stock_types", "",
                                   self._special)  # fmt: skip
         self.stock_type = CodeColumn("InventoryStockType", "stock_levels", "s4.stock_types", "", self._stock_type)
@@ -149,6 +152,15 @@ class _Columns:
             source = _source(self.s4, "non_collection_document_types")
             return excluded("no collection (an invoice's receivable, say)", source)
         return None
+
+    def _ledger(self, value: tuple[Any, ...]) -> Reading | None:
+        """A customer item's ledger kind; None (unknown: sent as kind other) when ledger_kinds has none. Reversals
+        (IsReversal) and SD cancellations (CancelledBillingDocument) are left out whatever their type."""
+        key = codes.ledger_key(value[0], value[1], self.s.ledger_kinds)
+        if key is None:
+            return None
+        default = codes.LEDGER_KIND_SOURCES.get(key, UNCONFIRMED)
+        return mapped(f"ledger kind {self.s.ledger_kinds[key]}", _source(self.s, "ledger_kinds", default))
 
     def _special(self, value: tuple[Any, ...]) -> Reading | None:
         if not value[0]:
@@ -217,6 +229,11 @@ def census_reads(env: S4Env) -> dict[str, Read]:
             Shape((f("AccountingDocumentType"), f("PaymentMethod"), f("AmountInCompanyCodeCurrency", "number"))),
             Shape((f("CompanyCode"), f("FinancialAccountType"), f("PostingDate", "datetime"))),
         ),
+        "account_ledger": env.read(
+            "receivables", FI_KEY,
+            Shape((f("AccountingDocumentType"), f("DebitCreditCode"), f("AmountInCompanyCodeCurrency", "number"))),
+            Shape((f("CompanyCode"), f("FinancialAccountType"), f("PostingDate", "datetime"))),
+        ),
         "stock_levels": env.read("stock", STOCK_KEY, Shape((f("InventorySpecialStockType"), f("InventoryStockType"))),
                                  Shape((f("Plant"),))),
         "discounts": env.read("condition_records", ("ConditionRecord",), Shape((f("ConditionType"),))),
@@ -269,6 +286,9 @@ def census(env: S4Env, since: dt.date | None, disabled: Iterable[str] = ()) -> l
     for row in pages("collections", customers):
         value = (str(row.get("AccountingDocumentType") or ""), str(row.get("PaymentMethod") or ""))
         tally.add(c.payments, value, row.get("AmountInCompanyCodeCurrency"))
+    for row in pages("account_ledger", customers):
+        value = (str(row.get("AccountingDocumentType") or ""), str(row.get("DebitCreditCode") or ""))
+        tally.add(c.ledger, value, row.get("AmountInCompanyCodeCurrency"))
     for row in pages("stock_levels", eq("Plant", env.s4.plant)):
         tally.add(c.special, (str(row.get("InventorySpecialStockType") or ""),))
         tally.add(c.stock_type, (str(row.get("InventoryStockType") or ""),))

@@ -113,8 +113,9 @@ class S4Options(BaseModel):
         description="stock type (InventoryStockType) -> counted in on_hand, or excluded (UNCONFIRMED codes)",
     )
     non_collection_document_types: list[str] = Field(
-        default_factory=lambda: ["RV"],
-        description="accounting document types of customer items that are no collection (RV: billing documents)",
+        default_factory=lambda: ["RV", "DR", "DG", "DA", "AB"],
+        description="accounting document types of customer items that are no collection (RV billing documents, DR/DG "
+        "customer invoices and credit memos entered in FI, DA customer documents, AB general documents; UNCONFIRMED)",
     )
     plant: str | None = Field(
         None, max_length=4, description="read stock of this plant only; warehouse codes are then storage locations"
