@@ -13,8 +13,9 @@ peak RSS: the child's VmHWM and its workers' high-water mark; a PostgreSQL serve
 any run):
 
 - dealersync: for each `engine.workers` setting, `dealersync sync -t invoices` alone, then a full sync of all
-  streams and a no-change incremental sync of all streams (file sink with fsync on, SQLite state); and each of
-  --alone (the streams issue 12 added) alone with workers 1, then again with nothing changed;
+  streams and a no-change incremental sync of all streams (file sink with fsync on, SQLite state);
+- alone: each of --alone (default: the streams issue 12 added) synced alone with workers 1, then again with
+  nothing changed: its own records per CPU-second;
 - replay: the exact SELECTs the adapter's invoices stream executes in one read (captured as untimed setup),
   replayed with the bare DB-API driver, fetch only, then fetch + one nested dict per invoice encoded with
   msgspec to an NDJSON file (bench/replay.py);
@@ -55,7 +56,7 @@ from dealersync.demo import demo_erps, open_demo  # noqa: E402
 from scenario.demo import SqlDemo  # noqa: E402
 from scenario.generate import build  # noqa: E402
 
-PARTS = ("dealersync", "replay", "dlt", "http")
+PARTS = ("dealersync", "alone", "replay", "dlt", "http")
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"  # trust auth, as the tests use it
 
 # Issue 11's goals: dealersync's invoices-stream lines per CPU-second against each yardstick, and absolutes.
@@ -277,6 +278,9 @@ def measure_dealersync(args: argparse.Namespace, erp: Erp, out: Figures) -> None
         progress(out.runs[-1], None)
 
 
+def measure_alone(args: argparse.Namespace, erp: Erp, out: Figures) -> None:
+    """Each of --alone synced alone (workers 1), then again with nothing changed."""
+    lines = erp.invoice_lines
     out.data["alone"] = {}
     for stream in args.alone:
         name = f"alone-{stream}"
@@ -633,6 +637,8 @@ def measure_first(args: argparse.Namespace, erp: Erp, out: Figures) -> None:
     )
     if "dealersync" in args.parts:
         measure_dealersync(args, erp, out)
+    if "alone" in args.parts:
+        measure_alone(args, erp, out)
     if not {"replay", "dlt"} & args.parts:
         return
     if erp.url is None:

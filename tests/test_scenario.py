@@ -245,6 +245,9 @@ def test_risk_matches_documents(
             balance[i.account_code] = balance.get(i.account_code, Decimal(0)) + sign * i.totals_local.total
     for code, paid in expect.collections_by_dealer(collections).items():
         balance[code] = balance.get(code, Decimal(0)) - paid
+    for note in (s.record for s in sc.notes()):  # openings and debit notes owe, credit notes give back
+        signed = -note.amount if note.kind == "credit_note" else note.amount
+        balance[note.account_code] = balance.get(note.account_code, Decimal(0)) + signed
     today = sc.as_of.date()
     assert len(sc.risk_limits) > 0.8 * len(expect.dealer_codes(a.record for a in sc.accounts))
     for r in sc.risk_limits:
@@ -320,3 +323,20 @@ if __name__ == "__main__":  # generation speed: python -m tests.test_scenario
     made = sum(len(f.record.lines) for f in scenario.invoices())
     elapsed = time.perf_counter() - started
     print(f"build(200_000): {built:.1f} s; invoices(): {made} lines in {elapsed:.1f} s = {made / elapsed:,.0f} lines/s")
+
+
+def test_notes_are_openings_on_the_first_day_and_dekonts_through_the_history(sc: Scenario) -> None:
+    notes = [s.record for s in sc.notes()]
+    assert notes == [s.record for s in sc.notes()]  # deterministic
+    assert {n.kind for n in notes} == {"opening", "debit_note", "credit_note"}
+    assert len({n.number for n in notes}) == len(notes) and all(n.amount > 0 for n in notes)
+    first = min(n.date for n in notes)
+    assert {n.date for n in notes if n.kind == "opening"} == {first}
+    assert all(first <= n.date <= sc.as_of.date() for n in notes)
+    assert {n.account_code for n in notes} <= expect.dealer_codes(a.record for a in sc.accounts)
+    # The ledger the facts make: one entry per document, one side zero, the side the kind says.
+    entries = expect.ledger_entries([], [], notes)
+    assert [(e.document_no, e.kind) for e in entries] == [(n.number, n.kind) for n in notes]
+    for e in entries:
+        assert (e.debit == 0) != (e.credit == 0) and (e.credit > 0) == (e.kind == "credit_note")
+        assert e.debit_local == e.debit and e.credit_local == e.credit and e.currency == "TRY"
