@@ -166,7 +166,7 @@ def _figures_table(figures: dict[str, Any], months: list, currency: str) -> tupl
     return summary, chart
 
 
-def _dealer_year(feed: dict[str, dict[str, dict[str, Any]]], config_path: Path) -> Table | None:
+def _dealer_year(feed: dict[str, dict[str, dict[str, Any]]], config_path: Path) -> tuple[str, Table] | None:
     """The last twelve months of the dealer_kpis stream for the dealer with the most net sales in them."""
     import msgspec
 
@@ -190,7 +190,44 @@ def _dealer_year(feed: dict[str, dict[str, dict[str, Any]]], config_path: Path) 
         f"A dealer's year from the dealer_kpis stream ({top}; the documents behind a month: "
         f"dealersync kpis -c {config_path} {top} --month {last} --explain)"
     )
-    return months_table(title, records)
+    return top, months_table(title, records)
+
+
+_DOCUMENT_KINDS = frozenset({"invoice", "return", "collection", "payment"})
+
+
+def dealer_statement(feed: dict[str, dict[str, dict[str, Any]]], account: str, last: int = 12) -> Table | None:
+    """The dealer's account statement from the account_ledger stream: its last entries, with the running balance
+    (local currency) that every entry before them makes; cancelled entries are listed but move nothing."""
+    entries = [e for e in _live(feed.get("account_ledger", {})) if e["account_code"] == account]
+    if not entries:
+        return None
+    entries.sort(key=lambda e: (e["date"], e.get("sequence") is None, e.get("sequence") or 0))
+    balance, notes, rows = Decimal(0), Decimal(0), []
+    for e in entries:
+        if not e.get("cancelled"):
+            moved = Decimal(e["debit_local"]) - Decimal(e["credit_local"])
+            balance += moved
+            if e["kind"] not in _DOCUMENT_KINDS:
+                notes += moved
+        rows.append((e, balance))
+    # dealer_kpis' balance is made of the documents alone: say what the statement adds, so the two reconcile.
+    besides = f", of which {notes:,.2f} from openings, notes and the like (not in dealer_kpis)" if notes else ""
+    table = Table(
+        title=f"The same dealer's statement from the account_ledger stream (last {min(last, len(rows))} of "
+        f"{len(rows):,} entries; balance {balance:,.2f}{besides})",
+        title_justify="left",
+    )
+    for column in ("Date", "Kind", "Document", "Debit", "Credit", "Balance"):
+        table.add_column(column, justify="left" if column in ("Date", "Kind", "Document") else "right")
+    for e, running in rows[-last:]:
+        kind = f"{e['kind']} (cancelled)" if e.get("cancelled") else e["kind"]
+        debit, credit = Decimal(e["debit_local"]), Decimal(e["credit_local"])
+        table.add_row(
+            e["date"], kind, e.get("document_no") or "", f"{debit:,.2f}" if debit else "",
+            f"{credit:,.2f}" if credit else "", f"{running:,.2f}",
+        )  # fmt: skip
+    return table
 
 
 def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
@@ -242,9 +279,14 @@ def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: i
             currency = getattr(erp_side, "local_currency", scenario.local_currency)
             for table in _figures_table(figures, months, currency):
                 console.print(table)
-            dealer_year = _dealer_year(read_feed(feed_path), config_path)
+            feed = read_feed(feed_path)
+            dealer_year = _dealer_year(feed, config_path)
             if dealer_year is not None:
-                console.print(dealer_year)
+                dealer, year = dealer_year
+                console.print(year)
+                statement = dealer_statement(feed, dealer)
+                if statement is not None:
+                    console.print(statement)
 
             for change in scenario.changes:
                 erp_side.apply(change)

@@ -89,6 +89,7 @@ def test_demo_end_to_end_then_status_and_check(tmp_path: Path) -> None:
         assert first["stream"] == stream and first["op"] in ("upsert", "delete")
     assert "Incremental streams sent only the changes" in result.stdout
     assert "net sales, last 12 months" in result.stdout
+    assert "statement from the account_ledger stream" in result.stdout
 
     config = tmp_path / "demo" / "dealersync.yaml"
     for command in ("check", "status", "discover", "dead-letters"):
@@ -111,3 +112,42 @@ def test_demo_end_to_end_then_status_and_check(tmp_path: Path) -> None:
     (tmp_path / "mine" / "keep.txt").write_text("precious")
     refused = dealersync("demo", "--size", "500", "--dir", "mine", cwd=tmp_path)
     assert refused.returncode == 2 and (tmp_path / "mine" / "keep.txt").exists()
+
+
+def test_the_demo_statement_runs_the_balance_over_every_entry_and_skips_cancelled_ones() -> None:
+    from rich.console import Console
+
+    from dealersync.demo import dealer_statement
+
+    def entry(key: str, day: str, seq: int | None, debit: str, credit: str, cancelled: bool = False) -> tuple:
+        data = {"account_code": "D1", "date": day, "sequence": seq, "kind": "invoice", "document_no": key,
+                "debit_local": debit, "credit_local": credit, "cancelled": cancelled}  # fmt: skip
+        return key, {"op": "upsert", "data": data}
+
+    feed = {
+        "account_ledger": dict(
+            [
+                entry("b", "2026-01-02", 1, "0.00", "40.00"),
+                entry("a", "2026-01-01", None, "100.00", "0.00"),
+                entry("c", "2026-01-02", 2, "55.55", "0.00", cancelled=True),
+                entry("d", "2026-01-03", 3, "10.00", "0.00"),
+                (
+                    "x",
+                    {
+                        "op": "upsert",
+                        "data": {**entry("x", "2026-01-01", 0, "999.00", "0.00")[1]["data"], "account_code": "D2"},
+                    },
+                ),
+            ]
+        )
+    }
+    table = dealer_statement(feed, "D1", last=3)
+    assert table is not None and "last 3 of 4 entries; balance 70.00" in str(table.title)
+    console = Console(width=200, record=True)
+    console.print(table)
+    text = console.export_text()
+    cells = [[c.strip() for c in line.split("│") if c.strip()] for line in text.splitlines()]
+    rows = [r for r in cells if r and r[0].startswith("2026")]
+    assert [r[0] for r in rows] == ["2026-01-02", "2026-01-02", "2026-01-03"]  # date, then the ERP's order
+    assert [r[-1] for r in rows] == ["60.00", "60.00", "70.00"] and "(cancelled)" in text
+    assert dealer_statement(feed, "nobody") is None
