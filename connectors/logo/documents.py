@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.logo import codes
-from connectors.logo.money import DocMoney
+from connectors.logo.money import Converters, DocMoney
 from connectors.logo.streams import LogoEnv, LogoStream, currency_of, period_column, stamp_columns
 from connectors.logo.tables import LogoTables
 from connectors.sql import for_refs
@@ -25,7 +25,7 @@ from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, T
 from mapping.text import code, flag, required_code
 from mapping.units import unit_code as to_unit_code
 
-__all__ = ["Collections", "Invoices", "Orders"]
+__all__ = ["Collections", "Invoices", "Orders", "movements"]
 
 Item = tuple[Row[Any], list[Row[Any]]]
 L = TypeVar("L", InvoiceLine, OrderLine)
@@ -51,16 +51,10 @@ class _Document(LogoStream):
         self.local_currency = env.local_currency
         self.line_kinds = env.line_kinds
         self.unit_codes: dict[str | None, str | None] = {}
-        self._money: dict[tuple[Any, Any], DocMoney] = {}
+        self.converters = Converters(env.currencies, env.local_currency)
 
     def money(self, r: Row[Any]) -> DocMoney:
-        """The document's converter, shared by the documents with its currency and rate (it holds no state)."""
-        found = self._money.get((r.TRCURR, r.TRRATE))
-        if found is None:
-            if len(self._money) >= 10_000:
-                self._money.clear()
-            found = self._money[r.TRCURR, r.TRRATE] = DocMoney(self.currencies, self.local_currency, r.TRCURR, r.TRRATE)
-        return found
+        return self.converters.get(r.TRCURR, r.TRRATE)
 
     def issued_at(self, r: Row[Any]) -> Any:
         d = r.DATE_
@@ -341,6 +335,30 @@ class Orders(_Document):
         )
 
 
+def movements(t: LogoTables) -> sa.Select[Any]:
+    """CLFLINE rows with their account's code, as the collections and the account ledger read them (the ledger
+    unpacks the first fourteen columns by position)."""
+    c = t.CLFLINE.c
+    return sa.select(
+        c.LOGICALREF,
+        period_column(t),
+        c.MODULENR,
+        c.TRCODE,
+        c.SIGN,
+        c.SOURCEFREF,
+        c.TRANNO,
+        c.LINEEXP,
+        c.DATE_,
+        t.CLCARD.c.CODE.label("CLCODE"),
+        c.AMOUNT,
+        c.TRCURR,
+        c.TRRATE,
+        c.TRNET,
+        c.CANCELLED,
+        *stamp_columns(t.CLFLINE),
+    ).select_from(t.CLFLINE.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == c.CLIENTREF))
+
+
 class Collections(LogoStream):
     """CLFLINE credit rows (SIGN=1) whose (MODULENR, TRCODE) is a collection per `collection_codes`.
 
@@ -368,23 +386,7 @@ class Collections(LogoStream):
         return sa.and_(c.SIGN == 1, sa.or_(*pairs) if pairs else sa.false())
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
-        c = t.CLFLINE.c
-        return sa.select(
-            c.LOGICALREF,
-            period_column(t),
-            c.MODULENR,
-            c.TRCODE,
-            c.SOURCEFREF,
-            c.TRANNO,
-            c.DATE_,
-            t.CLCARD.c.CODE.label("CLCODE"),
-            c.AMOUNT,
-            c.TRCURR,
-            c.TRRATE,
-            c.TRNET,
-            c.CANCELLED,
-            *stamp_columns(t.CLFLINE),
-        ).select_from(t.CLFLINE.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == c.CLIENTREF))
+        return movements(t)
 
     def payments(self, t: LogoTables) -> sa.Select[Any]:
         """The collection's PAYTRANS items, with the invoices their CROSSREF closes (FICHEREF IN ... added)."""

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from connectors.logo import codes
-from connectors.logo.money import DocMoney
-from connectors.logo.streams import LogoEnv, LogoStream, period_column, stamp_columns
+from connectors.logo.documents import movements
+from connectors.logo.money import Converters
+from connectors.logo.streams import LogoEnv, LogoStream
 from connectors.logo.tables import LogoTables
 from connectors.sql import for_refs
 from mapping.dates import business_date, required_date
@@ -44,32 +45,14 @@ class AccountLedger(LogoStream):
         self.invoice_kinds = env.invoice_kinds
         self.collection_codes = env.collection_codes
         self.ledger_kinds = env.ledger_kinds
-        self._money: dict[tuple[Any, Any], DocMoney] = {}
+        self.converters = Converters(env.currencies, env.local_currency)
         self._kinds: dict[tuple[Any, Any, bool], LedgerKind] = {}  # a handful of code pairs: read once each
 
     def table(self, t: LogoTables) -> sa.Table:
         return t.CLFLINE
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
-        c = t.CLFLINE.c
-        return sa.select(
-            c.LOGICALREF,
-            period_column(t),
-            c.MODULENR,
-            c.TRCODE,
-            c.SIGN,
-            c.SOURCEFREF,
-            c.TRANNO,
-            c.LINEEXP,
-            c.DATE_,
-            t.CLCARD.c.CODE.label("CLCODE"),
-            c.AMOUNT,
-            c.TRCURR,
-            c.TRRATE,
-            c.TRNET,
-            c.CANCELLED,
-            *stamp_columns(t.CLFLINE),
-        ).select_from(t.CLFLINE.outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == c.CLIENTREF))
+        return movements(t)
 
     def due_items(self, t: LogoTables) -> sa.Select[Any]:
         """The PAYTRANS items of the slips the rows were posted from (FICHEREF IN ... added per page)."""
@@ -98,22 +81,12 @@ class AccountLedger(LogoStream):
             return "collection" if credit else "payment"
         return self.ledger_kinds.get(pair, "other")
 
-    def money(self, r: Row[Any]) -> DocMoney:
-        found = self._money.get((r.TRCURR, r.TRRATE))
-        if found is None:
-            if len(self._money) >= 10_000:
-                self._money.clear()
-            found = self._money[r.TRCURR, r.TRRATE] = DocMoney(
-                self.env.currencies, self.env.local_currency, r.TRCURR, r.TRRATE
-            )
-        return found
-
     def map(self, item: Item) -> LedgerEntry:
         r, items = item
         # The row unpacks in select_rows' column order (a hot loop: no name lookups).
         ref, _, module, trcode, sign, _, tranno, lineexp, date, clcode, amount_local, trcurr, trrate, trnet = r[:14]
         credit = flag(sign, "credit")
-        money = self._money.get((trcurr, trrate)) or self.money(r)
+        money = self.converters.get(trcurr, trrate)
         local = money.local_amount(amount_local, "amount_local")
         amount = local if money.local else fixed(trnet, money.places, "amount")
         if local < 0 or amount < 0:

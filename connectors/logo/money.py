@@ -49,3 +49,23 @@ class DocMoney:
         if prcurr == self.trcurr and prprice is not None:
             return fixed(prprice, 4, "unit_price")
         return divided(price, self.rate, 4, "unit_price")
+
+
+class Converters:
+    """The DocMoney of each (TRCURR, TRRATE), shared by every row with that currency and rate (a DocMoney holds
+    no state); bounded, since rates vary by the day."""
+
+    __slots__ = ("currencies", "found", "local_currency")
+
+    def __init__(self, currencies: Mapping[int, str], local_currency: str) -> None:
+        self.currencies = currencies
+        self.local_currency = local_currency
+        self.found: dict[tuple[Any, Any], DocMoney] = {}
+
+    def get(self, trcurr: Any, trrate: Any) -> DocMoney:
+        found = self.found.get((trcurr, trrate))
+        if found is None:
+            if len(self.found) >= 10_000:
+                self.found.clear()
+            found = self.found[trcurr, trrate] = DocMoney(self.currencies, self.local_currency, trcurr, trrate)
+        return found
