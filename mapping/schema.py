@@ -20,7 +20,8 @@ import msgspec
 from msgspec import Meta
 
 SCHEMA_VERSION = "2.2.0"
-# 2.2.0: the stream `account_ledger` (every debit and credit on a dealer's account, notes and openings included).
+# 2.2.0: the streams `account_ledger` (every debit and credit on a dealer's account, notes and openings included)
+# and `price_lists` (the ERP's sales price lists, apart from the dealers' discounts).
 # 2.1.0: the derived stream `dealer_kpis` (a dealer's month, computed by dealersync from the documents it read).
 # 2.0.0: documents may carry null `rate`, `totals_local` and lines' `net_local` (the ERP gave no
 # rate: local amounts unknown) and list `discrepancies` (invariants the ERP's figures break);
@@ -161,6 +162,24 @@ class Discount(Record, kw_only=True):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     priority: int = 0
+    active: bool = True
+
+
+class PriceListEntry(Record, kw_only=True):
+    """One product's price in one of the ERP's sales price lists (not restricted to a dealer: those are discounts
+    of kind fixed_price), for a unit, in a currency, over a validity."""
+
+    list_code: Annotated[Code, Meta(description="the price list as the ERP names or numbers it")]
+    list_name: str | None = None
+    product_code: Code
+    unit: str | None = None
+    unit_code: str | None = None
+    price: Annotated[Decimal, Meta(description="per unit, 4 places")]
+    currency: Currency
+    vat_included: bool | None = None
+    min_quantity: Decimal | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
     active: bool = True
 
 
@@ -390,6 +409,7 @@ STREAMS: dict[str, type[Record]] = {
     "products": Product,
     "stock_levels": StockLevel,
     "discounts": Discount,
+    "price_lists": PriceListEntry,
     "risk_limits": RiskLimit,
     "orders": Order,
     "invoices": Invoice,

@@ -20,6 +20,7 @@ from mapping.schema import (
     Discount,
     Invoice,
     Order,
+    PriceListEntry,
     Product,
     Record,
     RiskLimit,
@@ -109,6 +110,7 @@ class Scenario:
     invoice_facts: Callable[[], Iterator[Stamped[Invoice]]] = field(repr=False)
     collection_facts: Callable[[], Iterator[Stamped[Collection]]] = field(repr=False)
     note_facts: Callable[[], Iterator[Stamped[Note]]] = field(repr=False, default=lambda: iter(()))
+    price_lists: list[PriceListEntry] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
 

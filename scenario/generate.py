@@ -26,7 +26,7 @@ from scenario.money import Rates, dec2
 from scenario.notes import notes
 from scenario.orders import OPEN_ORDER_DAYS, orders
 from scenario.payments import DEFERRED, Ledger, collections, new_collection
-from scenario.pricing import discounts
+from scenario.pricing import discounts, price_lists
 
 DEFAULT_AS_OF = dt.datetime(2026, 11, 20, 17, 0)  # wall time in the scenario's zone: tests need a fixed "now"
 HISTORY_DAYS = 730
@@ -89,6 +89,7 @@ def build(
         invoice_facts=lambda: invoices(ctx),
         collection_facts=lambda: collections(ctx, books.ledger),
         note_facts=lambda: notes(ctx),
+        price_lists=price_lists(catalogue, rates, now.date()),
         changes=books.changes(random.Random(derive_seed(seed, 9, 0)), rules),
         services=[
             Service(code=s.code, name=name, unit=s.unit, unit_code=s.unit_code, vat_rate=dec2(s.vat * 100))

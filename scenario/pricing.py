@@ -1,5 +1,6 @@
 """Discount rules (iskonto) of the distributor: by dealer group, product group, dealer and product
-group, volume tiers per product, fixed prices per dealer and product, and amount discounts."""
+group, volume tiers per product, fixed prices per dealer and product, and amount discounts; and its
+sales price lists."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from mapping.schema import Account, Discount, Product
+from mapping.schema import Account, Discount, PriceListEntry, Product
 from scenario.facts import Stamped
-from scenario.master import ProductProfile
-from scenario.money import RATE, dec2, dec3, dec4, round_div
+from scenario.lines import PriceList
+from scenario.master import ProductProfile, unit_code
+from scenario.money import RATE, Rates, dec2, dec3, dec4, round_div
 
 _DIMENSIONS = ("account", "account_group", "product", "product_group")
 
@@ -119,3 +121,74 @@ def discounts(
             later = created + dt.timedelta(seconds=rng.randint(3600, int((as_of - created).total_seconds())))
         out.append(Stamped(rule, created, later))
     return out
+
+
+# The distributor's sales price lists (not a dealer's: those are fixed-price discounts): a lira wholesale list
+# renewed every quarter as the lira slides, with a per-case price for goods sold by the case this quarter, and
+# a dollar export list for every other product, set at the start of the year. VAT excluded in both.
+WHOLESALE = ("SATIS", "Toptan satış fiyatları")
+EXPORT = ("IHRACAT", "İhracat fiyatları (USD)")
+_CASE_DISCOUNT_BP = 300  # a case costs 3 % less than its units bought one by one
+_QUARTERS_KEPT = 4
+
+
+def price_lists(profiles: list[ProductProfile], rates: Rates, today: dt.date) -> list[PriceListEntry]:
+    """Every entry of the price lists as of `today`: the last four quarters of the wholesale list (the
+    current quarter open-ended) and this year's export list."""
+    out: list[PriceListEntry] = []
+    starts = _quarter_starts(today, _QUARTERS_KEPT)
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - dt.timedelta(days=1) if i + 1 < len(starts) else None
+        prices = PriceList(rates, start)
+        for p in profiles:
+            if p.active_until is not None and p.active_until < start:
+                continue  # discontinued before the quarter: no longer listed
+            unit_price = prices.price(p, "TRY")
+            out.append(_entry(WHOLESALE, p, p.unit, p.unit_code, unit_price, "TRY", start, end))
+            if end is None and p.case:
+                per_case = round_div(unit_price * p.case * (10_000 - _CASE_DISCOUNT_BP), 10_000 * 100) * 100
+                out.append(_entry(WHOLESALE, p, "KOLİ", unit_code("KOLİ"), per_case, "TRY", start, None, dec3(1000)))
+    new_year = dt.date(today.year, 1, 1)
+    dollars = PriceList(rates, new_year)
+    out.extend(
+        _entry(EXPORT, p, p.unit, p.unit_code, dollars.price(p, "USD"), "USD", new_year, None)
+        for p in profiles
+        if p.index % 2 == 0 and (p.active_until is None or p.active_until >= new_year)
+    )
+    return out
+
+
+def _entry(
+    listed: tuple[str, str],
+    p: ProductProfile,
+    unit: str,
+    code: str | None,
+    price: int,
+    currency: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None,
+    min_quantity: Decimal | None = None,
+) -> PriceListEntry:
+    return PriceListEntry(
+        list_code=listed[0],
+        list_name=listed[1],
+        product_code=p.code,
+        unit=unit,
+        unit_code=code,
+        price=dec4(price),
+        currency=currency,
+        vat_included=False,
+        min_quantity=min_quantity,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+def _quarter_starts(today: dt.date, count: int) -> list[dt.date]:
+    """The first days of the last `count` quarters, oldest first, the current one last."""
+    year, quarter = today.year, (today.month - 1) // 3
+    starts = []
+    for _ in range(count):
+        starts.append(dt.date(year, quarter * 3 + 1, 1))
+        year, quarter = (year - 1, 3) if quarter == 0 else (year, quarter - 1)
+    return starts[::-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import time
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from mapping.schema import Collection, Invoice, Order
+from mapping.schema import Collection, Invoice, Order, PriceListEntry
 from mapping.taxid import tckn_valid, vkn_valid
 from scenario import expect
 from scenario.facts import Scenario
@@ -340,3 +341,25 @@ def test_notes_are_openings_on_the_first_day_and_dekonts_through_the_history(sc:
     for e in entries:
         assert (e.debit == 0) != (e.credit == 0) and (e.credit > 0) == (e.kind == "credit_note")
         assert e.debit_local == e.debit and e.credit_local == e.credit and e.currency == "TRY"
+
+
+def test_price_lists_renew_each_quarter_and_list_cases_and_exports(sc: Scenario) -> None:
+    entries = sc.price_lists
+    keys = [(e.list_code, e.product_code, e.unit, e.valid_from) for e in entries]
+    assert len(keys) == len(set(keys)) and {e.list_code for e in entries} == {"SATIS", "IHRACAT"}
+    wholesale = [e for e in entries if e.list_code == "SATIS" and e.min_quantity is None]
+    starts = sorted({e.valid_from for e in wholesale if e.valid_from})
+    assert len(starts) == 4 and all(s.day == 1 and s.month in (1, 4, 7, 10) for s in starts)
+    assert starts[-1] <= sc.as_of.date() and {e.valid_to for e in wholesale if e.valid_from == starts[-1]} == {None}
+    # One quarter ends the day before the next begins; the lira price never falls as the lira slides.
+    by_product: dict[str, list[PriceListEntry]] = {}
+    for e in sorted(wholesale, key=lambda e: e.valid_from):
+        by_product.setdefault(e.product_code, []).append(e)
+    for quarters in by_product.values():
+        for before, after in itertools.pairwise(quarters):
+            assert before.valid_to is not None and before.valid_to + dt.timedelta(days=1) == after.valid_from
+            assert after.price >= before.price
+    cases = [e for e in entries if e.min_quantity is not None]
+    assert cases and all(e.unit == "KOLİ" and e.valid_from == starts[-1] for e in cases)
+    assert {e.currency for e in entries if e.list_code == "IHRACAT"} == {"USD"}
+    assert all(e.price > 0 and e.price.as_tuple().exponent == -4 and e.vat_included is False for e in entries)

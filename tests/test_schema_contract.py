@@ -110,6 +110,7 @@ def first_records() -> dict[str, Any]:
         "risk_limits": scenario.risk_limits[0],
         "dealer_kpis": _first_dealer_month(scenario),
         "account_ledger": expect.ledger_entries([], [], [next(scenario.notes()).record])[0],
+        "price_lists": next(e for e in scenario.price_lists if e.min_quantity is not None),
     }
 
 
