@@ -126,7 +126,7 @@ def test_sink_faults_are_retried_and_every_record_arrives_once(
         state.create()
         with adapter(logo_db) as source:
             results = Engine(state, http_sink(server.url, max_attempts=10), Policy(batch_size=200)).sync(source)
-        assert [r.status for r in results] == ["ok"] * 10, [r.error for r in results]
+        assert [r.status for r in results] == ["ok"] * 11, [r.error for r in results]
         statuses = [r.status for r in server.requests_to("/batches")]
         assert {500, 503, 429, 502} <= set(statuses)
         assert server.duplicates >= 1  # reset_after_store: stored, unacknowledged, resent with the same key
@@ -145,11 +145,11 @@ def test_a_long_outage_keeps_everything_in_the_outbox_until_the_core_is_back(
         assert statuses.pop("dealer_kpis") == "skipped" and set(statuses.values()) == {"error"}
         assert "503" in (down[0].error or "")
         # One stranded batch per stream; dealer_kpis waits for complete inputs instead of sending interim figures.
-        assert sum(s.pending_batches for s in state.status()) == 9
+        assert sum(s.pending_batches for s in state.status()) == 10
         server.fail_next()  # no-op: the remaining scripted faults still apply
         server._faults.clear()  # the core is back
         up = Engine(state, http_sink(server.url), Policy(batch_size=200)).sync(source)
-        assert [r.status for r in up] == ["ok"] * 10
+        assert [r.status for r in up] == ["ok"] * 11
         assert sum(s.pending_batches for s in state.status()) == 0
         assert_exactly_the_reference(server.records(), reference)
 

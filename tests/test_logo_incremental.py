@@ -5,15 +5,19 @@ delete, which no incremental read can see, reaches the feed at a reconcile."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from connectors.logo.tables import logo_tables
 from scenario.generate import build
 from tests.dbs import adapter, read, write
 from tests.reconcile import Feed
 
 SCENARIO = build(invoice_lines=2000)
+T = logo_tables(sa.MetaData(), 1, 1)
 
 
 @pytest.fixture
@@ -82,3 +86,32 @@ def test_a_physical_delete_reaches_the_feed_at_a_reconcile(url: str, tmp_path: P
     assert [(e["key"], e["op"], e["data"]) for e in sent] == [(key, "delete", None)]
     assert reconciled.deleted == 1 and reconciled.read == first.read - 1
     assert again == []
+
+
+def test_a_changed_list_price_is_sent_and_nothing_else(url: str, tmp_path: Path) -> None:
+    """A price card edited in Logo gets its MODIFIEDDATE stamp: the next incremental sync sends that entry alone,
+    and never a dealer's own price (those stay discounts)."""
+    write(url, SCENARIO)
+    current = next(e for e in SCENARIO.price_lists if e.valid_to is None and e.list_code == "SATIS")
+    with Feed(tmp_path) as feed, adapter(url, SCENARIO) as source:
+        first, _ = feed.sync(source, "price_lists")
+        key = next(k for k, e, _ in read(source.stream("price_lists")) if e == current)
+        when = SCENARIO.as_of + dt.timedelta(minutes=20)
+        stamp = {
+            "CAPIBLOCK_MODIFIEDDATE": dt.datetime(when.year, when.month, when.day),
+            "CAPIBLOCK_MODIFIEDHOUR": when.hour,
+            "CAPIBLOCK_MODIFIEDMIN": when.minute,
+            "CAPIBLOCK_MODIFIEDSEC": when.second,
+        }
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            ref = int(key.rpartition(":")[2])
+            conn.execute(
+                T.PRCLIST.update()
+                .where(ref == T.PRCLIST.c.LOGICALREF)
+                .values(PRICE=float(current.price) + 1.5, **stamp)
+            )
+        engine.dispose()
+        _, sent = feed.sync(source, "price_lists")
+    assert first.read == len(SCENARIO.price_lists)
+    assert [(e["key"], e["data"]["price"]) for e in sent] == [(key, str(current.price + Decimal("1.5")))]

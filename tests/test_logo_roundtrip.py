@@ -189,6 +189,16 @@ def test_account_ledger(synced: dict[str, Any]) -> None:
         assert balance.get(fact.account_code, Decimal(0)) == fact.open_balance, fact.account_code
 
 
+def test_price_lists(synced: dict[str, Any]) -> None:
+    """Every entry of the scenario's price lists comes back whole: Logo keeps list code and name (CODE,
+    DEFINITION_ of the price card), unit, price, currency, VAT flag, minimum quantity and validity."""
+    got = {(e.list_code, e.product_code, e.unit, e.valid_from): e for e in synced["price_lists"]}
+    assert len(got) == len(synced["price_lists"]) == len(SCENARIO.price_lists)
+    for fact in SCENARIO.price_lists:
+        entry = got[fact.list_code, fact.product_code, fact.unit, fact.valid_from]
+        assert expect.comparable(entry) == expect.comparable(fact), fact.product_code
+
+
 def test_discounts(synced: dict[str, Any]) -> None:
     got = _by(synced["discounts"])
     assert set(got) == {d.record.code for d in SCENARIO.discounts}

@@ -240,3 +240,19 @@ def test_a_broken_ledger_row_is_a_dead_letter_and_the_rest_flows(url: str, tmp_p
         rows = conn.execute(sa.select(sa.func.count()).select_from(T.CLFLINE)).scalar_one()
     engine.dispose()
     assert sum(1 for stream, _ in out.feed if stream == "account_ledger") == rows - 2
+
+
+def test_a_broken_price_card_is_a_dead_letter_and_the_rest_flows(url: str, tmp_path: Path) -> None:
+    general = sa.and_(T.PRCLIST.c.CLIENTCODE == "", T.PRCLIST.c.CLSPECODE == "")
+    orphan = edit(url, T.PRCLIST, general, CARDREF=999_999)
+    unpriced = edit(url, T.PRCLIST, sa.and_(general, T.PRCLIST.c.LOGICALREF.notin_([orphan])), PRICE=None)
+    out = run(url, tmp_path, "price_lists", "discounts")
+    assert out.dead["price_lists", f"001:{orphan}"].startswith("product_code: CARDREF names no item card")
+    assert out.dead["price_lists", f"001:{unpriced}"] == "price: missing (NULL PRICE)"
+    assert len(out.dead) == 2 and all(r.status == "ok" for r in out.results)
+    listed = [d for (stream, _), d in out.feed.items() if stream == "price_lists"]
+    assert len(listed) == len(SCENARIO.price_lists) - 2
+    # A dealer's own price is a discount, never a list price, and the other way round.
+    fixed = [d for (stream, key), d in out.feed.items() if stream == "discounts" and ":PRC:" in key]
+    assert len(fixed) == sum(1 for s in SCENARIO.discounts if s.record.kind == "fixed_price")
+    assert all(d and d["account_code"] for d in fixed)

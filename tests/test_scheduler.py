@@ -29,8 +29,8 @@ DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 
 
 ALL = (
-    "accounts", "products", "stock_levels", "discounts", "risk_limits", "orders", "invoices", "collections",
-    "account_ledger", "dealer_kpis",
+    "accounts", "products", "stock_levels", "discounts", "price_lists", "risk_limits", "orders", "invoices",
+    "collections", "account_ledger", "dealer_kpis",
 )  # fmt: skip
 
 
@@ -70,7 +70,9 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
         "logo-main/default", "logo-main/stock_levels+risk_limits", "logo-main/invoices", "logo-main/reconcile",
     }  # fmt: skip
     default = jobs["logo-main/default"]
-    assert default.streams == ("accounts", "products", "orders", "collections", "account_ledger", "dealer_kpis")
+    assert default.streams == (
+        "accounts", "products", "price_lists", "orders", "collections", "account_ledger", "dealer_kpis",
+    )  # fmt: skip
     cron = default.trigger()
     assert type(cron).__name__ == "CronTrigger" and str(cron.timezone) == "Europe/Istanbul"
     # Saturday 22:55 local -> next run Monday 06:00 local.
@@ -80,7 +82,7 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     assert jobs["logo-main/invoices"].trigger().interval == dt.timedelta(hours=2, minutes=30)
     reconcile = jobs["logo-main/reconcile"]
     assert reconcile.reconcile and not reconcile.run_at_start
-    assert "discounts" not in reconcile.streams and len(reconcile.streams) == 9
+    assert "discounts" not in reconcile.streams and len(reconcile.streams) == 10
     assert all("discounts" not in job.streams for job in jobs.values())
 
 
@@ -124,7 +126,7 @@ def test_run_until_sigterm(tmp_path: Path) -> None:
     assert service.returncode == 0, stderr[-3000:]
     events = _runs(stderr)
     runs = [e for e in events if e.get("event") in ("stream.done", "stream.failed", "stream.skipped")]
-    assert len({(r["stream"]) for r in runs}) == 10, "every stream ran at least once"
+    assert len({(r["stream"]) for r in runs}) == 11, "every stream ran at least once"
     assert sum(1 for r in runs if r["stream"] == "stock_levels") >= 2, "the 1s schedule repeats"
     assert all(r["event"] != "stream.failed" for r in runs), [r for r in runs if r["event"] == "stream.failed"]
     assert all(r.get("job") for r in runs), "each run's log line names its job"

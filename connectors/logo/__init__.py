@@ -21,6 +21,7 @@ from connectors.logo.census import census
 from connectors.logo.documents import Collections, Invoices, Orders
 from connectors.logo.ledger import AccountLedger
 from connectors.logo.masters import Accounts, Discounts, Products
+from connectors.logo.prices import PriceLists
 from connectors.logo.snapshots import RiskLimits, StockLevels
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import LogoTables, logo_tables, validate_firm, validate_period
@@ -161,6 +162,7 @@ class LogoAdapter(SqlAdapter):
             Products(env),
             StockLevels(env),
             Discounts(env),
+            PriceLists(env),
             RiskLimits(env),
             Orders(env),
             Invoices(env),

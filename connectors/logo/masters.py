@@ -220,8 +220,18 @@ class Products(LogoStream):
         )
 
 
+def for_no_dealer(t: LogoTables) -> sa.ColumnElement[bool]:
+    """A sales price card restricted to no account and no account group: a price list's, not a dealer's (Logo
+    writes '' where a ZString is empty; NULL is read the same)."""
+    p = t.PRCLIST.c
+    return sa.and_(
+        sa.or_(p.CLIENTCODE.is_(None), p.CLIENTCODE == ""), sa.or_(p.CLSPECODE.is_(None), p.CLSPECODE == "")
+    )
+
+
 class _PriceRules(LogoStream):
-    """Customer-specific sales prices: PRCLIST rows (PTYPE 2) restricted to a client -> fixed_price."""
+    """Customer-specific sales prices: PRCLIST rows (PTYPE 2) restricted to an account or an account group ->
+    fixed_price (the unrestricted ones are the price_lists stream's)."""
 
     name = "discounts"
     primary_key = ("code",)
@@ -232,7 +242,7 @@ class _PriceRules(LogoStream):
         return t.PRCLIST
 
     def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
-        return t.PRCLIST.c.PTYPE == codes.PRCLIST_SALES
+        return sa.and_(t.PRCLIST.c.PTYPE == codes.PRCLIST_SALES, sa.not_(for_no_dealer(t)))
 
     def select_rows(self, t: LogoTables) -> sa.Select[Any]:
         p = t.PRCLIST.c

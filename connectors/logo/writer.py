@@ -245,6 +245,37 @@ class LogoWriter:
         bulk_insert(conn, t.CLCARD, rows)
         bulk_insert(conn, t.SLSCLREL, rels)
 
+    def _price_lists(self, s: Scenario) -> list[dict[str, Any]]:
+        """The price lists as price cards restricted to no dealer: CODE and DEFINITION_ name the list (Logo has
+        no list header), one card per item, unit and validity; entered a quarter's day before it starts."""
+        t, items = self.t, self.refs["ITEMS"]
+        base_units = {p.record.code: p.record.base_unit or "" for p in s.products}
+        cards = []
+        for e in s.price_lists:
+            entered = dt.datetime.combine(e.valid_from or s.as_of.date(), dt.time(9), tzinfo=self.tz)
+            cards.append(
+                {
+                    "LOGICALREF": self._ref(t.PRCLIST),
+                    "CODE": e.list_code,
+                    "DEFINITION_": e.list_name,
+                    "PTYPE": codes.PRCLIST_SALES,
+                    "CARDREF": items[e.product_code],
+                    "UOMREF": self._unit(base_units[e.product_code], e.unit or base_units[e.product_code]),
+                    "PRICE": float(e.price),
+                    "CURRENCY": self._code(e.currency),
+                    "INCVAT": 1 if e.vat_included else 0,
+                    "PRIORITY": 0,
+                    "ACTIVE": 0 if e.active else 1,
+                    "BEGDATE": _day(e.valid_from),
+                    "ENDDATE": _day(e.valid_to),
+                    "CLIENTCODE": "",
+                    "CLSPECODE": "",
+                    "MINAMOUNT": _f(e.min_quantity),
+                    **_stamp(min(entered - dt.timedelta(days=1), s.as_of), None, self.tz),
+                }
+            )
+        return cards
+
     def _unit(self, base: str, unit: str) -> int:
         return self.units[(base, unit)]
 
@@ -396,6 +427,7 @@ class LogoWriter:
                         "CURRENCY": self._code(d.currency) if d.currency else None,
                     }
                 )
+        prices.extend(self._price_lists(s))
         bulk_insert(conn, t.PRCLIST, prices)
         # Percent and amount rules have no Logo table a SELECT can read (campaigns, formulas): the writer
         # stands in for the integrator's discount view (discount_view) with a table of that shape.

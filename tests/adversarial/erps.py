@@ -142,6 +142,15 @@ def _logo_collection(ctx: Ctx, r: Row) -> bool:
     return r["SIGN"] == 1 and (r["MODULENR"], r["TRCODE"]) in pairs
 
 
+def _logo_price(r: Row) -> bool:
+    return r["PTYPE"] == logo_codes.PRCLIST_SALES
+
+
+def _logo_general(r: Row) -> bool:
+    """A price card restricted to no account and no account group: a price list's."""
+    return not r["CLIENTCODE"] and not r["CLSPECODE"]
+
+
 def _logo_line(table: str, ref: str) -> Callable[[Ctx, Row], list[str]]:
     def keys(ctx: Ctx, r: Row) -> list[str]:
         parent = ctx.one(f'SELECT * FROM "{table}" WHERE LOGICALREF = ?', r[ref])
@@ -178,7 +187,8 @@ LOGO = Erp(
             lambda ctx, r: [f"001:01:{r['STOCKREF']}:{r['INVENNO']}"],
             lambda ctx, r: r["INVENNO"] is None or r["INVENNO"] >= 0,
         ),
-        Target("discounts", f"{_L}PRCLIST", _ref("001:PRC:"), lambda ctx, r: r["PTYPE"] == logo_codes.PRCLIST_SALES),
+        Target("discounts", f"{_L}PRCLIST", _ref("001:PRC:"), lambda ctx, r: _logo_price(r) and not _logo_general(r)),
+        Target("price_lists", f"{_L}PRCLIST", _ref("001:"), lambda ctx, r: _logo_price(r) and _logo_general(r)),
         Target("discounts", "DEALERSYNC_DISCOUNTS", _ref("001:DEC:"), lambda ctx, r: True),
         Target("risk_limits", f"{_LP}CLRNUMS", _ref("001:01:"), lambda ctx, r: True),
         Target(
