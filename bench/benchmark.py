@@ -69,7 +69,7 @@ RATIO_GOALS: dict[str, tuple[str, float] | None] = {
 INVOICES_GOAL = 52_000  # invoice lines per CPU-second, the invoices stream alone
 ALL_STREAMS_GOAL = 35_000  # invoice lines per CPU-second, the full sync of all streams
 RSS_GOAL_MB = 200  # peak RSS, below
-ALONE = ("account_ledger",)  # streams measured alone by default: the ones issue 12 added
+ALONE = ("account_ledger", "price_lists")  # streams measured alone by default: the ones issue 12 added
 COMPARISONS = {">=": operator.ge, ">": operator.gt, "<": operator.lt}
 
 CONFIG = """\
