@@ -132,7 +132,7 @@ def test_a_purchase_price_type_is_no_sales_list_unless_all_are_asked_for(ut: tup
     assert "Закупочные цены" in codes
 
 
-def _current(rows: list[dict[str, Any]], list_name: str) -> dict[str, Any]:
+def _current(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A record of the wholesale list's current quarter (the latest Period of the base price type)."""
     base = infobase.guid("price-type", "base")
     mine = [r for r in rows if r.get("ВидЦены_Key") == base]
@@ -145,7 +145,7 @@ def test_a_changed_price_comes_back_and_nothing_else(ut: tuple[Any, Any], tmp_pa
     first = sync(source, tmp_path, "price_lists")
     assert not first.dead and len(first.feed) == len(expected(False))
     rows = erp.infobase.sets[PRICES].rows
-    row = _current(rows, "Toptan satış fiyatları")
+    row = _current(rows)
     row["Цена"] = round(float(row["Цена"]) + 1.25, 4)
     erp.infobase.replace_rows(PRICES, rows)
     before = dict(first.feed)
@@ -163,7 +163,7 @@ def test_a_new_record_ends_the_open_one_and_a_zero_price_unlists(ut: tuple[Any, 
     erp, source = ut
     sync(source, tmp_path, "price_lists")
     rows = erp.infobase.sets[PRICES].rows
-    open_row = _current(rows, "Toptan satış fiyatları")
+    open_row = _current(rows)
     later = {**open_row, "Recorder": infobase.guid("price-setting", "test"), "LineNumber": 1}
     later["Period"] = "2099-01-01T00:00:00"
     later["Цена"] = 0.0
@@ -179,7 +179,7 @@ def test_a_new_record_ends_the_open_one_and_a_zero_price_unlists(ut: tuple[Any, 
 def test_a_bad_record_is_a_dead_letter_and_the_rest_flows(ut: tuple[Any, Any], tmp_path: Path) -> None:
     erp, source = ut
     rows = erp.infobase.sets[PRICES].rows
-    bad = _current(rows, "Toptan satış fiyatları")
+    bad = _current(rows)
     bad["Номенклатура_Key"] = infobase.guid("no such item")
     erp.infobase.replace_rows(PRICES, rows)
     outcome = sync(source, tmp_path, "price_lists")
@@ -188,3 +188,29 @@ def test_a_bad_record_is_a_dead_letter_and_the_rest_flows(ut: tuple[Any, Any], t
     [reason] = outcome.dead.values()
     assert "nomenclature item that is not in the published catalog" in reason
     assert len(outcome.feed) == len(expected(False)) - 1
+
+
+def test_a_price_replaced_the_same_day_is_left_out_by_name(ut: tuple[Any, Any]) -> None:
+    """УТ's register is periodic to the second: of two records of one item and price type on one day the later
+    stands for that day, and the earlier never held a whole day (one entry per list, product, unit and day)."""
+    erp, source = ut
+    rows = erp.infobase.sets[PRICES].rows
+    row = _current(rows)
+    noon = {**row, "Recorder": infobase.guid("price-setting", "noon"), "LineNumber": 1, "Цена": 7.5}
+    noon["Period"] = str(row["Period"]).replace("T00:00:00", "T12:00:00")
+    erp.infobase.replace_rows(PRICES, [*rows, noon])
+    got = read_all(source)
+    assert Excluded("a price replaced the same day (a later record of the same day stands)") in got
+    entries = [e for e in got if not isinstance(e, Excluded)]
+    assert len({key(e) for e in entries}) == len(entries) == len(expected(False))
+    [replaced] = [e for e in entries if str(e.price) == "7.5000"]
+    assert replaced.valid_to is None
+
+
+def test_a_price_type_marked_for_deletion_gives_inactive_entries(ut: tuple[Any, Any]) -> None:
+    erp, source = ut
+    erp.infobase.update("Catalog_ВидыЦен", infobase.guid("price-type", "base"), DeletionMark=True)
+    entries = read_all(source)
+    wholesale = [e for e in entries if e.list_code == "Toptan satış fiyatları"]
+    assert wholesale and not any(e.active for e in wholesale)
+    assert all(e.active for e in entries if e not in wholesale)

@@ -105,8 +105,7 @@ class PriceLists(_Snapshot):
         for records in series.values():
             records.sort(key=lambda r: str(r.get("Period") or ""))
             for row, after in zip(records, [*records[1:], None], strict=True):
-                # Valid until the day before the next record of the same dimensions (SliceLast); a next record
-                # the same day leaves this one that day only.
+                # Valid until the day before the next record of the same dimensions (SliceLast).
                 row["_next"] = after.get("Period") if after is not None else None
         yield from self.chunks(list(found.values()))
 
@@ -138,9 +137,11 @@ class PriceLists(_Snapshot):
             currency_ref = price_type.get("ВалютаЦены_Key")
         valid_from = business_date(item.get("Period"), "valid_from")
         valid_to = None
-        if item.get("_next") is not None:
-            until = business_date(item["_next"], "valid_to")
-            valid_to = max(valid_from, until - dt.timedelta(days=1)) if until is not None and valid_from else until
+        until = business_date(item.get("_next"), "valid_to") if item.get("_next") is not None else None
+        if until is not None:
+            if until == valid_from:  # УТ's periods are to the second: replaced the same day, it never held a day
+                return Excluded("a price replaced the same day (a later record of the same day stands)")
+            valid_to = until - dt.timedelta(days=1)
         return PriceListEntry(
             list_code=list_code,
             list_name=code(price_type.get("Description"), "list_name"),
