@@ -29,6 +29,7 @@ STREAMS = (
     "products",
     "stock_levels",
     "discounts",
+    "price_lists",
     "risk_limits",
     "orders",
     "invoices",
@@ -98,7 +99,8 @@ def test_unpublished_sets_are_named_per_stream_with_the_setting_that_renames_the
     missing = "Catalog_ДоговорыКонтрагентов" if bp else "Catalog_Партнеры"
     erp.unpublish(missing, "Document_КорректировкаРеализации")
     failed = {n: r.detail for n, r in checked(erp).items() if not r.ok}
-    contracts = {"stream discounts: schema"} if bp else set()
+    # БП's contracts say which price types are a dealer's deal: both price streams read them.
+    contracts = {"stream discounts: schema", "stream price_lists: schema"} if bp else set()
     ledger = {"stream account_ledger: schema"}  # a recorder whose numbers it reads
     assert set(failed) == {
         "stream accounts: schema",
@@ -127,6 +129,7 @@ def test_a_base_missing_fields_of_several_streams_names_them_all_at_once(ut: Any
         "stream accounts: schema",
         "stream products: schema",
         "stream orders: schema",  # orders read items' units too
+        "stream price_lists: schema",  # and price lists (a price without a packaging is per the item's unit)
         "stream invoices: schema",
     }
     invoices = failed["stream invoices: schema"]

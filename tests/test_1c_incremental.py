@@ -29,6 +29,7 @@ STREAMS = (
     "products",
     "stock_levels",
     "discounts",
+    "price_lists",
     "risk_limits",
     "orders",
     "invoices",

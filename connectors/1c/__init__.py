@@ -22,6 +22,7 @@ from .ledger_bp import AccountingLedger
 from .masters import Accounts, Products
 from .odata import OData
 from .payments import Collections
+from .prices import PriceLists
 from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, ledger_defaults, operation_defaults
 from .schema import check_schema
 from .settings import OneCSettings
@@ -68,6 +69,8 @@ class OneCAdapter(Adapter):
                 stock_reserved=tuple(s.stock_reserved),
                 stock_accounts=tuple(s.stock_accounts),
                 receivable_accounts=tuple(s.receivable_accounts),
+                price_list_types=s.price_list_types,
+                zero_price_unlists=s.zero_price_unlists,
             )
         return self._env
 
@@ -81,6 +84,7 @@ class OneCAdapter(Adapter):
             Products(env),
             StockLevels(env),
             Discounts(env),
+            PriceLists(env),
             *risk,
             Orders(env),
             Invoices(env),

@@ -132,7 +132,7 @@ def _accounting(base: Infobase) -> None:
     d("Catalog_ДоговорыКонтрагентов", (*_CATALOG, *contract))
     d("Catalog_Номенклатура", (*_ITEM, "ВидНоменклатуры_Key", "Услуга", "ВидСтавкиНДС"))
     d("Catalog_КлассификаторЕдиницИзмерения", (*_CATALOG, "Code"))
-    d("Catalog_ТипыЦенНоменклатуры", (*_CATALOG, "Code", "ВалютаЦены_Key"))
+    d("Catalog_ТипыЦенНоменклатуры", (*_CATALOG, "Code", "ВалютаЦены_Key", "ЦенаВключаетНДС"))
     record = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active")
     d(
         "InformationRegister_ЦеныНоменклатуры_RecordType",
@@ -198,7 +198,7 @@ def _trade(base: Infobase) -> None:
     contract = ("Партнер_Key", "Контрагент_Key", "ВалютаВзаиморасчетов_Key", "Статус", "ОграничиватьСуммуЗадолженности")
     d("Catalog_ДоговорыКонтрагентов", (*_CATALOG, *contract, "ДопустимаяСуммаЗадолженности"))
     d("Catalog_КлючиАналитикиУчетаПоПартнерам", (*_CATALOG, "Партнер_Key", "Контрагент", "Контрагент_Type"))
-    d("Catalog_ВидыЦен", (*_CATALOG, "ВалютаЦены_Key"))
+    d("Catalog_ВидыЦен", (*_CATALOG, "ВалютаЦены_Key", "ЦенаВключаетНДС", "ИспользоватьПриПродаже"))
     d("Catalog_Номенклатура", (*_ITEM, "ВидНоменклатуры_Key", "СтавкаНДС_Key", "ТипНоменклатуры", "Марка_Key"))
     d("Catalog_Марки", _CATALOG)
     packaging = ("Code", "Owner", "Owner_Type", "Числитель", "Знаменатель", "ЕдиницаИзмерения_Key")

@@ -21,6 +21,7 @@ Set and field names are 1C's own (Cyrillic); references are uuid5 GUIDs of scena
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ import msgspec
 from mapping.schema import Account
 from mapping.taxid import generate_inn
 from scenario.facts import Scenario
+from scenario.pricing import WHOLESALE
 
 from .infobase import EMPTY_REF, Infobase, Row, guid
 from .layout import (
@@ -52,6 +54,9 @@ RETAIL_EVERY = 70  # one sale with an operation kind the feed leaves out per thi
 REFUND_EVERY = 25  # one supplier's refund (a cash receipt order) per this many collections
 
 
+PURCHASE = "purchase"  # the key of УТ's purchase price type (no sales list)
+
+
 def inn_of(account: Account) -> str:
     """The INN the emulator gives an account: 12 digits for a person, 10 for an organisation."""
     return generate_inn(random.Random(f"inn:{account.code}"), individual=account.is_individual)
@@ -63,6 +68,8 @@ class Publisher(DocumentWriter):
     def __init__(self, infobase: Infobase, scenario: Scenario, configuration: Configuration = "ut11") -> None:
         super().__init__(infobase, scenario, configuration)
         self.price_rows: dict[str, Row] = {}  # scenario rule code -> price record
+        # (list code, product, unit, valid from) -> the price list record
+        self.list_rows: dict[tuple[str, str, str, Any], Row] = {}
 
     # -- everything --------------------------------------------------------------------------
     def publish(self) -> None:
@@ -279,18 +286,49 @@ class Publisher(DocumentWriter):
         )
 
     def _price_types(self, dealers: set[str | None]) -> None:
+        """The sales price lists (price types shared by the customers' agreements or by none), each dealer's own
+        price type, and (УТ) a purchase price type, which is no sales list (ИспользоватьПриПродаже false). A price
+        type holds one price per item at a time (Упаковка is a resource, not a dimension): the wholesale list's
+        per-case prices are a price type of their own."""
         set_name = "Catalog_ТипыЦенНоменклатуры" if self.bp else "Catalog_ВидыЦен"
-        types = [("base", "000000001", "Оптовая", self.local)]
+        types: list[tuple[str, str, str, str | None, bool]] = []
+        for (code, name), currency in self.price_list_types().items():
+            types.append((self._list_key(code), code, name, currency, True))
+        if not self.bp:
+            types.append((PURCHASE, "ЗАКУП", "Закупочные цены", self.local, False))
         for stamped in self.scenario.discounts:
             rule = stamped.record
             if rule.kind == "fixed_price" and rule.account_code in dealers:
                 name = f"И-{rule.account_code}"
-                types.append((rule.account_code or "", name, name, rule.currency))
-        for key, code, name, currency in dict((t[0], t) for t in types).values():
-            row: Row = {"ВалютаЦены_Key": self.currency_ref(currency)}
+                types.append((rule.account_code or "", name, name, rule.currency, True))
+        for key, code, name, currency, sales in dict((t[0], t) for t in types).values():
+            row: Row = {"ВалютаЦены_Key": self.currency_ref(currency), "ЦенаВключаетНДС": False}
             if self.bp:
                 row["Code"] = code
+            else:
+                row["ИспользоватьПриПродаже"] = sales
             self._catalog(set_name, guid("price-type", key), name, **row)
+
+    def price_list_types(self) -> dict[tuple[str, str], str]:
+        """(list code, name) -> currency of every price list type the base holds: the scenario's lists, and in
+        УТ a per-case list beside a list with per-case entries (БП keeps no packagings: none)."""
+        out: dict[tuple[str, str], str] = {}
+        for entry in self.scenario.price_lists:
+            if entry.unit in (None, self.products[entry.product_code].base_unit):
+                out.setdefault((entry.list_code, entry.list_name or entry.list_code), entry.currency)
+            elif not self.bp:
+                out.setdefault(self._case_list(entry.list_code, entry.list_name, entry.unit), entry.currency)
+        return out
+
+    @staticmethod
+    def _case_list(code: str, name: str | None, unit: str) -> tuple[str, str]:
+        short = RUSSIAN_UNITS[unit]
+        return f"{code}-{short}", f"{name or code} ({short})"
+
+    @staticmethod
+    def _list_key(code: str) -> str:
+        # The wholesale list is the price type every customer's agreement without its own prices uses.
+        return "base" if code == WHOLESALE[0] else f"list:{code}"
 
     def _price_type(self, code: str, individual: bool) -> str:
         return guid("price-type", code if individual else "base")
@@ -430,16 +468,20 @@ class Publisher(DocumentWriter):
             "Упаковка_Key": packaging,
         }
 
-    # -- dealer prices -------------------------------------------------------------------------
+    # -- prices ------------------------------------------------------------------------------------
     def prices(self) -> None:
-        """Price records (written by a price-setting document, the recorder): a shared list price on a third of
-        the items, and each dealer's fixed prices. 1C keeps no switched-off price, and no percent rule here."""
+        """Price records (written by a price-setting document, the recorder): the scenario's price lists, one
+        recorder per list and day, a zero price where an item leaves a list; purchase prices (УТ) on a fifth of
+        the items; each dealer's fixed prices. 1C keeps no switched-off price, and no percent rule here."""
         type_field = "ТипЦен_Key" if self.bp else "ВидЦены_Key"
-        base_type = guid("price-type", "base")
-        recorder = guid("price-setting", "list")
-        for line, code in enumerate(list(self.products)[::3], 1):
-            day = self.scenario.as_of.date().replace(day=1)
-            self._price(recorder, line, day, type_field, base_type, code, Decimal(100), self.local)
+        self._list_prices(type_field)
+        if not self.bp:
+            recorder = guid("price-setting", "purchase")
+            for line, code in enumerate(list(self.products)[::5], 1):
+                day = self.scenario.as_of.date().replace(day=1)
+                self._price(
+                    recorder, line, day, type_field, guid("price-type", PURCHASE), code, Decimal(50), self.local
+                )
         for line, stamped in enumerate(self.scenario.discounts, 1):
             rule = stamped.record
             if rule.active and rule.kind == "fixed_price":
@@ -449,6 +491,31 @@ class Publisher(DocumentWriter):
                     recorder, line, rule.valid_from, type_field, kind, rule.product_code, rule.value, rule.currency
                 )
                 self.price_rows[rule.code] = row
+
+    def _list_prices(self, type_field: str) -> None:
+        lines: dict[str, int] = {}
+        held = {(e.list_code, e.product_code, e.unit, e.valid_from) for e in self.scenario.price_lists}
+        for entry in self.scenario.price_lists:
+            product = self.products[entry.product_code]
+            code, packaging = entry.list_code, EMPTY_REF
+            if entry.unit not in (None, product.base_unit):
+                if self.bp:
+                    continue  # БП keeps no packagings: no per-case price
+                code = self._case_list(entry.list_code, entry.list_name, entry.unit)[0]
+                packaging = guid("packaging", product.code, entry.unit)
+            kind = guid("price-type", self._list_key(code))
+            writes = [(entry.valid_from, entry.price)]
+            if entry.valid_to is not None:
+                after = entry.valid_to + dt.timedelta(days=1)
+                if (entry.list_code, entry.product_code, entry.unit, after) not in held:
+                    writes.append((after, Decimal(0)))  # the item leaves the list: a zero price ends its price
+            for day, price in writes:
+                recorder = guid("price-setting", code, day)
+                lines[recorder] = line = lines.get(recorder, 0) + 1
+                row = self._price(recorder, line, day, type_field, kind, entry.product_code, price, entry.currency)
+                if not self.bp:
+                    row["Упаковка_Key"] = packaging
+                self.list_rows[entry.list_code, entry.product_code, entry.unit or "", day] = row
 
     def _price(
         self, recorder: str, line: int, day: Any, type_field: str, kind: str, item: Any, value: Any, currency: Any

@@ -70,6 +70,16 @@ class OneCSettings(HttpSourceSettings):
         description="BP 3: chart-of-accounts codes of settlements with buyers (account_ledger); those the chart "
         "lacks are skipped",
     )
+    price_list_types: Literal["sales", "all"] = Field(
+        "sales",
+        description="УТ/ERP price_lists: sales = the price types flagged ИспользоватьПриПродаже that are no "
+        "customer's deal (UNCONFIRMED reading); all = every price type that is no customer's deal",
+    )
+    zero_price_unlists: bool = Field(
+        True,
+        description="price_lists: a ЦеныНоменклатуры record with Цена 0 ends the item's listing and is left out "
+        "(UNCONFIRMED reading); false: it is an entry priced 0",
+    )
     refs_per_request: int = Field(
         25, ge=1, le=200, description="GUIDs per or-ed $filter: keeps the URL under IIS's default 2048-byte query"
     )

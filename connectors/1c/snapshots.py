@@ -7,7 +7,7 @@ and are summed here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,12 +19,13 @@ from mapping.schema import Discount, RiskLimit, StockLevel
 
 from .declare import Read, composite, flag, guid, number, text, when, whole
 from .documents import composite_ref
+from .flavours import Flavour
 from .lines import to_local
 from .lookups import Lookups, currency_read, rate_read
 from .odata import EMPTY_REF, Row, guid_literal, is_ref, string_literal
-from .streams import OneCStream, code_of
+from .streams import OneCEnv, OneCStream, code_of
 
-__all__ = ["Discounts", "RiskLimits", "StockLevels"]
+__all__ = ["Discounts", "RiskLimits", "StockLevels", "deal_price_types", "price_users"]
 
 _ZERO3 = Decimal("0.000")
 _ZERO2 = Decimal("0.00")
@@ -292,6 +293,31 @@ class RiskLimits(_Snapshot):
         )
 
 
+def price_users(env: OneCEnv) -> Read:
+    """What ties a price type to a customer: УТ's client agreements (ВидЦен), БП's contracts (ТипЦен)."""
+    if env.flavour.trade:
+        return env.catalog("agreements", flag("DeletionMark"), guid("Контрагент_Key", "ВидЦен_Key"))
+    return env.catalog("contracts", flag("DeletionMark"), guid("Owner_Key", "ТипЦен_Key"), text("ВидДоговора"))
+
+
+def deal_price_types(flavour: Flavour, users: Mapping[str, Row]) -> dict[str, str]:
+    """Price type -> its one customer: a price type that exactly one customer's agreement (УТ) or sales contract
+    (БП) uses is that customer's deal; one shared by several customers, or by none, is a price list."""
+    if flavour.trade:
+        pairs = [(row.get("ВидЦен_Key"), row.get("Контрагент_Key")) for row in users.values()]
+    else:
+        pairs = [
+            (row.get("ТипЦен_Key"), row.get("Owner_Key"))
+            for row in users.values()
+            if row.get("ВидДоговора") == "СПокупателем"
+        ]
+    customers: dict[str, set[str]] = {}
+    for price_type, customer in pairs:
+        if is_ref(price_type) and is_ref(customer):
+            customers.setdefault(price_type, set()).add(customer)
+    return {t: next(iter(c)) for t, c in customers.items() if len(c) == 1}
+
+
 class Discounts(_Snapshot):
     """Dealer prices: InformationRegister_ЦеныНоменклатуры records (subordinate to a recorder, so read from
     its _RecordType set; active ones) of a price type that exactly one customer's agreement (УТ 11) or sales
@@ -312,11 +338,7 @@ class Discounts(_Snapshot):
 
     def lookup_reads(self) -> list[Read]:
         e = self.env
-        if self.flavour.trade:
-            users = e.catalog("agreements", flag("DeletionMark"), guid("Контрагент_Key", "ВидЦен_Key"))
-        else:
-            deal = (*flag("DeletionMark"), *guid("Owner_Key", "ТипЦен_Key"), *text("ВидДоговора"))
-            users = e.catalog("contracts", deal)
+        users = price_users(e)
         return [
             e.catalog("counterparties", text(self.code("counterparties"))),
             e.catalog("items", text(self.code("items"))),
@@ -334,21 +356,7 @@ class Discounts(_Snapshot):
         self.items = lookups.catalog(reads[1])
         self.price_types = lookups.catalog(reads[2])
         lookups.currency_codes()
-        users = lookups.catalog(reads[4])
-        if self.flavour.trade:
-            pairs = [(row.get("ВидЦен_Key"), row.get("Контрагент_Key")) for row in users.values()]
-        else:
-            pairs = [
-                (row.get("ТипЦен_Key"), row.get("Owner_Key"))
-                for row in users.values()
-                if row.get("ВидДоговора") == "СПокупателем"
-            ]
-        customers: dict[str, set[str]] = {}
-        for price_type, customer in pairs:
-            if is_ref(price_type) and is_ref(customer):
-                customers.setdefault(price_type, set()).add(customer)
-        # A price type of one customer is that customer's deal; one shared by several is a price list.
-        self.dealer_of = {t: next(iter(c)) for t, c in customers.items() if len(c) == 1}
+        self.dealer_of = deal_price_types(self.flavour, lookups.catalog(reads[4]))
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.prepare()

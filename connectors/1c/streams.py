@@ -47,6 +47,8 @@ class OneCEnv:
     stock_reserved: tuple[str, ...]
     stock_accounts: tuple[str, ...]
     receivable_accounts: tuple[str, ...]
+    price_list_types: str = "sales"  # УТ/ERP: "sales" (ИспользоватьПриПродаже) or "all" price types not a deal
+    zero_price_unlists: bool = True  # a ЦеныНоменклатуры record with Цена 0 ends the item's listing
     _queries: dict[Read, Query] = field(default_factory=dict)
 
     def physical(self, read: Read) -> str:
