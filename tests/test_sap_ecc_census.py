@@ -77,6 +77,9 @@ def test_the_demo_census_knows_every_value(ecc: EccEmulator) -> None:
     lists = {c.value: c for c in counts if c.column.stream == "price_lists"}
     assert set(lists) == {("A006", "PR00", "01"), ("A006", "PR00", "02"), ("A904", "PR00", "01")}
     assert sum(c.rows for c in lists.values()) == len(SCENARIO.price_lists)
+    # ...and their KONP items are not counted as the discounts' PR00 (only A305's customer prices are).
+    customer_prices = sum(c.rows for c in counts if c.column.name == "KONP KSCHL x KRECH" and c.value[0] == "PR00")
+    assert customer_prices == len([r for r in ecc.db.stores["A305"].rows])
     reading = lists["A006", "PR00", "01"].reading
     assert reading is not None and "VAT excluded" in reading.action and reading.source == "UNCONFIRMED"
 

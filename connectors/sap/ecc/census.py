@@ -117,6 +117,7 @@ class Census:
         self.reader = env.reader
         self.since = since
         self.external = env.currencies.external
+        self.price_records: set[str] = set()  # KNUMH of the price list tables' records: not discounts
 
     def window(self, field: str) -> str | None:
         return w.ge(field, f"{self.since:%Y%m%d}") if self.since else None
@@ -128,7 +129,8 @@ class Census:
     def counts(self) -> list[CodeCount]:
         self.env.currencies.load(self.reader)
         out: list[CodeCount] = []
-        counters = (self.billing, self.sales, self.conditions, self.calculation, self.price_lists, self.payments,
+        # Price lists before the KONP calculation types: their PR00 records are no discounts' (KONP has no table).
+        counters = (self.billing, self.sales, self.conditions, self.price_lists, self.calculation, self.payments,
                     self.products)  # fmt: skip
         for count in counters:
             out.extend(count())
@@ -210,7 +212,8 @@ class Census:
         counter = _Counter(CodeColumn("KONP KSCHL x KRECH", "discounts", "ecc.condition_tables", "", self.discount))
         types = sorted({t for listed in self.options.condition_tables.values() for t in listed})
         for r in self.rows(CALCULATION, w.eq("KAPPL", "V"), w.in_("KSCHL", types)):
-            counter.add((r["KSCHL"], r["KRECH"]))
+            if r["KNUMH"] not in self.price_records:
+                counter.add((r["KSCHL"], r["KRECH"]))
         return counter.counts()
 
     def discount(self, value: tuple[Any, ...]) -> Reading | None:
@@ -226,6 +229,7 @@ class Census:
         for table in self.options.price_list_tables:
             for r in self.rows(price_list_types(table), w.eq("KAPPL", "V"), self.env.area(division=False)):
                 counter.add((table, r["KSCHL"], r.get("PLTYP") or ""))
+                self.price_records.add(r["KNUMH"])
         return counter.counts()
 
     def price_list(self, value: tuple[Any, ...]) -> Reading | None:
