@@ -63,6 +63,7 @@ def test_the_demo_census_knows_every_value(ecc: EccEmulator) -> None:
         "VBAK AUART x VBTYP",
         "condition table x KSCHL",
         "KONP KSCHL x KRECH",
+        "price list table x KSCHL x PLTYP",
         "BSID/BSAD BLART x ZLSCH x SHKZG",
         "BSID/BSAD BLART x SHKZG",
         "MARA MTART",
@@ -72,6 +73,15 @@ def test_the_demo_census_knows_every_value(ecc: EccEmulator) -> None:
     assert {"S1 x N", "RV x  x S", "DIEN"} <= left_out  # cancellations, invoices' receivables, services
     sales = sum(c.money or 0 for c in counts if c.shown == "F2 x M")
     assert sales > 0
+    # Price list records per table and price list type: the scenario's two lists, VAT excluded by default.
+    lists = {c.value: c for c in counts if c.column.stream == "price_lists"}
+    assert set(lists) == {("A006", "PR00", "01"), ("A006", "PR00", "02"), ("A904", "PR00", "01")}
+    assert sum(c.rows for c in lists.values()) == len(SCENARIO.price_lists)
+    # ...and their KONP items are not counted as the discounts' PR00 (only A305's customer prices are).
+    customer_prices = sum(c.rows for c in counts if c.column.name == "KONP KSCHL x KRECH" and c.value[0] == "PR00")
+    assert customer_prices == len([r for r in ecc.db.stores["A305"].rows])
+    reading = lists["A006", "PR00", "01"].reading
+    assert reading is not None and "VAT excluded" in reading.action and reading.source == "UNCONFIRMED"
 
 
 def test_an_unknown_billing_type_is_counted_warned_about_and_arrives_once_mapped(ecc: EccEmulator) -> None:

@@ -54,7 +54,7 @@ def schema(results: dict[str, list[tuple[bool, bool, str]]], stream: str) -> tup
 def test_the_demo_system_passes_without_warnings(ecc: EccEmulator) -> None:
     results = check(ecc)
     assert all(ok and not warning for lines in results.values() for ok, warning, _ in lines), results
-    assert len([n for n in results if n.endswith(": schema")]) == 9
+    assert len([n for n in results if n.endswith(": schema")]) == 10
 
 
 def test_missing_fields_of_several_streams_are_listed_at_once(ecc: EccEmulator) -> None:
@@ -195,7 +195,8 @@ def test_the_census_and_check_read_only_what_they_declare(ecc: EccEmulator) -> N
         assert isinstance(adapter.source, EccSource)
         adapter.source.census(dt.date(2024, 1, 1))
         used = _used(ecc.calls()[before:])
-        declared = _declared(code_census.declared(ecc.settings()["ecc"]["condition_tables"]))
+        options = ecc.settings()["ecc"]
+        declared = _declared(code_census.declared(options["condition_tables"], options["price_list_tables"]))
         assert used and all(fields <= declared[table] for table, fields in used.items()), used
         before = len(ecc.calls())
         adapter.check()

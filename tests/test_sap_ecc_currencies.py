@@ -167,7 +167,12 @@ def test_the_census_counts_the_amounts_read_so(
 
 def test_condition_amounts_are_read_in_their_currency_and_percentages_as_they_are(ecc: EccEmulator) -> None:
     """KONP-KBETR of an amount (KRECH B) or a price (C) is in KONWA's decimals; a percentage (A) is a rate."""
-    konp = {r["KRECH"].strip(): r for r in ecc.db.stores["KONP"].rows if not r["STFKZ"].strip()}  # no scale
+    listed = set(ecc.laid.prices.records.values())  # price list records: not the discounts stream's
+    konp = {
+        r["KRECH"].strip(): r
+        for r in ecc.db.stores["KONP"].rows
+        if not r["STFKZ"].strip() and r["KNUMH"].strip() not in listed  # no scale
+    }
     amount_record, price_record = konp["B"]["KNUMH"].strip(), konp["C"]["KNUMH"].strip()
     percent_record = konp["A"]["KNUMH"].strip()
     ecc.db.update("KONP", {"KNUMH": amount_record, "KOPOS": "01"}, KONWA="JPY", KBETR=internal(Decimal(-1500), "JPY"))
@@ -197,6 +202,6 @@ def test_check_proves_tcurx_for_every_stream_that_reads_amounts(ecc: EccEmulator
     with adapter(ecc) as source:
         results: dict[str, Any] = {r.name: r for r in source.check()}
     failed = sorted(n for n, r in results.items() if n.endswith(": schema") and not r.ok)
-    amounts = ["account_ledger", "collections", "discounts", "invoices", "orders", "risk_limits"]
+    amounts = ["account_ledger", "collections", "discounts", "invoices", "orders", "price_lists", "risk_limits"]
     assert failed == [f"stream {name}: schema" for name in amounts]
     assert all("missing field CURRDEC in TCURX" in results[name].detail for name in failed)

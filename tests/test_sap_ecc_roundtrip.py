@@ -32,8 +32,9 @@ import pytest
 from connectors.base import SourceContext
 from connectors.sap import SapAdapter, SapSettings
 from connectors.sap.emulator.ecc import EccEmulator
+from connectors.sap.emulator.ecc_prices import PRICE_LIST_TYPES
 from mapping.money import apportion, to_local_totals
-from mapping.schema import Account, Collection, Invoice, Order
+from mapping.schema import Account, Collection, Invoice, Order, PriceListEntry
 from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
@@ -179,6 +180,31 @@ def test_discounts(synced: dict[str, list[Any]], ecc: EccEmulator) -> None:
         want = msgspec.structs.replace(fact, code=code, active=record_active[code.split("/")[0]])
         assert expect.comparable(got[code], FIELDS_SAP_ECC_LACKS) == expect.comparable(want, FIELDS_SAP_ECC_LACKS)
     assert any("/" in code for code in got)  # a quantity scale: one discount per scale line
+
+
+def test_price_lists(synced: dict[str, list[Any]]) -> None:
+    """Every entry of the scenario's lists comes back from its PR00 record (A006, or A904 for a per-case price),
+    matched by (list_code, product_code, unit, valid_from). SAP's representation, applied to the facts: a list is a
+    price list type (PLTYP, CHAR 2: SATIS is 01, IHRACAT 02, emulator PRICE_LIST_TYPES) and a unit SAP's unit (KOLİ is
+    KAR). Ignored: list_name, which SAP keeps in T189T (not read: no public DDIC page of it was found; the setting
+    ecc.price_list_names can name the lists), and flags (set by the engine)."""
+    ignore = frozenset({"list_name"})
+
+    def match(e: PriceListEntry) -> tuple[Any, ...]:
+        return (e.list_code, e.product_code, e.unit, e.valid_from)
+
+    def sap(e: PriceListEntry) -> PriceListEntry:
+        return msgspec.structs.replace(e, list_code=PRICE_LIST_TYPES[e.list_code], unit=UNITS[e.unit or ""])
+
+    got = {match(e): e for e in synced["price_lists"]}
+    assert len(got) == len(synced["price_lists"]) == len(SCENARIO.price_lists)
+    want = {match(e): e for e in map(sap, SCENARIO.price_lists)}
+    assert set(got) == set(want)
+    for key, fact in want.items():
+        assert expect.comparable(got[key], ignore) == expect.comparable(fact, ignore), key
+    assert {e.currency for e in got.values()} == {"TRY", "USD"} and any(e.min_quantity for e in got.values())
+    # The dealers' own prices (A305, PR00 too) stay discounts: as many as the scenario has, none here.
+    assert len(synced["discounts"]) == len(SCENARIO.discounts)
 
 
 def test_orders(synced: dict[str, list[Any]]) -> None:

@@ -17,9 +17,10 @@ from connectors.sap.ecc import EccSource
 from connectors.sap.ecc import census as code_census
 from connectors.sap.ecc.ddic import DD03L, DDIC_KINDS, WORDS
 from connectors.sap.ecc.declare import Read, needs
-from connectors.sap.ecc.options import DEFAULT_CONDITION_TABLES
+from connectors.sap.ecc.options import DEFAULT_CONDITION_TABLES, DEFAULT_PRICE_LIST_TABLES
 from connectors.sap.emulator.ecc import CONDITION_TABLES
 from connectors.sap.emulator.ecc_ddic import TABLES, WIDENED
+from connectors.sap.emulator.ecc_prices import PRICE_LIST_TABLES
 from connectors.sap.emulator.ecc_soap import FUNCTIONS, Publication, wsdl
 from connectors.sap.emulator.ecc_vendor import ddic, unverified
 from connectors.sap.emulator.ecc_vendor import wsdl as vendor_wsdl
@@ -31,30 +32,42 @@ X = "{http://www.w3.org/2001/XMLSchema}"
 SOAP = {"1.1": "http://schemas.xmlsoap.org/wsdl/soap/", "1.2": "http://schemas.xmlsoap.org/wsdl/soap12/"}
 
 
-def adapter_reads(condition_tables: dict[str, list[str]]) -> list[Read]:
+def adapter_reads(
+    condition_tables: dict[str, list[str]], price_list_tables: dict[str, list[str]] = DEFAULT_PRICE_LIST_TABLES
+) -> list[Read]:
     settings = SapSettings(
         flavour="ecc_soap",
         url="https://ecc.example.com/sap/bc/srt/rfc/sap/zdealersync_read/100/zdealersync_read_srv/b",
         auth={"username": "DEALERSYNC", "password": "x"},
         sap_client="100",
         sales_organization="1000",
-        ecc={"condition_tables": condition_tables, "brand_field": "EXTWG", "excluded_order_types": {"KB": "x"}},
+        ecc={
+            "condition_tables": condition_tables,
+            "price_list_tables": price_list_tables,
+            "brand_field": "EXTWG",
+            "excluded_order_types": {"KB": "x"},
+        },
     )
     source = EccSource(SourceContext("vendor", ZoneInfo("UTC")), settings)
     streams = source._streams(source.env())
-    return [*(r for s in streams for r in s.declared()), *code_census.declared(condition_tables), DD03L]
+    census = code_census.declared(condition_tables, price_list_tables)
+    return [*(r for s in streams for r in s.declared()), *census, DD03L]
 
 
 def known(table: str, field: str) -> bool:
     return field in ddic().get(table, {}) or (table, field) in unverified() or (table, "*") in unverified()
 
 
-@pytest.mark.parametrize("tables", [DEFAULT_CONDITION_TABLES, CONDITION_TABLES], ids=["default", "emulated"])
+@pytest.mark.parametrize(
+    "tables",
+    [(DEFAULT_CONDITION_TABLES, DEFAULT_PRICE_LIST_TABLES), (CONDITION_TABLES, PRICE_LIST_TABLES)],
+    ids=["default", "emulated"],
+)
 def test_every_field_the_adapter_reads_is_in_the_vendor_ddic_or_listed_unverified(
-    tables: dict[str, list[str]],
+    tables: tuple[dict[str, list[str]], dict[str, list[str]]],
 ) -> None:
     unknown = sorted(
-        {(r.table, f) for r in adapter_reads(tables) for f in (*r.names, *r.where) if not known(r.table, f)}
+        {(r.table, f) for r in adapter_reads(*tables) for f in (*r.names, *r.where) if not known(r.table, f)}
     )
     assert unknown == []
 
@@ -66,7 +79,7 @@ def test_check_passes_on_the_vendor_ddic_itself() -> None:
         found.containers[table] = {name: DDIC_KINDS.get(f.datatype, "text") for name, f in fields.items()}
     for (table, field), _ in unverified().items():
         found.containers.setdefault(table, {}).setdefault(field, "any")
-    reads = adapter_reads(CONDITION_TABLES)
+    reads = adapter_reads(CONDITION_TABLES, PRICE_LIST_TABLES)
     for read in reads:  # a table known only as a whole ("*") has whatever the adapter reads there
         if (read.table, "*") in unverified():
             found.containers[read.table].update(dict.fromkeys((*read.names, *read.where), "any"))

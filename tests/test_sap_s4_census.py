@@ -72,7 +72,8 @@ def test_the_demo_census_knows_every_value_and_names_each_reading_s_source(sap: 
     assert [c.shown for c in counts if c.reading is None] == []
     streams = {c.column.stream for c in counts}
     assert streams == {
-        "accounts", "products", "stock_levels", "discounts", "orders", "invoices", "collections", "account_ledger"
+        "accounts", "products", "stock_levels", "discounts", "price_lists", "orders", "invoices", "collections",
+        "account_ledger",
     }  # fmt: skip
     sales = _find(counts, "BillingDocumentType", "F2", "M")
     f2 = [i for i in (st.record for st in SCENARIO.invoices()) if i.kind in ("sale", "service")]
@@ -85,6 +86,12 @@ def test_the_demo_census_knows_every_value_and_names_each_reading_s_source(sap: 
     assert vprs.reading is not None and not vprs.reading.sent
     own = _find(counts, "InventorySpecialStockType", "")
     assert own.reading is not None and "0RPA_SSC" in own.reading.source
+    # Price records without customer, per price list type: the scenario's two lists, all PPR0, VAT excluded.
+    lists = [c for c in counts if c.column.stream == "price_lists"]
+    assert {c.value for c in lists} == {("PPR0", "01"), ("PPR0", "02")}
+    assert sum(c.rows for c in lists) == len(SCENARIO.price_lists)
+    wholesale = _find(counts, "ConditionType x PriceListType", "PPR0", "01").reading
+    assert wholesale is not None and "VAT excluded" in wholesale.action and wholesale.source == "UNCONFIRMED"
     receivables = _find(counts, "AccountingDocumentType x PaymentMethod", "RV", "")
     assert receivables.reading is not None and not receivables.reading.sent
 

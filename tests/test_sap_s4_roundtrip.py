@@ -29,12 +29,12 @@ import pytest
 from connectors.base import SourceContext
 from connectors.sap import SapAdapter, SapSettings
 from connectors.sap.emulator.s4 import DEMO_SETTINGS, PLANT, RATES, SAP_UNITS, S4Emulator
-from connectors.sap.emulator.s4_system import SAP_ISO_UNITS, local_at, rate5
+from connectors.sap.emulator.s4_system import PRICE_LIST_TYPES, SAP_ISO_UNITS, local_at, rate5
 from connectors.sap.s4 import S4Source
 from connectors.sap.s4.odata import AccessLog
 from mapping.invariants import discrepancies
 from mapping.money import apportion, to_local_totals
-from mapping.schema import Account, Collection, Invoice, Order
+from mapping.schema import Account, Collection, Invoice, Order, PriceListEntry
 from mapping.text import phone
 from scenario import expect
 from scenario.generate import build
@@ -54,6 +54,10 @@ FIELDS_SAP_LACKS: dict[str, dict[str, str]] = {
         "as_of": "a snapshot's time is the read time",
     },
     "discounts": {"priority": "SAP ranks condition records by the access sequence, not by a number"},
+    "price_lists": {
+        "list_name": "a price list type's name is in T189T, which API_SLSPRICINGCONDITIONRECORD_SRV does not "
+        "publish (s4.price_list_names may name them; unset here)",
+    },
     "risk_limits": {
         "open_balance": "credit exposure (UKM_TOTALS) is not part of the credit account entity",
         "open_orders": "likewise",
@@ -207,6 +211,36 @@ def test_discounts(synced: dict[str, list[Any]]) -> None:
     for st in SCENARIO.discounts:
         want = expect.comparable(st.record, ignored("discounts"))
         assert expect.comparable(got[st.record.code], ignored("discounts")) == want, st.record.code
+
+
+def _sap_price(entry: PriceListEntry) -> PriceListEntry:
+    return msgspec.structs.replace(entry, list_code=PRICE_LIST_TYPES[entry.list_code], unit=SAP_UNITS[entry.unit or ""])
+
+
+def test_price_lists(synced: dict[str, list[Any]]) -> None:
+    """Every entry of the scenario's lists comes back from its PPR0 condition record, matched by (list_code,
+    product_code, unit, valid_from). SAP's representation, applied to the facts: a list is a price list type
+    (PLTYP, two characters: SATIS is 01, IHRACAT 02, emulator PRICE_LIST_TYPES) and a unit SAP's internal unit
+    (KOLİ is KAR); list_name is ignored (FIELDS_SAP_LACKS). No customer's price is among them."""
+
+    def match(e: PriceListEntry) -> tuple[Any, ...]:
+        return (e.list_code, e.product_code, e.unit, e.valid_from)
+
+    got = {match(e): e for e in synced["price_lists"]}
+    assert len(got) == len(synced["price_lists"]) == len(SCENARIO.price_lists)
+    want = {match(e): e for e in map(_sap_price, SCENARIO.price_lists)}
+    assert set(got) == set(want)
+    for key, fact in want.items():
+        assert expect.comparable(got[key], ignored("price_lists")) == expect.comparable(fact, ignored("price_lists"))
+    assert {e.currency for e in got.values()} == {"TRY", "USD"}
+    assert any(e.min_quantity for e in got.values()) and any(e.valid_to is None for e in got.values())
+
+
+def test_dealer_prices_stay_discounts_and_list_prices_stay_out(synced: dict[str, list[Any]]) -> None:
+    """The discounts stream reads the same price condition type: it sends only the records keyed by a customer."""
+    fixed = [d for d in synced["discounts"] if d.kind == "fixed_price"]
+    assert fixed and all(d.account_code or d.account_group_code for d in fixed)
+    assert len(synced["discounts"]) == len(SCENARIO.discounts)
 
 
 def test_risk_limits(synced: dict[str, list[Any]]) -> None:

@@ -18,6 +18,7 @@ from connectors.sap.ecc.declare import needs
 from connectors.sap.ecc.documents import Invoices, Orders
 from connectors.sap.ecc.ledger import Ledger
 from connectors.sap.ecc.masters import Accounts, Products
+from connectors.sap.ecc.prices import PriceLists
 from connectors.sap.ecc.pricing import Discounts
 from connectors.sap.ecc.read_table import TableReader
 from connectors.sap.ecc.receivables import Collections
@@ -60,6 +61,7 @@ class EccSource:
             Products(env),
             StockLevels(env),
             Discounts(env),
+            PriceLists(env),
             RiskLimits(env),
             Orders(env),
             Invoices(env),
@@ -127,4 +129,5 @@ class EccSource:
         env = self.env(retry=False)
         enabled = [s for s in self._streams(env) if s.name not in self.context.disabled]
         wanted = {s.name: needs(s.declared()) for s in enabled}
-        return ddic.check_schema(env.reader, wanted, self.settings.ecc.condition_tables)
+        ecc = self.settings.ecc
+        return ddic.check_schema(env.reader, wanted, [*ecc.condition_tables, *ecc.price_list_tables])

@@ -68,6 +68,10 @@ def condition_types(table: str) -> Read:
     return Read(table, ("KNUMH",), ("KSCHL",), where=("KAPPL", "VKORG", "VTWEG"), conditional=("SPART",))
 
 
+def price_list_types(table: str) -> Read:
+    return Read(table, ("KNUMH",), ("KSCHL",), where=("KAPPL", "VKORG", "VTWEG"), conditional=("PLTYP",))
+
+
 def items(table: str) -> Read:
     return Read(table, ITEM_KEY, ("BLART", "ZLSCH", "SHKZG", "DMBTR"), where=("BLDAT",))
 
@@ -113,6 +117,7 @@ class Census:
         self.reader = env.reader
         self.since = since
         self.external = env.currencies.external
+        self.price_records: set[str] = set()  # KNUMH of the price list tables' records: not discounts
 
     def window(self, field: str) -> str | None:
         return w.ge(field, f"{self.since:%Y%m%d}") if self.since else None
@@ -124,7 +129,10 @@ class Census:
     def counts(self) -> list[CodeCount]:
         self.env.currencies.load(self.reader)
         out: list[CodeCount] = []
-        for count in (self.billing, self.sales, self.conditions, self.calculation, self.payments, self.products):
+        # Price lists before the KONP calculation types: their PR00 records are no discounts' (KONP has no table).
+        counters = (self.billing, self.sales, self.conditions, self.price_lists, self.calculation, self.payments,
+                    self.products)  # fmt: skip
+        for count in counters:
             out.extend(count())
         return out
 
@@ -204,12 +212,35 @@ class Census:
         counter = _Counter(CodeColumn("KONP KSCHL x KRECH", "discounts", "ecc.condition_tables", "", self.discount))
         types = sorted({t for listed in self.options.condition_tables.values() for t in listed})
         for r in self.rows(CALCULATION, w.eq("KAPPL", "V"), w.in_("KSCHL", types)):
-            counter.add((r["KSCHL"], r["KRECH"]))
+            if r["KNUMH"] not in self.price_records:
+                counter.add((r["KSCHL"], r["KRECH"]))
         return counter.counts()
 
     def discount(self, value: tuple[Any, ...]) -> Reading | None:
         kind = _KRECH_KINDS.get(value[1])
         return None if kind is None else mapped(f"discount kind {kind}", _KRECH)
+
+    # -- price lists -------------------------------------------------------------------------------------
+    def price_lists(self) -> list[CodeCount]:
+        column = CodeColumn("price list table x KSCHL x PLTYP", "price_lists",
+                            "ecc.price_list_tables / ecc.gross_price_condition_types / ecc.price_list_names", "",
+                            self.price_list)  # fmt: skip
+        counter = _Counter(column)
+        for table in self.options.price_list_tables:
+            for r in self.rows(price_list_types(table), w.eq("KAPPL", "V"), self.env.area(division=False)):
+                counter.add((table, r["KSCHL"], r.get("PLTYP") or ""))
+                self.price_records.add(r["KNUMH"])
+        return counter.counts()
+
+    def price_list(self, value: tuple[Any, ...]) -> Reading | None:
+        table, kschl, pltyp = value
+        if kschl not in self.options.price_list_tables.get(table, ()):
+            return None
+        vat = "VAT included" if kschl in self.options.gross_price_condition_types else "VAT excluded"
+        listed = f"price list {pltyp}" if pltyp else "the sales area's price list (no price list type)"
+        name = self.options.price_list_names.get(pltyp)
+        named = f" {name!r}" if name else " (unnamed: ecc.price_list_names)"
+        return mapped(f"{listed}{named}, {vat}", _source(self.options, "gross_price_condition_types"))
 
     # -- collections -------------------------------------------------------------------------------------
     def payments(self) -> list[CodeCount]:
@@ -279,7 +310,7 @@ def census(env: EccEnv, since: dt.date | None) -> list[CodeCount]:
     return Census(env, since).counts()
 
 
-def declared(condition_tables: Iterable[str]) -> list[Read]:
+def declared(condition_tables: Iterable[str], price_list_tables: Iterable[str] = ()) -> list[Read]:
     """Every read the census makes."""
     return [
         BILLING,
@@ -288,6 +319,7 @@ def declared(condition_tables: Iterable[str]) -> list[Read]:
         MATERIALS,
         TAX_CLASSES,
         *(condition_types(t) for t in condition_tables),
+        *(price_list_types(t) for t in price_list_tables),
         items("BSID"),
         items("BSAD"),
         DECIMALS,

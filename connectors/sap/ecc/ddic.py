@@ -105,7 +105,10 @@ def check_schema(
 
     def hint(table: str) -> str:
         if table in own:
-            return "remove it from ecc.condition_tables, or name your pricing procedure's tables there"
+            return (
+                "remove it from ecc.condition_tables / ecc.price_list_tables, or name your pricing procedure's "
+                "tables there"
+            )
         return "a standard ECC table: if this is S/4HANA, use flavour s4_odata"
 
     return notes + verify(needs, found, words=WORDS, container_hint=hint, kind_names=KIND_NAMES)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from connectors.http import check_url
 
-__all__ = ["DEFAULT_CONDITION_TABLES", "DEFAULT_OTHER_DOCUMENT_TYPES", "EccOptions"]
+__all__ = ["DEFAULT_CONDITION_TABLES", "DEFAULT_OTHER_DOCUMENT_TYPES", "DEFAULT_PRICE_LIST_TABLES", "EccOptions"]
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,29}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_/]{0,29}$")]
@@ -22,6 +22,10 @@ DEFAULT_CONDITION_TABLES: dict[str, list[str]] = {
     "A007": ["K007"],  # customer discount
     "A305": ["PR00"],  # customer-specific price
 }
+
+# Price list tables: A006 "Price List Type/Currency/Material" (VKORG, VTWEG, PLTYP, WAERK, MATNR; sapdatasheet.org
+# A006), SAP's standard table of PR00 price lists. Which tables a pricing procedure reads is customising.
+DEFAULT_PRICE_LIST_TABLES: dict[str, list[str]] = {"A006": ["PR00"]}
 
 # Document types (BKPF-BLART) of customer items that are not collections, and why: SAP's standard types
 # for what else lands on a customer account (UNCONFIRMED: document types are customising, T003).
@@ -67,6 +71,18 @@ class EccOptions(BaseModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_CONDITION_TABLES.items()},
         description="discount condition tables -> condition types read from each (UNCONFIRMED: pricing procedure)",
     )
+    price_list_tables: dict[TableName, ConditionTypes] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PRICE_LIST_TABLES.items()},
+        description="condition tables keyed without the customer holding price lists -> price condition types read "
+        "from each (price_lists; UNCONFIRMED: pricing procedure); never a table of ecc.condition_tables",
+    )
+    gross_price_condition_types: list[Annotated[str, StringConstraints(min_length=1, max_length=4)]] = Field(
+        default_factory=list,
+        description="price condition types whose rates include VAT (price_lists vat_included; UNCONFIRMED: none)",
+    )
+    price_list_names: dict[str, str] = Field(
+        default_factory=dict, description="price list type (PLTYP) -> name for price_lists (the texts are in T189T)"
+    )
     excluded_order_types: dict[Annotated[str, StringConstraints(min_length=1, max_length=4)], str] = Field(
         default_factory=dict,
         description="sales document types (VBAK-AUART) of category C left out of orders -> why (e.g. consignment)",
@@ -86,6 +102,14 @@ class EccOptions(BaseModel):
         "storage_location", description="the feed's warehouse code: LGORT, or WERKS/LGORT when plants share LGORTs"
     )
     tax_country: str = Field("TR", min_length=2, max_length=3, description="MLAN-ALAND of products' tax class")
+
+    @model_validator(mode="after")
+    def _disjoint_tables(self) -> EccOptions:
+        # A table in both would send its records twice: as a dealer's price and as a price list entry.
+        both = sorted(set(self.condition_tables) & set(self.price_list_tables))
+        if both:
+            raise ValueError(f"ecc.condition_tables and ecc.price_list_tables both name {', '.join(both)}")
+        return self
 
     @field_validator("wsdl_url")
     @classmethod

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.sap.emulator import ecc_soap
+from connectors.sap.emulator.ecc_prices import PRICE_LIST_TABLES
 from connectors.sap.emulator.ecc_scenario import BUKRS, SPART, VKORG, VTWEG, WERKS, EccScenario
 from connectors.sap.emulator.ecc_soap import Publication, RequestError
 from connectors.sap.emulator.ecc_tables import Database, ReadTableError
@@ -134,6 +135,7 @@ class EccEmulator(Served):
             "ecc": {
                 "wsdl_url": self.wsdl_url,
                 "condition_tables": CONDITION_TABLES,
+                "price_list_tables": PRICE_LIST_TABLES,
                 "brand_field": "EXTWG",
                 "plants": [WERKS],
             },

@@ -254,6 +254,16 @@ _SPECS: Final = (
         " KBSTAT:C2 KNUMH:C10",
     ),
     (
+        "A006",
+        "Condition table: price list type/currency/material",
+        "KAPPL:C2* KSCHL:C4* VKORG:C4* VTWEG:C2* PLTYP:C2* WAERK:C5* MATNR:C18* DATBI:D8* DATAB:D8 KNUMH:C10",
+    ),
+    (
+        "A904",
+        "Condition table (installation's own): price list type/currency/material/sales unit",
+        "KAPPL:C2* KSCHL:C4* VKORG:C4* VTWEG:C2* PLTYP:C2* WAERK:C5* MATNR:C18* VRKME:C3* DATBI:D8* DATAB:D8 KNUMH:C10",
+    ),
+    (
         "A901",
         "Condition table (installation's own): customer group",
         "KAPPL:C2* KSCHL:C4* VKORG:C4* VTWEG:C2* KDGRP:C8* DATBI:D8* DATAB:D8 KNUMH:C10",

@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.sap import codes
+from connectors.sap.emulator.ecc_prices import PriceLayer
 from connectors.sap.emulator.ecc_tables import Database
 from connectors.sap.emulator.ecc_vendor import currency_decimals
 from connectors.sap.emulator.ecc_where import packed
@@ -123,6 +124,12 @@ def _price(unit_price: Decimal, currency: str | None) -> tuple[Decimal, int]:
     raise ValueError(f"no SAP price per 1, 100 or 10,000 units for {unit_price} {currency}")
 
 
+def _internal_price(unit_price: Decimal, currency: str) -> tuple[Decimal, int]:
+    """(KBETR, KPEIN) of a price as KONP stores it."""
+    kbetr, kpein = _price(unit_price, currency)
+    return internal(kbetr, currency), kpein
+
+
 @dataclass
 class _Numbers:
     """SAP number ranges for the documents the scenario has no numbers for."""
@@ -154,6 +161,13 @@ class EccScenario:
         self._rows: dict[str, list[dict[str, str]]] = {}  # rows of the initial bulk load, per table
         self._bulk = False
         self._open_items: dict[str, dict[str, Any]] = {}  # invoice number -> its open customer item
+        self.prices = PriceLayer(
+            self._add,
+            lambda: self.numbers.take("KNUMH", 1),
+            sap_unit,
+            lambda price, currency: _internal_price(price, currency),
+            (VKORG, VTWEG),
+        )
 
     # -- building -----------------------------------------------------------------------------------
     def lay(self) -> None:
@@ -210,6 +224,8 @@ class EccScenario:
                 ERDAT=s.as_of.date(),
             )
         self._discounts(s.discounts)
+        for entry in s.price_lists:
+            self.prices.lay(entry)
         for order in s.orders():
             self._order(order)
         for invoice in s.invoices():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,8 @@ from connectors.sap.emulator.s4_system import (
     DISTRIBUTION_CHANNEL,
     DIVISION,
     PLANT,
+    PRICE_CONDITION_TYPE,
+    PRICE_LIST_TYPES,
     PURCHASING_ORG,
     SALES_ORG,
     TAX_CLASSES,
@@ -26,10 +29,20 @@ from connectors.sap.emulator.s4_system import (
     sap_unit,
     utc_instant,
 )
-from mapping.schema import Account, Discount, Product, StockLevel
+from mapping.schema import Account, Discount, PriceListEntry, Product, StockLevel
 from scenario.facts import Stamped
 
-__all__ = ["MasterRows"]
+__all__ = ["MasterRows", "PriceFact"]
+
+
+@dataclass(frozen=True)
+class PriceFact:
+    """One price list entry as one condition record: its number (SAP numbers records, KNUMH) and change time."""
+
+    entry: PriceListEntry
+    record: str
+    created: dt.datetime
+    changed: dt.datetime
 
 
 class MasterRows:
@@ -232,6 +245,8 @@ class MasterRows:
 
     # -- conditions and credit -----------------------------------------------------------------------------------
     def condition(self, st: Any) -> Row:
+        if isinstance(st, PriceFact):
+            return self.price(st)
         d: Discount = st.record
         condition_type = {
             "percent": "K007", "amount": "RB00", "fixed_price": "PPR0"
@@ -265,6 +280,47 @@ class MasterRows:
             "ConditionQuantity": per,
             "ConditionIsDeleted": not d.active,
             "CreationDate": edm_date(st.created_at.astimezone(self.tz).date()),
+            "LastChangeDateTime": utc_instant(st.modified_at or st.created_at),
+            "to_SlsPrcgCndnRecdValidity": lambda: [validity],
+            "to_SlsPrcgCndnRecordScale": lambda: scale,
+        }
+
+    def price(self, fact: PriceFact) -> Row:
+        """A price list entry as a PPR0 record of a table keyed by sales area, price list type and material (and,
+        for a price per sales unit other than the base unit, that unit: one table key holds one record at a time,
+        so a per-case price beside the per-piece one needs the unit in the key); a minimum quantity is its scale."""
+        e = fact.entry
+        rate, per = sap_price(e.price)
+        unit = sap_unit(e.unit)
+        validity = {
+            "ConditionRecord": fact.record,
+            "ConditionValidityStartDate": edm_date(e.valid_from or fact.created.date()),
+            "ConditionValidityEndDate": edm_date(e.valid_to or dt.date(9999, 12, 31)),
+            "ConditionType": PRICE_CONDITION_TYPE,
+            "SalesOrganization": SALES_ORG,
+            "DistributionChannel": DISTRIBUTION_CHANNEL,
+            "PriceListType": PRICE_LIST_TYPES[e.list_code],
+            "TransactionCurrency": e.currency,
+            "Material": codes.alpha_in(e.product_code, codes.MATNR_LENGTH),
+            "OrderQuantityUnit": unit if e.min_quantity is not None else "",
+        }
+        scale = (
+            [{"ConditionRecord": fact.record, "ConditionSequentialNumber": "01", "ConditionScaleLine": "0001",
+              "ConditionScaleQuantity": e.min_quantity, "ConditionScaleQuantityUnit": unit, "ConditionRateValue": rate}]
+            if e.min_quantity is not None else []
+        )  # fmt: skip
+        return {
+            "ConditionRecord": fact.record,
+            "ConditionSequentialNumber": "01",
+            "ConditionApplication": "V",
+            "ConditionType": PRICE_CONDITION_TYPE,
+            "ConditionRateValue": rate,
+            "ConditionRateValueUnit": e.currency,
+            "ConditionQuantity": per,
+            "ConditionQuantityUnit": unit,
+            "ConditionIsDeleted": not e.active,
+            "CreationDate": edm_date(fact.created.astimezone(self.tz).date()),
+            "LastChangeDateTime": utc_instant(fact.changed),
             "to_SlsPrcgCndnRecdValidity": lambda: [validity],
             "to_SlsPrcgCndnRecordScale": lambda: scale,
         }

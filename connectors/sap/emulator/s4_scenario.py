@@ -8,6 +8,8 @@ What S/4 cannot hold as the scenario states it is recorded the way an S/4 system
   * a collection is an FI document of customer lines: one per invoice that other collections pay too,
     referencing it (REBZG), and one for the rest, which clears itself and the receivables of the invoices
     it alone pays; a cancelled collection is reversed by document R<number>;
+  * a price list is a price list type (PLTYP: SATIS 01, IHRACAT 02; its name, in T189T, is in no API); each entry
+    is a PPR0 condition record of its own; a per-case price beside the per-piece one is keyed by the sales unit too;
   * stock of 100 or more has a tenth in quality inspection (stock type 02);
   * some places also hold special stock the scenario does not know (the adapter must keep it apart from the own
     stock): sales order stock (E), customer consignment stock at the dealer's site (W, no storage location) and
@@ -30,11 +32,11 @@ from connectors.sap import codes
 from connectors.sap.emulator.s4_document_rows import CustomerLine, DocumentFact, DocumentRows
 from connectors.sap.emulator.s4_entity_set import EntitySet
 from connectors.sap.emulator.s4_filter import Row
-from connectors.sap.emulator.s4_master_rows import MasterRows
+from connectors.sap.emulator.s4_master_rows import MasterRows, PriceFact
 from connectors.sap.emulator.s4_metadata import RATES_SERVICE, Service
 from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, local_at, rate5
 from mapping.money import to_local_totals
-from mapping.schema import Collection, Invoice, StockLevel
+from mapping.schema import Collection, Invoice, PriceListEntry, StockLevel
 from scenario.facts import Change, Note, Scenario
 
 __all__ = ["S4Layout"]
@@ -62,7 +64,14 @@ class S4Layout:
         self.partners = self._set("API_BUSINESS_PARTNER", "A_BusinessPartner", masters.partner)
         self.products = self._set("API_PRODUCT_SRV", "A_Product", masters.product, change="LastChangeDateTime")
         self.stock = self._set("API_MATERIAL_STOCK_SRV", "A_MatlStkInAcctMod", masters.stock)
-        self.conditions = self._set("API_SLSPRICINGCONDITIONRECORD_SRV", "A_SlsPrcgConditionRecord", masters.condition)
+        self.conditions = self._set(
+            "API_SLSPRICINGCONDITIONRECORD_SRV",
+            "A_SlsPrcgConditionRecord",
+            masters.condition,
+            change="LastChangeDateTime",
+        )
+        # Each price list entry's condition record number, by (list_code, product_code, unit, valid_from).
+        self.price_records: dict[tuple[str, str, str | None, dt.date | None], str] = {}
         self.credit = self._set("API_CRDTMBUSINESSPARTNER", "CreditManagementAccount", masters.credit)
         self.rates = self._set(RATES_SERVICE, "YY1_ExchangeRate", masters.rate)
         self.orders = self._set("API_SALES_ORDER_SRV", "A_SalesOrder", documents.order, change="LastChangeDateTime")
@@ -122,6 +131,8 @@ class S4Layout:
                 self._put_stock(level, "01", Decimal(5), special)
         for st in s.discounts:
             self.conditions.put((st.record.code,), st)
+        for i, entry in enumerate(s.price_lists, start=1):
+            self._add_price(entry, i)
         for limit in s.risk_limits:
             self.credit.put((codes.alpha_in(limit.account_code, codes.KUNNR_LENGTH), CREDIT_SEGMENT), limit)
         for st in orders:
@@ -148,6 +159,22 @@ class S4Layout:
         for number, payers in settlers.items():
             if len(payers) == 1 and number in invoices:
                 self._clear(invoices[number], payers[0], posted[payers[0]])
+
+    def _add_price(self, entry: PriceListEntry, number: int) -> None:
+        """An entry as its own condition record, numbered from 0000500001, entered a week before it is valid (the
+        open-ended ones a week before the scenario's day, at the latest)."""
+        record = f"{500_000 + number:010d}"
+        start = dt.datetime.combine(entry.valid_from or self.scenario.as_of.date(), dt.time(10), self.tz)
+        created = min(start - dt.timedelta(days=7), self.scenario.as_of - dt.timedelta(days=7))
+        key = (entry.list_code, entry.product_code, entry.unit, entry.valid_from)
+        self.price_records[key] = record
+        self.conditions.put((record,), PriceFact(entry, record, created, created))
+
+    def reprice(self, record: str, price: Decimal, at: dt.datetime) -> None:
+        """Change the rate of a price condition record (VK12), which stamps its LastChangeDateTime."""
+        fact: PriceFact = self.conditions.facts[(record,)]
+        entry = msgspec.structs.replace(fact.entry, price=price)
+        self.conditions.put((record,), dataclasses.replace(fact, entry=entry, changed=at))
 
     def _put_stock(self, level: StockLevel, stock_type: str, quantity: Decimal, special: dict[str, str]) -> None:
         row = self.stock.render((level, stock_type, quantity, special))

@@ -30,6 +30,9 @@ SAP_UNITS: Mapping[str, str] = {"ADET": "ST", "METRE": "M", "KG": "KG", "KOLİ":
 # The ISO codes SAP keeps beside its units (T006-ISOCODE), which sales order items carry: a captured S/4 answer shows
 # a piece unit as "PCE" and KG as "KGM"; M and KAR take their UN/ECE codes.
 SAP_ISO_UNITS: Mapping[str, str] = {"ST": "PCE", "KG": "KGM", "M": "MTR", "KAR": "CT"}
+# Price list types (PLTYP, CHAR 2, texts in T189T) the scenario's lists are kept under: SAP cannot hold "SATIS".
+PRICE_LIST_TYPES: Mapping[str, str] = {"SATIS": "01", "IHRACAT": "02"}
+PRICE_CONDITION_TYPE = "PPR0"  # S/4's price condition type (PR00 in ECC)
 RATE_PLACES = Decimal("0.00001")  # exchange rates are DEC 9,5 in SAP
 CENT = Decimal("0.01")
 TAX_CLASSES: Mapping[Decimal, str] = {rate: cls for cls, rate in codes.DEFAULT_VAT_RATES.items()}

@@ -14,6 +14,7 @@ from connectors.sap.s4.documents import Invoices, Orders
 from connectors.sap.s4.ledger import Ledger
 from connectors.sap.s4.masters import Accounts, Products
 from connectors.sap.s4.odata import ODataReader
+from connectors.sap.s4.prices import PriceLists
 from connectors.sap.s4.receivables import Collections
 from connectors.sap.s4.snapshots import Discounts, RiskLimits, StockLevels
 from connectors.sap.s4.streams import S4Env, S4Stream
@@ -25,7 +26,7 @@ __all__ = ["S4Source"]
 
 
 class S4Source:
-    """The nine streams of one S/4 system, over one HTTP client (sap-client on every call)."""
+    """The ten streams of one S/4 system, over one HTTP client (sap-client on every call)."""
 
     def __init__(self, context: SourceContext, settings: SapSettings) -> None:
         self.context = context
@@ -38,6 +39,7 @@ class S4Source:
             Products(self.env),
             StockLevels(self.env),
             Discounts(self.env),
+            PriceLists(self.env),
             RiskLimits(self.env),
             Orders(self.env),
             Invoices(self.env),

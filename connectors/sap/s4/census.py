@@ -22,7 +22,7 @@ from connectors.sap.s4.receivables import FI_KEY
 from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.snapshots import STOCK_KEY
 from connectors.sap.s4.streams import S4Env, eq
-from connectors.sap.s4.values import all_of, day_literal
+from connectors.sap.s4.values import all_of, any_of, day_literal
 from mapping.money import to_decimal
 
 __all__ = ["census", "census_reads"]
@@ -95,6 +95,9 @@ class _Columns:
         self.condition = CodeColumn("ConditionType (condition records)", "discounts",
                                     "s4.discount_condition_types / s4.price_condition_types / "
                                     "s4.excluded_condition_types", "", self._condition_type)  # fmt: skip
+        self.price_list = CodeColumn("ConditionType x PriceListType (price records without customer)", "price_lists",
+                                     "s4.price_condition_types / s4.gross_price_condition_types / "
+                                     "s4.price_list_names", "", self._price_list)  # fmt: skip
         self.tax_type = CodeColumn("BPTaxType", "accounts", "s4.tax_types", "", self._tax_type)
         self.product_type = CodeColumn("ProductType", "products", "s4.service_product_types", "", self._product_type)
         self.tax_class = CodeColumn(f"TaxClassification (Country {self.s.tax_country})", "products", "vat_rates", "",
@@ -181,13 +184,23 @@ class _Columns:
     def _condition_type(self, value: tuple[Any, ...]) -> Reading | None:
         s4 = self.s4
         if value[0] in s4.price_condition_types:
-            return mapped("customer-specific price (fixed_price; list prices are left out)",
+            return mapped("customer-specific price (fixed_price; list prices are price_lists)",
                           _source(s4, "price_condition_types"))  # fmt: skip
         if value[0] in s4.discount_condition_types:
             return mapped("discount", _source(s4, "discount_condition_types"))
         if value[0] in s4.excluded_condition_types:
             return excluded("neither a price nor a discount", _source(s4, "excluded_condition_types"))
         return None
+
+    def _price_list(self, value: tuple[Any, ...]) -> Reading | None:
+        condition_type, list_type = value
+        if condition_type not in self.s4.price_condition_types:
+            return None
+        vat = "VAT included" if condition_type in self.s4.gross_price_condition_types else "VAT excluded"
+        listed = f"price list {list_type}" if list_type else "the sales area's price list (no price list type)"
+        name = self.s4.price_list_names.get(list_type)
+        named = f" {name!r}" if name else " (unnamed: s4.price_list_names)"
+        return mapped(f"{listed}{named}, {vat}", _source(self.s4, "gross_price_condition_types"))
 
     def _tax_type(self, value: tuple[Any, ...]) -> Reading | None:
         meaning = self.s4.tax_types.get(value[0])
@@ -237,6 +250,9 @@ def census_reads(env: S4Env) -> dict[str, Read]:
         "stock_levels": env.read("stock", STOCK_KEY, Shape((f("InventorySpecialStockType"), f("InventoryStockType"))),
                                  Shape((f("Plant"),))),
         "discounts": env.read("condition_records", ("ConditionRecord",), Shape((f("ConditionType"),))),
+        "price_lists": env.read("condition_records", ("ConditionRecord",), Shape(
+            (f("ConditionType"),),
+            (("to_SlsPrcgCndnRecdValidity", Shape((f("Customer"), f("CustomerGroup"), f("PriceListType")))),))),
         "accounts": env.read("business_partners", ("BusinessPartner",), Shape(
             (), (("to_BusinessPartnerTax", Shape((f("BPTaxType"),))),))),
         "products": env.read("products", ("Product",), Shape(
@@ -294,6 +310,12 @@ def census(env: S4Env, since: dt.date | None, disabled: Iterable[str] = ()) -> l
         tally.add(c.stock_type, (str(row.get("InventoryStockType") or ""),))
     for row in pages("discounts"):
         tally.add(c.condition, (str(row.get("ConditionType") or ""),))
+    for row in pages("price_lists", any_of("ConditionType", env.s4.price_condition_types)):
+        validities = (row.get("to_SlsPrcgCndnRecdValidity") or {}).get("results", [])
+        if not any(v.get("Customer") or v.get("CustomerGroup") for v in validities):
+            lists = {str(v.get("PriceListType") or "") for v in validities} or {""}
+            for list_type in sorted(lists):
+                tally.add(c.price_list, (str(row.get("ConditionType") or ""), list_type))
     for row in pages("accounts"):
         for tax in (row.get("to_BusinessPartnerTax") or {}).get("results", []):
             tally.add(c.tax_type, (str(tax.get("BPTaxType") or ""),))

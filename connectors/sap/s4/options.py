@@ -89,6 +89,16 @@ class S4Options(BaseModel):
         default_factory=lambda: list(DEFAULT_DISCOUNT_CONDITION_TYPES),
         description="condition types whose records are discounts (the discounts stream)",
     )
+    gross_price_condition_types: list[str] = Field(
+        default_factory=list,
+        description="price condition types whose rates include VAT (price_lists vat_included); the others' rates "
+        "are net, tax being its own condition in SD pricing (UNCONFIRMED per pricing procedure)",
+    )
+    price_list_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="price list type (PLTYP) -> its name for price_lists list_name: SAP keeps the names in T189T, "
+        "which API_SLSPRICINGCONDITIONRECORD_SRV does not publish (unset: no name)",
+    )
     excluded_condition_types: list[str] = Field(
         default_factory=list,
         description="condition types whose records are neither prices nor discounts (taxes, costs): left out",
