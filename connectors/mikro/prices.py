@@ -103,6 +103,8 @@ class PriceLists(MikroStream):
             return None  # the list itself is cancelled: its prices are gone with it
         product = required_code(r.sfiyat_stokkod, "product_code")
         # A price for one warehouse or one payment plan has no field in the feed: never sent as the list's price.
+        if r.sfiyat_deposirano is None or r.sfiyat_odemeplan is None:
+            raise RecordError("missing (NULL sfiyat_deposirano or sfiyat_odemeplan; Mikro writes 0)", "price")
         if r.sfiyat_deposirano != 0:
             raise RecordError(f"a price for warehouse {r.sfiyat_deposirano!r} (the feed has no warehouse)", "price")
         if r.sfiyat_odemeplan != 0:
