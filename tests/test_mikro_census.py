@@ -60,6 +60,9 @@ def test_the_demo_data_has_no_unknown_code(url: str) -> None:
         "sto_toptan_vergi",
         "bar_master",
         "cari_baglanti_tipi",
+        "sfiyat_listesirano",
+        "sfiyat_doviz",
+        "sfl_kdvdahil",
     }
     assert [c for c in counts if c.reading is None] == []
     assert all(c.reading is not None and c.reading.source for c in counts)
@@ -171,3 +174,25 @@ def test_dealersync_check_warns_about_the_unknown_code_naming_the_setting(tmp_pa
     assert "values dealersync does not know" in text and "98 x 0 x 1 x 0 (1 rows, 12,500.00)" in text
     assert "the setting movement_codes" in text
     assert "with warnings" in result.stdout
+
+
+def test_the_price_lists_codes_say_which_stream_reads_them(url: str) -> None:
+    """general_price_lists splits the price rows between price_lists and discounts; sfl_kdvdahil is read through
+    price_list_vat_value, from public queries (no Mikro page), and says so."""
+    counts = _census(url)
+    lists = {c.value[0]: c for c in counts if c.column.name == "sfiyat_listesirano"}
+    general = [c for c in lists.values() if c.reading is not None and c.reading.action.endswith(": price_lists")]
+    assert {c.value[0] for c in general} == {1, 2, 3, 4, 5}
+    assert sum(c.rows for c in general) == len(SCENARIO.price_lists)
+    assert all(c.reading is not None and c.reading.source == "your settings" for c in general)  # the site's [1..5]
+    own = [c for c in lists.values() if c not in general]
+    assert own and all(c.reading is not None and "discounts (fixed_price)" in c.reading.action for c in own)
+    vat = [c for c in counts if c.column.name == "sfl_kdvdahil"]
+    assert [(c.value, c.reading.action if c.reading else None) for c in vat] == [
+        ((0,), "the list's prices exclude VAT")
+    ]
+    assert vat[0].reading is not None and vat[0].reading.source.startswith("public queries")
+    flipped = [c for c in _census(url, price_list_vat_value=0) if c.column.name == "sfl_kdvdahil"]
+    assert [(c.reading.action, c.reading.source) for c in flipped if c.reading] == [
+        ("the list's prices include VAT", "your settings")
+    ]

@@ -215,7 +215,7 @@ def test_discounts(synced: dict[str, Any]) -> None:
         if rule.kind == "fixed_price":
             rule = msgspec.structs.replace(rule, code=f"{rule.code}:{rule.product_code}:{rule.account_code}")
         wanted[rule.code] = rule
-    assert set(got) == set(wanted)  # the general price list (1) carries prices too: none is a discount
+    assert set(got) == set(wanted)  # the general lists (price_lists) give no discount
     assert {d.kind for d in got.values()} == {"percent", "amount", "fixed_price"}
     for code, rule in wanted.items():
         assert _same("discounts", got[code], rule), code

@@ -23,7 +23,8 @@ VENDOR = Path(__file__).parent.parent / "connectors" / "mikro" / "vendor"
 WITHOUT_PAGE = {
     "ODEME_PLANLARI": "no 'Tablo Alan Adları' page found; odp_no / odp_kodu from public queries (README)",
     "STOK_CARI_ISKONTO_TANIMLARI": "no page found; the isk_* columns from public queries (README)",
-    "STOK_SATIS_FIYAT_LISTE_TANIMLARI": "no page found; sfl_sirano / sfl_aciklama from public queries (README)",
+    "STOK_SATIS_FIYAT_LISTE_TANIMLARI": "no page found; sfl_sirano / sfl_aciklama / sfl_kdvdahil from public queries, "
+    "sfl_ilktarih / sfl_sontarih from public table definitions (README)",
     "DEALERSYNC_CARI_RISK": "the integrator's credit-limit view: its columns are the README's, not Mikro's",
 }
 _KINDS: dict[str, Kind] = {

@@ -24,6 +24,7 @@ from connectors.mikro.ledger import AccountLedger
 from connectors.mikro.ledger_kinds import LedgerKinds
 from connectors.mikro.masters import Accounts, Products
 from connectors.mikro.orders import Orders
+from connectors.mikro.prices import PriceLists
 from connectors.mikro.readings import MovementCodes
 from connectors.mikro.risk import RiskLimits
 from connectors.mikro.settings import MikroSettings
@@ -76,6 +77,8 @@ class MikroAdapter(SqlAdapter):
                 sales_order_tip=s.sales_order_tip,
                 order_kinds=dict(s.order_kinds),
                 general_price_lists=frozenset(s.general_price_lists),
+                price_list_vat_value=bool(s.price_list_vat_value),
+                price_list_dates=s.price_list_dates,
                 vat=VatRates(self.engine, s.vat_rates, s.vat_function, s.vat_pointers),
                 fingerprint=s.model_dump_json(),
             )
@@ -89,6 +92,7 @@ class MikroAdapter(SqlAdapter):
             Products(env),
             ChangedStockLevels(env) if changes else StockLevels(env),
             Discounts(env),
+            PriceLists(env),
             ChangedRiskLimits(env) if changes else RiskLimits(env),
             Orders(env),
             Invoices(env),

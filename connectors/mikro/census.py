@@ -116,6 +116,21 @@ def _flag(true_means: str, false_means: str, setting: bool, default: bool, sourc
     return explain
 
 
+def _price_list(env: MikroEnv) -> Explain:
+    # Which lists are general is the site's: list 1 is the one public queries read as the general list.
+    source = UNCONFIRMED if env.general_price_lists == frozenset({1}) else YOURS
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        number = value[0]
+        if number is None:
+            return None  # a price on no list: a dead letter of discounts
+        if number in env.general_price_lists:
+            return mapped(f"general price list {number}: price_lists", source)
+        return mapped(f"a customer's own list {number}: discounts (fixed_price) for the accounts holding it", source)
+
+    return explain
+
+
 def _currency(env: MikroEnv) -> Explain:
     def explain(value: tuple[Any, ...]) -> Reading | None:
         code = value[0] or 0
@@ -221,6 +236,23 @@ def code_columns(env: MikroEnv) -> dict[str, CodeColumn]:
             ),
         ),
         "cari_baglanti_tipi": CodeColumn("cari_baglanti_tipi", "accounts", "account_kinds", "", account_kind),
+        "sfiyat_listesirano": CodeColumn(
+            "sfiyat_listesirano", "price_lists, discounts", "general_price_lists", "", _price_list(env)
+        ),
+        "sfiyat_doviz": CodeColumn("sfiyat_doviz", "price_lists, discounts", "currency_codes", "", _currency(env)),
+        "sfl_kdvdahil": CodeColumn(
+            "sfl_kdvdahil",
+            "price_lists",
+            "price_list_vat_value",
+            "",
+            _flag(
+                "the list's prices include VAT",
+                "the list's prices exclude VAT",
+                env.price_list_vat_value,
+                bool(codes.PRICE_LIST_VAT_DEFAULT),
+                codes.QUERIES_SFL,
+            ),
+        ),
     }
 
 
@@ -245,6 +277,9 @@ def census(env: MikroEnv, since: dt.date | None, disabled: frozenset[str] = froz
     live_item = sa.and_(k.c.sto_iptal == sa.false(), k.c.sto_hidden == sa.false())
     live_account = sa.and_(c.c.cari_iptal == sa.false(), c.c.cari_hidden == sa.false())
     live_bar = sa.and_(b.c.bar_iptal == sa.false(), b.c.bar_hidden == sa.false())
+    f, lst = t.STOK_SATIS_FIYAT_LISTELERI, t.STOK_SATIS_FIYAT_LISTE_TANIMLARI
+    live_price = sa.and_(f.c.sfiyat_iptal == sa.false(), f.c.sfiyat_hidden == sa.false())
+    live_list = sa.and_(lst.c.sfl_iptal == sa.false(), lst.c.sfl_hidden == sa.false())
     cha_codes = [h.c.cha_evrak_tip, h.c.cha_cinsi, h.c.cha_tip, h.c.cha_normal_Iade]
     counts: list[tuple[str, list[Any], Any, sa.Table, Any]] = [
         ("cha", cha_codes, cha_money, h, cha_where),
@@ -258,6 +293,9 @@ def census(env: MikroEnv, since: dt.date | None, disabled: frozenset[str] = froz
         ("sto_toptan_vergi", [k.c.sto_toptan_vergi], None, k, live_item),
         ("bar_master", [sa.cast(b.c.bar_master, sa.Integer)], None, b, live_bar),
         ("cari_baglanti_tipi", [c.c.cari_baglanti_tipi], None, c, live_account),
+        ("sfiyat_listesirano", [f.c.sfiyat_listesirano], None, f, live_price),
+        ("sfiyat_doviz", [f.c.sfiyat_doviz], None, f, live_price),
+        ("sfl_kdvdahil", [sa.cast(lst.c.sfl_kdvdahil, sa.Integer)], None, lst, live_list),
     ]
     found: list[CodeCount] = []
     with env.engine.connect() as conn:

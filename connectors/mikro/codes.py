@@ -21,6 +21,10 @@ DOCS_STH: Final = "Mikro docs: STOK_HAREKETLERI"
 DOCS_STO: Final = "Mikro docs: STOKLAR"
 DOCS_CARI: Final = "Mikro docs: CARI_HESAPLAR"
 DOCS_BAR: Final = "Mikro docs: BARKOD_TANIMLARI"
+# sfl_kdvdahil 1: the list's prices include VAT. Public queries divide such a price by (1 + VAT) and take a 0 list's
+# price as it is (nitrid/NitroWEB); no Mikro page for STOK_SATIS_FIYAT_LISTE_TANIMLARI was found: UNCONFIRMED.
+PRICE_LIST_VAT_DEFAULT: Final = 1
+QUERIES_SFL: Final = "public queries on STOK_SATIS_FIYAT_LISTE_TANIMLARI (UNCONFIRMED: no Mikro page)"
 TRACE: Final = "Mikro V15 SQL trace"
 CINSI_LIST: Final = "cha_cinsi list (developer notes, Fora enum)"
 

@@ -69,7 +69,18 @@ class MikroSettings(SqlSourceSettings):
     vat_function: str = Field("dbo.fn_VergiYuzde", description="Mikro's pointer -> percent scalar function")
     vat_pointers: int = Field(10, ge=1, le=50, description="the highest VAT pointer asked for")
     general_price_lists: list[int] = Field(
-        default_factory=lambda: [1], description="price lists that are not customer-specific prices (sfl_sirano)"
+        default_factory=lambda: [1],
+        description="the sales price lists (sfl_sirano) that are general, read by price_lists; every other list is a "
+        "customer's own prices, read by discounts (fixed_price) for the accounts whose cari_satis_fk names it",
+    )
+    price_list_vat_value: Literal[0, 1] = Field(
+        codes.PRICE_LIST_VAT_DEFAULT,
+        description="the sfl_kdvdahil value meaning the list's prices include VAT (public queries: 1; no Mikro page)",
+    )
+    price_list_dates: bool = Field(
+        True,
+        description="read sfl_ilktarih / sfl_sontarih as a general list's first and last valid day (column names from "
+        "public table definitions, no Mikro page); false: the feed's validity stays empty",
     )
     sales_order_tip: Literal[0, 1] = Field(
         codes.SALES_ORDER_TIP,

@@ -101,7 +101,9 @@ class MikroEnv:
     no_stock_cins: frozenset[int]
     sales_order_tip: int
     order_kinds: Mapping[int, str]  # sip_cins -> order | proposal | exclude
-    general_price_lists: frozenset[int]
+    general_price_lists: frozenset[int]  # sfl_sirano of the general lists: price_lists reads them, discounts not
+    price_list_vat_value: bool  # the sfl_kdvdahil value meaning the list's prices include VAT
+    price_list_dates: bool  # sfl_ilktarih / sfl_sontarih are the list's validity
     vat: VatRates = field(compare=False)
     fingerprint: str = ""  # the settings, for the versions of records mapped with them (connectors.versions)
 

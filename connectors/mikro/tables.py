@@ -236,6 +236,9 @@ def mikro_tables(
                 Column("sfl_sirano", Integer),
                 text("sfl_aciklama", 50),
                 Column("sfl_kdvdahil", BIT),
+                # The list's first and last day (public table definitions; no Mikro page): price_lists' validity.
+                Column("sfl_ilktarih", DateTime),
+                Column("sfl_sontarih", DateTime),
             ),
             STOK_SATIS_FIYAT_LISTELERI=table(
                 "STOK_SATIS_FIYAT_LISTELERI",

@@ -161,6 +161,7 @@ class MikroWriter(DocumentRows):
         self._insert(conn, t.CARI_HESAPLAR, accounts)
         self._insert(conn, t.CARI_HESAP_ADRESLERI, addresses)
         self._products(conn, s)
+        self._general_price_lists(conn, s)
 
     def _account(self, st: Stamped[Account], plan: int) -> dict[str, Any]:
         a, t = st.record, self.t
@@ -267,14 +268,12 @@ class MikroWriter(DocumentRows):
     def _discounts(self, conn: sa.Connection, s: Scenario) -> None:
         t = self.t
         rules, lists, prices = [], [], []
-        general = self._row(
-            t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, "sfl", s.as_of, None, sfl_sirano=1, sfl_aciklama="GENEL"
-        )
-        lists.append(general)
+        # Customers' own lists are numbered after the general ones (price_lists), which hold none of their prices.
+        first = max(self.site.general_price_lists, default=0) + 1
         for st in s.discounts:
             d = st.record
             if d.kind == "fixed_price":
-                number = self.price_lists[d.account_code or ""] = len(lists) + 1
+                number = self.price_lists[d.account_code or ""] = first + len(lists)
                 lists.append(
                     self._row(
                         t.STOK_SATIS_FIYAT_LISTE_TANIMLARI,
@@ -285,21 +284,20 @@ class MikroWriter(DocumentRows):
                         sfl_aciklama=d.code,
                     )
                 )
-                for list_no in (number, 1):  # the general list carries the product too, at the same price
-                    prices.append(
-                        self._row(
-                            t.STOK_SATIS_FIYAT_LISTELERI,
-                            "sfiyat",
-                            st.created_at,
-                            st.modified_at,
-                            sfiyat_stokkod=d.product_code,
-                            sfiyat_listesirano=list_no,
-                            sfiyat_birim_pntr=1,
-                            sfiyat_fiyati=float(d.value),
-                            sfiyat_doviz=self._code(d.currency or "TRY"),
-                            sfiyat_iptal=not d.active,
-                        )
+                prices.append(
+                    self._row(
+                        t.STOK_SATIS_FIYAT_LISTELERI,
+                        "sfiyat",
+                        st.created_at,
+                        st.modified_at,
+                        sfiyat_stokkod=d.product_code,
+                        sfiyat_listesirano=number,
+                        sfiyat_birim_pntr=1,
+                        sfiyat_fiyati=float(d.value),
+                        sfiyat_doviz=self._code(d.currency or "TRY"),
+                        sfiyat_iptal=not d.active,
                     )
+                )
                 continue
             rules.append(
                 self._row(
@@ -318,6 +316,57 @@ class MikroWriter(DocumentRows):
             )
         self._insert(conn, t.STOK_CARI_ISKONTO_TANIMLARI, rules)
         self._insert(conn, t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, lists)
+        self._insert(conn, t.STOK_SATIS_FIYAT_LISTELERI, prices)
+
+    def _general_price_lists(self, conn: sa.Connection, s: Scenario) -> None:
+        """The scenario's price lists as Mikro keeps them: a price row has no dates, so each list and validity is a
+        list of its own (sfl_sirano), its header holding the name, the VAT flag and the first and last day."""
+        t = self.t
+        order = list(dict.fromkeys(e.list_code for e in s.price_lists))
+        # The current list of each first, then its older validities, newest first.
+        heads = sorted(
+            {(e.list_code, e.valid_from): e for e in s.price_lists}.values(),
+            key=lambda e: (order.index(e.list_code), -(e.valid_from or dt.date.min).toordinal()),
+        )
+        if len(heads) > len(self.site.general_price_lists):
+            raise ValueError(f"{len(heads)} general price lists, the site numbers {self.site.general_price_lists}")
+        numbers: dict[tuple[str, dt.date | None], int] = {}
+        headers, prices = [], []
+        for head, number in zip(heads, self.site.general_price_lists, strict=False):
+            numbers[head.list_code, head.valid_from] = number
+            headers.append(
+                self._row(
+                    t.STOK_SATIS_FIYAT_LISTE_TANIMLARI,
+                    "sfl",
+                    s.as_of,
+                    None,
+                    sfl_sirano=number,
+                    sfl_aciklama=head.list_name or head.list_code,
+                    sfl_kdvdahil=bool(head.vat_included),  # Mikro: 1 = the prices include VAT
+                    sfl_ilktarih=_day(head.valid_from),
+                    sfl_sontarih=_day(head.valid_to),
+                )
+            )
+        for e in s.price_lists:
+            pointer = self.units.get(e.product_code, {}).get(e.unit or "")
+            if pointer is None:
+                raise ValueError(f"{e.product_code} has no unit {e.unit!r} for its {e.list_code} price")
+            # Mikro has no minimum quantity on a price: a per-case price is the price of the case unit.
+            prices.append(
+                self._row(
+                    t.STOK_SATIS_FIYAT_LISTELERI,
+                    "sfiyat",
+                    s.as_of,
+                    None,
+                    sfiyat_stokkod=e.product_code,
+                    sfiyat_listesirano=numbers[e.list_code, e.valid_from],
+                    sfiyat_birim_pntr=pointer[0],
+                    sfiyat_fiyati=float(e.price),
+                    sfiyat_doviz=self._code(e.currency),
+                    sfiyat_iptal=not e.active,
+                )
+            )
+        self._insert(conn, t.STOK_SATIS_FIYAT_LISTE_TANIMLARI, headers)
         self._insert(conn, t.STOK_SATIS_FIYAT_LISTELERI, prices)
 
     def _documents(self, facts: Iterable[T], rows_of: Callable[[T, Batch], int]) -> None:
@@ -466,3 +515,8 @@ class MikroWriter(DocumentRows):
             guids = list(conn.execute(sa.select(h.c.cha_Guid).where(document)).scalars())
             conn.execute(s.delete().where(s.c.sth_fat_uid.in_(guids)))
             conn.execute(h.delete().where(document))
+
+
+def _day(day: dt.date | None) -> dt.datetime:
+    """A list's first or last day as Mikro's DateTime; an open end is Mikro's blank date."""
+    return codes.NO_DATE if day is None else dt.datetime(day.year, day.month, day.day)

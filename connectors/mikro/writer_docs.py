@@ -50,6 +50,9 @@ class MikroSite:
     passive_value: int = 1  # sto_pasif_fl of a passive product: sites write 1 (the docs: 0 Pasif)
     master_barcode_value: int = 0  # bar_master of a unit's main barcode: the docs (0 Evet); no site source
     sales_order_tip: int = 0  # sip_tip of sales orders: most public queries (the docs: 0 Talep, 1 Temin)
+    # The numbers (sfl_sirano) the site keeps its general sales price lists under: one per list and validity, the
+    # current wholesale list first (list 1, the one public queries read); customers' own lists come after.
+    general_price_lists: tuple[int, ...] = (1, 2, 3, 4, 5)
 
     def settings(self) -> dict[str, Any]:
         """The adapter settings that read this site (only where they differ from the defaults)."""
@@ -58,6 +61,7 @@ class MikroSite:
             "product_passive_value": (self.passive_value, codes.PASSIVE_DEFAULT),
             "master_barcode_value": (self.master_barcode_value, codes.MASTER_BARCODE_DEFAULT),
             "sales_order_tip": (self.sales_order_tip, codes.SALES_ORDER_TIP),
+            "general_price_lists": (list(self.general_price_lists), [1]),
         }
         return {key: value for key, (value, default) in wanted.items() if value != default}
 
