@@ -278,6 +278,12 @@ MIKRO = Erp(
             _mikro_prices,
             lambda ctx, r: r["sfiyat_listesirano"] not in ctx.settings.general_price_lists,
         ),
+        Target(
+            "price_lists",
+            "STOK_SATIS_FIYAT_LISTELERI",
+            lambda ctx, r: [_guid(r["sfiyat_Guid"])],
+            lambda ctx, r: r["sfiyat_listesirano"] in ctx.settings.general_price_lists,
+        ),
         Target("risk_limits", "DEALERSYNC_CARI_RISK", lambda ctx, r: [str(r["cari_kod"])], lambda ctx, r: True),
         Target(
             "orders",
