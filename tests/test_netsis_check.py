@@ -113,7 +113,7 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
     assert all(f"(database {new})" not in r.detail for r in (invoices, orders, collections))
     # The streams whose schema passed are counted; the three that failed are not.
     counted = {name.removeprefix("stream ") for name in got if name.startswith("stream ") and ":" not in name}
-    assert counted == {"accounts", "products", "stock_levels", "discounts", "risk_limits"}
+    assert counted == {"accounts", "products", "stock_levels", "discounts", "price_lists", "risk_limits"}
 
 
 def test_a_type_that_would_change_a_value_fails(tmp_path: Path) -> None:

@@ -186,6 +186,21 @@ def _table(
     return explain
 
 
+def _price_sides(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    """TBLSTOKFIAT.A_S: the sales side is what price_lists reads; the purchase side is left out."""
+    source = _source(settings, "sales_price_side", codes.PRICE_SIDE_SOURCE)
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        side = _ftirsip(value[0])
+        if side == settings.sales_price_side:
+            return mapped("sales price: a price list entry", source)
+        if side == codes.PURCHASE_PRICE:
+            return excluded("purchase price", source)
+        return None
+
+    return explain
+
+
 def _orders(value: tuple[Any, ...]) -> Reading | None:
     kind = _ftirsip(value[0])
     if kind == codes.CUSTOMER_ORDER:
@@ -412,6 +427,24 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             None,
             t.KOSULMAS,
             None,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.A_S", "price_lists", "sales_price_side", "", _price_sides(s)),
+            [t.STOKFIAT.c.A_S],
+            None,
+            t.STOKFIAT,
+            None,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.FIYATDOVIZTIPI", "price_lists", "currency_codes", "", currencies),
+            [t.STOKFIAT.c.FIYATDOVIZTIPI],
+            None,
+            t.STOKFIAT,
+            s.sales_price_side == t.STOKFIAT.c.A_S,
             None,
             cards=True,
         ),

@@ -116,6 +116,26 @@ class NetsisSettings(SqlSourceSettings):
         default_factory=lambda: dict(codes.DEFAULT_DISCOUNT_KINDS),
         description="TBLKOSULMAS.ISKONTO_TIPI -> percent, amount or fixed_price",
     )
+    sales_price_side: str = Field(
+        codes.SALES_PRICE,
+        min_length=1,
+        max_length=1,
+        description="TBLSTOKFIAT.A_S of sales prices (price_lists reads these; other values are purchase prices)",
+    )
+    price_list_column: Literal["FIYATLISTEKODU", "FIYATGRUBU"] = Field(
+        "FIYATLISTEKODU",
+        description="UNCONFIRMED: the TBLSTOKFIAT column naming a price list (a site keying its lists by price "
+        "group names FIYATGRUBU)",
+    )
+    dealer_price_groups: bool = Field(
+        True,
+        description="UNCONFIRMED: a TBLSTOKFIAT row whose FIYATGRUBU is an account code (TBLCASABIT.CARI_KOD) is "
+        "that dealer's own price, left out of price_lists",
+    )
+    price_vat_included: bool | None = Field(
+        None,
+        description="UNCONFIRMED: whether TBLSTOKFIAT prices include VAT (no source names a flag): null = not held",
+    )
     product_group_column: KodColumn = "KOD_1"
     brand_column: KodColumn = "KOD_2"
     region_column: RaporColumn = "RAPOR_KODU1"

@@ -130,6 +130,7 @@ class NetsisWriter:
         self.rates: dict[tuple[int, dt.date], Decimal] = {}  # (currency number, day) -> rate, to write
         self.rates_written: set[tuple[int, dt.date]] = set()
         self.loaded = False
+        self.priced_at: dt.datetime | None = None  # TBLSTOKFIAT.KAYITTAR of the rows written
 
     # -- plumbing --------------------------------------------------------------------------
     def create_tables(self) -> None:
@@ -190,6 +191,7 @@ class NetsisWriter:
             self._warehouses(conn, scenario)
             self._products(conn, scenario)
             self._discounts(conn, scenario)
+            self._price_lists(conn, scenario)
         self._documents(scenario.orders(), self._order_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
@@ -280,6 +282,92 @@ class NetsisWriter:
                 }
             )
         bulk_insert(conn, self.t.KOSULMAS, rows)
+
+    def _price_lists(self, conn: sa.Connection, s: Scenario) -> None:
+        """The sales lists as TBLSTOKFIAT rows (A_S 'S', no price group: for every dealer), the unit as the card's
+        unit number; and what price_lists must skip: a purchase price (A_S 'A') and a dealer's own price (the
+        price group an account code)."""
+        text, rows = self.text, []
+        self.priced_at = s.as_of
+        for e in s.price_lists:
+            base, factors = self.units[e.product_code]
+            others = [u for u in factors if u != base]
+            rows.append(
+                self._price_row(
+                    e.product_code,
+                    e.list_code,
+                    e.list_name,
+                    None,
+                    codes.SALES_PRICE,
+                    e.price,
+                    e.currency,
+                    1 if e.unit == base else 2 + others.index(e.unit or ""),
+                    e.valid_from,
+                    e.valid_to,
+                )
+            )
+        first = s.price_lists[0] if s.price_lists else None
+        dealer = next((st.record for st in s.accounts if st.record.kind == "customer"), None)
+        if first is not None and dealer is not None:
+            day = first.valid_from
+            rows.append(
+                self._price_row(
+                    first.product_code,
+                    first.list_code,
+                    first.list_name,
+                    None,
+                    codes.PURCHASE_PRICE,
+                    first.price / 2,
+                    "TRY",
+                    1,
+                    day,
+                    None,
+                )
+            )
+            rows.append(
+                self._price_row(
+                    first.product_code,
+                    first.list_code,
+                    first.list_name,
+                    text(dealer.code),
+                    codes.SALES_PRICE,
+                    first.price - 1,
+                    first.currency,
+                    1,
+                    day,
+                    None,
+                )
+            )
+        bulk_insert(conn, self.t.STOKFIAT, rows)
+
+    def _price_row(
+        self,
+        product: str,
+        list_code: str,
+        list_name: str | None,
+        group: str | None,
+        side: str,
+        price: Decimal,
+        currency: str,
+        unit: int,
+        begin: dt.date | None,
+        end: dt.date | None,
+    ) -> dict[str, Any]:
+        return {
+            "SUBE_KODU": BRANCH,
+            "ISLETME_KODU": 1,
+            "FIYATLISTEKODU": self.text(list_code),
+            "FIYATLISTEACIK": self.text(list_name),
+            "FIYATGRUBU": group,
+            "STOKKODU": self.text(product),
+            "A_S": side,
+            "FIYAT1": float(price),
+            "FIYATDOVIZTIPI": self._code(currency),
+            "OLCUBR": unit,
+            "BASTAR": _day(begin),
+            "BITTAR": _day(end),
+            "KAYITTAR": self._naive(self.priced_at),
+        }
 
     def _accounts(self, conn: sa.Connection, s: Scenario) -> None:
         text = self.text
