@@ -168,7 +168,7 @@ def test_a_bad_price_is_a_dead_letter_and_the_rest_flows(tmp_path: Path) -> None
     assert out.dead == {
         ("price_lists", key.format(codes_[0], 1, year)): "currency: unknown Netsis currency number 9 (add it to "
         "the currency_codes setting)",
-        ("price_lists", key.format(codes_[1], 7, year)): "unit: OLCUBR 7 is not 1, 2 or 3 (the card's OLCU_BR1..3)",
+        ("price_lists", key.format(codes_[1], 7, year)): "unit: OLCUBR 7 is not in the price_units setting (map it)",
         ("price_lists", key.format(codes_[2], 1, year)): "price: missing",
         ("price_lists", key.format(codes_[3], 1, year)): "list_code: A_S is missing: sales or purchase price unknown",
     }
@@ -188,9 +188,15 @@ def test_the_census_shows_the_price_sides_and_currencies(tmp_path: Path) -> None
     readings = {(c.column.name, c.value): (c.rows, c.reading.action if c.reading else None) for c in counts}
     sales = len(SCENARIO.price_lists) + 1  # the dealer's own price is a sales row too
     dollars = sum(e.currency == "USD" for e in SCENARIO.price_lists)
+    base = {st.record.code: st.record.base_unit for st in SCENARIO.products}
+    cases = sum(e.unit != base[e.product_code] for e in SCENARIO.price_lists)  # prices of the card's second unit
     assert readings == {
         ("TBLSTOKFIAT.A_S", ("S",)): (sales, "sales price: a price list entry"),
         ("TBLSTOKFIAT.A_S", ("A",)): (1, "left out: purchase price"),
+        ("TBLSTOKFIAT.FIYATGRUBU", ("no price group",)): (sales - 1, "a price list entry"),
+        ("TBLSTOKFIAT.FIYATGRUBU", ("an account code",)): (1, "left out: a dealer's own price"),
+        ("TBLSTOKFIAT.OLCUBR", (1,)): (sales - cases, "the card's unit OLCU_BR1"),
+        ("TBLSTOKFIAT.OLCUBR", (2,)): (cases, "the card's unit OLCU_BR2"),
         ("TBLSTOKFIAT.FIYATDOVIZTIPI", (0,)): (sales - dollars, "TRY (the local currency)"),
         ("TBLSTOKFIAT.FIYATDOVIZTIPI", (1,)): (dollars, "USD"),
     }

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql import ClauseElement
 
 from connectors.base import Excluded
-from connectors.netsis import codes
 from connectors.netsis.snapshots import _Snapshot
 from connectors.netsis.streams import raw_code
 from connectors.sql import for_refs, keyset_chunks
@@ -113,9 +112,9 @@ class PriceLists(_Snapshot):
             raise RecordError("A_S is missing: sales or purchase price unknown", "list_code")
         if r.STOKKODU is not None and r.CARD is None:
             raise RecordError("STOKKODU names no item card (TBLSTSABIT)", "product_code")
-        column = codes.PRICE_UNITS.get(r.OLCUBR) if r.OLCUBR is not None else None
+        column = self.settings.price_units.get(r.OLCUBR) if r.OLCUBR is not None else None
         if column is None:
-            raise RecordError(f"OLCUBR {r.OLCUBR!r} is not 1, 2 or 3 (the card's OLCU_BR1..3)", "unit")
+            raise RecordError(f"OLCUBR {r.OLCUBR!r} is not in the price_units setting (map it)", "unit")
         unit = code(text(getattr(r, column)), "unit", 100)
         if unit is None:
             raise RecordError(f"OLCUBR {r.OLCUBR} names the card's {column}, which is empty", "unit")
