@@ -28,6 +28,7 @@ from connectors.base import Excluded
 from connectors.netsis.prices import DEALER_PRICE, PriceLists
 from connectors.netsis.tables import netsis_tables
 from connectors.netsis.writer import damage
+from mapping.errors import RecordError
 from mapping.schema import PriceListEntry
 from scenario import expect
 from scenario.generate import build
@@ -141,6 +142,16 @@ def test_a_changed_price_comes_back_and_nothing_else(tmp_path: Path, monkeypatch
         **expect.comparable(entry, IGNORED),
         "price": str(entry.price + Decimal("1.5000")),
     }
+    # A price the site deletes leaves the feed as a delete at the next snapshot, and only it.
+    with Feed(tmp_path) as feed, adapter(url, SCENARIO, **_settings(where)) as source:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            gone = (product == F.STOKKODU) & (F.FIYATLISTEKODU == "IHRACAT")
+            deleted = conn.execute(T.STOKFIAT.delete().where(gone)).rowcount
+        engine.dispose()
+        removed, envelopes = feed.sync(source, "price_lists")
+    assert deleted == 1 and removed.pushed == removed.deleted == deleted  # a delete is pushed too
+    assert [e["op"] for e in envelopes] == ["delete"] * deleted
     where.close()
 
 
@@ -200,3 +211,29 @@ def test_the_census_shows_the_price_sides_and_currencies(tmp_path: Path) -> None
         ("TBLSTOKFIAT.FIYATDOVIZTIPI", (0,)): (sales - dollars, "TRY (the local currency)"),
         ("TBLSTOKFIAT.FIYATDOVIZTIPI", (1,)): (dollars, "USD"),
     }
+
+
+def test_the_settings_decide_what_a_list_and_a_dealer_price_are(tmp_path: Path) -> None:
+    """dealer_price_groups: false reads the dealer's row as an entry of its list (the price group in its key);
+    price_list_column: FIYATGRUBU names lists by price group, so the general rows (no group) are dead letters."""
+    where = server("sqlite", tmp_path)
+    url = where.url("GIDA2026")
+    write(url, SCENARIO, where.url("NETSIS"))
+    dealer = next(st.record.code for st in SCENARIO.accounts if st.record.kind == "customer")
+    with adapter(url, SCENARIO, dealer_price_groups=False, **_settings(where)) as source:
+        rows = read(source.stream("price_lists"))
+    assert not any(isinstance(r, Excluded) for _, r, _ in rows)
+    [own] = [r for k, r, _ in rows if f":{damage(dealer)}:" in k]
+    assert isinstance(own, PriceListEntry) and own.list_code == SCENARIO.price_lists[0].list_code
+    with adapter(url, SCENARIO, price_list_column="FIYATGRUBU", **_settings(where)) as source:
+        stream = source.stream("price_lists")
+        outcomes = []
+        for chunk in stream.read(None):
+            for item in chunk:
+                try:
+                    outcomes.append(stream.map(item))
+                except RecordError as exc:
+                    outcomes.append(exc.field)
+    where.close()
+    assert outcomes.count("list_code") == len(SCENARIO.price_lists)
+    assert [o.rule for o in outcomes if isinstance(o, Excluded)] == [DEALER_PRICE]
