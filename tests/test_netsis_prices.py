@@ -34,6 +34,8 @@ from scenario import expect
 from scenario.generate import build
 from tests.conftest import DATABASE_KINDS
 from tests.netsis_dbs import Server, adapter, read, records, server, write
+from tests.netsis_dbs import alter_columns as _alter
+from tests.netsis_dbs import missing_columns as _missing
 from tests.nochange import counting
 from tests.reconcile import Feed
 from tests.strict_sync import sync
@@ -237,3 +239,33 @@ def test_the_settings_decide_what_a_list_and_a_dealer_price_are(tmp_path: Path) 
     where.close()
     assert outcomes.count("list_code") == len(SCENARIO.price_lists)
     assert [o.rule for o in outcomes if isinstance(o, Excluded)] == [DEALER_PRICE]
+
+
+def test_check_names_the_price_columns_the_master_lacks_and_a_renamed_one_reads(tmp_path: Path) -> None:
+    """check proves TBLSTOKFIAT's columns against the master database: a missing one fails price_lists' schema line
+    (and only it), naming the column, the table and the database; a site naming a column otherwise maps it."""
+    where = server("sqlite", tmp_path)
+    url = where.url("GIDA2026")
+    write(url, SCENARIO, where.url("NETSIS"))
+    _alter(url, ("TBLSTOKFIAT", "FIYATDOVIZTIPI", None), ("TBLSTOKFIAT", "FIYATLISTEACIK", "LISTE_ACIKLAMA"))
+    with adapter(url, SCENARIO, **_settings(where)) as source:
+        failed = {r.name: r.detail for r in source.check() if not r.ok}
+    assert list(failed) == ["stream price_lists: schema"]
+    assert _missing(failed["stream price_lists: schema"], "TBLSTOKFIAT (database GIDA2026)") == {
+        "FIYATDOVIZTIPI",
+        "FIYATLISTEACIK",
+    }
+    renamed = {"columns": {"TBLSTOKFIAT.FIYATLISTEACIK": "LISTE_ACIKLAMA"}}
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE TBLSTOKFIAT ADD COLUMN FIYATDOVIZTIPI SMALLINT"))
+        conn.execute(sa.text("UPDATE TBLSTOKFIAT SET FIYATDOVIZTIPI = 0 WHERE FIYATLISTEKODU = 'SATIS'"))
+        conn.execute(sa.text("UPDATE TBLSTOKFIAT SET FIYATDOVIZTIPI = 1 WHERE FIYATLISTEKODU = 'IHRACAT'"))
+    engine.dispose()
+    with adapter(url, SCENARIO, **renamed, **_settings(where)) as source:
+        assert all(r.ok for r in source.check() if r.name.startswith("stream price_lists"))
+        got = [r for _, r, _ in read(source.stream("price_lists")) if isinstance(r, PriceListEntry)]
+    where.close()
+    assert {_match(e): expect.comparable(e, IGNORED) for e in got} == {
+        _match(e): expect.comparable(e, IGNORED) for e in SCENARIO.price_lists
+    }
