@@ -13,6 +13,7 @@ out (`dealer_price_groups`), counted as such. Dealers' prices reach the feed thr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -97,8 +98,12 @@ class PriceLists(_Snapshot):
             yield orphans
 
     def key(self, item: Any) -> str:
-        day = item.BASTAR.date().isoformat() if item.BASTAR is not None else ""
-        parts = (raw_code(item.LISTE), raw_code(item.FIYATGRUBU), raw_code(item.STOKKODU), str(item.OLCUBR), day)
+        try:
+            begin = item.BASTAR
+            day = "" if begin is None else (begin.date() if isinstance(begin, dt.datetime) else begin).isoformat()
+            parts = (raw_code(item.LISTE), raw_code(item.FIYATGRUBU), raw_code(item.STOKKODU), str(item.OLCUBR), day)
+        except (AttributeError, TypeError, ValueError):  # a key never fails: the engine dead-letters the row
+            return storable(repr(tuple(item))[:200])
         return storable(":".join((self.env.company, *parts)))
 
     def version(self, item: Row[Any]) -> str:

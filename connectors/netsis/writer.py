@@ -35,13 +35,14 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.netsis import codes
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
 from connectors.sql import Batch, bulk_insert, insert_batch, insert_batched
-from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
+from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, PriceListEntry
 from scenario.facts import Change, Note, NoteKind, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
 
@@ -123,6 +124,7 @@ class NetsisWriter:
         self.text: Callable[[str | None], str | None] = damage if damaged_text else (lambda s: s)
         self.currency_code = {iso: code for code, iso in (currency_codes or codes.DEFAULT_CURRENCY_CODES).items()}
         self.currency_code[local_currency] = codes.LOCAL_CURRENCY_CODE
+        self.local_currency = local_currency
         self.tz: Any = None
         self.next_id: dict[str, int] = {}
         self.units: dict[str, tuple[str, dict[str, Decimal]]] = {}  # product -> (first unit, unit -> factor)
@@ -130,7 +132,6 @@ class NetsisWriter:
         self.rates: dict[tuple[int, dt.date], Decimal] = {}  # (currency number, day) -> rate, to write
         self.rates_written: set[tuple[int, dt.date]] = set()
         self.loaded = False
-        self.priced_at: dt.datetime | None = None  # TBLSTOKFIAT.KAYITTAR of the rows written
 
     # -- plumbing --------------------------------------------------------------------------
     def create_tables(self) -> None:
@@ -287,86 +288,44 @@ class NetsisWriter:
         """The sales lists as TBLSTOKFIAT rows (A_S 'S', no price group: for every dealer), the unit as the card's
         unit number; and what price_lists must skip: a purchase price (A_S 'A') and a dealer's own price (the
         price group an account code)."""
-        text, rows = self.text, []
-        self.priced_at = s.as_of
-        for e in s.price_lists:
-            base, factors = self.units[e.product_code]
-            others = [u for u in factors if u != base]
-            rows.append(
-                self._price_row(
-                    e.product_code,
-                    e.list_code,
-                    e.list_name,
-                    None,
-                    codes.SALES_PRICE,
-                    e.price,
-                    e.currency,
-                    1 if e.unit == base else 2 + others.index(e.unit or ""),
-                    e.valid_from,
-                    e.valid_to,
-                )
-            )
-        first = s.price_lists[0] if s.price_lists else None
+        rows = [self._price_row(e, self._unit_number(e), s.as_of) for e in s.price_lists]
         dealer = next((st.record for st in s.accounts if st.record.kind == "customer"), None)
-        if first is not None and dealer is not None:
-            day = first.valid_from
-            rows.append(
-                self._price_row(
-                    first.product_code,
-                    first.list_code,
-                    first.list_name,
-                    None,
-                    codes.PURCHASE_PRICE,
-                    first.price / 2,
-                    "TRY",
-                    1,
-                    day,
-                    None,
-                )
-            )
-            rows.append(
-                self._price_row(
-                    first.product_code,
-                    first.list_code,
-                    first.list_name,
-                    text(dealer.code),
-                    codes.SALES_PRICE,
-                    first.price - 1,
-                    first.currency,
-                    1,
-                    day,
-                    None,
-                )
-            )
+        if s.price_lists and dealer is not None:
+            first = s.price_lists[0]
+            bought = msgspec.structs.replace(first, price=first.price / 2, currency=self.local_currency)
+            rows.append(self._price_row(bought, 1, s.as_of, side=codes.PURCHASE_PRICE))
+            own = msgspec.structs.replace(first, price=first.price - 1)
+            rows.append(self._price_row(own, 1, s.as_of, group=self.text(dealer.code)))
         bulk_insert(conn, self.t.STOKFIAT, rows)
+
+    def _unit_number(self, e: PriceListEntry) -> int:
+        """OLCUBR: 1 for the card's first unit, 2 and 3 for OLCU_BR2 and OLCU_BR3."""
+        base, factors = self.units[e.product_code]
+        return 1 if e.unit == base else 2 + [u for u in factors if u != base].index(e.unit or "")
 
     def _price_row(
         self,
-        product: str,
-        list_code: str,
-        list_name: str | None,
-        group: str | None,
-        side: str,
-        price: Decimal,
-        currency: str,
+        e: PriceListEntry,
         unit: int,
-        begin: dt.date | None,
-        end: dt.date | None,
+        written: dt.datetime,
+        *,
+        group: str | None = None,
+        side: str = codes.SALES_PRICE,
     ) -> dict[str, Any]:
         return {
             "SUBE_KODU": BRANCH,
             "ISLETME_KODU": 1,
-            "FIYATLISTEKODU": self.text(list_code),
-            "FIYATLISTEACIK": self.text(list_name),
+            "FIYATLISTEKODU": self.text(e.list_code),
+            "FIYATLISTEACIK": self.text(e.list_name),
             "FIYATGRUBU": group,
-            "STOKKODU": self.text(product),
+            "STOKKODU": self.text(e.product_code),
             "A_S": side,
-            "FIYAT1": float(price),
-            "FIYATDOVIZTIPI": self._code(currency),
+            "FIYAT1": float(e.price),
+            "FIYATDOVIZTIPI": self._code(e.currency),
             "OLCUBR": unit,
-            "BASTAR": _day(begin),
-            "BITTAR": _day(end),
-            "KAYITTAR": self._naive(self.priced_at),
+            "BASTAR": _day(e.valid_from),
+            "BITTAR": _day(e.valid_to),
+            "KAYITTAR": self._naive(written),
         }
 
     def _accounts(self, conn: sa.Connection, s: Scenario) -> None:
