@@ -8,6 +8,7 @@ database, and the settings name them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -79,3 +80,22 @@ def read(stream: Stream, since: dt.datetime | None = None) -> list[tuple[str, An
 
 def records(stream: Stream, since: dt.datetime | None = None) -> list[Any]:
     return [record for _, record, _ in read(stream, since)]
+
+
+def alter_columns(url: str, *changes: tuple[str, str, str | None]) -> None:
+    """(table, column, None) drops a column; (table, column, new) renames it."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        q = conn.dialect.identifier_preparer.quote
+        for table, column, new in changes:
+            if new is None:
+                conn.execute(sa.text(f"ALTER TABLE {q(table)} DROP COLUMN {q(column)}"))
+            else:
+                conn.execute(sa.text(f"ALTER TABLE {q(table)} RENAME COLUMN {q(column)} TO {q(new)}"))
+    engine.dispose()
+
+
+def missing_columns(detail: str, table: str) -> set[str]:
+    """The columns a check line says `table` lacks."""
+    found = re.search(rf"missing columns? ([A-Z0-9_, ]+) in {re.escape(table)}", detail)
+    return set() if found is None else {name.strip() for name in found.group(1).split(",")}

@@ -26,7 +26,7 @@ from connectors.sql_schema import needs
 
 VENDOR = Path(__file__).parent.parent / "connectors" / "netsis" / "vendor" / "columns.csv"
 COMPLETE = frozenset({"TBLSTHAR", "TBLSTSABIT", "TBLFATUIRS"})
-PARTIAL = frozenset({"TBLCAHAR", "TBLSIPATRA", "DOVIZ"})
+PARTIAL = frozenset({"TBLCAHAR", "TBLSIPATRA", "DOVIZ", "TBLSTOKFIAT"})
 _CUT_OFF = "the vendor's TBLCAHAR description is cut off after C_YEDEK2"
 ALLOWED: dict[tuple[str, str], str] = {
     ("TBLCAHAR", "KAYITTARIHI"): f"{_CUT_OFF}; the reference lists the stamps (UNCONFIRMED on TBLCAHAR)",

@@ -19,6 +19,7 @@ from connectors.netsis.collections import Collections
 from connectors.netsis.documents import Invoices, Orders
 from connectors.netsis.ledger import AccountLedger
 from connectors.netsis.masters import Accounts, Discounts, Products
+from connectors.netsis.prices import PriceLists
 from connectors.netsis.schema import verify_schema
 from connectors.netsis.scopes import Database, NetsisEnv, database_url, open_env
 from connectors.netsis.settings import NetsisSettings
@@ -54,6 +55,7 @@ class NetsisAdapter(Adapter):
             Products(env),
             StockLevels(env),
             Discounts(env),
+            PriceLists(env),
             RiskLimits(env),
             Orders(env),
             Invoices(env),

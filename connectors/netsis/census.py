@@ -186,6 +186,46 @@ def _table(
     return explain
 
 
+def _price_sides(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    """TBLSTOKFIAT.A_S: the sales side is what price_lists reads; the purchase side is left out."""
+    source = _source(settings, "sales_price_side", codes.PRICE_SIDE_SOURCE)
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        side = _ftirsip(value[0])
+        if side == settings.sales_price_side:
+            return mapped("sales price: a price list entry", source)
+        if side == codes.PURCHASE_PRICE:
+            return excluded("purchase price", source)
+        return None
+
+    return explain
+
+
+def _price_units(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    source = _source(settings, "price_units", codes.PRICE_UNIT_SOURCE)
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        column = None if value[0] is None else settings.price_units.get(value[0])
+        return None if column is None else mapped(f"the card's unit {column}", source)
+
+    return explain
+
+
+_NO_GROUP, _ACCOUNT_GROUP, _OTHER_GROUP = "no price group", "an account code", "another price group"
+
+
+def _price_groups(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    """TBLSTOKFIAT.FIYATGRUBU, by what it names: an account code is a dealer's own price (dealer_price_groups)."""
+    source = _source(settings, "dealer_price_groups")
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        if value[0] == _ACCOUNT_GROUP and settings.dealer_price_groups:
+            return excluded("a dealer's own price", source)
+        return mapped("a price list entry", source) if value[0] is not None else None
+
+    return explain
+
+
 def _orders(value: tuple[Any, ...]) -> Reading | None:
     kind = _ftirsip(value[0])
     if kind == codes.CUSTOMER_ORDER:
@@ -412,6 +452,48 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             None,
             t.KOSULMAS,
             None,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.A_S", "price_lists", "sales_price_side", "", _price_sides(s)),
+            [t.STOKFIAT.c.A_S],
+            None,
+            t.STOKFIAT,
+            None,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.FIYATGRUBU", "price_lists", "dealer_price_groups", "", _price_groups(s)),
+            [
+                sa.case(
+                    (sa.func.coalesce(sa.func.trim(t.STOKFIAT.c.FIYATGRUBU), "") == "", _NO_GROUP),
+                    (t.CASABIT.c.CARI_KOD.is_not(None), _ACCOUNT_GROUP),
+                    else_=_OTHER_GROUP,
+                )
+            ],
+            None,
+            t.STOKFIAT.outerjoin(t.CASABIT, t.CASABIT.c.CARI_KOD == t.STOKFIAT.c.FIYATGRUBU),
+            s.sales_price_side == t.STOKFIAT.c.A_S,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.OLCUBR", "price_lists", "price_units", "", _price_units(s)),
+            [t.STOKFIAT.c.OLCUBR],
+            None,
+            t.STOKFIAT,
+            s.sales_price_side == t.STOKFIAT.c.A_S,
+            None,
+            cards=True,
+        ),
+        Census(
+            column("TBLSTOKFIAT.FIYATDOVIZTIPI", "price_lists", "currency_codes", "", currencies),
+            [t.STOKFIAT.c.FIYATDOVIZTIPI],
+            None,
+            t.STOKFIAT,
+            s.sales_price_side == t.STOKFIAT.c.A_S,
             None,
             cards=True,
         ),

@@ -162,6 +162,15 @@ CURRENCY_SOURCE: Final = "production queries: 1 USD, 2 EUR (YigitErogluTr/Netsis
 # TBLKOSULMAS.ISKONTO_TIPI (UNCONFIRMED columns, see tables.py).
 DEFAULT_DISCOUNT_KINDS: Final[Mapping[str, DiscountKind]] = {"Y": "percent", "T": "amount", "F": "fixed_price"}
 
+# TBLSTOKFIAT (price lists; column names from production queries, vendor/columns.csv). A_S: an importer writes 'A'
+# for purchase prices and 'S' for sales prices, and a NetOpenX invoice builder prices its lines from A_S = 'S'.
+SALES_PRICE: Final = "S"
+PURCHASE_PRICE: Final = "A"
+PRICE_SIDE_SOURCE: Final = "production queries: A_S 'S' sales, 'A' purchase (code index 21699039847, 13106850106)"
+# OLCUBR 1..3 names the card's OLCU_BR1..3 (a price-list report reads it so, code index 6694673810).
+PRICE_UNITS: Final[Mapping[int, str]] = {1: "OLCU_BR1", 2: "OLCU_BR2", 3: "OLCU_BR3"}
+PRICE_UNIT_SOURCE: Final = "production query: OLCUBR 1..3 = OLCU_BR1..3 (code index 6694673810)"
+
 YES: Final = "E"  # evet: KILIT, KAPALI and a cancel flag
 NO: Final = "H"  # hayır
 # The values a Netsis E/H flag is read with: blank and NULL read as "not set" (UNCONFIRMED: no source says what

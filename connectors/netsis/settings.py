@@ -21,6 +21,7 @@ _DATABASE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-$#@]{0,127}$")
 KodColumn = Literal["KOD_1", "KOD_2", "KOD_3", "KOD_4", "KOD_5"]
 RaporColumn = Literal["RAPOR_KODU1", "RAPOR_KODU2", "RAPOR_KODU3", "RAPOR_KODU4", "RAPOR_KODU5"]
 RiskColumn = Literal["CARISK", "CCRISK", "SARISK", "SCRISK"]
+UnitColumn = Literal["OLCU_BR1", "OLCU_BR2", "OLCU_BR3"]
 
 
 def _database(name: object, setting: str) -> str:
@@ -115,6 +116,31 @@ class NetsisSettings(SqlSourceSettings):
     discount_kinds: dict[str, DiscountKind] = Field(
         default_factory=lambda: dict(codes.DEFAULT_DISCOUNT_KINDS),
         description="TBLKOSULMAS.ISKONTO_TIPI -> percent, amount or fixed_price",
+    )
+    sales_price_side: str = Field(
+        codes.SALES_PRICE,
+        min_length=1,
+        max_length=1,
+        description="TBLSTOKFIAT.A_S of sales prices (price_lists reads these; other values are purchase prices)",
+    )
+    price_units: dict[int, UnitColumn] = Field(
+        default_factory=lambda: dict(codes.PRICE_UNITS),
+        description="TBLSTOKFIAT.OLCUBR -> the card's unit column it names (one production query); another "
+        "number is a dead letter",
+    )
+    price_list_column: Literal["FIYATLISTEKODU", "FIYATGRUBU"] = Field(
+        "FIYATLISTEKODU",
+        description="UNCONFIRMED: the TBLSTOKFIAT column naming a price list (a site keying its lists by price "
+        "group names FIYATGRUBU)",
+    )
+    dealer_price_groups: bool = Field(
+        True,
+        description="UNCONFIRMED: a TBLSTOKFIAT row whose FIYATGRUBU is an account code (TBLCASABIT.CARI_KOD) is "
+        "that dealer's own price, left out of price_lists",
+    )
+    price_vat_included: bool | None = Field(
+        None,
+        description="UNCONFIRMED: whether TBLSTOKFIAT prices include VAT (no source names a flag): null = not held",
     )
     product_group_column: KodColumn = "KOD_1"
     brand_column: KodColumn = "KOD_2"

@@ -175,6 +175,7 @@ class NetsisTables:
     STOKDP: Table
     STOKPH: Table
     KOSULMAS: Table
+    STOKFIAT: Table
     EFATCARI: Table
     SIPAMAS: Table
     SIPATRA: Table
@@ -299,6 +300,26 @@ def netsis_tables(
         Column("KAPALI", String(1)),  # E = closed
         *_stamps("discounts"),
     )
+    # Sales and purchase price lists (fiyat listeleri): one row per list, price group, item, unit and start day.
+    # Every name is one production queries read (vendor/columns.csv, source queries-stokfiat); no public list
+    # gives the table whole, its key or its types (these are the adapter's reading: codes as text, FLOAT prices).
+    stokfiat = table(
+        "TBLSTOKFIAT",
+        Column("SUBE_KODU", SmallInteger),
+        Column("ISLETME_KODU", SmallInteger),
+        _code("FIYATLISTEKODU", 17),
+        _code("FIYATLISTEACIK", 50),
+        _code("FIYATGRUBU", 17),  # a price group; an account code makes the row that dealer's price
+        _code("STOKKODU"),
+        Column("A_S", String(1)),  # A purchase (alış), S sales (satış) price
+        Column("FIYAT1", FLOAT),
+        Column("FIYATDOVIZTIPI", SmallInteger),  # currency number (DOVIZ.SIRA); 0 = local
+        Column("OLCUBR", SmallInteger),  # 1, 2 or 3: the card's OLCU_BR1..3
+        Column("BASTAR", DateTime),
+        Column("BITTAR", DateTime),
+        Column("KAYITTAR", DateTime),  # set by an integrator's price update: not read (one source)
+    )
+    Index("I_TBLSTOKFIAT_STOK", stokfiat.c.STOKKODU)
     # GİB's e-invoice user list as Netsis keeps it (downloaded into every company database).
     efatcari = table("TBLEFATCARI", _code("IDENTIFIER", 11, primary_key=True), _code("ALIAS", 100))
     return NetsisTables(
@@ -308,6 +329,7 @@ def netsis_tables(
         STOKDP=stokdp,
         STOKPH=stokph,
         KOSULMAS=kosulmas,
+        STOKFIAT=stokfiat,
         EFATCARI=efatcari,
         SIPAMAS=_document_header(metadata, "TBLSIPAMAS", names, cancel()),
         SIPATRA=_document_lines(

@@ -35,13 +35,14 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.netsis import codes
 from connectors.netsis.tables import NetsisTables, RatesTables, netsis_tables, rates_tables
 from connectors.sql import Batch, bulk_insert, insert_batch, insert_batched
-from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine
+from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, PriceListEntry
 from scenario.facts import Change, Note, NoteKind, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
 
@@ -123,6 +124,7 @@ class NetsisWriter:
         self.text: Callable[[str | None], str | None] = damage if damaged_text else (lambda s: s)
         self.currency_code = {iso: code for code, iso in (currency_codes or codes.DEFAULT_CURRENCY_CODES).items()}
         self.currency_code[local_currency] = codes.LOCAL_CURRENCY_CODE
+        self.local_currency = local_currency
         self.tz: Any = None
         self.next_id: dict[str, int] = {}
         self.units: dict[str, tuple[str, dict[str, Decimal]]] = {}  # product -> (first unit, unit -> factor)
@@ -190,6 +192,7 @@ class NetsisWriter:
             self._warehouses(conn, scenario)
             self._products(conn, scenario)
             self._discounts(conn, scenario)
+            self._price_lists(conn, scenario)
         self._documents(scenario.orders(), self._order_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
@@ -280,6 +283,50 @@ class NetsisWriter:
                 }
             )
         bulk_insert(conn, self.t.KOSULMAS, rows)
+
+    def _price_lists(self, conn: sa.Connection, s: Scenario) -> None:
+        """The sales lists as TBLSTOKFIAT rows (A_S 'S', no price group: for every dealer), the unit as the card's
+        unit number; and what price_lists must skip: a purchase price (A_S 'A') and a dealer's own price (the
+        price group an account code)."""
+        rows = [self._price_row(e, self._unit_number(e), s.as_of) for e in s.price_lists]
+        dealer = next((st.record for st in s.accounts if st.record.kind == "customer"), None)
+        if s.price_lists and dealer is not None:
+            first = s.price_lists[0]
+            bought = msgspec.structs.replace(first, price=first.price / 2, currency=self.local_currency)
+            rows.append(self._price_row(bought, 1, s.as_of, side=codes.PURCHASE_PRICE))
+            own = msgspec.structs.replace(first, price=first.price - 1)
+            rows.append(self._price_row(own, 1, s.as_of, group=self.text(dealer.code)))
+        bulk_insert(conn, self.t.STOKFIAT, rows)
+
+    def _unit_number(self, e: PriceListEntry) -> int:
+        """OLCUBR: 1 for the card's first unit, 2 and 3 for OLCU_BR2 and OLCU_BR3."""
+        base, factors = self.units[e.product_code]
+        return 1 if e.unit == base else 2 + [u for u in factors if u != base].index(e.unit or "")
+
+    def _price_row(
+        self,
+        e: PriceListEntry,
+        unit: int,
+        written: dt.datetime,
+        *,
+        group: str | None = None,
+        side: str = codes.SALES_PRICE,
+    ) -> dict[str, Any]:
+        return {
+            "SUBE_KODU": BRANCH,
+            "ISLETME_KODU": 1,
+            "FIYATLISTEKODU": self.text(e.list_code),
+            "FIYATLISTEACIK": self.text(e.list_name),
+            "FIYATGRUBU": group,
+            "STOKKODU": self.text(e.product_code),
+            "A_S": side,
+            "FIYAT1": float(e.price),
+            "FIYATDOVIZTIPI": self._code(e.currency),
+            "OLCUBR": unit,
+            "BASTAR": _day(e.valid_from),
+            "BITTAR": _day(e.valid_to),
+            "KAYITTAR": self._naive(written),
+        }
 
     def _accounts(self, conn: sa.Connection, s: Scenario) -> None:
         text = self.text
