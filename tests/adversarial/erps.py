@@ -398,6 +398,12 @@ def _netsis_card(column: str) -> Callable[[Ctx, Row], list[str]]:
     return lambda ctx, r: [f"netsis:{_raw(r[column])}"]
 
 
+def _netsis_price(ctx: Ctx, r: Row) -> list[str]:
+    listed = _raw(r[ctx.settings.price_list_column])
+    day = "" if r["BASTAR"] is None else str(r["BASTAR"])[:10]
+    return [f"netsis:{listed}:{_raw(r['FIYATGRUBU'])}:{_raw(r['STOKKODU'])}:{r['OLCUBR']}:{day}"]
+
+
 NETSIS = Erp(
     name="netsis",
     database="netsis.db",
@@ -418,6 +424,12 @@ NETSIS = Erp(
             lambda ctx, r: r["GRUP_KODU"] != ctx.settings.service_group,
         ),
         Target("discounts", "TBLKOSULMAS", _netsis_card("KOSULKODU"), lambda ctx, r: True),
+        Target(
+            "price_lists",
+            "TBLSTOKFIAT",
+            _netsis_price,
+            lambda ctx, r: r["A_S"] is None or r["A_S"] == ctx.settings.sales_price_side,
+        ),
         Target(
             "stock_levels",
             "TBLSTOKPH",
