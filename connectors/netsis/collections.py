@@ -29,20 +29,20 @@ from mapping.money import fixed, minor_units
 from mapping.schema import Collection
 from mapping.text import required_code
 
-__all__ = ["Collections", "collected", "credit"]
+__all__ = ["Collections", "Movements", "collected", "credit"]
 
 _DEFERRED = ("cheque", "promissory_note")  # their VADE_TARIHI is when they mature
 
 
-class Collections(ScopedStream):
-    name = "collections"
-    primary_key = ("number",)
+class Movements(ScopedStream):
+    """What every reader of TBLCAHAR shares: the rows (one per movement, keyed by INC_KEY_NUMBER), their
+    cancel flag where the site keeps one, and the day's rates their currencies need, prepared per page."""
+
+    extra_columns: tuple[str, ...] = ()  # columns a reader adds to the shared SELECT
 
     def __init__(self, env: NetsisEnv) -> None:
         super().__init__(env)
         self.book = env.rate_book()
-        self.methods = dict(env.settings.collection_kinds)
-        self.reversals = dict(env.settings.debit_reversals)
 
     def start(self) -> None:
         self.book = self.env.rate_book()
@@ -55,9 +55,6 @@ class Collections(ScopedStream):
 
     def ref(self) -> sa.Column[int]:
         return self.table().c.INC_KEY_NUMBER
-
-    def where(self) -> sa.ColumnElement[bool]:
-        return collected(self.table(), self.settings)
 
     def select_rows(self) -> sa.Select[Any]:
         c = self.table().c
@@ -73,6 +70,7 @@ class Collections(ScopedStream):
             c.ALACAK,
             c.DOVIZ_TURU,
             c.DOVIZ_TUTAR,
+            *(c[name] for name in self.extra_columns),
             (sa.null() if flag is None else flag).label("CANCELLED"),
             c.KAYITTARIHI,
             c.DUZELTMETARIHI,
@@ -87,6 +85,19 @@ class Collections(ScopedStream):
 
     def fetch_column(self) -> tuple[sa.Column[Any], Any]:
         return self.ref(), int
+
+
+class Collections(Movements):
+    name = "collections"
+    primary_key = ("number",)
+
+    def __init__(self, env: NetsisEnv) -> None:
+        super().__init__(env)
+        self.methods = dict(env.settings.collection_kinds)
+        self.reversals = dict(env.settings.debit_reversals)
+
+    def where(self) -> sa.ColumnElement[bool]:
+        return collected(self.table(), self.settings)
 
     def map(self, item: Item) -> Collection:
         r = item.row

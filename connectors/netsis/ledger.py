@@ -17,19 +17,14 @@ where the install keeps a cancel column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Row
-from sqlalchemy.sql import ClauseElement
-
 from connectors.netsis import codes
+from connectors.netsis.collections import Movements
 from connectors.netsis.rates import ONE
-from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.settings import NetsisSettings
-from connectors.netsis.streams import SHAPE, Item, ScopedStream, raw_code
+from connectors.netsis.streams import Item, raw_code
 from mapping.dates import business_date, required_date
 from mapping.errors import RecordError
 from mapping.money import fixed, minor_units
@@ -67,55 +62,10 @@ def _positive(value: Any, column: str, field: str) -> bool:
     return True
 
 
-class AccountLedger(ScopedStream):
+class AccountLedger(Movements):
     name = "account_ledger"
     primary_key = ("sequence",)
-
-    def __init__(self, env: NetsisEnv) -> None:
-        super().__init__(env)
-        self.book = env.rate_book()
-
-    def start(self) -> None:
-        self.book = self.env.rate_book()
-
-    def statements(self) -> list[ClauseElement]:
-        return [*super().statements(), self.book.select(1, SHAPE.year)]
-
-    def table(self) -> sa.Table:
-        return self.env.tables.CAHAR
-
-    def ref(self) -> sa.Column[int]:
-        return self.table().c.INC_KEY_NUMBER
-
-    def select_rows(self) -> sa.Select[Any]:
-        c = self.table().c
-        flag = self.env.tables.cancelled(self.table())
-        return sa.select(
-            c.INC_KEY_NUMBER,
-            c.CARI_KOD,
-            c.TARIH,
-            c.VADE_TARIHI,
-            c.BELGE_NO,
-            c.HAREKET_TURU,
-            c.BORC,
-            c.ALACAK,
-            c.DOVIZ_TURU,
-            c.DOVIZ_TUTAR,
-            c.ACIKLAMA,
-            (sa.null() if flag is None else flag).label("CANCELLED"),
-            c.KAYITTARIHI,
-            c.DUZELTMETARIHI,
-        )
-
-    def attach(self, conn: sa.Connection, db: Database, rows: Sequence[Row[Any]]) -> list[Item]:
-        self.book.prepare((r.DOVIZ_TURU, r.TARIH.date() if r.TARIH else None) for r in rows)
-        return super().attach(conn, db, rows)
-
-    def key_parts(self, row: Any) -> str:
-        return str(row.INC_KEY_NUMBER)
-
-    def fetch_column(self) -> tuple[sa.Column[Any], Any]:
-        return self.ref(), int
+    extra_columns = ("ACIKLAMA",)
 
     def map(self, item: Item) -> LedgerEntry:
         r = item.row
