@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 from connectors.mikro import codes
 from connectors.mikro.masters import pointed_unit, unit_factor
 from connectors.mikro.money import DocMoney, exact
-from connectors.mikro.movements import DISCOUNTS, VAT, Movements, identity, parse_key
+from connectors.mikro.movements import DISCOUNTS, VAT, Movements, further_row_changed, identity, parse_key
 from connectors.mikro.streams import bit, local_since, stamp
 from connectors.sql import for_refs
 from mapping.dates import required_date
@@ -63,26 +63,11 @@ class Invoices(Movements):
     def changed(self, since: dt.datetime) -> sa.ColumnElement[bool]:
         at = local_since(since, self.tz)
         h = self.table().c
-        other = self.table().alias("SIBLING")
-        o = other.c
         s = self.env.tables.STOK_HAREKETLERI.c
-        row_changed = sa.exists().where(
-            o.cha_evrak_tip == h.cha_evrak_tip,
-            o.cha_evrakno_seri == h.cha_evrakno_seri,
-            o.cha_evrakno_sira == h.cha_evrakno_sira,
-            o.cha_satir_no > 0,
-            o.cha_lastup_date >= at,
-        )
-        # Semi-joins the database evaluates once (one pass over the stamps), where a correlated EXISTS alone is
-        # one look-up per header of the whole table; the sibling's EXISTS then runs only for the few headers
-        # whose sequence a recent row carries.
-        recent_sira = h.cha_evrakno_sira.in_(
-            sa.select(o.cha_evrakno_sira).where(o.cha_satir_no > 0, o.cha_lastup_date >= at)
-        )
         line_changed = h.cha_Guid.in_(
             sa.select(s.sth_fat_uid).where(s.sth_lastup_date >= at, s.sth_fat_uid.is_not(None))
         )
-        return sa.or_(h.cha_lastup_date >= at, sa.and_(recent_sira, row_changed), line_changed)
+        return sa.or_(h.cha_lastup_date >= at, further_row_changed(self.table(), at), line_changed)
 
     def line_select(self) -> sa.Select[Any]:
         t = self.env.tables

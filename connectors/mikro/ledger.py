@@ -30,7 +30,7 @@ from connectors.base import Excluded
 from connectors.mikro import codes
 from connectors.mikro.collections import on_account
 from connectors.mikro.money import DocMoney
-from connectors.mikro.movements import DISCOUNTS, VAT, Movements, identity, parse_key
+from connectors.mikro.movements import DISCOUNTS, VAT, Movements, further_row_changed, identity, parse_key
 from connectors.mikro.readings import debits
 from connectors.mikro.streams import bit, local_since, stamp
 from connectors.sql import for_refs
@@ -76,20 +76,7 @@ class AccountLedger(Movements):
     def changed(self, since: dt.datetime) -> sa.ColumnElement[bool]:
         at = local_since(since, self.tz)
         h = self.table().c
-        o = self.table().alias("SIBLING").c
-        sibling_changed = sa.exists().where(
-            o.cha_evrak_tip == h.cha_evrak_tip,
-            o.cha_evrakno_seri == h.cha_evrakno_seri,
-            o.cha_evrakno_sira == h.cha_evrakno_sira,
-            o.cha_satir_no > 0,
-            o.cha_lastup_date >= at,
-        )
-        # A semi-join the database evaluates once, so the correlated EXISTS runs only for the few headers whose
-        # sequence a recently stamped further row carries (as the invoices stream does).
-        recent_sira = h.cha_evrakno_sira.in_(
-            sa.select(o.cha_evrakno_sira).where(o.cha_satir_no > 0, o.cha_lastup_date >= at)
-        )
-        return sa.or_(h.cha_lastup_date >= at, sa.and_(h.cha_satir_no == 0, recent_sira, sibling_changed))
+        return sa.or_(h.cha_lastup_date >= at, sa.and_(h.cha_satir_no == 0, further_row_changed(self.table(), at)))
 
     def sibling_select(self) -> sa.Select[Any]:
         """The further rows of invoice documents."""

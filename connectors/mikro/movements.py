@@ -35,6 +35,27 @@ def parse_key(key: str) -> tuple[int, str, int, int] | None:
     return int(parts[0]), parts[1], int(parts[2]), int(parts[3]) if len(parts) == 4 else 0
 
 
+def further_row_changed(table: sa.Table, at: Any) -> sa.ColumnElement[bool]:
+    """A document header (row 0) one of whose further rows (cha_satir_no > 0) was stamped at or after `at`.
+
+    A semi-join the database evaluates once (one pass over the stamps) narrows it to the headers whose sequence
+    a recent further row carries; the correlated EXISTS, one look-up per header, then runs only for those.
+    """
+    h = table.c
+    o = table.alias("SIBLING").c
+    recent_sira = h.cha_evrakno_sira.in_(
+        sa.select(o.cha_evrakno_sira).where(o.cha_satir_no > 0, o.cha_lastup_date >= at)
+    )
+    sibling = sa.exists().where(
+        o.cha_evrak_tip == h.cha_evrak_tip,
+        o.cha_evrakno_seri == h.cha_evrakno_seri,
+        o.cha_evrakno_sira == h.cha_evrakno_sira,
+        o.cha_satir_no > 0,
+        o.cha_lastup_date >= at,
+    )
+    return sa.and_(recent_sira, sibling)
+
+
 class Movements(MikroStream):
     """Rows of CARI_HESAP_HAREKETLERI, partitioned by document number."""
 
