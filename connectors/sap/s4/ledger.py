@@ -20,18 +20,17 @@ original's receivable.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.base import Excluded, Partition
+from connectors.base import Excluded
 from connectors.sap import codes
 from connectors.sap.s4.rates import quoted
-from connectors.sap.s4.receivables import FI_KEY, Doc, _doc, _grouped
+from connectors.sap.s4.receivables import FI_KEY, ByDocument, Doc, _doc, _grouped
 from connectors.sap.s4.shape import Read, Shape, f
-from connectors.sap.s4.streams import S4Stream, day, eq, money, number
-from connectors.sap.s4.values import all_of, day_literal, day_of
+from connectors.sap.s4.streams import day, eq, money, number
+from connectors.sap.s4.values import all_of, day_of
 from mapping.errors import RecordError
 from mapping.money import Q_RATE, rate
 from mapping.schema import LedgerEntry
@@ -54,10 +53,9 @@ def rows_of(groups: dict[Doc, list[dict[str, Any]]]) -> Iterator[dict[str, Any]]
     return (r for lines in groups.values() for r in lines)
 
 
-class Ledger(S4Stream):
+class Ledger(ByDocument):
     name = "account_ledger"
     primary_key = ("account_code", "kind", "document_no")
-    replication_key = "entry_date"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -72,25 +70,6 @@ class Ledger(S4Stream):
 
     def where(self) -> str | None:
         return all_of(eq("CompanyCode", self.env.settings.company_code), "FinancialAccountType eq 'D'")
-
-    def changed_since(self, since: dt.datetime) -> str:
-        return f"{self.env.s4.receivables_entry_date} ge {day_literal(since.astimezone(self.tz).date())}"
-
-    def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
-        window = self.changed_since(since) if since is not None else None
-        seen: set[Doc] = set()
-        pending: list[dict[str, Any]] = []
-        for rows in self.env.reader.pages(self.main, all_of(self.where(), window)):
-            rows = pending + rows
-            last = _doc(rows[-1])
-            pending = [r for r in rows if _doc(r) == last]  # the document may go on in the next page
-            items = self._documents(_grouped(r for r in rows if _doc(r) != last), since is not None, seen)
-            if items:
-                yield items
-        if pending:
-            items = self._documents(_grouped(pending), since is not None, seen)
-            if items:
-                yield items
 
     def _documents(self, groups: dict[Doc, list[dict[str, Any]]], incremental: bool, seen: set[Doc]) -> list[Any]:
         billing = self._billing({str(r.get("BillingDocument") or "") for r in rows_of(groups)})
@@ -134,17 +113,6 @@ class Ledger(S4Stream):
 
     def key(self, item: Any) -> str:
         return "/".join((*_doc(item), str(item.get("Customer") or "")))
-
-    def cursor(self, item: Any) -> dt.datetime | None:
-        lines = item.get("lines") or [item]
-        try:
-            entered = day_of(lines[0].get(self.env.s4.receivables_entry_date), "entry_date")
-        except RecordError:
-            return None
-        return None if entered is None else dt.datetime.combine(entered, dt.time(), tzinfo=self.tz)
-
-    def count(self) -> int | None:
-        return None  # rows are document lines, not entries
 
     def fetch(self, keys: Sequence[str]) -> list[Any]:
         wanted = {key.split("/")[2] for key in keys if key.count("/") == 3}

@@ -57,29 +57,11 @@ def _grouped(rows: Iterable[dict[str, Any]]) -> dict[Doc, list[dict[str, Any]]]:
     return groups
 
 
-class Collections(S4Stream):
-    name = "collections"
-    primary_key = ("number",)
+class ByDocument(S4Stream):
+    """A stream over the receivables items whose items are accounting documents (the lines of a document grouped,
+    across pages): read by entry date, by day (payment documents carry no change time)."""
+
     replication_key = "entry_date"
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        cleared = Shape((f("AccountingDocument"), f("ClearingAccountingDocument"), f("InvoiceReference")))
-        self.cleared = self.env.read("receivables", FI_KEY, cleared, _SCOPE, "cleared invoices")
-
-    def declare(self) -> Read:
-        entry = f(self.env.s4.receivables_entry_date, "datetime")
-        return self.env.read("receivables", FI_KEY, Shape((*(f(k) for k in FI_KEY), *_CUSTOMER_ITEM, entry)), _SCOPE)
-
-    def reads(self) -> list[Read]:
-        return [*super().reads(), self.cleared]
-
-    def where(self) -> str | None:
-        s = self.env.settings
-        types = sorted({codes.parse_method_key(k)[0] for k in s.collection_methods})
-        return all_of(
-            eq("CompanyCode", s.company_code), "FinancialAccountType eq 'D'", any_of("AccountingDocumentType", types)
-        )
 
     def changed_since(self, since: dt.datetime) -> str:
         return f"{self.env.s4.receivables_entry_date} ge {day_literal(since.astimezone(self.tz).date())}"
@@ -99,6 +81,45 @@ class Collections(S4Stream):
             items = self._documents(_grouped(pending), since is not None, seen)
             if items:
                 yield items
+
+    def _documents(self, groups: dict[Doc, list[dict[str, Any]]], incremental: bool, seen: set[Doc]) -> list[Any]:
+        raise NotImplementedError
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        lines = item.get("lines") or [item]
+        try:
+            day = day_of(lines[0].get(self.env.s4.receivables_entry_date), "entry_date")
+        except RecordError:
+            return None
+        return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=self.tz)
+
+    def count(self) -> int | None:
+        return None  # rows are document lines, not documents
+
+
+
+class Collections(ByDocument):
+    name = "collections"
+    primary_key = ("number",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        cleared = Shape((f("AccountingDocument"), f("ClearingAccountingDocument"), f("InvoiceReference")))
+        self.cleared = self.env.read("receivables", FI_KEY, cleared, _SCOPE, "cleared invoices")
+
+    def declare(self) -> Read:
+        entry = f(self.env.s4.receivables_entry_date, "datetime")
+        return self.env.read("receivables", FI_KEY, Shape((*(f(k) for k in FI_KEY), *_CUSTOMER_ITEM, entry)), _SCOPE)
+
+    def reads(self) -> list[Read]:
+        return [*super().reads(), self.cleared]
+
+    def where(self) -> str | None:
+        s = self.env.settings
+        types = sorted({codes.parse_method_key(k)[0] for k in s.collection_methods})
+        return all_of(
+            eq("CompanyCode", s.company_code), "FinancialAccountType eq 'D'", any_of("AccountingDocumentType", types)
+        )
 
     def _documents(self, groups: dict[Doc, list[dict[str, Any]]], incremental: bool, seen: set[Doc]) -> list[Any]:
         originals = {
@@ -134,17 +155,6 @@ class Collections(S4Stream):
 
     def key(self, item: Any) -> str:
         return "/".join(_doc(item))
-
-    def cursor(self, item: Any) -> dt.datetime | None:
-        lines = item.get("lines") or [item]
-        try:
-            day = day_of(lines[0].get(self.env.s4.receivables_entry_date), "entry_date")
-        except RecordError:
-            return None
-        return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=self.tz)
-
-    def count(self) -> int | None:
-        return None  # rows are document lines, not collections
 
     def fetch(self, keys: Sequence[str]) -> list[Any]:
         wanted = {key.split("/")[-1] for key in keys}
