@@ -39,8 +39,8 @@ from connectors.sap.ecc import values as v
 from connectors.sap.ecc import where as w
 from connectors.sap.ecc.declare import Read
 from connectors.sap.ecc.read_table import Row
-from connectors.sap.ecc.receivables import HEADERS, ITEM_KEY
-from connectors.sap.ecc.streams import EccStream, Item, day, latest
+from connectors.sap.ecc.receivables import HEADERS, CustomerItems
+from connectors.sap.ecc.streams import Item, day
 from mapping.errors import RecordError
 from mapping.money import amount
 from mapping.money import rate as to_rate
@@ -55,26 +55,13 @@ _ONE = Decimal("1.000000")
 _PAYMENTS = ("collection", "payment")  # kinds whose number is the payment document's, as in collections
 
 
-class Ledger(EccStream):
+class Ledger(CustomerItems):
     name = "account_ledger"
     primary_key = ("account_code", "kind", "document_no")
-    replication_key = "modified"
-    table = "BSID"
-    key_fields = ITEM_KEY
-    amounts = True
-
-    @staticmethod
-    def items(table: str) -> Read:
-        return Read(table, ITEM_KEY, _ITEM)
-
-    def head_read(self) -> Read:
-        return self.items("BSID")
+    fields = _ITEM
 
     def condition(self) -> str | None:
         return self.env.company()
-
-    def changed(self, since: str) -> str | None:
-        return w.or_(w.ge("CPUDT", since), w.ge("AUGDT", since))
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         condition = self.condition()
@@ -127,29 +114,6 @@ class Ledger(EccStream):
             }
             for h in heads
         ]
-
-    def head(self, item: Item) -> Row:
-        return item["item"]
-
-    def key(self, item: Item) -> str:
-        try:
-            r = item["item"]
-            return f"{r['BUKRS']}:{r['GJAHR']}:{r['BELNR']}:{r['BUZEI']}"
-        except (KeyError, TypeError):
-            return repr(item)[:200]
-
-    def fetch(self, keys: Sequence[str]) -> list[Any]:
-        numbers = sorted({k.split(":")[2] for k in keys if k.count(":") == 3})
-        out = []
-        for table in ("BSID", "BSAD"):
-            rows = self.reader.rows_in(self.items(table), "BELNR", numbers, self.condition())
-            out.extend(item for item in self.attach(rows) if self.key(item) in keys)
-        return out
-
-    def cursor(self, item: Item) -> dt.datetime | None:
-        r, header = item["item"], item["BKPF"] or {}
-        entered = self.moment(r.get("CPUDT"), header.get("CPUTM"))
-        return latest(entered, self.moment(r.get("AUGDT")), self.moment(header.get("AEDAT")))
 
     def cancellation(self, item: Item) -> bool | Excluded:
         """Whether the item's document is cancelled, or Excluded when it is the cancelling document itself."""

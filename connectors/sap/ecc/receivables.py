@@ -44,27 +44,61 @@ CLEARED = Read("BSAD", ITEM_KEY, ("VBELN",))
 _ONE = Decimal("1.000000")
 
 
-class Collections(EccStream):
-    name = "collections"
-    primary_key = ("number",)
+class CustomerItems(EccStream):
+    """A stream over the customer items of BSID (open) and BSAD (cleared), one item each, keyed
+    BUKRS:GJAHR:BELNR:BUZEI, read by entry or clearing date; `attach` pairs each item with its BKPF header."""
+
     replication_key = "modified"
     table = "BSID"
     key_fields = ITEM_KEY
     amounts = True
+    fields: tuple[str, ...] = ()  # the item fields the stream reads
 
-    @staticmethod
-    def items(table: str) -> Read:
-        return Read(table, ITEM_KEY, _ITEM)
+    @classmethod
+    def items(cls, table: str) -> Read:
+        return Read(table, ITEM_KEY, cls.fields)
 
     def head_read(self) -> Read:
         return self.items("BSID")
 
+    def changed(self, since: str) -> str | None:
+        return w.or_(w.ge("CPUDT", since), w.ge("AUGDT", since))
+
+    def attach(self, heads: list[Row]) -> list[Item]:
+        raise NotImplementedError
+
+    def head(self, item: Item) -> Row:
+        return item["item"]
+
+    def key(self, item: Item) -> str:
+        try:
+            r = item["item"]
+            return f"{r['BUKRS']}:{r['GJAHR']}:{r['BELNR']}:{r['BUZEI']}"
+        except (KeyError, TypeError):
+            return repr(item)[:200]
+
+    def fetch(self, keys: Sequence[str]) -> list[Any]:
+        numbers = sorted({k.split(":")[2] for k in keys if k.count(":") == 3})
+        out = []
+        for table in ("BSID", "BSAD"):
+            rows = self.reader.rows_in(self.items(table), "BELNR", numbers, self.condition())
+            out.extend(item for item in self.attach(rows) if self.key(item) in keys)
+        return out
+
+    def cursor(self, item: Item) -> dt.datetime | None:
+        r, header = item["item"], item["BKPF"] or {}
+        entered = self.moment(r.get("CPUDT"), header.get("CPUTM"))
+        return latest(entered, self.moment(r.get("AUGDT")), self.moment(header.get("AEDAT")))
+
+
+class Collections(CustomerItems):
+    name = "collections"
+    primary_key = ("number",)
+    fields = _ITEM
+
     def condition(self) -> str | None:
         types = sorted({codes.parse_method_key(k)[0] for k in self.env.settings.collection_methods})
         return w.and_(w.in_("BLART", types), w.eq("SHKZG", codes.CREDIT), self.env.company())
-
-    def changed(self, since: str) -> str | None:
-        return w.or_(w.ge("CPUDT", since), w.ge("AUGDT", since))
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         condition = self.condition()
@@ -108,29 +142,6 @@ class Collections(EccStream):
             }
             for h in heads
         ]
-
-    def head(self, item: Item) -> Row:
-        return item["item"]
-
-    def key(self, item: Item) -> str:
-        try:
-            r = item["item"]
-            return f"{r['BUKRS']}:{r['GJAHR']}:{r['BELNR']}:{r['BUZEI']}"
-        except (KeyError, TypeError):
-            return repr(item)[:200]
-
-    def fetch(self, keys: Sequence[str]) -> list[Any]:
-        wanted = {k.split(":")[2]: k for k in keys if k.count(":") == 3}
-        out = []
-        for table in ("BSID", "BSAD"):
-            rows = self.reader.rows_in(self.items(table), "BELNR", sorted(wanted), self.condition())
-            out.extend(item for item in self.attach(rows) if self.key(item) in keys)
-        return out
-
-    def cursor(self, item: Item) -> dt.datetime | None:
-        r, header = item["item"], item["BKPF"] or {}
-        entered = self.moment(r.get("CPUDT"), header.get("CPUTM"))
-        return latest(entered, self.moment(r.get("AUGDT")), self.moment(header.get("AEDAT")))
 
     def map(self, item: Item) -> Collection:
         r, header = item["item"], item["BKPF"]
