@@ -101,26 +101,12 @@ class Invoices(Movements):
             .order_by(s.sth_fat_uid, s.sth_satirno)
         )
 
-    def sibling_select(self) -> sa.Select[Any]:
-        """The document's other rows (service invoices keep a row per service)."""
-        c = self.table().c
-        evraks = sorted({r.evrak for r in self.env.movements.readings if r.kind == "invoice"})
-        return (
-            sa.select(*self.columns())
-            .where(c.cha_satir_no > 0, c.cha_evrak_tip.in_(evraks))
-            .order_by(c.cha_evrakno_sira, c.cha_satir_no)
-        )
-
     def attached(self) -> list[sa.Select[Any]]:
         return [self.sibling_select(), self.line_select()]
 
     def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[Item]:
-        c, s = self.table().c, self.env.tables.STOK_HAREKETLERI.c
-        siblings: dict[tuple[int, str, int], list[Row[Any]]] = {}
-        wanted = {identity(r) for r in rows}
-        for row in for_refs(conn, self.sibling_select(), c.cha_evrakno_sira, [r.cha_evrakno_sira for r in rows]):
-            if identity(row) in wanted:
-                siblings.setdefault(identity(row), []).append(row)
+        s = self.env.tables.STOK_HAREKETLERI.c
+        siblings = self.siblings(conn, rows)
         lines: dict[str, list[Row[Any]]] = {}
         for line in for_refs(conn, self.line_select(), s.sth_fat_uid, [r.GUID for r in rows]):
             lines.setdefault(str(line.sth_fat_uid).lower(), []).append(line)

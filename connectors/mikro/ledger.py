@@ -33,7 +33,6 @@ from connectors.mikro.money import DocMoney
 from connectors.mikro.movements import DISCOUNTS, VAT, Movements, further_row_changed, identity, parse_key
 from connectors.mikro.readings import debits
 from connectors.mikro.streams import bit, local_since, stamp
-from connectors.sql import for_refs
 from mapping.dates import required_date
 from mapping.errors import RecordError
 from mapping.schema import LedgerEntry, Totals
@@ -78,16 +77,6 @@ class AccountLedger(Movements):
         h = self.table().c
         return sa.or_(h.cha_lastup_date >= at, sa.and_(h.cha_satir_no == 0, further_row_changed(self.table(), at)))
 
-    def sibling_select(self) -> sa.Select[Any]:
-        """The further rows of invoice documents."""
-        c = self.table().c
-        evraks = sorted({r.evrak for r in self.env.movements.readings if r.kind == "invoice"})
-        return (
-            sa.select(*self.columns())
-            .where(c.cha_satir_no > 0, c.cha_evrak_tip.in_(evraks))
-            .order_by(c.cha_evrakno_sira, c.cha_satir_no)
-        )
-
     def attached(self) -> list[sa.Select[Any]]:
         return [self.sibling_select()]
 
@@ -96,14 +85,7 @@ class AccountLedger(Movements):
         return found is not None and found.kind == "invoice"
 
     def attach(self, conn: sa.Connection, rows: Sequence[Row[Any]]) -> list[Item]:
-        heads = [r for r in rows if r.cha_satir_no == 0 and self._invoice(r)]
-        siblings: dict[tuple[int, str, int], list[Row[Any]]] = {}
-        if heads:
-            wanted = {identity(r) for r in heads}
-            sira = self.table().c.cha_evrakno_sira
-            for row in for_refs(conn, self.sibling_select(), sira, [r.cha_evrakno_sira for r in heads]):
-                if identity(row) in wanted:
-                    siblings.setdefault(identity(row), []).append(row)
+        siblings = self.siblings(conn, [r for r in rows if r.cha_satir_no == 0 and self._invoice(r)])
         return [(r, siblings.get(identity(r), []) if r.cha_satir_no == 0 else []) for r in rows]
 
     def key(self, item: Item) -> str:

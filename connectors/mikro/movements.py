@@ -4,6 +4,7 @@ by the movement_codes readings (readings.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from connectors.base import Partition
 from connectors.mikro import codes
 from connectors.mikro.readings import MovementCode
 from connectors.mikro.streams import MikroStream
-from connectors.sql import in_chunks
+from connectors.sql import for_refs, in_chunks
 from mapping.errors import RecordError
 from mapping.text import required_code
 
@@ -68,6 +69,28 @@ class Movements(MikroStream):
 
     def partition_clause(self, partition: Partition) -> sa.ColumnElement[bool]:
         return self.col("evrakno_sira") % partition.count == partition.index
+
+    def sibling_select(self) -> sa.Select[Any]:
+        """The further rows (cha_satir_no > 0) of invoice documents: a service invoice keeps a row per service."""
+        c = self.table().c
+        evraks = sorted({r.evrak for r in self.env.movements.readings if r.kind == "invoice"})
+        return (
+            sa.select(*self.columns())
+            .where(c.cha_satir_no > 0, c.cha_evrak_tip.in_(evraks))
+            .order_by(c.cha_evrakno_sira, c.cha_satir_no)
+        )
+
+    def siblings(self, conn: sa.Connection, heads: Sequence[Row[Any]]) -> dict[tuple[int, str, int], list[Row[Any]]]:
+        """The further rows of these documents' header rows, by document identity."""
+        found: dict[tuple[int, str, int], list[Row[Any]]] = {}
+        if not heads:
+            return found
+        wanted = {identity(r) for r in heads}
+        sira = self.table().c.cha_evrakno_sira
+        for row in for_refs(conn, self.sibling_select(), sira, [r.cha_evrakno_sira for r in heads]):
+            if identity(row) in wanted:
+                found.setdefault(identity(row), []).append(row)
+        return found
 
     def columns(self) -> list[Any]:
         """What every movement row is read with: its identity, stamps, codes and money."""
