@@ -173,6 +173,8 @@ ALL_WAREHOUSES: Final = -1
 
 # PAYTRANS.MODULENR of an invoice's due-date item.
 PAYTRANS_INVOICE_MODULE: Final = 4
+# PAYTRANS.PAYMENTTYPE 2 cheque, 3 note (1 cash, 4 card): their item's DATE_ is when they mature.
+PAYTRANS_DEFERRED: Final = (2, 3)
 
 
 def unpack_time(value: int | None) -> tuple[int, int, int]:

@@ -424,7 +424,9 @@ class Collections(LogoStream):
         local = r.TRCURR == codes.LOCAL_CURRENCY_CODE or currency == self.local_currency
         amount_local = fixed(r.AMOUNT, 2, "amount_local")
         # Cheques and notes mature later: their PAYTRANS date is the due date (PAYMENTTYPE 2/3).
-        due = next((p.DATE_.date() for p in pays if p.PAYMENTTYPE in (2, 3) and p.DATE_ is not None), None)
+        due = next(
+            (p.DATE_.date() for p in pays if p.PAYMENTTYPE in codes.PAYTRANS_DEFERRED and p.DATE_ is not None), None
+        )
         return Collection(
             number=required_code(r.TRANNO, "number"),
             account_code=required_code(r.CLCODE, "account_code"),

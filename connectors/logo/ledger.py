@@ -31,7 +31,6 @@ from mapping.text import clean, code, flag, required_code
 __all__ = ["AccountLedger"]
 
 Item = tuple[Row[Any], list[Row[Any]]]
-_DEFERRED = (2, 3)  # PAYTRANS.PAYMENTTYPE cheque, note: their date is the maturity
 
 
 class AccountLedger(LogoStream):
@@ -119,5 +118,5 @@ class AccountLedger(LogoStream):
         if module == codes.PAYTRANS_INVOICE_MODULE:
             dates = [p.DATE_ for p in items if p.DATE_ is not None]
         else:
-            dates = [p.DATE_ for p in items if p.PAYMENTTYPE in _DEFERRED and p.DATE_ is not None]
+            dates = [p.DATE_ for p in items if p.PAYMENTTYPE in codes.PAYTRANS_DEFERRED and p.DATE_ is not None]
         return business_date(min(dates), "due_date") if dates else None
