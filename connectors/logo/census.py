@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
 from connectors.logo import codes
+from connectors.logo.ledger import ledger_kind
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import LogoTables
 
@@ -72,22 +73,18 @@ def _columns(env: LogoEnv) -> dict[str, CodeColumn]:
 
     def ledger(value: tuple[Any, ...]) -> Reading | None:
         module, trcode = value
-        if module == codes.CLFLINE_INVOICE_MODULE and trcode is not None:
-            kind = kinds.get(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET)
-            if kind is not None:
-                return mapped(
-                    "ledger entry, kind " + ("return" if kind == "return" else "invoice") + " (by invoice_kinds)",
-                    _source(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET, kinds, invoice_kinds, codes.LDDS_CODES),
-                )
+        kind, setting = ledger_kind(env, module, trcode, credit=True)
+        if setting == "invoice_kinds":
+            code = trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET
+            return mapped(
+                f"ledger entry, kind {kind} (by invoice_kinds)", _source(code, kinds, invoice_kinds, codes.LDDS_CODES)
+            )
         pair = (module, trcode)
-        if pair in methods:
+        if setting == "collection_codes":
             source = _source(pair, methods, default_methods, codes.LDDS_CODES)
             return mapped("ledger entry, kind collection (a debit: payment) (by collection_codes)", source)
-        if pair in env.ledger_kinds:
-            return mapped(
-                f"ledger entry, kind {env.ledger_kinds[pair]}",
-                _source(pair, env.ledger_kinds, ledger_defaults, codes.LEDGER),
-            )
+        if setting == "ledger_kinds":
+            return mapped(f"ledger entry, kind {kind}", _source(pair, env.ledger_kinds, ledger_defaults, codes.LEDGER))
         return None  # sent as kind 'other': name it in ledger_kinds
 
     def status(value: tuple[Any, ...]) -> Reading | None:

@@ -28,9 +28,24 @@ from mapping.money import fixed
 from mapping.schema import LedgerEntry, LedgerKind
 from mapping.text import clean, code, flag, required_code
 
-__all__ = ["AccountLedger"]
+__all__ = ["AccountLedger", "ledger_kind"]
 
 Item = tuple[Row[Any], list[Row[Any]]]
+
+
+def ledger_kind(env: LogoEnv, module: Any, trcode: Any, credit: bool) -> tuple[LedgerKind, str | None]:
+    """What a CLFLINE row is, and the setting that says so: an invoice of `invoice_kinds`, a collection of
+    `collection_codes` (a debit under a collection's code gives money back), else `ledger_kinds`; a pair none
+    of them names is 'other' (no setting)."""
+    if module == codes.CLFLINE_INVOICE_MODULE and trcode is not None:
+        invoice = env.invoice_kinds.get(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET)
+        if invoice is not None:
+            return ("return" if invoice == "return" else "invoice"), "invoice_kinds"
+    pair = (module, trcode)
+    if pair in env.collection_codes:
+        return ("collection" if credit else "payment"), "collection_codes"
+    kind = env.ledger_kinds.get(pair)
+    return (kind, "ledger_kinds") if kind is not None else ("other", None)
 
 
 class AccountLedger(LogoStream):
@@ -41,9 +56,6 @@ class AccountLedger(LogoStream):
 
     def __init__(self, env: LogoEnv) -> None:
         super().__init__(env)
-        self.invoice_kinds = env.invoice_kinds
-        self.collection_codes = env.collection_codes
-        self.ledger_kinds = env.ledger_kinds
         self.converters = Converters(env.currencies, env.local_currency)
         self._kinds: dict[tuple[Any, Any, bool], LedgerKind] = {}  # a handful of code pairs: read once each
 
@@ -68,18 +80,6 @@ class AccountLedger(LogoStream):
             found.setdefault((p.MODULENR, p.FICHEREF), []).append(p)
         return [(r, found.get((r.MODULENR, r.SOURCEFREF), [])) for r in rows]
 
-    def kind(self, module: Any, trcode: Any, credit: bool) -> LedgerKind:
-        """What the row is: an invoice of `invoice_kinds`, a collection of `collection_codes` (a debit under a
-        collection's code gives money back), else `ledger_kinds`; a pair none of them names is 'other'."""
-        if module == codes.CLFLINE_INVOICE_MODULE and trcode is not None:
-            invoice = self.invoice_kinds.get(trcode - codes.CLFLINE_INVOICE_TRCODE_OFFSET)
-            if invoice is not None:
-                return "return" if invoice == "return" else "invoice"
-        pair = (module, trcode)
-        if pair in self.collection_codes:
-            return "collection" if credit else "payment"
-        return self.ledger_kinds.get(pair, "other")
-
     def map(self, item: Item) -> LedgerEntry:
         r, items = item
         # The row unpacks in select_rows' column order (a hot loop: no name lookups).
@@ -92,7 +92,7 @@ class AccountLedger(LogoStream):
             raise RecordError("negative (Logo keeps AMOUNT and TRNET positive; SIGN gives the side)", "amount")
         kind = self._kinds.get((module, trcode, credit))
         if kind is None:
-            kind = self._kinds[module, trcode, credit] = self.kind(module, trcode, credit)
+            kind = self._kinds[module, trcode, credit] = ledger_kind(self.env, module, trcode, credit)[0]
         zero, zero_local = amount * 0, local * 0
         return LedgerEntry(
             account_code=required_code(clcode, "account_code"),
