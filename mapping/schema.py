@@ -19,7 +19,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-SCHEMA_VERSION = "2.2.0"
+SCHEMA_VERSION = "2.3.0"
+# 2.3.0: the streams `stock_movements` (receipts, issues, transfers and returns per product and warehouse) and
+# `account_balances` (a dealer's balance per currency with what is overdue, derived from the account ledger).
 # 2.2.0: the streams `account_ledger` (every debit and credit on a dealer's account, notes and openings included)
 # and `price_lists` (the ERP's sales price lists, apart from the dealers' discounts).
 # 2.1.0: the derived stream `dealer_kpis` (a dealer's month, computed by dealersync from the documents it read).
@@ -359,6 +361,42 @@ class LedgerEntry(Record, kw_only=True):
     cancelled: bool = False
 
 
+MovementKind = Literal[
+    "sale",  # goods out to a dealer (a sales invoice's or dispatch note's line)
+    "sale_return",  # goods back from a dealer
+    "purchase",  # goods in from a supplier
+    "purchase_return",  # goods back to a supplier
+    "transfer",  # between two of the distributor's warehouses: one record per side
+    "consumption",  # used up or scrapped inside the company
+    "production",  # made in the company
+    "count",  # a stock count's surplus or deficit, or an opening quantity
+    "other",  # a movement whose ERP code the adapter has no reading for (erp_kind says which)
+]
+
+
+class StockMovement(Record, kw_only=True):
+    """One quantity of one product into or out of one warehouse, as the ERP's stock movements (stok hareketleri)
+    hold it. A transfer is two records: out of one warehouse, into the other, each naming the other."""
+
+    date: dt.date
+    kind: MovementKind
+    direction: Literal["in", "out"]
+    erp_kind: Annotated[str, Meta(min_length=1, max_length=100, description="the ERP's own code of the movement")]
+    document_no: Annotated[str | None, Meta(description="the slip, dispatch note or invoice the line belongs to")]
+    line_no: Annotated[int | None, Meta(description="the line's order in its document, where the ERP keeps one")]
+    invoice_number: Annotated[
+        str | None, Meta(description="a dealer's sale or return: the `number` of its invoice in the invoices stream")
+    ] = None
+    account_code: Annotated[str | None, Meta(description="the dealer or supplier; null for internal movements")] = None
+    product_code: Code
+    warehouse_code: Code
+    other_warehouse_code: Annotated[str | None, Meta(description="a transfer's other warehouse")] = None
+    quantity: Annotated[Decimal, Meta(description="positive, in `unit`; `direction` says which way")]
+    unit: str | None = None
+    unit_code: str | None = None
+    cancelled: bool = False
+
+
 KpiMatching = Literal["erp_links", "oldest_first", "mixed", "none"]
 
 
@@ -404,6 +442,32 @@ class DealerKpi(Record, kw_only=True):
     ] = 0
 
 
+class AccountBalance(Record, kw_only=True):
+    """A dealer's account in one currency as of the read: the figures of a balance reconciliation (cari mutabakat),
+    computed by dealersync from the account ledger it read (the same for every ERP). Debit is positive. What is
+    overdue and what is open are found by paying the oldest debit first within the currency (the ledger keeps no
+    settlement links); cancelled entries count nowhere."""
+
+    volatile: ClassVar[tuple[str, ...]] = ("as_of",)
+
+    account_code: Code
+    currency: Currency
+    debit: Annotated[Decimal, Meta(description="every debit on the account in the currency")]
+    credit: Annotated[Decimal, Meta(description="every credit on the account in the currency")]
+    balance: Annotated[Decimal, Meta(description="debit - credit: positive, the dealer owes; negative, it is owed")]
+    balance_local: Annotated[Decimal, Meta(description="the same in local currency, from the entries' local amounts")]
+    overdue: Annotated[Decimal, Meta(description="the unpaid part of debits due before `as_of`")]
+    open_invoices: Annotated[int, Meta(description="invoices with an unpaid part")]
+    open_invoice_amount: Annotated[Decimal, Meta(description="the unpaid part of those invoices")]
+    oldest_open_due: Annotated[dt.date | None, Meta(description="the earliest due date of a debit with an unpaid part")]
+    not_yet_cleared: Annotated[
+        Decimal, Meta(description="credits whose due date is after `as_of`: cheques and notes received, not yet paid")
+    ]
+    last_entry: Annotated[dt.date, Meta(description="the date of the account's latest entry in the currency")]
+    entries: Annotated[int, Meta(description="ledger entries counted")]
+    as_of: Annotated[dt.date, Meta(description="the day the figures hold for (overdue is measured against it)")]
+
+
 STREAMS: dict[str, type[Record]] = {
     "accounts": Account,
     "products": Product,
@@ -415,7 +479,9 @@ STREAMS: dict[str, type[Record]] = {
     "invoices": Invoice,
     "collections": Collection,
     "account_ledger": LedgerEntry,
+    "stock_movements": StockMovement,
     "dealer_kpis": DealerKpi,
+    "account_balances": AccountBalance,
 }
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import msgspec
 
-from mapping.schema import Account, Collection, Invoice, LedgerEntry, Order, StockLevel
+from mapping.schema import Account, Collection, Invoice, LedgerEntry, Order, StockLevel, StockMovement
 from scenario.facts import Note
+from scenario.stock import StockSlip
 
 _ZERO = Decimal("0.00")
 
@@ -156,6 +157,66 @@ def _entry(
         due_date=due,
         cancelled=cancelled,
     )
+
+
+_MOVING_LINES = frozenset({"item", "promotion"})  # goods that leave or enter a warehouse; a service does not
+
+
+def stock_movements(invoices: Iterable[Invoice], slips: Iterable[StockSlip]) -> list[StockMovement]:
+    """The stock movements the documents make, cancelled ones included (flagged): a sale's or return's item
+    lines out of or into the line's warehouse (a price-difference invoice moves nothing), a purchase's lines into
+    its warehouse, a transfer's lines out of one warehouse and into the other. `erp_kind` is the ERP's own and
+    left empty here; `document_no` is the invoice's number for its lines: compare without the fields an ERP
+    does not keep."""
+    out: list[StockMovement] = []
+    for inv in invoices:
+        if inv.kind not in ("sale", "return"):
+            continue
+        back = inv.kind == "return"
+        for line in inv.lines:
+            if line.kind not in _MOVING_LINES or line.product_code is None or line.warehouse_code is None:
+                continue
+            out.append(
+                StockMovement(
+                    date=inv.date,
+                    kind="sale_return" if back else "sale",
+                    direction="in" if back else "out",
+                    erp_kind="",
+                    document_no=inv.number,
+                    line_no=line.line_no,
+                    invoice_number=inv.number,
+                    account_code=inv.account_code,
+                    product_code=line.product_code,
+                    warehouse_code=line.warehouse_code,
+                    quantity=line.quantity,
+                    unit=line.unit,
+                    unit_code=line.unit_code,
+                    cancelled=inv.cancelled,
+                )
+            )
+    for slip in slips:
+        source, target = slip.warehouse_code, slip.to_warehouse_code
+        sides = [("in", source, None)] if slip.kind == "purchase" else [("out", source, target), ("in", target, source)]
+        for line in slip.lines:
+            for direction, warehouse, other in sides:
+                out.append(
+                    StockMovement(
+                        date=slip.date,
+                        kind=slip.kind,
+                        direction=direction,  # type: ignore[arg-type]
+                        erp_kind="",
+                        document_no=slip.number,
+                        line_no=line.line_no,
+                        account_code=slip.account_code,
+                        product_code=line.product_code,
+                        warehouse_code=str(warehouse),
+                        other_warehouse_code=other,
+                        quantity=line.quantity,
+                        unit=line.unit,
+                        unit_code=line.unit_code,
+                    )
+                )
+    return out
 
 
 def comparable(record: Any, ignore: set[str] | frozenset[str] = frozenset()) -> Any:

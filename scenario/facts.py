@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from mapping.schema import (
     Account,
@@ -26,6 +26,9 @@ from mapping.schema import (
     RiskLimit,
     StockLevel,
 )
+
+if TYPE_CHECKING:
+    from scenario.stock import StockSlip
 
 R = TypeVar("R", bound=Record)
 
@@ -110,6 +113,7 @@ class Scenario:
     invoice_facts: Callable[[], Iterator[Stamped[Invoice]]] = field(repr=False)
     collection_facts: Callable[[], Iterator[Stamped[Collection]]] = field(repr=False)
     note_facts: Callable[[], Iterator[Stamped[Note]]] = field(repr=False, default=lambda: iter(()))
+    slip_facts: Callable[[], Iterator[Stamped[StockSlip]]] = field(repr=False, default=lambda: iter(()))
     price_lists: list[PriceListEntry] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
@@ -125,3 +129,7 @@ class Scenario:
 
     def notes(self) -> Iterator[Stamped[Note]]:
         return self.note_facts()
+
+    def stock_slips(self) -> Iterator[Stamped[StockSlip]]:
+        """Purchases and warehouse transfers (a dealer's sales and returns move stock through its invoices)."""
+        return self.slip_facts()

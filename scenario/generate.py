@@ -27,6 +27,7 @@ from scenario.notes import notes
 from scenario.orders import OPEN_ORDER_DAYS, orders
 from scenario.payments import DEFERRED, Ledger, collections, new_collection
 from scenario.pricing import discounts, price_lists
+from scenario.stock import stock_slips
 
 DEFAULT_AS_OF = dt.datetime(2026, 11, 20, 17, 0)  # wall time in the scenario's zone: tests need a fixed "now"
 HISTORY_DAYS = 730
@@ -70,6 +71,7 @@ def build(
     books = _Books.keep(ctx)
 
     dealer_accounts = [s.record for s in accounts if s.record.kind != "supplier"]
+    suppliers = [s.record.code for s in accounts if s.record.kind == "supplier"]
     rules = discounts(
         rng, dealer_accounts, [s.record for s in products], catalogue, now, start, rates.micro("USD", now.date())
     )
@@ -89,6 +91,7 @@ def build(
         invoice_facts=lambda: invoices(ctx),
         collection_facts=lambda: collections(ctx, books.ledger),
         note_facts=lambda: notes(ctx),
+        slip_facts=lambda: stock_slips(ctx, suppliers, depots),
         price_lists=price_lists(catalogue, rates, now.date()),
         changes=books.changes(random.Random(derive_seed(seed, 9, 0)), rules),
         services=[

@@ -62,7 +62,7 @@ def test_schema_writes_one_file_per_stream(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "schemas"
     files = sorted(p.name for p in folder.glob("*.json") if p.name != "index.json")
-    assert files == sorted(f"{stream}.json" for stream in STREAMS) and len(files) == 11
+    assert files == sorted(f"{stream}.json" for stream in STREAMS) and len(files) == 13
     for name in files:
         document = json.loads((folder / name).read_text())
         assert document["$id"].endswith(f"/{name}")

@@ -7,7 +7,9 @@ major for anything else). jsonschema is not a dependency, so the checks here are
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dealersync.cli import app
-from mapping.schema import SCHEMA_VERSION, STREAMS, encode
+from mapping.schema import SCHEMA_VERSION, STREAMS, AccountBalance, encode
 from scenario import expect
 from scenario.generate import build
 
@@ -111,6 +113,13 @@ def first_records() -> dict[str, Any]:
         "dealer_kpis": _first_dealer_month(scenario),
         "account_ledger": expect.ledger_entries([], [], [next(scenario.notes()).record])[0],
         "price_lists": next(e for e in scenario.price_lists if e.min_quantity is not None),
+        "stock_movements": expect.stock_movements([], [next(scenario.stock_slips()).record])[0],
+        "account_balances": AccountBalance(
+            account_code="120.01.0001", currency="TRY", debit=Decimal("10.00"), credit=Decimal("4.00"),
+            balance=Decimal("6.00"), balance_local=Decimal("6.00"), overdue=Decimal("6.00"), open_invoices=1,
+            open_invoice_amount=Decimal("6.00"), oldest_open_due=dt.date(2026, 1, 31), not_yet_cleared=Decimal("0"),
+            last_entry=dt.date(2026, 1, 2), entries=2, as_of=dt.date(2026, 3, 1),
+        ),
     }
 
 
