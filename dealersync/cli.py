@@ -291,7 +291,7 @@ def discover(
     ] = None,
 ) -> None:
     """List each source's streams: key, replication key (or snapshot), row count; or, with --codes, the census."""
-    from engine.derived import DERIVED
+    from engine.derived import DERIVED, stream_names
 
     with _handled():
         cfg = _load(config)
@@ -316,10 +316,9 @@ def discover(
                         "?" if count is None else f"{count:,}",
                         "yes" if src.enabled(stream.name) else "no",
                     )
-                for name in DERIVED:
-                    table.add_row(
-                        src.name, name, "account_code, month", "derived", "-", "yes" if src.enabled(name) else "no"
-                    )
+                for name in stream_names(adapter)[len(adapter.streams()) :]:
+                    key = ", ".join(DERIVED[name].primary_key)
+                    table.add_row(src.name, name, key, "derived", "-", "yes" if src.enabled(name) else "no")
         out.print(table)
 
 

@@ -1,8 +1,8 @@
-"""Dealer KPIs: what the engine keeps of the documents it sends (facts), and a dealer's months computed from them.
+"""Dealer KPIs: what the engine keeps of the documents it sends (facts, see engine/facts.py), and a dealer's months
+computed from them.
 
 A fact is the part of a sent record that a KPI needs, decoded from the record as sent, so every adapter's
-invoices, collections, orders and products give the same facts. The state store keeps them beside the hashes,
-committed with the batch that sent the record (a crash leaves no fact out of step with the feed).
+invoices, collections, orders and products give the same facts.
 
 Matching collections to invoices: a collection (or a return) pays first the invoices the ERP links it to
 (`settles`, a return's `original_invoice`), then the oldest open invoice by due date. A collection with a
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from engine.facts import StoredFact
 from mapping.schema import DealerKpi, KpiMatching, SalesShare
 
 if TYPE_CHECKING:
@@ -90,16 +91,10 @@ FACT_TYPES: dict[str, type[Fact]] = {
     "invoices": InvoiceFact,
     "collections": CollectionFact,
 }
+_DOCUMENTS = tuple(stream for stream in FACT_TYPES if stream != "products")  # a dealer's: products are everyone's
 _DECODERS = {stream: msgspec.json.Decoder(kind) for stream, kind in FACT_TYPES.items()}
 _FROM_RECORD = {**_DECODERS, "invoices": msgspec.json.Decoder(_InvoiceIn)}
 _encode = msgspec.json.Encoder(decimal_format="string").encode
-
-
-class StoredFact(msgspec.Struct, frozen=True):
-    """What the state store keeps per record: the dealer it counts for ('' for a product) and the fact."""
-
-    account: str
-    payload: bytes
 
 
 def fact_of(stream: str, data: bytes) -> StoredFact:
@@ -142,7 +137,7 @@ _PLAUSIBLE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))  # mapping.plausibilit
 
 def dealers(state: StateStore, source: str, accounts: Sequence[str] | None) -> Iterator[Dealer]:
     """The dealers' facts from the state store (every dealer: None), each matched, in account order."""
-    for account, rows in groupby(state.facts(source, accounts), key=lambda row: row[0]):
+    for account, rows in groupby(state.facts(source, _DOCUMENTS, accounts), key=lambda row: row[0]):
         yield dealer(account, [decode_fact(stream, payload) for _, stream, _, payload in rows])
 
 

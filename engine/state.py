@@ -51,7 +51,8 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import IntegrityError
 
 from connectors.sql import bulk_insert
-from engine.kpis import ProductFact, StoredFact, decode_fact
+from engine.facts import CONSUMERS, StoredFact
+from engine.kpis import ProductFact, decode_fact
 
 
 class StateError(Exception):
@@ -92,8 +93,8 @@ hashes_t = Table(
     Column("version", String(64), nullable=True),
 )
 
-# Dealer KPIs (engine/kpis.py): the fact of each record the fact streams sent, written with its batch; the dealers
-# whose facts moved since the dealer_kpis stream last ran ('*': all of them); which streams' facts are complete.
+# Derived streams (engine/facts.py): the fact of each record the fact streams sent, written with its batch; per derived
+# stream, the dealers whose facts moved since it last ran ('*': all of them); which streams' facts are complete.
 kpi_facts_t = Table(
     "ds_kpi_facts",
     metadata,
@@ -108,22 +109,31 @@ kpi_facts_t = Table(
     Index("ix_ds_kpi_facts_account", "source", "account"),
 )
 
-kpi_dirty_t = Table(
-    "ds_kpi_dirty",
+dirty_t = Table(
+    "ds_derived_dirty",
     metadata,
     Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),  # the derived stream
     Column("account", String(200), primary_key=True),
     Column("seq", BigInteger, nullable=False),  # the mark: one made while the derived stream runs outlives the run
 )
 
-# Dealers to recompute once a month has begun: one with an invoice due in a month not yet begun gains that month
-# (unpaid, overdue) with no document of its own to mark it.
-kpi_later_t = Table(
-    "ds_kpi_later",
+# Dealers to recompute once a day or month has begun: their figures move with the calendar (an invoice falls due)
+# with no document of their own to mark them.
+later_t = Table(
+    "ds_derived_later",
     metadata,
     Column("source", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
     Column("account", String(200), primary_key=True),
-    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("due", String(10), nullable=False),  # YYYY-MM (dealer_kpis) or YYYY-MM-DD: compared as text
+)
+
+# Release 2.2's tables of dealer_kpis' marks, moved into the tables above when such a store is opened.
+_old = MetaData()
+_OLD_MARKS = (
+    (Table("ds_kpi_dirty", _old, Column("source"), Column("account"), Column("seq")), dirty_t, "seq"),
+    (Table("ds_kpi_later", _old, Column("source"), Column("account"), Column("month")), later_t, "month"),
 )
 
 kpi_ready_t = Table(
@@ -292,6 +302,7 @@ class StateStore:
             self._quick_check()
         metadata.create_all(self.engine)
         self._add_new_columns()
+        self._move_old_marks()
 
     def _quick_check(self) -> None:
         # Every b-tree page's structure, the freelist and record formats, without the index cross-checks of
@@ -308,6 +319,23 @@ class StateStore:
             if column not in {c["name"] for c in inspector.get_columns(table.name)}:
                 with self.engine.begin() as conn:
                     conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {ddl}"))
+
+    def _move_old_marks(self) -> None:
+        """A store of release 2.2 kept dealer_kpis' marks in tables of their own: moved, then those dropped."""
+        names = set(inspect(self.engine).get_table_names())
+        for old, new, value in _OLD_MARKS:
+            if old.name not in names:
+                continue
+            with self.engine.begin() as conn:
+                rows = conn.execute(select(old.c.source, old.c.account, old.c[value])).all()
+                column = "seq" if new is dirty_t else "due"
+                bulk_insert(
+                    conn,
+                    new,
+                    [{"source": s, "account": a, column: v} for s, a, v in rows],
+                    defaults={"stream": "dealer_kpis"},
+                )
+                conn.execute(text(f"DROP TABLE {old.name}"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -566,9 +594,9 @@ class StateStore:
             # or goes: a new product is named by no invoice fact yet (products are read before invoices).
             relabelled = [k for k, (_, payload) in old.items() if _labels(payload) != _labels(facts[k])]
             if relabelled:
-                self._mark_dirty(conn, source, {ALL_DEALERS})
+                self._mark_dirty(conn, source, CONSUMERS[stream], {ALL_DEALERS})
         elif moved:
-            self._mark_dirty(conn, source, moved)
+            self._mark_dirty(conn, source, CONSUMERS[stream], moved)
 
     def _put_back_facts(self, conn: Any, source: str, stream: str, keys: Sequence[str]) -> None:
         """The facts of rejected records back to the version before them; a record never taken has none."""
@@ -595,77 +623,78 @@ class StateStore:
                     .values(account=previous_account, payload=previous, previous_account=None, previous=None)
                 )
         if moved:
-            self._mark_dirty(conn, source, {ALL_DEALERS} if stream == "products" else moved)
+            self._mark_dirty(conn, source, CONSUMERS[stream], {ALL_DEALERS} if stream == "products" else moved)
 
     @staticmethod
-    def _mark_dirty(conn: Any, source: str, accounts: Iterable[str]) -> None:
+    def _mark_dirty(conn: Any, source: str, derived: str, accounts: Iterable[str]) -> None:
         """Mark dealers (again) with a fresh mark: an upsert, so two writers marking one dealer at once both land."""
         marked = sorted(accounts)
         mark = secrets.randbits(62)  # compared for equality only: a run clears exactly the marks it read
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            insert_ = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(kpi_dirty_t)
+            insert_ = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(dirty_t)
             upsert = insert_.on_conflict_do_update(
-                index_elements=["source", "account"], set_={"seq": insert_.excluded.seq}
+                index_elements=["source", "stream", "account"], set_={"seq": insert_.excluded.seq}
             )
-            conn.execute(upsert, [{"source": source, "account": a, "seq": mark} for a in marked])  # executemany
+            rows = [{"source": source, "stream": derived, "account": a, "seq": mark} for a in marked]
+            conn.execute(upsert, rows)  # executemany
             return
         for start in range(0, len(marked), 1000):
             chunk = marked[start : start + 1000]
-            conn.execute(delete(kpi_dirty_t).where(kpi_dirty_t.c.source == source, kpi_dirty_t.c.account.in_(chunk)))
-            bulk_insert(conn, kpi_dirty_t, [{"account": a} for a in chunk], defaults={"source": source, "seq": mark})
+            conn.execute(delete(dirty_t).where(*_of(dirty_t, source, derived), dirty_t.c.account.in_(chunk)))
+            marks = {"source": source, "stream": derived, "seq": mark}
+            bulk_insert(conn, dirty_t, [{"account": a} for a in chunk], defaults=marks)
 
-    def dirty_dealers(self, source: str) -> list[tuple[str, int]]:
-        """(account, mark) of the dealers whose facts moved since their KPIs were last computed."""
+    def dirty_dealers(self, source: str, derived: str) -> list[tuple[str, int]]:
+        """(account, mark) of the dealers whose facts moved since the derived stream last computed them."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(kpi_dirty_t.c.account, kpi_dirty_t.c.seq)
-                .where(kpi_dirty_t.c.source == source)
-                .order_by(kpi_dirty_t.c.account)
+                select(dirty_t.c.account, dirty_t.c.seq)
+                .where(*_of(dirty_t, source, derived))
+                .order_by(dirty_t.c.account)
             )
             return [(a, s) for a, s in rows]
 
-    def dealers_due(self, source: str, month: str) -> list[str]:
-        """Dealers to recompute because `month` (or an earlier one they waited for) has begun."""
+    def dealers_due(self, source: str, derived: str, today: str) -> list[str]:
+        """Dealers to recompute because `today` (a month or a day, or an earlier one they waited for) has begun."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(kpi_later_t.c.account).where(kpi_later_t.c.source == source, kpi_later_t.c.month <= month)
-            )
+            rows = conn.execute(select(later_t.c.account).where(*_of(later_t, source, derived), later_t.c.due <= today))
             return [a for (a,) in rows]
 
-    def reschedule(self, source: str, computed: Sequence[str] | None, later: dict[str, str]) -> None:
-        """After a good run: the computed dealers (None: every dealer) wait for the months in `later` only."""
+    def reschedule(self, source: str, derived: str, computed: Sequence[str] | None, later: dict[str, str]) -> None:
+        """After a good run: the computed dealers (None: every dealer) wait for the months or days in `later` only."""
         with self.engine.begin() as conn:
             if computed is None:
-                conn.execute(delete(kpi_later_t).where(kpi_later_t.c.source == source))
+                conn.execute(delete(later_t).where(*_of(later_t, source, derived)))
             elif computed:
-                by_account = delete(kpi_later_t).where(
-                    kpi_later_t.c.source == source, kpi_later_t.c.account == bindparam("a")
-                )
+                by_account = delete(later_t).where(*_of(later_t, source, derived), later_t.c.account == bindparam("a"))
                 conn.execute(by_account, [{"a": a} for a in computed])
             bulk_insert(
                 conn,
-                kpi_later_t,
-                [{"account": a, "month": m} for a, m in later.items()],
-                defaults={"source": source},
+                later_t,
+                [{"account": a, "due": when} for a, when in later.items()],
+                defaults={"source": source, "stream": derived},
             )
 
-    def clear_dirty(self, source: str, marks: Sequence[tuple[str, int]]) -> None:
+    def clear_dirty(self, source: str, derived: str, marks: Sequence[tuple[str, int]]) -> None:
         """Drop these marks; a dealer marked again since (another mark) stays dirty."""
         if not marks:
             return
-        stmt = delete(kpi_dirty_t).where(
-            kpi_dirty_t.c.source == source,
-            kpi_dirty_t.c.account == bindparam("a"),
-            kpi_dirty_t.c.seq == bindparam("s"),
+        stmt = delete(dirty_t).where(
+            *_of(dirty_t, source, derived),
+            dirty_t.c.account == bindparam("a"),
+            dirty_t.c.seq == bindparam("s"),
         )
         with self.engine.begin() as conn:
             conn.execute(stmt, [{"a": account, "s": seq} for account, seq in marks])
 
-    def facts(self, source: str, accounts: Sequence[str] | None = None) -> Iterator[tuple[str, str, str, bytes]]:
-        """(account, stream, key, payload) of the dealers' facts (all dealers: None), grouped by account."""
+    def facts(
+        self, source: str, streams: Sequence[str], accounts: Sequence[str] | None = None
+    ) -> Iterator[tuple[str, str, str, bytes]]:
+        """(account, stream, key, payload) of the dealers' facts from these streams (all dealers: None), grouped by
+        account."""
         stmt = select(kpi_facts_t.c.account, kpi_facts_t.c.stream, kpi_facts_t.c.key, kpi_facts_t.c.payload).where(
-            kpi_facts_t.c.source == source, kpi_facts_t.c.stream != "products"
+            kpi_facts_t.c.source == source, kpi_facts_t.c.stream.in_(list(streams))
         )
         with self.engine.connect() as conn:
             if accounts is None:
@@ -708,15 +737,15 @@ class StateStore:
         return found is not None
 
     def forget_facts(self, source: str, stream: str) -> None:
-        """Facts are kept no longer: the next dealer_kpis run, once they are caught up again, is a complete read
-        (the dealers whose documents went meanwhile have no marks)."""
+        """Facts are kept no longer: the next run of the derived stream, once they are caught up again, is a complete
+        read (the dealers whose documents went meanwhile have no marks)."""
         if self.facts_ready(source, stream):
             with self.engine.begin() as conn:
                 for table in (kpi_facts_t, kpi_ready_t):
                     conn.execute(delete(table).where(table.c.source == source, table.c.stream == stream))
                 conn.execute(
                     update(streams_t)
-                    .where(streams_t.c.source == source, streams_t.c.stream == "dealer_kpis")
+                    .where(streams_t.c.source == source, streams_t.c.stream == CONSUMERS[stream])
                     .values(cursor=None)
                 )
 
@@ -969,6 +998,10 @@ class StateStore:
                     attempts=1,
                 )
             )
+
+
+def _of(table: Table, source: str, derived: str) -> tuple[Any, Any]:
+    return table.c.source == source, table.c.stream == derived
 
 
 def _labels(payload: bytes | StoredFact | None) -> tuple[str | None, str | None] | None:

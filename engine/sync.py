@@ -30,10 +30,10 @@ import msgspec
 import structlog
 
 from connectors.base import Adapter, Stream
-from engine.derived import DERIVED, derived_streams, kpis_enabled
+from engine.derived import DERIVED, derived_streams, fact_of, keeps_facts
+from engine.facts import CONSUMERS
 from engine.items import Mapped, describe, first_line, has_versions, map_items
 from engine.keyset import KeySet
-from engine.kpis import FACT_TYPES, fact_of
 from engine.parallel import mapped_in_workers, portable
 from engine.state import BatchWrite, StateStore
 from mapping.plausibility import ImplausiblePolicy
@@ -143,11 +143,10 @@ class Engine:
         full_refresh: bool = False,
         reconcile: bool = False,
     ) -> list[RunResult]:
-        chosen = adapter.streams()
-        if kpis_enabled(adapter):
-            chosen = [*chosen, *derived_streams(self.state, adapter)]
-        elif streams and set(streams) & set(DERIVED):
-            raise ValueError(f"source {adapter.context.name} disables {', '.join(sorted(set(streams) & set(DERIVED)))}")
+        chosen = [*adapter.streams(), *derived_streams(self.state, adapter)]
+        off = set(streams or ()) & set(DERIVED) & adapter.context.disabled
+        if off:
+            raise ValueError(f"source {adapter.context.name} disables {', '.join(sorted(off))}")
         if streams:
             unknown = set(streams) - {s.name for s in chosen}
             if unknown:
@@ -176,14 +175,14 @@ class Engine:
             result.error = "another run of this stream holds the lock"
             log.info("stream.skipped", source=source, stream=stream.name, reason=result.error)
             return result
-        facts = stream.name in FACT_TYPES and kpis_enabled(adapter)
+        facts = keeps_facts(adapter, stream.name)
         # A stream sent before the engine kept facts (an upgraded store): one complete read gives every record's.
         capture_all = facts and self.state.has_hashes(source, stream.name) and not self.state.facts_ready(
             source, stream.name
         )
         if capture_all:
             log.info("stream.facts_catch_up", source=source, stream=stream.name)
-        elif stream.name in FACT_TYPES and not facts:  # kept no longer: a later enabling catches up afresh
+        elif stream.name in CONSUMERS and not facts:  # kept no longer: a later enabling catches up afresh
             self.state.forget_facts(source, stream.name)
         log.info("stream.start", source=source, stream=stream.name, full_refresh=full_refresh, reconcile=reconcile)
         try:
@@ -244,7 +243,7 @@ class Engine:
                 found = {st.key(item) for item in items}
                 with self._pushing(result):
                     writer = self._batcher(
-                        source, st, result, force=True, facts=name in FACT_TYPES and kpis_enabled(adapter)
+                        source, st, result, force=True, facts=keeps_facts(adapter, name)
                     )
                     writer.add(items)
                     writer.finish()
@@ -397,7 +396,7 @@ class Engine:
                 continue
             write.lines.append(envelopes.line(key, None))
             write.dropped_hashes.append(key)
-            if stream.name in FACT_TYPES:
+            if stream.name in CONSUMERS:
                 write.facts[key] = None
             if len(write.lines) >= self.policy.batch_size:
                 result.deleted += len(write.lines)
@@ -406,7 +405,7 @@ class Engine:
         if write.lines:
             result.deleted += len(write.lines)
             self.commit_and_push(write, result)
-        if stream.name in FACT_TYPES:  # facts of records the receiver no longer holds (rejected, then deleted)
+        if stream.name in CONSUMERS:  # facts of records the receiver no longer holds (rejected, then deleted)
             write = BatchWrite(source, stream.name)
             for key in self.state.fact_keys(source, stream.name):
                 if key not in live:

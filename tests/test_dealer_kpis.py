@@ -113,7 +113,7 @@ def test_every_erp_gives_dealer_months_that_add_up_to_its_own_documents(
         context = SourceContext(f"{erp}-kpis", ZoneInfo(scenario.timezone))
         with adapter_type(context, settings) as adapter, feed_in(tmp_path / "run") as feed:
             results = feed.engine.sync(adapter)
-            assert [r.stream for r in results][-1] == "dealer_kpis"
+            assert [r.stream for r in results][-2:] == ["dealer_kpis", "account_balances"]
             assert all(r.status == "ok" for r in results), [(r.stream, r.error) for r in results]
             sent = {s: list(held(feed, s).values()) for s in ("invoices", "collections", "orders")}
             kpis = held(feed, "dealer_kpis")
@@ -180,8 +180,9 @@ def test_a_source_that_disables_dealer_kpis_keeps_no_facts(tmp_path: Path, monke
     disabled = frozenset({"dealer_kpis"})
     with _logo(tmp_path, monkeypatch, 200, disabled) as (_, _, logo), logo() as adapter, feed_in(tmp_path) as feed:
         assert "dealer_kpis" not in [r.stream for r in feed.engine.sync(adapter)]
-        with feed.state.engine.connect() as conn:
-            assert conn.execute(sa.select(sa.func.count()).select_from(kpi_facts_t)).scalar_one() == 0
+        kept = sa.select(kpi_facts_t.c.stream).distinct()
+        with feed.state.engine.connect() as conn:  # account_balances, still enabled, keeps the ledger's
+            assert set(conn.execute(kept).scalars()) == {"account_ledger"}
         with pytest.raises(ValueError, match="disables dealer_kpis"):
             feed.engine.sync(adapter, ["dealer_kpis"])
 
@@ -444,7 +445,7 @@ def test_dealer_kpis_with_the_state_on_postgresql(tmp_path: Path, pg_url: str) -
     engine.sync(adapter)
     kpis = _kpis_of(engine, sink)
     assert sorted(kpis) == ["a|b|2026-01"] and D(kpis["a|b|2026-01"]["sales"]) == D(120)
-    assert engine.state.dirty_dealers("listed") == []
+    assert engine.state.dirty_dealers("listed", "dealer_kpis") == []
 
 
 def test_a_quiet_dealer_gains_the_month_its_unpaid_invoice_falls_due_in(
