@@ -313,3 +313,16 @@ def test_a_store_of_the_previous_release_keeps_its_kpi_marks(tmp_path: Path) -> 
         state.create()  # opened again: nothing left to move
     finally:
         state.close()
+
+
+def test_a_ledger_sent_before_facts_were_kept_catches_up_once_and_resends_nothing(tmp_path: Path, clock: list) -> None:
+    """As a store of release 2.2 (ledger sent, no facts): one complete read records the facts, sends no entry
+    again, and the balances follow."""
+    entries = [_entry("S1", "A", "2026-01-10", debit="100"), _entry("T1", "A", "2026-01-11", credit="30")]
+    off = _Ledger(entries, frozenset({"account_balances"}))
+    with Feed(tmp_path) as feed:
+        feed.engine.sync(off)
+        on = _Ledger(entries)
+        results = {r.stream: r for r in feed.engine.sync(on)}
+        assert results["account_ledger"].pushed == 0 and results["account_ledger"].unchanged == 2
+        assert D(held(feed, "account_balances")["A|TRY"]["balance"]) == D(70)
