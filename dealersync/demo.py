@@ -230,6 +230,27 @@ def dealer_statement(feed: dict[str, dict[str, dict[str, Any]]], account: str, l
     return table
 
 
+def dealer_balances(feed: dict[str, dict[str, dict[str, Any]]], account: str) -> Table | None:
+    """The dealer's record of the account_balances stream: the local figures, then its position per currency."""
+    record = feed.get("account_balances", {}).get(account)
+    if record is None or record.get("op") != "upsert":
+        return None
+    b = record["data"]
+    table = Table(
+        title=f"The same dealer's balance from the account_balances stream (as of {b['as_of']}): "
+        f"{Decimal(b['balance']):,.2f} local, {Decimal(b['overdue']):,.2f} overdue, {b['open_invoices']} open "
+        f"invoices ({Decimal(b['open_invoice_amount']):,.2f}), oldest due {b.get('oldest_open_due') or '-'}, "
+        f"cheques not yet due {Decimal(b['not_yet_cleared']):,.2f}; per currency:",
+        title_justify="left",
+    )
+    for column in ("Currency", "Debit", "Credit", "Balance", "Balance (local)", "Overdue"):
+        table.add_column(column, justify="left" if column == "Currency" else "right")
+    for p in b["by_currency"]:
+        table.add_row(p["currency"], *(f"{Decimal(p[f]):,.2f}" for f in ("debit", "credit", "balance",
+                                                                            "balance_local", "overdue")))  # fmt: skip
+    return table
+
+
 def run(*, erp: str, size: int, directory: Path, console: Console) -> None:
     """Build, sync, change, sync again; print what happened. Raises ConfigError for a bad --erp or --dir."""
     if erp not in demo_erps():
@@ -287,6 +308,9 @@ def _sync_twice(erp: str, erp_side: Any, scenario: Any, directory: Path, size: i
                 statement = dealer_statement(feed, dealer)
                 if statement is not None:
                     console.print(statement)
+                balances = dealer_balances(feed, dealer)
+                if balances is not None:
+                    console.print(balances)
 
             for change in scenario.changes:
                 erp_side.apply(change)

@@ -1,8 +1,10 @@
-"""Account balances: a dealer's account per currency as of a day, computed from the account ledger's facts.
+"""Account balances: a dealer's account as of a day, in local currency and per currency, computed from the account
+ledger's facts.
 
 The ledger keeps no settlement links, so what is still open is found the way a balance reconciliation (cari
-mutabakat) or an ageing list does: within a currency, the credits pay the debits in order of due date. What
-is open is then the latest-due debits, and what is overdue is the open part of those due before the day.
+mutabakat) or an ageing list does: the credits pay the debits in order of due date (in local amounts; per
+currency, in that currency's). What is open is then the latest-due debits, and what is overdue is the open part
+of those due before the day.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from engine.facts import StoredFact
-from mapping.schema import AccountBalance
+from mapping.schema import AccountBalance, CurrencyPosition
 
 if TYPE_CHECKING:
     from engine.state import StateStore
@@ -75,41 +77,23 @@ class _Debit(msgspec.Struct):
     invoice: bool
 
 
-def balances(
-    account: str, entries: Iterable[LedgerFact], today: dt.date
-) -> tuple[list[AccountBalance], dt.date | None]:
-    """The dealer's balance per currency on `today`, and the next day its figures change with no new entry (a debit
-    falls due, a cheque matures), or None."""
-    by_currency: dict[str, list[LedgerFact]] = defaultdict(list)
-    for e in entries:
-        if not e.cancelled and _PLAUSIBLE[0] <= e.date <= _PLAUSIBLE[1]:
-            by_currency[e.currency].append(e)
-    out: list[AccountBalance] = []
-    upcoming: list[dt.date] = []
-    for currency in sorted(by_currency):
-        record, next_day = _balance(account, currency, by_currency[currency], today)
-        out.append(record)
-        if next_day is not None:
-            upcoming.append(next_day)
-    return out, min(upcoming, default=None)
+class _Open(msgspec.Struct):
+    """What is left unpaid once the credits have paid the debits in order of due date."""
+
+    overdue: Decimal
+    open_invoices: int
+    open_invoice_amount: Decimal
+    oldest_due: dt.date | None
+    falls_due: dt.date | None  # the next day an unpaid debit becomes overdue
 
 
-def _balance(
-    account: str, currency: str, entries: list[LedgerFact], today: dt.date
-) -> tuple[AccountBalance, dt.date | None]:
-    debit = sum((e.debit for e in entries), _ZERO)
-    credit = sum((e.credit for e in entries), _ZERO)
-    local = sum((e.debit_local - e.credit_local for e in entries), _ZERO)
-    debits = sorted(
-        (_Debit(_due(e), e.date, e.debit, e.kind in _INVOICES) for e in entries if e.debit > 0),
-        key=lambda d: (d.due, d.date),
-    )
+def _open(debits: list[_Debit], credit: Decimal, today: dt.date) -> _Open:
     left = credit
-    overdue = open_amount = _ZERO
-    open_invoices = 0
+    overdue = amount = _ZERO
+    invoices = 0
     oldest: dt.date | None = None
-    upcoming: list[dt.date] = []
-    for d in debits:
+    falls_due: dt.date | None = None
+    for d in sorted(debits, key=lambda d: (d.due, d.date)):
         paid = min(left, d.amount)
         left -= paid
         unpaid = d.amount - paid
@@ -118,35 +102,71 @@ def _balance(
         oldest = d.due if oldest is None else min(oldest, d.due)
         if d.due < today:
             overdue += unpaid
-        else:
-            upcoming.append(d.due + dt.timedelta(days=1))  # overdue from the day after its due date
+        else:  # overdue from the day after its due date
+            after = d.due + dt.timedelta(days=1)
+            falls_due = after if falls_due is None else min(falls_due, after)
         if d.invoice:
-            open_invoices += 1
-            open_amount += unpaid
+            invoices += 1
+            amount += unpaid
+    return _Open(overdue, invoices, amount, oldest, falls_due)
+
+
+def balance(
+    account: str, entries: Iterable[LedgerFact], today: dt.date
+) -> tuple[AccountBalance | None, dt.date | None]:
+    """The dealer's account on `today` (None: no entry counts), and the next day its figures change with no new entry
+    (a debit falls due, a cheque matures), or None."""
+    live = [e for e in entries if not e.cancelled and _PLAUSIBLE[0] <= e.date <= _PLAUSIBLE[1]]
+    if not live:
+        return None, None
+    debit = sum((e.debit_local for e in live), _ZERO)
+    credit = sum((e.credit_local for e in live), _ZERO)
+    local = _open([_Debit(_due(e), e.date, e.debit_local, e.kind in _INVOICES) for e in live if e.debit_local > 0],
+                  credit, today)  # fmt: skip
+    upcoming = [day for day in (local.falls_due,) if day is not None]
     uncleared = _ZERO
-    for e in entries:
-        if e.kind in _CLEARING and e.credit > 0 and e.due_date is not None and e.due_date > today:
-            uncleared += e.credit
+    for e in live:
+        if e.kind in _CLEARING and e.credit_local > 0 and e.due_date is not None and e.due_date > today:
+            uncleared += e.credit_local
             upcoming.append(e.due_date)
-    return (
-        AccountBalance(
-            account_code=account,
-            currency=currency,
-            debit=debit,
-            credit=credit,
-            balance=debit - credit,
-            balance_local=local,
-            overdue=overdue,
-            open_invoices=open_invoices,
-            open_invoice_amount=open_amount,
-            oldest_open_due=oldest,
-            not_yet_cleared=uncleared,
-            last_entry=max(e.date for e in entries),
-            entries=len(entries),
-            as_of=today,
-        ),
-        min(upcoming, default=None),
+    positions = []
+    by_currency: dict[str, list[LedgerFact]] = defaultdict(list)
+    for e in live:
+        by_currency[e.currency].append(e)
+    for currency in sorted(by_currency):
+        mine = by_currency[currency]
+        c_debit = sum((e.debit for e in mine), _ZERO)
+        c_credit = sum((e.credit for e in mine), _ZERO)
+        own = _open([_Debit(_due(e), e.date, e.debit, False) for e in mine if e.debit > 0], c_credit, today)
+        if own.falls_due is not None:
+            upcoming.append(own.falls_due)
+        positions.append(
+            CurrencyPosition(
+                currency=currency,
+                debit=c_debit,
+                credit=c_credit,
+                balance=c_debit - c_credit,
+                balance_local=sum((e.debit_local - e.credit_local for e in mine), _ZERO),
+                overdue=own.overdue,
+                entries=len(mine),
+            )
+        )
+    record = AccountBalance(
+        account_code=account,
+        debit=debit,
+        credit=credit,
+        balance=debit - credit,
+        overdue=local.overdue,
+        open_invoices=local.open_invoices,
+        open_invoice_amount=local.open_invoice_amount,
+        oldest_open_due=local.oldest_due,
+        not_yet_cleared=uncleared,
+        last_entry=max(e.date for e in live),
+        entries=len(live),
+        by_currency=positions,
+        as_of=today,
     )
+    return record, min(upcoming, default=None)
 
 
 def _due(e: LedgerFact) -> dt.date:

@@ -63,7 +63,7 @@ def fact_of(stream: str, data: bytes) -> StoredFact:
 
 
 class _PerDealer(Stream):
-    """A derived stream of records keyed '<account>|<part>' (a month, a currency), computed one dealer at a time."""
+    """A derived stream of a dealer's records, computed one dealer at a time."""
 
     replication_key = "computed"  # not a field: see _READ_BEFORE
     today = staticmethod(dt.date.today)  # which months or days have begun
@@ -86,8 +86,12 @@ class _PerDealer(Stream):
         with no new fact (None: none)."""
 
     @abstractmethod
-    def _is_part(self, text: str) -> bool:
-        """Whether the part of a key after the account is one this stream makes (a month, a currency)."""
+    def _key(self, account: str, record: Any) -> str:
+        """The key of one of the dealer's records."""
+
+    @abstractmethod
+    def _account_of(self, key: str) -> str | None:
+        """The dealer of a key this stream makes (None: not one of its keys)."""
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Item]]:
         marks = self.state.dirty_dealers(self.source, self.name)
@@ -108,7 +112,7 @@ class _PerDealer(Stream):
         chunk: list[Item] = []
         done: set[str] = set()
         for account, records, later in self._compute(None if everyone else marked, today):
-            chunk.extend(_items(account, records, sent.get(account, ()), self.primary_key[1]))
+            chunk.extend(self._items(account, records, sent.get(account, ())))
             if later is not None and later > now:
                 self._later[account] = later
             done.add(account)
@@ -116,7 +120,7 @@ class _PerDealer(Stream):
                 yield chunk
                 chunk = []
         for account in sorted(recheck - done):  # no facts left: every record of the dealer deleted
-            chunk.extend(_items(account, [], sent.get(account, ()), self.primary_key[1]))
+            chunk.extend(self._items(account, [], sent.get(account, ())))
         if chunk:
             yield chunk
 
@@ -126,23 +130,30 @@ class _PerDealer(Stream):
         out: dict[str, list[str]] = defaultdict(list)
         if accounts:
             for key in self.state.known_keys(self.source, self.name):
-                account, _, part = key.rpartition("|")
-                if account in accounts and self._is_part(part):
+                account = self._account_of(key)
+                if account is not None and account in accounts:
                     out[account].append(key)
         return out
 
     def fetch(self, keys: Sequence[str]) -> list[Item]:
         """Dead-letter retry: the dealers of these keys recomputed, as the keys' items now."""
-        accounts = sorted({key.rpartition("|")[0] for key in keys})
+        accounts = sorted({account for key in keys if (account := self._account_of(key)) is not None})
         found: dict[str, Item] = {}
         for account, records, _ in self._compute(accounts, self.today()):
-            found.update((key, (key, r)) for key, r in _items(account, records, (), self.primary_key[1]))
+            found.update((key, (key, r)) for key, r in self._items(account, records, ()))
         return [found.get(key, (key, None)) for key in keys]
 
     def done(self) -> None:
         self.state.reschedule(self.source, self.name, self._computed, self._later)
         self.state.clear_dirty(self.source, self.name, self._taken)
         self._taken, self._computed, self._later = [], [], {}
+
+    def _items(self, account: str, records: Sequence[Any], sent: Iterable[str]) -> list[Item]:
+        """The dealer's records, and a delete for each key the feed holds that the dealer no longer has."""
+        items: list[Item] = [(self._key(account, r), r) for r in records]
+        kept = {key for key, _ in items}
+        items.extend((key, None) for key in sent if key not in kept)
+        return items
 
     def key(self, item: Any) -> str:
         return str(item[0])
@@ -173,35 +184,35 @@ class DealerKpis(_PerDealer):
             later = _next_month(this_month) if latest is not None and kpis.month_of(latest) > this_month else None
             yield d.account, kpis.kpis(d, labels, today), later
 
-    def _is_part(self, text: str) -> bool:
-        return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()
+    def _key(self, account: str, record: Any) -> str:
+        return f"{account}|{record.month}"
+
+    def _account_of(self, key: str) -> str | None:
+        account, _, month = key.rpartition("|")
+        is_month = len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()
+        return account if is_month else None
 
 
 class AccountBalances(_PerDealer):
     name = "account_balances"
-    primary_key = ("account_code", "currency")
+    primary_key = ("account_code",)
 
     def _now(self, today: dt.date) -> str:
         return today.isoformat()
 
     def _compute(self, accounts: Sequence[str] | None, today: dt.date) -> Iterator[tuple[str, list[Any], str | None]]:
         for account, entries in balances.dealer_entries(self.state, self.source, accounts):
-            records, next_day = balances.balances(account, entries, today)
-            yield account, records, None if next_day is None else next_day.isoformat()
+            record, next_day = balances.balance(account, entries, today)
+            yield account, [] if record is None else [record], None if next_day is None else next_day.isoformat()
 
-    def _is_part(self, text: str) -> bool:
-        return len(text) == 3 and text.isalpha() and text.isupper()
+    def _key(self, account: str, record: Any) -> str:
+        return account
+
+    def _account_of(self, key: str) -> str:
+        return key
 
 
 DERIVED: dict[str, type[_PerDealer]] = {"dealer_kpis": DealerKpis, "account_balances": AccountBalances}
-
-
-def _items(account: str, records: Sequence[Any], sent: Iterable[str], part: str) -> list[Item]:
-    """The dealer's records, and a delete for each key the feed holds that the dealer no longer has."""
-    items: list[Item] = [(f"{account}|{getattr(r, part)}", r) for r in records]
-    kept = {key for key, _ in items}
-    items.extend((key, None) for key in sent if key not in kept)
-    return items
 
 
 def _next_month(month: str) -> str:

@@ -442,29 +442,42 @@ class DealerKpi(Record, kw_only=True):
     ] = 0
 
 
+class CurrencyPosition(msgspec.Struct, kw_only=True):
+    """A dealer's entries in one currency, in that currency: its position as a foreign-currency statement shows it.
+    Credits pay debits of the same currency only, so a dollar invoice paid in lira stays open here (not in the
+    local figures)."""
+
+    currency: Currency
+    debit: Decimal
+    credit: Decimal
+    balance: Annotated[Decimal, Meta(description="debit - credit, in the currency")]
+    balance_local: Annotated[Decimal, Meta(description="the same entries' local amounts, debit - credit")]
+    overdue: Annotated[Decimal, Meta(description="in the currency: the unpaid part of its debits due before `as_of`")]
+    entries: int
+
+
 class AccountBalance(Record, kw_only=True):
-    """A dealer's account in one currency as of the read: the figures of a balance reconciliation (cari mutabakat),
-    computed by dealersync from the account ledger it read (the same for every ERP). Debit is positive. What is
-    overdue and what is open are found by paying the oldest debit first within the currency (the ledger keeps no
-    settlement links); cancelled entries count nowhere."""
+    """A dealer's account as of the read: the figures of a balance reconciliation (cari mutabakat), computed by
+    dealersync from the account ledger it read (the same for every ERP), in local currency over every entry, and
+    per currency. Debit is positive. What is open and overdue is found by paying the debits in order of due date
+    (the ledger keeps no settlement links); cancelled entries count nowhere."""
 
     volatile: ClassVar[tuple[str, ...]] = ("as_of",)
 
     account_code: Code
-    currency: Currency
-    debit: Annotated[Decimal, Meta(description="every debit on the account in the currency")]
-    credit: Annotated[Decimal, Meta(description="every credit on the account in the currency")]
-    balance: Annotated[Decimal, Meta(description="debit - credit: positive, the dealer owes; negative, it is owed")]
-    balance_local: Annotated[Decimal, Meta(description="the same in local currency, from the entries' local amounts")]
-    overdue: Annotated[Decimal, Meta(description="the unpaid part of debits due before `as_of`")]
+    debit: Annotated[Decimal, Meta(description="every debit on the account, local")]
+    credit: Annotated[Decimal, Meta(description="every credit on the account, local")]
+    balance: Annotated[Decimal, Meta(description="debit - credit, local: positive, the dealer owes; negative, owed")]
+    overdue: Annotated[Decimal, Meta(description="local: the unpaid part of debits due before `as_of`")]
     open_invoices: Annotated[int, Meta(description="invoices with an unpaid part")]
-    open_invoice_amount: Annotated[Decimal, Meta(description="the unpaid part of those invoices")]
+    open_invoice_amount: Annotated[Decimal, Meta(description="local: the unpaid part of those invoices")]
     oldest_open_due: Annotated[dt.date | None, Meta(description="the earliest due date of a debit with an unpaid part")]
     not_yet_cleared: Annotated[
-        Decimal, Meta(description="credits whose due date is after `as_of`: cheques and notes received, not yet paid")
+        Decimal, Meta(description="local: collections due after `as_of` (cheques and notes received, not yet paid)")
     ]
-    last_entry: Annotated[dt.date, Meta(description="the date of the account's latest entry in the currency")]
+    last_entry: Annotated[dt.date, Meta(description="the date of the account's latest entry")]
     entries: Annotated[int, Meta(description="ledger entries counted")]
+    by_currency: list[CurrencyPosition] = []
     as_of: Annotated[dt.date, Meta(description="the day the figures hold for (overdue is measured against it)")]
 
 

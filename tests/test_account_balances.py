@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from connectors.base import Adapter, AdapterSettings, CheckResult, Partition, SourceContext, Stream
 from connectors.registry import load
-from engine.balances import LedgerFact, balances
+from engine.balances import LedgerFact, balance
 from engine.derived import AccountBalances, DealerKpis
 from engine.state import StateStore, dirty_t, kpi_facts_t, later_t
 from mapping.schema import LedgerEntry, Record, encode
@@ -53,39 +53,53 @@ def test_credits_pay_the_debit_due_first_and_what_is_left_open_is_overdue_only_o
         _fact("2026-01-25", "debit_note", debit="10"),  # due on its date
         _fact("2026-02-10", "collection", credit="150"),
     ]
-    [b], upcoming = balances("A", entries, DAY)
-    assert (b.debit, b.credit, b.balance, b.balance_local) == (D(410), D(150), D(260), D(260))
+    b, upcoming = balance("A", entries, DAY)
+    assert b is not None and (b.debit, b.credit, b.balance) == (D(410), D(150), D(260))
     # 150 pays the note (due 25 Jan) and the first invoice (4 Feb), then 40 of the second
     assert (b.overdue, b.open_invoices, b.open_invoice_amount) == (D(0), 1, D(260))
     assert b.oldest_open_due == dt.date(2026, 3, 20) and upcoming == dt.date(2026, 3, 21)
-    [later], _ = balances("A", entries, dt.date(2026, 3, 21))
-    assert later.overdue == D(260) and later.balance == b.balance
+    later, _ = balance("A", entries, dt.date(2026, 3, 21))
+    assert later is not None and later.overdue == D(260) and later.balance == b.balance
     assert (b.last_entry, b.entries, b.as_of, b.not_yet_cleared) == (dt.date(2026, 2, 10), 4, DAY, D(0))
+    assert [(p.currency, p.balance, p.balance_local, p.overdue, p.entries) for p in b.by_currency] == [
+        ("TRY", D(260), D(260), D(0), 4)
+    ]
 
 
 def test_a_cheque_not_yet_due_lowers_the_balance_and_is_shown_not_yet_cleared_until_its_day() -> None:
     entries = [
         _fact("2026-01-05", "invoice", debit="100", due="2026-01-20"),
         _fact("2026-01-25", "collection", credit="100", due="2026-04-30"),  # a cheque maturing in April
-        _fact("2026-02-01", "return", credit="5", due="2026-06-01"),  # a return's due date is no cheque
+        _fact("2026-02-01", "return", credit="5", due="2026-06-01"),  # a return's due date is no cheque's
     ]
-    [b], upcoming = balances("A", entries, DAY)
-    assert (b.balance, b.overdue, b.not_yet_cleared, upcoming) == (D(-5), D(0), D(100), dt.date(2026, 4, 30))
-    [after], none = balances("A", entries, dt.date(2026, 4, 30))
-    assert (after.not_yet_cleared, none) == (D(0), None)
+    b, upcoming = balance("A", entries, DAY)
+    assert b is not None and (b.balance, b.overdue, b.not_yet_cleared) == (D(-5), D(0), D(100))
+    assert upcoming == dt.date(2026, 4, 30)
+    after, none = balance("A", entries, dt.date(2026, 4, 30))
+    assert after is not None and (after.not_yet_cleared, none) == (D(0), None)
 
 
-def test_cancelled_entries_count_nowhere_and_each_currency_stands_alone() -> None:
+def test_local_figures_cover_every_currency_and_each_currency_has_its_own_position() -> None:
     entries = [
         _fact("2026-01-05", "invoice", debit="100", due="2026-01-10", currency="USD", local="3500"),
         _fact("2026-01-06", "invoice", debit="999", due="2026-01-10", cancelled=True),
-        _fact("2026-01-07", "collection", credit="50"),
+        _fact("2026-01-07", "collection", credit="3000"),  # lira paid against the dollar invoice
         _fact("2026-01-08", "opening", debit="20"),
     ]
-    tr, us = balances("A", entries, DAY)[0]
-    assert (tr.currency, tr.balance, tr.overdue, tr.open_invoices, tr.entries) == ("TRY", D(-30), D(0), 0, 2)
-    assert (us.currency, us.balance, us.balance_local, us.overdue, us.open_invoices) == ("USD", 100, 3500, 100, 1)
-    assert us.oldest_open_due == dt.date(2026, 1, 10)
+    b, _ = balance("A", entries, DAY)
+    assert b is not None and (b.debit, b.credit, b.balance, b.entries) == (D(3520), D(3000), D(520), 3)
+    # In local money the lira paid the opening (due first) and most of the invoice: 520 of it open and overdue.
+    assert (b.overdue, b.open_invoices, b.open_invoice_amount, b.oldest_open_due) == (
+        D(520), 1, D(520), dt.date(2026, 1, 10)
+    )
+    tr, us = b.by_currency
+    assert (tr.currency, tr.debit, tr.credit, tr.balance, tr.overdue) == ("TRY", D(20), D(3000), D(-2980), D(0))
+    # In dollars nothing was paid: a foreign-currency statement shows the whole invoice open.
+    assert (us.currency, us.balance, us.balance_local, us.overdue, us.entries) == ("USD", D(100), D(3500), D(100), 1)
+
+
+def test_a_dealer_whose_every_entry_is_cancelled_has_no_balance() -> None:
+    assert balance("A", [_fact("2026-01-05", "invoice", debit="1", cancelled=True)], DAY) == (None, None)
 
 
 _amounts = st.integers(min_value=1, max_value=50_000).map(lambda c: D(c).scaleb(-2))
@@ -110,12 +124,11 @@ def _ledgers(draw: Any) -> list[LedgerFact]:
 @settings(max_examples=300, deadline=None)
 @given(_ledgers(), _days)
 def test_open_and_overdue_amounts_agree_with_a_sweep_that_pays_oldest_due_first(entries: list, today: dt.date) -> None:
-    result, _ = balances("A", entries, today)
+    b, _ = balance("A", entries, today)
     live = [e for e in entries if not e.cancelled]
-    if not live:
-        assert result == []
+    if b is None:
+        assert not live
         return
-    [b] = result
     credit = sum((e.credit for e in live), D(0))
     # A cent-by-cent sweep would be slow: pay whole debits in due order instead, the last one in part.
     unpaid = []
@@ -127,6 +140,8 @@ def test_open_and_overdue_amounts_agree_with_a_sweep_that_pays_oldest_due_first(
     assert b.overdue == sum((u for e, u in unpaid if (e.due_date or e.date) < today), D(0))
     assert b.open_invoices == sum(1 for e, u in unpaid if u and e.kind == "invoice")
     assert 0 <= b.overdue <= max(b.balance, D(0))
+    [position] = b.by_currency  # one currency, rate 1: the same figures
+    assert (position.balance, position.overdue) == (b.balance, b.overdue)
 
 
 # -- through the engine ---------------------------------------------------------------------------------------
@@ -142,10 +157,11 @@ def _facts_from(entries: Sequence[Any]) -> dict[str, list[LedgerFact]]:
 def _expected(by_dealer: dict[str, list[LedgerFact]], today: dt.date) -> dict[str, Any]:
     out = {}
     for account, facts in by_dealer.items():
-        for b in balances(account, facts, today)[0]:
+        b, _ = balance(account, facts, today)
+        if b is not None:
             data = msgspec.to_builtins(b)
             data.pop("as_of")
-            out[f"{account}|{b.currency}"] = data
+            out[account] = data
     return out
 
 
@@ -237,18 +253,21 @@ def test_an_incremental_sync_recomputes_only_the_dealers_whose_entries_moved(tmp
     with Feed(tmp_path) as feed:
         feed.engine.sync(adapter)
         first = held(feed, "account_balances")
-        assert sorted(first) == [f"D{i}|TRY" for i in range(5)] and D(first["D0|TRY"]["balance"]) == D(400)
+        assert sorted(first) == [f"D{i}" for i in range(5)] and D(first["D0"]["balance"]) == D(400)
         entries.append(_entry("T1", "D3", "2026-02-01", credit="150"))
         entries.append(_entry("U1", "D3", "2026-02-02", debit="7", currency="EUR"))
-        result, sent = feed.sync(adapter, "account_ledger")
+        feed.sync(adapter, "account_ledger")
         result, sent = feed.sync(adapter, "account_balances")
-        assert result.read == 2 and sorted(e["key"] for e in sent) == ["D3|EUR", "D3|TRY"]
-        after = held(feed, "account_balances")
-        assert D(after["D3|TRY"]["balance"]) == D(250) and after["D3|TRY"]["open_invoices"] == 3
+        assert result.read == 1 and [e["key"] for e in sent] == ["D3"]
+        after = held(feed, "account_balances")["D3"]
+        assert D(after["balance"]) == D(257) and after["open_invoices"] == 3
+        assert [(p["currency"], D(p["balance"])) for p in after["by_currency"]] == [("EUR", 7), ("TRY", 250)]
         assert feed.sync(adapter, "account_balances")[0].read == 0  # nothing moved since
-        entries.pop()  # the euro entry deleted in the ERP: its balance goes
+        entries.pop()  # the euro entry deleted in the ERP
+        entries[:] = [e for e in entries if e.account_code != "D4"]  # and every entry of D4: its balance goes
         feed.engine.sync(adapter)
-        assert "D3|EUR" not in held(feed, "account_balances")
+        now = held(feed, "account_balances")
+        assert sorted(now) == ["D0", "D1", "D2", "D3"] and len(now["D3"]["by_currency"]) == 1
     (tmp_path / "fresh").mkdir()
     with Feed(tmp_path / "fresh") as fresh:
         fresh.engine.sync(adapter)
@@ -262,12 +281,12 @@ def test_a_quiet_dealer_is_recomputed_the_day_its_invoice_falls_overdue_and_not_
                       debit="5", due="2026-12-31")])  # fmt: skip
     with Feed(tmp_path) as feed:
         feed.engine.sync(adapter)
-        assert D(held(feed, "account_balances")["A|TRY"]["overdue"]) == 0
+        assert D(held(feed, "account_balances")["A"]["overdue"]) == 0
         clock[0] = dt.date(2026, 3, 10)  # its due date: not yet overdue
         assert feed.sync(adapter, "account_balances")[0].read == 0
         clock[0] = dt.date(2026, 3, 11)
         result, sent = feed.sync(adapter, "account_balances")
-        assert result.read == 1 and [e["key"] for e in sent] == ["A|TRY"] and D(sent[0]["data"]["overdue"]) == 100
+        assert result.read == 1 and [e["key"] for e in sent] == ["A"] and D(sent[0]["data"]["overdue"]) == 100
         assert feed.sync(adapter, "account_balances")[0].read == 0  # and then A waits no more
 
 
@@ -325,4 +344,4 @@ def test_a_ledger_sent_before_facts_were_kept_catches_up_once_and_resends_nothin
         on = _Ledger(entries)
         results = {r.stream: r for r in feed.engine.sync(on)}
         assert results["account_ledger"].pushed == 0 and results["account_ledger"].unchanged == 2
-        assert D(held(feed, "account_balances")["A|TRY"]["balance"]) == D(70)
+        assert D(held(feed, "account_balances")["A"]["balance"]) == D(70)

@@ -115,10 +115,10 @@ def first_records() -> dict[str, Any]:
         "price_lists": next(e for e in scenario.price_lists if e.min_quantity is not None),
         "stock_movements": expect.stock_movements([], [next(scenario.stock_slips()).record])[0],
         "account_balances": AccountBalance(
-            account_code="120.01.0001", currency="TRY", debit=Decimal("10.00"), credit=Decimal("4.00"),
-            balance=Decimal("6.00"), balance_local=Decimal("6.00"), overdue=Decimal("6.00"), open_invoices=1,
-            open_invoice_amount=Decimal("6.00"), oldest_open_due=dt.date(2026, 1, 31), not_yet_cleared=Decimal("0"),
-            last_entry=dt.date(2026, 1, 2), entries=2, as_of=dt.date(2026, 3, 1),
+            account_code="120.01.0001", debit=Decimal("10.00"), credit=Decimal("4.00"), balance=Decimal("6.00"),
+            overdue=Decimal("6.00"), open_invoices=1, open_invoice_amount=Decimal("6.00"),
+            oldest_open_due=dt.date(2026, 1, 31), not_yet_cleared=Decimal("0"), last_entry=dt.date(2026, 1, 2),
+            entries=2, as_of=dt.date(2026, 3, 1),
         ),
     }
 
