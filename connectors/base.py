@@ -127,6 +127,11 @@ class Stream(ABC):
         Raises RecordError when the item is invalid.
         """
 
+    def attachment(self, item: Any) -> bytes | None:
+        """The bytes a record of this stream names by its `sha256` (a product image's), sent beside it; None for a
+        stream whose records carry everything. Called only for an item mapped to such a record."""
+        return None
+
     def raw(self, item: Any) -> dict[str, Any]:
         """The item as a JSON-friendly dict, kept with a dead letter."""
         if hasattr(item, "_mapping"):

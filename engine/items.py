@@ -19,8 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.base import ConnectorError, Excluded, RecordError, Stream
 from mapping.invariants import discrepancies
 from mapping.plausibility import ImplausiblePolicy, apply_policy
-from mapping.schema import Document, Record, encode
+from mapping.schema import Document, ProductImage, Record, encode
 from mapping.text import undecodable
+from sinks.base import Attachment
 
 __all__ = ["Mapped", "content_hash", "describe", "escaped_key", "first_line", "has_versions", "map_items"]
 
@@ -80,6 +81,7 @@ class Mapped(NamedTuple):
     same_version: bool = False  # the stored version equals `version`: not mapped, unchanged
     flagged: bool = False  # a document sent with discrepancies
     excluded: str | None = None  # left out of the feed on purpose, by this named rule (Excluded)
+    attachment: Attachment | None = None  # the bytes the record names (a product image's), sent beside it
 
 
 def has_versions(stream: Stream) -> bool:
@@ -143,9 +145,15 @@ def _mapped(
             flagged = True
     if apply_policy(record, policy):
         flagged = True
+    attachment = None
+    if isinstance(record, ProductImage):
+        content = stream.attachment(item)
+        if content is None or hashlib.sha256(content).hexdigest() != record.sha256:
+            raise RecordError("the image's bytes are missing or not the ones its sha256 names")
+        attachment = Attachment(record.sha256, record.content_type, content)
     data = encode(record)
     digest = content_hash(_stable(record) if record.volatile else data)
-    return Mapped(key, at, data, digest, version=version, flagged=flagged)
+    return Mapped(key, at, data, digest, version=version, flagged=flagged, attachment=attachment)
 
 
 def _stable(record: Record) -> bytes:

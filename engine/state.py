@@ -53,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.sql import bulk_insert
 from engine.facts import CONSUMERS, StoredFact
 from engine.kpis import ProductFact, decode_fact
+from sinks.base import Attachment
 
 
 class StateError(Exception):
@@ -169,6 +170,16 @@ outbox_t = Table(
     Index("ix_ds_outbox_pending", "source", "stream", "status", "id"),
 )
 
+# The bytes a pending batch's records name (product images), kept with it until the sink has taken it.
+outbox_files_t = Table(
+    "ds_outbox_files",
+    metadata,
+    Column("outbox_id", Integer, primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("content_type", String(200), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 dead_letters_t = Table(
     "ds_dead_letters",
     metadata,
@@ -241,6 +252,7 @@ class PendingBatch:
     records: int
     payload: bytes
     created_at: dt.datetime
+    files: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,11 +286,12 @@ class BatchWrite:
     resolved_keys: list[str] = field(default_factory=list)  # keys whose open dead letters this batch settles
     versions: dict[str, str] = field(default_factory=dict)  # source versions to store (new, changed or not)
     facts: dict[str, StoredFact | None] = field(default_factory=dict)  # KPI facts to store (None: drop)
+    files: dict[str, Attachment] = field(default_factory=dict)  # by sha256: bytes the batch's records name
 
     def __bool__(self) -> bool:
         return bool(
             self.lines or self.dead_letters or self.dropped_hashes or self.versions or self.resolved_keys or self.facts
-        )
+        )  # files travel with lines
 
 
 DEFAULT_BUSY_SECONDS = 30.0  # how long a write waits for another process's write on a SQLite store
@@ -514,6 +527,14 @@ class StateStore:
                         attempts=0,
                     )
                 ).inserted_primary_key[0]
+                if write.files:
+                    conn.execute(
+                        insert(outbox_files_t),
+                        [
+                            {"outbox_id": outbox_id, "sha256": f.sha256, "content_type": f.content_type, "data": f.data}
+                            for f in write.files.values()
+                        ],
+                    )
             versions = write.versions
             if write.new_hashes:  # a full read's every record: at the driver, without Core's per-row handling
                 bulk_insert(
@@ -773,9 +794,7 @@ class StateStore:
             if row is None:
                 return
             last_id = row.id
-            yield PendingBatch(
-                row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at)
-            )
+            yield self._pending(row)
 
     def outbox(self, source: str | None = None, include_done: bool = False, limit: int = 100) -> list[OutboxBatch]:
         c = outbox_t.c
@@ -797,9 +816,19 @@ class StateStore:
             ).first()
         if row is None:
             return None
+        return self._pending(row)
+
+    def _pending(self, row: Any) -> PendingBatch:
+        with self.engine.connect() as conn:
+            files = conn.execute(
+                select(outbox_files_t.c.sha256, outbox_files_t.c.content_type, outbox_files_t.c.data)
+                .where(outbox_files_t.c.outbox_id == row.id)
+                .order_by(outbox_files_t.c.sha256)
+            ).all()
         return PendingBatch(
-            row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at)
-        )
+            row.id, row.batch_id, row.source, row.stream, row.records, row.payload, _aware(row.created_at),
+            tuple(Attachment(sha, kind, bytes(data)) for sha, kind, data in files),
+        )  # fmt: skip
 
     def acknowledge(
         self,
@@ -823,6 +852,7 @@ class StateStore:
                 .where(outbox_t.c.id == outbox_id)
                 .values(status=status, acked_at=moment, payload=None, attempts=outbox_t.c.attempts + 1)
             )
+            conn.execute(delete(outbox_files_t).where(outbox_files_t.c.outbox_id == outbox_id))
             if rejected and forget_hashes:
                 self._drop_hashes(conn, row.source, row.stream, [key for key, _, _ in rejected])
             if rejected:  # the receiver holds the version before (if any): so do the KPIs, till the next is taken

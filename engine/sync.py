@@ -35,7 +35,7 @@ from engine.facts import CONSUMERS
 from engine.items import Mapped, describe, first_line, has_versions, map_items
 from engine.keyset import KeySet
 from engine.parallel import mapped_in_workers, portable
-from engine.state import BatchWrite, StateStore
+from engine.state import BatchWrite, PendingBatch, StateStore
 from mapping.plausibility import ImplausiblePolicy
 from mapping.schema import SCHEMA_VERSION, encode
 from sinks.base import Batch, Sink, SinkError
@@ -430,6 +430,7 @@ class Engine:
             records=len(write.lines),
             payload=b"".join(write.lines),
             created_at=write.created_at,
+            files=tuple(write.files.values()),
         )
         if self._pusher is not None:
             self._pusher.hand(outbox_id, batch)
@@ -439,8 +440,7 @@ class Engine:
     def _push_pending(self, source: str, stream: str, result: RunResult) -> None:
         for pending in self.state.pending(source, stream):
             log.info("outbox.resend", source=source, stream=stream, batch_id=pending.batch_id, records=pending.records)
-            batch = Batch(pending.batch_id, source, stream, pending.records, pending.payload, pending.created_at)
-            self._push(pending.id, batch, result)
+            self._push(pending.id, _batch(pending), result)
 
     def _push(self, outbox_id: int, batch: Batch, result: RunResult) -> None:
         self._renew(batch.source, batch.stream)  # a push may retry for many minutes: the lease must outlive it
@@ -523,14 +523,19 @@ def park_batch(state: StateStore, batch_id: str) -> int:
     pending = state.pending_batch(batch_id)
     if pending is None:
         raise ValueError(f"no pending outbox batch {batch_id!r} (see `dealersync outbox`)")
-    batch = Batch(
-        pending.batch_id, pending.source, pending.stream, pending.records, pending.payload, pending.created_at
-    )
+    batch = _batch(pending)
     reason = "parked by an operator: the sink refused this batch"
     rejected = [(env["key"], reason, line.decode()) for env, line in _envelopes(batch)]
     state.acknowledge(pending.id, rejected, status="failed", forget_hashes=False)
     log.warning("outbox.parked", source=batch.source, stream=batch.stream, batch_id=batch.id, records=len(rejected))
     return len(rejected)
+
+
+def _batch(pending: PendingBatch) -> Batch:
+    return Batch(
+        pending.batch_id, pending.source, pending.stream, pending.records, pending.payload, pending.created_at,
+        pending.files,
+    )  # fmt: skip
 
 
 class _Batcher:
@@ -643,6 +648,9 @@ class _Batcher:
                     self.write.resolved_keys.append(key)
                 if self.facts:
                     self.write.facts[key] = fact_of(self.facts, data)
+                if m.attachment is not None:
+                    self.write.files[m.attachment.sha256] = m.attachment
+                    self.bytes += len(m.attachment.data)
                 line = self.envelopes.line(key, data)
             self.write.lines.append(line)
             self.bytes += len(line)

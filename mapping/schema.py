@@ -20,8 +20,9 @@ import msgspec
 from msgspec import Meta
 
 SCHEMA_VERSION = "2.3.0"
-# 2.3.0: the streams `stock_movements` (receipts, issues, transfers and returns per product and warehouse) and
-# `account_balances` (a dealer's balance per currency with what is overdue, derived from the account ledger).
+# 2.3.0: the streams `stock_movements` (receipts, issues, transfers and returns per product and warehouse),
+# `account_balances` (a dealer's balance with what is overdue, derived from the account ledger) and
+# `product_images` (each product's images, the bytes beside the record).
 # 2.2.0: the streams `account_ledger` (every debit and credit on a dealer's account, notes and openings included)
 # and `price_lists` (the ERP's sales price lists, apart from the dealers' discounts).
 # 2.1.0: the derived stream `dealer_kpis` (a dealer's month, computed by dealersync from the documents it read).
@@ -128,6 +129,23 @@ class Product(Record, kw_only=True):
 
 
 SpecialStock = Literal["consignment", "sales_order", "project", "other"]
+
+
+class ProductImage(Record, kw_only=True):
+    """One image of a product as the ERP keeps it (a blob column, or a file it references). The bytes travel beside
+    the record, named by their SHA-256: the file sink writes them as `<stream>/files/<sha256>`, the HTTP sink
+    uploads them (`PUT /files/{sha256}`) before the batch whose records name them. A record is sent again, and its
+    bytes with it, only when something in it changes: a new image is a new `sha256`."""
+
+    product_code: Code
+    image_id: Annotated[str, Meta(min_length=1, max_length=200, description="the image's own id in the ERP")]
+    position: Annotated[int | None, Meta(description="its order among the product's images (1: the main one)")] = None
+    file_name: str | None = None
+    content_type: Annotated[str, Meta(description="read from the bytes (ERPs rarely keep it); unknown: "
+                                                  "application/octet-stream")]  # fmt: skip
+    size: Annotated[int, Meta(ge=0, description="bytes")]
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+    modified_at: dt.datetime | None = None
 
 
 class StockLevel(Record, kw_only=True):
@@ -484,6 +502,7 @@ class AccountBalance(Record, kw_only=True):
 STREAMS: dict[str, type[Record]] = {
     "accounts": Account,
     "products": Product,
+    "product_images": ProductImage,
     "stock_levels": StockLevel,
     "discounts": Discount,
     "price_lists": PriceListEntry,

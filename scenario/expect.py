@@ -12,8 +12,19 @@ from typing import Any
 
 import msgspec
 
-from mapping.schema import Account, Collection, Invoice, LedgerEntry, Order, StockLevel, StockMovement
+from mapping.images import image_record
+from mapping.schema import (
+    Account,
+    Collection,
+    Invoice,
+    LedgerEntry,
+    Order,
+    ProductImage,
+    StockLevel,
+    StockMovement,
+)
 from scenario.facts import Note
+from scenario.images import ImageFact
 from scenario.stock import StockSlip
 
 _ZERO = Decimal("0.00")
@@ -217,6 +228,14 @@ def stock_movements(invoices: Iterable[Invoice], slips: Iterable[StockSlip]) -> 
                     )
                 )
     return out
+
+
+def product_images(images: Iterable[ImageFact]) -> list[ProductImage]:
+    """The image records the scenario's images make. `image_id` and `modified_at` are the ERP's own and left
+    empty here: compare without them."""
+    return [
+        image_record(i.product_code, "-", i.data, position=i.position, file_name=i.file_name) for i in images
+    ]
 
 
 def comparable(record: Any, ignore: set[str] | frozenset[str] = frozenset()) -> Any:

@@ -28,6 +28,7 @@ from mapping.schema import (
 )
 
 if TYPE_CHECKING:
+    from scenario.images import ImageFact
     from scenario.stock import StockSlip
 
 R = TypeVar("R", bound=Record)
@@ -115,6 +116,7 @@ class Scenario:
     note_facts: Callable[[], Iterator[Stamped[Note]]] = field(repr=False, default=lambda: iter(()))
     slip_facts: Callable[[], Iterator[Stamped[StockSlip]]] = field(repr=False, default=lambda: iter(()))
     price_lists: list[PriceListEntry] = field(default_factory=list)
+    images: list[ImageFact] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
 

@@ -20,6 +20,7 @@ from scenario import master, names
 from scenario.calendar import months
 from scenario.documents import Context, Numbers, derive_seed, invoice_briefs, invoices, new_sale
 from scenario.facts import Change, Scenario, Service
+from scenario.images import product_images
 from scenario.lines import PriceList, item_specs
 from scenario.master import DealerProfile, ProductProfile, clamp
 from scenario.money import Rates, dec2
@@ -93,6 +94,7 @@ def build(
         note_facts=lambda: notes(ctx),
         slip_facts=lambda: stock_slips(ctx, suppliers, depots),
         price_lists=price_lists(catalogue, rates, now.date()),
+        images=product_images(seed, catalogue),
         changes=books.changes(random.Random(derive_seed(seed, 9, 0)), rules),
         services=[
             Service(code=s.code, name=name, unit=s.unit, unit_code=s.unit_code, vat_rate=dec2(s.vat * 100))

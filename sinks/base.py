@@ -6,8 +6,17 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from connectors.base import CheckResult
+
+
+class Attachment(NamedTuple):
+    """Bytes a record names by their SHA-256 (a product image's), delivered before the batch that names them."""
+
+    sha256: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,7 @@ class Batch:
     records: int
     payload: bytes  # NDJSON: one encoded mapping.schema.Envelope per line, each ending in b"\n"
     created_at: dt.datetime
+    files: tuple[Attachment, ...] = ()  # delivered (idempotently, by hash) before the records that name them
 
 
 @dataclass(frozen=True)

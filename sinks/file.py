@@ -6,6 +6,7 @@ Layout under `path`::
     <stream>/manifest.json    {"stream", "schema_version", "files": [{file, batch_id, source, records, bytes,
                                                                      sha256, created_at}]}
     <stream>/<YYYYMMDD>T<HHMMSS>-<source>-<batch id>.ndjson
+    <stream>/files/<sha256>   the bytes a record names by its sha256 (product images), written before its batch
 
 The data file name is derived only from the batch (its UTC `created_at`, source and id), so a
 resend after a crash overwrites the same file instead of adding a duplicate; the manifest is
@@ -60,6 +61,7 @@ _STREAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 # Sources and batch ids only appear inside file names: dots are harmless there, but not leading or trailing
 # (hidden files; Windows strips trailing dots).
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,98}[A-Za-z0-9_-])?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _STAMPED = re.compile(r"^\d{8}T\d{6}-")
 _STAMP_LENGTH = len("YYYYMMDDTHHMMSS-")
 _WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -191,6 +193,7 @@ class FileSink(Sink):
         # created_at (the engine's first push and its resend from the outbox need not carry the same one).
         name = previous["file"] if previous else manifest.unlisted.get(suffix) or self._file_name(batch, suffix)
         manifest.unlisted[suffix] = name  # until listed: a failed manifest write must not orphan this name
+        self._write_files(manifest.path.parent / "files", batch)
         atomic_write(manifest.path.parent / name, batch.payload, fsync=self.settings.fsync)
         manifest.put(
             {
@@ -205,6 +208,18 @@ class FileSink(Sink):
             }
         )
         manifest.unlisted.pop(suffix, None)
+
+    def _write_files(self, folder: Path, batch: Batch) -> None:
+        """Each file once, named by its hash: a resend, or another record naming the same bytes, finds it there."""
+        for f in batch.files:
+            if not _SHA256.match(f.sha256) or hashlib.sha256(f.data).hexdigest() != f.sha256:
+                raise SinkError(f"file {f.sha256[:70]!r} of batch {batch.id} is not named by its own SHA-256",
+                                permanent=True, about_batch=True)  # fmt: skip
+            target = folder / f.sha256
+            if target.is_file() and target.stat().st_size == len(f.data):
+                continue
+            folder.mkdir(exist_ok=True)
+            atomic_write(target, f.data, fsync=self.settings.fsync)
 
     @staticmethod
     def _file_name(batch: Batch, suffix: str) -> str:

@@ -31,6 +31,7 @@ query string (some gateways carry a key there, e.g. `?code=`).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import http.cookiejar
@@ -73,7 +74,7 @@ from connectors.http import (
     retry_after_seconds,
 )
 from mapping.schema import SCHEMA_VERSION
-from sinks.base import Ack, Batch, Holdings, Sink, SinkError
+from sinks.base import Ack, Attachment, Batch, Holdings, Sink, SinkError
 
 __all__ = [
     "ApiKeyAuth",
@@ -93,6 +94,7 @@ __all__ = [
 ]
 
 BATCHES_PATH = "/batches"
+FILES_PATH = "/files"
 HEALTH_PATH = "/health"
 CHECKPOINT_PATH = "/checkpoint"
 # Answers of a core that predates the checkpoint endpoint: it cannot tell what it holds.
@@ -365,6 +367,8 @@ class HttpSink(Sink):
         )
         started = time.monotonic()
         try:
+            for file in batch.files:  # before the records that name them: the core never holds a dangling sha256
+                retrying(self._put_file, batch, file)
             ack = retrying(self._attempt, batch, body)
         except RetryError as exc:
             last = exc.last_attempt.exception()
@@ -402,6 +406,27 @@ class HttpSink(Sink):
         raise HttpSinkError(
             f"loyalty core refused batch {batch.id} ({batch.stream}, {batch.records} records): HTTP {status}"
             f"{hint}; {excerpt(response, self._auth.secrets)}",
+            permanent=400 <= status < 500,
+            status=status,
+        )
+
+    def _put_file(self, batch: Batch, file: Attachment) -> None:
+        """One file, once: a HEAD finds one the core already holds (a resend, an image another product shares);
+        otherwise a PUT, which the core checks against the SHA-256 in its path and in Content-Digest (RFC 9530)."""
+        path = f"{FILES_PATH}/{file.sha256}"
+        response = self._send("HEAD", path)
+        if response.status_code == 404:
+            digest = base64.b64encode(bytes.fromhex(file.sha256)).decode()
+            headers = {"Content-Type": file.content_type, "Content-Digest": f"sha-256=:{digest}:"}
+            response = self._send("PUT", path, file.data, headers)
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status == 429 or status >= 500:
+            raise RetryableStatus(status, retry_after_seconds(response.headers.get("Retry-After")), "loyalty core")
+        raise HttpSinkError(
+            f"loyalty core refused file {file.sha256} ({file.content_type}, {len(file.data)} bytes) of batch "
+            f"{batch.id}: HTTP {status}{_STATUS_HINTS.get(status, '')}; {excerpt(response, self._auth.secrets)}",
             permanent=400 <= status < 500,
             status=status,
         )

@@ -24,6 +24,11 @@ content codings it takes in an Accept-Encoding header on its answers and answers
 (`encodings=("gzip",), advertise=False`: a core that predates zstd). Records of rejected keys are not
 stored. Faults (`fail_next`) apply to POST /batches only, in order, one per request,
 before authentication (as a gateway would).
+
+Files (product images): HEAD /files/{sha256} says whether it holds one (200, or 404); PUT /files/{sha256}
+stores the body if its SHA-256 and Content-Digest match the path (201; 200 when held already; 422 otherwise).
+A batch's record that names a `sha256` the server does not hold is rejected (the file must come first).
+`fail_files_next` injects statuses on PUT /files, in order. Files are kept in memory only.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import argparse
 import base64
 import datetime as dt
 import gzip
+import hashlib
 import json
 import os
 import secrets
@@ -118,6 +124,8 @@ class LoyaltyServer:
         self.encodings = tuple(encodings)  # besides identity; tests may change both to play a rollback
         self.advertise = advertise
         self.batches: dict[str, list[dict[str, Any]]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}  # sha256 -> content type, bytes
+        self._file_faults: deque[int] = deque()
         self.received: dict[str, tuple[str, str, str]] = {}  # batch id -> source, stream, received_at
         self.requests: list[RequestLog] = []
         self.token_requests = 0
@@ -161,6 +169,10 @@ class LoyaltyServer:
                 raise ValueError(f"unknown fault {fault!r}; use a status, (status, retry_after) or one of {_ACTIONS}")
         with self._lock:
             self._faults.extend(faults)
+
+    def fail_files_next(self, *statuses: int) -> None:
+        with self._lock:
+            self._file_faults.extend(statuses)
 
     def revoke_tokens(self) -> None:
         """Forget every OAuth2 access token issued, as after a key rotation: the next use gets 401."""
@@ -242,8 +254,25 @@ class LoyaltyServer:
                 return _Reply(409, original.body) if self.duplicate_status == 409 else original
             return self._store(key, document)
 
+    def _put_file(self, sha: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+        with self._lock:
+            fault = self._file_faults.popleft() if self._file_faults else None
+            if fault is not None:
+                return _Reply(fault, {"error": "injected fault"})
+            if sha in self.files:
+                return _Reply(200, {"sha256": sha, "stored": False})
+            digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+            if hashlib.sha256(body).hexdigest() != sha or headers.get("content-digest", digest) != digest:
+                return _Reply(422, {"error": "the body's SHA-256 is not the one in the path or Content-Digest"})
+            self.files[sha] = (headers.get("content-type", "application/octet-stream"), body)
+            return _Reply(201, {"sha256": sha, "stored": True})
+
     def _store(self, key: str, document: dict[str, Any]) -> _Reply:
         refused = self._refused_keys()
+        for r in document["records"]:  # a record naming a file the server does not hold: the file must come first
+            named = (r.get("data") or {}).get("sha256")
+            if named is not None and named not in self.files:
+                refused[r["key"]] = f"file {named} was not uploaded before the record"
         rejected = [{"key": r["key"], "reason": refused[r["key"]]} for r in document["records"] if r["key"] in refused]
         kept = [r for r in document["records"] if r["key"] not in refused]
         reply = _Reply(200, {"accepted": len(kept), "rejected": rejected})
@@ -413,6 +442,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.loyalty._log("GET", path, headers, reply.status)
         self._send(reply)
 
+    def do_HEAD(self) -> None:
+        path, headers = urlsplit(self.path).path, self._headers()
+        sha = path.removeprefix("/files/")
+        if not self.loyalty._authorized(headers):
+            status = 401
+        else:
+            with self.loyalty._lock:
+                status = 200 if path.startswith("/files/") and sha in self.loyalty.files else 404
+        self.loyalty._log("HEAD", path, headers, status)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PUT(self) -> None:
+        path, headers = urlsplit(self.path).path, self._headers()
+        body = self._body()
+        if body is None:
+            self.close_connection = True
+            return self._answer(path, headers, _Reply(413, {"error": "body too large"}), method="PUT")
+        if not path.startswith("/files/"):
+            return self._answer(path, headers, _Reply(404, {"error": "not found"}), method="PUT")
+        if not self.loyalty._authorized(headers):
+            return self._answer(path, headers, _Reply(401, {"error": "unauthorized"}), method="PUT")
+        reply = self.loyalty._put_file(path.removeprefix("/files/"), headers, body)
+        return self._answer(path, headers, reply, method="PUT")
+
     def do_POST(self) -> None:
         path, headers = urlsplit(self.path).path, self._headers()
         body = self._body()
@@ -451,8 +506,9 @@ class _Handler(BaseHTTPRequestHandler):
         extra: dict[str, str] | None = None,
         *,
         from_core: bool = True,
+        method: str = "POST",
     ) -> None:
-        self.loyalty._log("POST", path, headers, reply.status)
+        self.loyalty._log(method, path, headers, reply.status)
         self._send(reply, extra, from_core=from_core)
 
     def _send(self, reply: _Reply, extra: dict[str, str] | None = None, *, from_core: bool = True) -> None:

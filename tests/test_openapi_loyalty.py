@@ -12,7 +12,15 @@ import yaml
 
 from mapping.schema import STREAMS, Envelope
 from sinks.base import Holdings
-from sinks.http import BATCHES_PATH, CHECKPOINT_PATH, HEALTH_PATH, Coding, accepted_codings, parse_checkpoint
+from sinks.http import (
+    BATCHES_PATH,
+    CHECKPOINT_PATH,
+    FILES_PATH,
+    HEALTH_PATH,
+    Coding,
+    accepted_codings,
+    parse_checkpoint,
+)
 
 SPEC = Path(__file__).resolve().parent.parent / "docs" / "openapi" / "loyalty-ingest.yaml"
 
@@ -33,7 +41,10 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 def test_paths_and_operations(spec: dict[str, Any]) -> None:
     assert spec["openapi"].startswith("3.1")
-    assert set(spec["paths"]) == {BATCHES_PATH, HEALTH_PATH, CHECKPOINT_PATH}
+    files = f"{FILES_PATH}/{{sha256}}"
+    assert set(spec["paths"]) == {BATCHES_PATH, HEALTH_PATH, CHECKPOINT_PATH, files}
+    assert set(spec["paths"][files]) == {"parameters", "head", "put"}
+    assert {"200", "201", "422", "429", "503"} <= set(spec["paths"][files]["put"]["responses"])
     assert set(spec["paths"][BATCHES_PATH]) == {"post"}
     assert set(spec["paths"][HEALTH_PATH]) == {"get"}
     assert set(spec["paths"][CHECKPOINT_PATH]) == {"get"}

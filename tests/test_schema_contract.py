@@ -113,6 +113,7 @@ def first_records() -> dict[str, Any]:
         "dealer_kpis": _first_dealer_month(scenario),
         "account_ledger": expect.ledger_entries([], [], [next(scenario.notes()).record])[0],
         "price_lists": next(e for e in scenario.price_lists if e.min_quantity is not None),
+        "product_images": expect.product_images(scenario.images[:1])[0],
         "stock_movements": expect.stock_movements([], [next(scenario.stock_slips()).record])[0],
         "account_balances": AccountBalance(
             account_code="120.01.0001", debit=Decimal("10.00"), credit=Decimal("4.00"), balance=Decimal("6.00"),
