@@ -1,0 +1,253 @@
+"""Stock movements (stok hareketleri): every STLINE row that moves goods, as one movement (a transfer as two).
+
+Logo keeps every goods movement as an STLINE row: the lines of material slips (STFICHE: purchase receipts,
+dispatch notes, warehouse transfers, scrap and consumption slips, counts) and the lines of invoices
+(`INVOICEREF`; on a real install an invoice's lines usually point at its dispatch note as well). `TRCODE` is
+the slip type, `IOCODE` the direction, `SOURCEINDEX` the warehouse (a transfer's source) and `DESTINDEX` a
+transfer's target warehouse. A transfer (ambar fişi, TRCODE 25) is one row that yields two items, keyed
+`<row key>|out` and `<row key>|in`.
+
+Lines carry no CAPIBLOCK stamp: a line's cursor is its header's (the slip's, or the invoice's; the later of the
+two when it has both), and an incremental read takes the lines of the headers stamped since the cursor's day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from connectors.base import Excluded
+from connectors.logo.streams import LogoEnv, LogoStream, changed_since, period_column, stamp_columns
+from connectors.logo.tables import LogoTables
+from connectors.sql import in_chunks
+from mapping.dates import required_date
+from mapping.errors import RecordError
+from mapping.money import FIXED
+from mapping.schema import MovementKind, StockMovement
+from mapping.text import code, flag, required_code
+from mapping.units import unit_code as to_unit_code
+
+__all__ = ["StockMovements", "movement_kind"]
+
+Side = Literal["out", "in"] | None
+Item = tuple[Row[Any], Side]
+GOODS = frozenset({"item", "promotion"})  # the line kinds that move goods (a service, discount or expense does not)
+_QUANTITY = FIXED[3]
+_MISSING = object()
+_SIDES: tuple[Side, Side] = ("out", "in")
+
+
+def movement_kind(env: LogoEnv, trcode: Any, invoice_trcode: Any) -> tuple[MovementKind | Excluded, str | None]:
+    """What an STLINE row is, and the setting that says so. A line of a sales invoice or return of `invoice_kinds`
+    is a sale or a sale's return; a line of an invoice that moves no goods (a service, a proforma, a price
+    difference: `goods_free_invoices`, or a service or price-difference kind of `invoice_kinds`) is left out;
+    any other line reads its TRCODE through `movement_kinds`; a TRCODE none of them names is 'other'."""
+    if invoice_trcode is not None:
+        invoice = env.invoice_kinds.get(invoice_trcode)
+        if invoice == "sale":
+            return "sale", "invoice_kinds"
+        if invoice == "return":
+            return "sale_return", "invoice_kinds"
+        if invoice is not None:
+            return Excluded(f"a line of a {invoice.replace('_', ' ')} invoice: it moves no goods"), "invoice_kinds"
+        if invoice_trcode in env.goods_free_invoices:
+            rule = f"a line of an invoice of TRCODE {invoice_trcode} (goods_free_invoices): it moves no goods"
+            return Excluded(rule), "goods_free_invoices"
+    kind = env.movement_kinds.get(trcode)
+    return (kind, "movement_kinds") if kind is not None else ("other", None)
+
+
+def _stamp(d: Any, h: Any, m: Any, s: Any, tz: Any) -> dt.datetime:
+    return dt.datetime(d.year, d.month, d.day, h or 0, m or 0, s or 0, tzinfo=tz)
+
+
+class StockMovements(LogoStream):
+    name = "stock_movements"
+    primary_key = ("document_no", "line_no", "direction")  # the envelope key: 001:01:<STLINE ref>[|out or |in]
+    replication_key = "modified"
+    per_period = True
+
+    def __init__(self, env: LogoEnv) -> None:
+        super().__init__(env)
+        self._kinds: dict[tuple[Any, Any], tuple[MovementKind | Excluded, str | None]] = {}
+        self.unit_codes: dict[str | None, str | None] = {}
+        # The line types that move no goods are not movements at all; NULL and unknown ones are read (a dead letter).
+        self.goods_free_lines = sorted(k for k, kind in env.line_kinds.items() if kind not in GOODS)
+
+    def table(self, t: LogoTables) -> sa.Table:
+        return t.STLINE
+
+    def where(self, t: LogoTables) -> sa.ColumnElement[bool]:
+        linetype = t.STLINE.c.LINETYPE
+        return sa.or_(linetype.is_(None), linetype.notin_(self.goods_free_lines))
+
+    def select_rows(self, t: LogoTables) -> sa.Select[Any]:
+        s, f, i = t.STLINE.c, t.STFICHE.c, t.INVOICE.c
+        slip_stamps = [c.label("F" + c.name) for c in stamp_columns(t.STFICHE)]
+        return sa.select(
+            s.LOGICALREF,
+            period_column(t),
+            s.TRCODE,
+            s.IOCODE,
+            s.LINETYPE,
+            s.DATE_,
+            f.LOGICALREF.label("SLIPREF"),
+            f.FICHENO.label("SLIPNO"),
+            s.STFICHELNNO,
+            f.CANCELLED.label("SLIPCANCELLED"),
+            i.LOGICALREF.label("INVREF"),
+            i.FICHENO.label("INVNO"),
+            s.INVOICELNNO,
+            i.TRCODE.label("INVTRCODE"),
+            i.CANCELLED.label("INVCANCELLED"),
+            t.CLCARD.c.CODE.label("CLCODE"),
+            t.ITEMS.c.CODE.label("ITEMCODE"),
+            s.SOURCEINDEX,
+            s.DESTINDEX,
+            s.AMOUNT,
+            t.UNITSETL.c.CODE.label("UNIT"),
+            s.CANCELLED,
+            *slip_stamps,
+            *stamp_columns(t.INVOICE),
+        ).select_from(
+            t.STLINE.outerjoin(t.STFICHE, f.LOGICALREF == s.STFICHEREF)
+            .outerjoin(t.INVOICE, i.LOGICALREF == s.INVOICEREF)
+            .outerjoin(t.CLCARD, t.CLCARD.c.LOGICALREF == s.CLIENTREF)
+            .outerjoin(t.ITEMS, t.ITEMS.c.LOGICALREF == s.STOCKREF)
+            .outerjoin(t.UNITSETL, t.UNITSETL.c.LOGICALREF == s.UOMREF)
+        )
+
+    def _filtered(self, t: LogoTables, stmt: sa.Select[Any], since: dt.datetime | None) -> sa.Select[Any]:
+        """The lines of the slips and invoices stamped on or after `since`'s day (lines have no stamp)."""
+        stmt = stmt.where(self.where(t))
+        if since is None:
+            return stmt
+        s, f, i = t.STLINE.c, t.STFICHE.c, t.INVOICE.c
+        slips = sa.select(f.LOGICALREF).where(changed_since(t.STFICHE, since, self.tz))
+        invoices = sa.select(i.LOGICALREF).where(changed_since(t.INVOICE, since, self.tz))
+        return stmt.where(sa.or_(s.STFICHEREF.in_(slips), s.INVOICEREF.in_(invoices)))
+
+    def attach(self, conn: sa.Connection, t: LogoTables, rows: Sequence[Row[Any]]) -> list[Item]:
+        """A transfer's row is two items, out of one warehouse and into the other; any other row is one."""
+        items: list[Item] = []
+        for r in rows:
+            kind = self.kind(r.TRCODE, r.INVTRCODE if r.INVREF is not None else None)[0]
+            if kind == "transfer":
+                items.extend((r, side) for side in _SIDES)
+            else:
+                items.append((r, None))
+        return items
+
+    def kind(self, trcode: Any, invoice_trcode: Any) -> tuple[MovementKind | Excluded, str | None]:
+        found = self._kinds.get((trcode, invoice_trcode))
+        if found is None:
+            found = self._kinds[trcode, invoice_trcode] = movement_kind(self.env, trcode, invoice_trcode)
+        return found
+
+    # -- keys, cursors, raw rows -------------------------------------------------------------
+    def key(self, item: Any) -> str:
+        row, side = item
+        base = super().key(row)
+        return base if side is None else f"{base}|{side}"
+
+    def cursor(self, item: Any) -> dt.datetime | None:
+        """The later of the line's slip and invoice stamps (modified, else created)."""
+        r = item[0]
+        found: list[dt.datetime] = []
+        try:
+            for prefix in ("F", ""):
+                d = getattr(r, prefix + "MDATE")
+                if d is not None:
+                    found.append(_stamp(d, *(getattr(r, prefix + x) for x in ("MH", "MM", "MS")), self.tz))
+                    continue
+                d = getattr(r, prefix + "CDATE")
+                if d is not None:
+                    found.append(_stamp(d, *(getattr(r, prefix + x) for x in ("CH", "CM", "CS")), self.tz))
+        except (AttributeError, TypeError, ValueError):
+            return None
+        return max(found) if found else None
+
+    def raw(self, item: Any) -> dict[str, Any]:
+        row, side = item
+        return {**dict(row._mapping), "side": side}
+
+    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        wanted: dict[str, list[int]] = {}
+        for key in keys:
+            head, _, ref = key.partition("|")[0].rpartition(":")
+            if ref.isdigit():
+                wanted.setdefault(head + ":", []).append(int(ref))
+        asked = set(keys)
+        items: list[Any] = []
+        with self.env.engine.connect() as conn:
+            for t in self._scopes():
+                refs = wanted.get(self.prefix(t))
+                if not refs:
+                    continue
+                table = self.table(t)
+                for chunk in in_chunks(sorted(set(refs))):
+                    stmt = self._filtered(t, self.select_rows(t), None).where(table.c.LOGICALREF.in_(chunk))
+                    rows = conn.execute(stmt.order_by(table.c.LOGICALREF)).all()
+                    items.extend(i for i in self.attach(conn, t, rows) if self.key(i) in asked)
+        return items
+
+    # -- the record ------------------------------------------------------------------------------
+    def map(self, item: Item) -> StockMovement | Excluded:
+        r, side = item
+        if self.env.line_kinds.get(r.LINETYPE) is None:
+            raise RecordError(f"unknown LINETYPE {r.LINETYPE!r} (map it with the line_kinds setting)", "kind")
+        on_invoice = r.INVREF is not None
+        kind, setting = self.kind(r.TRCODE, r.INVTRCODE if on_invoice else None)
+        if isinstance(kind, Excluded):
+            return kind
+        if kind == "transfer":
+            if side is None:  # a row read as a transfer before a settings change: never guessed
+                raise RecordError(f"TRCODE {r.TRCODE!r} is a transfer but the row has no side", "direction")
+            direction: Literal["in", "out"] = side
+            here, there = (r.SOURCEINDEX, r.DESTINDEX) if side == "out" else (r.DESTINDEX, r.SOURCEINDEX)
+            if there is None:
+                raise RecordError("missing (NULL DESTINDEX or SOURCEINDEX of a transfer)", "other_warehouse_code")
+            other: str | None = str(there)
+        else:
+            found = self.env.movement_directions.get(r.IOCODE)
+            if found is None:
+                raise RecordError(
+                    f"unknown IOCODE {r.IOCODE!r} (map it with the movement_directions setting)", "direction"
+                )
+            direction, here, other = found, r.SOURCEINDEX, None
+        if here is None:
+            raise RecordError("missing (NULL SOURCEINDEX or DESTINDEX)", "warehouse_code")
+        quantity = _QUANTITY(r.AMOUNT, "quantity")
+        if quantity < 0:
+            raise RecordError(f"negative {quantity} (Logo keeps AMOUNT positive; IOCODE gives the way)", "quantity")
+        slip = r.SLIPREF is not None
+        cancelled = flag(r.CANCELLED, "cancelled")
+        if slip:
+            cancelled = flag(r.SLIPCANCELLED, "cancelled") or cancelled
+        if on_invoice:
+            cancelled = flag(r.INVCANCELLED, "cancelled") or cancelled
+        unit = code(r.UNIT, "unit")
+        unit_code = self.unit_codes.get(unit, _MISSING)
+        if unit_code is _MISSING:
+            unit_code = self.unit_codes[unit] = to_unit_code(unit)
+        return StockMovement(
+            date=required_date(r.DATE_, "date"),
+            kind=kind,
+            direction=direction,
+            erp_kind=f"{r.TRCODE}:{r.IOCODE}",
+            document_no=code(r.SLIPNO if slip else r.INVNO, "document_no"),
+            line_no=r.STFICHELNNO if slip else r.INVOICELNNO,
+            invoice_number=code(r.INVNO, "invoice_number") if setting == "invoice_kinds" else None,
+            account_code=code(r.CLCODE, "account_code"),
+            product_code=required_code(r.ITEMCODE, "product_code"),
+            warehouse_code=str(here),
+            other_warehouse_code=other,
+            quantity=quantity,
+            unit=unit,
+            unit_code=unit_code,  # type: ignore[arg-type]
+            cancelled=cancelled,
+        )
