@@ -39,6 +39,8 @@ GOODS = frozenset({"item", "promotion"})  # the line kinds that move goods (a se
 _QUANTITY = FIXED[3]
 _MISSING = object()
 _SIDES: tuple[Side, Side] = ("out", "in")
+_STAMPS = 22  # select_rows' columns before the slip's and the invoice's stamp columns
+_CODES = 100_000  # values kept per code cache
 
 
 def movement_kind(env: LogoEnv, trcode: Any, invoice_trcode: Any) -> tuple[MovementKind | Excluded, str | None]:
@@ -75,6 +77,10 @@ class StockMovements(LogoStream):
         super().__init__(env)
         self._kinds: dict[tuple[Any, Any], tuple[MovementKind | Excluded, str | None]] = {}
         self.unit_codes: dict[str | None, str | None] = {}
+        self.units: dict[Any, Any] = {}
+        self.accounts: dict[Any, Any] = {}
+        self.products: dict[Any, Any] = {}
+        self._document: tuple[Any, Any] = (_MISSING, None)
         # The line types that move no goods are not movements at all; NULL and unknown ones are read (a dead letter).
         self.goods_free_lines = sorted(k for k, kind in env.line_kinds.items() if kind not in GOODS)
 
@@ -135,7 +141,7 @@ class StockMovements(LogoStream):
         """A transfer's row is two items, out of one warehouse and into the other; any other row is one."""
         items: list[Item] = []
         for r in rows:
-            kind = self.kind(r.TRCODE, r.INVTRCODE if r.INVREF is not None else None)[0]
+            kind = self.kind(r[2], r[13] if r[10] is not None else None)[0]  # TRCODE; INVOICE.TRCODE if any
             if kind == "transfer":
                 items.extend((r, side) for side in _SIDES)
             else:
@@ -156,20 +162,20 @@ class StockMovements(LogoStream):
 
     def cursor(self, item: Any) -> dt.datetime | None:
         """The later of the line's slip and invoice stamps (modified, else created)."""
-        r = item[0]
-        found: list[dt.datetime] = []
+        stamps = item[0][_STAMPS:]
+        found: dt.datetime | None = None
         try:
-            for prefix in ("F", ""):
-                d = getattr(r, prefix + "MDATE")
+            for at in (0, 8):  # the slip's eight stamp columns, then the invoice's (stamp_columns' order)
+                d, h, m, s, cd, ch, cm, cs = stamps[at : at + 8]
+                if d is None:
+                    d, h, m, s = cd, ch, cm, cs
                 if d is not None:
-                    found.append(_stamp(d, *(getattr(r, prefix + x) for x in ("MH", "MM", "MS")), self.tz))
-                    continue
-                d = getattr(r, prefix + "CDATE")
-                if d is not None:
-                    found.append(_stamp(d, *(getattr(r, prefix + x) for x in ("CH", "CM", "CS")), self.tz))
-        except (AttributeError, TypeError, ValueError):
+                    when = _stamp(d, h, m, s, self.tz)
+                    if found is None or when > found:
+                        found = when
+        except (TypeError, ValueError):
             return None
-        return max(found) if found else None
+        return found
 
     def raw(self, item: Any) -> dict[str, Any]:
         row, side = item
@@ -198,52 +204,85 @@ class StockMovements(LogoStream):
     # -- the record ------------------------------------------------------------------------------
     def map(self, item: Item) -> StockMovement | Excluded:
         r, side = item
-        if self.env.line_kinds.get(r.LINETYPE) is None:
-            raise RecordError(f"unknown LINETYPE {r.LINETYPE!r} (map it with the line_kinds setting)", "kind")
-        on_invoice = r.INVREF is not None
-        kind, setting = self.kind(r.TRCODE, r.INVTRCODE if on_invoice else None)
+        # The row unpacks in select_rows' column order (a hot loop: no name lookups).
+        (
+            _,
+            _,
+            trcode,
+            iocode,
+            linetype,
+            date,
+            slipref,
+            slipno,
+            slip_line,
+            slip_cancelled,
+            invref,
+            invno,
+            invoice_line,
+            invoice_trcode,
+            invoice_cancelled,
+            clcode,
+            itemcode,
+            source,
+            target,
+            amount,
+            unit,
+            line_cancelled,
+        ) = r[:_STAMPS]
+        if linetype not in self.env.line_kinds:
+            raise RecordError(f"unknown LINETYPE {linetype!r} (map it with the line_kinds setting)", "kind")
+        on_invoice = invref is not None
+        kind, setting = self.kind(trcode, invoice_trcode if on_invoice else None)
         if isinstance(kind, Excluded):
             return kind
         if kind == "transfer":
             if side is None:  # a row read as a transfer before a settings change: never guessed
-                raise RecordError(f"TRCODE {r.TRCODE!r} is a transfer but the row has no side", "direction")
+                raise RecordError(f"TRCODE {trcode!r} is a transfer but the row has no side", "direction")
             direction: Literal["in", "out"] = side
-            here, there = (r.SOURCEINDEX, r.DESTINDEX) if side == "out" else (r.DESTINDEX, r.SOURCEINDEX)
+            here, there = (source, target) if side == "out" else (target, source)
             if there is None:
                 raise RecordError("missing (NULL DESTINDEX or SOURCEINDEX of a transfer)", "other_warehouse_code")
             other: str | None = str(there)
         else:
-            found = self.env.movement_directions.get(r.IOCODE)
+            found = self.env.movement_directions.get(iocode)
             if found is None:
-                raise RecordError(
-                    f"unknown IOCODE {r.IOCODE!r} (map it with the movement_directions setting)", "direction"
-                )
-            direction, here, other = found, r.SOURCEINDEX, None
+                why = f"unknown IOCODE {iocode!r} (map it with the movement_directions setting)"
+                raise RecordError(why, "direction")
+            direction, here, other = found, source, None
         if here is None:
             raise RecordError("missing (NULL SOURCEINDEX or DESTINDEX)", "warehouse_code")
-        quantity = _QUANTITY(r.AMOUNT, "quantity")
+        quantity = _QUANTITY(amount, "quantity")
         if quantity < 0:
             raise RecordError(f"negative {quantity} (Logo keeps AMOUNT positive; IOCODE gives the way)", "quantity")
-        slip = r.SLIPREF is not None
-        cancelled = flag(r.CANCELLED, "cancelled")
+        slip = slipref is not None
+        cancelled = flag(line_cancelled, "cancelled")
         if slip:
-            cancelled = flag(r.SLIPCANCELLED, "cancelled") or cancelled
+            cancelled = flag(slip_cancelled, "cancelled") or cancelled
         if on_invoice:
-            cancelled = flag(r.INVCANCELLED, "cancelled") or cancelled
-        unit = code(r.UNIT, "unit")
+            cancelled = flag(invoice_cancelled, "cancelled") or cancelled
+        unit = self.codes(self.units, code, unit, "unit")
         unit_code = self.unit_codes.get(unit, _MISSING)
         if unit_code is _MISSING:
             unit_code = self.unit_codes[unit] = to_unit_code(unit)
+        document_no = slipno if slip else invno
+        if document_no != self._document[0]:  # a document's lines come one after another: checked once
+            self._document = (document_no, code(document_no, "document_no"))
+        if setting != "invoice_kinds":
+            invoice_number = None
+        elif invno == document_no:
+            invoice_number = self._document[1]
+        else:
+            invoice_number = code(invno, "invoice_number")
         return StockMovement(
-            date=required_date(r.DATE_, "date"),
+            date=required_date(date, "date"),
             kind=kind,
             direction=direction,
-            erp_kind=f"{r.TRCODE}:{r.IOCODE}",
-            document_no=code(r.SLIPNO if slip else r.INVNO, "document_no"),
-            line_no=r.STFICHELNNO if slip else r.INVOICELNNO,
-            invoice_number=code(r.INVNO, "invoice_number") if setting == "invoice_kinds" else None,
-            account_code=code(r.CLCODE, "account_code"),
-            product_code=required_code(r.ITEMCODE, "product_code"),
+            erp_kind=f"{trcode}:{iocode}",
+            document_no=self._document[1],
+            line_no=slip_line if slip else invoice_line,
+            invoice_number=invoice_number,
+            account_code=self.codes(self.accounts, code, clcode, "account_code"),
+            product_code=self.codes(self.products, required_code, itemcode, "product_code"),
             warehouse_code=str(here),
             other_warehouse_code=other,
             quantity=quantity,
@@ -251,3 +290,14 @@ class StockMovements(LogoStream):
             unit_code=unit_code,  # type: ignore[arg-type]
             cancelled=cancelled,
         )
+
+    @staticmethod
+    def codes(cache: dict[Any, Any], read: Any, value: Any, field: str) -> Any:
+        """`read(value, field)` once per value (codes repeat over lines); a value it refuses raises each time."""
+        found = cache.get(value, _MISSING)
+        if found is _MISSING:
+            found = read(value, field)
+            if len(cache) >= _CODES:
+                cache.clear()
+            cache[value] = found
+        return found
