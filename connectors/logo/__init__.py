@@ -23,10 +23,11 @@ from connectors.logo.ledger import AccountLedger
 from connectors.logo.masters import Accounts, Discounts, Products
 from connectors.logo.prices import PriceLists
 from connectors.logo.snapshots import RiskLimits, StockLevels
+from connectors.logo.stock import StockMovements
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import LogoTables, logo_tables, validate_firm, validate_period
 from connectors.sql import SqlAdapter, SqlSourceSettings, table_exists
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, MovementKind
 
 __all__ = ["LogoAdapter", "LogoSettings"]
 
@@ -67,6 +68,21 @@ class LogoSettings(SqlSourceSettings):
     )
     line_kinds: dict[int, LineKind] = Field(
         default_factory=lambda: dict(codes.LINE_KINDS), description="STLINE / ORFLINE LINETYPE -> line kind"
+    )
+    movement_kinds: dict[int, MovementKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_MOVEMENT_KINDS),
+        description="STLINE.TRCODE -> stock_movements kind, for lines that are not a sales invoice's or return's "
+        "(many names UNCONFIRMED, see the README; 'transfer' rows give an out and an in movement; others: 'other')",
+    )
+    movement_directions: dict[int, Literal["in", "out"]] = Field(
+        default_factory=lambda: dict(codes.MOVEMENT_DIRECTIONS),
+        description="STLINE.IOCODE -> direction of a stock movement (LDDS: 1 input, 2 input from warehouse, "
+        "3 output from warehouse, 4 output)",
+    )
+    goods_free_invoices: list[int] = Field(
+        default_factory=lambda: list(codes.GOODS_FREE_INVOICES),
+        description="INVOICE.TRCODE whose STLINE rows move no goods (services, proformas, price differences): "
+        "left out of stock_movements (UNCONFIRMED)",
     )
     discount_view: str | None = Field(
         None,
@@ -140,6 +156,9 @@ class LogoAdapter(SqlAdapter):
                 order_statuses=dict(s.order_statuses),
                 line_kinds=dict(s.line_kinds),
                 discount_view=s.discount_view is not None,
+                movement_kinds=dict(s.movement_kinds),
+                movement_directions=dict(s.movement_directions),
+                goods_free_invoices=frozenset(s.goods_free_invoices),
             )
         return self._env
 
@@ -168,6 +187,7 @@ class LogoAdapter(SqlAdapter):
             Invoices(env),
             Collections(env),
             AccountLedger(env),
+            StockMovements(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

@@ -13,9 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connectors.base import Excluded
 from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
 from connectors.logo import codes
 from connectors.logo.ledger import ledger_kind
+from connectors.logo.stock import GOODS, movement_kind
 from connectors.logo.streams import LogoEnv
 from connectors.logo.tables import LogoTables
 
@@ -87,6 +89,34 @@ def _columns(env: LogoEnv) -> dict[str, CodeColumn]:
             return mapped(f"ledger entry, kind {kind}", _source(pair, env.ledger_kinds, ledger_defaults, codes.LEDGER))
         return None  # sent as kind 'other': name it in ledger_kinds
 
+    def stock(value: tuple[Any, ...]) -> Reading | None:
+        """STLINE.TRCODE x IOCODE of a goods line, with its invoice's TRCODE (None: a slip's line)."""
+        trcode, iocode, invoice_trcode = value
+        kind, setting = movement_kind(env, trcode, invoice_trcode)
+        if isinstance(kind, Excluded):
+            # That such a line moves no goods is dealersync's reading (LDDS_CODES names the invoices only).
+            source = UNCONFIRMED
+            if setting == "goods_free_invoices" and env.goods_free_invoices != frozenset(codes.GOODS_FREE_INVOICES):
+                source = YOURS
+            return excluded(kind.rule, source)
+        if setting is None:
+            return None  # sent as kind 'other' with its erp_kind: name it in movement_kinds
+        if kind == "transfer":
+            way = "out of SOURCEINDEX and into DESTINDEX (two movements)"
+        else:
+            direction = env.movement_directions.get(iocode)
+            if direction is None:
+                return None  # a dead letter naming the IOCODE: map it in movement_directions
+            yours = codes.MOVEMENT_DIRECTIONS.get(iocode) != direction
+            way = direction + (" (IOCODE by your settings)" if yours else "")
+        if setting == "invoice_kinds":
+            source = _source(invoice_trcode, kinds, invoice_kinds, codes.STOCK_REFERENCE)
+            invoice = "return" if kind == "sale_return" else "sale"
+            return mapped(f"stock movement, kind {kind}, {way} (a line of a {invoice} invoice)", source)
+        origin = codes.MOVEMENT_SOURCES.get(trcode, UNCONFIRMED)
+        source = _source(trcode, env.movement_kinds, codes.DEFAULT_MOVEMENT_KINDS, origin)
+        return mapped(f"stock movement, kind {kind}, {way}", source)
+
     def status(value: tuple[Any, ...]) -> Reading | None:
         code = value[0]
         found = env.order_statuses.get(code)
@@ -138,6 +168,9 @@ def _columns(env: LogoEnv) -> dict[str, CodeColumn]:
         ),
         "CLFLINE ledger": CodeColumn(
             "CLFLINE.MODULENR x TRCODE", "account_ledger", "ledger_kinds", "AMOUNT, local", ledger
+        ),
+        "STLINE stock": CodeColumn(
+            "STLINE.TRCODE x IOCODE x INVOICE.TRCODE", "stock_movements", "movement_kinds", "", stock
         ),
         "ORFICHE.TRCODE": CodeColumn("ORFICHE.TRCODE", "orders", "sales_order_trcodes", "NETTOTAL, local", order_kind),
         "ORFICHE.STATUS": CodeColumn("ORFICHE.STATUS", "orders", "order_statuses", "NETTOTAL, local", status),
@@ -205,6 +238,17 @@ def _period(
     )
     yield from count_codes(
         conn, columns["CLFLINE ledger"], [c.MODULENR, c.TRCODE], c.AMOUNT, t.CLFLINE, within(c.DATE_)
+    )
+    # Stock movements: every goods line (the stream's LINETYPE filter), a slip's dated by its own DATE_.
+    goods = [k for k, kind in env.line_kinds.items() if kind not in GOODS]
+    stock_lines = t.STLINE.outerjoin(t.INVOICE, i.LOGICALREF == s.INVOICEREF)
+    yield from count_codes(
+        conn,
+        columns["STLINE stock"],
+        [s.TRCODE, s.IOCODE, i.TRCODE],
+        None,
+        stock_lines,
+        within(s.DATE_, sa.or_(s.LINETYPE.is_(None), s.LINETYPE.notin_(goods))),
     )
     yield from count_codes(conn, columns["ORFICHE.TRCODE"], [o.TRCODE], o.NETTOTAL, t.ORFICHE, within(o.DATE_))
     yield from count_codes(conn, columns["ORFICHE.STATUS"], [o.STATUS], o.NETTOTAL, t.ORFICHE, within(o.DATE_, orders))

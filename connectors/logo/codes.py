@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, MovementKind, OrderStatus
 
 V = TypeVar("V")
 
@@ -104,6 +104,55 @@ DEFAULT_LEDGER_KINDS: Final[Mapping[str, LedgerKind]] = {
 }
 # Account slips the writer stores for the scenario's notes: (TRCODE, SIGN) in module 5.
 CLFLINE_SLIP_MODULE: Final = 5
+
+# Stock movements: STLINE rows (one per line of a material slip, STFICHE, or of an invoice).
+# LDDS (vendor/README.md quotes it): STFICHE.IOCODE is 1 input for TRCODE 1-5, 13-19, 26, 30-34, 50; 2 warehouse
+# ("Ambar") for TRCODE 25 alone; 3 output for TRCODE 6-12, 20-24, 35-39, 51. STFICHE.SOURCEINDEX is the output
+# (source) warehouse, DESTINDEX the input (target) one. STLINE.TRCODE names 15-19 user-defined input slips, 20-24
+# user-defined output slips, 30-34 user-defined purchase receipts, 35-39 user-defined sales dispatches;
+# STLINE.IOCODE 1 input, 2 input from warehouse, 3 output from warehouse, 4 output. The reference (section 1)
+# gives STLINE's and STFICHE's 7/8 sales and 2/3 sales returns. The other names come from two integrators'
+# published STFICHE code lists that agree (UNCONFIRMED).
+STOCK = "integrators' STFICHE code lists (two agree; not LDDS: UNCONFIRMED)"
+STOCK_LDDS = "LDDS (STFICHE.IOCODE and STLINE.TRCODE descriptions)"
+STOCK_REFERENCE = "ERP reference, section 1 (STLINE/STFICHE 7/8 sales, 2/3 returns)"
+DEFAULT_MOVEMENT_KINDS: Final[Mapping[int, MovementKind]] = {
+    1: "purchase",  # mal alım (satınalma) irsaliyesi
+    2: "sale_return",  # perakende satış iade irsaliyesi
+    3: "sale_return",  # toptan satış iade irsaliyesi
+    4: "other",  # konsinye çıkış iade irsaliyesi: consigned goods back (not a sale's return)
+    5: "other",  # konsinye giriş irsaliyesi: goods taken on consignment
+    6: "purchase_return",  # satınalma iade irsaliyesi
+    7: "sale",  # perakende satış irsaliyesi
+    8: "sale",  # toptan satış irsaliyesi
+    9: "other",  # konsinye çıkış irsaliyesi: goods sent on consignment
+    10: "other",  # konsinye giriş iade irsaliyesi
+    11: "consumption",  # fire fişi (scrap)
+    12: "consumption",  # sarf fişi
+    13: "production",  # üretimden giriş fişi
+    14: "count",  # devir fişi: an opening quantity
+    **{code: "other" for code in range(15, 25)},  # user-defined input (15-19) and output (20-24) slips (LDDS)
+    25: "transfer",  # ambar fişi: out of SOURCEINDEX, into DESTINDEX
+    26: "purchase",  # müstahsil irsaliyesi: bought from a producer
+    **{code: "purchase" for code in range(30, 35)},  # user-defined purchase receipts (LDDS)
+    **{code: "sale" for code in range(35, 40)},  # user-defined sales dispatches (LDDS)
+    50: "count",  # sayım fazlası fişi
+    51: "count",  # sayım eksiği fişi
+}
+# Where each default reading comes from (the census names it).
+MOVEMENT_SOURCES: Final[Mapping[int, str]] = {
+    **{code: STOCK for code in DEFAULT_MOVEMENT_KINDS},
+    **{code: STOCK_REFERENCE for code in (2, 3, 7, 8)},
+    **{code: STOCK_LDDS for code in (*range(15, 26), *range(30, 40))},
+}
+# STLINE.IOCODE -> direction (LDDS): 1 input, 2 input from warehouse, 3 output from warehouse, 4 output.
+MOVEMENT_DIRECTIONS: Final[Mapping[int, Literal["in", "out"]]] = {1: "in", 2: "in", 3: "out", 4: "out"}
+# INVOICE.TRCODE whose lines move no goods: services received and given, proformas, price differences (LDDS_CODES
+# names the invoices; that their STLINE rows move nothing is dealersync's reading, UNCONFIRMED).
+GOODS_FREE_INVOICES: Final = (4, 5, 9, 10, 13, 14)
+# What the writer stores for the scenario's stock slips: (STFICHE.GRPCODE, TRCODE, IOCODE of the slip,
+# IOCODE of its lines). GRPCODE (LDDS): 1 purchasing, 2 sales, 3 material management.
+SLIP_CODES: Final[Mapping[str, tuple[int, int, int, int]]] = {"purchase": (1, 1, 1, 1), "transfer": (3, 25, 2, 2)}
 
 # ORFICHE.TRCODE 1 = received (sales) order; 2 = given (purchase) order, never read (LDDS).
 SALES_ORDER_TRCODES: Final = (1,)

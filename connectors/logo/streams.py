@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from connectors.base import Partition, Stream
 from connectors.logo.tables import LogoTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.errors import RecordError
-from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, InvoiceKind, LedgerKind, LineKind, MovementKind, OrderStatus
 
 __all__ = ["LogoEnv", "LogoStream", "currency_of", "period_column", "stamp_columns"]
 
@@ -45,6 +45,9 @@ class LogoEnv:
     order_statuses: Mapping[int, OrderStatus]
     line_kinds: Mapping[int, LineKind]
     discount_view: bool  # the integrator's discount view is configured
+    movement_kinds: Mapping[int, MovementKind] = field(default_factory=dict)  # STLINE.TRCODE -> kind
+    movement_directions: Mapping[int, Literal["in", "out"]] = field(default_factory=dict)  # STLINE.IOCODE
+    goods_free_invoices: frozenset[int] = frozenset()  # INVOICE.TRCODE whose lines move no goods
 
     @property
     def firm_tables(self) -> LogoTables:

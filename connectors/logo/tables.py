@@ -120,6 +120,7 @@ class LogoTables:
     ORFICHE: Table
     ORFLINE: Table
     INVOICE: Table
+    STFICHE: Table
     STLINE: Table
     CLFLINE: Table
     PAYTRANS: Table
@@ -131,7 +132,7 @@ class LogoTables:
 # The lookups the streams make, indexed as Logo indexes them (its own I_* indexes cover these
 # columns); created by the test writer, never by the adapter.
 INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "STLINE": (("INVOICEREF",),),
+    "STLINE": (("INVOICEREF",), ("STFICHEREF",)),
     "ORFLINE": (("ORDFICHEREF",),),
     "PAYTRANS": (("FICHEREF", "MODULENR"),),
     "ITMUNITA": (("ITEMREF",),),
@@ -437,10 +438,29 @@ def logo_tables(
                 Column("GUID", String(37), info=optional("invoices.e_invoice_uuid", source=NEWER)),
                 *capiblock(),
             ),
+            STFICHE=table(
+                f"{p}_STFICHE",
+                Column("GRPCODE", SmallInteger),
+                Column("TRCODE", SmallInteger),
+                Column("IOCODE", SmallInteger),
+                Column("FICHENO", String(17)),
+                Column("DATE_", DateTime),
+                Column("FTIME", Integer),
+                Column("DOCODE", String(33)),
+                Column("INVOICEREF", Integer),
+                Column("CLIENTREF", Integer),
+                Column("SOURCEINDEX", SmallInteger),
+                Column("DESTINDEX", SmallInteger),
+                Column("CANCELLED", SmallInteger),
+                Column("BILLED", SmallInteger),
+                *capiblock(),
+            ),
             STLINE=table(
                 f"{p}_STLINE",
                 Column("INVOICEREF", Integer),
                 Column("INVOICELNNO", SmallInteger),
+                Column("STFICHEREF", Integer),
+                Column("STFICHELNNO", SmallInteger),
                 Column("STOCKREF", Integer),
                 Column("CLIENTREF", Integer),
                 Column("LINETYPE", SmallInteger),
@@ -459,6 +479,7 @@ def logo_tables(
                 Column("UOMREF", Integer),
                 Column("USREF", Integer),
                 Column("SOURCEINDEX", SmallInteger),
+                Column("DESTINDEX", SmallInteger),
                 Column("SALESMANREF", Integer),
                 Column("CANCELLED", SmallInteger),
                 Column("TRCURR", SmallInteger),

@@ -4,7 +4,8 @@ Not part of the sync path: the adapter never writes. The layout is the reading t
 relies on: local-currency FLOAT amounts, TRCURR/TRRATE/TRNET for the document currency, packed
 TIME_, CAPIBLOCK stamps (date at midnight plus hour/minute/second), CANCELLED flags, CLFLINE
 postings for invoices (module 4), collections and account slips (module 5: opening slips and debit
-and credit notes), PAYTRANS due-date items and closing links.
+and credit notes), PAYTRANS due-date items and closing links, and material slips (STFICHE + STLINE:
+purchase receipts TRCODE 1, warehouse transfers TRCODE 25 as one line with SOURCEINDEX and DESTINDEX).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from connectors.logo.tables import LogoTables, logo_tables
 from connectors.sql import Batch, bulk_insert, insert_batched
 from mapping.schema import Collection, Invoice, Order
 from scenario.facts import Change, Note, Scenario, Stamped
+from scenario.stock import StockSlip
 
 __all__ = ["LogoWriter"]
 
@@ -136,6 +138,7 @@ class LogoWriter:
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
         self._documents(scenario.notes(), self._note_rows)
+        self._documents(scenario.stock_slips(), self._slip_rows)
         with self.engine.begin() as conn:
             self._balances(conn, scenario)
 
@@ -519,6 +522,9 @@ class LogoWriter:
                     "LOGICALREF": self._ref(t.STLINE),
                     "INVOICEREF": ref,
                     "INVOICELNNO": ln.line_no,
+                    "STFICHEREF": 0,  # a real install links the invoice's dispatch note here; the scenario has none
+                    "STFICHELNNO": 0,
+                    "DESTINDEX": 0,
                     "CLIENTREF": header["CLIENTREF"],
                     "TRCODE": trcode,
                     "IOCODE": out,
@@ -678,6 +684,65 @@ class LogoWriter:
         )
         self.balances.setdefault(note.account_code, [Decimal(0), Decimal(0)])[sign] += note.amount
         return 1
+
+    def _slip_rows(self, fact: Stamped[StockSlip], batch: Batch) -> int:
+        """A material slip (STFICHE) and its lines (STLINE, STFICHEREF/STFICHELNNO): a purchase receipt from a
+        supplier into SOURCEINDEX (DESTINDEX 0, as Logo leaves it), or a warehouse transfer (ambar fişi) out of
+        SOURCEINDEX into DESTINDEX, one line per item. Quantities in the line's unit, no prices."""
+        t, slip = self.t, fact.record
+        grpcode, trcode, iocode, line_iocode = codes.SLIP_CODES[slip.kind]
+        ref = self._ref(t.STFICHE)
+        client = self.refs["CLCARD"][slip.account_code] if slip.account_code else 0
+        source = self.warehouses[slip.warehouse_code]
+        target = self.warehouses[slip.to_warehouse_code] if slip.to_warehouse_code else 0
+        created = fact.created_at.astimezone(self.tz)
+        header = {
+            "LOGICALREF": ref,
+            "GRPCODE": grpcode,
+            "TRCODE": trcode,
+            "IOCODE": iocode,
+            "FICHENO": slip.number,
+            "DATE_": _day(slip.date),
+            "FTIME": codes.packed(created),
+            "INVOICEREF": 0,
+            "CLIENTREF": client,
+            "SOURCEINDEX": source,
+            "DESTINDEX": target,
+            "CANCELLED": 0,
+            "BILLED": 0,
+            **_stamp(fact.created_at, fact.modified_at, self.tz),
+        }
+        batch.setdefault("STFICHE", []).append(header)
+        lines = batch.setdefault("STLINE", [])
+        for ln in slip.lines:
+            base = self.base_units.get(ln.product_code, ln.unit)
+            lines.append(
+                {
+                    "LOGICALREF": self._ref(t.STLINE),
+                    "STFICHEREF": ref,
+                    "STFICHELNNO": ln.line_no,
+                    "INVOICEREF": 0,
+                    "INVOICELNNO": 0,
+                    "STOCKREF": self.refs["ITEMS"][ln.product_code],
+                    "CLIENTREF": client,
+                    "LINETYPE": codes.LINE_TYPES["item"],
+                    "TRCODE": trcode,
+                    "IOCODE": line_iocode,
+                    "DATE_": header["DATE_"],
+                    "FTIME": header["FTIME"],
+                    "AMOUNT": float(ln.quantity),
+                    "PRICE": 0.0,
+                    "TOTAL": 0.0,
+                    "LINENET": 0.0,
+                    "UOMREF": self.units.get((base, ln.unit)),
+                    "SOURCEINDEX": source,
+                    "DESTINDEX": target,
+                    "CANCELLED": 0,
+                    "TRCURR": codes.LOCAL_CURRENCY_CODE,
+                    "TRRATE": 1.0,
+                }
+            )
+        return 1 + len(slip.lines)
 
     # -- balances ------------------------------------------------------------------------
     def _balances(self, conn: sa.Connection, s: Scenario) -> None:
