@@ -226,7 +226,7 @@ class StockMovements(ScopedStream):
 
     def map(self, item: Item) -> StockMovement | Excluded:
         r = item.row
-        if self._code(r.GRUP_KODU, "product_code") == self.settings.service_group:
+        if self._code(r.GRUP_KODU, "kind") == self.settings.service_group:
             return Excluded(SERVICE_LINE)
         if (
             r.SIRANO is not None
