@@ -148,16 +148,21 @@ class StockMovements(ScopedStream):
         ).select_from(line.outerjoin(header, self._header_join(header)).outerjoin(item, s.STOK_KODU == ln.STOK_KODU))
 
     def changed_since(self, moment: dt.datetime) -> sa.ColumnElement[bool]:
-        header = self.env.tables.FATUIRS
-        edited = stamp_since(header, moment)
-        if not self.settings.line_stamps:
-            return edited
-        ln = self.table().c
-        # The numbers of the documents stamped since, one pass over the headers' stamps (indexed), before the joined
-        # header's own test; a line's own stamp on its own index.
+        """The rows stamped since, and the rows of the documents whose header was. The candidates come first, by
+        identity, each from its own index (the line stamp; the numbers of the headers stamped since, then their lines
+        by FISNO): tested row by row, the stamps of a joined header would scan the whole table."""
+        t = self.env.tables
+        header, ln = t.FATUIRS, t.STHAR.c
         recent = header.alias("RECENT")
         numbers = sa.select(recent.c.FATIRS_NO).where(stamp_since(recent, moment))
-        return sa.or_(moment <= ln.DUZELTMETARIHI, sa.and_(ln.FISNO.in_(numbers), edited))
+        other = t.STHAR.alias("CANDIDATE")
+        of_documents = sa.select(other.c.INCKEYNO).where(other.c.FISNO.in_(numbers))
+        edited = stamp_since(header, moment)
+        if not self.settings.line_stamps:
+            return sa.and_(ln.INCKEYNO.in_(of_documents), edited)
+        of_lines = sa.select(other.c.INCKEYNO).where(moment <= other.c.DUZELTMETARIHI)
+        candidates = sa.union(of_lines, of_documents)
+        return sa.and_(ln.INCKEYNO.in_(candidates), sa.or_(moment <= ln.DUZELTMETARIHI, edited))
 
     def _sides(self) -> sa.Select[Any]:
         """The rows of transfer documents, to find each transfer row's other side."""
