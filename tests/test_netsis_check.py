@@ -93,9 +93,18 @@ def test_a_database_missing_columns_lists_them_all_at_once(years: Server) -> Non
     assert "disable the stream: streams: {account_ledger: {enabled: false}}" in ledger.detail
     new = years.database("GIDA2026")
     assert all(f"(database {new})" not in r.detail for r in (invoices, orders, collections))
-    # The streams whose schema passed are counted; the three that failed are not.
+    # The streams whose schema passed are counted; the four that failed are not. stock_movements reads TBLSTHAR too,
+    # but not its prices: it passes.
     counted = {name.removeprefix("stream ") for name in got if name.startswith("stream ") and ":" not in name}
-    assert counted == {"accounts", "products", "stock_levels", "discounts", "price_lists", "risk_limits"}
+    assert counted == {
+        "accounts",
+        "products",
+        "stock_levels",
+        "discounts",
+        "price_lists",
+        "risk_limits",
+        "stock_movements",
+    }
 
 
 def test_a_type_that_would_change_a_value_fails(tmp_path: Path) -> None:
@@ -247,8 +256,9 @@ def test_an_upgraded_install_with_an_iptal_column_fails_check(tmp_path: Path, ba
         assert f"TBLFATUIRS, TBLSIPAMAS, TBLCAHAR (database {old}) have a column IPTAL" in line.detail
         assert where.database("GIDA2026") not in line.detail
         assert "Set cancelled_column: IPTAL (or name the column that marks cancellations)" in line.detail
-        # Only the streams that read a table count: with invoices and the ledger rows disabled, orders still do.
-        disabled = frozenset({"invoices", "collections", "account_ledger"})
+        # Only the streams that read a table count: with invoices, stock movements and the ledger rows disabled,
+        # orders still do.
+        disabled = frozenset({"invoices", "collections", "account_ledger", "stock_movements"})
         orders_only = _check(where, disabled, reconciles=True)["cancellations"]
         assert [r.ok for r in orders_only] == [False] and f"TBLSIPAMAS (database {old}) has" in orders_only[0].detail
     finally:
@@ -270,5 +280,5 @@ def test_deletes_without_a_reconcile_schedule_warn(years: Server) -> None:
     assert "deleted (cancelled) invoices, orders and collections reach the feed only at a reconcile" in line.detail
     assert "add reconcile: {cron: ...} to the source" in line.detail
     assert "cancellations" not in _check(years, reconciles=True)
-    streams = frozenset({"invoices", "orders", "collections", "account_ledger"})
+    streams = frozenset({"invoices", "orders", "collections", "account_ledger", "stock_movements"})
     assert "cancellations" not in _check(years, streams)

@@ -21,6 +21,7 @@ from connectors.netsis.tables import netsis_tables
 from connectors.netsis.writer import NetsisWriter
 from engine.state import StateStore
 from engine.sync import Engine, Policy
+from scenario import expect
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 from tests.netsis_dbs import STAMPED_SITE, Server, adapter, read, server, write
@@ -109,9 +110,16 @@ def test_an_edited_line_re_reads_its_document(where: Server) -> None:
     assert [r.number for _, r, _ in rows] == [number]
     _, invoice, cursor = rows[0]
     assert cursor == at and invoice.lines[0].quantity == 99
+    # The stock movements: that line's movement alone, with its new quantity.
+    with adapter(where.url("GIDA2026"), SCENARIO) as source:
+        moved = read(source.stream("stock_movements"), at - OVERLAP)
+    assert [(m.document_no, m.line_no, m.quantity, c) for _, m, c in moved] == [
+        (number, invoice.lines[0].line_no, 99, at)
+    ]
     # An install whose lines carry no stamp: the line's edit is not seen until its header is touched.
     with adapter(where.url("GIDA2026"), SCENARIO, line_stamps=False) as source:
         assert read(source.stream("invoices"), at - OVERLAP) == []
+        assert read(source.stream("stock_movements"), at - OVERLAP) == []
 
 
 def _other_branch_twin(url: str, number: str, kind: str, line_kind: str, stamp: dt.datetime | None = None) -> None:
@@ -183,7 +191,7 @@ def test_a_physical_delete_reaches_the_feed_at_a_reconcile(where: Server, tmp_pa
     assert again == []
 
 
-@pytest.mark.parametrize("name", ["invoices", "orders", "collections", "account_ledger"])
+@pytest.mark.parametrize("name", ["invoices", "orders", "collections", "account_ledger", "stock_movements"])
 def test_partitions_cover_every_item_once(where: Server, name: str) -> None:
     write(where.url("GIDA2026"), SCENARIO, where.url("NETSIS"))
     with adapter(where.url("GIDA2026"), SCENARIO, chunk_size=100) as source:
@@ -233,6 +241,17 @@ def test_the_engine_pushes_only_the_changes(where: Server, tmp_path: Path) -> No
         (new_invoice.number, False),
         (CHANGES["cancel_invoice"].number, True),
     }
+    # The stock movements: the new invoice's goods, and the cancelled invoice's, now flagged.
+    cancelled = next(s.record for s in SCENARIO.invoices() if s.record.number == CHANGES["cancel_invoice"].number)
+    moving = {
+        (m.document_no, m.line_no, m.cancelled)
+        for m in expect.stock_movements([new_invoice, msgspec.structs.replace(cancelled, cancelled=True)], [])
+    }
+    assert second["stock_movements"].pushed == len(moving) and second["stock_movements"].deleted == 0
+    assert {
+        (e["data"]["document_no"], e["data"]["line_no"], e["data"]["cancelled"])
+        for e in _last_batch(feed, "stock_movements")
+    } == moving
     # Balances moved for the accounts the changes touched, and only for those with a risk limit.
     assert {e["data"]["account_code"] for e in _last_batch(feed, "risk_limits")} == later
     assert second["risk_limits"].pushed == len(later)

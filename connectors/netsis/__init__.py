@@ -24,6 +24,7 @@ from connectors.netsis.schema import verify_schema
 from connectors.netsis.scopes import Database, NetsisEnv, database_url, open_env
 from connectors.netsis.settings import NetsisSettings
 from connectors.netsis.snapshots import RiskLimits, StockLevels
+from connectors.netsis.stock import StockMovements
 from connectors.netsis.streams import NetsisStream
 from connectors.sql import describe_db_error, safe_url, stream_counts, table_exists
 from connectors.sql_schema import unknown_column_keys
@@ -61,6 +62,7 @@ class NetsisAdapter(Adapter):
             Invoices(env),
             Collections(env),
             AccountLedger(env),
+            StockMovements(env),
         ]
 
     def _enabled(self) -> list[NetsisStream]:

@@ -21,7 +21,7 @@ __all__ = ["cancellations"]
 
 LEGACY_COLUMN = "IPTAL"  # cancelled_column's default before issue 9
 _LABEL = "cancellations"
-_DELETES_SENT_BY = ("invoices", "orders", "collections", "account_ledger")
+_DELETES_SENT_BY = ("invoices", "orders", "collections", "account_ledger", "stock_movements")
 
 
 def _flagged_tables(env: NetsisEnv, stream: str) -> tuple[sa.Table, ...]:
@@ -33,6 +33,7 @@ def _flagged_tables(env: NetsisEnv, stream: str) -> tuple[sa.Table, ...]:
         "risk_limits": (t.SIPAMAS,),  # open orders leave the cancelled ones out
         "collections": (t.CAHAR,),
         "account_ledger": (t.CAHAR,),
+        "stock_movements": (t.FATUIRS,),  # a movement is cancelled with its document
     }.get(stream, ())
 
 

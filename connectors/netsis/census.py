@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.census import UNCONFIRMED, CodeColumn, CodeCount, Reading, count_codes, excluded, mapped
-from connectors.netsis import codes, collections, ledger
+from connectors.netsis import codes, collections, ledger, stock
 from connectors.netsis.scopes import Database, NetsisEnv
 from connectors.netsis.settings import NetsisSettings
 
@@ -167,6 +167,25 @@ def _ledger_kinds(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Readi
             return None  # kind other, with no reading: check warns where it carries money
         source = _source(settings, setting, codes.LEDGER_SOURCES.get((letter, side), UNCONFIRMED))
         return mapped(f"ledger kind {kind}", source)
+
+    return explain
+
+
+def _movements(settings: NetsisSettings) -> Callable[[tuple[Any, ...]], Reading | None]:
+    """TBLSTHAR rows as stock_movements reads them: the kind of STHAR_HTUR on its STHAR_FTIRSIP, the direction of
+    STHAR_GCKOD. A kind no entry reads (sent as other) or a direction that is neither G nor C has no reading."""
+
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        htur, ftirsip, gckod = (_ftirsip(v) or "" for v in value)
+        direction = codes.MOVEMENT_DIRECTIONS.get(gckod)
+        kind = stock.movement_kind(settings, htur, ftirsip)
+        if direction is None or kind is None:
+            return None
+        key = f"{htur}:{ftirsip}" if f"{htur}:{ftirsip}" in settings.movement_kinds else htur
+        return mapped(
+            f"kind {kind}, {direction}",
+            _source(settings, "movement_kinds", codes.MOVEMENT_SOURCES.get(key, UNCONFIRMED)),
+        )
 
     return explain
 
@@ -415,6 +434,20 @@ def specs(env: NetsisEnv, has_return_lines: sa.ColumnElement[bool]) -> list[Cens
             t.CAHAR,
             None,
             c.TARIH,
+        ),
+        Census(
+            column(
+                "TBLSTHAR.STHAR_HTUR x STHAR_FTIRSIP x STHAR_GCKOD, every movement",
+                "stock_movements",
+                "movement_kinds",
+                "",
+                _movements(s),
+            ),
+            [ln.STHAR_HTUR, ln.STHAR_FTIRSIP, ln.STHAR_GCKOD],
+            None,
+            t.STHAR,
+            None,
+            ln.STHAR_TARIH,
         ),
         Census(
             column(

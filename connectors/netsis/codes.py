@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Final, Literal
 
 from connectors.census import UNCONFIRMED
-from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, MovementKind, OrderStatus
 
 VENDOR_FTIRSIP: Final = "vendor docs: STHAR_FTIRSIP (mobilteg TBLSTHAR)"
 VENDOR_CAHAR: Final = "vendor docs: BORC/ALACAK (mobilteg TBLCAHAR)"
@@ -129,6 +129,51 @@ LEDGER_SOURCES: Final[Mapping[tuple[str, str], str]] = {
     ("B", "BORC"): LEDGER_LETTERS_SOURCE,
     ("C", "ALACAK"): LEDGER_LETTERS_SOURCE,
 }
+
+# Stock movements (stock_movements stream): every TBLSTHAR row is one quantity into (STHAR_GCKOD G) or out of (C) one
+# warehouse (DEPO_KODU) (vendor docs: mobilteg TBLSTHAR). What the movement is comes from its kind STHAR_HTUR, read
+# with the document type STHAR_FTIRSIP. The letters' names: the reference's list (1 src) and a production stock-card
+# query that prints them (code index file id 7206369947: A Devir, J Fatura, H İrsaliye, B Depo Transferi, N
+# Faturalaşmış İrsaliye, L İade, C Üretim, D Muhtelif, E Maliyet, F Konsinye, G Müstahsil, I Kapalı Fatura, K Müşteri
+# Faturası, M Zayi İade). A production stock-movement filter (code index file id 10569549912) reads the combinations:
+# DAT (warehouse transfer) = STHAR_FTIRSIP 8 or 9, STHAR_HTUR B, STHAR_BGTIP I; purchase invoice = 2, J, F; purchase
+# dispatch = 4, H, I; sales (sevk) invoice = 1, J, F; production = C with STHAR_BGTIP U or V.
+# Keys of the setting movement_kinds: "<STHAR_HTUR>:<STHAR_FTIRSIP>" (that pair) or "<STHAR_HTUR>" (any document).
+HTUR_DISPATCH: Final = "H"
+HTUR_TRANSFER: Final = "B"
+PURCHASE_DISPATCH: Final = "4"
+TRANSFER_SLIP: Final = "8"  # D.A.T. giriş (vendor docs); a NetOpenX DAT posting names its lines 8 too (1 src)
+BGTIP_DISPATCH: Final = "I"
+_HTUR_NAMES: Final = "production query: STHAR_HTUR names (code index 7206369947)"
+_MOVES: Final = "production query: stock movement filters (code index 10569549912)"
+DEFAULT_MOVEMENT_KINDS: Final[Mapping[str, MovementKind]] = {
+    "J:1": "sale",  # a sales invoice's line, out
+    "J:2": "purchase",  # a purchase invoice's line, in
+    "L:2": "sale_return",  # a sales return: L lines on a purchase-side document, in
+    "L:1": "purchase_return",  # a purchase return: L lines on a sales-side document, out
+    "H:3": "sale",  # a sales dispatch's line (irsaliye), out
+    "H:4": "purchase",  # a purchase dispatch's line, in
+    "N:3": "sale",  # an invoiced sales dispatch (faturalaşmış irsaliye)
+    "N:4": "purchase",  # an invoiced purchase dispatch
+    "B": "transfer",  # depo transferi (DAT): one row out of a warehouse, one into the other
+    "A": "count",  # devir: the quantity carried into the year
+    "C": "production",  # üretim
+    "D": "other",  # muhtelif (miscellaneous)
+    "E": "other",  # maliyet (cost)
+    "F": "other",  # konsinye (consignment)
+    "G": "purchase",  # müstahsil: a receipt from a producer (a farmer)
+}
+MOVEMENT_SOURCES: Final[Mapping[str, str]] = {
+    "J:1": f"{HTUR_INVOICE_SOURCE}; {_MOVES}",
+    "J:2": _MOVES,
+    "L:2": HTUR_SOURCE,
+    "H:3": f"{_HTUR_NAMES}; {VENDOR_FTIRSIP}",
+    "H:4": _MOVES,
+    "B": f"{_MOVES}; {_HTUR_NAMES}",
+}
+MOVEMENT_DIRECTIONS: Final[Mapping[str, str]] = {IN: "in", OUT: "out"}  # STHAR_GCKOD (vendor docs)
+GCKOD_SOURCE: Final = "vendor docs: STHAR_GCKOD G in, C out (mobilteg TBLSTHAR)"
+BGTIP_SOURCE: Final = f"reference (1 src): STHAR_BGTIP F invoice, I dispatch; {_MOVES}"
 
 # TBLCASABIT.CARI_TIP: A alıcı (buyer), S satıcı (seller) as production queries filter them; H (both) is
 # UNCONFIRMED.

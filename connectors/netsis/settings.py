@@ -11,7 +11,7 @@ from connectors.base import ConnectorError
 from connectors.netsis import codes
 from connectors.netsis.tables import validate_identifier
 from connectors.sql import SqlSourceSettings
-from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, OrderStatus
+from mapping.schema import AccountKind, CollectionMethod, DiscountKind, LedgerKind, MovementKind, OrderStatus
 
 __all__ = ["NetsisSettings"]
 
@@ -112,6 +112,19 @@ class NetsisSettings(SqlSourceSettings):
     )
     return_line_code: str = Field(
         codes.RETURN_LINE, min_length=1, max_length=1, description="TBLSTHAR.STHAR_HTUR of return lines"
+    )
+    movement_kinds: dict[str, MovementKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_MOVEMENT_KINDS),
+        description="TBLSTHAR.STHAR_HTUR (key 'H'), or STHAR_HTUR on one document type STHAR_FTIRSIP (key 'H:F'), "
+        "-> stock_movements kind (UNCONFIRMED but J:1, J:2, L:2, H:3, H:4, B); the pair wins over the letter alone; "
+        "a movement in neither is kind other, sent with its code in erp_kind",
+    )
+    invoice_line_bgtip: str = Field(
+        codes.BGTIP_INVOICE,
+        min_length=1,
+        max_length=1,
+        description="TBLSTHAR.STHAR_BGTIP of an invoice's lines: a sale or return movement of such a line names its "
+        "invoice (invoice_number = FISNO)",
     )
     discount_kinds: dict[str, DiscountKind] = Field(
         default_factory=lambda: dict(codes.DEFAULT_DISCOUNT_KINDS),
@@ -215,6 +228,16 @@ class NetsisSettings(SqlSourceSettings):
         bad = [k for k in value if len(k) != 1]
         if bad:
             raise ValueError(f"keys must be single Netsis code letters, not {bad[0]!r}")
+        return value
+
+    @field_validator("movement_kinds")
+    @classmethod
+    def _movement_keys(cls, value: dict[str, MovementKind]) -> dict[str, MovementKind]:
+        bad = [k for k in value if not re.fullmatch(r"[^:\s](:[^:\s])?", k)]
+        if bad:
+            raise ValueError(
+                f"keys must be an STHAR_HTUR letter ('B') or a letter and an STHAR_FTIRSIP ('J:1'), not {bad[0]!r}"
+            )
         return value
 
     @field_validator("order_statuses")

@@ -45,6 +45,7 @@ from connectors.sql import Batch, bulk_insert, insert_batch, insert_batched
 from mapping.schema import Collection, Invoice, InvoiceLine, Order, OrderLine, PriceListEntry
 from scenario.facts import Change, Note, NoteKind, Scenario, Stamped
 from scenario.names import PAYMENT_TERMS
+from scenario.stock import SlipLine, StockSlip
 
 __all__ = ["VENDOR_LAYOUT", "LinePrices", "NetsisWriter", "damage"]
 
@@ -197,6 +198,7 @@ class NetsisWriter:
         self._documents(scenario.invoices(), self._invoice_rows)
         self._documents(scenario.collections(), self._collection_rows)
         self._documents(scenario.notes(), self._note_rows)
+        self._documents(scenario.stock_slips(), self._slip_rows)
         with self.engine.begin() as conn:
             self._decoys(conn, scenario)
             self._accounts(conn, scenario)
@@ -408,11 +410,11 @@ class NetsisWriter:
         supplier = self.text(next(st.record for st in s.accounts if st.record.kind == "supplier").code)
         product = self.text(s.products[0].record.code)
         batch: Batch = {}
-        for kind, number, htur, direction in (
-            (codes.PURCHASE_INVOICE, "AF0000000000001", codes.HTUR_INVOICE, codes.IN),  # purchase invoice
-            (codes.SALES_INVOICE, "AIF000000000001", codes.RETURN_LINE, codes.OUT),  # purchase return
-            (codes.SALES_DISPATCH, "SI0000000000001", "H", codes.OUT),  # sales dispatch
-        ):
+        for kind, number, htur, direction, bgtip in (
+            (codes.PURCHASE_INVOICE, "AF0000000000001", codes.HTUR_INVOICE, codes.IN, codes.BGTIP_INVOICE),
+            (codes.SALES_INVOICE, "AIF000000000001", codes.RETURN_LINE, codes.OUT, codes.BGTIP_INVOICE),
+            (codes.SALES_DISPATCH, "SI0000000000001", codes.HTUR_DISPATCH, codes.OUT, codes.BGTIP_DISPATCH),
+        ):  # a purchase invoice, a purchase return, a sales dispatch
             header = {
                 "SIRANO": self._id(self.t.FATUIRS),
                 "SUBE_KODU": BRANCH,
@@ -445,6 +447,7 @@ class NetsisWriter:
                     "STHAR_TARIH": _day(day),
                     "STHAR_GCKOD": direction,
                     "STHAR_HTUR": htur,
+                    "STHAR_BGTIP": bgtip,
                     "OLCUBR": 1,
                     "STHAR_GCMIK": 10.0,
                     "STHAR_GCMIK2": 10.0,
@@ -704,6 +707,76 @@ class NetsisWriter:
             }
         )
         return 1
+
+    def _slip_rows(self, fact: Stamped[StockSlip], batch: Batch) -> int:
+        """A stock slip as Netsis keeps it: a header in TBLFATUIRS (no money: no account posting either) and its
+        lines in TBLSTHAR. A purchase is a purchase dispatch (FTIRSIP 4; lines STHAR_HTUR H, STHAR_BGTIP I, G into
+        the warehouse, the supplier in STHAR_ACIKLAMA). A transfer is a DAT (FTIRSIP 8, no account; lines
+        STHAR_HTUR B, STHAR_BGTIP I): each line two rows, C out of the source warehouse and G into the target, with
+        the same FISNO, SIRA and STOK_KODU (a NetOpenX DAT line names both warehouses, DEPO_KODU and Gir_Depo_Kodu,
+        and TBLSTHAR has one DEPO_KODU per row)."""
+        slip = fact.record
+        if not self._mine(slip.date):
+            return 0
+        purchase = slip.kind == "purchase"
+        kind = codes.PURCHASE_DISPATCH if purchase else codes.TRANSFER_SLIP
+        account = self.text(slip.account_code) if purchase else ""
+        header = {
+            "SIRANO": self._id(self.t.FATUIRS),
+            "SUBE_KODU": BRANCH,
+            "FTIRSIP": kind,
+            "FATIRS_NO": self.text(slip.number),
+            "CARI_KODU": account,
+            "TARIH": _day(slip.date),
+            "TIPI": 0,
+            "BRUTTUTAR": 0.0,
+            "KDV": 0.0,
+            "GENELTOPLAM": 0.0,
+            "DOVIZTIP": codes.LOCAL_CURRENCY_CODE,
+            "DOVIZTUT": 0.0,
+            "TOPDEPO": int(slip.warehouse_code),
+            **self._flag(False),
+            **self._stamps(fact.created_at, fact.modified_at),
+        }
+        batch.setdefault("FATUIRS", []).append(header)
+        sides = [(codes.IN, slip.warehouse_code)]
+        if not purchase:
+            sides = [(codes.OUT, slip.warehouse_code), (codes.IN, slip.to_warehouse_code or "")]
+        rows = batch.setdefault("STHAR", [])
+        for ln in slip.lines:
+            for direction, warehouse in sides:
+                rows.append(self._slip_line(header, ln, direction, int(warehouse), purchase))
+        return len(slip.lines) * len(sides) + 1
+
+    def _slip_line(
+        self, header: dict[str, Any], ln: SlipLine, direction: str, warehouse: int, purchase: bool
+    ) -> dict[str, Any]:
+        first, factors = self.units.get(ln.product_code, (ln.unit, {}))
+        factor = factors.get(ln.unit, Decimal(1)) if ln.unit != first else Decimal(1)
+        return {
+            "INCKEYNO": self._id(self.t.STHAR),
+            "FISNO": header["FATIRS_NO"],
+            "STHAR_FTIRSIP": header["FTIRSIP"],
+            "SUBE_KODU": BRANCH,
+            "STHAR_ACIKLAMA": header["CARI_KODU"],
+            "STHAR_CARIKOD": header["CARI_KODU"] or None,
+            "SIRA": ln.line_no,
+            "STOK_KODU": self.text(ln.product_code),
+            "STHAR_TARIH": header["TARIH"],
+            "STHAR_GCKOD": direction,
+            "STHAR_HTUR": codes.HTUR_DISPATCH if purchase else codes.HTUR_TRANSFER,
+            "STHAR_BGTIP": codes.BGTIP_DISPATCH,
+            "OLCUBR": 1 if factor == 1 else 2,
+            "STHAR_GCMIK": float(ln.quantity * factor),
+            "STHAR_GCMIK2": float(ln.quantity),
+            "CEVRIM": float(factor),
+            "STHAR_BF": 0.0,
+            "STHAR_NF": 0.0,
+            "STHAR_DOVTIP": codes.LOCAL_CURRENCY_CODE,
+            "STHAR_DOVFIAT": 0.0,
+            "DEPO_KODU": warehouse,
+            "DUZELTMETARIHI": header["DUZELTMETARIHI"],
+        }
 
     # -- changes after the first sync ------------------------------------------------------
     def apply(self, change: Change) -> None:
