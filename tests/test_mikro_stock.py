@@ -26,7 +26,7 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from connectors.base import Excluded
+from connectors.base import Excluded, Partition
 from connectors.census import UNCONFIRMED
 from connectors.mikro.stock import NO_GOODS
 from connectors.mikro.tables import mikro_tables
@@ -316,3 +316,22 @@ def test_the_census_lists_every_movement_code_with_its_reading(tmp_path: Path) -
     assert actions[2, 6, 2, 0][0].startswith("stock movement, kind transfer (Depo Transfer Fişi), two movements")
     assert actions[4, 9, 1, 0][0] == "left out: sth_cins 9 moves no goods (Çıkış Faturası)"
     assert all(source != UNCONFIRMED for _, source in actions.values())  # the writer lays only confirmed codes
+
+
+def test_a_partitioned_read_gives_every_movement_once(tmp_path: Path) -> None:
+    """A large first sync is read by workers, one slice each: a transfer's two sides stay in one slice, and a
+    NULL or negative document sequence lands in a slice too."""
+    url = f"sqlite:///{tmp_path / 'mikro.db'}"
+    write(url, SCENARIO)
+    insert(url, "STOK_HAREKETLERI", {**VIRMAN, "sth_evrakno_sira": -7})
+    with adapter(url, SCENARIO) as source:
+        stream = source.stream(STREAM)
+        whole = sorted(stream.key(item) for chunk in stream.read(None) for item in chunk)
+        sliced = [
+            sorted(stream.key(item) for chunk in stream.read(None, Partition(n, 3)) for item in chunk) for n in range(3)
+        ]
+    assert sorted(key for part in sliced for key in part) == whole and all(sliced)
+    assert VIRMAN["sth_Guid"] in whole
+    for part in sliced:
+        sides = {key.partition("|")[0] for key in part if "|" in key}
+        assert all(f"{guid}|in" in part and f"{guid}|out" in part for guid in sides)
