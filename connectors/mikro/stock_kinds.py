@@ -33,15 +33,20 @@ _KINDS = frozenset(get_args(MovementKind))
 # The ERP reference's reading of invoice lines, from rows Mikro wrote (ErpBridge): a sale's line is sth_evraktip 4,
 # sth_tip 1; a sales return's line sth_evraktip 3, sth_tip 0, sth_normal_iade 1.
 ROWS: Final = "Mikro docs: STOK_HAREKETLERI; invoice lines as Mikro writes them (ERP reference)"
+# A Mikro add-on's stored procedures look up the row Mikro's screens wrote for each document by its codes (tip, cins,
+# iade, evraktip): Toptan Alış İrsaliyesi 0/0/0/13, Toptan Satış İrsaliyesi 1/0/0/1, Alış Faturası 0/0/0/3, Satış
+# Faturası 1/0/0/4, Depolar Arası Sevk Fişi 2/6/0/2 (index file id 62936952884); a query on a live v16 database lists
+# the transfers as sth_tip 2, sth_evraktip 2, sth_cins 6, sth_normal_iade 0 (index file id 17015551949).
+SCREENS: Final = "Mikro docs: STOK_HAREKETLERI; rows Mikro's screens write (public add-on queries)"
 
 # key (evraktip[:cins[:tip[:iade]]]) -> (kind, source, what Mikro calls the rows).
 DEFAULT_STOCK_KINDS: Final[Mapping[str, tuple[str, str, str]]] = {
     "4:*:*:0": ("sale", ROWS, "Çıkış Faturası"),
     "3:*:*:1": ("sale_return", ROWS, "Giriş Faturası, İade"),
-    "3:*:*:0": ("purchase", DOCS_STH, "Giriş Faturası"),
-    "1:*:*:0": ("sale", DOCS_STH, "Çıkış İrsaliyesi"),
-    "13:*:*:0": ("purchase", DOCS_STH, "Giriş İrsaliyesi"),
-    "2": ("transfer", DOCS_STH, "Depo Transfer Fişi"),
+    "3:*:*:0": ("purchase", SCREENS, "Giriş Faturası"),
+    "1:*:*:0": ("sale", SCREENS, "Çıkış İrsaliyesi"),
+    "13:*:*:0": ("purchase", SCREENS, "Giriş İrsaliyesi"),
+    "2": ("transfer", SCREENS, "Depo Transfer Fişi"),
     "12:10": ("count", DOCS_STH, "Depo Giriş Fişi, Sayım"),
     "0:10": ("count", DOCS_STH, "Depo Çıkış Fişi, Sayım"),
     "12:11": ("count", DOCS_STH, "Depo Giriş Fişi, Stok Açılış"),

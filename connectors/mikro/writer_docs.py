@@ -103,10 +103,10 @@ CLOSING = Layout(93, TRANSFER_PROMISE, codes.BANK, BANK, 2, None, "MH")  # 93 M�
 # Dekontu, its cha_cinsi list 16 Cari Açılış and 5 Dekont. No trace shows these screens' rows: one row on the
 # account, in the main currency, shaped as a receipt's.
 NOTES = {"opening": (29, 16, codes.DEBIT), "debit_note": (31, 5, codes.DEBIT), "credit_note": (32, 5, codes.CREDIT)}
-# Stock slips (sth_tip, sth_cins, sth_evraktip), as Mikro's page for STOK_HAREKETLERI names them: a purchase without
-# its invoice yet is a Giriş İrsaliyesi (13) of a wholesale movement (0) into the warehouse; a transfer a Depo Transfer
-# Fişi (2) of sth_tip 2 Depo Transfer and sth_cins 6 Transfer, one row per line naming both warehouses. No trace shows
-# these screens' rows: the columns are the invoice lines' (ERP reference).
+# Stock slips (sth_tip, sth_cins, sth_evraktip), as Mikro's screens write them (the codes a public Mikro add-on looks
+# the rows up by, stock_kinds.SCREENS): a purchase without its invoice yet is a Toptan Alış İrsaliyesi (13, sth_cins 0
+# Toptan) into the warehouse; a transfer a Depolar Arası Sevk Fişi (2) of sth_tip 2 and sth_cins 6 Transfer, one row
+# per line naming both warehouses. The other columns are the invoice lines' (ERP reference).
 SLIPS_STH = {"purchase": (codes.IN, 0, 13), "transfer": (codes.TRANSFER, 6, 2)}
 
 
