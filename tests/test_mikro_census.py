@@ -53,6 +53,7 @@ def test_the_demo_data_has_no_unknown_code(url: str) -> None:
         "cha_evrak_tip x cha_cinsi x cha_tip x cha_normal_Iade",
         "cha_d_cins",
         "sth_tip x sth_cins x sth_evraktip",
+        "sth_evraktip x sth_cins x sth_tip x sth_normal_iade",
         "sth_vergi_pntr",
         "sip_tip x sip_cins",
         "sip_doviz_cinsi",

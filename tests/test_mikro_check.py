@@ -63,7 +63,7 @@ def test_check_proves_every_stream_on_every_backend(any_url: str) -> None:
         results = [r for r in source.check() if r.name != "stock levels"]
     assert all(r.ok and not r.warning for r in results), [r for r in results if not r.ok or r.warning]
     schema = [r for r in results if r.name.endswith(": schema")]
-    assert len(schema) == 10 and all("present" in r.detail for r in schema)
+    assert len(schema) == 11 and all("present" in r.detail for r in schema)
 
 
 def test_missing_columns_of_several_streams_are_listed_at_once(tmp_path: Path) -> None:

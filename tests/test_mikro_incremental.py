@@ -18,6 +18,7 @@ from connectors.mikro.tables import mikro_tables
 from connectors.mikro.writer import MikroWriter
 from engine.state import StateStore
 from engine.sync import Engine, Policy
+from scenario import expect
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 from tests.kpi_checks import only_touched_dealers
@@ -161,6 +162,7 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
         "invoices",
         "collections",
         "account_ledger",
+        "stock_movements",
         "discounts",
         "stock_levels",
         "risk_limits",
@@ -171,6 +173,13 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
     invoices = {(e["data"]["number"], e["data"]["cancelled"]) for e in _feed(tmp_path / "second", "invoices")}
     assert invoices == {(new.number, False), (changes["cancel_invoice"].number, True)}
     assert [e["data"]["number"] for e in _feed(tmp_path / "second", "collections")] == [collection.number]
+    # The stock movements of the new invoice's lines and of the cancelled one's, nothing else.
+    cancelled = next(s.record for s in SCENARIO.invoices() if s.record.number == changes["cancel_invoice"].number)
+    moved = expect.stock_movements([new, msgspec.structs.replace(cancelled, cancelled=True)], [])
+    sent = [e["data"] for e in _feed(tmp_path / "second", "stock_movements")]
+    assert moved and sorted((d["document_no"], d["line_no"], d["cancelled"]) for d in sent) == sorted(
+        (m.document_no, m.line_no, m.cancelled) for m in moved
+    )
     assert [e["data"]["code"] for e in _feed(tmp_path / "second", "discounts")] == [changes["discount_value"].number]
     assert results["accounts"].pushed == results["products"].pushed == results["orders"].pushed == 0
 

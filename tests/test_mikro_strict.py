@@ -174,8 +174,10 @@ def test_a_null_a_stock_sum_would_pass_over_makes_the_level_a_dead_letter(url: s
             o.sip_iptal == sa.false(),
             o.sip_miktar > o.sip_teslim_miktar,
             o.sip_stok_kod != moved.sth_stok_kod,
-            # a level the movements make: a reservation alone makes none
-            sa.exists().where(s.sth_stok_kod == o.sip_stok_kod, s.sth_giris_depo_no == o.sip_depono, s.sth_tip == 0),
+            # a level the movements make (an entry, or a transfer in): a reservation alone makes none
+            sa.exists().where(
+                s.sth_stok_kod == o.sip_stok_kod, s.sth_giris_depo_no == o.sip_depono, s.sth_tip.in_((0, 2))
+            ),
         ),
     )
     edit(url, "SIPARISLER", {"sip_kapat_fl": None}, by_guid("sip", line))

@@ -29,6 +29,8 @@ from connectors.mikro.readings import MovementCodes
 from connectors.mikro.risk import RiskLimits
 from connectors.mikro.settings import MikroSettings
 from connectors.mikro.snapshots import StockLevels
+from connectors.mikro.stock import StockMovements
+from connectors.mikro.stock_kinds import StockKinds
 from connectors.mikro.streams import MikroEnv, VatRates
 from connectors.mikro.tables import MikroTables, mikro_tables
 from connectors.sql import SqlAdapter, describe_db_error, table_exists
@@ -69,6 +71,7 @@ class MikroAdapter(SqlAdapter):
                 number_format=s.number_format,
                 movements=movements,
                 ledger=LedgerKinds(s.ledger_kinds, movements),
+                stock_kinds=StockKinds(s.stock_movement_kinds),
                 account_kinds=dict(s.account_kinds),
                 passive_value=bool(s.product_passive_value),
                 master_barcode_value=bool(s.master_barcode_value),
@@ -98,6 +101,7 @@ class MikroAdapter(SqlAdapter):
             Invoices(env),
             Collections(env),
             AccountLedger(env),
+            StockMovements(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

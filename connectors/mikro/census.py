@@ -85,6 +85,29 @@ def _stock(env: MikroEnv) -> Explain:
     return explain
 
 
+def _movement_kind(env: MikroEnv) -> Explain:
+    def explain(value: tuple[Any, ...]) -> Reading | None:
+        evraktip, cins, tip, iade = value
+        document = codes.STH_EVRAKTIP.get(evraktip, f"document type {evraktip}")
+        if cins in env.no_stock_cins:
+            src = codes.DOCS_STH if cins in codes.NO_STOCK_CINS else YOURS
+            return excluded(f"sth_cins {cins} moves no goods ({document})", src)
+        if tip == codes.TRANSFER:
+            direction = "two movements, out of sth_cikis_depo_no and into sth_giris_depo_no"
+        elif tip in (codes.IN, codes.OUT):
+            direction = codes.STH_TIPS[tip]
+        else:
+            return None  # no direction: the rows are dead letters
+        found = env.stock_kinds.of(evraktip, cins, tip, iade)
+        if found is None:
+            # Sent all the same, as kind other with their codes in erp_kind (as the ledger's unread codes).
+            return mapped(f"stock movement, kind other: no reading ({document}; map it in stock_movement_kinds)")
+        label = found.label or document
+        return mapped(f"stock movement, kind {found.kind} ({label}), {direction}", found.source)
+
+    return explain
+
+
 def _order(env: MikroEnv) -> Explain:
     tip_source = UNCONFIRMED if env.sales_order_tip == codes.SALES_ORDER_TIP else YOURS
 
@@ -201,6 +224,13 @@ def code_columns(env: MikroEnv) -> dict[str, CodeColumn]:
             f"sth_tutar, {local_money}",
             _stock(env),
         ),
+        "sth_movement": CodeColumn(
+            "sth_evraktip x sth_cins x sth_tip x sth_normal_iade",
+            "stock_movements",
+            "stock_movement_kinds, no_stock_cins",
+            f"sth_tutar, {local_money}",
+            _movement_kind(env),
+        ),
         "sth_vergi_pntr": CodeColumn(
             "sth_vergi_pntr", "invoices", "vat_rates / vat_function", f"sth_tutar, {local_money}", _vat(env)
         ),
@@ -286,6 +316,7 @@ def census(env: MikroEnv, since: dt.date | None, disabled: frozenset[str] = froz
         ("cha_ledger", cha_codes, cha_money, h, posted),
         ("cha_d_cins", [h.c.cha_d_cins], h.c.cha_meblag, h, cha_where),
         ("sth", [s.c.sth_tip, s.c.sth_cins, s.c.sth_evraktip], sth_money, s, sth_where),
+        ("sth_movement", [s.c.sth_evraktip, s.c.sth_cins, s.c.sth_tip, s.c.sth_normal_iade], sth_money, s, sth_where),
         ("sth_vergi_pntr", [s.c.sth_vergi_pntr], sth_money, s, sth_where),
         ("sip", [o.c.sip_tip, o.c.sip_cins], sip_money, o, sip_where),
         ("sip_doviz_cinsi", [o.c.sip_doviz_cinsi], o.c.sip_tutar, o, sip_where),

@@ -45,6 +45,7 @@ CASH: Final = 4
 WHOLESALE_INVOICE: Final = 6
 PRICE_DIFFERENCE_CINS: Final = 9  # STOK_HAREKETLERI.sth_cins 9 Değer Farkı
 NO_STOCK_CINS: Final = (PRICE_DIFFERENCE_CINS,)
+COUNT_CINS: Final = 10  # sth_cins 10 Sayım
 # STOK_HAREKETLERI: sth_tip 0 in, 1 out, 2 transfer; sth_evraktip as Mikro's docs list them.
 IN, OUT, TRANSFER = 0, 1, 2
 IN_INVOICE, OUT_INVOICE, WAREHOUSE_ENTRY, WAREHOUSE_EXIT = 3, 4, 12, 0

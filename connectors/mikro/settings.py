@@ -11,6 +11,7 @@ from connectors.base import ConnectorError
 from connectors.mikro import codes
 from connectors.mikro.ledger_kinds import parse_ledger_kinds
 from connectors.mikro.readings import parse_movement_codes
+from connectors.mikro.stock_kinds import parse_stock_kinds
 from connectors.mikro.tables import validate_table_name
 from connectors.sql import SqlSourceSettings
 from mapping.schema import AccountKind
@@ -41,6 +42,13 @@ class MikroSettings(SqlSourceSettings):
         description="account_ledger kinds merged over the defaults: 'evrak_tip[:cinsi[:tip[:iade]]]' ('*' for any) -> "
         "opening | invoice | return | collection | payment | debit_note | credit_note | exchange_difference | "
         "cheque_return | other; null drops a default. A row no key matches takes its movement_codes reading",
+    )
+    stock_movement_kinds: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="stock_movements kinds merged over the defaults: 'evraktip[:cins[:tip[:iade]]]' (sth_evraktip, "
+        "sth_cins, sth_tip, sth_normal_iade; '*' for any) -> sale | sale_return | purchase | purchase_return | "
+        "transfer | consumption | production | count | other; null drops a default. A row no key matches is sent as "
+        "other",
     )
     account_kinds: dict[int, AccountKind] = Field(
         default_factory=lambda: dict(codes.DEFAULT_ACCOUNT_KINDS),
@@ -122,6 +130,12 @@ class MikroSettings(SqlSourceSettings):
     @classmethod
     def _ledger_kinds(cls, value: dict[str, str | None]) -> dict[str, str | None]:
         parse_ledger_kinds(value)  # raises ValueError naming the key
+        return value
+
+    @field_validator("stock_movement_kinds")
+    @classmethod
+    def _stock_movement_kinds(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        parse_stock_kinds(value)  # raises ValueError naming the key
         return value
 
     @field_validator("risk_limit_view")

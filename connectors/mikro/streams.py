@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, Row
 from connectors.base import ConnectorError, Partition, Stream
 from connectors.mikro.ledger_kinds import LedgerKinds
 from connectors.mikro.readings import MovementCodes
+from connectors.mikro.stock_kinds import StockKinds
 from connectors.mikro.tables import MikroTables
 from connectors.sql import in_chunks, keyset_chunks
 from mapping.dates import NULL_DATES, timestamp
@@ -94,6 +95,7 @@ class MikroEnv:
     number_format: str
     movements: MovementCodes = field(compare=False)
     ledger: LedgerKinds = field(compare=False)
+    stock_kinds: StockKinds = field(compare=False)
     account_kinds: Mapping[int, AccountKind]
     passive_value: bool  # the sto_pasif_fl value that means "passive"
     master_barcode_value: bool  # the bar_master value marking a unit's main barcode

@@ -122,6 +122,7 @@ class MikroWriter(DocumentRows):
             purchases = (o for n, o in enumerate(scenario.orders()) if n % PURCHASE_EVERY == 0)
             self._documents(purchases, self._purchase_rows)
         self._documents(scenario.invoices(), self._invoice_rows)
+        self._documents(scenario.stock_slips(), self._slip_rows)
         self._documents(scenario.collections(), self._collection_rows)
         self._documents(scenario.notes(), self._note_rows)
         with self.engine.begin() as conn:
@@ -377,7 +378,8 @@ class MikroWriter(DocumentRows):
 
     # -- documents -------------------------------------------------------------------------
     def _stock(self, conn: sa.Connection, s: Scenario) -> None:
-        """Entry / exit slips that bring each item's movements to the scenario's stock on hand."""
+        """Count slips (Depo Giriş / Çıkış Fişi of sth_cins 10 Sayım, as Mikro's page names them) that bring each
+        item's movements to the scenario's stock on hand: the count a site makes when the goods were counted."""
         t = self.t
         target = {(level.product_code, int(level.warehouse_code)): level.on_hand for level in s.stock_levels}
         rows = []
@@ -395,6 +397,7 @@ class MikroWriter(DocumentRows):
                     None,
                     sth_tarih=self._local(s.as_of - dt.timedelta(days=1)),
                     sth_tip=codes.IN if entry else codes.OUT,
+                    sth_cins=codes.COUNT_CINS,
                     sth_evraktip=codes.WAREHOUSE_ENTRY if entry else codes.WAREHOUSE_EXIT,
                     sth_evrakno_seri="SAY",
                     sth_evrakno_sira=n,

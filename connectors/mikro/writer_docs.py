@@ -24,6 +24,7 @@ from connectors.mikro.tables import MikroTables
 from connectors.sql import Batch
 from mapping.schema import Account, Collection, Invoice, Order
 from scenario.facts import Note, Stamped
+from scenario.stock import StockSlip
 
 __all__ = ["BANK", "CASHED", "CASH_BOX", "DocumentRows", "MikroSite", "pays_at_once"]
 
@@ -102,6 +103,11 @@ CLOSING = Layout(93, TRANSFER_PROMISE, codes.BANK, BANK, 2, None, "MH")  # 93 M�
 # Dekontu, its cha_cinsi list 16 Cari Açılış and 5 Dekont. No trace shows these screens' rows: one row on the
 # account, in the main currency, shaped as a receipt's.
 NOTES = {"opening": (29, 16, codes.DEBIT), "debit_note": (31, 5, codes.DEBIT), "credit_note": (32, 5, codes.CREDIT)}
+# Stock slips (sth_tip, sth_cins, sth_evraktip), as Mikro's screens write them (the codes a public Mikro add-on looks
+# the rows up by, stock_kinds.SCREENS): a purchase without its invoice yet is a Toptan Alış İrsaliyesi (13, sth_cins 0
+# Toptan) into the warehouse; a transfer a Depolar Arası Sevk Fişi (2) of sth_tip 2 and sth_cins 6 Transfer, one row
+# per line naming both warehouses. The other columns are the invoice lines' (ERP reference).
+SLIPS_STH = {"purchase": (codes.IN, 0, 13), "transfer": (codes.TRANSFER, 6, 2)}
 
 
 class DocumentRows:
@@ -342,6 +348,50 @@ class DocumentRows:
                 key = (ln.product_code or "", depot)
                 self.stock[key] = self.stock.get(key, Decimal(0)) + (base if is_return else -base)
         return len(inv.lines) + 1
+
+    def _slip_rows(self, fact: Stamped[StockSlip], batch: Batch) -> int:
+        """A purchase receipt or a warehouse transfer: one STOK_HAREKETLERI row per line, no account movement (a
+        dispatch note or a slip posts nothing to an account; the supplier's invoice would)."""
+        slip, t = fact.record, self.t
+        seri, sira = self._split(slip.number)
+        day = dt.datetime.combine(slip.date, dt.time())
+        tip, cins, evraktip = SLIPS_STH[slip.kind]
+        source = int(slip.warehouse_code)
+        target = int(slip.to_warehouse_code) if slip.to_warehouse_code else None
+        rows = batch.setdefault("STOK_HAREKETLERI", [])
+        for ln in slip.lines:
+            pointer, factor = self._unit(ln.product_code, ln.unit)
+            base = ln.quantity * factor
+            rows.append(
+                self._row(
+                    t.STOK_HAREKETLERI,
+                    "sth",
+                    fact.created_at,
+                    fact.modified_at,
+                    sth_tarih=day,
+                    sth_tip=tip,
+                    sth_cins=cins,
+                    sth_evraktip=evraktip,
+                    sth_evrakno_seri=seri,
+                    sth_evrakno_sira=sira,
+                    sth_satirno=ln.line_no - 1,
+                    sth_stok_kod=ln.product_code,
+                    sth_cari_cinsi=codes.CARI,
+                    sth_cari_kodu=slip.account_code or "",
+                    sth_har_doviz_kuru=1.0,
+                    sth_miktar=float(base),
+                    sth_miktar2=float(ln.quantity),
+                    sth_birim_pntr=pointer,
+                    # A purchase comes into its warehouse; a transfer leaves one and enters the other.
+                    sth_giris_depo_no=target if target is not None else source,
+                    sth_cikis_depo_no=source if target is not None else 0,
+                )
+            )
+            into = target if target is not None else source
+            self.stock[ln.product_code, into] = self.stock.get((ln.product_code, into), Decimal(0)) + base
+            if target is not None:
+                self.stock[ln.product_code, source] = self.stock.get((ln.product_code, source), Decimal(0)) - base
+        return len(slip.lines)
 
     def _collection_rows(self, fact: Stamped[Collection], batch: Batch) -> int:
         c = fact.record
