@@ -32,7 +32,9 @@ from mapping.text import code, flag, required_code
 __all__ = ["MATERIAL_DOCUMENT_KEY", "StockMovements"]
 
 MATERIAL_DOCUMENT_KEY = ("MaterialDocumentYear", "MaterialDocument")
-_HEADER = (f("PostingDate", "datetime"), f("CreationDate", "datetime"), f("CreationTime"), f("ReferenceDocument"))
+_HEADER = (
+    f("PostingDate", "datetime"), f("CreationDate", "datetime"), f("CreationTime", "time"), f("ReferenceDocument"),
+)  # fmt: skip
 _ITEM = (
     f("MaterialDocumentYear"), f("MaterialDocument"), f("MaterialDocumentItem"), f("Material"), f("Plant"),
     f("StorageLocation"), f("GoodsMovementType"), f("DebitCreditCode"), f("QuantityInEntryUnit", "number"),
