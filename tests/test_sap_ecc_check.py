@@ -54,7 +54,7 @@ def schema(results: dict[str, list[tuple[bool, bool, str]]], stream: str) -> tup
 def test_the_demo_system_passes_without_warnings(ecc: EccEmulator) -> None:
     results = check(ecc)
     assert all(ok and not warning for lines in results.values() for ok, warning, _ in lines), results
-    assert len([n for n in results if n.endswith(": schema")]) == 10
+    assert len([n for n in results if n.endswith(": schema")]) == 11
 
 
 def test_missing_fields_of_several_streams_are_listed_at_once(ecc: EccEmulator) -> None:

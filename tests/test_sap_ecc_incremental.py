@@ -86,7 +86,19 @@ def test_the_second_sync_pushes_only_the_changes(tmp_path: Path, ecc: EccEmulato
     assert ledger[invoice.number, "invoice"]["debit_local"] == str(invoice.totals_local.total)
     assert ledger[collection.number, "collection"]["credit"] == str(collection.amount)
     assert second["account_ledger"].read < first["account_ledger"].read / 10
-    new = [e for e in new if e["stream"] != "account_ledger"]
+    # Stock movements: the new invoice's goods lines, and the cancelled invoice's again, cancelled (found through
+    # the reversal document entered now); the reversal's own rows are left out.
+    cancelled = next(st.record for st in SCENARIO.invoices() if st.record.number == changes["cancel_invoice"].number)
+    moves = [(e["data"]["document_no"], e["data"]["cancelled"]) for e in new if e["stream"] == "stock_movements"]
+    goods = ("item", "promotion")
+    assert sorted(moves) == sorted(
+        [*((inv.number, inv is cancelled) for inv in (invoice, cancelled) if inv.kind in ("sale", "return")
+           for ln in inv.lines if ln.kind in goods and ln.product_code and ln.warehouse_code)]
+    )  # fmt: skip
+    assert moves and second["stock_movements"].excluded == {
+        "reversal document: the reversed movement is sent cancelled": sum(1 for _, c in moves if c)
+    }
+    new = [e for e in new if e["stream"] not in ("account_ledger", "stock_movements")]
     assert sorted((e["stream"], e["data"]["number" if e["stream"] != "discounts" else "code"]) for e in new) == sorted(
         [
             ("invoices", invoice.number),

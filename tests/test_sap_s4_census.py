@@ -73,7 +73,7 @@ def test_the_demo_census_knows_every_value_and_names_each_reading_s_source(sap: 
     streams = {c.column.stream for c in counts}
     assert streams == {
         "accounts", "products", "stock_levels", "discounts", "price_lists", "orders", "invoices", "collections",
-        "account_ledger",
+        "account_ledger", "stock_movements",
     }  # fmt: skip
     sales = _find(counts, "BillingDocumentType", "F2", "M")
     f2 = [i for i in (st.record for st in SCENARIO.invoices()) if i.kind in ("sale", "service")]

@@ -37,6 +37,10 @@ def _adapter(sap: S4Emulator) -> SapAdapter:
     return SapAdapter(SourceContext("sap-test", ZoneInfo(SCENARIO.timezone)), settings)
 
 
+def _invoice(number: str | None) -> Any:
+    return next(st.record for st in SCENARIO.invoices() if st.record.number == number)
+
+
 def _feed(path: Path, stream: str) -> list[dict[str, Any]]:
     batches = sorted((path / stream).glob("*.ndjson"))
     return [msgspec.json.decode(line) for batch in batches for line in batch.read_bytes().splitlines()]
@@ -62,7 +66,13 @@ def test_second_sync_pushes_only_the_changes(tmp_path: Path, touches: bool) -> N
     assert all(r.status == "ok" and r.dead_lettered == 0 for r in results.values()), results
     pushed = {name: r.pushed for name, r in results.items() if r.pushed}
     assert pushed.pop("dealer_kpis") > 0
-    assert pushed == {"invoices": 2, "collections": 1, "discounts": 1, "account_ledger": 3}
+    # Stock movements: the new invoice's goods lines, and the cancelled invoice's sent again cancelled.
+    moved = [ln for inv in (CHANGES["new_invoice"].invoice, _invoice(CHANGES["cancel_invoice"].number))
+             for ln in (inv.lines if inv is not None and inv.kind in ("sale", "return") else ())
+             if ln.kind in ("item", "promotion") and ln.product_code and ln.warehouse_code]  # fmt: skip
+    assert moved
+    assert pushed == {"invoices": 2, "collections": 1, "discounts": 1, "account_ledger": 3,
+                      "stock_movements": len(moved)}  # fmt: skip
     documents = [*_feed(tmp_path / "second", "invoices"), *_feed(tmp_path / "second", "collections")]
     only_touched_dealers(_feed(tmp_path / "second", "dealer_kpis"), documents)
     new, collection = CHANGES["new_invoice"].invoice, CHANGES["new_collection"].collection

@@ -18,7 +18,7 @@ from connectors.http import HttpSourceSettings
 from connectors.sap import codes
 from connectors.sap.ecc.options import EccOptions
 from connectors.sap.s4.options import S4Options
-from mapping.schema import CollectionMethod, LedgerKind
+from mapping.schema import CollectionMethod, LedgerKind, MovementKind
 
 __all__ = ["SapAdapter", "SapSettings"]
 
@@ -47,6 +47,11 @@ class SapSettings(HttpSourceSettings):
         default_factory=lambda: dict(codes.DEFAULT_LEDGER_KINDS),
         description="'BLART' or 'BLART:S'/'BLART:H' of customer items -> account_ledger kind (UNCONFIRMED but RV, DZ); "
         "others are kind other",
+    )
+    movement_types: dict[str, MovementKind] = Field(
+        default_factory=lambda: dict(codes.DEFAULT_MOVEMENT_TYPES),
+        description="goods movement type (BWART) -> stock_movements kind (UNCONFIRMED but 101, 102); others are "
+        "kind other; the direction is the item's debit/credit indicator",
     )
     sales_rep_partner_function: str = Field("VE", max_length=2, description="partner function of the sales rep")
     parent_partner_function: str = Field(

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from mapping.errors import RecordError
 from mapping.money import currency as iso_currency
-from mapping.schema import CollectionMethod, InvoiceKind, LedgerKind, OrderStatus
+from mapping.schema import CollectionMethod, InvoiceKind, LedgerKind, MovementKind, OrderStatus
 from mapping.units import unit_code
 
 # --- ALPHA conversion -------------------------------------------------------------------
@@ -224,6 +224,39 @@ def parse_ledger_key(key: str) -> tuple[str, str]:
     if not doc_type.strip() or len(doc_type.strip()) > 2 or side.strip() not in ("", DEBIT, CREDIT):
         raise ValueError(f"ledger_kinds key {key!r} must be 'BLART' or 'BLART:S' / 'BLART:H', e.g. 'DR' or 'DZ:H'")
     return doc_type.strip(), side.strip()
+
+
+# --- Stock movements -------------------------------------------------------------------------
+# Movement type (BWART / GoodsMovementType) -> stock movement kind; the direction is the item's debit/credit
+# indicator (SHKZG / DebitCreditCode: S receipt into the storage location, H issue out of it), never the type.
+# A type the setting does not name is kind "other" (its code still travels in erp_kind). A reversal's own type is
+# the movement type + 1 (SAP Help 4.6C, "Description of Movement Types"): its rows name the reversed document and
+# are left out, the reversed rows being sent cancelled; the + 1 types are listed for rows that reverse nothing.
+DEFAULT_MOVEMENT_TYPES: Final[Mapping[str, MovementKind]] = {
+    "101": "purchase",  # goods receipt for a purchase order
+    "102": "purchase",  # its reversal
+    "122": "purchase_return",  # return delivery to the vendor
+    "123": "purchase_return",  # its reversal
+    "161": "purchase_return",  # returns item of a purchase order
+    "311": "transfer",  # storage location to storage location in one step
+    "312": "transfer",
+    "601": "sale",  # goods issue for a delivery
+    "602": "sale",
+    "651": "sale_return",  # returns from the customer into blocked stock returns
+    "652": "sale_return",
+    "653": "sale_return",  # returns from the customer into unrestricted-use stock
+    "654": "sale_return",
+}
+MOVEMENT_TYPE_SOURCES: Final[Mapping[str, str]] = dict.fromkeys(
+    ("101", "102"),
+    "SAP Help 4.6C, Description of Movement Types (101 goods receipt for purchase order; reversal = type + 1)",
+)
+RECEIPT: Final = "S"  # SHKZG / DebitCreditCode of a receipt (a debit of the stock account); H an issue
+
+
+def movement_kind(movement_type: str, kinds: Mapping[str, MovementKind] = DEFAULT_MOVEMENT_TYPES) -> MovementKind:
+    """The stock movement kind of `movement_type`; "other" when the setting has none."""
+    return kinds.get(movement_type, "other")
 
 
 # --- Products ----------------------------------------------------------------------------

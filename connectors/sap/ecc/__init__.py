@@ -24,6 +24,7 @@ from connectors.sap.ecc.read_table import TableReader
 from connectors.sap.ecc.receivables import Collections
 from connectors.sap.ecc.rfc import Rfc, WrongClient
 from connectors.sap.ecc.snapshots import RiskLimits, StockLevels
+from connectors.sap.ecc.stock import StockMovements
 from connectors.sap.ecc.streams import EccEnv, EccStream
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class EccSource:
             Invoices(env),
             Collections(env),
             Ledger(env),
+            StockMovements(env),
         ]
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:

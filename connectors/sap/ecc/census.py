@@ -46,6 +46,8 @@ SALES = Read("VBAK", ("VBELN",), ("AUART", "VBTYP", "NETWR", "WAERK"), where=("A
 CALCULATION = Read("KONP", ("KNUMH", "KOPOS"), ("KSCHL", "KRECH"), where=("KAPPL",))
 MATERIALS = Read("MARA", ("MATNR",), ("MTART",))
 TAX_CLASSES = Read("MLAN", ("MATNR", "ALAND"), ("TAXM1",))
+MOVEMENT_HEADERS = Read("MKPF", ("MBLNR", "MJAHR"), where=("BUDAT",))
+MOVEMENTS = Read("MSEG", ("MBLNR", "MJAHR", "ZEILE"), ("BWART", "SHKZG"))
 
 _REFERENCE = "ERP reference 4.2 (VBTYP)"
 _KRECH = "DDIC domain KRECH: A percentage, B fixed amount, C quantity (datapanda KONV)"
@@ -131,7 +133,7 @@ class Census:
         out: list[CodeCount] = []
         # Price lists before the KONP calculation types: their PR00 records are no discounts' (KONP has no table).
         counters = (self.billing, self.sales, self.conditions, self.price_lists, self.calculation, self.payments,
-                    self.products)  # fmt: skip
+                    self.products, self.movements)  # fmt: skip
         for count in counters:
             out.extend(count())
         return out
@@ -283,6 +285,30 @@ class Census:
         default = codes.LEDGER_KIND_SOURCES.get(key, UNCONFIRMED)
         return mapped(f"ledger kind {self.settings.ledger_kinds[key]}", _source(self.settings, "ledger_kinds", default))
 
+    # -- stock movements --------------------------------------------------------------------------------
+    def movements(self) -> list[CodeCount]:
+        """MSEG BWART x SHKZG; with --since, of the documents posted (MKPF-BUDAT) from then on."""
+        counter = _Counter(CodeColumn("MSEG BWART x SHKZG", "stock_movements", "movement_types", "", self.movement))
+        if self.since is None:
+            rows: Iterable[Row] = self.rows(MOVEMENTS)
+        else:
+            heads = {(h["MBLNR"], h["MJAHR"]) for h in self.rows(MOVEMENT_HEADERS, self.window("BUDAT"))}
+            found = self.reader.rows_in(MOVEMENTS, "MBLNR", [m for m, _ in heads])
+            rows = (r for r in found if (r["MBLNR"], r["MJAHR"]) in heads)
+        for r in rows:
+            counter.add((r["BWART"], r["SHKZG"]))
+        return counter.counts()
+
+    def movement(self, value: tuple[Any, ...]) -> Reading | None:
+        """A material document row's kind (the direction is its SHKZG); None (unknown: sent as kind other) when
+        movement_types has none. Reversal rows (SMBLN set) are left out whatever their type."""
+        kind = self.settings.movement_types.get(value[0])
+        if kind is None:
+            return None
+        side = {codes.RECEIPT: "in", "H": "out"}.get(value[1], "a dead letter (debit/credit code neither S nor H)")
+        default = codes.MOVEMENT_TYPE_SOURCES.get(value[0], UNCONFIRMED)
+        return mapped(f"stock movement {kind}, {side}", _source(self.settings, "movement_types", default))
+
     # -- products ----------------------------------------------------------------------------------------
     def products(self) -> list[CodeCount]:
         types = _Counter(CodeColumn("MARA MTART", "products", "ecc.service_material_types", "", self.material))
@@ -318,6 +344,8 @@ def declared(condition_tables: Iterable[str], price_list_tables: Iterable[str] =
         CALCULATION,
         MATERIALS,
         TAX_CLASSES,
+        MOVEMENT_HEADERS,
+        MOVEMENTS,
         *(condition_types(t) for t in condition_tables),
         *(price_list_types(t) for t in price_list_tables),
         items("BSID"),

@@ -26,6 +26,7 @@ KINDS: Mapping[str, Kind] = {
     **dict.fromkeys(
         (
             "DMBTR",
+            "ERFMG",
             "FKIMG",
             "INSME",
             "KBETR",

@@ -98,6 +98,12 @@ class EccOptions(BaseModel):
     )
     credit_control_area: str | None = Field(None, max_length=4, description="KNKK-KKBER to read; none: all")
     plants: list[str] = Field(default_factory=list, description="MARD-WERKS to read; empty: all plants")
+    movement_reference_is_invoice: bool = Field(
+        True,
+        description="a sale's or return's material document carries its invoice's (billing document's) number in "
+        "MKPF-XBLNR: stock_movements invoice_number. UNCONFIRMED: SD posts the delivery's number there unless the "
+        "system copies the billing document; false leaves it empty",
+    )
     warehouse_code: Literal["storage_location", "plant_and_storage_location"] = Field(
         "storage_location", description="the feed's warehouse code: LGORT, or WERKS/LGORT when plants share LGORTs"
     )

@@ -230,6 +230,13 @@ _SPECS: Final = (
         f" TCODE:C20 XBLNR:C16 STBLG:{BELNR} STJAH:N4 WAERS:C5 KURSF:P9.5 AWTYP:C5 AWKEY:C20",
     ),
     ("T052", "Terms of payment", f"ZTERM:{ZTERM}* ZTAGG:N2* ZDART:C1 ZTAG1:N3"),
+    ("MKPF", "Header: material document", "MBLNR:C10* MJAHR:N4* BLDAT:D8 BUDAT:D8 CPUDT:D8 CPUTM:T6 XBLNR:C16"),
+    (
+        "MSEG",
+        "Document segment: material",
+        f"MBLNR:C10* MJAHR:N4* ZEILE:N4* BWART:C3 XAUTO:C1 MATNR:C18 WERKS:C4 LGORT:C4 KUNNR:{KUNNR} LIFNR:{KUNNR}"
+        " SHKZG:C1 MENGE:P13.3 MEINS:C3 ERFMG:P13.3 ERFME:C3 UMWRK:C4 UMLGO:C4 SMBLN:C10 SJAHR:N4 SMBLP:N4",
+    ),
     (
         "KONP",
         "Conditions: items",

@@ -34,6 +34,7 @@ from typing import Any
 
 from connectors.sap import codes
 from connectors.sap.emulator.ecc_prices import PriceLayer
+from connectors.sap.emulator.ecc_stock import EccStock
 from connectors.sap.emulator.ecc_tables import Database
 from connectors.sap.emulator.ecc_vendor import currency_decimals
 from connectors.sap.emulator.ecc_where import packed
@@ -168,6 +169,7 @@ class EccScenario:
             lambda price, currency: _internal_price(price, currency),
             (VKORG, VTWEG),
         )
+        self.movements = EccStock(self._add, WERKS, sap_unit)
 
     # -- building -----------------------------------------------------------------------------------
     def lay(self) -> None:
@@ -230,6 +232,8 @@ class EccScenario:
             self._order(order)
         for invoice in s.invoices():
             self._invoice(invoice.record, invoice.created_at, invoice.modified_at)
+        for slip in s.stock_slips():
+            self.movements.slip(slip.record, slip.created_at)
         for collection in s.collections():
             self._collection(collection.record, collection.created_at, collection.modified_at)
         for note in s.notes():
@@ -672,7 +676,9 @@ class EccScenario:
             "VBELN": inv.number,
         }
         self._document("RV", inv.number, inv.date, created, inv.currency, rate)
+        self.movements.invoice(inv, created)
         if inv.cancelled and changed is not None:
+            self.movements.reverse(inv.number, changed)
             self._cancel_invoice(inv, vbtyp, item, changed)
         else:
             self._open_items[inv.number] = item
@@ -880,6 +886,7 @@ class EccScenario:
             ERZET=at.time(),
         )
         self._document("RV", cancellation, at.date(), at, header["WAERK"].strip(), packed(header["KURRF"]))
+        self.movements.reverse(number, at)
         item = self._open_items.pop(number, None)
         if item is None:
             return  # already cleared by a payment: SAP would ask to reset the clearing first

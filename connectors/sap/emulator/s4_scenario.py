@@ -14,6 +14,9 @@ What S/4 cannot hold as the scenario states it is recorded the way an S/4 system
   * some places also hold special stock the scenario does not know (the adapter must keep it apart from the own
     stock): sales order stock (E), customer consignment stock at the dealer's site (W, no storage location) and
     project stock (Q);
+  * goods movements are material documents (s4_stock_rows.py): a sale's goods issue (601), a return's receipt
+    (653), a purchase's goods receipt (101), a transfer's 311 document of two items per line, and a cancelled
+    invoice's movement reversed (602/654);
   * exchange rates have five decimals and FI's local amounts are the document amounts at that rate; the rate table
     (the customer-built service `s4.exchange_rates` reads) holds each day's rate the documents use.
 """
@@ -34,6 +37,7 @@ from connectors.sap.emulator.s4_entity_set import EntitySet
 from connectors.sap.emulator.s4_filter import Row
 from connectors.sap.emulator.s4_master_rows import MasterRows, PriceFact
 from connectors.sap.emulator.s4_metadata import RATES_SERVICE, Service
+from connectors.sap.emulator.s4_stock_rows import MaterialDocument, StockRows
 from connectors.sap.emulator.s4_system import COMPANY_CODE, CREDIT_SEGMENT, local_at, rate5
 from mapping.money import to_local_totals
 from mapping.schema import Collection, Invoice, PriceListEntry, StockLevel
@@ -85,6 +89,10 @@ class S4Layout:
             change="AccountingDocumentCreationDate",
             indexed=("ClearingAccountingDocument",),
         )
+        self.movements = StockRows(self.tz)
+        self.material_documents = self._set(
+            "API_MATERIAL_DOCUMENT_SRV", "A_MaterialDocumentHeader", self.movements.header, change="CreationDate"
+        )
         self._fill()
 
     def _set(
@@ -110,6 +118,7 @@ class S4Layout:
             self.billing,
             self.items,
             self.rates,
+            self.material_documents,
         ]
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -148,6 +157,8 @@ class S4Layout:
         for st in s.invoices():
             self._add_invoice(st.record, st.created_at, st.modified_at or st.created_at)
             invoices[st.record.number] = st.record
+        for slip in s.stock_slips():
+            self._put_movement(self.movements.slip(slip.record, slip.created_at))
         posted = {st.record.number: st.record.date for st in collections}
         for st in collections:
             self._add_collection(st.record, st.created_at, st.modified_at, settlers)
@@ -208,8 +219,13 @@ class S4Layout:
         inspection = (level.on_hand / 10).quantize(Decimal("0.001"))
         return [("01", level.on_hand - inspection), ("02", inspection)]
 
+    def _put_movement(self, doc: MaterialDocument | None) -> None:
+        if doc is not None:
+            self.material_documents.put((doc.year, doc.number), doc)
+
     def _add_invoice(self, inv: Invoice, created: dt.datetime, changed: dt.datetime) -> None:
         self.billing.put((inv.number,), DocumentFact(inv, created, changed))
+        self._put_movement(self.movements.invoice(inv, created))
         if inv.cancelled:
             self._add_cancellation(inv, changed)
         sign = -1 if inv.kind == "return" else 1
@@ -242,7 +258,12 @@ class S4Layout:
         return to_local_totals(inv.totals, rate5(inv.rate), self.scenario.local_currency).total
 
     def _add_cancellation(self, inv: Invoice, at: dt.datetime) -> None:
-        """The S1 document that cancelled `inv`: its own billing document pointing at the original."""
+        """The S1 document that cancelled `inv`: its own billing document pointing at the original; its goods
+        movement, if it made one, reversed."""
+        moved = self.movements.by_invoice.get(inv.number)
+        if moved is not None and not any(it.cancelled for it in moved.items):
+            self._put_movement(self.movements.reversal(moved, at))
+            self._put_movement(moved)
         cancel = msgspec.structs.replace(inv, number=f"X{inv.number}", lines=[], date=at.astimezone(self.tz).date())
         self.billing.put((cancel.number,), DocumentFact(cancel, at, at, cancels=inv.number))
         # Its accounting document posts the opposite of the receivable and clears both.

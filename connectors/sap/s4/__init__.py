@@ -17,6 +17,7 @@ from connectors.sap.s4.odata import ODataReader
 from connectors.sap.s4.prices import PriceLists
 from connectors.sap.s4.receivables import Collections
 from connectors.sap.s4.snapshots import Discounts, RiskLimits, StockLevels
+from connectors.sap.s4.stock import StockMovements
 from connectors.sap.s4.streams import S4Env, S4Stream
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ __all__ = ["S4Source"]
 
 
 class S4Source:
-    """The ten streams of one S/4 system, over one HTTP client (sap-client on every call)."""
+    """The eleven streams of one S/4 system, over one HTTP client (sap-client on every call)."""
 
     def __init__(self, context: SourceContext, settings: SapSettings) -> None:
         self.context = context
@@ -45,6 +46,7 @@ class S4Source:
             Invoices(self.env),
             Collections(self.env),
             Ledger(self.env),
+            StockMovements(self.env),
         ]
 
     def streams(self) -> list[Stream]:

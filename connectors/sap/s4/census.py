@@ -21,6 +21,7 @@ from connectors.sap.s4.pricing import role
 from connectors.sap.s4.receivables import FI_KEY
 from connectors.sap.s4.shape import Read, Shape, f
 from connectors.sap.s4.snapshots import STOCK_KEY
+from connectors.sap.s4.stock import MATERIAL_DOCUMENT_KEY
 from connectors.sap.s4.streams import S4Env, eq
 from connectors.sap.s4.values import all_of, any_of, day_literal
 from mapping.money import to_decimal
@@ -89,6 +90,8 @@ class _Columns:
         self.ledger = CodeColumn("AccountingDocumentType x DebitCreditCode (customer items)", "account_ledger",
                                  "ledger_kinds", "AmountInCompanyCodeCurrency, local currency",
                                  self._ledger)  # fmt: skip
+        self.movement = CodeColumn("GoodsMovementType x DebitCreditCode (material document items)",
+                                   "stock_movements", "movement_types", "", self._movement)  # fmt: skip
         self.special = CodeColumn("InventorySpecialStockType", "stock_levels", "s4.special_stock_types", "",
                                   self._special)  # fmt: skip
         self.stock_type = CodeColumn("InventoryStockType", "stock_levels", "s4.stock_types", "", self._stock_type)
@@ -164,6 +167,16 @@ class _Columns:
             return None
         default = codes.LEDGER_KIND_SOURCES.get(key, UNCONFIRMED)
         return mapped(f"ledger kind {self.s.ledger_kinds[key]}", _source(self.s, "ledger_kinds", default))
+
+    def _movement(self, value: tuple[Any, ...]) -> Reading | None:
+        """A material document item's kind (the direction is its debit/credit code); None (unknown: sent as kind
+        other) when movement_types has none. Reversal documents are left out whatever their type."""
+        kind = self.s.movement_types.get(value[0])
+        if kind is None:
+            return None
+        side = {codes.RECEIPT: "in", "H": "out"}.get(value[1], "a dead letter (debit/credit code neither S nor H)")
+        default = codes.MOVEMENT_TYPE_SOURCES.get(value[0], UNCONFIRMED)
+        return mapped(f"stock movement {kind}, {side}", _source(self.s, "movement_types", default))
 
     def _special(self, value: tuple[Any, ...]) -> Reading | None:
         if not value[0]:
@@ -247,6 +260,9 @@ def census_reads(env: S4Env) -> dict[str, Read]:
             Shape((f("AccountingDocumentType"), f("DebitCreditCode"), f("AmountInCompanyCodeCurrency", "number"))),
             Shape((f("CompanyCode"), f("FinancialAccountType"), f("PostingDate", "datetime"))),
         ),
+        "stock_movements": env.read("material_documents", MATERIAL_DOCUMENT_KEY, Shape(
+            (f("PostingDate", "datetime"),),
+            (("to_MaterialDocumentItem", Shape((f("GoodsMovementType"), f("DebitCreditCode")))),))),
         "stock_levels": env.read("stock", STOCK_KEY, Shape((f("InventorySpecialStockType"), f("InventoryStockType"))),
                                  Shape((f("Plant"),))),
         "discounts": env.read("condition_records", ("ConditionRecord",), Shape((f("ConditionType"),))),
@@ -305,6 +321,9 @@ def census(env: S4Env, since: dt.date | None, disabled: Iterable[str] = ()) -> l
     for row in pages("account_ledger", customers):
         value = (str(row.get("AccountingDocumentType") or ""), str(row.get("DebitCreditCode") or ""))
         tally.add(c.ledger, value, row.get("AmountInCompanyCodeCurrency"))
+    for row in pages("stock_movements", dated("PostingDate")):
+        for item in (row.get("to_MaterialDocumentItem") or {}).get("results", []):
+            tally.add(c.movement, (str(item.get("GoodsMovementType") or ""), str(item.get("DebitCreditCode") or "")))
     for row in pages("stock_levels", eq("Plant", env.s4.plant)):
         tally.add(c.special, (str(row.get("InventorySpecialStockType") or ""),))
         tally.add(c.stock_type, (str(row.get("InventoryStockType") or ""),))

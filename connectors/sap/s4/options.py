@@ -64,6 +64,13 @@ class S4Options(BaseModel):
     sales_orders: str = "API_SALES_ORDER_SRV/A_SalesOrder"
     billing_documents: str = "API_BILLING_DOCUMENT_SRV/A_BillingDocument"
     receivables: str = "API_OPLACCTGDOCITEMCUBE_SRV/A_OperationalAcctgDocItemCube"
+    material_documents: str = "API_MATERIAL_DOCUMENT_SRV/A_MaterialDocumentHeader"
+    movement_reference_is_invoice: bool = Field(
+        True,
+        description="a sale's or return's material document carries its invoice's (billing document's) number in "
+        "the header reference (ReferenceDocument, MKPF-XBLNR): stock_movements invoice_number. UNCONFIRMED: SD "
+        "posts the delivery's number there unless the system copies the billing document; false leaves it empty",
+    )
     exchange_rates: str | None = Field(
         None,
         description="a custom service's entity set over SAP's rate table (properties of I_ExchangeRateRawData), "
@@ -135,7 +142,7 @@ class S4Options(BaseModel):
 
     @field_validator(
         "business_partners", "products", "stock", "condition_records", "credit_accounts", "sales_orders",
-        "billing_documents", "receivables", "exchange_rates",
+        "billing_documents", "receivables", "exchange_rates", "material_documents",
     )  # fmt: skip
     @classmethod
     def _entity_set_path(cls, value: str | None) -> str | None:
