@@ -36,6 +36,7 @@ import pytest
 
 from connectors.base import Excluded, SourceContext
 from connectors.census import UNCONFIRMED, census_warnings
+from mapping.errors import RecordError
 from mapping.schema import StockMovement
 from scenario import expect
 from scenario.generate import build
@@ -198,6 +199,22 @@ def test_a_bad_record_is_a_dead_letter_and_the_rest_flows(ut: tuple[Any, Any], t
         ),
     }
     assert len(outcome.feed) == len(rows) - 2
+    stream = source.stream("stock_movements")
+    [fetched] = stream.fetch([key])  # what `dead-letters --retry` re-reads: that record, as it is now
+    assert (stream.key(fetched), fetched["RecordType"]) == (key, "Turnover")
+
+
+def test_values_are_read_strictly(ut: tuple[Any, Any]) -> None:
+    """An Edm.Boolean that is null is no flag, an empty quantity no zero: RecordErrors naming the field."""
+    _, source = ut
+    stream = source.stream("stock_movements")
+    item = next(i for chunk in stream.read(None) for i in chunk)
+    with pytest.raises(RecordError, match=r"^cancelled: missing \(no flag value\)$"):
+        stream.map({**item, "Active": None})
+    with pytest.raises(RecordError, match=r"^quantity: "):
+        stream.map({**item, "ВНаличии": "много"})
+    with pytest.raises(RecordError, match=r"^date: the record has no date \(Period\)$"):
+        stream.map({**item, "Period": "0001-01-01T00:00:00"})
 
 
 def test_what_1c_can_hold_beside_the_facts(ut: tuple[Any, Any]) -> None:
