@@ -151,7 +151,9 @@ def ut() -> Iterator[tuple[Any, Any]]:
         yield erp, source
 
 
-def test_after_the_changes_only_their_movements_travel(ut: tuple[Any, Any], tmp_path: Path) -> None:
+def test_after_the_changes_only_their_movements_travel(
+    ut: tuple[Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """1C keeps no change stamp on register records: the stream is a snapshot, read whole on every sync, and the
     engine sends what changed: the new sale's movements, and deletes for the cancelled sale's (unposted)."""
     erp, source = ut
@@ -174,12 +176,33 @@ def test_after_the_changes_only_their_movements_travel(ut: tuple[Any, Any], tmp_
     assert {key[1].split(":")[0] for key in gone} == {infobase.guid("document", cancelled.number)}
     assert len(gone) == len(expected([cancelled], []))
     assert (result.pushed, result.deleted, result.dead_lettered) == (len(sent) + len(gone), len(gone), 0)
-    # Nothing changed since: a snapshot sends nothing, whatever the cursor (it has none to move).
+    # Nothing changed since: a snapshot sends nothing, whatever the cursor (it has none to move), and maps nothing
+    # (each record's version is unchanged).
+    mapped: list[Any] = []
+    original = type(stream).map
+    monkeypatch.setattr(type(stream), "map", lambda self, item: mapped.append(item) or original(self, item))
     third = sync(source, tmp_path, "stock_movements")
     [result] = third.results
-    assert (result.pushed, result.deleted) == (0, 0)
+    records = erp.infobase.sets[RECORDS].rows
+    assert (result.pushed, result.deleted, result.unchanged, len(mapped)) == (0, 0, len(records), 0)
     far = dt.datetime(2999, 1, 1, tzinfo=ZoneInfo(SCENARIO.timezone))
-    assert sum(len(chunk) for chunk in stream.read(far)) == len(erp.infobase.sets[RECORDS].rows)
+    assert sum(len(chunk) for chunk in stream.read(far)) == len(records)  # no cursor narrows a snapshot
+    # A warehouse renamed (УТ: the name is its code): only the movements naming it travel again, with the new name.
+    old = SCENARIO.warehouses[1]
+    naming = {
+        key
+        for key, data in third.feed.items()
+        if data and old.name in (data["warehouse_code"], data["other_warehouse_code"])
+    }
+    erp.infobase.update("Catalog_Склады", infobase.guid("warehouse", old.code), Description="Склад Измир")
+    fourth = sync(source, tmp_path, "stock_movements")
+    [result] = fourth.results
+    resent = {key for key, data in fourth.feed.items() if third.feed.get(key) != data}
+    assert naming and resent == naming and result.pushed == len(naming)
+    assert all(
+        "Склад Измир" in (fourth.feed[key]["warehouse_code"], fourth.feed[key]["other_warehouse_code"])
+        for key in naming
+    )
 
 
 def test_a_bad_record_is_a_dead_letter_and_the_rest_flows(ut: tuple[Any, Any], tmp_path: Path) -> None:

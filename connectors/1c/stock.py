@@ -12,8 +12,9 @@ the number, the counterparty and, for a sale or return the invoices stream carri
 
 1C keeps no change stamp on register records, and unposting a document (marking it for deletion does) removes
 its records: the stream is a snapshot, whose every read sees the whole register, so the engine sends a delete
-for the movements of a document unposted since. A record switched off (Active false) stays, as cancelled. A record
-that moves only КОтгрузке (goods to be shipped, not on hand) is left out by name.
+for the movements of a document unposted since; a record's version (its row, its recorder's row, the catalogs and
+settings it is mapped with) spares the mapping of what has not moved. A record switched off (Active false) stays,
+as cancelled. A record that moves only КОтгрузке (goods to be shipped, not on hand) is left out by name.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Excluded, Partition
+from connectors.versions import row_version, salt
 from mapping.dates import business_date
 from mapping.errors import RecordError
 from mapping.money import fixed
@@ -99,12 +101,32 @@ class StockMovements(OneCStream):
         }
         included = self.env.operations.get("invoices", {})
         self.invoiced = frozenset(op for op, what in included.items() if what == "include")
+        # What a record is mapped with beside its own row and its recorder's: the settings and the catalogs.
+        catalogs = tuple(
+            sorted(
+                (ref, tuple(row.values()))
+                for c in (self.items, self.units, self.warehouses, self.counterparties)
+                for ref, row in c.items()
+            )
+        )
+        self.salt = salt(
+            sorted(self.env.movement_kinds.items()),
+            sorted(self.invoiced),
+            self.code("items"),
+            self.code("warehouses"),
+            self.code("counterparties"),
+            row_version("", catalogs),
+        )
 
     def key(self, item: Row) -> str:
         return f"{item.get('Recorder')}:{item.get('LineNumber')}"
 
     def version(self, item: Row) -> str | None:
-        return None  # register records carry no DataVersion
+        """Register records carry no DataVersion: a digest of the record, its recorder's row and what it is mapped
+        with, so an unchanged record is not even mapped (the read is what a snapshot cannot skip)."""
+        documents = self.recorders.get(self.recorder_set(item))
+        recorder = None if documents is None else documents[1].get(item.get("Recorder") or "")
+        return row_version(self.salt, tuple(item.items()), None if recorder is None else tuple(recorder.items()))
 
     def read(self, since: dt.datetime | None, partition: Partition | None = None) -> Iterator[Sequence[Any]]:
         self.prepare()
