@@ -289,6 +289,9 @@ def test_the_census_lists_the_movement_codes(ut: tuple[Any, Any]) -> None:
     for shown, count in found.items():
         assert count.reading is not None and count.reading.source == readings.MOVEMENT_SOURCE, shown
     assert found["ПеремещениеТоваров"].reading.action.startswith("stock_movements kind transfer")
+    last = max(r["Period"] for r in records)[:10]  # check counts the last year: records dated `since` or later
+    recent = [c for c in source.census(dt.date.fromisoformat(last)) if c.column.stream == "stock_movements"]
+    assert 0 < sum(c.rows for c in recent) == sum(1 for r in records if r["Period"] >= last) < len(records)
     rows = erp.infobase.sets[RECORDS].rows
     rows[0]["Recorder_Type"] = "StandardODATA.Document_ПересчетТоваров"  # no reading: kind other, and a warning
     rows[1]["Recorder_Type"] = "StandardODATA.Document_ПорчаТоваров"  # read by its name only
