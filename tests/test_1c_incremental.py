@@ -17,6 +17,7 @@ from connectors.base import SourceContext
 from dealersync.demo import read_feed
 from engine.state import StateStore
 from engine.sync import Engine, Policy, RunResult
+from scenario import expect
 from scenario.generate import build
 from sinks.file import FileSink, FileSinkSettings
 
@@ -35,8 +36,10 @@ STREAMS = (
     "invoices",
     "collections",
     "account_ledger",
+    "stock_movements",
 )
-TRADE_ONLY = frozenset({"risk_limits"})  # БП 3 keeps no credit limit
+# БП 3 keeps no credit limit, and no stock register (goods are accounting records on account 41)
+TRADE_ONLY = frozenset({"risk_limits", "stock_movements"})
 
 
 class Setup:
@@ -107,8 +110,20 @@ def test_only_changes_travel(setup: Setup) -> None:
     }
     limited = len(moved & {r.account_code for r in SCENARIO.risk_limits})
     limits = {"risk_limits": limited} if limited and not bp else {}
-    assert pushed == {"invoices": 2, "collections": 1, **ledger, **limits, **({"discounts": 1} if priced else {})}
-    assert {name: r.deleted for name, r in third.items() if r.deleted} == {"account_ledger": 1}
+    # УТ's stock: the new sale's goods leave their warehouses; the cancelled sale's records, removed with its
+    # posting, go out as deletes (pushed counts them too; test_1c_stock.py checks which).
+    cancelled = invoices_by_number[changes["cancel_invoice"].number or ""]
+    issued, returned = (len(expect.stock_movements([doc], [])) for doc in (changes["new_invoice"].invoice, cancelled))
+    stock, unstocked = ({"stock_movements": issued + returned}, {"stock_movements": returned}) if not bp else ({}, {})
+    assert pushed == {
+        "invoices": 2,
+        "collections": 1,
+        **ledger,
+        **limits,
+        **stock,
+        **({"discounts": 1} if priced else {}),
+    }
+    assert {name: r.deleted for name, r in third.items() if r.deleted} == {"account_ledger": 1, **unstocked}
     invoices = {e["data"]["number"]: e["data"] for e in setup.feed_of("invoices").values() if e["data"]}
     new = changes["new_invoice"].invoice
     assert new is not None and invoices[new.number]["totals_local"]["total"] == str(new.totals_local.total)

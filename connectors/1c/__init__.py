@@ -23,10 +23,11 @@ from .masters import Accounts, Products
 from .odata import OData
 from .payments import Collections
 from .prices import PriceLists
-from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, ledger_defaults, operation_defaults
+from .readings import ORDER_STATUSES, VAT_KINDS, VAT_RATES, ledger_defaults, movement_defaults, operation_defaults
 from .schema import check_schema
 from .settings import OneCSettings
 from .snapshots import Discounts, RiskLimits, StockLevels
+from .stock import StockMovements
 from .streams import OneCEnv, OneCStream
 
 __all__ = ["OneCAdapter", "OneCSettings"]
@@ -65,6 +66,7 @@ class OneCAdapter(Adapter):
                 vat_kinds={**VAT_KINDS, **s.vat_kinds},
                 order_statuses={**ORDER_STATUSES, **s.order_statuses},
                 ledger_kinds={**ledger_defaults(f.layout), **s.ledger_kinds},
+                movement_kinds={**movement_defaults(), **s.movement_kinds},
                 currency_codes=dict(s.currency_codes),
                 stock_reserved=tuple(s.stock_reserved),
                 stock_accounts=tuple(s.stock_accounts),
@@ -79,6 +81,8 @@ class OneCAdapter(Adapter):
         # БП 3 keeps no credit limit (its contracts have no ДопустимаяСуммаЗадолженности): no risk_limits stream.
         risk = [RiskLimits(env)] if self.flavour.trade else []
         ledger = [self.ledger(env)]
+        # БП 3 keeps goods as accounting records on account 41 (no stock register): no stock_movements stream there.
+        stock = [StockMovements(env)] if self.flavour.trade else []
         return [
             Accounts(env),
             Products(env),
@@ -90,6 +94,7 @@ class OneCAdapter(Adapter):
             Invoices(env),
             Collections(env),
             *ledger,
+            *stock,
         ]
 
     def ledger(self, env: OneCEnv) -> TradeLedger | AccountingLedger:
@@ -98,7 +103,8 @@ class OneCAdapter(Adapter):
 
     def census(self, since: dt.date | None = None) -> list[CodeCount]:
         env = self.env()
-        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), self.ledger(env), since)
+        stock = StockMovements(env) if self.flavour.trade else None
+        return census(env, Products(env), Invoices(env), Collections(env), Orders(env), self.ledger(env), since, stock)
 
     def close(self) -> None:
         if self._client is not None:

@@ -32,11 +32,15 @@ from .readings import (
     LEDGER_KINDS,
     LEDGER_SOURCE,
     LEDGER_UNCONFIRMED,
+    MOVEMENT_KINDS,
+    MOVEMENT_SOURCE,
+    MOVEMENT_UNCONFIRMED,
     OPERATIONS,
     ORDER_STATUSES,
     VAT_KINDS,
     VAT_RATES,
 )
+from .stock import StockMovements
 from .streams import OneCEnv
 
 __all__ = ["census"]
@@ -129,8 +133,26 @@ def _columns(env: OneCEnv, kinds: Mapping[str, str], methods: Mapping[str, str])
         source = UNCONFIRMED if LEDGER_UNCONFIRMED[layout].get(value) == found else YOURS
         return mapped(f"account_ledger kind {found}", source)
 
+    def movement_kind(value: Any) -> Reading | None:
+        """A stock record's recorder document: unlisted ones go out as kind other, shown unknown."""
+        found = env.movement_kinds.get(value)
+        if found is None:
+            return None
+        confirmed = MOVEMENT_KINDS.get(value)
+        if confirmed is not None and confirmed[0] == found:
+            return mapped(f"stock_movements kind {found}: {confirmed[1]}", MOVEMENT_SOURCE)
+        source = UNCONFIRMED if MOVEMENT_UNCONFIRMED.get(value) == found else YOURS
+        return mapped(f"stock_movements kind {found}", source)
+
     op = f.operation_field
     return {
+        "stock": CodeColumn(
+            "ТоварыНаСкладах: the recorder's document (direction from RecordType)",
+            "stock_movements",
+            "movement_kinds",
+            "",
+            _first(movement_kind),
+        ),
         "ledger": CodeColumn(
             "РасчетыСКлиентами.ХозяйственнаяОперация (empty: the recorder's document)"
             if f.trade
@@ -204,6 +226,7 @@ def census(
     orders: Documents,
     ledger: Ledger,
     since: dt.date | None,
+    stock: StockMovements | None = None,
 ) -> list[CodeCount]:
     kinds = {env.query(h).set: _KINDS[role] for h, role in invoices.document_sets()}
     methods = {env.query(h).set: method for h, method in collections.document_sets()}
@@ -240,6 +263,10 @@ def census(
             counter.add("status", (str(row.get("Статус") or ""),), money)
     _items(products, counter)
     _movements(ledger, since, counter)
+    if stock is not None:
+        rows = stock.dated_from(since) if since is not None else (r for page in stock.read(None) for r in page)
+        for row in rows:
+            counter.add("stock", (stock.erp_kind(row),), Decimal("0.00"))
     return [
         CodeCount(columns[c], value, n, money if columns[c].money else None)
         for (c, value), (n, money) in counter.found.items()

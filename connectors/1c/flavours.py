@@ -110,6 +110,9 @@ _TRADE = Flavour(
         "barcodes": "InformationRegister_ШтрихкодыНоменклатуры",
         "price_types": "Catalog_ВидыЦен",
         "stock": "AccumulationRegister_ТоварыНаСкладах",
+        "stock_records": "AccumulationRegister_ТоварыНаСкладах_RecordType",  # its records: the stock movements
+        "purchases": "Document_ПриобретениеТоваровУслуг",
+        "transfers": "Document_ПеремещениеТоваров",
         "receivables": "AccumulationRegister_РасчетыСКлиентами",
         "settlements": "AccumulationRegister_РасчетыСКлиентами_RecordType",  # its movements: the account ledger
         "debt_adjustments": "Document_КорректировкаЗадолженности",  # debit and credit notes

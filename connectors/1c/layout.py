@@ -212,6 +212,17 @@ def _trade(base: Infobase) -> None:
     d("InformationRegister_ЦеныНоменклатуры_RecordType", (*record, *price))
     stock = ("Номенклатура_Key", "Характеристика_Key", "Склад_Key", "ВНаличииBalance", "КОтгрузкеBalance")
     d("AccumulationRegister_ТоварыНаСкладах/Balance", stock)
+    dimensions = ("Номенклатура_Key", "Характеристика_Key", "Назначение_Key", "Склад_Key", "Помещение_Key", "Серия_Key")
+    stock_record = ("RecordType", *dimensions, "ВНаличии", "КОтгрузке", "КонтролироватьОстатки", "Сторно")
+    d("AccumulationRegister_ТоварыНаСкладах_RecordType", (*record, *stock_record))
+    slip_goods = ("Ref_Key", "LineNumber", *dimensions[:2], "Упаковка_Key", "КоличествоУпаковок", "Количество")
+    slip = (*_OBJECT, "Number", "Date", "Posted", "ХозяйственнаяОперация", "Комментарий")
+    purchases = "Document_ПриобретениеТоваровУслуг"
+    d(purchases, (*slip, "Контрагент_Key", "Партнер_Key", "Склад_Key"), [f"{purchases}_Товары"])
+    d(f"{purchases}_Товары", (*slip_goods, "Склад_Key"))
+    transfers = "Document_ПеремещениеТоваров"
+    d(transfers, (*slip, "СкладОтправитель_Key", "СкладПолучатель_Key"), [f"{transfers}_Товары"])
+    d(f"{transfers}_Товары", slip_goods)
     receivable = ("АналитикаУчетаПоПартнерам_Key", "Валюта_Key", "СуммаBalance")
     d("AccumulationRegister_РасчетыСКлиентами/Balance", receivable)
     movement = ("Recorder", "Recorder_Type", "Period", "LineNumber", "Active", "RecordType", *receivable[:2])

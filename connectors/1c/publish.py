@@ -97,6 +97,8 @@ class Publisher(DocumentWriter):
                 self.add_collection(_renumber(collection.record, "-В"), refund)
         for note in self.scenario.notes():
             self.add_note(note.record)
+        for slip in self.scenario.stock_slips():
+            self.add_slip(slip.record)
         self.balances()
         self.write_rates()
         self.published = True

@@ -27,7 +27,7 @@ from .layout import (
     as_day,
     as_number,
 )
-from .publish_ledger import LedgerWriter
+from .publish_stock import StockWriter
 
 __all__ = ["DocumentWriter", "vat_included"]
 
@@ -44,7 +44,7 @@ def _cents(value: Decimal) -> float:
     return float(value.quantize(_CENT, ROUND_HALF_UP))
 
 
-class DocumentWriter(LedgerWriter):
+class DocumentWriter(StockWriter):
     """Writes documents in one configuration's layout."""
 
     def __init__(self, infobase: Infobase, scenario: Scenario, configuration: Configuration) -> None:
@@ -120,6 +120,8 @@ class DocumentWriter(LedgerWriter):
         if not suffix:
             self.invoices[invoice.number] = (ref, set_name)
         self._lines(set_name, ref, invoice.lines, vat_included(number), header)
+        if header["Posted"]:  # a retail sale moves goods too; a draft does not
+            self.move_invoice(ref, set_name, header, doc)
         if not suffix and header["Posted"]:  # drafts are unposted; a retail sale settles with no dealer
             local = (invoice.totals_local or invoice.totals).total
             receipt = invoice.kind != "return"
@@ -268,6 +270,7 @@ class DocumentWriter(LedgerWriter):
         """Mark a sale for deletion, which also unposts it: how a 1C user voids a shipment."""
         self.base.update("Document_РеализацияТоваровУслуг", self.sales[number], DeletionMark=True, Posted=False)
         self.unpost(self.sales[number])
+        self.unpost_stock(self.sales[number])
 
     def add_collection(self, collection: Collection, operation: str | None = None) -> None:
         self._remember_rate(collection.currency, collection.date, collection.rate)

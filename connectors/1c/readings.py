@@ -11,17 +11,21 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
 
-from mapping.schema import LedgerKind, OrderStatus
+from mapping.schema import LedgerKind, MovementKind, OrderStatus
 
 __all__ = [
     "ENUM_VAT",
     "LEDGER_KINDS",
+    "MOVEMENT_KINDS",
+    "MOVEMENT_SOURCE",
+    "MOVEMENT_UNCONFIRMED",
     "OPERATIONS",
     "ORDER_STATUSES",
     "VAT_KINDS",
     "VAT_RATES",
     "Operation",
     "ledger_defaults",
+    "movement_defaults",
     "operation_defaults",
 ]
 
@@ -204,3 +208,41 @@ LEDGER_UNCONFIRMED: Mapping[str, Mapping[str, LedgerKind]] = {
 def ledger_defaults(layout: str) -> dict[str, LedgerKind]:
     """The `ledger_kinds` setting's default for a layout: raw code -> kind."""
     return {**LEDGER_UNCONFIRMED[layout], **{value: reading[0] for value, reading in LEDGER_KINDS[layout].items()}}
+
+
+# stock_movements (УТ 11 / ERP 2) -> the recorder document of a ТоварыНаСкладах record -> (the movement's kind, what
+# ties the document to it). ТоварыНаСкладах records carry no operation of their own: the kind is read from the
+# recorder's document name, the direction from RecordType (Receipt in, Expense out; a negative ВНаличии, a storno,
+# the other way). The documents below name ТоварыНаСкладах in their RegisterRecords (the УТ 11.5.20.68 dump's
+# Documents/<name>.xml) and their synonym says what they are; a document nobody listed is kind "other".
+MOVEMENT_SOURCE = "УТ 11.5.20.68 dump: the document's RegisterRecords and synonym (vendor/README.md)"
+MOVEMENT_KINDS: Mapping[str, tuple[MovementKind, str]] = {
+    "РеализацияТоваровУслуг": ("sale", "Реализация товаров и услуг"),
+    "ВозвратТоваровОтКлиента": ("sale_return", "Возврат товаров от клиента"),
+    "ПриобретениеТоваровУслуг": ("purchase", "Приобретение товаров и услуг"),
+    "ВозвратТоваровПоставщику": ("purchase_return", "Возврат товаров поставщику"),
+    "ПеремещениеТоваров": ("transfer", "Перемещение товаров"),
+    "ВнутреннееПотребление": ("consumption", "Внутреннее потребление"),
+    "СборкаТоваров": ("production", "Сборка товаров"),
+    "ОприходованиеИзлишковТоваров": ("count", "Оприходование излишков товаров"),
+    "СписаниеНедостачТоваров": ("count", "Списание недостач товаров"),
+    "ВводОстатковТоваров": ("count", "Ввод остатков товаров: an opening quantity"),
+}
+# Readings by the document's name only: what its posting writes was not read (a retail report, a damage write-off,
+# a regrading, a correction may move goods either way or for someone else).
+MOVEMENT_UNCONFIRMED: Mapping[str, MovementKind] = {
+    "КорректировкаРеализации": "sale",
+    "КорректировкаПриобретения": "purchase",
+    "ОтчетОРозничныхПродажах": "sale",
+    "ОтчетОРозничныхВозвратах": "sale_return",
+    "ЧекККМ": "sale",
+    "ЧекККМВозврат": "sale_return",
+    "ПорчаТоваров": "consumption",
+    "ПересортицаТоваров": "count",
+    "ПрочееОприходованиеТоваров": "count",
+}
+
+
+def movement_defaults() -> dict[str, MovementKind]:
+    """The `movement_kinds` setting's default: recorder document name -> kind."""
+    return {**MOVEMENT_UNCONFIRMED, **{value: reading[0] for value, reading in MOVEMENT_KINDS.items()}}

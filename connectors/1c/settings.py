@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from connectors.http import HttpSourceSettings
 from mapping.errors import RecordError
 from mapping.money import currency
-from mapping.schema import CollectionMethod, LedgerKind, OrderStatus
+from mapping.schema import CollectionMethod, LedgerKind, MovementKind, OrderStatus
 
 from .flavours import FLAVOURS
 from .readings import Operation
@@ -57,6 +57,11 @@ class OneCSettings(HttpSourceSettings):
         default_factory=dict,
         description="account_ledger: a movement's ХозяйственнаяОперация (УТ/ERP; when it has none, and in БП, its "
         "recorder document's name) -> ledger kind; added to the defaults, anything else is kind other",
+    )
+    movement_kinds: dict[str, MovementKind] = Field(
+        default_factory=dict,
+        description="stock_movements (УТ/ERP): a ТоварыНаСкладах record's recorder document name -> movement kind; "
+        "added to the defaults, anything else is kind other",
     )
     currency_codes: dict[str, str] = Field(
         default_factory=dict, description="Catalog_Валюты code -> ISO 4217, for codes that are not ISO numbers"

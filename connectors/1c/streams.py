@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from connectors.base import Stream
 from connectors.catalog import Need
 from mapping.errors import RecordError
-from mapping.schema import CollectionMethod, LedgerKind, OrderStatus
+from mapping.schema import CollectionMethod, LedgerKind, MovementKind, OrderStatus
 from mapping.text import code, flag
 
 from .declare import Field, Query, Read, guid, unique
@@ -47,6 +47,7 @@ class OneCEnv:
     stock_reserved: tuple[str, ...]
     stock_accounts: tuple[str, ...]
     receivable_accounts: tuple[str, ...]
+    movement_kinds: Mapping[str, MovementKind] = field(default_factory=dict)  # stock_movements: recorder -> kind
     price_list_types: str = "sales"  # УТ/ERP: "sales" (ИспользоватьПриПродаже) or "all" price types not a deal
     zero_price_unlists: bool = True  # a ЦеныНоменклатуры record with Цена 0 ends the item's listing
     _queries: dict[Read, Query] = field(default_factory=dict)
