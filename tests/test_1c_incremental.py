@@ -74,7 +74,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
 def test_only_changes_travel(setup: Setup) -> None:
     bp = setup.erp.configuration == "bp3"
     first = setup.sync()
-    assert set(first) == {*STREAMS, "dealer_kpis"} - (TRADE_ONLY if bp else set())
+    assert set(first) == {*STREAMS, "dealer_kpis", "account_balances"} - (TRADE_ONLY if bp else set())
     assert all(r.pushed > 0 and r.dead_lettered == 0 for r in first.values()), first
     assert first["invoices"].unchanged >= 1  # an unposted draft: read, never in the feed
 
@@ -115,6 +115,7 @@ def test_only_changes_travel(setup: Setup) -> None:
     cancelled = invoices_by_number[changes["cancel_invoice"].number or ""]
     issued, returned = (len(expect.stock_movements([doc], [])) for doc in (changes["new_invoice"].invoice, cancelled))
     stock, unstocked = ({"stock_movements": issued + returned}, {"stock_movements": returned}) if not bp else ({}, {})
+    assert pushed.pop("account_balances") == len(moved)  # the balances of the dealers whose ledger moved
     assert pushed == {
         "invoices": 2,
         "collections": 1,

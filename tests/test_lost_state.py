@@ -86,7 +86,7 @@ def test_a_lost_store_is_refused_until_the_operator_confirms(tmp_path: Path, log
     code, out, err = install("sync")
     assert code == 0, out + err
     before = install.feed()
-    assert len(before) == 11
+    assert len(before) == 13  # Logo's eleven streams and the two derived ones
 
     install.lose_state(empty_file)
     code, out, err = install("sync")

@@ -167,6 +167,7 @@ def test_engine_pushes_only_the_changes_on_the_second_sync(url: str, tmp_path: P
         "stock_levels",
         "risk_limits",
         "dealer_kpis",
+        "account_balances",
     }
     documents = [*_feed(tmp_path / "second", "invoices"), *_feed(tmp_path / "second", "collections")]
     only_touched_dealers(_feed(tmp_path / "second", "dealer_kpis"), documents)

@@ -69,9 +69,11 @@ def test_the_second_sync_pushes_only_the_changes(tmp_path: Path, ecc: EccEmulato
 
     assert {r.status for r in second.values()} == {"ok"}
     sent = envelopes(tmp_path / "out", first_files)
-    new = [e for e in sent if e["stream"] != "dealer_kpis"]
+    new = [e for e in sent if e["stream"] not in ("dealer_kpis", "account_balances")]
     documents = [e for e in new if e["stream"] in ("invoices", "collections")]
     only_touched_dealers([e for e in sent if e["stream"] == "dealer_kpis"], documents)
+    balances = {e["key"] for e in sent if e["stream"] == "account_balances"}
+    assert balances and balances <= {e["data"]["account_code"] for e in new if e["stream"] == "account_ledger"}
     changes = {c.kind: c for c in SCENARIO.changes}
     invoice, collection = changes["new_invoice"].invoice, changes["new_collection"].collection
     assert invoice is not None and collection is not None

@@ -29,7 +29,8 @@ DEALERSYNC = str(Path(sys.executable).parent / "dealersync")
 
 
 ALL = (
-    "accounts", "products", "stock_levels", "discounts", "price_lists", "risk_limits", "orders", "invoices",
+    "accounts", "products", "product_images", "stock_levels", "discounts", "price_lists", "risk_limits", "orders",
+    "invoices",
     "collections", "account_ledger", "stock_movements", "dealer_kpis", "account_balances",
 )  # fmt: skip
 
@@ -71,8 +72,8 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     }  # fmt: skip
     default = jobs["logo-main/default"]
     assert default.streams == (
-        "accounts", "products", "price_lists", "orders", "collections", "account_ledger", "stock_movements",
-        "dealer_kpis", "account_balances",
+        "accounts", "products", "product_images", "price_lists", "orders", "collections", "account_ledger",
+        "stock_movements", "dealer_kpis", "account_balances",
     )  # fmt: skip
     cron = default.trigger()
     assert type(cron).__name__ == "CronTrigger" and str(cron.timezone) == "Europe/Istanbul"
@@ -83,7 +84,7 @@ def test_overrides_disabled_streams_and_reconcile(tmp_path: Path) -> None:
     assert jobs["logo-main/invoices"].trigger().interval == dt.timedelta(hours=2, minutes=30)
     reconcile = jobs["logo-main/reconcile"]
     assert reconcile.reconcile and not reconcile.run_at_start
-    assert "discounts" not in reconcile.streams and len(reconcile.streams) == 10
+    assert "discounts" not in reconcile.streams and len(reconcile.streams) == len(ALL) - 1
     assert all("discounts" not in job.streams for job in jobs.values())
 
 
@@ -127,7 +128,8 @@ def test_run_until_sigterm(tmp_path: Path) -> None:
     assert service.returncode == 0, stderr[-3000:]
     events = _runs(stderr)
     runs = [e for e in events if e.get("event") in ("stream.done", "stream.failed", "stream.skipped")]
-    assert len({(r["stream"]) for r in runs}) == len(ALL), "every stream ran at least once"
+    # Every stream the Logo adapter offers (product images are not among them yet) ran at least once.
+    assert len({(r["stream"]) for r in runs}) == len(ALL) - 1, "every stream ran at least once"
     assert sum(1 for r in runs if r["stream"] == "stock_levels") >= 2, "the 1s schedule repeats"
     assert all(r["event"] != "stream.failed" for r in runs), [r for r in runs if r["event"] == "stream.failed"]
     assert all(r.get("job") for r in runs), "each run's log line names its job"

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from connectors.logo import codes as logo_codes
+from connectors.logo.stock import GOODS, movement_kind
 from connectors.logo.writer import LogoWriter
 from connectors.mikro import codes as mikro_codes
 from connectors.mikro.writer import MikroSite, MikroWriter
@@ -159,6 +160,19 @@ def _logo_line(table: str, ref: str) -> Callable[[Ctx, Row], list[str]]:
     return keys
 
 
+def _logo_goods_line(ctx: Ctx, r: Row) -> bool:
+    """An STLINE row the stock movements stream reads: a goods line, or one whose LINETYPE it cannot tell."""
+    return r["LINETYPE"] is None or ctx.settings.line_kinds.get(r["LINETYPE"]) in (None, *GOODS)
+
+
+def _logo_movements(ctx: Ctx, r: Row) -> list[str]:
+    """A line's movement key; a transfer's row gives two (out and in), read as the stream reads its kind."""
+    invoice = ctx.one(f'SELECT "TRCODE" FROM "{_LP}INVOICE" WHERE LOGICALREF = ?', r["INVOICEREF"])
+    kind, _ = movement_kind(ctx.settings, r["TRCODE"], None if invoice is None else invoice["TRCODE"])
+    key = f"001:01:{r['LOGICALREF']}"
+    return [f"{key}|out", f"{key}|in"] if kind == "transfer" else [key]
+
+
 def _ref(prefix: str) -> Callable[[Ctx, Row], list[str]]:
     return lambda ctx, r: [f"{prefix}{r['LOGICALREF']}"]
 
@@ -199,6 +213,7 @@ LOGO = Erp(
         Target("invoices", f"{_LP}STLINE", _logo_line(f"{_LP}INVOICE", "INVOICEREF"), lambda ctx, r: True),
         Target("collections", f"{_LP}CLFLINE", _ref("001:01:"), _logo_collection),
         Target("account_ledger", f"{_LP}CLFLINE", _ref("001:01:"), lambda ctx, r: True),
+        Target("stock_movements", f"{_LP}STLINE", _logo_movements, _logo_goods_line),
     ),
     edited={
         name: frozenset()
@@ -212,6 +227,7 @@ LOGO = Erp(
             f"{_LP}ORFICHE",
             f"{_LP}ORFLINE",
             f"{_LP}INVOICE",
+            f"{_LP}STFICHE",
             f"{_LP}STLINE",
             f"{_LP}CLFLINE",
             f"{_LP}PAYTRANS",
@@ -248,6 +264,12 @@ def _mikro_prices(ctx: Ctx, r: Row) -> list[str]:
 def _mikro_line(ctx: Ctx, r: Row) -> list[str]:
     parent = ctx.one("SELECT * FROM CARI_HESAP_HAREKETLERI WHERE cha_Guid = ?", r["sth_fat_uid"])
     return MIKRO.parent_keys(ctx, "invoices", "CARI_HESAP_HAREKETLERI", parent)
+
+
+def _mikro_movement(ctx: Ctx, r: Row) -> list[str]:
+    """A stock movement's keys: its row's Guid, a transfer row's (sth_tip 2) one per side."""
+    guid = _guid(r["sth_Guid"])
+    return [f"{guid}|out", f"{guid}|in"] if r["sth_tip"] == 2 else [guid]
 
 
 def _mikro_site() -> MikroSite:
@@ -300,6 +322,8 @@ MIKRO = Erp(
             lambda ctx, r: [f"{r['cha_evrak_tip']}:{_seri(r['cha_evrakno_seri'])}:{r['cha_evrakno_sira']}"],
         ),
         Target("invoices", "STOK_HAREKETLERI", _mikro_line, lambda ctx, r: True),
+        # Every movement row, whatever its codes: a code no reading names goes out as kind other.
+        Target("stock_movements", "STOK_HAREKETLERI", _mikro_movement, lambda ctx, r: True),
         Target(
             "collections",
             "CARI_HESAP_HAREKETLERI",
@@ -447,6 +471,7 @@ NETSIS = Erp(
         Target("invoices", "TBLSTHAR", _netsis_line("TBLFATUIRS", "STHAR_ACIKLAMA", "invoices"), lambda ctx, r: True),
         Target("collections", "TBLCAHAR", lambda ctx, r: [f"netsis:{r['INC_KEY_NUMBER']}"], _netsis_collection),
         Target("account_ledger", "TBLCAHAR", lambda ctx, r: [f"netsis:{r['INC_KEY_NUMBER']}"], lambda ctx, r: True),
+        Target("stock_movements", "TBLSTHAR", lambda ctx, r: [f"netsis:{r['INCKEYNO']}"], lambda ctx, r: True),
     ),
     edited={
         name: frozenset()
