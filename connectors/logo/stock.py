@@ -14,7 +14,7 @@ two when it has both), and an incremental read takes the lines of the headers st
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -23,7 +23,6 @@ from sqlalchemy.engine import Row
 from connectors.base import Excluded
 from connectors.logo.streams import LogoEnv, LogoStream, changed_since, period_column, stamp_columns
 from connectors.logo.tables import LogoTables
-from connectors.sql import in_chunks
 from mapping.dates import required_date
 from mapping.errors import RecordError
 from mapping.money import FIXED
@@ -180,26 +179,6 @@ class StockMovements(LogoStream):
     def raw(self, item: Any) -> dict[str, Any]:
         row, side = item
         return {**dict(row._mapping), "side": side}
-
-    def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
-        wanted: dict[str, list[int]] = {}
-        for key in keys:
-            head, _, ref = key.partition("|")[0].rpartition(":")
-            if ref.isdigit():
-                wanted.setdefault(head + ":", []).append(int(ref))
-        asked = set(keys)
-        items: list[Any] = []
-        with self.env.engine.connect() as conn:
-            for t in self._scopes():
-                refs = wanted.get(self.prefix(t))
-                if not refs:
-                    continue
-                table = self.table(t)
-                for chunk in in_chunks(sorted(set(refs))):
-                    stmt = self._filtered(t, self.select_rows(t), None).where(table.c.LOGICALREF.in_(chunk))
-                    rows = conn.execute(stmt.order_by(table.c.LOGICALREF)).all()
-                    items.extend(i for i in self.attach(conn, t, rows) if self.key(i) in asked)
-        return items
 
     # -- the record ------------------------------------------------------------------------------
     def map(self, item: Item) -> StockMovement | Excluded:

@@ -214,11 +214,14 @@ class LogoStream(Stream):
         return total
 
     def fetch(self, keys: Sequence[str]) -> Iterable[Any]:
+        """The rows of these keys as the read gives them; a key's part after '|' names one of the items a row
+        gives (a transfer's side), so only the items asked for are returned."""
         wanted: dict[str, list[int]] = {}
         for key in keys:
-            head, _, ref = key.rpartition(":")
+            head, _, ref = key.partition("|")[0].rpartition(":")
             if ref.isdigit():
                 wanted.setdefault(head + ":", []).append(int(ref))
+        asked = set(keys)
         items: list[Any] = []
         with self.env.engine.connect() as conn:
             for t in self._scopes():
@@ -229,5 +232,5 @@ class LogoStream(Stream):
                 for chunk in in_chunks(sorted(set(refs))):
                     stmt = self._filtered(t, self.select_rows(t), None).where(table.c.LOGICALREF.in_(chunk))
                     rows = conn.execute(stmt.order_by(table.c.LOGICALREF)).all()
-                    items.extend(self.attach(conn, t, rows))
+                    items.extend(i for i in self.attach(conn, t, rows) if self.key(i) in asked)
         return items
